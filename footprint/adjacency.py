@@ -1,0 +1,174 @@
+"""Which units neighbour which: the contiguity graph every footprint must respect.
+
+Generalised boundaries leave hairline gaps and slivers between neighbours, so
+two units are neighbours when their boundaries run within ``tolerance_m`` of
+each other for at least ``min_shared_m`` (corner touches do not count). Candidate
+pairs come from a spatial index (STRtree), not from comparing every pair.
+
+Islands (the Isle of Wight touches nothing) get explicit *bridges* to their
+nearest units in the main component, listed on the result so that a planner
+can see them, switch them off or supply their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+
+from .errors import ConstraintsError
+
+log = logging.getLogger(__name__)
+
+Pair = tuple[str, str]
+
+
+def _pair(a: str, b: str) -> Pair:
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """A contiguity graph over unit codes.
+
+    Attributes
+    ----------
+    codes
+        Every unit, in the geography's order.
+    edges
+        Neighbouring pairs found in the boundaries, each sorted, with the length
+        of shared border in metres.
+    bridges
+        Extra pairs that join islands to the mainland (not shared borders).
+    """
+
+    codes: tuple[str, ...]
+    edges: tuple[Pair, ...]
+    shared_m: tuple[float, ...]
+    bridges: tuple[Pair, ...] = ()
+
+    @property
+    def pairs(self) -> tuple[Pair, ...]:
+        """Every pair the optimiser may use: borders and bridges."""
+        return self.edges + tuple(b for b in self.bridges if b not in set(self.edges))
+
+    def graph(self, *, without: Iterable[Pair] = ()) -> nx.Graph:
+        """The graph as networkx, optionally with some pairs removed."""
+        drop = {_pair(*p) for p in without}
+        g = nx.Graph()
+        g.add_nodes_from(self.codes)
+        for (a, b), length in zip(self.edges, self.shared_m, strict=True):
+            if (a, b) not in drop:
+                g.add_edge(a, b, shared_m=length, bridge=False)
+        for a, b in self.bridges:
+            if (a, b) not in drop:
+                g.add_edge(a, b, shared_m=0.0, bridge=True)
+        return g
+
+    def components(self, *, without: Iterable[Pair] = ()) -> list[set[str]]:
+        return sorted(nx.connected_components(self.graph(without=without)), key=len, reverse=True)
+
+    def with_bridges(self, bridges: Iterable[Sequence[str]]) -> Adjacency:
+        """A copy whose bridges are exactly ``bridges`` (the caller's edit)."""
+        known = set(self.codes)
+        cleaned = []
+        problems = []
+        for b in bridges:
+            a, c = b
+            for code in (a, c):
+                if code not in known:
+                    problems.append(f"bridge {a}-{c}: unknown unit code {code!r}")
+            if a == c:
+                problems.append(f"bridge {a}-{c} joins a unit to itself")
+            cleaned.append(_pair(str(a), str(c)))
+        if problems:
+            raise ConstraintsError("Cannot use these bridges", problems=problems)
+        return Adjacency(self.codes, self.edges, self.shared_m, tuple(sorted(set(cleaned))))
+
+
+def _shared_lengths(geoms: np.ndarray, left: np.ndarray, right: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Length of each left boundary lying within ``tolerance_m`` of the right unit."""
+    near = shapely.intersection(
+        shapely.boundary(geoms[left]), shapely.buffer(geoms[right], tolerance_m, quad_segs=2)
+    )
+    return shapely.length(near)
+
+
+def build_adjacency(
+    units: gpd.GeoDataFrame,
+    *,
+    tolerance_m: float = 50.0,
+    min_shared_m: float = 100.0,
+    bridges: Iterable[Sequence[str]] | None = None,
+    bridges_per_island: int = 2,
+) -> Adjacency:
+    """Build the contiguity graph of ``units`` (``code`` column, projected CRS in metres).
+
+    Parameters
+    ----------
+    tolerance_m
+        How far apart two boundaries may be and still count as shared: closes
+        the hairline gaps of generalised boundaries.
+    min_shared_m
+        The shortest shared border that makes two units neighbours; shorter
+        contacts (corners, slivers) are ignored.
+    bridges
+        Bridges to use instead of the automatic ones (pairs of codes). Pass an
+        empty list for none: the graph may then be disconnected.
+    bridges_per_island
+        With automatic bridges, how many of its nearest mainland units each
+        island is joined to.
+    """
+    if units.crs is None or not units.crs.is_projected:
+        raise ConstraintsError(
+            "build_adjacency needs units in a projected CRS in metres (e.g. EPSG:27700); "
+            f"got {units.crs}. Reproject with .to_crs(27700) first"
+        )
+    codes = units["code"].astype(str).to_numpy()
+    geoms = units.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=tolerance_m)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    # a border counts from either side: take the longer of the two measurements
+    length = np.maximum(
+        _shared_lengths(geoms, left, right, tolerance_m),
+        _shared_lengths(geoms, right, left, tolerance_m),
+    )
+    ok = length >= min_shared_m
+    pairs = [_pair(codes[a], codes[b]) for a, b in zip(left[ok], right[ok], strict=True)]
+    order = np.argsort([f"{a}|{b}" for a, b in pairs], kind="stable")
+    edges = tuple(pairs[i] for i in order)
+    shared = tuple(float(length[ok][i]) for i in order)
+    adj = Adjacency(tuple(codes), edges, shared)
+    if bridges is not None:
+        return adj.with_bridges(bridges)
+    return adj.with_bridges(_auto_bridges(adj, geoms, codes, bridges_per_island))
+
+
+def _auto_bridges(adj: Adjacency, geoms: np.ndarray, codes: np.ndarray, k: int) -> list[Pair]:
+    """Join every component but the largest to its ``k`` nearest units of the largest."""
+    comps = adj.components()
+    if len(comps) <= 1:
+        return []
+    index = {c: i for i, c in enumerate(codes)}
+    main = sorted(comps[0])
+    main_idx = np.array([index[c] for c in main])
+    out: list[Pair] = []
+    for comp in comps[1:]:
+        members = [index[c] for c in comp]
+        island = shapely.union_all(geoms[members])
+        dist = shapely.distance(island, geoms[main_idx])
+        nearest = np.argsort(dist)[:k]
+        for j in nearest:
+            target = main[int(j)]
+            # bridge from the island unit closest to that mainland unit
+            src = min(members, key=lambda m, t=geoms[main_idx[int(j)]]: shapely.distance(geoms[m], t))
+            out.append(_pair(str(codes[src]), target))
+        log.info("bridged island %s to %s", sorted(comp), [main[int(j)] for j in nearest])
+    return out

@@ -1,0 +1,141 @@
+"""Command line: ``python -m footprint <command>``.
+
+Output meant for other tools (``--json``, ``--csv``) has stable keys; errors go
+to standard error as one plain message and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import FootprintError
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Command]] = {}
+
+
+def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Register a sub-command: ``configure`` adds its arguments, the decorated function runs it."""
+
+    def wrap(fn: Command) -> Command:
+        _COMMANDS[name] = (configure, fn)
+        return fn
+
+    return wrap
+
+
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with the reference files (default: $FOOTPRINT_DATA_DIR, ./data, ../shared/data)",
+    )
+
+
+def _info_args(p: argparse.ArgumentParser) -> None:
+    _data_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("info", _info_args)
+def _info(args: argparse.Namespace) -> int:
+    from .loader import load_dataset
+
+    ds = load_dataset(args.data_dir)
+    geo = ds.geography
+    audit = ds.audit
+    assert audit is not None  # the England data always has LAs
+    info = {
+        "name": geo.name,
+        "units": len(geo.units),
+        "population_total": geo.population_total,
+        "population_label": geo.population_label,
+        "la_upper": len(geo.la_upper) if geo.la_upper is not None else 0,
+        "la_lower": len(geo.la_lower) if geo.la_lower is not None else 0,
+        "adjacency_edges": len(ds.adjacency.edges),
+        "adjacency_components": len(ds.adjacency.components()),
+        "bridges": [list(b) for b in ds.adjacency.bridges],
+        "crossing_units": len(audit.crossing_units),
+        "crossing_tolerance": audit.tolerance,
+        "la_blocks": audit.n_blocks,
+        "data_digest": geo.source_digest,
+    }
+    if args.json:
+        print(json.dumps(info))
+    else:
+        width = max(map(len, info))
+        for k, v in info.items():
+            print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _audit_args(p: argparse.ArgumentParser) -> None:
+    _data_arg(p)
+    p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="write the shares here")
+    p.add_argument("--tier", choices=("upper", "lower"), default="upper")
+    p.add_argument(
+        "--tolerance", type=float, default=0.01, help="share outside the home LA that counts as crossing"
+    )
+
+
+@command("audit", _audit_args)
+def _audit(args: argparse.Namespace) -> int:
+    from ._cache import atomic_write_bytes
+    from .audit import audit_la
+    from .loader import load_dataset
+
+    ds = load_dataset(args.data_dir)
+    audit = audit_la(ds.geography, tier=args.tier, tolerance=args.tolerance)
+    units = ds.geography.units[["code", "nhs_code", "name"]].rename(
+        columns={"code": "unit_code", "nhs_code": "unit_nhs_code", "name": "unit_name"}
+    )
+    table = (
+        audit.shares.merge(units, on="unit_code")
+        .merge(audit.units[["unit_code", "home_la", "crosses"]], on="unit_code")
+        .assign(is_home=lambda d: d["la_code"] == d["home_la"], tier=args.tier)
+    )
+    table["share"] = table["share"].round(6)
+    cols = ["unit_code", "unit_nhs_code", "unit_name", "tier", "la_code", "la_name", "share",
+            "is_home", "crosses"]
+    atomic_write_bytes(args.csv, table[cols].to_csv(index=False).encode("utf-8"))
+    print(
+        f"wrote {len(table)} rows for {table['unit_code'].nunique()} units to {args.csv}; "
+        f"{len(audit.crossing_units)} cross {args.tier}-tier LA boundaries by more than "
+        f"{args.tolerance:.1%}"
+    )
+    return 0
+
+
+# --- fetch ------------------------------------------------------------------------------------
+
+# --- optimise / validate ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m footprint", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (configure, fn) in _COMMANDS.items():
+        p = sub.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else None)
+        configure(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        return args.func(args)
+    except FootprintError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

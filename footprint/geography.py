@@ -1,0 +1,321 @@
+"""The geography a plan is drawn on: units (CCGs), local authorities and display layers.
+
+Every source of boundaries, the England 2013 reference files or a planner's own
+files, goes through :func:`build_geography`, which checks the units, repairs
+their rings, puts them in British National Grid for analysis and derives the
+simplified WGS84 layers that are sent to a browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InputFileError
+
+log = logging.getLogger(__name__)
+
+#: Analysis CRS: British National Grid, metres.
+ANALYSIS_CRS = 27700
+#: Display CRS: WGS84 longitude/latitude, what Leaflet and GeoJSON expect.
+DISPLAY_CRS = 4326
+#: What "population" means throughout the tool for the England 2013 data.
+REGISTERED_PATIENTS = "registered patients (QOF 2013/14 list sizes)"
+
+UNIT_COLUMNS = ("code", "nhs_code", "name", "population")
+
+
+@dataclass(frozen=True, eq=False)
+class Geography:
+    """Units to group into footprints, with their local authorities and display layers.
+
+    Attributes
+    ----------
+    units
+        One row per unit (CCG), index 0..n-1, columns ``code`` (ONS code, str),
+        ``nhs_code`` (str, may be empty), ``name``, ``population`` (int),
+        optionally ``area_team_code``, ``area_team``, ``region_code``, ``region``;
+        geometry in EPSG:27700.
+    la_upper, la_lower
+        Local authorities (``code``, ``name``; lower tier also ``upper_code``),
+        EPSG:27700; ``None`` when the geography has no LA layer.
+    display_units, display_la_upper, display_la_lower
+        The same layers simplified without gaps or overlaps, in EPSG:4326.
+    """
+
+    units: gpd.GeoDataFrame
+    la_upper: gpd.GeoDataFrame | None
+    la_lower: gpd.GeoDataFrame | None
+    display_units: gpd.GeoDataFrame
+    display_la_upper: gpd.GeoDataFrame | None
+    display_la_lower: gpd.GeoDataFrame | None
+    name: str
+    population_label: str
+    attribution: tuple[str, ...]
+    source_digest: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> list[str]:
+        return self.units["code"].tolist()
+
+    @property
+    def population_total(self) -> int:
+        return int(self.units["population"].sum())
+
+    def reference_groups(self, column: str) -> pd.Series:
+        """Unit code -> group code for a reference grouping column (e.g. ``area_team_code``)."""
+        if column not in self.units:
+            raise KeyError(f"this geography has no {column!r} column")
+        return self.units.set_index("code")[column]
+
+    def dissolved(self, column: str, *, display: bool = True) -> gpd.GeoDataFrame:
+        """Units dissolved by a grouping column (Area Teams, Regions), for reference layers."""
+        src = self.display_units if display else self.units
+        frame = src[["code", "geometry"]].merge(
+            self.units[["code", column]], on="code", how="left"
+        )
+        out = frame.dissolve(by=column, as_index=False)[[column, "geometry"]]
+        return out.rename(columns={column: "code"})
+
+
+def repair(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
+    """Make every geometry valid and polygonal, in the analysis CRS.
+
+    TopoJSON quantisation leaves self-touching and crossing rings; ``make_valid``
+    with the *structure* method rebuilds them as polygons and drops the collapsed
+    slivers, so areas and overlays are trustworthy. A second pass after the
+    reprojection mends the few rings the reprojection itself bends.
+    """
+    out = gdf.copy()
+    n_invalid = int((~out.geometry.is_valid).sum())
+    if n_invalid:
+        log.info("%s: repairing %d invalid geometries", source, n_invalid)
+    out["geometry"] = shapely.make_valid(out.geometry.values, method="structure", keep_collapsed=False)
+    if out.crs is None or out.crs.to_epsg() != ANALYSIS_CRS:
+        out = out.to_crs(ANALYSIS_CRS)
+    out["geometry"] = shapely.make_valid(out.geometry.values, method="structure", keep_collapsed=False)
+    return out
+
+
+def display_layer(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
+    """A lighter copy for the browser that keeps shared borders shared.
+
+    ``shapely.coverage_simplify`` simplifies each shared edge once, so
+    neighbours stay gap- and overlap-free, unlike per-polygon simplification.
+    """
+    out = gdf.copy()
+    geoms = shapely.coverage_simplify(out.geometry.values, tolerance_m)
+    out["geometry"] = shapely.make_valid(geoms, method="structure", keep_collapsed=False)
+    out = out.to_crs(DISPLAY_CRS)
+    # 5 decimals of a degree is about 1 m: more precision is only bytes.
+    # Pointwise rounding moves shared vertices identically, so the coverage holds.
+    out["geometry"] = shapely.set_precision(out.geometry.to_numpy(), 1e-5, mode="pointwise")
+    return out
+
+
+def _check_units(units: pd.DataFrame, *, source: str) -> list[str]:
+    """Every problem with a unit table, in plain words naming the rows (1-based, as a planner sees)."""
+    problems: list[str] = []
+    codes = units["code"]
+    missing = codes.isna() | (codes.astype(str).str.strip() == "")
+    if missing.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(missing.to_numpy())[:20])
+        problems.append(f"{source}: {int(missing.sum())} feature(s) have no code (rows {rows})")
+    dup = codes[~missing & codes.duplicated(keep=False)]
+    for code, idx in dup.groupby(dup).groups.items():
+        rows = ", ".join(str(units.index.get_loc(i) + 1) for i in idx)
+        problems.append(f"{source}: code {code!r} appears more than once (rows {rows})")
+    if "geometry" in units:
+        geom = units.geometry
+        empty = geom.isna() | geom.is_empty
+        for i in np.flatnonzero(empty.to_numpy()):
+            problems.append(f"{source}: row {i + 1} (code {codes.iloc[i]!r}) has an empty geometry")
+        kinds = geom.geom_type
+        bad = ~empty & ~kinds.isin(["Polygon", "MultiPolygon"])
+        for i in np.flatnonzero(bad.to_numpy()):
+            problems.append(
+                f"{source}: row {i + 1} (code {codes.iloc[i]!r}) is a {kinds.iloc[i]}, "
+                "expected a Polygon or MultiPolygon"
+            )
+    return problems
+
+
+def _check_population(
+    pop: pd.DataFrame, *, code_column: str, population_column: str, source: str
+) -> tuple[pd.Series, list[str]]:
+    """Parse the population column, collecting every bad row instead of stopping at the first."""
+    problems: list[str] = []
+    for col in (code_column, population_column):
+        if col not in pop.columns:
+            problems.append(
+                f"{source}: no column {col!r}; the columns are {', '.join(map(repr, pop.columns))}"
+            )
+    if problems:
+        return pd.Series(dtype="int64"), problems
+    codes = pop[code_column].astype("string").str.strip()
+    raw = pop[population_column]
+    values = pd.to_numeric(raw.astype("string").str.replace(",", "").str.strip(), errors="coerce")
+    for i in range(len(pop)):
+        row = i + 2  # header is line 1
+        code = codes.iloc[i]
+        if pd.isna(code) or code == "":
+            problems.append(f"{source}: line {row} has no code in column {code_column!r}")
+            continue
+        if pd.isna(raw.iloc[i]) or str(raw.iloc[i]).strip() == "":
+            problems.append(f"{source}: line {row} (code {code!r}) has no population")
+        elif pd.isna(values.iloc[i]):
+            problems.append(
+                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]!r} is not a number"
+            )
+        elif values.iloc[i] < 0:
+            problems.append(
+                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]} is negative"
+            )
+        elif values.iloc[i] != np.floor(values.iloc[i]):
+            problems.append(
+                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]} is not a whole "
+                "number of people"
+            )
+    dup = codes[codes.duplicated(keep=False) & codes.notna()]
+    for code, idx in dup.groupby(dup).groups.items():
+        lines = ", ".join(str(pop.index.get_loc(i) + 2) for i in idx)
+        problems.append(f"{source}: code {code!r} appears more than once (lines {lines})")
+    series = pd.Series(values.to_numpy(), index=codes.to_numpy())
+    series = series[~series.index.duplicated()]
+    return series, problems
+
+
+def build_geography(
+    units: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    *,
+    code_column: str,
+    population_column: str,
+    population_code_column: str | None = None,
+    name_column: str | None = None,
+    boundaries_source: str = "boundaries",
+    population_source: str = "population file",
+    la_upper: gpd.GeoDataFrame | None = None,
+    la_lower: gpd.GeoDataFrame | None = None,
+    name: str = "Custom geography",
+    population_label: str = "population",
+    attribution: tuple[str, ...] = (),
+    source_digest: str = "",
+    display_tolerance_m: float = 250.0,
+    la_display_tolerance_m: float = 400.0,
+    extra_columns: pd.DataFrame | None = None,
+) -> Geography:
+    """Check, join and repair boundaries and populations into a :class:`Geography`.
+
+    Parameters
+    ----------
+    units
+        Boundaries, any CRS (it must be set), one feature per unit.
+    population
+        A table with a code column and a population column.
+    code_column, population_column, name_column
+        Column names chosen by the planner: the unit code in the boundaries, the
+        population, and optionally a unit name in the boundaries.
+    population_code_column
+        The code column of the population table, when it is named differently
+        from ``code_column``.
+    extra_columns
+        Optional per-unit attributes joined on ``code`` (NHS code, Area Team, Region...).
+    display_tolerance_m, la_display_tolerance_m
+        Simplification tolerances of the browser layers: about 250 m keeps the
+        211 CCGs under 1 MB of GeoJSON with borders still recognisable at county zoom.
+
+    Raises
+    ------
+    InputFileError
+        Listing every problem in both inputs at once.
+    """
+    problems: list[str] = []
+    if code_column not in units.columns:
+        raise InputFileError(
+            f"{boundaries_source}: no column {code_column!r} to take unit codes from; the "
+            f"columns are {', '.join(map(repr, [c for c in units.columns if c != 'geometry']))}. "
+            "Choose the column that holds the unit codes"
+        )
+    if units.crs is None:
+        problems.append(
+            f"{boundaries_source}: the file has no coordinate reference system; say which one "
+            "it uses (for longitude/latitude, EPSG:4326)"
+        )
+    frame = units.rename(columns={code_column: "code"})
+    if name_column and name_column in frame.columns and name_column != "code":
+        frame = frame.rename(columns={name_column: "name"})
+    elif name_column and name_column not in units.columns:
+        problems.append(f"{boundaries_source}: no column {name_column!r} for unit names")
+    frame["code"] = frame["code"].astype("string").str.strip()
+    frame = frame.reset_index(drop=True)
+    problems += _check_units(frame, source=boundaries_source)
+    pop, pop_problems = _check_population(
+        population,
+        code_column=population_code_column or code_column,
+        population_column=population_column,
+        source=population_source,
+    )
+    problems += pop_problems
+    if not pop_problems:
+        geo_codes = set(frame["code"].dropna())
+        pop_codes = set(pop.index)
+        if only_pop := sorted(pop_codes - geo_codes):
+            problems.append(
+                f"{population_source}: {len(only_pop)} code(s) have a population but no boundary "
+                f"in {boundaries_source}: {', '.join(only_pop[:15])}"
+                + (" …" if len(only_pop) > 15 else "")
+            )
+        if only_geo := sorted(geo_codes - pop_codes):
+            problems.append(
+                f"{boundaries_source}: {len(only_geo)} code(s) have a boundary but no population "
+                f"in {population_source}: {', '.join(only_geo[:15])}"
+                + (" …" if len(only_geo) > 15 else "")
+            )
+    if problems:
+        raise InputFileError(
+            f"Cannot build the geography from {boundaries_source} and {population_source}",
+            problems=problems,
+        )
+
+    frame["population"] = frame["code"].map(pop).astype("int64")
+    if extra_columns is not None:
+        # attributes from the lookups win over any same-named boundary columns
+        clash = [c for c in extra_columns.columns if c != "code" and c in frame.columns]
+        frame = frame.drop(columns=clash).merge(extra_columns, on="code", how="left")
+    if "name" not in frame:
+        frame["name"] = frame["code"]
+    if "nhs_code" not in frame:
+        frame["nhs_code"] = ""
+    keep = [*UNIT_COLUMNS] + [
+        c for c in ("area_team_code", "area_team", "region_code", "region") if c in frame
+    ]
+    frame = gpd.GeoDataFrame(frame[[*keep, "geometry"]], geometry="geometry", crs=frame.crs)
+    frame["code"] = frame["code"].astype(str)
+    frame["nhs_code"] = frame["nhs_code"].fillna("").astype(str)
+    frame = repair(frame, source=boundaries_source)
+    frame = frame.sort_values("code", kind="stable").reset_index(drop=True)
+
+    return Geography(
+        units=frame,
+        la_upper=la_upper,
+        la_lower=la_lower,
+        display_units=display_layer(frame[["code", "geometry"]], tolerance_m=display_tolerance_m),
+        display_la_upper=None
+        if la_upper is None
+        else display_layer(la_upper[["code", "geometry"]], tolerance_m=la_display_tolerance_m),
+        display_la_lower=None
+        if la_lower is None
+        else display_layer(la_lower[["code", "geometry"]], tolerance_m=la_display_tolerance_m),
+        name=name,
+        population_label=population_label,
+        attribution=attribution,
+        source_digest=source_digest,
+    )

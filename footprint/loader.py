@@ -1,0 +1,288 @@
+"""Reading boundary and population files into a :class:`~footprint.geography.Geography`.
+
+Two entry points: :func:`load_england_2013` for the reference data named in the
+manifest, and :func:`load_geography` for a planner's own files (GeoJSON,
+GeoPackage, TopoJSON or a zipped shapefile, plus a population CSV), which is how
+newer geographies such as 2015+ CCGs or sub-ICB locations come in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import _cache
+from ._manifest import Manifest, read_manifest, resolve_data_dir
+from .adjacency import Adjacency, build_adjacency
+from .audit import LAAudit, audit_la
+from .errors import DataError, InputFileError
+from .geography import REGISTERED_PATIENTS, Geography, build_geography, repair
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson", ".zip", ".shp")
+
+
+def read_boundaries(path: PathLike, *, crs: str | int | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a boundary file: GeoJSON, GeoPackage, TopoJSON or zipped shapefile.
+
+    Parameters
+    ----------
+    crs
+        The CRS to assume when the file states none (TopoJSON never does);
+        a file that states one keeps it.
+    layer
+        The layer to read from a multi-layer file (GeoPackage).
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, not a geometry file, truncated or unreadable.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such file")
+    if p.suffix.lower() not in BOUNDARY_SUFFIXES:
+        raise InputFileError(
+            f"{p.name}: unsupported boundary file type {p.suffix or '(none)'!r}; expected one of "
+            f"{', '.join(BOUNDARY_SUFFIXES)}"
+        )
+    target: str = str(p)
+    if p.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(p) as zf:
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        except zipfile.BadZipFile:
+            raise InputFileError(f"{p.name}: not a readable zip file (damaged or truncated)") from None
+        if len(shps) != 1:
+            raise InputFileError(
+                f"{p.name}: a zipped shapefile must hold exactly one .shp file; found {len(shps)}"
+                + (f" ({', '.join(shps[:5])})" if shps else "")
+            )
+        target = f"/vsizip/{p}/{shps[0]}"
+    try:
+        gdf = gpd.read_file(target, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable input
+        raise InputFileError(
+            f"{p.name}: could not read it as a boundary file ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}). Is it complete, and is it "
+            "GeoJSON, GeoPackage, TopoJSON or a zipped shapefile?"
+        ) from None
+    if gdf.crs is None and crs is not None:
+        gdf = gdf.set_crs(crs)
+    if len(gdf) == 0:
+        raise InputFileError(f"{p.name}: the file holds no features")
+    return gdf
+
+
+def read_table(path: PathLike, *, encoding: str | None = None) -> pd.DataFrame:
+    """Read a CSV with every column as text (codes keep their leading zeros).
+
+    Tries UTF-8, then Windows-1252 (ONS names files use it), unless told.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such file")
+    encodings = [encoding] if encoding else ["utf-8-sig", "cp1252"]
+    last: Exception | None = None
+    for enc in encodings:
+        try:
+            return pd.read_csv(p, dtype=str, encoding=enc, keep_default_na=False, na_values=[""])
+        except UnicodeDecodeError as exc:
+            last = exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputFileError(f"{p.name}: not a readable CSV table ({exc})") from None
+    raise InputFileError(f"{p.name}: text encoding not recognised ({last})")
+
+
+def load_geography(
+    boundaries: PathLike,
+    population: PathLike,
+    *,
+    code_column: str,
+    population_column: str,
+    population_code_column: str | None = None,
+    name_column: str | None = None,
+    crs: str | int | None = None,
+    layer: str | None = None,
+    name: str | None = None,
+    population_label: str = "population",
+) -> Geography:
+    """Build a geography from a planner's own boundary and population files.
+
+    Parameters
+    ----------
+    boundaries
+        GeoJSON, GeoPackage, TopoJSON or a zipped shapefile, one feature per unit.
+    population
+        CSV with one row per unit.
+    code_column, population_column, population_code_column, name_column
+        The columns that hold the unit code (in both files unless
+        ``population_code_column`` names the population file's), the population
+        and optionally a display name.
+    crs
+        CRS to assume for a file that states none, e.g. 4326 for TopoJSON.
+    population_label
+        What the population counts (residents, registered patients...), shown
+        wherever a population is.
+
+    Raises
+    ------
+    InputFileError
+        One error listing every problem found in both files.
+    """
+    b, p = Path(boundaries), Path(population)
+    units = read_boundaries(b, crs=crs, layer=layer)
+    table = read_table(p)
+    return build_geography(
+        units,
+        table,
+        code_column=code_column,
+        population_column=population_column,
+        population_code_column=population_code_column,
+        name_column=name_column,
+        boundaries_source=b.name,
+        population_source=p.name,
+        name=name or b.stem,
+        population_label=population_label,
+    )
+
+
+# --- England 2013 reference data -------------------------------------------------------------
+
+
+def _upper_tier_code(lad: str, county_of: dict[str, str]) -> str:
+    """The 2013 upper-tier (county or unitary) code of a district.
+
+    Shire districts belong to their county (E10); unitary, metropolitan and
+    London authorities are their own upper tier.
+    """
+    county = county_of.get(lad, "")
+    return county if county.startswith("E10") else lad
+
+
+def _england_2013(root: Path, manifest: Manifest) -> Geography:
+    f = root
+    ccg = read_boundaries(f / "ccg2013/eng_ccg_2013.topojson", crs=4326)
+    ccg = ccg.rename(columns={"id": "code"})[["code", "geometry"]]
+    names = read_table(f / "ccg2013/CCG_APR_2013.csv", encoding="cp1252").rename(
+        columns={"CCG13CD": "code", "CCG13CDH": "nhs_code", "CCG13NM": "name"}
+    )
+    teams = read_table(f / "ccg2013/CCG13_NHSAT13_NHSCR13_EW_LU.csv").rename(
+        columns={
+            "CCG13CD": "code",
+            "NHSAT13CD": "area_team_code",
+            "NHSAT13NM": "area_team",
+            "NHSCR13CD": "region_code",
+            "NHSCR13NM": "region",
+        }
+    )
+    qof = read_table(f / "population/prevalencebyccg_1314.csv")
+    # ccg_listsize repeats on every register row of a CCG: one value per CCG.
+    per_ccg = qof.groupby("ccgcode")["ccg_listsize"].agg(lambda s: s.iloc[0] if s.nunique() == 1 else None)
+    if per_ccg.isna().any():
+        bad = ", ".join(per_ccg[per_ccg.isna()].index[:10])
+        raise DataError(f"prevalencebyccg_1314.csv: ccg_listsize differs within CCG(s) {bad}")
+    pop = names[["code", "nhs_code"]].merge(
+        per_ccg.rename("population").reset_index(), left_on="nhs_code", right_on="ccgcode", how="left"
+    )[["code", "population"]]
+
+    lad = read_boundaries(f / "la2013/topo_lad.json", crs=4326)
+    county = read_table(f / "la2013/LAD15_CTY15_EN_LU.csv")
+    county_of = dict(zip(county["LAD15CD"], county["CTY15CD"], strict=True))
+    county_name = dict(zip(county["CTY15CD"], county["CTY15NM"], strict=False))
+    lad = lad.rename(columns={"LAD13CD": "code", "LAD13NM": "name"})
+    lad["upper_code"] = [_upper_tier_code(c, county_of) for c in lad["code"]]
+    lad = repair(lad[["code", "name", "upper_code", "geometry"]], source="topo_lad.json")
+    lad = lad.sort_values("code").reset_index(drop=True)
+    upper = lad.dissolve(by="upper_code", as_index=False)[["upper_code", "geometry"]]
+    upper = upper.rename(columns={"upper_code": "code"})
+    lad_name = dict(zip(lad["code"], lad["name"], strict=True))
+    upper["name"] = [county_name[c] if c.startswith("E10") else lad_name[c] for c in upper["code"]]
+    upper = upper[["code", "name", "geometry"]].sort_values("code").reset_index(drop=True)
+
+    extra = names[["code", "nhs_code", "name"]].merge(
+        teams[["code", "area_team_code", "area_team", "region_code", "region"]], on="code", how="left"
+    )
+    return build_geography(
+        ccg,
+        pop,
+        code_column="code",
+        population_column="population",
+        boundaries_source="eng_ccg_2013.topojson",
+        population_source="prevalencebyccg_1314.csv",
+        la_upper=upper,
+        la_lower=lad,
+        name="England, April 2013 CCGs",
+        population_label=REGISTERED_PATIENTS,
+        attribution=(*manifest.attribution, f"Licence: {manifest.licence}"),
+        source_digest=manifest.digest,
+        extra_columns=extra,
+    )
+
+
+def load_england_2013(data_dir: PathLike | None = None, *, use_cache: bool = True) -> Geography:
+    """The 211 CCGs of April 2013 with registered patients, 152 upper- and 326 lower-tier LAs.
+
+    Parameters
+    ----------
+    data_dir
+        Folder holding the reference files; by default ``FOOTPRINT_DATA_DIR``,
+        then ``./data``, then ``../shared/data``.
+    use_cache
+        Reuse the repaired layers from the on-disk cache (keyed by the files'
+        checksums, so changed files are never served stale).
+
+    Raises
+    ------
+    DataError
+        When a file is missing or differs from the manifest: the message names
+        the file, where it was expected and how to get it.
+    """
+    manifest = read_manifest()
+    root = resolve_data_dir(data_dir, manifest=manifest)
+    log.info("loading England 2013 reference data from %s", root)
+    return _cache.cached(
+        f"england2013-{manifest.digest}", lambda: _england_2013(root, manifest), enabled=use_cache
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A geography with what every later step needs: its adjacency graph and LA audit.
+
+    ``audit`` is the upper-tier audit at the default tolerance, or ``None`` for a
+    geography without local authorities.
+    """
+
+    geography: Geography
+    adjacency: Adjacency
+    audit: LAAudit | None
+
+    @classmethod
+    def from_geography(cls, geography: Geography) -> Dataset:
+        """Derive the adjacency graph (with island bridges) and, where LAs exist, the audit."""
+        audit = audit_la(geography) if geography.la_upper is not None else None
+        return cls(geography, build_adjacency(geography.units), audit)
+
+
+def load_dataset(data_dir: PathLike | None = None, *, use_cache: bool = True) -> Dataset:
+    """The England 2013 geography with its adjacency graph and upper-tier LA audit.
+
+    The whole bundle is cached on disk, keyed by the files' checksums, so a warm
+    start reads one file instead of repeating the overlays.
+    """
+    manifest = read_manifest()
+    root = resolve_data_dir(data_dir, manifest=manifest)
+    return _cache.cached(
+        f"dataset2013-{manifest.digest}",
+        lambda: Dataset.from_geography(load_england_2013(root, use_cache=use_cache)),
+        enabled=use_cache,
+    )

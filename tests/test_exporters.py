@@ -1,0 +1,219 @@
+"""Exports: each format written, read back, and holding the same plan and its metadata."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from xml.etree import ElementTree as ET
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from conftest import grid_units, population_table
+
+from footprint.errors import PlanError
+from footprint.exporters import (
+    EXPORT_FORMATS,
+    export_csv,
+    export_geojson,
+    export_geopackage,
+    export_html_report,
+    export_kml,
+    export_shapefile_zip,
+    footprint_layer,
+)
+from footprint.geography import build_geography
+
+NHS_CODES = ["00C", "00D", "01A", "02B", "03V", "05X"]
+META = {
+    "scenario": "Option <A> & B",
+    "status": "optimal",
+    "constraints": {"floor": 300, "respect_la": True},
+}
+
+
+@pytest.fixture(scope="module")
+def geo():
+    """2 x 3 grid of 1 km squares coded like NHS CCGs (leading zeros), names with markup."""
+    units = grid_units(2, 3)
+    units["code"] = NHS_CODES
+    units["name"] = [f"Unit {c} & <Co>" for c in NHS_CODES]
+    pop = population_table(NHS_CODES, [100, 200, 300, 400, 500, 600])
+    return build_geography(
+        units, pop, code_column="code", population_column="population", name_column="name",
+        name="Test grid", population_label="registered patients (QOF 2013/14 list sizes)",
+        attribution=("Contains public sector information licensed under the OGL v3.0",),
+        source_digest="abc123",
+    )
+
+
+# r0: 00C 00D 01A / r1: 02B 03V 05X; "N&S" is the left column pair plus 00D, "East" the right
+PLAN = {"00C": "N&S", "00D": "N&S", "02B": "N&S", "01A": "East", "05X": "East", "03V": ""}
+
+
+def _read(data: bytes, tmp_path, name: str, **kw) -> gpd.GeoDataFrame:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return gpd.read_file(path, **kw)
+
+
+def test_footprint_layer(geo):
+    fps = footprint_layer(geo, PLAN)
+    assert fps.crs.to_epsg() == 27700
+    assert fps["footprint"].tolist() == ["East", "N&S"]
+    assert fps["population"].tolist() == [900, 700]
+    assert fps["n_units"].tolist() == [2, 3]
+    assert fps["units"].tolist() == ["01A; 05X", "00C; 00D; 02B"]
+    assert fps["area_km2"].tolist() == [2.0, 3.0]
+
+
+def test_geopackage_round_trip(geo, tmp_path):
+    data = export_geopackage(geo, PLAN, metadata=META)
+    path = tmp_path / "plan.gpkg"
+    path.write_bytes(data)
+    layers = dict(pyogrio.list_layers(path))
+    assert set(layers) == {"footprints", "assignment", "metadata"}
+    assert layers["metadata"] is None  # a plain table
+    fps = gpd.read_file(path, layer="footprints")
+    assert fps.crs.to_epsg() == 27700
+    assert set(fps["footprint"]) == {"N&S", "East"}
+    table = gpd.read_file(path, layer="assignment")
+    got = dict(zip(table["unit_code"], table["footprint"].fillna(""), strict=True))
+    assert got == {**PLAN}
+    meta = pyogrio.read_dataframe(path, layer="metadata", read_geometry=False)
+    meta = dict(zip(meta["key"], meta["value"], strict=True))
+    assert meta["population"] == "registered patients (QOF 2013/14 list sizes)"
+    assert meta["data"] == "Test grid" and meta["data_digest"] == "abc123"
+    assert json.loads(meta["constraints"]) == {"floor": 300, "respect_la": True}
+    assert meta["status"] == "optimal"
+    assert "Open" in meta["attribution"] or "OGL" in meta["attribution"]
+    assert meta["unassigned_units"] == "03V"
+    assert "empty footprint" in meta["unassigned_note"]
+    assert "T" in meta["created"]
+
+
+def test_geojson_round_trip(geo, tmp_path):
+    data = export_geojson(geo, PLAN, metadata=META)
+    body = json.loads(data)
+    assert body["metadata"]["scenario"] == "Option <A> & B"
+    assert body["attribution"] == list(geo.attribution)
+    assert "4326" in body["metadata"]["crs"]
+    fps = _read(data, tmp_path, "fp.geojson")
+    assert fps.crs.to_epsg() == 4326
+    pops = dict(zip(fps["footprint"], fps["population"], strict=True))
+    assert pops == {"N&S": 700, "East": 900}
+    # back in metres the areas are still 3 and 2 km²
+    assert fps.to_crs(27700).area.tolist() == pytest.approx([2e6, 3e6], rel=1e-3)
+
+
+def test_shapefile_zip_round_trip(geo, tmp_path):
+    table = pd.DataFrame(
+        {"footprint": ["East", "N&S"], "polsby_popper": [0.7, 0.6],
+         "meets_the_floor": [True, False], "las": [["E06"], ["E06", "E07"]]}
+    )
+    data = export_shapefile_zip(geo, PLAN, metadata=META, table=table)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        readme = zf.read("README.txt").decode()
+        plan = pd.read_csv(zf.open("assignment.csv"), dtype=str, keep_default_na=False)
+        fields = zf.read("fields.txt").decode()
+    assert {"footprints.shp", "footprints.shx", "footprints.dbf", "footprints.prj"} <= names
+    assert "attribution:" in readme and "OGL" in readme
+    assert "unassigned" in readme
+    assert dict(zip(plan["unit_code"], plan["footprint"], strict=True)) == PLAN
+    fps = _read(data, tmp_path, "fp.zip")
+    assert fps.crs.to_epsg() == 27700
+    assert all(len(c) <= 10 for c in fps.columns)
+    assert "polsby_pop" in fps.columns and "meets_the_" in fps.columns
+    assert "meets_the_\tmeets_the_floor" in fields
+    assert fps.set_index("footprint").loc["N&S", "las"] == "E06; E07"
+
+
+def test_csv_keeps_leading_zeros(geo):
+    data = export_csv(geo, PLAN, metadata=META)
+    text = data.decode()
+    assert text.splitlines()[0] == "unit_code,footprint"
+    assert text.splitlines()[1] == "00C,N&S"
+    back = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert back["unit_code"].tolist() == sorted(NHS_CODES)
+    assert dict(zip(back["unit_code"], back["footprint"], strict=True)) == PLAN
+
+
+def test_kml_parses_with_one_placemark_per_footprint(geo):
+    data = export_kml(geo, PLAN, metadata=META)
+    root = ET.fromstring(data)
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    marks = root.findall(".//k:Placemark", ns)
+    assert [m.find("k:name", ns).text for m in marks] == ["East", "N&S"]
+    assert root.find("k:Document/k:name", ns).text == "Option <A> & B"
+    assert b"N&amp;S" in data
+    desc = marks[1].find("k:description", ns).text
+    assert "700" in desc and "registered patients" in desc
+    coords = marks[0].find(".//k:coordinates", ns).text.split()
+    lon, lat = map(float, coords[0].split(","))
+    assert -10 < lon < 5 and 45 < lat < 52  # British grid origin area, in degrees
+
+
+def test_html_report_is_self_contained(geo):
+    data = export_html_report(geo, PLAN, metadata={**META, "notes": "draft"})
+    page = data.decode()
+    alt = "Map of the footprints of Option &lt;A&gt; &amp; B"
+    assert f'<img alt="{alt}" src="data:image/png;base64,' in page
+    png = base64.b64decode(page.split("data:image/png;base64,")[1].split('"')[0])
+    assert png.startswith(b"\x89PNG")
+    assert "<table" in page and "N&amp;S" in page and "Unit 00C &amp; &lt;Co&gt;" in page
+    assert "OGL v3.0" in page
+    assert "Status:</strong> optimal" in page
+    assert "&quot;floor&quot;: 300" in page
+    assert "Unassigned units (1):</strong> 03V" in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+
+
+def test_html_report_uses_a_given_table(geo):
+    table = pd.DataFrame(
+        {"footprint": ["East", "N&S"], "population": [900, 700], "meets_floor": [True, False],
+         "problems": [[], ["below the floor of 800"]]}
+    )
+    page = export_html_report(geo, PLAN, metadata=META, table=table).decode()
+    assert "below the floor of 800" in page and "<td>no</td>" in page
+
+
+def test_everything_unassigned_still_exports(geo, tmp_path):
+    for fmt in EXPORT_FORMATS.values():
+        data = fmt.function(geo, {}, metadata={})
+        assert data
+    fps = _read(export_geopackage(geo, {}, metadata={}), tmp_path, "e.gpkg", layer="assignment")
+    assert (fps["footprint"].fillna("") == "").all()
+
+
+def test_export_formats_registry():
+    assert set(EXPORT_FORMATS) == {"gpkg", "geojson", "shapefile", "csv", "kml", "html"}
+    for fmt in EXPORT_FORMATS.values():
+        assert fmt.extension.startswith(".") and "/" in fmt.mime and callable(fmt.function)
+
+
+def test_bad_assignments_are_refused(geo):
+    expected = r"(?s)Cannot export.*1 unit code\(s\) are not in the geography 'Test grid': ZZZ"
+    with pytest.raises(PlanError, match=expected + r".*unit '00C' -> 5: footprint labels must be"):
+        export_csv(geo, {"ZZZ": "A", "00C": 5}, metadata={})
+    with pytest.raises(PlanError, match="per-footprint table has no 'footprint' column"):
+        export_geojson(geo, PLAN, metadata={}, table=pd.DataFrame({"x": [1]}))
+
+
+def test_callers_assignment_untouched(geo):
+    plan = dict(PLAN)
+    export_kml(geo, plan, metadata=META)
+    assert plan == PLAN
+
+
+@pytest.mark.realdata
+def test_real_export_round_trip(geography, tmp_path):
+    teams = dict(zip(geography.units["code"], geography.units["area_team_code"], strict=True))
+    data = export_geopackage(geography, teams, metadata={"scenario": "Area Teams"})
+    fps = _read(data, tmp_path, "real.gpkg", layer="footprints")
+    assert len(fps) == 25 and fps["population"].sum() == 56_324_887
+    assert fps.geometry.is_valid.all()
+    assert fps["n_units"].sum() == 211

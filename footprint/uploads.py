@@ -1,0 +1,462 @@
+"""Files a planner uploads through the app, handled without trusting them.
+
+The app receives uploads as ``(file name, bytes)``. Nothing here writes outside
+a private temporary folder that is removed when the call returns, even when it
+fails. Zip archives are checked before anything is extracted: members that
+would climb out of the folder (``../x``, absolute paths, drive letters),
+symbolic links, encrypted members, too many members, nested archives and
+declared sizes over the limit are all refused, and the bytes actually
+decompressed are counted as they are written, so an archive that lies about
+its sizes (a zip bomb) is stopped at the limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import stat
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+import pyogrio
+
+from .errors import FootprintError, InputFileError
+from .geography import Geography
+from .loader import load_geography
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "inspect_upload_columns",
+    "load_uploaded_geography",
+    "safe_extract_zip",
+]
+
+Upload = tuple[str, bytes]
+
+#: Largest upload (and largest total unzipped) accepted by default: 200 MB.
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+GEOMETRY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson")
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".xml")
+TABLE_SUFFIXES = (".csv", ".txt")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_CHUNK = 1024 * 1024
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _member_problem(name: str) -> str | None:
+    """Why a member name is unsafe to extract, or ``None`` when it is a plain relative path."""
+    if "\x00" in name:
+        return "holds a NUL character"
+    norm = name.replace("\\", "/")
+    if norm.startswith("/"):
+        return "is an absolute path"
+    if re.match(r"^[A-Za-z]:", norm):
+        return "starts with a drive letter"
+    if any(part == ".." for part in PurePosixPath(norm).parts):
+        return "would be written outside the upload folder"
+    return None
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def safe_extract_zip(
+    data: bytes,
+    dest: Path,
+    *,
+    max_total_bytes: int = MAX_UPLOAD_BYTES,
+    max_files: int = 1000,
+    max_depth: int = 1,
+    source: str = "upload.zip",
+    _depth: int = 1,
+    _budget: list[int] | None = None,
+) -> list[Path]:
+    """Extract a zip archive held in memory into ``dest``, refusing anything unsafe.
+
+    Parameters
+    ----------
+    data
+        The archive's bytes.
+    dest
+        Folder to extract into (created if missing). Every extracted file is
+        inside it.
+    max_total_bytes
+        Most bytes the extracted files may hold together, checked against the
+        sizes the archive declares and again against the bytes actually
+        decompressed.
+    max_files
+        Most members (files and folders) the archive may hold.
+    max_depth
+        How many levels of archive are opened: 1 refuses a zip inside the zip;
+        2 extracts an inner zip (once) into a folder named after it.
+    source
+        The upload's name, used in messages.
+
+    Returns
+    -------
+    list of Path
+        The extracted files (not folders), in archive order.
+
+    Raises
+    ------
+    InputFileError
+        Naming the archive and the member at fault; nothing is left extracted.
+    """
+    dest = Path(dest)
+    budget = _budget if _budget is not None else [max_total_bytes]
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InputFileError(
+            f"{source}: not a zip archive (or a damaged one); upload a .zip made by a zip tool"
+        ) from None
+    with zf:
+        infos = zf.infolist()
+        problems: list[str] = []
+        if len(infos) > max_files:
+            raise InputFileError(
+                f"{source}: the archive holds {len(infos)} members, more than the {max_files} "
+                "allowed; the zip was refused. Zip only the boundary files"
+            )
+        declared = 0
+        for info in infos:
+            why = _member_problem(info.filename)
+            if why:
+                problems.append(f"member {info.filename!r} {why}")
+            elif _is_symlink(info):
+                problems.append(f"member {info.filename!r} is a symbolic link")
+            elif info.flag_bits & 0x1:
+                problems.append(
+                    f"member {info.filename!r} is encrypted; upload it without a password"
+                )
+            elif _depth >= max_depth and info.filename.lower().endswith(".zip"):
+                problems.append(
+                    f"member {info.filename!r} is a zip inside the zip; unzip it and upload the "
+                    "inner archive itself"
+                )
+            declared += max(info.file_size, 0)
+        if declared > budget[0]:
+            left = "" if budget[0] == max_total_bytes else f"{_mb(max(budget[0], 0))} left of the "
+            problems.append(
+                f"its members would unpack to {_mb(declared)}, more than the "
+                f"{left}{_mb(max_total_bytes)} allowed"
+            )
+        if len(problems) == 1:
+            raise InputFileError(f"{source}: {problems[0]}; the zip was refused")
+        if problems:
+            raise InputFileError(f"{source}: the zip was refused", problems=problems)
+
+        dest.mkdir(parents=True, exist_ok=True)
+        root = dest.resolve()
+        written: list[Path] = []
+        try:
+            for info in infos:
+                target = (root / info.filename.replace("\\", "/")).resolve()
+                if root != target and root not in target.parents:  # defence in depth
+                    raise InputFileError(
+                        f"{source}: member {info.filename!r} would be written outside the upload "
+                        "folder; the zip was refused"
+                    )
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written.append(target)
+                with zf.open(info) as src, open(target, "xb") as out:
+                    while chunk := src.read(_CHUNK):
+                        budget[0] -= len(chunk)
+                        if budget[0] < 0:
+                            raise InputFileError(
+                                f"{source}: member {info.filename!r} unpacks to more than the "
+                                f"{_mb(max_total_bytes)} allowed (it declared "
+                                f"{_mb(info.file_size)}); the zip was refused"
+                            )
+                        out.write(chunk)
+                with open(target, "rb") as fh:
+                    magic = fh.read(4)
+                if magic in _ZIP_MAGIC:
+                    if _depth >= max_depth:
+                        raise InputFileError(
+                            f"{source}: member {info.filename!r} is a zip inside the zip; unzip "
+                            "it and upload the inner archive itself"
+                        )
+                    inner = target.read_bytes()
+                    target.unlink()
+                    written.pop()
+                    sub = target.with_name(target.name + ".d")
+                    written += safe_extract_zip(
+                        inner,
+                        sub,
+                        max_total_bytes=max_total_bytes,
+                        max_files=max_files,
+                        max_depth=max_depth,
+                        source=f"{source}/{info.filename}",
+                        _depth=_depth + 1,
+                        _budget=budget,
+                    )
+        except zipfile.BadZipFile as exc:
+            _remove(written)
+            # zipfile stops at the declared size and then fails the CRC check,
+            # which is how an archive that understates its sizes ends up here
+            raise InputFileError(
+                f"{source}: the archive is damaged or lies about its contents ({exc}); the zip "
+                "was refused"
+            ) from None
+        except BaseException:
+            _remove(written)
+            raise
+    return written
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _safe_name(name: object, *, what: str) -> str:
+    """The base name of an uploaded file, stripped of any folder part the browser sent."""
+    if not isinstance(name, str) or not name.strip():
+        raise InputFileError(f"the {what} upload has no file name; received {name!r}")
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = "".join(ch for ch in base if ch.isprintable())
+    if base in ("", ".", "..") or base.startswith("."):
+        raise InputFileError(f"{name!r}: not a usable file name for the {what}")
+    return base
+
+
+def _as_uploads(value: object, *, what: str) -> list[Upload]:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        items = [value]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise InputFileError(
+            f"the {what} upload must be a (file name, bytes) pair or a list of them; received "
+            f"{type(value).__name__}"
+        )
+    out: list[Upload] = []
+    for item in items:
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise InputFileError(f"each {what} upload must be a (file name, bytes) pair")
+        name, data = item
+        if isinstance(data, bytearray | memoryview):
+            data = bytes(data)
+        if not isinstance(data, bytes):
+            raise InputFileError(
+                f"{name}: the content must be bytes; received {type(data).__name__}"
+            )
+        out.append((_safe_name(name, what=what), data))
+    if not out:
+        raise InputFileError(f"no {what} file was uploaded")
+    return out
+
+
+def _check_size(uploads: Sequence[Upload], *, max_bytes: int) -> None:
+    problems = [
+        f"{name} is {_mb(len(data))}, more than the {_mb(max_bytes)} allowed"
+        for name, data in uploads
+        if len(data) > max_bytes
+    ]
+    if not problems:
+        total = sum(len(d) for _, d in uploads)
+        if total > max_bytes:
+            problems.append(f"the files add up to {_mb(total)}, more than {_mb(max_bytes)}")
+    if problems:
+        raise InputFileError("The upload is too large", problems=problems)
+    for name, data in uploads:
+        if not data:
+            raise InputFileError(f"{name}: the file is empty; upload it again")
+
+
+def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int) -> Path:
+    """Write the boundary upload(s) into ``folder`` and return the one file to read."""
+    _check_size(uploads, max_bytes=max_bytes)
+    suffixes = {Path(n).suffix.lower() for n, _ in uploads}
+    if len(uploads) == 1 and suffixes <= {*GEOMETRY_SUFFIXES}:
+        name, data = uploads[0]
+        path = folder / name
+        path.write_bytes(data)
+        return path
+    if len(uploads) == 1 and suffixes == {".zip"}:
+        name, data = uploads[0]
+        files = safe_extract_zip(data, folder / "unzipped", max_total_bytes=max_bytes, source=name)
+        shps = [p for p in files if p.suffix.lower() == ".shp"]
+        geo = [p for p in files if p.suffix.lower() in GEOMETRY_SUFFIXES]
+        if len(shps) == 1:
+            _require_parts(shps[0], [p.name for p in files], source=name)
+            return shps[0]
+        if not shps and len(geo) == 1:
+            return geo[0]
+        found = ", ".join(p.name for p in files[:10]) or "nothing"
+        raise InputFileError(
+            f"{name}: expected exactly one shapefile (.shp with its .shx and .dbf) or one "
+            f"GeoJSON/GeoPackage file in the zip; found {found}"
+        )
+    if suffixes <= set(SHAPEFILE_PARTS):
+        names = [n for n, _ in uploads]
+        shps = [n for n in names if n.lower().endswith(".shp")]
+        if len(shps) != 1:
+            raise InputFileError(
+                f"loose shapefile parts need exactly one .shp file; received {', '.join(names)}"
+            )
+        if len({n.lower() for n in names}) != len(names):
+            raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
+        for n, data in uploads:
+            (folder / n).write_bytes(data)
+        shp = folder / shps[0]
+        _require_parts(shp, names, source=shps[0])
+        return shp
+    raise InputFileError(
+        f"cannot read boundaries from {', '.join(n for n, _ in uploads)}: upload one .geojson, "
+        ".json, .gpkg or .topojson file, one .zip holding a shapefile, or the shapefile's "
+        ".shp, .shx, .dbf and .prj files together"
+    )
+
+
+def _require_parts(shp: Path, names: Sequence[str], *, source: str) -> None:
+    have = {n.lower() for n in names}
+    stem = shp.stem.lower()
+    missing = [ext for ext in (".shx", ".dbf") if stem + ext not in have]
+    if missing:
+        raise InputFileError(
+            f"{source}: the shapefile {shp.name} lacks its {' and '.join(missing)} part(s); "
+            "a shapefile needs .shp, .shx and .dbf (and .prj for its coordinate system)"
+        )
+    if stem + ".prj" not in have:
+        log.info("%s: %s has no .prj; the CRS must be given", source, shp.name)
+
+
+def _stage_table(upload: Upload, folder: Path, *, max_bytes: int) -> Path:
+    _check_size([upload], max_bytes=max_bytes)
+    name, data = upload
+    if Path(name).suffix.lower() not in TABLE_SUFFIXES:
+        raise InputFileError(
+            f"{name}: the population must be a CSV file (.csv); received "
+            f"{Path(name).suffix or 'a file without extension'}"
+        )
+    path = folder / "population" / name
+    path.parent.mkdir()
+    path.write_bytes(data)
+    return path
+
+
+def load_uploaded_geography(
+    boundary: Upload | list[Upload],
+    population: Upload,
+    *,
+    code_column: str,
+    population_column: str,
+    population_code_column: str | None = None,
+    name_column: str | None = None,
+    crs: str | int | None = None,
+    layer: str | None = None,
+    name: str | None = None,
+    population_label: str = "population",
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> Geography:
+    """Build a geography from uploaded boundary and population files.
+
+    Parameters
+    ----------
+    boundary
+        ``(file name, bytes)`` of a .geojson/.json/.gpkg/.topojson file or a
+        .zip holding a shapefile (or one GeoJSON/GeoPackage); or a list of the
+        loose shapefile parts (.shp, .shx, .dbf, .prj).
+    population
+        ``(file name, bytes)`` of a CSV with one row per unit.
+    code_column, population_column, population_code_column, name_column, crs, layer
+        As for :func:`footprint.loader.load_geography`.
+    name
+        What to call the geography (defaults to the boundary file's name).
+    population_label
+        What the population counts, shown wherever a population is.
+    max_bytes
+        Largest size of an upload, and of a zip once unpacked.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file and what is wrong with it; the files are always
+        removed from disk before the call returns.
+    """
+    uploads = _as_uploads(boundary, what="boundary")
+    pop = _as_uploads(population, what="population")
+    if len(pop) != 1:
+        raise InputFileError(f"upload one population CSV; received {len(pop)} files")
+    with tempfile.TemporaryDirectory(prefix="footprint-upload-") as tmp:
+        folder = Path(tmp)
+        (folder / "boundaries").mkdir()
+        boundaries = _stage_boundaries(uploads, folder / "boundaries", max_bytes=max_bytes)
+        table = _stage_table(pop[0], folder, max_bytes=max_bytes)
+        try:
+            return load_geography(
+                boundaries,
+                table,
+                code_column=code_column,
+                population_column=population_column,
+                population_code_column=population_code_column,
+                name_column=name_column,
+                crs=crs,
+                layer=layer,
+                name=name or Path(uploads[0][0]).stem,
+                population_label=population_label,
+            )
+        except FootprintError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise InputFileError(
+                f"{uploads[0][0]}: could not be read ({type(exc).__name__}: {exc})"
+            ) from None
+
+
+def inspect_upload_columns(
+    upload: Upload | list[Upload],
+    *,
+    layer: str | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> list[str]:
+    """The column names of an uploaded boundary or population file, for the app's select boxes.
+
+    Accepts the same uploads as :func:`load_uploaded_geography`: a CSV (its
+    header is read), or boundaries in any supported form (their attribute
+    fields, geometry excluded). Reads no more than it needs.
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read; the message names it.
+    """
+    uploads = _as_uploads(upload, what="uploaded")
+    with tempfile.TemporaryDirectory(prefix="footprint-upload-") as tmp:
+        folder = Path(tmp)
+        if len(uploads) == 1 and Path(uploads[0][0]).suffix.lower() in TABLE_SUFFIXES:
+            path = _stage_table(uploads[0], folder, max_bytes=max_bytes)
+            try:
+                head = pd.read_csv(path, dtype=str, nrows=0, encoding="utf-8-sig")
+            except UnicodeDecodeError:
+                head = pd.read_csv(path, dtype=str, nrows=0, encoding="cp1252")
+            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+                raise InputFileError(f"{uploads[0][0]}: not a readable CSV table ({exc})") from None
+            return [str(c) for c in head.columns]
+        (folder / "boundaries").mkdir()
+        path = _stage_boundaries(uploads, folder / "boundaries", max_bytes=max_bytes)
+        try:
+            info = pyogrio.read_info(path, layer=layer)
+        except Exception as exc:  # pyogrio raises several types for unreadable input
+            raise InputFileError(
+                f"{path.name}: could not read it as a boundary file ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})"
+            ) from None
+        return [str(f) for f in info["fields"]]

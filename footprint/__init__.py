@@ -6,6 +6,7 @@ starts with an underscore is private.
 
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
+from .compare import Comparison, compare_plans, reference_plan
 from .errors import (
     ConstraintsError,
     DataError,
@@ -13,6 +14,16 @@ from .errors import (
     InputFileError,
     PlanError,
     SolverError,
+)
+from .exporters import (
+    EXPORT_FORMATS,
+    ExportFormat,
+    export_csv,
+    export_geojson,
+    export_geopackage,
+    export_html_report,
+    export_kml,
+    export_shapefile_zip,
 )
 from .geography import REGISTERED_PATIENTS, Geography, build_geography
 from .loader import (
@@ -23,25 +34,44 @@ from .loader import (
     read_boundaries,
     read_table,
 )
+from .scenarios import Scenario, ScenarioError, ScenarioStore
+from .uploads import inspect_upload_columns, load_uploaded_geography, safe_extract_zip
 
 __all__ = [
+    "EXPORT_FORMATS",
     "REGISTERED_PATIENTS",
     "Adjacency",
+    "Comparison",
     "ConstraintsError",
     "DataError",
     "Dataset",
+    "ExportFormat",
     "FootprintError",
     "Geography",
     "InputFileError",
     "LAAudit",
     "PlanError",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioStore",
     "SolverError",
     "audit_la",
     "build_adjacency",
     "build_geography",
+    "compare_plans",
+    "export_csv",
+    "export_geojson",
+    "export_geopackage",
+    "export_html_report",
+    "export_kml",
+    "export_shapefile_zip",
+    "inspect_upload_columns",
     "load_dataset",
     "load_england_2013",
     "load_geography",
+    "load_uploaded_geography",
     "read_boundaries",
     "read_table",
+    "reference_plan",
+    "safe_extract_zip",
 ]

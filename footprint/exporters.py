@@ -11,12 +11,20 @@ files behind.
 
 Units the plan leaves unassigned are kept in every assignment table with an
 empty footprint and left out of the dissolved footprints; the metadata says so.
+
+Every exporter takes ``metadata``, a mapping the app fills; these keys are
+recognised (any other key is written as it is): ``scenario`` (the plan's name),
+``status`` (solver or validation verdict), ``constraints`` (JSON text, a
+mapping, or an object with ``to_json()``), ``notes`` and ``source``. Mappings
+and lists are written as JSON. An optional ``table`` (the per-footprint summary
+of ``footprint.validate.summarise_plan``) adds its columns to the footprints.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import html
 import io
 import json
@@ -101,6 +109,10 @@ def _text(value: object) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if hasattr(value, "to_json") and callable(value.to_json):  # e.g. a Constraints object
+        return str(value.to_json())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
@@ -321,6 +333,14 @@ def _shapefile_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
+def _dbf_text(value: object) -> str:
+    """Text cut to the 254 bytes a dBASE field holds, on a character boundary."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    raw = str(value).encode("utf-8")[:254]
+    return raw.decode("utf-8", errors="ignore")
+
+
 def _readme(meta: Mapping[str, str], *, files: Mapping[str, str]) -> str:
     lines = [meta.get("title", "Commissioning support footprints"), ""]
     lines += [f"{k}: {v}" for k, v in meta.items() if k != "title"]
@@ -348,8 +368,10 @@ def export_shapefile_zip(
     names = _shapefile_names(cols)
     layer = layer.rename(columns=names)
     for col in layer.columns:
-        if col != "geometry" and layer[col].dtype == object:
-            layer[col] = layer[col].map(lambda v: "" if v is None else str(v)[:254])
+        if col != "geometry" and (
+            layer[col].dtype == object or pd.api.types.is_string_dtype(layer[col])
+        ):
+            layer[col] = layer[col].map(_dbf_text)
     files = {
         "footprints.shp/.shx/.dbf/.prj/.cpg": "dissolved footprints, EPSG:27700",
         "assignment.csv": "unit_code, nhs_code, name, population, footprint (one row per unit)",

@@ -217,3 +217,19 @@ def test_real_export_round_trip(geography, tmp_path):
     assert len(fps) == 25 and fps["population"].sum() == 56_324_887
     assert fps.geometry.is_valid.all()
     assert fps["n_units"].sum() == 211
+
+
+def test_long_text_fits_the_shapefile_and_objects_become_json(geo, tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Limits:
+        floor: int = 300
+
+    table = pd.DataFrame({"footprint": ["East", "N&S"], "problems": [["x" * 300], ["é" * 200]]})
+    data = export_shapefile_zip(geo, PLAN, metadata={"constraints": Limits()}, table=table)
+    fps = _read(data, tmp_path, "long.zip")
+    assert fps.set_index("footprint").loc["East", "problems"] == "x" * 254
+    assert fps.set_index("footprint").loc["N&S", "problems"] == "é" * 127  # 2 bytes each
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert 'constraints: {"floor": 300}' in zf.read("README.txt").decode()

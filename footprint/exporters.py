@@ -543,6 +543,13 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 """
 
 
+def _number(value: float) -> str:
+    """Floats for people: ``12,346`` for areas, three significant figures for ratios."""
+    if np.isnan(value):
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _html_table(frame: pd.DataFrame) -> str:
     out = ['<table class="footprints">', "<thead><tr>"]
     out += [f"<th>{html.escape(str(c))}</th>" for c in frame.columns]
@@ -555,7 +562,7 @@ def _html_table(frame: pd.DataFrame) -> str:
             elif isinstance(value, int | np.integer):
                 out.append(f'<td class="num">{int(value):,}</td>')
             elif isinstance(value, float | np.floating):
-                out.append(f'<td class="num">{"" if np.isnan(value) else f"{value:,.3g}"}</td>')
+                out.append(f'<td class="num">{_number(float(value))}</td>')
             else:
                 out.append(f"<td>{html.escape(_text(_flatten(value)))}</td>")
         out.append("</tr>")

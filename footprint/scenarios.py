@@ -141,6 +141,10 @@ class Scenario:
         object.__setattr__(self, "locked", tuple(self.locked))
         object.__setattr__(self, "notes", "" if self.notes is None else str(self.notes))
 
+    def __hash__(self) -> int:
+        # the dataclass hash would fail on the dict; hash what identifies the content
+        return hash((self.name, self.created, frozenset(self.assignment.items())))
+
     def to_json(self) -> str:
         """The scenario as JSON text, in the versioned on-disk format."""
         body: dict[str, Any] = {

@@ -175,10 +175,12 @@ def test_html_report_is_self_contained(geo):
 def test_html_report_uses_a_given_table(geo):
     table = pd.DataFrame(
         {"footprint": ["East", "N&S"], "population": [900, 700], "meets_floor": [True, False],
-         "problems": [[], ["below the floor of 800"]]}
+         "problems": [[], ["below the floor of 800"]], "area_km2": [12345.6, 2.0],
+         "polsby_popper": [0.4567, 0.785]}
     )
     page = export_html_report(geo, PLAN, metadata=META, table=table).decode()
     assert "below the floor of 800" in page and "<td>no</td>" in page
+    assert ">12,346<" in page and ">0.457<" in page and ">900<" in page
 
 
 def test_everything_unassigned_still_exports(geo, tmp_path):

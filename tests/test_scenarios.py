@@ -67,6 +67,7 @@ def test_scenario_copies_the_callers_assignment():
     mine["a"] = "Y"
     assert s.assignment == {"a": "X"}
     assert "T" in s.created  # ISO time
+    assert len({s, Scenario(name="n", assignment={"a": "X"}, created=s.created)}) == 1
 
 
 def test_crash_mid_write_keeps_old_file_and_leaves_no_litter(tmp_path, monkeypatch):

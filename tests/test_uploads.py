@@ -293,3 +293,21 @@ def test_inspect_columns(tmp_path):
     assert inspect_upload_columns(("s.zip", _zip(parts))) == ["code", "label"]
     with pytest.raises(InputFileError, match=r"bad\.gpkg: could not read it as a boundary file"):
         inspect_upload_columns(("bad.gpkg", b"SQLite format 3\0garbage"))
+
+
+@pytest.mark.realdata
+def test_real_ccgs_uploaded_as_a_zipped_shapefile(geography, tmp_path):
+    units = geography.units[["code", "name", "geometry"]]
+    folder = tmp_path / "ccg"
+    folder.mkdir()
+    units.to_file(folder / "ccg.shp", engine="pyogrio", encoding="UTF-8")
+    parts = {p.name: p.read_bytes() for p in folder.iterdir()}
+    csv = geography.units[["code", "population"]].to_csv(index=False).encode()
+    geo = load_uploaded_geography(
+        ("ccg2013.zip", _zip(parts)), ("list_sizes.csv", csv),
+        code_column="code", population_column="population", name_column="name",
+    )
+    assert len(geo.units) == 211
+    assert geo.population_total == 56_324_887
+    # dBASE drops trailing spaces (two 2013 names end with one)
+    assert set(geo.units["name"]) == set(geography.units["name"].str.rstrip())

@@ -130,7 +130,12 @@ def safe_extract_zip(
                 "allowed; the zip was refused. Zip only the boundary files"
             )
         declared = 0
+        seen: set[str] = set()
         for info in infos:
+            key = info.filename.replace("\\", "/").rstrip("/").lower()
+            if key in seen:
+                problems.append(f"member {info.filename!r} appears more than once")
+            seen.add(key)
             why = _member_problem(info.filename)
             if why:
                 problems.append(f"member {info.filename!r} {why}")
@@ -212,6 +217,12 @@ def safe_extract_zip(
             raise InputFileError(
                 f"{source}: the archive is damaged or lies about its contents ({exc}); the zip "
                 "was refused"
+            ) from None
+        except OSError as exc:
+            _remove(written)
+            raise InputFileError(
+                f"{source}: a member could not be extracted ({exc.strerror or exc}: "
+                f"{Path(getattr(exc, 'filename', '') or '').name}); the zip was refused"
             ) from None
         except BaseException:
             _remove(written)

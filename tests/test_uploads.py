@@ -155,6 +155,21 @@ def test_nested_zip_refused_at_depth_one_and_opened_once_at_two(tmp_path):
         safe_extract_zip(triple, tmp_path / "d", max_depth=2)
 
 
+def test_duplicate_and_clashing_members(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.txt", b"1")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            zf.writestr("a.txt", b"2")
+    with pytest.raises(InputFileError, match=r"member 'a\.txt' appears more than once"):
+        safe_extract_zip(buf.getvalue(), tmp_path / "dup")
+    clash = _zip({"sub": b"file", "sub/x.txt": b"x"})
+    expected = r"a member could not be extracted .*the zip was refused"
+    with pytest.raises(InputFileError, match=expected):
+        safe_extract_zip(clash, tmp_path / "clash")
+    assert not [p for p in (tmp_path / "clash").rglob("*") if p.is_file()]
+
+
 def test_not_a_zip(tmp_path):
     with pytest.raises(
         InputFileError, match=r"shapes\.zip: not a zip archive \(or a damaged one\)"

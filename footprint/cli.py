@@ -116,6 +116,44 @@ def _audit(args: argparse.Namespace) -> int:
 
 # --- fetch ------------------------------------------------------------------------------------
 
+
+def _fetch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder to download into (default: $FOOTPRINT_DATA_DIR, else ./data)",
+    )
+    p.add_argument(
+        "--mirror",
+        metavar="BASE_URL",
+        default=None,
+        help="fetch BASE_URL/<path> instead of the manifest URLs (an internal copy, same layout)",
+    )
+    p.add_argument("--force", action="store_true", help="download even files that are up to date")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the network")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+@command("fetch", _fetch_args)
+def _fetch(args: argparse.Namespace) -> int:
+    """Download the reference files of data/manifest.json, checking every checksum."""
+    from .fetch import fetch_data, summary_lines
+
+    results = fetch_data(
+        args.data_dir,
+        mirror=args.mirror,
+        force=args.force,
+        timeout=args.timeout,
+        progress=not args.quiet,
+    )
+    for line in summary_lines(results):
+        print(line)
+    n_new = sum(r.status == "downloaded" for r in results)
+    print(f"{n_new} downloaded, {len(results) - n_new} already up to date")
+    return 0
+
+
 # --- optimise / validate ----------------------------------------------------------------------
 
 

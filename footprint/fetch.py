@@ -1,0 +1,318 @@
+"""Download the reference files named in the data manifest (``python -m footprint fetch``).
+
+Every file is streamed to a temporary file in the folder it belongs in, its
+sha256 checked against the manifest, and only then renamed into place, so a
+failed, corrupted or interrupted download never leaves a partial file under
+the final name and never replaces a good one. Files already present with the
+right checksum are skipped. Problems with all files are collected and raised as
+one :class:`~footprint.errors.DataError`.
+
+Only the standard library (``urllib``) is used for the transfer; ``--mirror``
+points at an internal copy of the same layout (an NHS network share served over
+HTTP, or a ``file://`` folder) for machines that cannot reach the internet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import socket
+import sys
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tqdm import tqdm
+
+from ._manifest import ENV_VAR, Manifest, ManifestFile, read_manifest, sha256_file
+from .errors import DataError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FetchedFile", "default_fetch_dir", "fetch_data", "file_url"]
+
+#: Seconds to wait for a connection or for the next block of a download.
+DEFAULT_TIMEOUT = 60.0
+_CHUNK = 256 * 1024
+_USER_AGENT = "footprint-fetch/0.1 (+python urllib)"
+
+Status = Literal["downloaded", "up to date"]
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """What :func:`fetch_data` did with one manifest file."""
+
+    path: str
+    status: Status
+    bytes: int
+    location: Path
+    url: str
+
+
+class _FileProblem(Exception):
+    """One file's failure, already worded for the planner."""
+
+    def __init__(self, message: str, *, offline_host: str | None = None) -> None:
+        super().__init__(message)
+        self.offline_host = offline_host
+
+
+def default_fetch_dir() -> Path:
+    """Where files go without ``--data-dir``: ``FOOTPRINT_DATA_DIR``, else ``./data``."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else Path.cwd() / "data"
+
+
+def file_url(f: ManifestFile, *, mirror: str | None = None) -> str:
+    """The URL to download ``f`` from: the manifest's, or ``mirror`` + the file's path.
+
+    A mirror has the same layout as the data folder, so ``ccg2013/x.csv`` is
+    fetched from ``<mirror>/ccg2013/x.csv``.
+    """
+    if mirror is None:
+        return f.url
+    return mirror.rstrip("/") + "/" + urllib.parse.quote(f.path)
+
+
+def _host(url: str) -> str:
+    parsed = urllib.parse.urlsplit(url)
+    return parsed.netloc or parsed.scheme + ":"
+
+
+def _network_reason(exc: BaseException) -> str:
+    """A short plain reason for a network failure (``connection refused``, ``timed out``...)."""
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        exc = exc.reason if isinstance(exc.reason, BaseException) else OSError(str(exc.reason))
+    if isinstance(exc, socket.gaierror):
+        return f"the name could not be resolved ({exc.strerror or exc})"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def _download(
+    f: ManifestFile, url: str, dest: Path, *, timeout: float, progress: bool
+) -> int:
+    """Stream ``url`` into a temporary file next to ``dest``, check it, rename it into place.
+
+    Returns the number of bytes installed. Raises :class:`_FileProblem` with a
+    planner-facing message; the temporary file is removed on every failure.
+    """
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as exc:
+        raise _FileProblem(
+            f"{f.path}: cannot write into {dest.parent} ({exc.strerror or exc}); check that the "
+            "folder is writable and the disk is not full, or choose another with --data-dir"
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise _FileProblem(
+                f"{f.path}: the server answered HTTP {exc.code} ({exc.reason}) for {url}"
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            if urllib.parse.urlsplit(url).scheme == "file":
+                raise _FileProblem(
+                    f"{f.path}: cannot read {url} ({_network_reason(exc)}); is the mirror "
+                    "complete, with the same layout as the data folder?"
+                ) from None
+            raise _FileProblem(
+                f"{f.path}: could not reach {_host(url)} ({_network_reason(exc)}) for {url}",
+                offline_host=_host(url),
+            ) from None
+        digest = hashlib.sha256()
+        received = 0
+        out = os.fdopen(fd, "wb")
+        fd = -1  # now owned by ``out``
+        with response, out, tqdm(
+            total=f.bytes,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f.path,
+            file=sys.stderr,
+            disable=not progress,
+            leave=False,
+        ) as bar:
+            declared = response.headers.get("Content-Length")
+            try:
+                while chunk := response.read(_CHUNK):
+                    received += len(chunk)
+                    if received > f.bytes:
+                        raise _FileProblem(
+                            f"{f.path}: {url} sent more than the {f.bytes:,} bytes the manifest "
+                            "expects; it is not the file the tool was built for. The file was NOT "
+                            "installed"
+                        )
+                    digest.update(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise _FileProblem(
+                            f"{f.path}: writing to {dest.parent} failed ({exc.strerror or exc}); "
+                            "free some disk space or choose another folder with --data-dir. The "
+                            "file was NOT installed"
+                        ) from None
+                    bar.update(len(chunk))
+            except (OSError, http.client.HTTPException) as exc:
+                raise _FileProblem(
+                    f"{f.path}: the download from {url} broke off after {received:,} of "
+                    f"{f.bytes:,} bytes ({_network_reason(exc)}); run fetch again. The file "
+                    "was NOT installed"
+                ) from None
+            if declared is not None and declared.isdigit() and received < int(declared):
+                raise _FileProblem(
+                    f"{f.path}: the connection to {_host(url)} closed after {received:,} of "
+                    f"{int(declared):,} bytes (truncated download from {url}); run fetch again. "
+                    "The file was NOT installed"
+                )
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise _FileProblem(
+                    f"{f.path}: writing to {dest.parent} failed ({exc.strerror or exc}). The file "
+                    "was NOT installed"
+                ) from None
+        got = digest.hexdigest()
+        if got != f.sha256:
+            raise _FileProblem(
+                f"{f.path}: checksum mismatch for the download from {url}: expected sha256 "
+                f"{f.sha256}, got {got} ({received:,} bytes, expected {f.bytes:,}). The file was "
+                "NOT installed; the server may hold a different release, or the transfer was "
+                "damaged"
+            )
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise _FileProblem(
+                f"{f.path}: could not move the download into place at {dest} "
+                f"({exc.strerror or exc}). The file was NOT installed"
+            ) from None
+        return received
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def fetch_data(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    mirror: str | None = None,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = True,
+    manifest: Manifest | None = None,
+) -> list[FetchedFile]:
+    """Download every file of the data manifest that is missing or changed.
+
+    Parameters
+    ----------
+    data_dir
+        Folder to fill (the layout of the manifest's ``path`` entries); by
+        default ``FOOTPRINT_DATA_DIR``, else ``./data``.
+    mirror
+        Base URL of a copy with the same layout (``http://``, ``https://`` or
+        ``file://``) used instead of the manifest's sources.
+    force
+        Download even files already present with the right checksum (a good
+        file is only replaced once its fresh copy has passed the check).
+    timeout
+        Seconds to wait for a connection or for the next block of data.
+    progress
+        Show one progress bar per file on standard error.
+    manifest
+        The manifest to honour; ``data/manifest.json`` by default.
+
+    Returns
+    -------
+    list of FetchedFile
+        One entry per manifest file, in manifest order.
+
+    Raises
+    ------
+    DataError
+        One error listing every file that could not be installed and why (HTTP
+        status, unreachable server, checksum mismatch, disk error). Files that
+        did succeed stay installed.
+    """
+    manifest = manifest or read_manifest()
+    root = Path(data_dir) if data_dir is not None else default_fetch_dir()
+    if timeout <= 0:
+        raise DataError(f"timeout must be a positive number of seconds; got {timeout!r}")
+    if mirror is not None and urllib.parse.urlsplit(mirror).scheme not in ("http", "https", "file"):
+        raise DataError(
+            f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r}"
+        )
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root} is a file, not a folder; choose a data folder with --data-dir")
+    done: list[FetchedFile] = []
+    problems: list[str] = []
+    unreachable: dict[str, str] = {}  # host -> url that failed first
+    for f in manifest.files:
+        dest = root / f.path
+        url = file_url(f, mirror=mirror)
+        if not force and dest.is_file():
+            try:
+                ok = sha256_file(dest) == f.sha256
+            except OSError as exc:
+                problems.append(f"{f.path}: cannot read the existing copy at {dest} ({exc})")
+                continue
+            if ok:
+                log.info("%s is up to date", dest)
+                done.append(FetchedFile(f.path, "up to date", f.bytes, dest, url))
+                continue
+            log.info("%s differs from the manifest; downloading a fresh copy", dest)
+        host = _host(url)
+        if host in unreachable:
+            problems.append(f"{f.path}: not tried, {host} could not be reached (see above)")
+            continue
+        log.info("downloading %s from %s", f.path, url)
+        try:
+            size = _download(f, url, dest, timeout=timeout, progress=progress)
+        except _FileProblem as exc:
+            problems.append(str(exc))
+            if exc.offline_host:
+                unreachable[exc.offline_host] = url
+            continue
+        done.append(FetchedFile(f.path, "downloaded", size, dest, url))
+    if problems:
+        message = (
+            f"Could not fetch {len(problems)} of {len(manifest.files)} reference files "
+            f"into {root}"
+        )
+        if unreachable:
+            sources = "the mirror" if mirror else "the sources listed in data/manifest.json"
+            message += (
+                ". You seem to be offline (or a firewall blocks "
+                f"{', '.join(sorted(unreachable))}): copy the files by hand from {sources} "
+                f"into {root}, or set {ENV_VAR} to a folder that already holds them "
+                "(e.g. a network share), or use --mirror with an internal copy"
+            )
+        raise DataError(message, problems=problems)
+    return done
+
+
+def summary_lines(results: Sequence[FetchedFile]) -> list[str]:
+    """One line per file for the command line."""
+    return [f"{r.status:<10}  {r.bytes:>10,} bytes  {r.location}" for r in results]

@@ -1,0 +1,754 @@
+"""The planner's map as a folium object: CCGs, LA boundaries, reference layers and a legend.
+
+This module knows nothing of Streamlit (like ``geopandas.explore``): it returns
+``folium`` objects that a notebook, an HTML file or the app can show.
+
+Two pieces, so an app can keep the map's view while only the colours change:
+
+* :func:`base_map`: what does not change while a plan is drawn (LA boundaries,
+  Area Teams, Regions, CCGs crossing LA boundaries, attribution, Leaflet links);
+* :func:`units_layer`: the CCGs coloured by population or by footprint, with
+  tooltips and the legend, as a :class:`folium.FeatureGroup`.
+
+:func:`build_map` puts the two together.
+
+Why custom layer elements rather than ``folium.GeoJson``: the CCGs go to the
+browser on every change of colour, so the layer is written as compact JSON
+(no spaces, coordinates at 1e-5 degree, only ``code``, ``footprint`` and
+``tooltip`` properties) with one shared style table, about 0.85 MB for the 211
+CCGs. The boundary overlays are sent as lines (each shared border once) in a
+pane above the CCG fills that ignores the pointer, so a click always reaches
+the CCG underneath. No element here pulls a script or stylesheet from a CDN;
+Leaflet itself comes from :mod:`footprint._assets`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import folium
+import numpy as np
+import shapely
+from folium.map import CustomPane, Layer
+from folium.template import Template
+
+from ._assets import leaflet_links
+from .errors import PlanError
+
+__all__ = [
+    "FOOTPRINT_PALETTE",
+    "POPULATION_COLOURS",
+    "base_map",
+    "build_map",
+    "clicked_unit",
+    "footprint_colours",
+    "units_geojson",
+    "units_layer",
+]
+
+ColourBy = Literal["population", "footprint"]
+
+#: Upper bounds of the population classes (the last class is open); 300,000 is the usual floor.
+POPULATION_BREAKS = (100_000, 200_000, 300_000, 500_000)
+#: ColorBrewer YlGnBu, one colour per population class.
+POPULATION_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+#: Qualitative colours for footprints (no grey: grey means unassigned; no red: red means
+#: below the floor). Neighbouring footprints get different colours.
+FOOTPRINT_PALETTE = (
+    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2",
+    "#ff9da7", "#9c755f", "#8cd17d", "#86bcb6", "#d4a6c8", "#f1ce63",
+)  # fmt: skip
+UNASSIGNED_FILL = "#d9d9d9"
+BELOW_FLOOR_STROKE = "#c0392b"
+HIGHLIGHT_STROKE = "#111111"
+CROSSING_COLOUR = "#e67e22"
+BACKGROUND = "#e9eef2"
+ENGLAND_CENTRE = (52.85, -1.6)
+
+_LINES_PANE = "fp-boundaries"
+_MARKS_PANE = "fp-marks"
+
+# Per-geography derived data (compact geometry JSON, neighbour pairs, boundary
+# lines). Weak keys: the cache goes when the geography does.
+_GEO_CACHE: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _cache_for(obj: Any) -> dict[Any, Any]:
+    try:
+        return _GEO_CACHE.setdefault(obj, {})
+    except TypeError:  # not weak-referenceable: no caching
+        return {}
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON that is also safe inside a ``<script>`` element."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- static per-geography data ---------------------------------------------------------------
+
+
+def _unit_geometries(geography: Any) -> dict[str, str]:
+    """Unit code -> compact GeoJSON geometry text of the display layer (cached)."""
+    cache = _cache_for(geography)
+    if "geometries" not in cache:
+        disp = geography.display_units
+        texts = shapely.to_geojson(disp.geometry.to_numpy())
+        cache["geometries"] = dict(zip(disp["code"].astype(str), texts.tolist(), strict=True))
+    return cache["geometries"]
+
+
+def _unit_neighbours(geography: Any) -> list[tuple[str, str]]:
+    """Pairs of units whose display polygons touch (cached): for colouring footprints apart."""
+    cache = _cache_for(geography)
+    if "neighbours" not in cache:
+        disp = geography.display_units
+        geoms = disp.geometry.to_numpy()
+        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        codes = disp["code"].astype(str).to_numpy()
+        keep = left < right
+        cache["neighbours"] = list(zip(codes[left[keep]], codes[right[keep]], strict=True))
+    return cache["neighbours"]
+
+
+def _boundary_lines(geography: Any, key: str, *, decimals: int = 4) -> str:
+    """Borders of a polygon layer as compact GeoJSON lines, each shared border once (cached).
+
+    ``key`` is ``"la_upper"``, ``"la_lower"`` or a grouping column of the units
+    (``"area_team_code"``, ``"region_code"``).
+    """
+    cache = _cache_for(geography)
+    ck = ("lines", key, decimals)
+    if ck not in cache:
+        if key == "la_upper":
+            layer = geography.display_la_upper
+        elif key == "la_lower":
+            layer = geography.display_la_lower
+        else:
+            layer = geography.dissolved(key)
+        if layer is None or len(layer) == 0:
+            cache[ck] = ""
+        else:
+            lines = shapely.union_all(shapely.boundary(layer.geometry.to_numpy()))
+            lines = shapely.line_merge(shapely.set_precision(lines, 10.0**-decimals))
+            parts = [p for p in shapely.get_parts(lines) if not p.is_empty]
+            geom = shapely.MultiLineString(parts) if parts else shapely.MultiLineString()
+            cache[ck] = _dumps({"type": "Feature", "properties": {}, "geometry": json.loads(
+                shapely.to_geojson(geom)
+            )})
+    return cache[ck]
+
+
+def _la_shares(audit: Any) -> dict[str, str]:
+    """Unit code -> "Kent 85%, Medway 15%" (shares of at least 0.5%, largest first), cached."""
+    cache = _cache_for(audit)
+    if "shares" not in cache:
+        shares = audit.shares
+        shares = shares[shares["share"] >= 0.005].sort_values(
+            ["unit_code", "share"], ascending=[True, False]
+        )
+        out: dict[str, str] = {}
+        for code, grp in shares.groupby("unit_code", sort=False):
+            pairs = zip(grp["la_name"], grp["share"], strict=True)
+            out[str(code)] = ", ".join(f"{name} {share:.0%}" for name, share in pairs)
+        cache["shares"] = out
+    return cache["shares"]
+
+
+# --- colours ---------------------------------------------------------------------------------
+
+
+def _population_class(value: int) -> int:
+    return int(np.searchsorted(POPULATION_BREAKS, value, side="right"))
+
+
+def _stable_index(label: str) -> int:
+    # a stable (not per-process randomised) hash, so a footprint keeps its colour between runs
+    return sum((i + 1) * ord(ch) for i, ch in enumerate(label)) % len(FOOTPRINT_PALETTE)
+
+
+def footprint_colours(geography: Any, assignment: Mapping[str, str]) -> dict[str, str]:
+    """A colour per footprint such that footprints that touch get different colours.
+
+    Each footprint prefers a colour derived from its name, so colours stay put
+    while a plan is edited; it takes the next free colour only when a
+    neighbouring footprint already has it.
+    """
+    labels = sorted({str(v) for v in assignment.values() if v})
+    if not labels:
+        return {}
+    touching: dict[str, set[str]] = {lab: set() for lab in labels}
+    for a, b in _unit_neighbours(geography):
+        fa, fb = assignment.get(a), assignment.get(b)
+        if fa and fb and fa != fb:
+            touching[fa].add(fb)
+            touching[fb].add(fa)
+    colours: dict[str, str] = {}
+    n = len(FOOTPRINT_PALETTE)
+    for lab in labels:
+        taken = {colours[o] for o in touching[lab] if o in colours}
+        start = _stable_index(lab)
+        for step in range(n):
+            colour = FOOTPRINT_PALETTE[(start + step) % n]
+            if colour not in taken:
+                break
+        colours[lab] = colour
+    return colours
+
+
+# --- the CCG layer ---------------------------------------------------------------------------
+
+
+def _check_assignment(geography: Any, assignment: Mapping[str, str] | None) -> dict[str, str]:
+    if assignment is None:
+        return {}
+    if not isinstance(assignment, Mapping):
+        raise PlanError(
+            f"the plan to map must map unit codes to footprint names; received "
+            f"{type(assignment).__name__}"
+        )
+    known = set(geography.units["code"].astype(str))
+    unknown = sorted(str(c) for c in assignment if str(c) not in known)
+    if unknown:
+        raise PlanError(
+            f"the plan to map names {len(unknown)} unit code(s) that are not in "
+            f"{geography.name!r}: {', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else "")
+            + ". Use the ONS codes of this geography (for example E38000001)"
+        )
+    return {str(k): str(v) for k, v in assignment.items() if v is not None and str(v).strip()}
+
+
+def _population_text(value: int, label: str) -> str:
+    return f"{value:,} {html.escape(label)}"
+
+
+def units_geojson(
+    geography: Any,
+    *,
+    audit: Any = None,
+    assignment: Mapping[str, str] | None = None,
+    colour_by: ColourBy = "population",
+    highlight: Iterable[str] = (),
+    locked: Iterable[str] = (),
+    floor: int | None = 300_000,
+    fill_opacity: float = 0.7,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The CCG layer as compact GeoJSON text plus its style table.
+
+    Each feature carries ``code``, ``footprint`` (empty when unassigned),
+    ``style`` (an index into the style table) and ``tooltip`` (HTML: name, ONS
+    and NHS codes, population with what it counts, home LA and LA shares,
+    footprint). This is the part of the map that changes while a plan is
+    drawn, so it is kept small.
+
+    Raises
+    ------
+    PlanError
+        When ``colour_by`` is unknown or the plan names codes not in the geography.
+    """
+    if colour_by not in ("population", "footprint"):
+        raise PlanError(
+            f"colour_by must be 'population' or 'footprint'; received {colour_by!r}"
+        )
+    plan = _check_assignment(geography, assignment)
+    highlight = {str(c) for c in highlight}
+    locked = {str(f) for f in locked}
+    units = geography.units
+    pop_of = dict(zip(units["code"].astype(str), units["population"].astype(int), strict=True))
+    fp_pop: dict[str, int] = {}
+    fp_n: dict[str, int] = {}
+    for code, fp in plan.items():
+        fp_pop[fp] = fp_pop.get(fp, 0) + pop_of[code]
+        fp_n[fp] = fp_n.get(fp, 0) + 1
+    colours = footprint_colours(geography, plan) if colour_by == "footprint" else {}
+    audit_rows = {}
+    shares: dict[str, str] = {}
+    if audit is not None:
+        audit_rows = audit.units.set_index("unit_code").to_dict("index")
+        shares = _la_shares(audit)
+    label = geography.population_label
+    geoms = _unit_geometries(geography)
+
+    styles: list[dict[str, Any]] = []
+    style_index: dict[str, int] = {}
+    features: list[str] = []
+    for row in units[["code", "nhs_code", "name", "population"]].itertuples(index=False):
+        code = str(row.code)
+        fp = plan.get(code, "")
+        # --- style
+        style: dict[str, Any] = {"color": "#ffffff", "weight": 0.6, "opacity": 0.9,
+                                 "fillOpacity": fill_opacity}
+        if colour_by == "population":
+            style["fillColor"] = POPULATION_COLOURS[_population_class(int(row.population))]
+        elif fp:
+            style["fillColor"] = colours[fp]
+            if floor is not None and fp_pop[fp] < floor:
+                style.update(color=BELOW_FLOOR_STROKE, weight=1.6)
+        else:
+            style.update(fillColor=UNASSIGNED_FILL, fillOpacity=0.45, color="#333333",
+                         weight=1.6, dashArray="4 3")
+        if code in highlight:
+            style.update(color=HIGHLIGHT_STROKE, weight=3.2, opacity=1.0, dashArray=None)
+        key = _dumps(style)
+        if key not in style_index:
+            style_index[key] = len(styles)
+            styles.append(style)
+        # --- tooltip
+        tip = [f"<b>{html.escape(str(row.name))}</b>",
+               f"ONS code {html.escape(code)} · NHS code {html.escape(str(row.nhs_code) or '-')}",
+               _population_text(int(row.population), label)]
+        a = audit_rows.get(code)
+        if a is not None:
+            tip.append(f"Home LA: {html.escape(str(a['home_la_name']))} ({a['home_share']:.0%})")
+            if code in shares:
+                tip.append(f"LA shares: {html.escape(shares[code])}")
+            if a["crosses"]:
+                tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its "
+                           "home LA</i>")
+        if fp:
+            state = ""
+            if floor is not None:
+                state = "meets the floor" if fp_pop[fp] >= floor else f"below the {floor:,} floor"
+            lock = " (locked)" if fp in locked else ""
+            tip.append(f"Footprint <b>{html.escape(fp)}</b>{lock}: {fp_n[fp]} CCG(s), "
+                       f"{fp_pop[fp]:,} {html.escape(label)}" + (f", {state}" if state else ""))
+        elif assignment is not None:
+            tip.append("<b>Unassigned</b>: in no footprint yet")
+        if code in highlight:
+            tip.append("<i>Highlighted</i>")
+        props = {"code": code, "footprint": fp, "style": style_index[key],
+                 "tooltip": "<br>".join(tip)}
+        features.append(
+            '{"type":"Feature","properties":' + _dumps(props) + ',"geometry":' + geoms[code] + "}"
+        )
+    data = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+    return data, styles
+
+
+class _UnitsGeoJson(Layer):
+    """The CCG polygons: compact GeoJSON, styles by index, one tooltip per feature."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }}_styles = {{ this.styles }};
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            style: function (f) { return {{ this.get_name() }}_styles[f.properties.style]; },
+            onEachFeature: function (f, layer) {
+                layer.bindTooltip(f.properties.tooltip, {sticky: true, className: "fp-tip"});
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: str, styles: list[dict[str, Any]], *, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=False, show=True)
+        self._name = "FpUnits"
+        self.data = data
+        self.styles = _dumps(styles)
+
+
+class _Legend(folium.MacroElement):
+    """A legend as a plain HTML Leaflet control that comes and goes with its parent layer.
+
+    Plain HTML on purpose: a branca colormap would make streamlit-folium load d3 from a CDN.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "fp-legend");
+                div.innerHTML = {{ this.html }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            group.on("add", function () { legend.addTo(group._map); });
+            group.on("remove", function () { legend.remove(); });
+            if (group._map) { legend.addTo(group._map); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "FpLegend"
+        self.html_text = html_text
+        self.html = _dumps(html_text)
+
+
+def _swatch(fill: str, *, stroke: str = "#ffffff", dash: bool = False, width: float = 1) -> str:
+    border = f"{width}px {'dashed' if dash else 'solid'} {stroke}"
+    return (f'<span class="fp-sw" style="background:{fill};border:{border}"></span>')
+
+
+def legend_html(
+    geography: Any,
+    *,
+    colour_by: ColourBy,
+    n_footprints: int,
+    has_plan: bool,
+    floor: int | None,
+    crossings: bool,
+    highlight: bool,
+) -> str:
+    """The legend's HTML: what the colours and outlines mean, and what population counts."""
+    label = html.escape(geography.population_label)
+    rows: list[str] = []
+    if colour_by == "population":
+        rows.append(f"<b>CCG population</b><br><small>{label}</small>")
+        edges = (0, *POPULATION_BREAKS)
+        for i, colour in enumerate(POPULATION_COLOURS):
+            text = (f"{edges[i]:,} – {POPULATION_BREAKS[i]:,}" if i < len(POPULATION_BREAKS)
+                    else f"{edges[i]:,} or more")
+            rows.append(f"{_swatch(colour, stroke='#999')} {text}")
+    else:
+        rows.append(f"<b>Footprints: {n_footprints}</b><br><small>neighbours differ in colour; "
+                    f"population = {label}</small>")
+        rows.append(f"{_swatch(FOOTPRINT_PALETTE[0])}{_swatch(FOOTPRINT_PALETTE[1])}"
+                    f"{_swatch(FOOTPRINT_PALETTE[2])} in a footprint")
+        if floor is not None:
+            rows.append(f"{_swatch('#ffffff', stroke=BELOW_FLOOR_STROKE, width=2)} footprint below "
+                        f"{floor:,}")
+        rows.append(f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned CCG")
+    if highlight:
+        rows.append(f"{_swatch('#ffffff', stroke=HIGHLIGHT_STROKE, width=3)} highlighted CCG")
+    rows.append('<span class="fp-line"></span> upper-tier LA boundary')
+    if crossings:
+        rows.append(f'<span class="fp-dot" style="background:{CROSSING_COLOUR}"></span> CCG '
+                    "crossing an LA boundary")
+    return "<br>".join(rows)
+
+
+def units_layer(
+    geography: Any,
+    *,
+    audit: Any = None,
+    assignment: Mapping[str, str] | None = None,
+    colour_by: ColourBy = "population",
+    highlight: Iterable[str] = (),
+    locked: Iterable[str] = (),
+    floor: int | None = 300_000,
+    fill_opacity: float = 0.7,
+    legend: bool = True,
+    name: str = "CCGs",
+) -> folium.FeatureGroup:
+    """The CCGs as a feature group: coloured polygons with tooltips, plus the legend.
+
+    Parameters
+    ----------
+    geography
+        A :class:`~footprint.geography.Geography` (its ``display_units`` are drawn).
+    audit
+        The LA audit (``dataset.audit``): adds home LA and LA shares to the tooltips.
+    assignment
+        Unit code -> footprint name; units missing from it are unassigned.
+    colour_by
+        ``"population"`` (classes of registered patients) or ``"footprint"``
+        (neighbouring footprints differ; unassigned CCGs grey with a dashed outline).
+    highlight
+        Unit codes drawn with a bold black outline (e.g. the CCGs that moved).
+    locked
+        Footprint names shown as locked in the tooltips.
+    floor
+        Population floor: footprints below it get a red outline.
+
+    Raises
+    ------
+    PlanError
+        When ``colour_by`` is unknown or the plan names unknown codes.
+    """
+    highlight = tuple(highlight)
+    data, styles = units_geojson(
+        geography, audit=audit, assignment=assignment, colour_by=colour_by,
+        highlight=highlight, locked=locked, floor=floor, fill_opacity=fill_opacity,
+    )
+    group = folium.FeatureGroup(name=name, control=False)
+    group.add_child(_UnitsGeoJson(data, styles, name=name))
+    if legend:
+        plan = _check_assignment(geography, assignment)
+        group.add_child(_Legend(legend_html(
+            geography, colour_by=colour_by, n_footprints=len(set(plan.values())),
+            has_plan=assignment is not None, floor=floor,
+            crossings=audit is not None and bool(audit.units["crosses"].any()),
+            highlight=bool(highlight),
+        )))
+    return group
+
+
+# --- the static base ---------------------------------------------------------------------------
+
+
+class _LinesLayer(Layer):
+    """A boundary overlay drawn as lines in a pane that ignores the pointer."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            pane: {{ this.pane|tojson }}, interactive: false, style: {{ this.style }}
+        });
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: str, *, name: str, style: dict[str, Any], show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "FpLines"
+        self.data = data
+        self.pane = _LINES_PANE
+        self.style = _dumps(style)
+
+
+class _PointsLayer(Layer):
+    """Small circles (no images, no icon fonts) marking units, e.g. those crossing an LA border."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            pane: {{ this.pane|tojson }},
+            pointToLayer: function (f, ll) {
+                return L.circleMarker(ll, Object.assign({pane: {{ this.pane|tojson }},
+                    interactive: false}, {{ this.style }}));
+            }
+        });
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: str, *, name: str, style: dict[str, Any], show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "FpPoints"
+        self.data = data
+        self.pane = _MARKS_PANE
+        self.style = _dumps(style)
+
+
+class _Decor(folium.MacroElement):
+    """Background colour, legend and tooltip styles, and the data attribution."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .leaflet-container { background: {{ this.background }}; }
+        .fp-legend { background: rgba(255,255,255,0.93); padding: 6px 9px;
+            font: 12px/1.45 sans-serif; border-radius: 4px;
+            box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 240px; }
+        .fp-sw { display: inline-block; width: 14px; height: 11px; margin-right: 3px;
+            vertical-align: middle; box-sizing: border-box; }
+        .fp-line { display: inline-block; width: 16px; border-top: 2px solid #333;
+            vertical-align: middle; margin-right: 3px; }
+        .fp-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%;
+            margin: 0 5px 0 3px; vertical-align: middle; border: 1px solid #fff; }
+        .fp-tip { font: 12px/1.4 sans-serif; }
+        .leaflet-control-attribution { font-size: 10px; max-width: 70%; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.setPrefix(
+            '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>');
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.attribution }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, attribution: str, background: str) -> None:
+        super().__init__()
+        self._name = "FpDecor"
+        self.attribution = _dumps(attribution)
+        self.background = background
+
+
+def _crossing_points(geography: Any, audit: Any) -> str:
+    cache = _cache_for(audit)
+    key = ("crossing", id(geography))
+    if key not in cache:
+        crosses = set(audit.units.loc[audit.units["crosses"], "unit_code"].astype(str))
+        disp = geography.display_units
+        disp = disp[disp["code"].astype(str).isin(crosses)]
+        points = shapely.point_on_surface(disp.geometry.to_numpy())
+        points = shapely.set_precision(points, 1e-4)
+        feats = [
+            '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":'
+            + shapely.to_geojson(p) + "}"
+            for c, p in zip(disp["code"].astype(str), points, strict=True)
+        ]
+        cache[key] = '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
+    return cache[key]
+
+
+def base_map(
+    geography: Any,
+    *,
+    audit: Any = None,
+    show_upper_tier: bool = True,
+    show_lower_tier: bool = False,
+    show_area_teams: bool = False,
+    show_regions: bool = False,
+    show_crossings: bool = True,
+    tiles: bool = True,
+    leaflet_url: str | None = None,
+    height: int | str = "100%",
+    location: tuple[float, float] = ENGLAND_CENTRE,
+    zoom_start: float = 6.5,
+    layer_control: bool = True,
+) -> folium.Map:
+    """The map without the CCGs: LA boundaries, reference layers, attribution, offline Leaflet.
+
+    Parameters
+    ----------
+    audit
+        The LA audit; with it, CCGs crossing an LA boundary get an orange dot.
+    show_upper_tier, show_lower_tier, show_area_teams, show_regions
+        Which boundary overlays to send; only these cost bytes. Each can be
+        switched off again in the map's layer control.
+    tiles
+        Add OpenStreetMap tiles below the polygons. They need internet; without it
+        the map keeps a plain light background and everything else draws.
+    leaflet_url
+        A folder URL that serves Leaflet (see :func:`footprint._assets.leaflet_links`);
+        ``None`` embeds Leaflet as ``data:`` URLs so the HTML works on its own.
+    """
+    js, css = leaflet_links(leaflet_url)
+    m = folium.Map(
+        location=list(location), zoom_start=zoom_start, tiles=None, height=height,
+        control_scale=True, zoom_snap=0.5, min_zoom=5, max_zoom=14,
+    )
+    # Only the local Leaflet: drop folium's jQuery, Bootstrap and icon-font CDN links
+    # (nothing here uses them) so the page loads nothing from outside the app.
+    m.default_js = [("leaflet", js)]
+    m.default_css = [("leaflet_css", css)]
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (needs internet)",
+                         control=True, opacity=0.6).add_to(m)
+    CustomPane(_LINES_PANE, z_index=450, pointer_events=False).add_to(m)
+    CustomPane(_MARKS_PANE, z_index=460, pointer_events=False).add_to(m)
+    attribution = "Population: " + geography.population_label
+    if geography.attribution:
+        attribution += " | " + " | ".join(geography.attribution)
+    _Decor(attribution=html.escape(attribution), background=BACKGROUND).add_to(m)
+
+    overlays = [
+        (show_lower_tier, "la_lower", "Lower-tier LA boundaries",
+         {"color": "#7f7f7f", "weight": 0.8, "dashArray": "2 3"}),
+        (show_upper_tier, "la_upper", "Upper-tier LA boundaries",
+         {"color": "#333333", "weight": 1.4}),
+        (show_area_teams, "area_team_code", "NHS Area Teams (25)",
+         {"color": "#6a3d9a", "weight": 2.6, "opacity": 0.85}),
+        (show_regions, "region_code", "NHS Regions (4)",
+         {"color": "#000000", "weight": 3.6, "opacity": 0.8}),
+    ]
+    for wanted, key, name, style in overlays:
+        if not wanted:
+            continue
+        if key not in ("la_upper", "la_lower") and key not in geography.units.columns:
+            continue
+        data = _boundary_lines(geography, key)
+        if data:
+            _LinesLayer(data, name=name, style=style).add_to(m)
+    if show_crossings and audit is not None and bool(audit.units["crosses"].any()):
+        _PointsLayer(
+            _crossing_points(geography, audit), name="CCGs crossing an LA boundary",
+            style={"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": CROSSING_COLOUR,
+                   "fillOpacity": 1.0},
+        ).add_to(m)
+    if layer_control:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return m
+
+
+def build_map(
+    geography: Any,
+    *,
+    audit: Any = None,
+    assignment: Mapping[str, str] | None = None,
+    colour_by: ColourBy | None = None,
+    highlight: Iterable[str] = (),
+    locked: Iterable[str] = (),
+    floor: int | None = 300_000,
+    show_lower_tier: bool = False,
+    show_area_teams: bool = False,
+    show_regions: bool = False,
+    show_crossings: bool = True,
+    tiles: bool = True,
+    leaflet_url: str | None = None,
+    height: int | str = "100%",
+) -> folium.Map:
+    """A complete map of the CCGs, coloured by population or by footprint.
+
+    Parameters
+    ----------
+    geography
+        A :class:`~footprint.geography.Geography`.
+    audit
+        The LA audit (``dataset.audit``): home LA and LA shares in the tooltips,
+        orange dots on CCGs that cross an LA boundary.
+    assignment
+        A plan (unit code -> footprint). With one, CCGs are coloured by footprint
+        unless ``colour_by`` says otherwise, and unassigned CCGs stand out.
+    colour_by
+        ``"population"`` or ``"footprint"``; by default footprint when a plan is given.
+    highlight, locked, floor
+        See :func:`units_layer`.
+    show_lower_tier, show_area_teams, show_regions, show_crossings, tiles, leaflet_url
+        See :func:`base_map`.
+
+    Returns
+    -------
+    folium.Map
+        Save it with ``.save("map.html")``: with ``leaflet_url=None`` the file is
+        self-contained and draws offline.
+    """
+    if colour_by is None:
+        colour_by = "footprint" if assignment is not None else "population"
+    m = base_map(
+        geography, audit=audit, show_lower_tier=show_lower_tier, show_area_teams=show_area_teams,
+        show_regions=show_regions, show_crossings=show_crossings, tiles=tiles,
+        leaflet_url=leaflet_url, height=height,
+    )
+    layer = units_layer(
+        geography, audit=audit, assignment=assignment, colour_by=colour_by,
+        highlight=highlight, locked=locked, floor=floor,
+        fill_opacity=0.6 if tiles else 0.75,
+    )
+    m.add_child(layer)  # its own overlay pane sits below the boundary and marker panes
+    return m
+
+
+_CODE_IN_TOOLTIP = re.compile(r"ONS code\s+(\S+)")
+
+
+def clicked_unit(event: Mapping[str, Any] | None) -> str | None:
+    """The unit code of the CCG a map click landed on, from the dict st_folium returns.
+
+    Reads ``last_active_drawing`` (the clicked feature, whose ``code`` property
+    this module sets) and falls back to the ``ONS code`` line of
+    ``last_object_clicked_tooltip``. ``None`` when the click was not on a CCG.
+    """
+    if not event:
+        return None
+    drawing = event.get("last_active_drawing")
+    if isinstance(drawing, Mapping):
+        props = drawing.get("properties")
+        if isinstance(props, Mapping) and isinstance(props.get("code"), str) and props["code"]:
+            return props["code"]
+    tip = event.get("last_object_clicked_tooltip")
+    if isinstance(tip, str) and (match := _CODE_IN_TOOLTIP.search(tip)):
+        return match.group(1)
+    return None

@@ -79,7 +79,10 @@ class Adjacency:
         cleaned = []
         problems = []
         for b in bridges:
-            a, c = b
+            if isinstance(b, str) or len(pair := tuple(b)) != 2:
+                problems.append(f"bridge {b!r}: expected a pair of unit codes, e.g. ('A', 'B')")
+                continue
+            a, c = map(str, pair)
             for code in (a, c):
                 if code not in known:
                     problems.append(f"bridge {a}-{c}: unknown unit code {code!r}")
@@ -140,6 +143,9 @@ def build_adjacency(
         _shared_lengths(geoms, left, right, tolerance_m),
         _shared_lengths(geoms, right, left, tolerance_m),
     )
+    # the buffer also catches up to ``tolerance_m`` of boundary beyond each end of a border
+    # (so a mere corner touch measured 2 * tolerance_m): take that overshoot off
+    length = np.maximum(length - 2 * tolerance_m, 0.0)
     ok = length >= min_shared_m
     pairs = [_pair(codes[a], codes[b]) for a, b in zip(left[ok], right[ok], strict=True)]
     order = np.argsort([f"{a}|{b}" for a, b in pairs], kind="stable")

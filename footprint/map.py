@@ -557,7 +557,8 @@ class _Decor(folium.MacroElement):
         .fp-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%;
             margin: 0 5px 0 3px; vertical-align: middle; border: 1px solid #fff; }
         .fp-tip { font: 12px/1.4 sans-serif; }
-        .leaflet-control-attribution { font-size: 10px; max-width: 70%; }
+        .leaflet-control-attribution { font-size: 9px; max-width: 70%; }
+        .leaflet-control-layers { font: 12px/1.4 sans-serif; }
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}

@@ -1,0 +1,827 @@
+"""The planner's app: draw commissioning support footprints on a map, optimise, compare, export.
+
+A thin Streamlit shell over the ``footprint`` library: widgets -> a frozen
+``Constraints`` or a plan -> one library call -> rendering. All geometry,
+validation and optimisation live in the library.
+
+Run with ``streamlit run app.py``. Scenarios are saved as JSON files in
+``./scenarios`` (or the folder named by ``FOOTPRINT_SCENARIO_DIR``), so they
+survive a restart and can be backed up like any other folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import streamlit.components.v1 as components
+from streamlit_folium import st_folium
+
+from footprint import (
+    EXPORT_FORMATS,
+    Dataset,
+    FootprintError,
+    Scenario,
+    ScenarioStore,
+    compare_plans,
+    load_dataset,
+    reference_plan,
+)
+from footprint._assets import leaflet_dir
+from footprint.map import base_map, clicked_unit, units_layer
+from footprint.uploads import inspect_upload_columns, load_uploaded_geography
+
+try:  # the optimiser, validation and plan files (footprint.problem ... footprint.plans)
+    from footprint.constraints import Constraints
+    from footprint.optimiser import optimise
+    from footprint.plans import read_plan_csv
+    from footprint.problem import Problem
+    from footprint.validate import summarise_plan, validate_plan
+
+    HAVE_OPTIMISER = True
+except ImportError as _exc:  # pragma: no cover - only while those modules are missing
+    HAVE_OPTIMISER = False
+    _OPTIMISER_MISSING = str(_exc)
+
+log = logging.getLogger("footprint.app")
+
+st.set_page_config(page_title="CSU footprint planner", layout="wide")
+
+# Leaflet is served by this app from the installed XStatic-Leaflet package, never from a CDN:
+# declaring a component on that folder makes Streamlit serve its files at
+# /component/<component name>/<file>. The map lives in streamlit-folium's iframe at
+# /component/streamlit_folium.st_folium/index.html, so the relative URL "../<name>/" reaches
+# it under any server.baseUrlPath. (data: URLs would also work offline but would resend
+# ~250 kB of Leaflet with every click; a served file is cached by the browser.)
+_LEAFLET = components.declare_component("leaflet", path=str(leaflet_dir()))
+LEAFLET_URL = f"../{_LEAFLET.name}/"
+
+NEW_FOOTPRINT = "(a new footprint)"
+UNASSIGN = "(no footprint: take it out)"
+VIEWS = ("Map and drawing", "Optimise", "Scenarios and comparison", "Import and export")
+DRAWING = "Current drawing"
+HISTORY_LIMIT = 200
+MAP_EVENTS = ["last_active_drawing", "last_object_clicked_count"]
+
+
+# --- state, set up once ---------------------------------------------------------------------
+
+
+def init_state() -> None:
+    """Create every session-state key the app uses, once per browser session."""
+    defaults: dict[str, Any] = {
+        "plan": {},  # unit code -> footprint name (the drawing)
+        "locked": [],  # footprint names the planner locked
+        "history": [],  # undo stack of (plan, locked)
+        "future": [],  # redo stack
+        "target": NEW_FOOTPRINT,
+        "clicked_code": None,  # set by a map click, consumed at the top of the next run
+        "flash": [],  # (kind, message) shown once on the next run
+        "last_result": None,  # summary of the last optimiser run
+        "imported_plan": None,  # a validated imported plan awaiting confirmation
+        "custom_dataset": None,  # a planner's own geography, when uploaded
+        "floor": 300_000,
+    }
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message for the next run (callbacks cannot draw)."""
+    st.session_state["flash"] = [*st.session_state["flash"], (kind, message)]
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state["flash"]:
+        getattr(st, kind)(message)
+    st.session_state["flash"] = []
+
+
+def guarded(action: Callable[[], Any], *, what: str) -> Any:
+    """Run a library call; show its message (never a traceback) if it fails."""
+    try:
+        return action()
+    except FootprintError as exc:
+        st.error(f"{what}: {exc}")
+    except Exception:  # unexpected: log it for the maintainer, show a plain message
+        log.exception("unexpected error while trying to %s", what)
+        st.error(f"{what}: something unexpected went wrong (details are in the app log). "
+                 "Your drawing and saved scenarios are unchanged.")
+    return None
+
+
+# --- cached heavy work ----------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the England 2013 CCGs…")
+def england() -> Dataset:
+    return load_dataset()
+
+
+@st.cache_resource(show_spinner=False)
+def problem_for(_dataset: Dataset, digest: str) -> Any:
+    return Problem.from_dataset(_dataset)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def tiles_reachable() -> bool:
+    """Whether OpenStreetMap answers from here (decides whether background tiles are offered on)."""
+    try:
+        with socket.create_connection(("tile.openstreetmap.org", 443), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def dataset() -> Dataset:
+    custom = st.session_state["custom_dataset"]
+    return custom if custom is not None else england()
+
+
+def digest_of(ds: Dataset) -> str:
+    return ds.geography.source_digest or f"custom-{id(ds)}"
+
+
+def store() -> ScenarioStore:
+    return ScenarioStore(os.environ.get("FOOTPRINT_SCENARIO_DIR", "scenarios"))
+
+
+# --- the drawing ----------------------------------------------------------------------------
+
+
+def snapshot() -> None:
+    """Remember the drawing before a change, for undo."""
+    hist = st.session_state["history"]
+    hist.append((dict(st.session_state["plan"]), tuple(st.session_state["locked"])))
+    del hist[:-HISTORY_LIMIT]
+    st.session_state["future"] = []
+
+
+def set_drawing(plan: Mapping[str, str], locked: tuple[str, ...] | list[str] = ()) -> None:
+    snapshot()
+    st.session_state["plan"] = dict(plan)
+    st.session_state["locked"] = [f for f in locked if f in set(plan.values())]
+
+
+def undo() -> None:
+    if st.session_state["history"]:
+        st.session_state["future"].append(
+            (dict(st.session_state["plan"]), tuple(st.session_state["locked"]))
+        )
+        plan, locked = st.session_state["history"].pop()
+        st.session_state["plan"], st.session_state["locked"] = dict(plan), list(locked)
+
+
+def redo() -> None:
+    if st.session_state["future"]:
+        st.session_state["history"].append(
+            (dict(st.session_state["plan"]), tuple(st.session_state["locked"]))
+        )
+        plan, locked = st.session_state["future"].pop()
+        st.session_state["plan"], st.session_state["locked"] = dict(plan), list(locked)
+
+
+def next_footprint_name(plan: Mapping[str, str]) -> str:
+    used = set(plan.values())
+    n = 1
+    while f"Footprint {n}" in used:
+        n += 1
+    return f"Footprint {n}"
+
+
+def assign(code: str, names: Mapping[str, str]) -> None:
+    """Put one CCG in the target footprint (or take it out), refusing changes to locked ones."""
+    plan = st.session_state["plan"]
+    locked = set(st.session_state["locked"])
+    target = st.session_state["target"]
+    name = names.get(code, code)
+    current = plan.get(code)
+    if current in locked:
+        flash("warning", f"{name} is in the locked footprint {current!r}; unlock it first.")
+        return
+    if target == UNASSIGN:
+        if current is None:
+            flash("info", f"{name} is not in a footprint.")
+            return
+        snapshot()
+        plan = {k: v for k, v in plan.items() if k != code}
+        st.session_state["plan"] = plan
+        st.session_state["locked"] = [f for f in locked if f in set(plan.values())]
+        flash("success", f"Removed {name} from {current!r}.")
+        return
+    if target == NEW_FOOTPRINT or target not in set(plan.values()):
+        target = next_footprint_name(plan) if target == NEW_FOOTPRINT else target
+    if target in locked:
+        flash("warning", f"Footprint {target!r} is locked; unlock it to add CCGs.")
+        return
+    if current == target:
+        flash("info", f"{name} is already in {target!r}.")
+        return
+    snapshot()
+    st.session_state["plan"] = {**plan, code: target}
+    st.session_state["target"] = target
+    flash("success", f"Put {name} in {target!r}" + (f" (moved from {current!r})." if current
+                                                     else "."))
+
+
+def on_map_click() -> None:
+    """st_folium callback: remember which CCG was clicked; the next run assigns it."""
+    code = clicked_unit(st.session_state.get("ccg_map"))
+    if code:
+        st.session_state["clicked_code"] = code
+
+
+def toggle_lock(footprint: str) -> None:
+    snapshot()
+    locked = list(st.session_state["locked"])
+    st.session_state["locked"] = (
+        [f for f in locked if f != footprint] if footprint in locked else [*locked, footprint]
+    )
+
+
+def unit_labels(ds: Dataset) -> dict[str, str]:
+    u = ds.geography.units
+    return {
+        c: f"{n} ({c}{' · ' + h if h else ''})"
+        for c, n, h in zip(u["code"], u["name"], u["nhs_code"], strict=True)
+    }
+
+
+# --- rendering helpers ----------------------------------------------------------------------
+
+
+def population_note(ds: Dataset) -> None:
+    st.caption(
+        f"Population means **{ds.geography.population_label}** throughout. "
+        + " · ".join(ds.geography.attribution)
+    )
+
+
+def footprint_table(ds: Dataset, plan: Mapping[str, str], floor: int) -> pd.DataFrame | None:
+    if not plan:
+        return None
+    if not HAVE_OPTIMISER:
+        return None
+    problem = problem_for(ds, digest_of(ds))
+    constraints = Constraints(min_population=floor, la_rule="whole-la")
+    return guarded(lambda: summarise_plan(problem, dict(plan), constraints),
+                   what="Could not summarise the drawing")
+
+
+def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
+    label = ds.geography.population_label
+    if table is None or len(table) == 0:
+        st.info("No footprints yet: pick a target footprint and click CCGs on the map.")
+        return
+    shown = table.copy()
+    for col in ("units", "unit_names", "las", "problems"):
+        if col in shown:
+            shown[col] = [
+                "; ".join(map(str, v)) if isinstance(v, list | tuple | set) else v
+                for v in shown[col]
+            ]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "population": st.column_config.NumberColumn(
+                f"population ({label})", format="localized",
+                help=f"Sum of {label}; the floor is {floor:,}"),
+            "polsby_popper": st.column_config.NumberColumn(
+                "compactness (Polsby-Popper)", format="%.2f",
+                help="4πA/P²: 1 is a circle, near 0 is stringy"),
+            "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
+            "meets_floor": st.column_config.CheckboxColumn(f"≥ {floor:,}"),
+            "contiguous": st.column_config.CheckboxColumn("contiguous"),
+        },
+    )
+
+
+def verdict(result: Mapping[str, Any]) -> tuple[str, str]:
+    """(Streamlit message kind, plain sentence) for an optimiser result summary."""
+    status = result["status"]
+    n = result.get("footprints")
+    if status == "optimal":
+        return "success", f"Proven best (optimal): {n} footprints."
+    if status == "feasible":
+        gap = result.get("gap")
+        bound = result.get("bound")
+        within = f"within {gap:.1%} of the best possible" if gap is not None else "gap unknown"
+        b = f" (bound {bound:,.4g})" if isinstance(bound, int | float) else ""
+        return "warning", f"Feasible, {within}{b}: {n} footprints."
+    if status == "infeasible":
+        reasons = result.get("reasons") or ["the solver proved no plan meets every constraint"]
+        return "error", "Infeasible: " + "; ".join(map(str, reasons))
+    return "error", (f"No solution within the time limit ({result.get('time_limit', '?')} s). "
+                     "Give it more time or relax a constraint.")
+
+
+def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
+             highlight: tuple[str, ...] = (), events: bool = True, height: int = 620) -> None:
+    g = ds.geography
+    opts = st.session_state
+    base = base_map(
+        g, audit=ds.audit, show_lower_tier=opts.get("show_lower", False),
+        show_area_teams=opts.get("show_teams", False), show_regions=opts.get("show_regions", False),
+        tiles=opts.get("tiles", False), leaflet_url=LEAFLET_URL,
+    )
+    layer = units_layer(
+        g, audit=ds.audit, assignment=plan, colour_by=colour_by, highlight=highlight,
+        locked=opts["locked"], floor=opts["floor"],
+        fill_opacity=0.6 if opts.get("tiles") else 0.75,
+    )
+    st_folium(
+        base, key=key, height=height, use_container_width=True,
+        returned_objects=MAP_EVENTS if events else [],
+        feature_group_to_add=layer, on_change=on_map_click if events else None,
+    )
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+def view_drawing(ds: Dataset) -> None:
+    g = ds.geography
+    plan: dict[str, str] = st.session_state["plan"]
+    floor = int(st.session_state["floor"])
+    names = dict(zip(g.units["code"], g.units["name"], strict=True))
+    n_fp = len(set(plan.values()))
+    st.markdown(
+        f"**{n_fp} footprints**, {len(plan)} of {len(g.units)} CCGs assigned, "
+        f"**{len(g.units) - len(plan)} unassigned** (grey, dashed outline)."
+    )
+    left, right = st.columns([3, 2], gap="medium")
+    with right:
+        st.subheader("Draw")
+        footprints = sorted(set(plan.values()))
+        options = [NEW_FOOTPRINT, *footprints, UNASSIGN]
+        if st.session_state["target"] not in options:
+            st.session_state["target"] = NEW_FOOTPRINT
+        st.selectbox("Clicking a CCG puts it in", options, key="target",
+                     help="Choose a footprint, start a new one, or remove CCGs from theirs.")
+        labels = unit_labels(ds)
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.selectbox("…or find a CCG by name or code", list(labels), key="pick",
+                     format_func=labels.__getitem__, index=None,
+                     placeholder="Type a name, ONS or NHS code")
+        c2.button("Put in", key="pick_assign", disabled=st.session_state.get("pick") is None,
+                  on_click=lambda: assign(st.session_state["pick"], names))
+        u1, u2, u3 = st.columns(3)
+        u1.button("↶ Undo", on_click=undo, disabled=not st.session_state["history"],
+                  width="stretch")
+        u2.button("↷ Redo", on_click=redo, disabled=not st.session_state["future"],
+                  width="stretch")
+        target = st.session_state["target"]
+        if target in footprints:
+            is_locked = target in st.session_state["locked"]
+            u3.button(f"Unlock {target}" if is_locked else f"Lock {target}", width="stretch",
+                      on_click=toggle_lock, args=(target,),
+                      help="Locked footprints cannot be changed by clicks and the optimiser "
+                           "keeps them as they are.")
+        if st.session_state["locked"]:
+            st.caption("Locked: " + ", ".join(sorted(st.session_state["locked"])))
+        with st.expander("Save the drawing as a scenario"), st.form(
+                "save_drawing", clear_on_submit=False, border=False):
+                name = st.text_input("Scenario name", placeholder="e.g. North option A")
+                notes = st.text_area("Notes", height=68)
+                overwrite = st.checkbox("Replace a saved scenario of the same name")
+                if st.form_submit_button("Save scenario"):
+                    save_scenario(name, plan, source="drawn", notes=notes, overwrite=overwrite)
+        with st.expander("Clear the drawing"):
+            sure = st.checkbox("Yes, clear every footprint (undo can bring it back)")
+            if st.button("Clear", disabled=not sure):
+                set_drawing({}, [])
+                st.rerun()
+    with left:
+        draw_map(ds, plan=plan, colour_by=st.session_state.get("colour_by", "footprint"),
+                 key="ccg_map")
+    st.subheader("Footprints")
+    table = footprint_table(ds, plan, floor)
+    if not HAVE_OPTIMISER:
+        st.warning("The per-footprint checks are unavailable in this build "
+                   f"({_OPTIMISER_MISSING}).")
+    show_table(ds, table, floor=floor)
+    if plan and HAVE_OPTIMISER:
+        problem = problem_for(ds, digest_of(ds))
+        constraints = Constraints(min_population=floor, la_rule="whole-la")
+        issues = guarded(lambda: validate_plan(problem, dict(plan), constraints),
+                         what="Could not check the drawing")
+        if issues:
+            with st.expander(f"{len(issues)} rule(s) broken", expanded=len(issues) <= 8):
+                for v in issues:
+                    st.markdown(f"- **{v.footprint or 'plan'}** ({v.rule}): {v.message}")
+        elif issues is not None:
+            st.success("Every footprint meets the floor and the rules.")
+
+
+def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str = "",
+                  status: str | None = None, constraints_json: str | None = None,
+                  overwrite: bool = False) -> bool:
+    def _save() -> bool:
+        scenario = Scenario(name=name, assignment=dict(plan), source=source, notes=notes,
+                            status=status, constraints_json=constraints_json,
+                            locked=tuple(c for c, f in plan.items()
+                                         if f in st.session_state["locked"]))
+        store().save(scenario, overwrite=overwrite)
+        return True
+
+    ok = guarded(_save, what="Could not save the scenario")
+    if ok:
+        st.success(f"Saved scenario {name.strip()!r} in {store().folder}.")
+    return bool(ok)
+
+
+def _lines(text: str) -> list[list[str]]:
+    return [[p.strip() for p in line.replace(";", ",").split(",") if p.strip()]
+            for line in text.splitlines() if line.strip()]
+
+
+def view_optimise(ds: Dataset) -> None:
+    if not HAVE_OPTIMISER:
+        st.error(f"The optimiser is not available in this build ({_OPTIMISER_MISSING}).")
+        return
+    g = ds.geography
+    label = g.population_label
+    plan = st.session_state["plan"]
+    labels = unit_labels(ds)
+    bridges = list(ds.adjacency.bridges)
+    st.subheader("Optimise")
+    st.caption(f"Population: {label}. The result is saved as a new scenario; your drawing is "
+               "only replaced if you ask.")
+    with st.form("optimise"):
+        c1, c2, c3 = st.columns(3)
+        floor = c1.number_input(f"Floor: at least ({label})", min_value=0, step=10_000,
+                                value=int(st.session_state["floor"]))
+        max_pop = c2.number_input("Ceiling: at most (0 = none)", min_value=0, step=50_000, value=0)
+        objective = c3.selectbox(
+            "Objective", ["max-footprints", "compact", "balanced", "fewest-changes"],
+            help="max-footprints: as many footprints as possible; compact: rounder shapes; "
+                 "balanced: populations close to each other; fewest-changes: stay near the drawing")
+        c4, c5, c6 = st.columns(3)
+        n_mode = c4.radio("Number of footprints", ["any", "exactly", "between"], horizontal=True)
+        n_lo = c5.number_input("n (or lowest)", min_value=1, value=30)
+        n_hi = c6.number_input("highest (for between)", min_value=1, value=60)
+        c7, c8, c9 = st.columns(3)
+        la_rule = c7.selectbox("LA rule", ["whole-la", "off"],
+                               help="whole-la: CCGs of one local authority stay together")
+        time_limit = c8.number_input("Time limit (s)", min_value=1.0, max_value=3600.0,
+                                     value=60.0, step=10.0)
+        solver = c9.selectbox("Solver", ["highs", "cbc"])
+        start = st.radio("Start from", ["Scratch", "My drawing (repair with fewest changes)"],
+                         horizontal=True)
+        lock_drawn = st.checkbox(f"Keep my locked footprints ({len(st.session_state['locked'])})",
+                                 value=True)
+        keep_together = st.text_area(
+            "Keep together (one group per line: codes separated by commas)", height=68,
+            placeholder="E38000001, E38000002")
+        keep_apart = st.text_area("Keep apart (one pair per line)", height=68)
+        fixed = st.text_area("Fixed CCGs (one per line: code, footprint name)", height=68)
+        off_bridges = st.multiselect(
+            "Switch off island bridges", [f"{a}–{b}" for a, b in bridges],
+            format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
+        off_edges = st.text_area("Switch off other adjacencies (one pair per line)", height=68)
+        name = st.text_input("Name of the new scenario",
+                             value=f"Optimised {datetime.now():%Y-%m-%d %H:%M}")
+        submitted = st.form_submit_button("Run the optimiser", type="primary")
+    if submitted:
+        codes = {c: c for c in g.units["code"]}
+        codes.update({h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h})
+
+        def code(x: str) -> str:
+            return codes.get(x, codes.get(x.upper(), x))
+
+        locked_fps = tuple(st.session_state["locked"]) if lock_drawn else ()
+        n_footprints: int | tuple[int, int] | None = None
+        if n_mode == "exactly":
+            n_footprints = int(n_lo)
+        elif n_mode == "between":
+            n_footprints = (int(n_lo), int(n_hi))
+        disabled = [tuple(s.split("–")) for s in off_bridges]
+        disabled += [tuple(code(x) for x in p) for p in _lines(off_edges)]
+        fixed_map = {code(p[0]): p[1] for p in _lines(fixed) if len(p) >= 2}
+        fixed_map.update({c: f for c, f in plan.items() if f in locked_fps})
+
+        def make() -> Any:
+            return Constraints(
+                min_population=int(floor), max_population=int(max_pop) or None,
+                n_footprints=n_footprints, la_rule=la_rule,
+                keep_together=tuple(frozenset(code(x) for x in grp)
+                                    for grp in _lines(keep_together)),
+                keep_apart=tuple(tuple(code(x) for x in p) for p in _lines(keep_apart)),
+                fixed=fixed_map, locked=locked_fps, disabled_edges=tuple(disabled),
+                time_limit=float(time_limit), solver=solver, objective=objective)
+
+        constraints = guarded(make, what="The constraints are not usable")
+        if constraints is not None:
+            run_optimiser(ds, constraints, name=name,
+                          current=dict(plan) if start.startswith("My drawing") else None)
+    show_last_result(ds)
+
+
+def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
+                  current: dict[str, str] | None) -> None:
+    problem = problem_for(ds, digest_of(ds))
+    with st.status("Optimising…", expanded=True) as status:
+        line = st.empty()
+
+        def progress(message: Any, *args: Any) -> None:
+            line.write(str(message))
+
+        result = guarded(lambda: optimise(problem, constraints, current=current,
+                                          progress=progress), what="The optimiser failed")
+        if result is None:
+            status.update(label="The optimiser failed", state="error")
+            return
+        status.update(label=f"Finished: {result.status} in {result.seconds:.1f} s",
+                      state="complete" if result.status in ("optimal", "feasible") else "error",
+                      expanded=False)
+    summary = {
+        "status": result.status, "footprints": result.footprints, "gap": result.gap,
+        "bound": result.bound, "objective": result.objective, "seconds": result.seconds,
+        "solver": f"{result.solver} {result.solver_version}", "log": result.log,
+        "reasons": list(result.reasons or ()), "time_limit": constraints.time_limit,
+        "assignment": dict(result.assignment or {}), "name": None,
+        "reproduce": getattr(result, "reproduce", None),
+    }
+    if summary["assignment"]:
+        _kind, sentence = verdict(summary)
+        saved = save_scenario(name, summary["assignment"], source="optimiser",
+                              status=result.status, constraints_json=constraints.to_json(),
+                              notes=sentence)
+        summary["name"] = name.strip() if saved else None
+    st.session_state["last_result"] = summary
+
+
+def load_into_drawing(plan: Mapping[str, str], what: str) -> None:
+    set_drawing(plan, [])
+    flash("success", f"Loaded {what} into the drawing (undo brings the previous drawing back).")
+
+
+def show_last_result(ds: Dataset) -> None:
+    res = st.session_state["last_result"]
+    if not res:
+        return
+    kind, sentence = verdict(res)
+    getattr(st, kind)(sentence)
+    st.caption(f"{res['solver']}, {res['seconds']:.1f} s"
+               + (f"; saved as scenario {res['name']!r}" if res["name"] else ""))
+    if res["assignment"]:
+        table = footprint_table(ds, res["assignment"], int(st.session_state["floor"]))
+        show_table(ds, table, floor=int(st.session_state["floor"]))
+        replace_ok = not st.session_state["plan"] or st.checkbox(
+            "Replace my drawing with this result", key="confirm_result")
+        st.button("Load the result into the drawing", disabled=not replace_ok,
+                  on_click=load_into_drawing, args=(res["assignment"], "the optimiser's result"))
+    if res.get("reproduce"):
+        with st.expander("How to reproduce this run"):
+            st.code(str(res["reproduce"]))
+    with st.expander("Solver log"):
+        st.code(res["log"] or "(empty)", language=None)
+
+
+def reference_options(ds: Dataset) -> dict[str, dict[str, str]]:
+    """Plans to compare against besides the saved scenarios."""
+    out = {DRAWING: dict(st.session_state["plan"])}
+    for column, title in (("area_team_code", "NHS Area Teams (2013)"),
+                          ("region_code", "NHS Regions (2013)")):
+        if column in ds.geography.units:
+            out[title] = reference_plan(ds.geography, column)
+    if st.session_state["imported_plan"]:
+        out["Imported plan"] = dict(st.session_state["imported_plan"]["assignment"])
+    return out
+
+
+def view_scenarios(ds: Dataset) -> None:
+    st.subheader("Saved scenarios")
+    s = store()
+    st.caption(f"Saved as JSON files in `{s.folder.resolve()}`: back that folder up to keep them.")
+    listing = guarded(s.scan, what="Could not read the scenario folder")
+    scenarios = listing.scenarios if listing is not None else []
+    for path, reason in getattr(listing, "unreadable", ()) or ():
+        st.warning(f"Skipped {path.name}, which could not be read (left in place): {reason}")
+    if scenarios:
+        st.dataframe(pd.DataFrame([{
+            "name": sc.name, "created": sc.created, "source": sc.source, "status": sc.status,
+            "footprints": len(set(sc.assignment.values())), "CCGs": len(sc.assignment),
+            "notes": sc.notes} for sc in scenarios]), hide_index=True, width="stretch")
+        chosen = st.selectbox("Scenario", [sc.name for sc in scenarios], key="scenario_pick")
+        sc = next(x for x in scenarios if x.name == chosen)
+        c1, c2 = st.columns(2)
+        with c1:
+            ok = not st.session_state["plan"] or st.checkbox(
+                "Replace my drawing with it", key="confirm_load")
+            st.button("Load into the drawing", disabled=not ok, on_click=load_into_drawing,
+                      args=(sc.assignment, f"scenario {sc.name!r}"), key="load_scenario")
+        with c2:
+            sure = st.checkbox("Delete it for good", key="confirm_delete")
+            if st.button("Delete", disabled=not sure, key="delete_scenario") and guarded(
+                    lambda: s.delete(chosen) or True, what="Could not delete the scenario"):
+                flash("success", f"Deleted scenario {chosen!r}.")
+                st.rerun()
+    else:
+        st.info("No saved scenarios yet: save a drawing or run the optimiser.")
+
+    st.subheader("Compare two plans")
+    plans = {**{sc.name: sc.assignment for sc in scenarios}, **reference_options(ds)}
+    names = list(plans)
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Plan A", names, key="cmp_a")
+    b = c2.selectbox("Plan B", names, key="cmp_b", index=min(1, len(names) - 1))
+    if a == b:
+        st.info("Choose two different plans.")
+        return
+    g = ds.geography
+    pops = dict(zip(g.units["code"], g.units["population"].astype(int), strict=True))
+    names_of = dict(zip(g.units["code"], g.units["name"], strict=True))
+    cmp = guarded(lambda: compare_plans(plans[a], plans[b], populations=pops, names=names_of),
+                  what="Could not compare the plans")
+    if cmp is None:
+        return
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Population kept together", f"{cmp.share_kept_together:.1%}",
+              help=f"Share of {g.population_label} whose footprint matches between A and B")
+    m2.metric("CCGs that moved", f"{cmp.n_moved}")
+    m3.metric("People in moved CCGs", f"{cmp.population_moved:,}")
+    moved = tuple(cmp.moves["unit_code"]) if len(cmp.moves) else ()
+    st.caption(f"Map: plan B coloured by footprint; the {len(moved)} CCGs that moved have a bold "
+               "black outline.")
+    draw_map(ds, plan=plans[b], colour_by="footprint", key="compare_map", highlight=moved,
+             events=False, height=520)
+    st.dataframe(cmp.moves, hide_index=True, width="stretch")
+
+
+def export_metadata(ds: Dataset, name: str, sc: Scenario | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"scenario": name, "population": ds.geography.population_label}
+    if sc is not None:
+        meta.update(status=sc.status or "", source=sc.source, notes=sc.notes)
+        if sc.constraints_json:
+            meta["constraints"] = sc.constraints_json
+    else:
+        meta.update(source="drawn", status="drawing")
+    return meta
+
+
+def view_import_export(ds: Dataset) -> None:
+    g = ds.geography
+    st.subheader("Export")
+    listing = guarded(lambda: store().scan(), what="Could not read the scenario folder")
+    saved = listing.scenarios if listing is not None else ()
+    options = {DRAWING: None, **{sc.name: sc for sc in saved}}
+    which = st.selectbox("Plan to export", list(options), key="export_pick")
+    sc = options[which]
+    plan = dict(st.session_state["plan"]) if sc is None else dict(sc.assignment)
+    meta = export_metadata(ds, which, sc)
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in which)[:60] or "plan"
+    cols = st.columns(len(EXPORT_FORMATS))
+    for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items(), strict=True):
+        col.download_button(
+            fmt.label, data=_exporter(fmt.function, ds, plan, meta),
+            file_name=f"{stem}{fmt.extension}", mime=fmt.mime, key=f"dl_{key}",
+            on_click="ignore", width="stretch")
+    st.caption("The CSV has one row per CCG, `unit_code,footprint`; codes stay text. Every file "
+               "carries the attribution and says that population means "
+               f"{g.population_label}.")
+
+    st.subheader("Import a plan (CSV)")
+    up = st.file_uploader("A CSV with columns unit_code, footprint", type=["csv", "txt"],
+                          key="plan_csv")
+    if up is not None and HAVE_OPTIMISER:
+        nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h}
+        imp = guarded(lambda: read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
+                                            nhs_codes=nhs),
+                      what=f"Could not read {up.name}")
+        if imp is not None:
+            show_import(imp, up.name)
+    elif up is not None:
+        st.error(f"Importing plans is not available in this build ({_OPTIMISER_MISSING}).")
+    own_geography()
+
+
+def _exporter(fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str],
+              meta: dict[str, Any]) -> Callable[[], bytes]:
+    def make() -> bytes:
+        return fn(ds.geography, plan, metadata=meta)
+
+    return make
+
+
+def show_import(imp: Any, file_name: str) -> None:
+    problems = [*(getattr(imp, "problems", ()) or ())]
+    if imp.unknown_codes:
+        problems.append(f"{len(imp.unknown_codes)} code(s) are not CCGs of this geography: "
+                        + ", ".join(map(str, list(imp.unknown_codes)[:15])))
+    if imp.duplicates:
+        problems.append(f"{len(imp.duplicates)} CCG(s) appear more than once: "
+                        + ", ".join(map(str, list(imp.duplicates)[:15])))
+    if imp.missing:
+        st.warning(f"{len(imp.missing)} CCG(s) are not in the file; they will be unassigned.")
+    for p in problems:
+        st.error(f"{file_name}: {p}")
+    if not imp.assignment:
+        st.error(f"{file_name}: no valid rows to load.")
+        return
+    n = len(imp.assignment)
+    st.info(f"{file_name}: {n} valid row(s) in {len(set(imp.assignment.values()))} footprints.")
+    st.session_state["imported_plan"] = {"assignment": dict(imp.assignment), "file": file_name}
+    ok = st.checkbox(f"Load these {n} rows" + (" (ignoring the problems above)" if problems
+                                                else "") + ", replacing my drawing",
+                     key="confirm_import")
+    st.button("Load the imported plan", disabled=not ok, on_click=load_into_drawing,
+              args=(dict(imp.assignment), f"the plan from {file_name}"), key="load_import")
+
+
+def own_geography() -> None:
+    st.subheader("Use your own boundaries and populations")
+    st.caption("Boundaries: GeoJSON, GeoPackage, TopoJSON or a zipped shapefile, one feature per "
+               "unit. Populations: a CSV with a code column and a population column.")
+    b = st.file_uploader("Boundary file", type=["geojson", "json", "gpkg", "topojson", "zip"],
+                         key="own_boundaries")
+    p = st.file_uploader("Population CSV", type=["csv", "txt"], key="own_population")
+    if b is None or p is None:
+        if st.session_state["custom_dataset"] is not None and st.button(
+                "Go back to the England 2013 CCGs"):
+            st.session_state["custom_dataset"] = None
+            set_drawing({}, [])
+            st.rerun()
+        return
+    bcols = guarded(lambda: inspect_upload_columns((b.name, b.getvalue())),
+                    what=f"Could not read {b.name}")
+    pcols = guarded(lambda: inspect_upload_columns((p.name, p.getvalue())),
+                    what=f"Could not read {p.name}")
+    if not bcols or not pcols:
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    code_col = c1.selectbox("Code column (boundaries)", bcols)
+    pcode_col = c2.selectbox("Code column (populations)", pcols)
+    pop_col = c3.selectbox("Population column", pcols, index=len(pcols) - 1)
+    name_col = c4.selectbox("Name column (optional)", [None, *bcols])
+    pop_label = st.text_input("What the population counts", value="residents")
+    if st.button("Use these files"):
+        def build() -> Dataset:
+            geo = load_uploaded_geography(
+                (b.name, b.getvalue()), (p.name, p.getvalue()), code_column=code_col,
+                population_column=pop_col, population_code_column=pcode_col,
+                name_column=name_col, population_label=pop_label)
+            return Dataset.from_geography(geo)
+
+        with st.spinner("Checking the files and building the geography…"):
+            custom = guarded(build, what="Could not use these files")
+        if custom is not None:
+            st.session_state["custom_dataset"] = custom
+            set_drawing({}, [])
+            flash("success", f"Now planning on {custom.geography.name!r} "
+                             f"({len(custom.geography.units)} units).")
+            st.rerun()
+
+
+# --- page -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    init_state()
+    ds = guarded(dataset, what="Could not load the reference data")
+    if ds is None:
+        st.stop()
+    g = ds.geography
+    labels = dict(zip(g.units["code"], g.units["name"], strict=True))
+    clicked = st.session_state["clicked_code"]
+    if clicked:
+        st.session_state["clicked_code"] = None
+        if clicked in labels:
+            assign(clicked, labels)
+    with st.sidebar:
+        st.title("CSU footprint planner")
+        st.caption(f"{g.name}: {len(g.units)} units, {g.population_total:,} "
+                   f"{g.population_label}.")
+        view = st.radio("View", VIEWS, key="view")
+        st.number_input(f"Population floor ({g.population_label})", min_value=0, step=10_000,
+                        key="floor")
+        st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
+                 horizontal=True)
+        st.markdown("**Reference layers**")
+        st.checkbox("Lower-tier LA boundaries", key="show_lower")
+        st.checkbox("NHS Area Teams (25)", key="show_teams")
+        st.checkbox("NHS Regions (4)", key="show_regions")
+        st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles",
+                    value=tiles_reachable())
+    show_flash()
+    if view == VIEWS[0]:
+        view_drawing(ds)
+    elif view == VIEWS[1]:
+        view_optimise(ds)
+    elif view == VIEWS[2]:
+        view_scenarios(ds)
+    else:
+        view_import_export(ds)
+    population_note(ds)
+
+
+main()

@@ -99,8 +99,15 @@ def flash(kind: str, message: str) -> None:
 
 
 def show_flash() -> None:
+    """Queued messages, inside one container that is always there.
+
+    The container keeps every later element (the map above all) at the same place in the
+    page whether or not there are messages; an element that moves is remounted by the
+    browser, which would reset the map's zoom on every click.
+    """
+    box = st.container()
     for kind, message in st.session_state["flash"]:
-        getattr(st, kind)(message)
+        getattr(box, kind)(message)
     st.session_state["flash"] = []
 
 

@@ -120,29 +120,47 @@ def display_layer(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFr
     return out
 
 
-def _check_units(units: pd.DataFrame, *, source: str) -> list[str]:
-    """Every problem with a unit table, in plain words naming the rows (1-based, as a planner sees)."""
+def _check_units(
+    units: pd.DataFrame, *, source: str, code_column: str = "code", has_codes: bool = True
+) -> list[str]:
+    """Every problem with a unit table, in plain words naming the rows (1-based, as a planner sees).
+
+    Without a code column (``has_codes=False``) only the geometries are checked.
+    """
     problems: list[str] = []
     codes = units["code"]
     missing = codes.isna() | (codes.astype(str).str.strip() == "")
-    if missing.any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(missing.to_numpy())[:20])
-        problems.append(f"{source}: {int(missing.sum())} feature(s) have no code (rows {rows})")
-    dup = codes[~missing & codes.duplicated(keep=False)]
+
+    def which(i: int) -> str:
+        return f"row {i + 1} (code {codes.iloc[i]!r})" if has_codes else f"row {i + 1}"
+
+    if has_codes and missing.any():
+        rows = np.flatnonzero(missing.to_numpy()) + 1
+        shown = ", ".join(map(str, rows[:20])) + (" …" if len(rows) > 20 else "")
+        problems.append(
+            f"{source}: {len(rows)} feature(s) have no code in column {code_column!r} "
+            f"(rows {shown}); every boundary needs the code of its unit"
+        )
+    dup = codes[~missing & codes.duplicated(keep=False)] if has_codes else codes.iloc[:0]
     for code, idx in dup.groupby(dup).groups.items():
         rows = ", ".join(str(units.index.get_loc(i) + 1) for i in idx)
-        problems.append(f"{source}: code {code!r} appears more than once (rows {rows})")
+        problems.append(
+            f"{source}: code {code!r} appears more than once (rows {rows}); each unit needs "
+            "exactly one boundary: merge the parts into one (multi)polygon or drop the extra rows"
+        )
     if "geometry" in units:
         geom = units.geometry
         empty = geom.isna() | geom.is_empty
         for i in np.flatnonzero(empty.to_numpy()):
-            problems.append(f"{source}: row {i + 1} (code {codes.iloc[i]!r}) has an empty geometry")
+            problems.append(
+                f"{source}: {which(i)} has an empty geometry; expected the unit's boundary"
+            )
         kinds = geom.geom_type
         bad = ~empty & ~kinds.isin(["Polygon", "MultiPolygon"])
         for i in np.flatnonzero(bad.to_numpy()):
             problems.append(
-                f"{source}: row {i + 1} (code {codes.iloc[i]!r}) is a {kinds.iloc[i]}, "
-                "expected a Polygon or MultiPolygon"
+                f"{source}: {which(i)} is a {kinds.iloc[i]}, expected a Polygon or "
+                "MultiPolygon (an area); points and lines cannot be grouped into footprints"
             )
     return problems
 
@@ -172,11 +190,13 @@ def _check_population(
             problems.append(f"{source}: line {row} (code {code!r}) has no population")
         elif pd.isna(values.iloc[i]):
             problems.append(
-                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]!r} is not a number"
+                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]!r} is not a number; "
+                "expected a whole number of people such as 12345"
             )
         elif values.iloc[i] < 0:
             problems.append(
-                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]} is negative"
+                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]} is negative; "
+                "expected zero or more people"
             )
         elif values.iloc[i] != np.floor(values.iloc[i]):
             problems.append(
@@ -186,7 +206,10 @@ def _check_population(
     dup = codes[codes.duplicated(keep=False) & codes.notna()]
     for code, idx in dup.groupby(dup).groups.items():
         lines = ", ".join(str(pop.index.get_loc(i) + 2) for i in idx)
-        problems.append(f"{source}: code {code!r} appears more than once (lines {lines})")
+        problems.append(
+            f"{source}: code {code!r} appears more than once (lines {lines}); give each unit "
+            "one line"
+        )
     series = pd.Series(values.to_numpy(), index=codes.to_numpy())
     series = series[~series.index.duplicated()]
     return series, problems
@@ -238,8 +261,9 @@ def build_geography(
         Listing every problem in both inputs at once.
     """
     problems: list[str] = []
-    if code_column not in units.columns:
-        raise InputFileError(
+    has_codes = code_column in units.columns
+    if not has_codes:
+        problems.append(
             f"{boundaries_source}: no column {code_column!r} to take unit codes from; the "
             f"columns are {', '.join(map(repr, [c for c in units.columns if c != 'geometry']))}. "
             "Choose the column that holds the unit codes"
@@ -247,16 +271,29 @@ def build_geography(
     if units.crs is None:
         problems.append(
             f"{boundaries_source}: the file has no coordinate reference system; say which one "
-            "it uses (for longitude/latitude, EPSG:4326)"
+            "it uses (crs=27700 for British National Grid metres, crs=4326 for "
+            "longitude/latitude); a shapefile keeps it in its .prj part"
         )
-    frame = units.rename(columns={code_column: "code"})
-    if name_column and name_column in frame.columns and name_column != "code":
+    # a column that merely happens to be called "code" or "name" gives way to the chosen ones
+    shadowed = [
+        c
+        for c, chosen in (("code", code_column), ("name", name_column))
+        if c in units.columns and chosen is not None and chosen != c and chosen in units.columns
+    ]
+    frame = units.drop(columns=shadowed)
+    frame = frame.rename(columns={code_column: "code"}) if has_codes else frame.assign(code=pd.NA)
+    if name_column and name_column in units.columns and name_column != code_column:
         frame = frame.rename(columns={name_column: "name"})
     elif name_column and name_column not in units.columns:
-        problems.append(f"{boundaries_source}: no column {name_column!r} for unit names")
+        problems.append(
+            f"{boundaries_source}: no column {name_column!r} for unit names; the columns are "
+            f"{', '.join(map(repr, [c for c in units.columns if c != 'geometry']))}"
+        )
     frame["code"] = frame["code"].astype("string").str.strip()
     frame = frame.reset_index(drop=True)
-    problems += _check_units(frame, source=boundaries_source)
+    problems += _check_units(
+        frame, source=boundaries_source, code_column=code_column, has_codes=has_codes
+    )
     pop, pop_problems = _check_population(
         population,
         code_column=population_code_column or code_column,
@@ -264,9 +301,12 @@ def build_geography(
         source=population_source,
     )
     problems += pop_problems
-    if not pop_problems:
-        geo_codes = set(frame["code"].dropna())
-        pop_codes = set(pop.index)
+    pop_columns_ok = {population_code_column or code_column, population_column} <= set(
+        population.columns
+    )
+    if has_codes and pop_columns_ok:
+        geo_codes = {c for c in frame["code"] if isinstance(c, str) and c}
+        pop_codes = {c for c in pop.index if isinstance(c, str) and c}
         if only_pop := sorted(pop_codes - geo_codes):
             problems.append(
                 f"{population_source}: {len(only_pop)} code(s) have a population but no boundary "

@@ -8,8 +8,10 @@ newer geographies such as 2015+ CCGs or sub-ICB locations come in.
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,14 @@ log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson", ".zip", ".shp")
+_KIND = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON or TopoJSON",
+    ".gpkg": "a GeoPackage",
+    ".topojson": "TopoJSON",
+    ".zip": "a shapefile",
+    ".shp": "a shapefile",
+}
 
 
 def read_boundaries(path: PathLike, *, crs: str | int | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -48,37 +58,47 @@ def read_boundaries(path: PathLike, *, crs: str | int | None = None, layer: str 
     """
     p = Path(path)
     if not p.is_file():
-        raise InputFileError(f"{p}: no such file")
+        raise InputFileError(f"{p}: no such file; check the path and the file name")
     if p.suffix.lower() not in BOUNDARY_SUFFIXES:
         raise InputFileError(
             f"{p.name}: unsupported boundary file type {p.suffix or '(none)'!r}; expected one of "
-            f"{', '.join(BOUNDARY_SUFFIXES)}"
+            f"{', '.join(BOUNDARY_SUFFIXES)}. Export the boundaries as GeoJSON, GeoPackage, "
+            "TopoJSON or a zipped shapefile"
         )
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{p.name}: the file is empty (0 bytes); export or copy it again")
     target: str = str(p)
     if p.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(p) as zf:
-                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+                names = zf.namelist()
+                shps = [n for n in names if n.lower().endswith(".shp")]
         except zipfile.BadZipFile:
             raise InputFileError(f"{p.name}: not a readable zip file (damaged or truncated)") from None
         if len(shps) != 1:
+            found = shps or [n for n in names if not n.endswith("/")]
             raise InputFileError(
                 f"{p.name}: a zipped shapefile must hold exactly one .shp file; found {len(shps)}"
-                + (f" ({', '.join(shps[:5])})" if shps else "")
+                + (f" ({', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found else "")
+                + ". Zip one shapefile (.shp with its .shx, .dbf and .prj) per file"
             )
         target = f"/vsizip/{p}/{shps[0]}"
     try:
         gdf = gpd.read_file(target, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types for unreadable input
+        detail = str(exc).splitlines()[0] if str(exc) else "no detail"
         raise InputFileError(
-            f"{p.name}: could not read it as a boundary file ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}). Is it complete, and is it "
-            "GeoJSON, GeoPackage, TopoJSON or a zipped shapefile?"
+            f"{p.name}: could not read it as a boundary file: it may be cut short or damaged, or "
+            f"not really {_KIND.get(p.suffix.lower(), 'a boundary file')} (the reader said: "
+            f"{detail}). Export or copy the file again"
         ) from None
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(crs)
     if len(gdf) == 0:
-        raise InputFileError(f"{p.name}: the file holds no features")
+        raise InputFileError(
+            f"{p.name}: the file holds no features; expected one boundary (feature) per unit"
+            + (f" in layer {layer!r}" if layer else "")
+        )
     return gdf
 
 
@@ -89,17 +109,58 @@ def read_table(path: PathLike, *, encoding: str | None = None) -> pd.DataFrame:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputFileError(f"{p}: no such file")
+        raise InputFileError(f"{p}: no such file; check the path and the file name")
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    if b"\x00" in head:
+        raise InputFileError(
+            f"{p.name}: not a CSV text file (it holds binary data: a spreadsheet, or text saved "
+            "as UTF-16). Save it as 'CSV UTF-8 (comma delimited)'"
+        )
     encodings = [encoding] if encoding else ["utf-8-sig", "cp1252"]
     last: Exception | None = None
     for enc in encodings:
         try:
-            return pd.read_csv(p, dtype=str, encoding=enc, keep_default_na=False, na_values=[""])
+            # index_col=False: a file whose every line has one field too many (unquoted
+            # "1,000") must be refused, not silently read with its first column as an index
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    p, dtype=str, encoding=enc, keep_default_na=False, na_values=[""],
+                    index_col=False,
+                )
         except UnicodeDecodeError as exc:
             last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputFileError(f"{p.name}: not a readable CSV table ({exc})") from None
+        except pd.errors.EmptyDataError:
+            raise InputFileError(
+                f"{p.name}: the file is empty; expected a header line and one line per unit"
+            ) from None
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+            raise InputFileError(_ragged_message(p, enc, exc)) from None
     raise InputFileError(f"{p.name}: text encoding not recognised ({last})")
+
+
+def _ragged_message(p: Path, encoding: str, exc: Exception) -> str:
+    """Name the lines whose number of fields differs from the header's."""
+    advice = (
+        "Every line needs as many fields as the header; put values that hold commas "
+        '(such as "1,000") in double quotes'
+    )
+    try:
+        with open(p, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            bad = [(reader.line_num, len(row)) for row in reader if row and len(row) != len(header)]
+    except (csv.Error, UnicodeDecodeError, OSError):
+        bad = []
+    if not bad:
+        detail = " ".join(str(exc).split()).removeprefix("Error tokenizing data. C error: ")
+        return f"{p.name}: not a readable CSV table ({detail}). {advice}"
+    shown = ", ".join(f"line {n} has {k}" for n, k in bad[:10]) + (" …" if len(bad) > 10 else "")
+    return (
+        f"{p.name}: not a readable CSV table: the header has {len(header)} fields but {shown}. "
+        f"{advice}"
+    )
 
 
 def load_geography(

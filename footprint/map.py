@@ -15,7 +15,7 @@ Two pieces, so an app can keep the map's view while only the colours change:
 Why custom layer elements rather than ``folium.GeoJson``: the CCGs go to the
 browser on every change of colour, so the layer is written as compact JSON
 (no spaces, coordinates at 1e-5 degree, only ``code``, ``footprint`` and
-``tooltip`` properties) with one shared style table, about 0.85 MB for the 211
+``tooltip`` properties) with one shared style table, about 0.79 MB for the 211
 CCGs. The boundary overlays are sent as lines (each shared border once) in a
 pane above the CCG fills that ignores the pointer, so a click always reaches
 the CCG underneath. No element here pulls a script or stylesheet from a CDN;
@@ -94,13 +94,27 @@ def _dumps(value: Any) -> str:
 # --- static per-geography data ---------------------------------------------------------------
 
 
-def _unit_geometries(geography: Any) -> dict[str, str]:
-    """Unit code -> compact GeoJSON geometry text of the display layer (cached)."""
+def _geojson_texts(geoms: Any, decimals: int) -> list[str]:
+    """Compact GeoJSON texts whose coordinates have at most ``decimals`` decimals.
+
+    Neither ``shapely.set_precision`` (which snaps by multiplying) nor GEOS's GeoJSON
+    writer gives short numbers: both leave values such as ``-2.3399200000000002``. So
+    coordinates are rounded and written by Python, whose float repr is the shortest.
+    """
+    rounded = shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.round(xy, decimals))
+    return [_dumps(json.loads(t)) for t in shapely.to_geojson(rounded).tolist()]
+
+
+def _unit_geometries(geography: Any, *, decimals: int = 5) -> dict[str, str]:
+    """Unit code -> compact GeoJSON geometry text of the display layer (cached).
+
+    Coordinates at 1e-5 degree (about 1 m), which is what keeps the 211 CCGs under 1 MB.
+    """
     cache = _cache_for(geography)
     if "geometries" not in cache:
         disp = geography.display_units
-        texts = shapely.to_geojson(disp.geometry.to_numpy())
-        cache["geometries"] = dict(zip(disp["code"].astype(str), texts.tolist(), strict=True))
+        texts = _geojson_texts(disp.geometry.to_numpy(), decimals)
+        cache["geometries"] = dict(zip(disp["code"].astype(str), texts, strict=True))
     return cache["geometries"]
 
 
@@ -139,9 +153,8 @@ def _boundary_lines(geography: Any, key: str, *, decimals: int = 4) -> str:
             lines = shapely.line_merge(shapely.set_precision(lines, 10.0**-decimals))
             parts = [p for p in shapely.get_parts(lines) if not p.is_empty]
             geom = shapely.MultiLineString(parts) if parts else shapely.MultiLineString()
-            cache[ck] = _dumps({"type": "Feature", "properties": {}, "geometry": json.loads(
-                shapely.to_geojson(geom)
-            )})
+            cache[ck] = ('{"type":"Feature","properties":{},"geometry":'
+                         + _geojson_texts([geom], decimals)[0] + "}")
     return cache[ck]
 
 
@@ -584,11 +597,9 @@ def _crossing_points(geography: Any, audit: Any) -> str:
         disp = geography.display_units
         disp = disp[disp["code"].astype(str).isin(crosses)]
         points = shapely.point_on_surface(disp.geometry.to_numpy())
-        points = shapely.set_precision(points, 1e-4)
         feats = [
-            '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":'
-            + shapely.to_geojson(p) + "}"
-            for c, p in zip(disp["code"].astype(str), points, strict=True)
+            '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":' + p + "}"
+            for c, p in zip(disp["code"].astype(str), _geojson_texts(points, 4), strict=True)
         ]
         cache[key] = '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
     return cache[key]

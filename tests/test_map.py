@@ -1,0 +1,172 @@
+"""The map builder: offline Leaflet, payload size, tooltips, styles, legend, click parsing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import pytest
+
+from footprint.errors import PlanError
+from footprint.map import (
+    POPULATION_COLOURS,
+    UNASSIGNED_FILL,
+    base_map,
+    build_map,
+    clicked_unit,
+    footprint_colours,
+    units_geojson,
+    units_layer,
+)
+
+CDN_HOSTS = ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "code.jquery.com",
+             "netdna.bootstrapcdn.com", "d3js.org")
+
+
+def _features(data: str) -> list[dict]:
+    return json.loads(data)["features"]
+
+
+def test_units_layer_is_small_and_carries_only_what_the_browser_needs(geography, dataset) -> None:
+    data, _styles = units_geojson(geography, audit=dataset.audit)
+    size = len(data.encode("utf-8"))
+    assert size < 1_000_000, f"CCG layer is {size:,} bytes"
+    assert '": ' not in data and "], [" not in data  # compact JSON
+    feats = _features(data)
+    assert len(feats) == 211
+    assert set(feats[0]["properties"]) == {"code", "footprint", "style", "tooltip"}
+    # coordinates at 1e-5 degree at most, written short (no 2.3399200000000002)
+    coords = re.findall(r"-?\d+\.(\d+)", data)
+    assert max(len(d) for d in coords) <= 5
+
+
+def test_tooltips_say_what_population_counts(geography, dataset) -> None:
+    data, _ = units_geojson(geography, audit=dataset.audit)
+    tip = next(f for f in _features(data) if f["properties"]["code"] == "E38000001")[
+        "properties"]["tooltip"]
+    assert "NHS Airedale, Wharfedale and Craven" in tip
+    assert "ONS code E38000001" in tip and "NHS code 02N" in tip
+    assert "156,676 registered patients (QOF 2013/14 list sizes)" in tip
+    assert "Home LA: North Yorkshire" in tip and "Bradford" in tip
+    assert "Crosses an LA boundary" in tip
+
+
+def test_unassigned_ccgs_stand_out(geography) -> None:
+    plan = {"E38000001": "North", "E38000002": "South"}
+    data, styles = units_geojson(geography, assignment=plan, colour_by="footprint")
+    by_code = {f["properties"]["code"]: styles[f["properties"]["style"]] for f in _features(data)}
+    unassigned = by_code["E38000003"]
+    assigned = by_code["E38000001"]
+    assert unassigned["fillColor"] == UNASSIGNED_FILL
+    assert unassigned.get("dashArray") and unassigned["weight"] > assigned["weight"] - 1
+    assert assigned["fillColor"] != UNASSIGNED_FILL
+    # both footprints are far below 300,000: red outline
+    assert assigned["color"] == "#c0392b"
+
+
+def test_population_colours_follow_classes(geography) -> None:
+    data, styles = units_geojson(geography, colour_by="population")
+    fills = {styles[f["properties"]["style"]]["fillColor"] for f in _features(data)}
+    assert fills <= set(POPULATION_COLOURS) and len(fills) >= 3
+
+
+def test_touching_footprints_get_different_colours(geography, dataset) -> None:
+    a, b = dataset.adjacency.pairs[0]
+    colours = footprint_colours(geography, {a: "A", b: "B"})
+    assert colours["A"] != colours["B"]
+
+
+def test_highlight_and_locked_show(geography) -> None:
+    plan = {"E38000001": "North"}
+    data, styles = units_geojson(geography, assignment=plan, colour_by="footprint",
+                                 highlight=["E38000001"], locked=["North"])
+    f = next(f for f in _features(data) if f["properties"]["code"] == "E38000001")
+    assert styles[f["properties"]["style"]]["weight"] >= 3
+    assert "(locked)" in f["properties"]["tooltip"]
+    assert "Highlighted" in f["properties"]["tooltip"]
+
+
+def test_bad_inputs_raise_clear_errors(geography) -> None:
+    with pytest.raises(PlanError, match="colour_by must be 'population' or 'footprint'; "
+                                        "received 'rainbow'"):
+        units_geojson(geography, colour_by="rainbow")  # type: ignore[arg-type]
+    with pytest.raises(PlanError, match=r"1 unit code\(s\) that are not in .*: NOPE"):
+        units_geojson(geography, assignment={"NOPE": "F1"})
+    with pytest.raises(PlanError, match="must map unit codes to footprint names; received list"):
+        units_geojson(geography, assignment=["E38000001"])  # type: ignore[arg-type]
+
+
+def test_rendered_map_loads_leaflet_only_from_the_given_url(geography, dataset) -> None:
+    m = build_map(geography, audit=dataset.audit, tiles=False, leaflet_url="../app.leaflet/")
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert not [h for h in CDN_HOSTS if h in html]
+    assert '<script src="../app.leaflet/leaflet.js">' in html
+    assert 'href="../app.leaflet/leaflet.css"' in html
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    # OGL attribution and what population means travel with the map
+    assert "Open Government Licence v3.0" in html
+    assert "registered patients (QOF 2013/14 list sizes)" in html
+    assert "branca" not in html  # the legend is plain HTML, not a colormap
+
+
+def test_self_contained_map_embeds_leaflet(geography) -> None:
+    m = build_map(geography, tiles=False)
+    html = m.get_root().render()
+    assert "data:text/javascript;base64," in html and "data:text/css;base64," in html
+    # nothing the page *loads* comes from outside: no script, stylesheet, image or font URL
+    # (a plain <a href> link, such as the "Leaflet" credit, loads nothing and is allowed)
+    assert not re.search(r"<script[^>]*\ssrc=\"https?://", html)
+    assert not re.search(r"<link[^>]*\shref=\"https?://", html)
+    assert not re.search(r"<img[^>]*\ssrc=\"https?://", html)
+    assert not re.search(r"(url\(|@import)\s*['\"]?https?://", html)
+
+
+def test_boundary_overlays_are_written_short(geography, dataset) -> None:
+    html = base_map(geography, audit=dataset.audit, tiles=False, leaflet_url="x/",
+                    show_lower_tier=True).get_root().render()
+    coords = re.findall(r"\[(-?\d+\.\d+),(-?\d+\.\d+)\]", html)
+    assert len(coords) > 10_000
+    assert max(len(n.split(".")[1]) for pair in coords for n in pair) <= 4
+
+
+def test_tiles_are_optional_and_background_is_set(geography) -> None:
+    with_tiles = build_map(geography, tiles=True).get_root().render()
+    without = build_map(geography, tiles=False).get_root().render()
+    assert "tile.openstreetmap.org" in with_tiles
+    assert "tile.openstreetmap.org" not in without
+    assert ".leaflet-container { background:" in without
+
+
+def test_reference_layers_only_when_asked(geography, dataset) -> None:
+    plain = base_map(geography, tiles=False).get_root().render()
+    full = base_map(geography, audit=dataset.audit, tiles=False, show_lower_tier=True,
+                    show_area_teams=True, show_regions=True).get_root().render()
+    for name in ("Lower-tier LA boundaries", "NHS Area Teams (25)", "NHS Regions (4)",
+                 "CCGs crossing an LA boundary"):
+        assert name in full and name not in plain
+    assert "Upper-tier LA boundaries" in plain
+    assert len(full) > len(plain)
+
+
+def test_units_layer_is_a_feature_group_with_a_legend(geography) -> None:
+    group = units_layer(geography, assignment={"E38000001": "F1"}, colour_by="footprint")
+    assert isinstance(group, folium.FeatureGroup)
+    legend = [c for c in group._children.values() if type(c).__name__ == "_Legend"]
+    assert legend and "Footprints: 1" in legend[0].html_text
+    assert "unassigned CCG" in legend[0].html_text
+
+
+def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
+    assert clicked_unit({"last_active_drawing": {"properties": {"code": "E38000007"}}}) == (
+        "E38000007")
+    assert clicked_unit({"last_active_drawing": None,
+                         "last_object_clicked_tooltip": "NHS X ONS code E38000009 · NHS code 01A"}
+                        ) == "E38000009"
+    assert clicked_unit({"last_active_drawing": {"properties": {}}}) is None
+    assert clicked_unit(None) is None
+    assert clicked_unit({}) is None
+
+
+pytestmark = pytest.mark.realdata

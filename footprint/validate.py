@@ -1,0 +1,539 @@
+"""An independent check of a plan against the rules, and the per-footprint summary table.
+
+The checker shares no code with the optimiser: it reads the plan as it is
+(unit code -> footprint name) and tests every rule directly on the
+:class:`~footprint.problem.Problem`'s plain data with networkx, so a plan the
+optimiser returns can be verified by a second, simpler implementation.
+
+Every broken rule becomes one :class:`Violation` with a stable ``rule`` string,
+the footprint concerned (or ``None`` for the plan as a whole), the units
+involved and a message in plain words that says what is wrong and how to fix
+it. :func:`validate_plan` returns them all (never raising for a broken rule);
+:func:`summarise_plan` builds the table the app shows on every click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import pandas as pd
+
+from .constraints import Constraints
+from .errors import ConstraintsError, PlanError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .problem import Problem
+
+__all__ = ["RULES", "SUMMARY_COLUMNS", "Violation", "summarise_plan", "validate_plan"]
+
+#: Every rule the checker knows, in the order violations are reported.
+RULES: tuple[str, ...] = (
+    "unknown-unit",
+    "unassigned",
+    "floor",
+    "ceiling",
+    "contiguity",
+    "la-rule",
+    "keep-together",
+    "keep-apart",
+    "fixed",
+    "locked",
+    "count",
+)
+_RULE_ORDER = {r: i for i, r in enumerate(RULES)}
+
+#: The columns of :func:`summarise_plan`, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "footprint",
+    "population",
+    "n_units",
+    "units",
+    "unit_names",
+    "las",
+    "area_km2",
+    "polsby_popper",
+    "inertia",
+    "contiguous",
+    "meets_floor",
+    "problems",
+)
+
+#: How many units a message names before saying "and N more" (``units`` holds them all).
+_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule.
+
+    Attributes
+    ----------
+    rule
+        One of :data:`RULES` (stable strings, safe to test against).
+    footprint
+        The footprint concerned, or ``None`` for the plan as a whole (unknown
+        or unassigned units, an LA block or keep-together group split across
+        footprints, the number of footprints).
+    message
+        What is wrong, with names and populations, and how to fix it.
+    units
+        The unit codes involved, sorted.
+    """
+
+    rule: str
+    footprint: str | None
+    message: str
+    units: tuple[str, ...] = ()
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _people(problem: Problem) -> str:
+    """The population word for messages: the label without its parenthesised source."""
+    label = str(problem.population_label or "population").split(" (", 1)[0].strip()
+    return label or "population"
+
+
+def _unit(problem: Problem, code: str) -> str:
+    name = problem.names.get(code, code)
+    return code if name == code else f"{name} ({code})"
+
+
+def _listing(items: list[str], *, limit: int = _SHOWN) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _units_text(problem: Problem, codes: Iterable[str]) -> str:
+    return _listing([_unit(problem, c) for c in codes])
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _unknown_violation(codes: Iterable[str]) -> Violation:
+    """The ``unknown-unit`` violation for codes that are not units of the problem."""
+    unknown = tuple(sorted(set(codes)))
+    return Violation(
+        "unknown-unit",
+        None,
+        f"{_plural(len(unknown), 'unit code')} in the plan {'is' if len(unknown) == 1 else 'are'} "
+        f"not {'a unit' if len(unknown) == 1 else 'units'} of this geography: "
+        f"{_listing(list(unknown))}; remove {'it' if len(unknown) == 1 else 'them'} from the "
+        "plan, or check that the plan was made for this geography",
+        unknown,
+    )
+
+
+def _clean_plan(plan: Mapping[str, str]) -> dict[str, str]:
+    """Code -> stripped footprint name, unassigned entries (``None``, blank) left out."""
+    if not isinstance(plan, Mapping):
+        raise PlanError(
+            f"a plan must map unit codes to footprint names; received {type(plan).__name__}"
+        )
+    problems: list[str] = []
+    out: dict[str, str] = {}
+    for code, label in plan.items():
+        if not isinstance(code, str):
+            problems.append(f"unit code {code!r} is {type(code).__name__}; unit codes must be text")
+            continue
+        if label is None:
+            continue
+        if not isinstance(label, str):
+            problems.append(
+                f"unit {code!r} -> {label!r}: footprint names must be text (use '' or None for "
+                "an unassigned unit)"
+            )
+            continue
+        if label.strip():
+            out[code] = label.strip()
+    if problems:
+        raise PlanError("The plan is malformed", problems=problems)
+    return out
+
+
+def _check_constraint_codes(problem: Problem, constraints: Constraints) -> None:
+    known = set(problem.codes)
+    problems: list[str] = []
+
+    def check(what: str, codes: Iterable[str]) -> None:
+        bad = sorted(c for c in set(codes) if c not in known)
+        if bad:
+            problems.append(
+                f"{what} names {_plural(len(bad), 'code')} that {'is' if len(bad) == 1 else 'are'}"
+                f" not a unit of this geography: {_listing(bad)}; correct or remove "
+                f"{'it' if len(bad) == 1 else 'them'}"
+            )
+
+    for i, group in enumerate(constraints.keep_together, start=1):
+        check(f"keep_together group {i}", group)
+    for i, pair in enumerate(constraints.keep_apart, start=1):
+        check(f"keep_apart pair {i}", pair)
+    check("fixed", (code for code, _ in constraints.fixed))
+    for i, pair in enumerate(constraints.disabled_edges, start=1):
+        check(f"disabled_edges pair {i}", pair)
+    if problems:
+        raise ConstraintsError("The constraints do not fit this geography", problems=problems)
+
+
+@dataclass(frozen=True, eq=False)
+class _Checked:
+    violations: list[Violation]
+    members: dict[str, list[str]]  # footprint -> its known units, sorted
+    pieces: dict[str, list[list[str]]]  # footprint -> connected pieces (largest first)
+
+
+def _check(
+    problem: Problem,
+    plan: Mapping[str, str],
+    constraints: Constraints | None,
+    current: Mapping[str, str] | None,
+) -> _Checked:
+    c = Constraints() if constraints is None else constraints
+    if not isinstance(c, Constraints):
+        raise PlanError(
+            f"constraints must be a Constraints object or None; received {type(c).__name__}"
+        )
+    assigned = _clean_plan(plan)
+    _check_constraint_codes(problem, c)
+    known = set(problem.codes)
+    people = _people(problem)
+    pops = problem.populations
+    out: list[Violation] = []
+
+    unknown = [code for code in assigned if code not in known]
+    if unknown:
+        out.append(_unknown_violation(unknown))
+    fp_of = {code: fp for code, fp in assigned.items() if code in known}
+
+    unassigned = sorted(code for code in problem.codes if code not in fp_of)
+    if unassigned:
+        pop = sum(pops[u] for u in unassigned)
+        out.append(
+            Violation(
+                "unassigned",
+                None,
+                f"{_plural(len(unassigned), 'unit')} ({pop:,} {people}) "
+                f"{'has' if len(unassigned) == 1 else 'have'} no footprint: "
+                f"{_units_text(problem, unassigned)}; assign every unit to a footprint",
+                tuple(unassigned),
+            )
+        )
+
+    members: dict[str, list[str]] = {}
+    for code in sorted(fp_of):
+        members.setdefault(fp_of[code], []).append(code)
+    members = {fp: members[fp] for fp in sorted(members)}
+
+    graph = problem.graph(without=c.disabled_edges)
+    pieces: dict[str, list[list[str]]] = {}
+    for fp, ms in members.items():
+        pop = sum(pops[u] for u in ms)
+        if pop < c.min_population:
+            out.append(
+                Violation(
+                    "floor",
+                    fp,
+                    f"footprint {fp!r} has {pop:,} {people}, below the floor of "
+                    f"{c.min_population:,} ({c.min_population - pop:,} short); add neighbouring "
+                    "units or merge it with a neighbouring footprint",
+                    tuple(ms),
+                )
+            )
+        if c.max_population is not None and pop > c.max_population:
+            out.append(
+                Violation(
+                    "ceiling",
+                    fp,
+                    f"footprint {fp!r} has {pop:,} {people}, above the ceiling of "
+                    f"{c.max_population:,} ({pop - c.max_population:,} over); move units on its "
+                    "edge to a neighbouring footprint or split it in two",
+                    tuple(ms),
+                )
+            )
+        parts = [sorted(p) for p in nx.connected_components(graph.subgraph(ms))]
+        parts.sort(key=lambda p: (-sum(pops[u] for u in p), p))
+        pieces[fp] = parts
+        if len(parts) > 1:
+            described = "; ".join(
+                f"[{_units_text(problem, p)}] ({sum(pops[u] for u in p):,} {people})"
+                for p in parts
+            )
+            disabled = (
+                f" (not counting the {_plural(len(c.disabled_edges), 'disabled border')})"
+                if c.disabled_edges
+                else ""
+            )
+            out.append(
+                Violation(
+                    "contiguity",
+                    fp,
+                    f"footprint {fp!r} is in {len(parts)} separate pieces{disabled}: {described}; "
+                    "join the pieces through neighbouring units or make them separate footprints",
+                    tuple(ms),
+                )
+            )
+
+    if c.la_rule == "whole-la":
+        for block, units in sorted(problem.block_members().items()):
+            fps: dict[str, list[str]] = {}
+            for u in units:
+                if u in fp_of:
+                    fps.setdefault(fp_of[u], []).append(u)
+            if len(fps) > 1:
+                split = "; ".join(
+                    f"{fp!r} ({_units_text(problem, us)})" for fp, us in sorted(fps.items())
+                )
+                out.append(
+                    Violation(
+                        "la-rule",
+                        None,
+                        f"LA block {block} ({_plural(len(units), 'unit')}) is split across "
+                        f"{len(fps)} footprints: {split}; put the whole block in one footprint, "
+                        "or switch the LA rule off",
+                        tuple(units),
+                    )
+                )
+
+    for group in c.keep_together:
+        codes = sorted(group)
+        fps = {}
+        for u in codes:
+            if u in fp_of:
+                fps.setdefault(fp_of[u], []).append(u)
+        if len(fps) > 1:
+            split = "; ".join(
+                f"{fp!r} ({_units_text(problem, us)})" for fp, us in sorted(fps.items())
+            )
+            out.append(
+                Violation(
+                    "keep-together",
+                    None,
+                    f"units {_units_text(problem, codes)} must share a footprint but are split "
+                    f"across {len(fps)}: {split}; move them into one footprint",
+                    tuple(codes),
+                )
+            )
+
+    for a, b in c.keep_apart:
+        if a in fp_of and fp_of.get(b) == fp_of[a]:
+            fp = fp_of[a]
+            out.append(
+                Violation(
+                    "keep-apart",
+                    fp,
+                    f"units {_unit(problem, a)} and {_unit(problem, b)} must be in different "
+                    f"footprints but are both in {fp!r}; move one of them to another footprint",
+                    (a, b),
+                )
+            )
+
+    for code, name in c.fixed:
+        got = fp_of.get(code)
+        if got != name:
+            where = f"the plan puts it in {got!r}" if got else "the plan leaves it unassigned"
+            out.append(
+                Violation(
+                    "fixed",
+                    got,
+                    f"unit {_unit(problem, code)} is fixed to footprint {name!r} but {where}; "
+                    f"move it to {name!r} or remove the fixing",
+                    (code,),
+                )
+            )
+
+    if current is not None and c.locked:
+        before = _clean_plan(current)
+        for name in c.locked:
+            was = {u for u, fp in before.items() if fp == name}
+            now = set(members.get(name, ()))
+            if not was:
+                out.append(
+                    Violation(
+                        "locked",
+                        name,
+                        f"footprint {name!r} is locked but is not in the current plan; unlock it "
+                        "or choose the current plan it belongs to",
+                        (),
+                    )
+                )
+                continue
+            if was == now:
+                continue
+            gained, lost = sorted(now - was), sorted(was - now)
+            changes = []
+            if gained:
+                changes.append(f"gained {_units_text(problem, gained)}")
+            if lost:
+                changes.append(f"lost {_units_text(problem, lost)}")
+            out.append(
+                Violation(
+                    "locked",
+                    name,
+                    f"footprint {name!r} is locked but has {' and '.join(changes)}; put it back "
+                    "as it was in the current plan, or unlock it",
+                    tuple(sorted(set(gained) | set(lost))),
+                )
+            )
+
+    lo, hi = c.count_range
+    n = len(members)
+    if n < lo or (hi is not None and n > hi):
+        if hi is None:
+            expected = f"at least {lo:,}"
+        elif lo == hi:
+            expected = f"exactly {lo:,}"
+        else:
+            expected = f"between {lo:,} and {hi:,}"
+        fix = "split footprints or add new ones" if n < lo else "merge neighbouring footprints"
+        out.append(
+            Violation(
+                "count",
+                None,
+                f"the plan has {_plural(n, 'footprint')}; expected {expected}; {fix}",
+                (),
+            )
+        )
+
+    out.sort(key=lambda v: (_RULE_ORDER[v.rule], v.footprint or "", v.units, v.message))
+    return _Checked(violations=out, members=members, pieces=pieces)
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+def validate_plan(
+    problem: Problem,
+    plan: Mapping[str, str],
+    constraints: Constraints | None = None,
+    *,
+    current: Mapping[str, str] | None = None,
+) -> list[Violation]:
+    """Every rule the plan breaks, in a fixed order (empty when the plan is valid).
+
+    Parameters
+    ----------
+    problem
+        The units, populations, adjacency and LA blocks.
+    plan
+        Unit code -> footprint name. A unit missing from the plan, or mapped
+        to ``None`` or blank text, is unassigned. Names are stripped of
+        surrounding spaces. The mapping is not changed.
+    constraints
+        The rules to check (default ``Constraints()``: a floor of 300,000 and
+        whole LA blocks).
+    current
+        The current plan, needed to check ``constraints.locked``: each locked
+        footprint must have exactly the same units in ``plan`` as in
+        ``current``. Locks are not checked when it is ``None``.
+
+    Returns
+    -------
+    list of Violation
+        Sorted by rule (in the order of :data:`RULES`), then footprint, then
+        units. Rules: ``unknown-unit`` (codes that are not units),
+        ``unassigned``, ``floor`` and ``ceiling`` (population per footprint),
+        ``contiguity`` (in the adjacency graph without the disabled borders;
+        the message names the separate pieces), ``la-rule`` (under
+        ``whole-la``, an LA block split across footprints), ``keep-together``,
+        ``keep-apart``, ``fixed``, ``locked`` and ``count`` (the number of
+        footprints outside ``constraints.count_range``). Footprints are
+        formed from the known units only.
+
+    Raises
+    ------
+    PlanError
+        When the plan is not a mapping or holds codes or names that are not
+        text (every such entry listed).
+    ConstraintsError
+        When the constraints name unit codes that the problem does not have.
+    """
+    return list(_check(problem, plan, constraints, current).violations)
+
+
+def _empty_summary() -> pd.DataFrame:
+    dtypes: dict[str, Any] = {
+        "footprint": object, "population": "int64", "n_units": "int64", "units": object,
+        "unit_names": object, "las": object, "area_km2": "float64", "polsby_popper": "float64",
+        "inertia": "float64", "contiguous": bool, "meets_floor": bool, "problems": object,
+    }
+    return pd.DataFrame({col: pd.Series(dtype=dtypes[col]) for col in SUMMARY_COLUMNS})
+
+
+def summarise_plan(
+    problem: Problem,
+    plan: Mapping[str, str],
+    constraints: Constraints | None = None,
+) -> pd.DataFrame:
+    """One row per footprint of the plan, sorted by name, with its checks.
+
+    Parameters
+    ----------
+    problem
+        The units with their populations, LAs, areas and adjacency.
+    plan
+        Unit code -> footprint name (unassigned and unknown units are left out
+        of the rows; :func:`validate_plan` reports them).
+    constraints
+        The rules (default ``Constraints()``); ``min_population`` sets
+        ``meets_floor`` and the violations fill ``problems``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SUMMARY_COLUMNS`: ``footprint``, ``population``,
+        ``n_units``, ``units`` (list of codes), ``unit_names`` (list),
+        ``las`` (sorted list of the LA codes the units cover),
+        ``area_km2``, ``polsby_popper`` (1 is a circle), ``inertia``
+        (population-weighted moment of inertia, person-km²), ``contiguous``,
+        ``meets_floor`` and ``problems`` (the messages of every violation
+        that concerns the footprint: its own, and those of split LA blocks or
+        keep-together groups whose units it holds). Empty plan: no rows,
+        the same columns.
+
+    Raises
+    ------
+    PlanError, ConstraintsError
+        As :func:`validate_plan`.
+    """
+    c = Constraints() if constraints is None else constraints
+    checked = _check(problem, plan, c, None)
+    if not checked.members:
+        return _empty_summary()
+    fp_of = {u: fp for fp, ms in checked.members.items() for u in ms}
+    problems: dict[str, list[str]] = {fp: [] for fp in checked.members}
+    for v in checked.violations:
+        concerned = {fp_of[u] for u in v.units if u in fp_of}
+        if v.footprint is not None and v.footprint in problems:
+            concerned.add(v.footprint)
+        for fp in sorted(concerned):
+            problems[fp].append(v.message)
+    rows = []
+    for fp, ms in checked.members.items():
+        pop = sum(problem.populations[u] for u in ms)
+        las = sorted({la for u in ms for la in problem.las.get(u, ())})
+        rows.append(
+            {
+                "footprint": fp,
+                "population": pop,
+                "n_units": len(ms),
+                "units": list(ms),
+                "unit_names": [problem.names.get(u, u) for u in ms],
+                "las": las,
+                "area_km2": sum(problem.areas[u] for u in ms) / 1e6,
+                "polsby_popper": float(problem.polsby_popper(ms)),
+                "inertia": float(problem.inertia(ms)),
+                "contiguous": len(checked.pieces[fp]) <= 1,
+                "meets_floor": pop >= c.min_population,
+                "problems": problems[fp],
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    frame["population"] = frame["population"].astype("int64")
+    frame["n_units"] = frame["n_units"].astype("int64")
+    return frame

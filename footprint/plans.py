@@ -1,0 +1,345 @@
+"""Plan files: ``unit_code,footprint`` CSV read back into an assignment, and written out.
+
+Reading never lets a code become a number (``00C`` keeps its zeros: the file is
+parsed with :mod:`csv`, every cell stays text) and never gives up on a bad row:
+unknown, duplicated and missing codes and malformed rows are collected in a
+:class:`PlanImport` so that the app can show them all and, once the planner
+confirms, load the valid rows. Only a file that cannot be a plan at all (not
+text, empty, or without the two columns) raises
+:class:`~footprint.errors.InputFileError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputFileError, PlanError
+
+__all__ = ["PLAN_COLUMNS", "PlanImport", "read_plan_csv", "write_plan_csv"]
+
+#: The two columns of a plan file, in order.
+PLAN_COLUMNS: tuple[str, str] = ("unit_code", "footprint")
+
+#: How many codes or rows a problem message names before saying "and N more".
+_SHOWN = 15
+
+_MAGIC = {
+    b"PK\x03\x04": "a zip archive or an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"SQLite format 3": "an SQLite database or GeoPackage",
+}
+
+
+@dataclass(frozen=True)
+class PlanImport:
+    """What a plan file holds, with everything that is wrong with its rows.
+
+    Attributes
+    ----------
+    assignment
+        Unit code -> footprint name for the valid assigned rows (NHS codes
+        translated to unit codes). Rows with an empty footprint (unassigned),
+        unknown codes and codes given conflicting footprints are left out.
+    unknown_codes
+        Codes in the file that are neither unit codes nor NHS codes, sorted.
+    missing
+        Known unit codes with no row in the file (they stay unassigned), sorted.
+    duplicates
+        Unit codes with more than one row, sorted. Repeats that agree are kept
+        in ``assignment``; codes given different footprints are left out and
+        described in ``problems``.
+    problems
+        Other row-level problems in plain words (rows without a code, rows with
+        too few or too many values, conflicting duplicates).
+    rows
+        Number of data rows read (blank lines not counted).
+    """
+
+    assignment: dict[str, str]
+    unknown_codes: tuple[str, ...]
+    missing: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    problems: tuple[str, ...]
+    rows: int
+
+    @property
+    def clean(self) -> bool:
+        """True when the file had no unknown, duplicated or missing codes and no bad rows."""
+        return not (self.unknown_codes or self.missing or self.duplicates or self.problems)
+
+
+def _listing(items: list[str], *, limit: int = _SHOWN) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _raw(source: bytes | str | os.PathLike[str]) -> tuple[bytes, str]:
+    """The file's bytes and the name to use in messages."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "the plan file"
+    if not isinstance(source, str | os.PathLike):
+        raise InputFileError(
+            f"cannot read a plan from {type(source).__name__}; pass the file's path or its bytes"
+        )
+    path = Path(source)
+    try:
+        return path.read_bytes(), path.name
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file; check the path and the file name") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder; expected a CSV file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _text(data: bytes, name: str) -> str:
+    for magic, kind in _MAGIC.items():
+        if data.startswith(magic):
+            raise InputFileError(
+                f"{name}: not a CSV text file (it looks like {kind}). Save the plan as "
+                "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
+            )
+    if b"\x00" in data[:4096] or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(
+            f"{name}: not a CSV text file (it holds binary data: a spreadsheet, or text saved as "
+            "UTF-16). Save the plan as 'CSV UTF-8 (comma delimited)'"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise InputFileError(
+                f"{name}: not a CSV text file (its bytes are neither UTF-8 nor Windows-1252 "
+                "text). Save the plan as 'CSV UTF-8 (comma delimited)'"
+            ) from None
+    head = text[:4096]
+    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\r\n")
+    if controls > max(2, len(head) // 100):
+        raise InputFileError(
+            f"{name}: not a CSV text file (it holds binary data). Save the plan as "
+            "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
+        )
+    return text
+
+
+def _norm(header: str) -> str:
+    return "_".join(header.strip().strip('"').lower().replace("-", " ").split())
+
+
+def read_plan_csv(
+    source: bytes | str | os.PathLike[str],
+    *,
+    known_codes: Iterable[str],
+    nhs_codes: Mapping[str, str] | None = None,
+) -> PlanImport:
+    """Read a ``unit_code,footprint`` plan file, collecting every row-level problem.
+
+    Parameters
+    ----------
+    source
+        The file's contents (``bytes``) or its path (``str`` or path-like).
+        UTF-8 (with or without a byte order mark) or Windows-1252; comma,
+        semicolon or tab separated.
+    known_codes
+        The unit codes of the geography.
+    nhs_codes
+        Other codes -> unit code (e.g. NHS ``00C`` -> ONS ``E38000042``); a
+        file may use either kind of code.
+
+    Returns
+    -------
+    PlanImport
+        The valid assignment and the unknown, missing and duplicated codes and
+        other row problems. Headers match case-insensitively (``Unit Code``
+        works); other columns are ignored. Codes and names are stripped of
+        surrounding spaces; codes are never turned into numbers.
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read, is empty, is not text, or lacks the
+        ``unit_code`` or ``footprint`` column (the message names the columns
+        found).
+    """
+    data, name = _raw(source)
+    text = _text(data, name)
+    if not text.strip():
+        raise InputFileError(
+            f"{name}: the file is empty; expected a header line 'unit_code,footprint' and one "
+            "line per unit"
+        )
+    known = [str(c) for c in known_codes]
+    known_set = set(known)
+    aliases = {str(k).strip(): str(v) for k, v in (nhs_codes or {}).items()}
+    aliases_upper = {k.upper(): v for k, v in aliases.items()}
+    known_upper = {c.upper(): c for c in known}
+
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first:
+        delimiter = next((d for d in (";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header: list[str] = []
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                header = row
+                break
+        columns = [_norm(h) for h in header]
+        missing_cols = [c for c in PLAN_COLUMNS if c not in columns]
+        if missing_cols:
+            found = ", ".join(repr(h.strip()) for h in header if h.strip()) or "(none)"
+            raise InputFileError(
+                f"{name}: the header has the column(s) {found}; expected 'unit_code' and "
+                f"'footprint' (missing: {', '.join(missing_cols)}). Put the header line "
+                "'unit_code,footprint' first, then one line per unit"
+            )
+        i_code, i_fp = columns.index("unit_code"), columns.index("footprint")
+        width = len(header)
+
+        problems: list[str] = []
+        short: list[int] = []
+        long: list[int] = []
+        no_code: list[int] = []
+        seen: dict[str, list[tuple[int, str]]] = {}
+        unknown: set[str] = set()
+        n_rows = 0
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            n_rows += 1
+            line = reader.line_num
+            if len(row) <= max(i_code, i_fp):
+                short.append(line)
+                continue
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                long.append(line)
+                continue
+            raw_code, footprint = row[i_code].strip(), row[i_fp].strip()
+            if not raw_code:
+                no_code.append(line)
+                continue
+            code = raw_code
+            if code not in known_set:
+                code = (
+                    aliases.get(code)
+                    or known_upper.get(code.upper())
+                    or aliases_upper.get(code.upper())
+                    or code
+                )
+            if code not in known_set:
+                unknown.add(raw_code)
+                continue
+            seen.setdefault(code, []).append((line, footprint))
+    except csv.Error as exc:
+        raise InputFileError(
+            f"{name}: not a readable CSV file (line {reader.line_num}: {exc}). Save the plan as "
+            "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
+        ) from None
+
+    if short:
+        problems.append(
+            f"{_rows(short)} {'has' if len(short) == 1 else 'have'} too few values; expected "
+            f"{width} per line as in the header; {'it was' if len(short) == 1 else 'they were'} "
+            "skipped"
+        )
+    if long:
+        problems.append(
+            f"{_rows(long)} {'has' if len(long) == 1 else 'have'} more values than the header's "
+            f"{width}; put names holding the separator {delimiter!r} in double quotes; "
+            f"{'it was' if len(long) == 1 else 'they were'} skipped"
+        )
+    if no_code:
+        problems.append(
+            f"{_rows(no_code)} {'has' if len(no_code) == 1 else 'have'} no unit code; "
+            f"{'it was' if len(no_code) == 1 else 'they were'} skipped"
+        )
+    assignment: dict[str, str] = {}
+    duplicates: list[str] = []
+    for code in sorted(seen):
+        entries = seen[code]
+        if len(entries) > 1:
+            duplicates.append(code)
+        labels = sorted({fp for _, fp in entries})
+        if len(labels) > 1:
+            shown = ", ".join(repr(fp) if fp else "(empty)" for fp in labels)
+            problems.append(
+                f"unit {code} is given different footprints ({shown}) on lines "
+                f"{', '.join(str(n) for n, _ in entries)}; it was left out (unassigned); keep one "
+                "line for it"
+            )
+        elif labels[0]:
+            assignment[code] = labels[0]
+    return PlanImport(
+        assignment=assignment,
+        unknown_codes=tuple(sorted(unknown)),
+        missing=tuple(sorted(c for c in known_set if c not in seen)),
+        duplicates=tuple(duplicates),
+        problems=tuple(problems),
+        rows=n_rows,
+    )
+
+
+def _rows(lines: list[int]) -> str:
+    word = "line" if len(lines) == 1 else "lines"
+    return f"{word} {_listing([str(n) for n in lines])}"
+
+
+def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None = None) -> bytes:
+    """The plan as UTF-8 ``unit_code,footprint`` CSV (what :func:`read_plan_csv` reads).
+
+    Parameters
+    ----------
+    assignment
+        Unit code -> footprint name; ``None`` or blank text means unassigned.
+    codes
+        Every unit to write, in this order (units the assignment leaves out get
+        an empty footprint). Default: the assignment's codes, sorted.
+
+    Raises
+    ------
+    PlanError
+        When codes or names are not text, or the assignment has codes that are
+        not among ``codes`` (every such entry listed).
+    """
+    if not isinstance(assignment, Mapping):
+        raise PlanError(
+            f"a plan must map unit codes to footprint names; received {type(assignment).__name__}"
+        )
+    problems: list[str] = []
+    plan: dict[str, str] = {}
+    for code, label in assignment.items():
+        if not isinstance(code, str):
+            problems.append(f"unit code {code!r} is {type(code).__name__}; unit codes must be text")
+        elif label is not None and not isinstance(label, str):
+            problems.append(f"unit {code!r} -> {label!r}: footprint names must be text")
+        else:
+            plan[code] = (label or "").strip()
+    order = sorted(plan) if codes is None else [str(c) for c in codes]
+    extra = sorted(set(plan) - set(order))
+    if extra:
+        problems.append(
+            f"{len(extra)} assigned code(s) are not among the codes to write: {_listing(extra)}; "
+            "pass every unit code in codes="
+        )
+    repeated = sorted(c for c, n in Counter(order).items() if n > 1)
+    if repeated:
+        problems.append(f"codes= repeats {_listing(repeated)}; give each unit once")
+    if problems:
+        raise PlanError("Cannot write the plan", problems=problems)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(PLAN_COLUMNS)
+    for code in order:
+        writer.writerow((code, plan.get(code, "")))
+    return buf.getvalue().encode("utf-8")

@@ -157,6 +157,88 @@ def _fetch(args: argparse.Namespace) -> int:
 # --- optimise / validate ----------------------------------------------------------------------
 
 
+def _validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("plan", type=Path, metavar="PLAN.csv", help="plan file: unit_code,footprint")
+    _data_arg(p)
+    p.add_argument("--min-pop", type=int, default=None, metavar="N",
+                   help="population floor of every footprint (default 300,000)")
+    p.add_argument("--max-pop", type=int, default=None, metavar="N",
+                   help="population ceiling of every footprint (default none)")
+    p.add_argument("--la-rule", choices=("whole-la", "off"), default=None,
+                   help="keep every LA block in one footprint (default whole-la)")
+    p.add_argument("--constraints", type=Path, default=None, metavar="FILE.json",
+                   help="constraints saved as JSON; --min-pop/--max-pop/--la-rule override it")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("validate", _validate_args)
+def _validate(args: argparse.Namespace) -> int:
+    """Check a plan CSV against the rules; exit 0 if valid, 1 if rules are broken."""
+    from .constraints import Constraints
+    from .errors import InputFileError
+    from .loader import load_dataset
+    from .plans import read_plan_csv
+    from .problem import Problem
+    from .validate import _unknown_violation, validate_plan
+
+    constraints = Constraints()
+    if args.constraints is not None:
+        try:
+            text = args.constraints.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputFileError(
+                f"{args.constraints}: cannot read the constraints file ({exc}); check the path"
+            ) from None
+        constraints = Constraints.from_json(text)
+    overrides = {k: v for k, v in (("min_population", args.min_pop),
+                                   ("max_population", args.max_pop),
+                                   ("la_rule", args.la_rule)) if v is not None}
+    if overrides:
+        constraints = constraints.replace(**overrides)
+    ds = load_dataset(args.data_dir)
+    problem = Problem.from_dataset(ds)
+    units = ds.geography.units
+    nhs = {str(h): str(c) for c, h in zip(units["code"], units["nhs_code"], strict=True)
+           if isinstance(h, str) and h}
+    imp = read_plan_csv(args.plan, known_codes=problem.codes, nhs_codes=nhs)
+    violations = validate_plan(problem, imp.assignment, constraints)
+    if imp.unknown_codes:
+        violations.insert(0, _unknown_violation(imp.unknown_codes))
+    n_footprints = len(set(imp.assignment.values()))
+    n_unassigned = len(problem.codes) - len(imp.assignment)
+    valid = not violations
+    if args.json:
+        for p in imp.problems:
+            print(f"warning: {args.plan.name}: {p}", file=sys.stderr)
+        print(json.dumps({
+            "valid": valid,
+            "footprints": n_footprints,
+            "unassigned": n_unassigned,
+            "unknown_codes": list(imp.unknown_codes),
+            "duplicates": list(imp.duplicates),
+            "violations": [
+                {"rule": v.rule, "footprint": v.footprint, "message": v.message,
+                 "units": list(v.units)}
+                for v in violations
+            ],
+        }))
+    else:
+        print(f"{args.plan.name}: {imp.rows} rows, {n_footprints} footprints, "
+              f"{n_unassigned} of {len(problem.codes)} units unassigned")
+        for p in imp.problems:
+            print(f"warning: {p}")
+        if imp.duplicates:
+            print(f"warning: {len(imp.duplicates)} unit(s) appear on more than one line: "
+                  + ", ".join(imp.duplicates))
+        if valid:
+            print("valid: every footprint meets the rules")
+        else:
+            print(f"not valid: {len(violations)} rule(s) broken")
+            for v in violations:
+                print(f"  [{v.rule}] {v.message}")
+    return 0 if valid else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m footprint", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")

@@ -1,0 +1,254 @@
+"""Plan CSV files: codes stay text, every row problem is collected, unusable files are refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import grid_units, population_table
+
+from footprint.errors import InputFileError, PlanError
+from footprint.exporters import export_csv
+from footprint.geography import build_geography
+from footprint.plans import PLAN_COLUMNS, PlanImport, read_plan_csv, write_plan_csv
+
+# ONS-style unit codes and their NHS codes (leading zeros that a number would lose)
+KNOWN = ["E38000001", "E38000002", "E38000003", "E38000004"]
+NHS = {"00C": "E38000001", "01A": "E38000002", "02N": "E38000003", "99M": "E38000004"}
+ZEROS = ["00C", "00D", "01A", "099"]  # units coded like NHS CCGs, one all digits
+
+
+def read(text: str | bytes, known=KNOWN, nhs=NHS) -> PlanImport:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return read_plan_csv(data, known_codes=known, nhs_codes=nhs)
+
+
+def test_a_clean_file():
+    imp = read("unit_code,footprint\nE38000001,North\nE38000002,North\nE38000003,South\n"
+               "E38000004,South\n")
+    assert imp == PlanImport(
+        assignment={"E38000001": "North", "E38000002": "North", "E38000003": "South",
+                    "E38000004": "South"},
+        unknown_codes=(), missing=(), duplicates=(), problems=(), rows=4,
+    )
+    assert imp.clean
+
+
+def test_leading_zeros_survive():
+    imp = read("unit_code,footprint\n00C,A\n00D,A\n01A,B\n099,B\n", known=ZEROS, nhs=None)
+    assert imp.assignment == {"00C": "A", "00D": "A", "01A": "B", "099": "B"}
+    assert imp.missing == () and imp.unknown_codes == ()
+    # a spreadsheet that dropped the zeros: '99' is not '099' and is reported, not guessed
+    lost = read("unit_code,footprint\n99,B\n", known=ZEROS, nhs=None)
+    assert lost.unknown_codes == ("99",) and lost.assignment == {}
+
+
+def test_footprint_names_that_look_like_numbers_stay_text():
+    imp = read("unit_code,footprint\nE38000001,007\nE38000002,1e3\nE38000003,NaN\n")
+    assert imp.assignment == {"E38000001": "007", "E38000002": "1e3", "E38000003": "NaN"}
+
+
+def test_nhs_codes_are_translated_and_may_mix_with_unit_codes():
+    imp = read("unit_code,footprint\n00C,North\n01a,North\nE38000003,South\n99M,South\n")
+    assert imp.assignment == {"E38000001": "North", "E38000002": "North",
+                              "E38000003": "South", "E38000004": "South"}
+    assert imp.clean
+    # an NHS code and its unit code for the same unit are one unit twice
+    twice = read("unit_code,footprint\n00C,North\nE38000001,North\n")
+    assert twice.duplicates == ("E38000001",) and twice.assignment == {"E38000001": "North"}
+
+
+def test_bom_header_case_spaces_and_other_columns():
+    data = (
+        "\ufeff Unit Code ;FOOTPRINT;name\n"
+        "E38000001; North ;NHS Somewhere\n"
+        "e38000002;North;\n"
+    ).encode("utf-8")
+    imp = read(data)
+    assert imp.assignment == {"E38000001": "North", "E38000002": "North"}
+    assert imp.missing == ("E38000003", "E38000004")
+
+
+def test_windows_1252_names():
+    data = "unit_code,footprint\r\nE38000001,Côte – Nord\r\nE38000002,Côte – Nord\r\n".encode(
+        "cp1252"
+    )
+    imp = read(data)
+    assert imp.assignment == {"E38000001": "Côte – Nord", "E38000002": "Côte – Nord"}
+
+
+def test_tabs_and_quoted_commas():
+    imp = read('unit_code\tfootprint\nE38000001\t"North, East"\n')
+    assert imp.assignment == {"E38000001": "North, East"}
+    imp = read('unit_code,footprint\nE38000001,"North, East"\n')
+    assert imp.assignment == {"E38000001": "North, East"}
+
+
+def test_unknown_missing_duplicates_and_bad_rows_are_all_collected():
+    text = (
+        "unit_code,footprint\n"
+        "E38000001,North\n"   # line 2
+        "E38000001,North\n"   # 3: identical repeat, kept
+        "E38000002,North\n"   # 4
+        "E38000002,South\n"   # 5: conflicting repeat, left out
+        "\n"                  # 6: blank, ignored
+        "XYZ,South\n"         # 7: unknown
+        ",South\n"            # 8: no code
+        "E38000003\n"         # 9: too few values
+        "E38000003,South,x\n"  # 10: too many values
+        "ABC,\n"              # 11: unknown (and unassigned)
+    )
+    imp = read(text)
+    assert imp.assignment == {"E38000001": "North"}
+    assert imp.unknown_codes == ("ABC", "XYZ")
+    assert imp.missing == ("E38000003", "E38000004")
+    assert imp.duplicates == ("E38000001", "E38000002")
+    assert imp.rows == 9  # blank lines are not rows
+    assert imp.problems == (
+        "line 9 has too few values; expected 2 per line as in the header; it was skipped",
+        "line 10 has more values than the header's 2; put names holding the separator ',' in "
+        "double quotes; it was skipped",
+        "line 8 has no unit code; it was skipped",
+        "unit E38000002 is given different footprints ('North', 'South') on lines 4, 5; it was "
+        "left out (unassigned); keep one line for it",
+    )
+    assert not imp.clean
+
+
+def test_empty_footprint_means_unassigned_not_missing():
+    imp = read("unit_code,footprint\nE38000001,\nE38000002,  \nE38000003,A\nE38000004,A\n")
+    assert imp.assignment == {"E38000003": "A", "E38000004": "A"}
+    assert imp.missing == () and imp.problems == ()
+    conflict = read("unit_code,footprint\nE38000001,\nE38000001,A\n")
+    assert conflict.assignment == {}
+    assert conflict.problems[0].startswith(
+        "unit E38000001 is given different footprints ((empty), 'A') on lines 2, 3;"
+    )
+
+
+def test_many_bad_lines_are_listed_briefly():
+    imp = read("unit_code,footprint\n" + ",A\n" * 20)
+    assert imp.problems == (
+        "lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 and 5 more have no unit code; "
+        "they were skipped",
+    )
+
+
+def test_header_only_is_a_plan_with_no_rows():
+    imp = read("unit_code,footprint\n")
+    assert imp.assignment == {} and imp.rows == 0 and imp.missing == tuple(KNOWN)
+
+
+# --- files that cannot be plans ------------------------------------------------------------------
+
+
+def test_missing_columns_name_what_was_found():
+    with pytest.raises(InputFileError, match=(
+        r"the plan file: the header has the column\(s\) 'code', 'team'; expected 'unit_code' and "
+        r"'footprint' \(missing: unit_code, footprint\)\. Put the header line "
+        r"'unit_code,footprint' first"
+    )):
+        read("code,team\nE38000001,North\n")
+    with pytest.raises(InputFileError, match=r"column\(s\) 'unit_code'; .*\(missing: footprint\)"):
+        read("unit_code\nE38000001\n")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "the plan file: the file is empty; expected a header line 'unit_code,footprint' "
+              "and one line per unit"),
+        (b"\n\r\n  \n", "the plan file: the file is empty"),
+        ("\ufeff".encode(), "the plan file: the file is empty"),
+        (b"PK\x03\x04\x14\x00\x06\x00", r"not a CSV text file \(it looks like a zip archive or an "
+                                        r"Excel workbook \(\.xlsx\)\)\. Save the plan as 'CSV "
+                                        r"UTF-8 \(comma delimited\)'"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", r"it looks like an old Excel workbook \(\.xls\)"),
+        ("unit_code,footprint\n".encode("utf-16"), r"not a CSV text file \(it holds binary data: "
+                                                   "a spreadsheet, or text saved as UTF-16\\)"),
+        (bytes(range(256)) * 4, r"not a CSV text file \(it holds binary data"),
+        (b"\x81\x8d\x8f\x90\x9d" * 10, "its bytes are neither UTF-8 nor Windows-1252 text"),
+        (b"\x01\x02\x03\x04\x05\x06unit_code,footprint", r"not a CSV text file \(it holds binary "
+                                                         r"data\)"),
+    ],
+)
+def test_unusable_files_are_refused(data: bytes, expected: str):
+    with pytest.raises(InputFileError, match=expected):
+        read(data)
+
+
+def test_random_junk_is_refused():
+    junk = os.urandom(5000)
+    with pytest.raises(InputFileError, match="the plan file: not a CSV text file"):
+        read(junk)
+
+
+def test_paths_are_read_and_named_in_messages(tmp_path: Path):
+    good = tmp_path / "plan.csv"
+    good.write_text("unit_code,footprint\n00C,A\n", encoding="utf-8")
+    assert read_plan_csv(good, known_codes=KNOWN, nhs_codes=NHS).assignment == {"E38000001": "A"}
+    assert read_plan_csv(str(good), known_codes=KNOWN, nhs_codes=NHS).rows == 1
+    bad = tmp_path / "teams.csv"
+    bad.write_text("code,name\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"^teams\.csv: the header has the column\(s\) 'code'"):
+        read_plan_csv(bad, known_codes=KNOWN)
+    with pytest.raises(InputFileError, match=r"nothere\.csv: no such file; check the path"):
+        read_plan_csv(tmp_path / "nothere.csv", known_codes=KNOWN)
+    with pytest.raises(InputFileError, match=r": is a folder; expected a CSV file"):
+        read_plan_csv(tmp_path, known_codes=KNOWN)
+    with pytest.raises(InputFileError, match="cannot read a plan from int; pass the file's path"):
+        read_plan_csv(3, known_codes=KNOWN)  # type: ignore[arg-type]
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def test_write_sorted_or_in_the_given_order():
+    plan = {"E38000002": "North", "E38000001": "South, West", "E38000004": None}
+    assert write_plan_csv(plan) == (
+        b'unit_code,footprint\nE38000001,"South, West"\nE38000002,North\nE38000004,\n'
+    )
+    assert write_plan_csv(plan, codes=reversed(KNOWN)) == (
+        b'unit_code,footprint\nE38000004,\nE38000003,\nE38000002,North\nE38000001,"South, West"\n'
+    )
+    assert write_plan_csv({}) == b"unit_code,footprint\n"
+    assert ",".join(PLAN_COLUMNS) == "unit_code,footprint"
+
+
+def test_write_read_round_trip_keeps_text():
+    plan = {"00C": " 007 ", "00D": "Nörth \"quoted\"", "01A": "", "099": "a;b"}
+    data = write_plan_csv(plan, codes=ZEROS)
+    imp = read_plan_csv(data, known_codes=ZEROS)
+    assert imp.assignment == {"00C": "007", "00D": 'Nörth "quoted"', "099": "a;b"}
+    assert imp.missing == () and imp.problems == () and imp.rows == 4
+    assert plan["00C"] == " 007 "  # the caller's mapping is untouched
+
+
+def test_write_refuses_bad_plans():
+    with pytest.raises(PlanError, match=(
+        r"(?s)Cannot write the plan:.*unit 'a' -> 5: footprint names must be text"
+        r".*unit code 3 is int; unit codes must be text"
+    )):
+        write_plan_csv({"a": 5, 3: "x"})  # type: ignore[dict-item]
+    with pytest.raises(PlanError, match=(
+        r"1 assigned code\(s\) are not among the codes to write: zz; pass every unit code"
+    )):
+        write_plan_csv({"zz": "A"}, codes=["a"])
+    with pytest.raises(PlanError, match="codes= repeats a; give each unit once"):
+        write_plan_csv({}, codes=["a", "a"])
+    with pytest.raises(PlanError, match="a plan must map unit codes to footprint names; received"):
+        write_plan_csv([("a", "b")])  # type: ignore[arg-type]
+
+
+def test_reads_the_exporters_csv():
+    units = grid_units(2, 2)
+    units["code"] = ZEROS
+    geo = build_geography(units, population_table(ZEROS, [1, 2, 3, 4]), code_column="code",
+                          population_column="population", name="Zeros")
+    plan = {"00C": "N&S", "00D": "N&S", "01A": "East"}
+    data = export_csv(geo, plan)
+    imp = read_plan_csv(data, known_codes=geo.units["code"])
+    assert imp.assignment == plan
+    assert imp.missing == () and imp.rows == 4 and imp.problems == ()
+    assert write_plan_csv(imp.assignment, codes=sorted(ZEROS)) == data

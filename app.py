@@ -37,17 +37,22 @@ from footprint._assets import leaflet_dir
 from footprint.map import base_map, clicked_unit, units_layer
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography
 
-try:  # the optimiser, validation and plan files (footprint.problem ... footprint.plans)
+try:  # the rule checks and plan files (footprint.problem ... footprint.plans)
     from footprint.constraints import Constraints
-    from footprint.optimiser import optimise
     from footprint.plans import read_plan_csv
     from footprint.problem import Problem
     from footprint.validate import summarise_plan, validate_plan
 
-    HAVE_OPTIMISER = True
+    HAVE_CHECKS, _CHECKS_MISSING = True, ""
 except ImportError as _exc:  # pragma: no cover - only while those modules are missing
-    HAVE_OPTIMISER = False
-    _OPTIMISER_MISSING = str(_exc)
+    HAVE_CHECKS, _CHECKS_MISSING = False, str(_exc)
+
+try:  # the optimiser
+    from footprint.optimiser import optimise
+
+    HAVE_OPTIMISER, _OPTIMISER_MISSING = HAVE_CHECKS, _CHECKS_MISSING
+except ImportError as _exc:  # pragma: no cover - only while the optimiser is missing
+    HAVE_OPTIMISER, _OPTIMISER_MISSING = False, str(_exc)
 
 log = logging.getLogger("footprint.app")
 
@@ -118,7 +123,7 @@ def guarded(action: Callable[[], Any], *, what: str) -> Any:
     except FootprintError as exc:
         st.error(f"{what}: {exc}")
     except Exception:  # unexpected: log it for the maintainer, show a plain message
-        log.exception("unexpected error while trying to %s", what)
+        log.exception("unexpected error (%s)", what)
         st.error(f"{what}: something unexpected went wrong (details are in the app log). "
                  "Your drawing and saved scenarios are unchanged.")
     return None
@@ -253,6 +258,10 @@ def toggle_lock(footprint: str) -> None:
     )
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def unit_labels(ds: Dataset) -> dict[str, str]:
     u = ds.geography.units
     return {
@@ -272,9 +281,7 @@ def population_note(ds: Dataset) -> None:
 
 
 def footprint_table(ds: Dataset, plan: Mapping[str, str], floor: int) -> pd.DataFrame | None:
-    if not plan:
-        return None
-    if not HAVE_OPTIMISER:
+    if not plan or not HAVE_CHECKS:
         return None
     problem = problem_for(ds, digest_of(ds))
     constraints = Constraints(min_population=floor, la_rule="whole-la")
@@ -362,7 +369,7 @@ def view_drawing(ds: Dataset) -> None:
     names = dict(zip(g.units["code"], g.units["name"], strict=True))
     n_fp = len(set(plan.values()))
     st.markdown(
-        f"**{n_fp} footprints**, {len(plan)} of {len(g.units)} CCGs assigned, "
+        f"**{plural(n_fp, 'footprint')}**, {len(plan)} of {len(g.units)} CCGs assigned, "
         f"**{len(g.units) - len(plan)} unassigned** (grey, dashed outline)."
     )
     left, right = st.columns([3, 2], gap="medium")
@@ -412,11 +419,10 @@ def view_drawing(ds: Dataset) -> None:
                  key="ccg_map")
     st.subheader("Footprints")
     table = footprint_table(ds, plan, floor)
-    if not HAVE_OPTIMISER:
-        st.warning("The per-footprint checks are unavailable in this build "
-                   f"({_OPTIMISER_MISSING}).")
+    if not HAVE_CHECKS:
+        st.warning(f"The per-footprint checks are unavailable in this build ({_CHECKS_MISSING}).")
     show_table(ds, table, floor=floor)
-    if plan and HAVE_OPTIMISER:
+    if plan and HAVE_CHECKS:
         problem = problem_for(ds, digest_of(ds))
         constraints = Constraints(min_population=floor, la_rule="whole-la")
         issues = guarded(lambda: validate_plan(problem, dict(plan), constraints),
@@ -700,7 +706,7 @@ def view_import_export(ds: Dataset) -> None:
     st.subheader("Import a plan (CSV)")
     up = st.file_uploader("A CSV with columns unit_code, footprint", type=["csv", "txt"],
                           key="plan_csv")
-    if up is not None and HAVE_OPTIMISER:
+    if up is not None and HAVE_CHECKS:
         nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h}
         imp = guarded(lambda: read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
                                             nhs_codes=nhs),
@@ -708,7 +714,7 @@ def view_import_export(ds: Dataset) -> None:
         if imp is not None:
             show_import(imp, up.name)
     elif up is not None:
-        st.error(f"Importing plans is not available in this build ({_OPTIMISER_MISSING}).")
+        st.error(f"Importing plans is not available in this build ({_CHECKS_MISSING}).")
     own_geography()
 
 
@@ -745,6 +751,12 @@ def show_import(imp: Any, file_name: str) -> None:
               args=(dict(imp.assignment), f"the plan from {file_name}"), key="load_import")
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def upload_columns(name: str, data: bytes) -> list[str]:
+    """Column names of an uploaded file (cached: the file is read once, not on every rerun)."""
+    return inspect_upload_columns((name, data))
+
+
 def own_geography() -> None:
     st.subheader("Use your own boundaries and populations")
     st.caption("Boundaries: GeoJSON, GeoPackage, TopoJSON or a zipped shapefile, one feature per "
@@ -752,18 +764,20 @@ def own_geography() -> None:
     b = st.file_uploader("Boundary file", type=["geojson", "json", "gpkg", "topojson", "zip"],
                          key="own_boundaries")
     p = st.file_uploader("Population CSV", type=["csv", "txt"], key="own_population")
-    if b is None or p is None:
+    # each file is checked as soon as it arrives, so a bad one is reported at once
+    bcols = b and guarded(lambda: upload_columns(b.name, b.getvalue()),
+                          what=f"Could not read {b.name}")
+    pcols = p and guarded(lambda: upload_columns(p.name, p.getvalue()),
+                          what=f"Could not read {p.name}")
+    if not bcols or not pcols:
+        if (b is None) != (p is None):
+            st.caption("Add the " + ("population CSV" if p is None else "boundary file")
+                       + " to go on.")
         if st.session_state["custom_dataset"] is not None and st.button(
                 "Go back to the England 2013 CCGs"):
             st.session_state["custom_dataset"] = None
             set_drawing({}, [])
             st.rerun()
-        return
-    bcols = guarded(lambda: inspect_upload_columns((b.name, b.getvalue())),
-                    what=f"Could not read {b.name}")
-    pcols = guarded(lambda: inspect_upload_columns((p.name, p.getvalue())),
-                    what=f"Could not read {p.name}")
-    if not bcols or not pcols:
         return
     c1, c2, c3, c4 = st.columns(4)
     code_col = c1.selectbox("Code column (boundaries)", bcols)

@@ -136,7 +136,7 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     frame.locator("path.leaflet-interactive").nth(210).wait_for(timeout=90_000)
     frame.locator("path.leaflet-interactive").nth(5).dispatch_event("click")
     page.get_by_text("in 'Footprint 1'").first.wait_for(timeout=30_000)
-    page.get_by_text("1 footprints").first.wait_for(timeout=30_000)
+    page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=30_000)
     # the map stayed mounted (same iframe) and the footprint's colour is drawn
     assert frame.locator("path.leaflet-interactive").count() >= 211
 

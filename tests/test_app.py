@@ -1,0 +1,348 @@
+"""The Streamlit app driven in-process with ``streamlit.testing.v1.AppTest``.
+
+Each test walks a planner's flow through the real ``app.py`` on the real England
+2013 data and asserts that no exception reached the page. A map click is
+emulated exactly as the browser reports it: the value streamlit-folium's frontend
+would send for the map component (the clicked feature with its ``code``
+property) goes in as that component's widget state, so the app's own
+``on_change`` callback, :func:`footprint.map.clicked_unit` and the assignment all
+run. Scenarios go to a temporary folder through ``FOOTPRINT_SCENARIO_DIR``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 300  # the first run loads the data; an optimiser run may take a minute
+MAP_COMPONENT = "streamlit_folium.st_folium"
+AIREDALE = "E38000001"  # NHS Airedale, Wharfedale and Craven, 156,676 registered patients
+BRADFORD_CITY = "E38000015"
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _walk(node) -> Iterator:
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _walk(child)
+
+
+def map_components(at: AppTest) -> list:
+    """The streamlit-folium map components on the page (AppTest shows them as unknown)."""
+    return [
+        n for n in _walk(at._tree)
+        if type(n).__name__ == "UnknownElement" and n.type == "component_instance"
+        and n.proto.component_name == MAP_COMPONENT
+    ]
+
+
+def click_ccg(at: AppTest, code: str, *, count: int = 1) -> AppTest:
+    """Rerun the app as if the planner had clicked the CCG ``code`` on the map.
+
+    streamlit-folium's frontend reports a click on a GeoJSON feature as
+    ``last_active_drawing`` (the feature, whose ``code`` property footprint.map
+    sets) and a growing ``last_object_clicked_count``; that value becomes the
+    component's widget state, which fires the app's ``on_change`` callback.
+    """
+    (component,) = map_components(at)
+    value = {
+        "last_active_drawing": {"type": "Feature", "properties": {"code": code}},
+        "last_object_clicked_count": count,
+    }
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=component.proto.id, json_value=json.dumps(value)))
+    return at._run(states)
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "success", "info", "warning", "error", "subheader"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.error]
+
+
+def button(at: AppTest, label: str):
+    found = [b for b in at.button if b.label == label]
+    assert found, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return found[0]
+
+
+def by_label(widgets, label: str):
+    found = [w for w in widgets if w.label == label]
+    assert found, f"no widget {label!r}; found: {[w.label for w in widgets]}"
+    return found[0]
+
+
+def go(at: AppTest, view: str) -> AppTest:
+    at.radio(key="view").set_value(view)
+    return at.run()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def new_app() -> AppTest:
+    return ok(AppTest.from_file(APP, default_timeout=TIMEOUT).run())
+
+
+@pytest.fixture
+def scenario_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "scenarios"
+    monkeypatch.setenv("FOOTPRINT_SCENARIO_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def app(dataset, scenario_dir) -> AppTest:  # dataset: the data is loaded (and cached) once
+    return new_app()
+
+
+# --- first page ----------------------------------------------------------------------------------
+
+
+def test_first_page_shows_the_map_what_population_counts_and_the_licence(app: AppTest) -> None:
+    page = texts(app)
+    assert "registered patients" in page
+    assert "Open Government Licence v3.0" in page
+    assert "211 units, 56,324,887 registered patients" in page
+    assert "0 footprints" in page and "211 unassigned" in page
+    assert not errors(app)
+    (component,) = map_components(app)
+    args = component.proto.json_args
+    assert "leaflet.js" in args and "cdn" not in args.lower()
+    # every CCG goes to the browser, unassigned
+    assert args.count('\\"footprint\\":\\"\\"') == 211
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+
+def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    page = texts(app)
+    assert "Put NHS Airedale, Wharfedale and Craven in 'Footprint 1'." in page
+    assert "1 footprint**, 1 of 211 CCGs assigned" in page
+    table = app.dataframe[0].value
+    assert list(table["footprint"]) == ["Footprint 1"]
+    assert int(table["population"].iloc[0]) == 156_676
+    assert not bool(table["meets_floor"].iloc[0])
+    # the broken rule is spelt out under the table
+    assert any("rule(s) broken" in e.label for e in app.expander)
+    assert "floor" in page
+    # the map now colours it as a footprint
+    (component,) = map_components(app)
+    assert '\\"footprint\\":\\"Footprint 1\\"' in component.proto.json_args
+
+    # a second click, on another CCG, goes to the same (current) footprint
+    ok(click_ccg(app, BRADFORD_CITY, count=2))
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
+    assert int(app.dataframe[0].value["population"].iloc[0]) > 156_676
+
+
+def test_a_click_outside_any_ccg_changes_nothing(app: AppTest) -> None:
+    (component,) = map_components(app)
+    states = app._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=component.proto.id, json_value=json.dumps(
+        {"last_active_drawing": None, "last_object_clicked_count": 1})))
+    ok(app._run(states))
+    assert app.session_state["plan"] == {}
+    assert not errors(app)
+
+
+def test_search_assigns_too(app: AppTest) -> None:
+    app.selectbox(key="pick").set_value(AIREDALE)
+    ok(app.run())
+    ok(button(app, "Put in").click().run())
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+
+
+def test_undo_and_redo(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(click_ccg(app, BRADFORD_CITY, count=2))
+    assert len(app.session_state["plan"]) == 2
+    ok(button(app, "↶ Undo").click().run())
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    ok(button(app, "↶ Undo").click().run())
+    assert app.session_state["plan"] == {}
+    assert button(app, "↶ Undo").disabled
+    assert "No footprints yet" in texts(app)
+    ok(button(app, "↷ Redo").click().run())
+    ok(button(app, "↷ Redo").click().run())
+    assert len(app.session_state["plan"]) == 2
+    assert button(app, "↷ Redo").disabled
+
+
+def test_a_locked_footprint_refuses_clicks(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(button(app, "Lock Footprint 1").click().run())
+    assert app.session_state["locked"] == ["Footprint 1"]
+    app.selectbox(key="target").set_value("(no footprint: take it out)")
+    ok(app.run())
+    ok(click_ccg(app, AIREDALE, count=2))
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert "locked footprint 'Footprint 1'; unlock it first" in texts(app)
+
+
+# --- scenarios -----------------------------------------------------------------------------------
+
+
+def test_save_a_scenario_and_load_it_after_a_restart(app: AppTest, scenario_dir: Path) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(click_ccg(app, BRADFORD_CITY, count=2))
+    by_label(app.text_input, "Scenario name").input("West Yorkshire option A")
+    by_label(app.text_area, "Notes").input("two CCGs, below the floor")
+    ok(button(app, "Save scenario").click().run())
+    assert "Saved scenario 'West Yorkshire option A'" in texts(app)
+    files = list(scenario_dir.glob("*.json"))
+    assert len(files) == 1
+    saved = json.loads(files[0].read_text(encoding="utf-8"))
+    assert saved["assignment"] == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
+
+    fresh = new_app()  # a restart: a new session, nothing in memory
+    assert fresh.session_state["plan"] == {}
+    ok(go(fresh, "Scenarios and comparison"))
+    assert "West Yorkshire option A" in list(fresh.dataframe[0].value["name"])
+    fresh.selectbox(key="scenario_pick").set_value("West Yorkshire option A")
+    ok(button(fresh, "Load into the drawing").click().run())
+    assert fresh.session_state["plan"] == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
+    assert "Loaded scenario 'West Yorkshire option A' into the drawing" in texts(fresh)
+
+
+def test_saving_without_a_name_says_why_and_keeps_the_drawing(app: AppTest,
+                                                               scenario_dir: Path) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(button(app, "Save scenario").click().run())
+    assert any("Could not save the scenario" in e for e in errors(app))
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert not list(scenario_dir.glob("*.json"))
+
+
+def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(go(app, "Scenarios and comparison"))
+    app.selectbox(key="cmp_a").set_value("Current drawing")
+    app.selectbox(key="cmp_b").set_value("NHS Area Teams (2013)")
+    ok(app.run())
+    labels = [m.label for m in app.metric]
+    assert "Population kept together" in labels and "CCGs that moved" in labels
+    assert len(map_components(app)) == 1  # plan B on its own map
+
+
+# --- import errors -------------------------------------------------------------------------------
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_plan_csv_with_the_wrong_columns_is_refused_clearly(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="plan_csv").set_value(
+        ("plan.csv", b"code,name\nE38000001,North\n", "text/csv"))
+    ok(app.run())
+    (message,) = [e for e in errors(app) if "plan.csv" in e]
+    assert "unit_code" in message and "footprint" in message
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}  # the drawing is untouched
+
+
+def test_a_plan_csv_with_unknown_codes_lists_them_and_loads_the_rest(app: AppTest) -> None:
+    ok(go(app, "Import and export"))
+    csv = b"unit_code,footprint\nE38000001,North\n02N,North\nNOPE1,South\n"
+    app.file_uploader(key="plan_csv").set_value(("mine.csv", csv, "text/csv"))
+    ok(app.run())
+    assert any("NOPE1" in e for e in errors(app))
+    app.checkbox(key="confirm_import").check()
+    ok(app.run())
+    ok(button(app, "Load the imported plan").click().run())
+    assert app.session_state["plan"] == {AIREDALE: "North"}
+
+
+def test_a_zip_that_climbs_out_of_its_folder_is_refused(app: AppTest) -> None:
+    ok(go(app, "Import and export"))
+    evil = _zip({"../evil.txt": b"gotcha", "ccgs.geojson": b"{}"})
+    app.file_uploader(key="own_boundaries").set_value(("ccgs.zip", evil, "application/zip"))
+    ok(app.run())
+    (message,) = [e for e in errors(app) if "ccgs.zip" in e]
+    assert "../evil.txt" in message and "refused" in message
+    assert not (Path(tempfile.gettempdir()) / "evil.txt").exists()
+    assert app.session_state["custom_dataset"] is None
+
+
+def test_a_file_that_is_not_geometry_is_refused(app: AppTest) -> None:
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="own_boundaries").set_value(
+        ("boundaries.geojson", b"name,population\nA,100\n", "application/geo+json"))
+    ok(app.run())
+    (message,) = [e for e in errors(app) if "boundaries.geojson" in e]
+    assert "boundar" in message
+    assert "Traceback" not in texts(app)
+
+
+def test_a_png_posing_as_a_geopackage_is_refused(app: AppTest) -> None:
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="own_boundaries").set_value(
+        ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream"))
+    ok(app.run())
+    assert any("areas.gpkg" in e for e in errors(app))
+
+
+# --- optimiser -----------------------------------------------------------------------------------
+
+
+def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
+    pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
+    ok(go(app, "Optimise"))
+    by_label(app.number_input, "Ceiling: at most (0 = none)").set_value(100_000)
+    ok(button(app, "Run the optimiser").click().run())
+    (message,) = [e for e in errors(app) if "constraints are not usable" in e]
+    assert "below min_population 300,000" in message
+
+
+def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
+    pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
+    ok(go(app, "Optimise"))
+    by_label(app.text_input, "Name of the new scenario").input("Max at 300k")
+    ok(button(app, "Run the optimiser").click().run())
+    result = app.session_state["last_result"]
+    assert result is not None, texts(app)
+    assert result["status"] in ("optimal", "feasible"), texts(app)
+    verdicts = [s.value for s in app.success] + [w.value for w in app.warning]
+    assert any(v.startswith(("Proven best (optimal)", "Feasible, within")) for v in verdicts)
+    assert f"{result['footprints']} footprints" in "\n".join(verdicts)
+    # saved as a new scenario; every CCG assigned; the drawing was not replaced
+    files = list(scenario_dir.glob("*.json"))
+    assert len(files) == 1
+    saved = json.loads(files[0].read_text(encoding="utf-8"))
+    assert saved["name"] == "Max at 300k" and len(saved["assignment"]) == 211
+    assert app.session_state["plan"] == {}
+    table = pd.DataFrame(app.dataframe[0].value)
+    assert len(table) == result["footprints"] and table["meets_floor"].all()
+    ok(button(app, "Load the result into the drawing").click().run())
+    assert len(app.session_state["plan"]) == 211

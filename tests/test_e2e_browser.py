@@ -1,17 +1,20 @@
 """The app in a real headless Chromium, with every request off the app's own server refused.
 
 This proves the map draws with no internet (Leaflet comes from the app), that a
-click on a CCG assigns it, that the optimiser runs from the page, and that an
-export downloads. Chromium is Debian's (/usr/bin/chromium); Playwright's own
-browsers are never downloaded. Without Chromium the tests are skipped, unless
-FOOTPRINT_REQUIRE_BROWSER=1 (CI), where they fail.
+real mouse click on a CCG assigns it and recolours it, that the optimiser runs
+from the page and saves a scenario, and that exports download as real files.
+Chromium is Debian's (/usr/bin/chromium); Playwright's own browsers are never
+downloaded. Without Chromium the tests are skipped, unless
+FOOTPRINT_REQUIRE_BROWSER is set (CI sets it to 1), where they fail.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,20 +32,27 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]  # fmt: skip
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+CCG_PATHS = ".leaflet-overlay-pane path.leaflet-interactive"
+UNASSIGNED_FILL = "#d9d9d9"
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
+
+
+def _browser_required() -> bool:
+    return os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0")
 
 
 def _require_browser() -> None:
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("FOOTPRINT_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER=1 requires the browser tests")
+        if _browser_required():
+            pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so the browser tests "
+                        "must run")
         pytest.skip(reason)
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        if os.environ.get("FOOTPRINT_REQUIRE_BROWSER") == "1":
+        if _browser_required():
             pytest.fail("playwright is not installed; pip install -r requirements.txt")
         pytest.skip("playwright is not installed")
 
@@ -54,11 +64,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
+def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("scenarios")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, dataset, scenario_dir: Path):
     """`streamlit run app.py` on a free local port, scenarios in a temporary folder."""
     _require_browser()
     port = _free_port()
-    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(tmp_path_factory.mktemp("scenarios"))}
+    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir)}
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -121,43 +136,107 @@ def _map(page):
     return page.frame_locator(MAP_FRAME).first
 
 
+def _map_frame(page):
+    return page.locator(MAP_FRAME).first.element_handle().content_frame()
+
+
+def _fills(page) -> list[str]:
+    return _map_frame(page).eval_on_selector_all(
+        CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '').toLowerCase())")
+
+
+# A point inside a CCG polygon that the polygon itself receives (no other shape on top),
+# in the map iframe's own coordinates.
+_INSIDE_POINT = """(start) => {
+    const paths = [...document.querySelectorAll("CCG_PATHS")];
+    for (let k = 0; k < paths.length; k++) {
+        const p = paths[(start + k) % paths.length];
+        const r = p.getBoundingClientRect();
+        for (let i = 2; i < 9; i++) for (let j = 2; j < 9; j++) {
+            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
+            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
+                    && document.elementFromPoint(x, y) === p) {
+                return {x: x, y: y, index: (start + k) % paths.length};
+            }
+        }
+    }
+    return null;
+}""".replace("CCG_PATHS", CCG_PATHS)
+
+
 def test_map_draws_offline_with_every_ccg(page) -> None:
     frame = _map(page)
-    frame.locator("path.leaflet-interactive").nth(210).wait_for(timeout=90_000)
-    assert frame.locator("path.leaflet-interactive").count() >= 211
-    # Leaflet came from the app: no request for it left the machine
-    assert not [u for u in page.blocked if "leaflet" in u.lower()]
+    frame.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
+    # one SVG path per CCG in Leaflet's overlay pane
+    assert frame.locator(CCG_PATHS).count() == 211
+    assert frame.locator(".leaflet-overlay-pane svg").count() >= 1
+    # Leaflet came from the app: no request for a script or stylesheet left the machine
+    # (only background tiles may have been refused, when the tiles box is on)
+    assert not [u for u in page.blocked if "tile.openstreetmap.org" not in u], page.blocked
     assert page.get_by_text("registered patients (QOF 2013/14 list sizes)").first.is_visible()
-    page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "e2e_map.png"))
+    assert frame.get_by_text("Open Government Licence v3.0").first.is_visible()
+    assert set(_fills(page)) == {UNASSIGNED_FILL}  # coloured by footprint: none yet
 
 
 def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     frame = _map(page)
-    frame.locator("path.leaflet-interactive").nth(210).wait_for(timeout=90_000)
-    frame.locator("path.leaflet-interactive").nth(5).dispatch_event("click")
+    frame.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
+    point = _map_frame(page).evaluate(_INSIDE_POINT, 100)
+    assert point, "no clickable point inside any CCG"
+    box = page.locator(MAP_FRAME).first.bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])  # a real mouse click
     page.get_by_text("in 'Footprint 1'").first.wait_for(timeout=30_000)
     page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=30_000)
-    # the map stayed mounted (same iframe) and the footprint's colour is drawn
-    assert frame.locator("path.leaflet-interactive").count() >= 211
+    # the map stayed mounted (same iframe) and the clicked CCG took a footprint colour
+    frame.locator(CCG_PATHS).nth(210).wait_for(timeout=30_000)
+    deadline = time.monotonic() + 30
+    while True:
+        fills = _fills(page)
+        coloured = [i for i, f in enumerate(fills) if f != UNASSIGNED_FILL]
+        if coloured or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert coloured == [point["index"]], coloured
+    assert len(fills) == 211
+    # the broken rule (one CCG is far below the floor) is spelt out under the table
+    page.get_by_text("rule(s) broken").first.wait_for(timeout=30_000)
 
 
-def test_optimise_from_the_page(page) -> None:
+def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
     pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
     page.get_by_text("Optimise", exact=True).first.click()
     page.get_by_role("button", name="Run the optimiser").wait_for(timeout=30_000)
     page.get_by_role("button", name="Run the optimiser").click()
     page.get_by_text("Proven best (optimal)").or_(page.get_by_text("Feasible, within")).first \
         .wait_for(timeout=240_000)
+    page.get_by_text("saved as scenario").first.wait_for(timeout=30_000)
+    saved = [json.loads(f.read_text(encoding="utf-8")) for f in scenario_dir.glob("*.json")]
+    assert len(saved) == 1 and len(saved[0]["assignment"]) == 211
+
+
+def _download(page, label: str) -> Path:
+    button = page.get_by_role("button", name=label)
+    button.wait_for(timeout=30_000)
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    return Path(info.value.path())
 
 
 def test_download_the_plan_csv(page) -> None:
     page.get_by_text("Import and export", exact=True).first.click()
-    button = page.get_by_role("button", name="Plan CSV")
-    button.wait_for(timeout=30_000)
-    with page.expect_download(timeout=60_000) as info:
-        button.click()
-    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    text = _download(page, "Plan CSV").read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["unit_code", "footprint"]
     assert len(rows) - 1 == 211
-    assert sum(1 for r in rows[1:] if r[1]) >= 1  # the CCG clicked earlier is in a footprint
+    assert all(re.fullmatch(r"E38\d{6}", r[0]) for r in rows[1:])  # codes kept as text
+    assert sum(1 for r in rows[1:] if r[1]) == 1  # the CCG clicked earlier
+
+
+def test_download_geojson(page) -> None:
+    page.get_by_text("Import and export", exact=True).first.click()
+    data = json.loads(_download(page, "GeoJSON").read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) >= 1
+    first = data["features"][0]
+    assert first["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    text = json.dumps(data)
+    assert "registered patients" in text and "Open Government Licence" in text

@@ -1,0 +1,103 @@
+"""Enumerate the connected node sets that just reach the population floor.
+
+Every valid footprint contains a connected set of nodes that reaches the floor
+and none of whose connected proper subsets does (a *minimal* set). Growing
+connected sets one neighbour at a time (the ESU scheme of Wernicke, 2006, which
+lists each connected set once) and never growing a set that has reached the
+floor therefore meets every minimal set; packing the most disjoint ones bounds
+the number of footprints from above. Sets that break a ceiling, a keep-apart
+pair or two fixed names are skipped: any footprint containing them would too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+__all__ = ["TooManySets", "floor_sets"]
+
+
+class TooManySets(Exception):
+    """The enumeration passed its size or time budget (the floor is high for this graph)."""
+
+
+def floor_sets(
+    nodes: tuple[str, ...],
+    nbrs: Mapping[str, set[str]],
+    pop: Mapping[str, int],
+    *,
+    floor: int,
+    cap: int | None = None,
+    apart: frozenset[tuple[str, str]] = frozenset(),
+    fixed_name: Mapping[str, str] | None = None,
+    limit: int = 250_000,
+    deadline: float | None = None,
+) -> list[frozenset[str]]:
+    """Connected node sets reaching ``floor`` whose every connected proper prefix did not.
+
+    Raises
+    ------
+    TooManySets
+        When more than ``limit`` sets are found or ``deadline`` (perf_counter) passes.
+    """
+    order = {n: i for i, n in enumerate(nodes)}
+    fixed_name = fixed_name or {}
+    apart_of: dict[str, set[str]] = {}
+    for a, b in apart:
+        apart_of.setdefault(a, set()).add(b)
+        apart_of.setdefault(b, set()).add(a)
+    found: set[frozenset[str]] = set()
+    checks = 0
+
+    def ok_with(sub: frozenset[str], w: str) -> bool:
+        if apart_of.get(w, set()) & sub:
+            return False
+        fw = fixed_name.get(w)
+        return fw is None or all(fixed_name.get(s, fw) == fw for s in sub)
+
+    def extend(sub: frozenset[str], ext: set[str], closed: set[str], p: int, root: int) -> None:
+        nonlocal checks
+        checks += 1
+        if checks % 4096 == 0 and deadline is not None and time.perf_counter() > deadline:
+            raise TooManySets("time budget passed")
+        if p >= floor:
+            if cap is None or p <= cap:
+                found.add(sub)
+                if len(found) > limit:
+                    raise TooManySets(f"more than {limit:,} sets")
+            return
+        ext = set(ext)
+        while ext:
+            w = ext.pop()
+            if not ok_with(sub, w):
+                continue
+            new_ext = set(ext)
+            for u in nbrs[w]:
+                if order[u] > root and u not in closed:
+                    new_ext.add(u)
+            extend(sub | {w}, new_ext, closed | nbrs[w] | {w}, p + pop[w], root)
+
+    for v in nodes:
+        r = order[v]
+        extend(
+            frozenset([v]),
+            {u for u in nbrs[v] if order[u] > r},
+            set(nbrs[v]) | {v},
+            pop[v],
+            r,
+        )
+    return _drop_supersets(found)
+
+
+def _drop_supersets(sets: set[frozenset[str]]) -> list[frozenset[str]]:
+    """Keep only sets with no other found set inside them (smaller packing, same bound)."""
+    by_size = sorted(sets, key=lambda s: (len(s), sorted(s)))
+    keep: list[frozenset[str]] = []
+    index: dict[str, list[frozenset[str]]] = {}
+    for s in by_size:
+        first = min(s)
+        if any(t <= s for n in s for t in index.get(n, ()) if min(t) == n):
+            continue
+        keep.append(s)
+        index.setdefault(first, []).append(s)
+    return keep

@@ -1,0 +1,327 @@
+"""What a planner asks of a plan: an immutable, validated, JSON-serialisable object.
+
+A :class:`Constraints` is checked on construction (every problem listed in one
+:class:`~footprint.errors.ConstraintsError`), hashable (so an app can cache on
+it) and round-trips through :meth:`Constraints.to_json` /
+:meth:`Constraints.from_json`, so that a run can be repeated exactly. Checks
+that need the units themselves (unknown codes, contradictions with the LA
+blocks) happen later, against a :class:`~footprint.problem.Problem`, in
+:func:`footprint.feasibility.check_feasibility`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from .errors import ConstraintsError
+
+__all__ = ["LA_RULES", "OBJECTIVES", "SOLVERS", "Constraints"]
+
+Objective = Literal["max-footprints", "compact", "balanced", "fewest-changes"]
+LARule = Literal["whole-la", "off"]
+Solver = Literal["highs", "cbc"]
+ChangeMeasure = Literal["units", "population"]
+
+OBJECTIVES: tuple[str, ...] = ("max-footprints", "compact", "balanced", "fewest-changes")
+LA_RULES: tuple[str, ...] = ("whole-la", "off")
+SOLVERS: tuple[str, ...] = ("highs", "cbc")
+CHANGE_MEASURES: tuple[str, ...] = ("units", "population")
+
+_FORMAT = "footprint-constraints/1"
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constraints:
+    """The rules and the objective of one optimiser run.
+
+    Parameters
+    ----------
+    objective
+        ``max-footprints`` (the most footprints, ties broken by compactness),
+        ``compact`` (a given number of footprints, smallest population-weighted
+        moment of inertia), ``balanced`` (a given number, smallest spread
+        between the largest and smallest population) or ``fewest-changes``
+        (repair a current plan moving as few units, or as little population,
+        as possible).
+    min_population
+        The floor every footprint must reach (300,000 by default: below that a
+        commissioning support footprint was not viable in 2013).
+    max_population
+        Optional ceiling for every footprint.
+    n_footprints
+        Optional number of footprints: exact (``25``) or an inclusive range
+        (``(20, 30)``). ``compact`` and ``balanced`` need it.
+    la_rule
+        ``whole-la`` keeps every LA block (the units sharing a home LA) in one
+        footprint; ``off`` ignores LAs.
+    keep_together
+        Sets of unit codes that must share a footprint.
+    keep_apart
+        Pairs of unit codes that must be in different footprints.
+    fixed
+        Unit code -> footprint name. Units fixed to one name share a
+        footprint; different names are different footprints.
+    locked
+        Names of footprints of the current plan that stay exactly as they are.
+    disabled_edges
+        Adjacency pairs (borders or island bridges) the footprints may not use.
+    time_limit
+        Seconds the solver may spend in all.
+    solver
+        ``highs`` (default, through highspy) or ``cbc`` (bundled with PuLP).
+    change_measure
+        For ``fewest-changes``: count moved ``units`` or moved ``population``.
+    mip_gap
+        Relative gap at which the solver may stop and call a plan optimal.
+
+    Raises
+    ------
+    ConstraintsError
+        Listing every value that is out of range or of the wrong kind.
+    """
+
+    objective: Objective = "max-footprints"
+    min_population: int = 300_000
+    max_population: int | None = None
+    n_footprints: int | tuple[int, int] | None = None
+    la_rule: LARule = "whole-la"
+    keep_together: tuple[frozenset[str], ...] = ()
+    keep_apart: tuple[tuple[str, str], ...] = ()
+    fixed: tuple[tuple[str, str], ...] = ()
+    locked: tuple[str, ...] = ()
+    disabled_edges: tuple[tuple[str, str], ...] = ()
+    time_limit: float = 60.0
+    solver: Solver = "highs"
+    change_measure: ChangeMeasure = "units"
+    mip_gap: float = 1e-4
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        put = object.__setattr__
+
+        def choice(name: str, allowed: tuple[str, ...]) -> None:
+            value = getattr(self, name)
+            if value not in allowed:
+                problems.append(
+                    f"{name}: got {value!r}; expected one of {', '.join(map(repr, allowed))}"
+                )
+
+        choice("objective", OBJECTIVES)
+        choice("la_rule", LA_RULES)
+        choice("solver", SOLVERS)
+        choice("change_measure", CHANGE_MEASURES)
+
+        def whole(name: str, value: Any, *, minimum: int) -> int | None:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+                problems.append(f"{name}: got {value!r}; expected a whole number")
+                return None
+            if value < minimum:
+                problems.append(f"{name}: got {value:,}; expected {minimum:,} or more")
+                return None
+            return int(value)
+
+        floor = whole("min_population", self.min_population, minimum=0)
+        if floor is not None:
+            put(self, "min_population", floor)
+        if self.max_population is not None:
+            cap = whole("max_population", self.max_population, minimum=1)
+            if cap is not None:
+                put(self, "max_population", cap)
+                if floor is not None and cap < floor:
+                    problems.append(
+                        f"max_population {cap:,} is below min_population {floor:,}; "
+                        "raise the ceiling or lower the floor"
+                    )
+        put(self, "n_footprints", self._count(self.n_footprints, problems))
+        put(self, "keep_together", self._groups(self.keep_together, problems))
+        put(self, "keep_apart", self._pairs("keep_apart", self.keep_apart, problems))
+        put(self, "disabled_edges", self._pairs("disabled_edges", self.disabled_edges, problems))
+        put(self, "fixed", self._fixed(self.fixed, problems))
+        locked = self.locked
+        if isinstance(locked, str):
+            locked = (locked,)
+        put(self, "locked", tuple(sorted({str(x).strip() for x in locked if str(x).strip()})))
+        t = self.time_limit
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t <= 24 * 3600:
+            problems.append(f"time_limit: got {t!r}; expected seconds above 0 and at most 86400")
+        else:
+            put(self, "time_limit", float(t))
+        g = self.mip_gap
+        if isinstance(g, bool) or not isinstance(g, int | float) or not 0 <= g < 1:
+            problems.append(f"mip_gap: got {g!r}; expected a fraction from 0 up to (not) 1")
+        else:
+            put(self, "mip_gap", float(g))
+        if self.objective in ("compact", "balanced") and self.n_footprints is None:
+            problems.append(
+                f"objective {self.objective!r} needs n_footprints (a number or a range); "
+                "use 'max-footprints' to let the optimiser choose how many"
+            )
+        if problems:
+            raise ConstraintsError("The constraints are not usable", problems=problems)
+
+    # --- normalisation ------------------------------------------------------------------
+
+    @staticmethod
+    def _count(value: Any, problems: list[str]) -> int | tuple[int, int] | None:
+        if value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value != int(value) or value < 1:
+                problems.append(f"n_footprints: got {value!r}; expected a whole number, 1 or more")
+                return None
+            return int(value)
+        try:
+            lo, hi = value
+            lo_i, hi_i = int(lo), int(hi)
+        except (TypeError, ValueError):
+            problems.append(
+                f"n_footprints: got {value!r}; expected a number such as 25 or a range (20, 30)"
+            )
+            return None
+        if lo_i < 1 or hi_i < lo_i:
+            problems.append(
+                f"n_footprints: got the range ({lo_i}, {hi_i}); expected 1 <= lowest <= highest"
+            )
+            return None
+        return lo_i if lo_i == hi_i else (lo_i, hi_i)
+
+    @staticmethod
+    def _groups(value: Any, problems: list[str]) -> tuple[frozenset[str], ...]:
+        out = []
+        for i, grp in enumerate(value or (), start=1):
+            if isinstance(grp, str):
+                problems.append(
+                    f"keep_together group {i}: got the single string {grp!r}; expected a set of "
+                    "two or more unit codes"
+                )
+                continue
+            codes = frozenset(str(c).strip() for c in grp if str(c).strip())
+            if len(codes) < 2:
+                problems.append(
+                    f"keep_together group {i}: got {sorted(codes)}; expected two or more codes"
+                )
+                continue
+            out.append(codes)
+        return tuple(sorted(set(out), key=sorted))
+
+    @staticmethod
+    def _pairs(name: str, value: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
+        out = set()
+        for i, p in enumerate(value or (), start=1):
+            items = [str(c).strip() for c in p] if not isinstance(p, str) else [p]
+            if len(items) != 2 or not all(items):
+                problems.append(f"{name} {i}: got {p!r}; expected a pair of unit codes")
+                continue
+            if items[0] == items[1]:
+                problems.append(f"{name} {i}: got {items[0]!r} twice; expected two different codes")
+                continue
+            out.add(_pair(items[0], items[1]))
+        return tuple(sorted(out))
+
+    @staticmethod
+    def _fixed(value: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
+        items: Iterable[Any] = value.items() if isinstance(value, Mapping) else (value or ())
+        out: dict[str, str] = {}
+        for entry in items:
+            try:
+                code, name = (str(v).strip() for v in entry)
+            except (TypeError, ValueError):
+                problems.append(f"fixed: got {entry!r}; expected (unit code, footprint name)")
+                continue
+            if not code or not name:
+                problems.append(f"fixed: got {entry!r}; the code and the footprint name are needed")
+                continue
+            if code in out and out[code] != name:
+                problems.append(
+                    f"fixed: unit {code!r} is fixed to both {out[code]!r} and {name!r}; keep one"
+                )
+                continue
+            out[code] = name
+        return tuple(sorted(out.items()))
+
+    # --- views ------------------------------------------------------------------------
+
+    @property
+    def fixed_map(self) -> dict[str, str]:
+        """Unit code -> footprint name, as a new dictionary."""
+        return dict(self.fixed)
+
+    @property
+    def count_range(self) -> tuple[int, int | None]:
+        """(lowest, highest or None) number of footprints allowed."""
+        n = self.n_footprints
+        if n is None:
+            return 1, None
+        if isinstance(n, int):
+            return n, n
+        return n
+
+    def replace(self, **changes: Any) -> Constraints:
+        """A copy with some fields changed (validated again)."""
+        data = self.to_dict()
+        data.update(changes)
+        return Constraints.from_dict(data)
+
+    # --- JSON ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (lists for tuples and sets, sorted)."""
+        out: dict[str, Any] = {"format": _FORMAT}
+        for f in fields(self):
+            if f.name.startswith("_"):
+                continue
+            v = getattr(self, f.name)
+            if f.name == "keep_together":
+                v = [sorted(g) for g in v]
+            elif f.name == "fixed":
+                v = dict(v)
+            elif isinstance(v, tuple):
+                v = [list(x) if isinstance(x, tuple) else x for x in v]
+            out[f.name] = v
+        return out
+
+    def to_json(self) -> str:
+        """One JSON object that :meth:`from_json` turns back into equal constraints."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Constraints:
+        """Constraints from :meth:`to_dict` output; unknown keys are refused by name."""
+        known = {f.name for f in fields(cls) if not f.name.startswith("_")}
+        extra = sorted(set(data) - known - {"format"})
+        if extra:
+            raise ConstraintsError(
+                "The constraints are not usable",
+                problems=[
+                    f"unknown setting(s) {', '.join(map(repr, extra))}; known settings are "
+                    + ", ".join(sorted(known))
+                ],
+            )
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if isinstance(kwargs.get("n_footprints"), list):
+            kwargs["n_footprints"] = tuple(kwargs["n_footprints"])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Constraints:
+        """Constraints from :meth:`to_json` text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConstraintsError(
+                "The constraints are not usable",
+                problems=[f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"],
+            ) from None
+        if not isinstance(data, dict):
+            raise ConstraintsError(
+                "The constraints are not usable",
+                problems=[f"expected a JSON object, got {type(data).__name__}"],
+            )
+        return cls.from_dict(data)

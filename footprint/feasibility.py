@@ -1,0 +1,462 @@
+"""Reduce a problem under constraints to the optimiser's instance, or explain why no plan exists.
+
+Before any solver runs, the units are merged into *nodes* that must share a
+footprint (an LA block under ``whole-la``, keep-together sets, units fixed to
+one footprint name), locked footprints are set aside, and a list of named
+checks looks for reasons no plan can exist. Each failed check is reported in
+plain words, so a planner sees *why* (a block below the floor with nowhere to
+go, keep-together units that cannot be connected, a count the population
+cannot reach...) rather than a bare "infeasible".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import networkx as nx
+
+from .constraints import Constraints
+from .errors import ConstraintsError
+from .problem import Problem
+
+__all__ = ["Check", "Instance", "prepare"]
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One failed feasibility check: a stable name and a sentence for the planner."""
+
+    name: str
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """The optimiser's reduced input: nodes that stay whole, and what binds them.
+
+    Attributes
+    ----------
+    nodes
+        Node ids, sorted. A node is a set of units that must share a footprint.
+    members
+        Node -> its unit codes.
+    pop
+        Node -> population.
+    unit_pop
+        Unit -> population (free units).
+    xy
+        Node -> population-weighted centre (metres).
+    node_of
+        Unit -> node (free units only; locked units are absent).
+    node_edges
+        Node pairs with at least one usable unit adjacency between them.
+    unit_nbrs
+        Unit -> usable neighbouring free units (disabled edges removed).
+    apart
+        Node pairs that may not share a footprint.
+    fixed_name
+        Node -> the footprint name it is fixed to.
+    locked_plan
+        Unit -> footprint name for the locked footprints, kept as they are.
+    count_lo, count_hi
+        Footprints to make among the free nodes (locked ones already counted);
+        ``count_hi`` is None for no upper limit.
+    floor, cap
+        Population floor and optional ceiling.
+    """
+
+    nodes: tuple[str, ...]
+    members: Mapping[str, tuple[str, ...]]
+    pop: Mapping[str, int]
+    unit_pop: Mapping[str, int]
+    xy: Mapping[str, tuple[float, float]]
+    node_of: Mapping[str, str]
+    node_edges: frozenset[Pair]
+    unit_nbrs: Mapping[str, frozenset[str]]
+    apart: frozenset[Pair]
+    fixed_name: Mapping[str, str]
+    locked_plan: Mapping[str, str]
+    count_lo: int
+    count_hi: int | None
+    floor: int
+    cap: int | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.pop.values())
+
+    def node_nbrs(self) -> dict[str, set[str]]:
+        nb: dict[str, set[str]] = {n: set() for n in self.nodes}
+        for a, b in self.node_edges:
+            nb[a].add(b)
+            nb[b].add(a)
+        return nb
+
+    def unit_components(self, nodes: set[str] | frozenset[str]) -> list[set[str]]:
+        """Connected pieces (unit level) of the units of some nodes."""
+        units = {u for n in nodes for u in self.members[n]}
+        seen: set[str] = set()
+        out = []
+        for start in sorted(units):
+            if start in seen:
+                continue
+            comp = {start}
+            stack = [start]
+            while stack:
+                u = stack.pop()
+                for v in self.unit_nbrs[u]:
+                    if v in units and v not in comp:
+                        comp.add(v)
+                        stack.append(v)
+            seen |= comp
+            out.append(comp)
+        return out
+
+
+def _pair(a: str, b: str) -> Pair:
+    return (a, b) if a <= b else (b, a)
+
+
+def _fmt(n: float) -> str:
+    return f"{round(n):,}"
+
+
+def prepare(
+    problem: Problem,
+    constraints: Constraints,
+    *,
+    current: Mapping[str, str] | None = None,
+) -> tuple[Instance | None, list[Check]]:
+    """Merge units into nodes and run every feasibility check.
+
+    Returns
+    -------
+    (instance, checks)
+        ``instance`` is None when a check failed; ``checks`` lists every failed
+        check (empty when the instance is ready for a solver).
+
+    Raises
+    ------
+    ConstraintsError
+        When the constraints name unit codes the problem does not have, or
+        ``fewest-changes``/``locked`` is asked for without a current plan:
+        these are mistakes in the request, not properties of the map.
+    """
+    c = constraints
+    known = set(problem.codes)
+    label = problem.population_label
+    unknown: list[str] = []
+
+    def need(codes: object, where: str) -> None:
+        for code in codes:  # type: ignore[attr-defined]
+            if code not in known:
+                unknown.append(f"{where}: {code!r} is not a unit code of this geography")
+
+    for i, grp in enumerate(c.keep_together, 1):
+        need(sorted(grp), f"keep_together group {i}")
+    for a, b in c.keep_apart:
+        need((a, b), "keep_apart")
+    for a, b in c.disabled_edges:
+        need((a, b), "disabled_edges")
+    need([u for u, _ in c.fixed], "fixed")
+    if current is not None:
+        bad = sorted(u for u in current if u not in known)
+        if bad:
+            shown = ", ".join(bad[:10]) + (" …" if len(bad) > 10 else "")
+            unknown.append(
+                f"current plan: {len(bad)} code(s) are not units of this geography: {shown}"
+            )
+    if c.objective == "fewest-changes" and not current:
+        unknown.append(
+            "objective 'fewest-changes' needs the current plan to start from; draw or import one"
+        )
+    if c.locked:
+        if not current:
+            unknown.append(
+                f"locked footprints {', '.join(map(repr, c.locked))} need the current plan they "
+                "belong to"
+            )
+        else:
+            names = set(current.values())
+            missing = [n for n in c.locked if n not in names]
+            if missing:
+                unknown.append(
+                    f"locked footprint(s) {', '.join(map(repr, missing))} are not in the current "
+                    f"plan, whose footprints are {', '.join(map(repr, sorted(names)[:12]))}"
+                )
+    disabled = {_pair(a, b) for a, b in c.disabled_edges}
+    edge_set = set(problem.edges)
+    for p in sorted(disabled):
+        if p[0] in known and p[1] in known and p not in edge_set:
+            unknown.append(
+                f"disabled_edges: {p[0]} and {p[1]} are not neighbours, so there is no adjacency "
+                "to switch off"
+            )
+    if unknown:
+        raise ConstraintsError("The constraints do not fit this geography", problems=unknown)
+
+    checks: list[Check] = []
+    fixed = c.fixed_map
+    current = dict(current or {})
+
+    # --- locked footprints: set aside, but they must themselves be valid -------------------
+    locked_plan = {u: f for u, f in current.items() if f in set(c.locked)}
+    free = [u for u in problem.codes if u not in locked_plan]
+    graph = problem.graph(without=disabled)
+    for name in c.locked:
+        units = sorted(u for u, f in locked_plan.items() if f == name)
+        pop = sum(problem.populations[u] for u in units)
+        if pop < c.min_population:
+            checks.append(Check(
+                "locked-below-floor",
+                f"locked footprint {name!r} has {_fmt(pop)} {label}, below the floor of "
+                f"{_fmt(c.min_population)}; unlock it or lower the floor",
+            ))
+        if c.max_population is not None and pop > c.max_population:
+            checks.append(Check(
+                "locked-above-ceiling",
+                f"locked footprint {name!r} has {_fmt(pop)} {label}, above the ceiling of "
+                f"{_fmt(c.max_population)}; unlock it or raise the ceiling",
+            ))
+        if units and not nx.is_connected(graph.subgraph(units)):
+            pieces = [sorted(p) for p in nx.connected_components(graph.subgraph(units))]
+            checks.append(Check(
+                "locked-not-contiguous",
+                f"locked footprint {name!r} is in {len(pieces)} separate pieces "
+                f"({'; '.join(', '.join(p[:4]) for p in pieces[:4])}); unlock it to repair it",
+            ))
+        for u in units:
+            if u in fixed and fixed[u] != name:
+                checks.append(Check(
+                    "fixed-in-locked",
+                    f"unit {u} is fixed to footprint {fixed[u]!r} but lies in locked footprint "
+                    f"{name!r}; unlock {name!r} or fix {u} to {name!r}",
+                ))
+    if c.la_rule == "whole-la":
+        for block, units in problem.block_members().items():
+            inside = {locked_plan[u] for u in units if u in locked_plan}
+            if inside and (len(inside) > 1 or any(u not in locked_plan for u in units)):
+                checks.append(Check(
+                    "locked-splits-la",
+                    f"LA block {block} ({', '.join(units)}) is split by locked footprint(s) "
+                    f"{', '.join(map(repr, sorted(inside)))}, but the LA rule keeps it whole; "
+                    "unlock them, or switch the LA rule off",
+                ))
+    for a, b in c.keep_apart:
+        if a in locked_plan and b in locked_plan and locked_plan[a] == locked_plan[b]:
+            checks.append(Check(
+                "apart-in-locked",
+                f"{a} and {b} must be kept apart but share locked footprint {locked_plan[a]!r}",
+            ))
+
+    # --- merge units that must share a footprint into nodes (union-find) -------------------
+    parent = {u: u for u in free}
+
+    def find(u: str) -> str:
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    if c.la_rule == "whole-la":
+        for units in problem.block_members().values():
+            fr = [u for u in units if u in parent]
+            for u in fr[1:]:
+                union(fr[0], u)
+    for i, grp in enumerate(c.keep_together, 1):
+        in_locked = sorted({locked_plan[u] for u in grp if u in locked_plan})
+        if in_locked:
+            if len(in_locked) > 1 or any(u not in locked_plan for u in grp):
+                checks.append(Check(
+                    "together-vs-locked",
+                    f"keep_together group {i} ({', '.join(sorted(grp))}) is split by locked "
+                    f"footprint(s) {', '.join(map(repr, in_locked))}",
+                ))
+            continue
+        g = sorted(grp)
+        for u in g[1:]:
+            union(g[0], u)
+    by_name: dict[str, list[str]] = {}
+    for u, name in fixed.items():
+        if u in parent:
+            by_name.setdefault(name, []).append(u)
+    for name, units in by_name.items():
+        if name in set(c.locked):
+            checks.append(Check(
+                "fixed-to-locked",
+                f"{', '.join(units)} are fixed to {name!r}, a locked footprint that stays as it "
+                "is; fix them to another name or unlock it",
+            ))
+        for u in units[1:]:
+            union(units[0], u)
+
+    groups: dict[str, list[str]] = {}
+    for u in free:
+        groups.setdefault(find(u), []).append(u)
+    node_id = {root: f"n{i:03d}" for i, root in enumerate(sorted(groups))}
+    members = {node_id[r]: tuple(sorted(us)) for r, us in groups.items()}
+    node_of = {u: node_id[find(u)] for u in free}
+    pop = {n: sum(problem.populations[u] for u in us) for n, us in members.items()}
+
+    def describe(n: str) -> str:
+        us = members[n]
+        names = ", ".join(problem.names[u] for u in us[:3]) + (" …" if len(us) > 3 else "")
+        return f"{names} ({_fmt(pop[n])} {label})"
+
+    fixed_name: dict[str, str] = {}
+    for n, us in members.items():
+        names = sorted({fixed[u] for u in us if u in fixed})
+        if len(names) > 1:
+            why = "an LA block" if c.la_rule == "whole-la" else "a keep-together group"
+            checks.append(Check(
+                "fixed-contradiction",
+                f"{describe(n)} must stay in one footprint ({why}) but its units are fixed to "
+                f"different footprints {', '.join(map(repr, names))}",
+            ))
+        elif names:
+            fixed_name[n] = names[0]
+    apart: set[Pair] = set()
+    for a, b in c.keep_apart:
+        if a in locked_plan or b in locked_plan:
+            continue  # a locked unit is already in its own footprint
+        na, nb = node_of[a], node_of[b]
+        if na == nb:
+            checks.append(Check(
+                "apart-inside-group",
+                f"{a} and {b} must be kept apart, but they must also share a footprint "
+                f"(same LA block, keep-together group or fixed name: {describe(na)})",
+            ))
+        else:
+            apart.add(_pair(na, nb))
+    names_nodes = sorted(fixed_name.items(), key=lambda kv: kv[1])
+    for i, (na, fa) in enumerate(names_nodes):
+        for nb, fb in names_nodes[i + 1 :]:
+            if fa != fb:
+                apart.add(_pair(na, nb))
+    if c.max_population is not None:
+        for n in sorted(members):
+            if pop[n] > c.max_population:
+                checks.append(Check(
+                    "group-above-ceiling",
+                    f"{describe(n)} must stay in one footprint but is above the ceiling of "
+                    f"{_fmt(c.max_population)}; raise the ceiling or switch the LA rule off",
+                ))
+
+    # --- the usable graph among free units --------------------------------------------------
+    unit_nbrs: dict[str, set[str]] = {u: set() for u in free}
+    node_edges: set[Pair] = set()
+    for a, b in problem.edges:
+        if (a, b) in disabled or a in locked_plan or b in locked_plan:
+            continue
+        unit_nbrs[a].add(b)
+        unit_nbrs[b].add(a)
+        if node_of[a] != node_of[b]:
+            node_edges.add(_pair(node_of[a], node_of[b]))
+    ug = nx.Graph()
+    ug.add_nodes_from(free)
+    ug.add_edges_from((a, b) for a in free for b in unit_nbrs[a] if a < b)
+    comps = [set(cc) for cc in nx.connected_components(ug)]
+    comp_of = {u: i for i, cc in enumerate(comps) for u in cc}
+    for n, us in members.items():
+        if len({comp_of[u] for u in us}) > 1:
+            checks.append(Check(
+                "group-cannot-connect",
+                f"{describe(n)} must share one footprint but its units cannot be connected "
+                "(they lie in separate parts of the map once locked footprints and switched-off "
+                "adjacencies are removed); switch an adjacency back on or unlock a footprint",
+            ))
+    for cc in sorted(comps, key=lambda s: min(s)):
+        cpop = sum(problem.populations[u] for u in cc)
+        if cpop < c.min_population:
+            us = sorted(cc)
+            names = ", ".join(problem.names[u] for u in us[:4]) + (" …" if len(us) > 4 else "")
+            checks.append(Check(
+                "component-below-floor",
+                f"{names} ({_fmt(cpop)} {label}) cannot reach the floor of "
+                f"{_fmt(c.min_population)}: no usable adjacency links "
+                f"{'it' if len(us) == 1 else 'them'} to the rest of the map (an island bridge "
+                "or border switched off, or surrounded by locked footprints); switch a bridge "
+                "back on or lower the floor",
+            ))
+
+    # --- counts ------------------------------------------------------------------------------
+    lo, hi = c.count_range
+    n_locked = len(c.locked)
+    lo_free = max(0, lo - n_locked)
+    hi_free = None if hi is None else hi - n_locked
+    free_total = sum(pop.values())
+    if hi_free is not None and hi_free < (1 if free else 0):
+        checks.append(Check(
+            "count-unreachable",
+            f"at most {hi} footprint(s) are allowed but {n_locked} are locked and "
+            f"{len(free)} unit(s) still need a footprint",
+        ))
+    if hi_free is not None and len(comps) > hi_free >= 1:
+        checks.append(Check(
+            "count-unreachable",
+            f"the free units form {len(comps)} separate parts of the map, each needing its own "
+            f"footprint, but at most {hi_free} more footprint(s) are allowed",
+        ))
+    if lo_free * c.min_population > free_total:
+        checks.append(Check(
+            "count-unreachable",
+            f"{lo} footprints of at least {_fmt(c.min_population)} need "
+            f"{_fmt(lo_free * c.min_population)} {label} among the free units, but they have "
+            f"only {_fmt(free_total)}",
+        ))
+    if lo_free > len(members):
+        checks.append(Check(
+            "count-unreachable",
+            f"{lo} footprints asked for, but the units can form at most "
+            f"{len(members) + n_locked} (units that must stay together count once)",
+        ))
+    cap = c.max_population
+    if cap is not None and hi_free is not None and hi_free * cap < free_total:
+        checks.append(Check(
+            "count-unreachable",
+            f"at most {hi_free} footprint(s) of at most {_fmt(c.max_population)} hold "
+            f"{_fmt(hi_free * c.max_population)} {label}, fewer than the "
+            f"{_fmt(free_total)} to place",
+        ))
+
+    if checks:
+        return None, checks
+    xy = {}
+    for n, us in members.items():
+        w = sum(problem.populations[u] for u in us)
+        if w > 0:
+            xy[n] = (
+                sum(problem.populations[u] * problem.x[u] for u in us) / w,
+                sum(problem.populations[u] * problem.y[u] for u in us) / w,
+            )
+        else:
+            xy[n] = (
+                sum(problem.x[u] for u in us) / len(us),
+                sum(problem.y[u] for u in us) / len(us),
+            )
+    inst = Instance(
+        nodes=tuple(sorted(members)),
+        members=members,
+        pop=pop,
+        unit_pop={u: problem.populations[u] for u in free},
+        xy=xy,
+        node_of=node_of,
+        node_edges=frozenset(node_edges),
+        unit_nbrs={u: frozenset(v) for u, v in unit_nbrs.items()},
+        apart=frozenset(apart),
+        fixed_name=fixed_name,
+        locked_plan=locked_plan,
+        count_lo=max(lo_free, 1 if free else 0),
+        count_hi=hi_free,
+        floor=c.min_population,
+        cap=c.max_population,
+    )
+    return inst, []

@@ -1,0 +1,794 @@
+"""The footprint optimiser: exact integer programs over plain data, with honest statuses.
+
+Pipeline for one call of :func:`optimise`:
+
+1. :func:`footprint.feasibility.prepare` merges units that must stay together
+   into nodes and explains, in named checks, any reason no plan can exist.
+2. ``max-footprints``: the connected node sets that just reach the floor are
+   enumerated and the most disjoint ones packed (a small set-packing program):
+   that count is a proven upper bound. With only a floor, leftover units can
+   always join a neighbouring footprint, so a plan with that many footprints is
+   built directly and the count is proven optimal; otherwise (ceilings, apart
+   pairs, counts) the districting model below proves or refutes each count.
+3. The districting model (Hess et al., 1965): each footprint has a centre node
+   and every node is assigned to one centre; it minimises the population-
+   weighted squared distance to the centres (``compact``), the spread between
+   the largest and smallest footprint (``balanced``), or, with footprints as
+   the current plan's named slots, the units or population moved
+   (``fewest-changes``). Contiguity is imposed by cutting planes: whenever a
+   solution has a footprint in pieces, a separator inequality (each piece must
+   reach the rest through its boundary) is added and the model solved again,
+   warm-started from the best contiguous plan. The bound of every relaxed
+   solve is a valid bound of the full problem, so the reported gap is honest.
+
+Only :mod:`footprint.solver` talks to PuLP.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from ._sets import TooManySets, floor_sets
+from .constraints import Constraints
+from .errors import PlanError, SolverError
+from .feasibility import Check, Instance, prepare
+from .problem import Problem
+from .result import OptimiseResult
+from .solver import Model, Outcome, solver_version
+
+__all__ = ["optimise"]
+
+log = logging.getLogger(__name__)
+
+Plan = dict[str, int]  # node -> footprint index
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Run:
+    """Bookkeeping shared by the stages of one run."""
+
+    constraints: Constraints
+    progress: Progress
+    deadline: float
+    logs: list[str] = field(default_factory=list)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def say(self, message: str) -> None:
+        log.info(message)
+        self.progress(message)
+
+    def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
+              share: float = 1.0, abs_gap: float | None = None) -> Outcome:
+        limit = max(0.5, self.left() * share)
+        out = model.solve(
+            solver=self.constraints.solver, time_limit=limit,
+            mip_gap=self.constraints.mip_gap, start=start, abs_gap=abs_gap,
+        )
+        nv, nc = model.size
+        self.logs.append(f"===== {what} ({nv:,} variables, {nc:,} constraints) =====\n{out.log}")
+        self.stages.append({
+            "stage": what, "status": out.status, "objective": out.objective,
+            "bound": out.bound, "seconds": round(out.seconds, 3), "variables": nv,
+            "constraints": nc,
+        })
+        return out
+
+
+# --- plans on the instance ---------------------------------------------------------------------
+
+
+def _groups(plan: Plan) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for n, k in plan.items():
+        out.setdefault(k, set()).add(n)
+    return out
+
+
+def _plan_ok(inst: Instance, plan: Plan) -> bool:
+    """Every node placed and every footprint valid (the optimiser's own quick check)."""
+    if set(plan) != set(inst.nodes):
+        return False
+    groups = _groups(plan)
+    if len(groups) < inst.count_lo or (inst.count_hi is not None and len(groups) > inst.count_hi):
+        return False
+    for nodes in groups.values():
+        p = sum(inst.pop[n] for n in nodes)
+        if p < inst.floor or (inst.cap is not None and p > inst.cap):
+            return False
+        if any((a in nodes and b in nodes) for a, b in inst.apart):
+            return False
+        if len(inst.unit_components(nodes)) != 1:
+            return False
+    return True
+
+
+def _d2(inst: Instance, a: str, b: str) -> float:
+    (xa, ya), (xb, yb) = inst.xy[a], inst.xy[b]
+    return ((xa - xb) ** 2 + (ya - yb) ** 2) / 1e6  # km²
+
+
+def _inertia(inst: Instance, nodes: set[str]) -> float:
+    """Population-weighted moment of inertia of some nodes about their centre (person-km²)."""
+    w = sum(inst.pop[n] for n in nodes)
+    if w <= 0:
+        return 0.0
+    cx = sum(inst.pop[n] * inst.xy[n][0] for n in nodes) / w
+    cy = sum(inst.pop[n] * inst.xy[n][1] for n in nodes) / w
+    return sum(
+        inst.pop[n] * ((inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2) for n in nodes
+    ) / 1e6
+
+
+def _best_centre(inst: Instance, nodes: set[str]) -> str:
+    return min(sorted(nodes), key=lambda j: sum(inst.pop[i] * _d2(inst, i, j) for i in nodes))
+
+
+# --- step 2: the bound from packing floor sets, and a plan built from it -----------------------
+
+
+def _packing_bound(inst: Instance, run: _Run) -> tuple[int, list[frozenset[str]], bool] | None:
+    """(most disjoint floor sets, the chosen sets, proven) or None if enumeration is too big."""
+    nbrs = inst.node_nbrs()
+    t0 = time.perf_counter()
+    try:
+        sets = floor_sets(
+            inst.nodes, nbrs, inst.pop, floor=inst.floor, cap=inst.cap, apart=inst.apart,
+            fixed_name=inst.fixed_name, deadline=t0 + max(1.0, 0.3 * run.left()),
+        )
+    except TooManySets as exc:
+        run.say(f"Too many candidate sets to bound the count exactly ({exc}); solving directly.")
+        run.stages.append({"stage": "floor sets", "status": "too many", "seconds":
+                           round(time.perf_counter() - t0, 3)})
+        return None
+    run.stages.append({"stage": "floor sets", "sets": len(sets),
+                       "seconds": round(time.perf_counter() - t0, 3)})
+    if not sets:
+        return 0, [], True
+    m = Model("packing", maximise=True)
+    z = [m.binary(f"z{i}") for i in range(len(sets))]
+    by_node: dict[str, list[int]] = {}
+    for i, s in enumerate(sets):
+        for n in s:
+            by_node.setdefault(n, []).append(i)
+    for idx in by_node.values():
+        if len(idx) > 1:
+            m.add(((z[i], 1.0) for i in idx), "<=", 1)
+    if inst.count_hi is not None:
+        m.add(((v, 1.0) for v in z), "<=", inst.count_hi)
+    m.objective((v, 1.0) for v in z)
+    run.say(f"Bounding the number of footprints: packing {len(sets):,} candidate sets…")
+    out = run.solve(m, "count bound (set packing)", share=0.5)
+    if out.status not in ("optimal", "feasible"):
+        return None
+    chosen = [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
+    if out.status == "optimal":
+        return len(chosen), chosen, True
+    bound = math.floor((out.bound or len(chosen)) + 1e-6)
+    return bound, chosen, False
+
+
+def _attach(inst: Instance, seeds: list[frozenset[str]]) -> Plan | None:
+    """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints."""
+    plan: Plan = {n: k for k, s in enumerate(seeds) for n in s}
+    nbrs = inst.node_nbrs()
+    pops = {k: sum(inst.pop[n] for n in s) for k, s in enumerate(seeds)}
+    groups = {k: set(s) for k, s in enumerate(seeds)}
+    apart_of: dict[str, set[str]] = {}
+    for a, b in inst.apart:
+        apart_of.setdefault(a, set()).add(b)
+        apart_of.setdefault(b, set()).add(a)
+    names = {k: {inst.fixed_name[n] for n in s if n in inst.fixed_name} for k, s in groups.items()}
+    left = [n for n in inst.nodes if n not in plan]
+    while left:
+        progress = False
+        for n in list(left):
+            options = []
+            for k in {plan[m] for m in nbrs[n] if m in plan}:
+                if inst.cap is not None and pops[k] + inst.pop[n] > inst.cap:
+                    continue
+                if apart_of.get(n, set()) & groups[k]:
+                    continue
+                fn = inst.fixed_name.get(n)
+                if fn is not None and names[k] - {fn}:
+                    continue
+                cx = sum(inst.pop[m] * inst.xy[m][0] for m in groups[k]) / max(pops[k], 1)
+                cy = sum(inst.pop[m] * inst.xy[m][1] for m in groups[k]) / max(pops[k], 1)
+                d = (inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2
+                options.append((d, k))
+            if options:
+                _, k = min(options)
+                plan[n] = k
+                groups[k].add(n)
+                pops[k] += inst.pop[n]
+                if n in inst.fixed_name:
+                    names[k].add(inst.fixed_name[n])
+                left.remove(n)
+                progress = True
+        if not progress:
+            return None
+    return plan if _plan_ok(inst, plan) else None
+
+
+def _merge_down(inst: Instance, plan: Plan, target: int) -> Plan | None:
+    """Merge neighbouring footprints (smallest first) until there are ``target``; None if stuck."""
+    plan = dict(plan)
+    nbrs = inst.node_nbrs()
+    while True:
+        groups = _groups(plan)
+        if len(groups) <= target:
+            return plan if _plan_ok(inst, plan) else None
+        pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
+        merged = False
+        for k in sorted(groups, key=lambda k: pops[k]):
+            adj = {plan[m] for n in groups[k] for m in nbrs[n]} - {k}
+            for j in sorted(adj, key=lambda j: pops[j]):
+                if inst.cap is not None and pops[k] + pops[j] > inst.cap:
+                    continue
+                both = groups[k] | groups[j]
+                if any(a in both and b in both for a, b in inst.apart):
+                    continue
+                for n in groups[k]:
+                    plan[n] = j
+                merged = True
+                break
+            if merged:
+                break
+        if not merged:
+            return None
+
+
+# --- step 3: the districting model with contiguity cuts ------------------------------------------
+
+
+@dataclass
+class _Cut:
+    """A separator inequality for every footprint k at once.
+
+    A piece ``inside`` of a footprint reaches the rest only through the nodes
+    ``sep`` on its boundary, so for any footprint k: x[a,k] + x[b,k] - 1 <= sum of
+    x[c,k] over ``sep`` (a in the piece, b outside it), and, when k's centre lies
+    outside the piece, the stronger x[a,k] <= sum of x[c,k].
+    """
+
+    inside: frozenset[str]
+    a_nodes: tuple[str, ...]
+    b: str
+    sep: tuple[str, ...]
+
+
+def _cuts_for(inst: Instance, plan: Plan) -> list[_Cut]:
+    """Separator cuts for every footprint of ``plan`` that is in pieces (unit level)."""
+    cuts = []
+    for nodes in _groups(plan).values():
+        comps = inst.unit_components(nodes)
+        if len(comps) <= 1:
+            continue
+        main = max(comps, key=lambda c: (sum(inst.unit_pop[u] for u in c), min(c)))
+        b = inst.node_of[min(main)]
+        for piece in comps:
+            if piece is main:
+                continue
+            sep_units = {v for u in piece for v in inst.unit_nbrs[u]} - piece
+            inside = frozenset(inst.node_of[u] for u in piece)
+            a_nodes = tuple(sorted(inside))[:6]
+            sep = tuple(sorted({inst.node_of[v] for v in sep_units} - inside))
+            cuts.append(_Cut(inside, a_nodes, b, sep))
+    return cuts
+
+
+@dataclass
+class _Solved:
+    status: str  # optimal | feasible | infeasible | no-solution
+    plan: Plan | None
+    value: float | None
+    bound: float | None
+
+
+def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
+          start: Plan | None, label: str) -> _Solved:
+    """Centre-based districting model, solved with contiguity cuts until the plan is whole.
+
+    ``kind`` is 'compact' (population x squared distance to the centre) or
+    'balanced' (largest minus smallest footprint population).
+    """
+    nodes = inst.nodes
+    pop = inst.pop
+    total = inst.total
+    scale = 1000.0  # thousands of people keep the coefficients modest
+    nbrs = inst.node_nbrs()
+    apart = inst.apart
+    # pairs that can never share a footprint (apart, or together above the ceiling)
+    allowed: dict[str, list[str]] = {}
+    for j in nodes:
+        col = []
+        for i in nodes:
+            if i != j and ((i, j) in apart or (j, i) in apart):
+                continue
+            if i != j and inst.cap is not None and pop[i] + pop[j] > inst.cap:
+                continue
+            col.append(i)
+        allowed[j] = col
+    cuts: list[_Cut] = []
+    best: Plan | None = None
+    best_val: float | None = None
+    best_bound = -math.inf
+    lo, hi = count
+    # a spread can be near 0, so 'balanced' measures its gap against the mean footprint
+    abs_gap = None
+    if kind == "balanced":
+        abs_gap = run.constraints.mip_gap * total / scale / (hi if hi is not None else lo)
+
+    def value_of(plan: Plan) -> float:
+        groups = _groups(plan)
+        if kind == "compact":
+            return sum(
+                sum(pop[i] / scale * _d2(inst, i, _best_centre(inst, g)) for i in g)
+                for g in groups.values()
+            )
+        ps = [sum(pop[n] for n in g) for g in groups.values()]
+        return (max(ps) - min(ps)) / scale
+
+    if start is not None and _plan_ok(inst, start):
+        best, best_val = start, value_of(start)
+    iteration = 0
+    while True:
+        iteration += 1
+        m = Model(f"{label}-{iteration}")
+        x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
+        for i in nodes:
+            m.add(((x[j][i], 1.0) for j in nodes if i in x[j]), "==", 1)
+        for j in nodes:
+            y = x[j][j]
+            for i, v in x[j].items():
+                if i != j:
+                    m.add(((v, 1.0), (y, -1.0)), "<=", 0)
+                    # a non-centre node needs a neighbour in its footprint
+                    near = [(x[j][c], -1.0) for c in nbrs[i] if c in x[j]]
+                    m.add([(v, 1.0), *near], "<=", 0)
+            terms = [(v, pop[i] / scale) for i, v in x[j].items()]
+            m.add([*terms, (y, -inst.floor / scale)], ">=", 0)
+            if inst.cap is not None:
+                m.add([*terms, (y, -inst.cap / scale)], "<=", 0)
+            for a, b in apart:
+                if a in x[j] and b in x[j]:
+                    m.add(((x[j][a], 1.0), (x[j][b], 1.0)), "<=", 1)
+        ys = [(x[j][j], 1.0) for j in nodes]
+        m.add(ys, ">=", lo)
+        if hi is not None:
+            m.add(ys, "<=", hi)
+        for cut in cuts:
+            for j in nodes:
+                col = x[j]
+                rhs_terms = [(col[c], -1.0) for c in cut.sep if c in col]
+                for a in cut.a_nodes:
+                    if a not in col or a == j:
+                        continue
+                    if j not in cut.inside:
+                        m.add([(col[a], 1.0), *rhs_terms], "<=", 0)
+                    elif cut.b in col:
+                        m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
+        if kind == "compact":
+            m.objective(
+                (v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items()
+            )
+        else:
+            hi_v = m.continuous("p_high")
+            lo_v = m.continuous("p_low")
+            for j in nodes:
+                terms = [(v, pop[i] / scale) for i, v in x[j].items()]
+                m.add([(hi_v, 1.0), *[(v, -c) for v, c in terms]], ">=", 0)
+                m.add([(lo_v, 1.0), *[(v, -c) for v, c in terms],
+                       (x[j][j], total / scale)], "<=", total / scale)
+            # the largest is at least the mean, the smallest at most the mean
+            m.add([(hi_v, 1.0)], ">=", total / scale / (hi if hi is not None else len(nodes)))
+            m.add([(lo_v, 1.0)], "<=", total / scale / max(lo, 1))
+            m.objective(((hi_v, 1.0), (lo_v, -1.0)))
+        warm = None
+        if best is not None:
+            warm = _hess_start(inst, best, kind, scale)
+        run.say(f"{label}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
+        out = run.solve(m, f"{label}, solve {iteration}", start=warm, abs_gap=abs_gap)
+        if out.bound is not None:
+            best_bound = max(best_bound, out.bound)
+        if out.status == "infeasible":
+            return _Solved("infeasible", None, None, None)
+        if out.status == "no-solution":
+            break
+        plan: Plan = {}
+        for jx, j in enumerate(nodes):
+            for i, v in x[j].items():
+                if out.values.get(v.name, 0.0) > 0.5:
+                    plan[i] = jx
+        new = _cuts_for(inst, plan)
+        if not new:
+            val = value_of(plan) if kind == "compact" else out.objective
+            if best is None or (val is not None and best_val is not None and val <= best_val):
+                best, best_val = plan, val
+            if out.status == "optimal":
+                return _Solved("optimal", best, best_val, best_bound)
+            break
+        cuts.extend(new)
+        if run.left() < 1.0:
+            break
+    if best is None:
+        return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
+    bound = best_bound if best_bound > -math.inf else None
+    tolerance = abs_gap if abs_gap is not None else run.constraints.mip_gap * abs(best_val or 0)
+    if bound is not None and best_val is not None and best_val - bound <= tolerance + 1e-9:
+        return _Solved("optimal", best, best_val, bound)
+    return _Solved("feasible", best, best_val, bound)
+
+
+def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str, float]:
+    start: dict[str, float] = {}
+    groups = _groups(plan)
+    ps = []
+    for g in groups.values():
+        j = _best_centre(inst, g)
+        for i in g:
+            start[f"x_{i}_{j}"] = 1.0
+        ps.append(sum(inst.pop[n] for n in g))
+    if kind == "balanced":
+        start["p_high"] = max(ps) / scale
+        start["p_low"] = min(ps) / scale
+    return start
+
+
+def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_population: bool,
+           extra: int) -> tuple[_Solved, list[str]]:
+    """Footprints as the current plan's named slots (plus new ones); fewest units moved."""
+    labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
+    slot_names = labels + [f"__new{i}" for i in range(extra)]
+    nodes = inst.nodes
+    # cost of placing node n in slot s: units (or people) of n currently elsewhere
+    cost: dict[str, dict[str, float]] = {}
+    for n in nodes:
+        row: dict[str, float] = {}
+        for s in slot_names:
+            row[s] = sum(
+                (inst.unit_pop[u] if by_population else 1.0)
+                for u in inst.members[n] if current.get(u) and current[u] != s
+            )
+        cost[n] = row
+    cuts: list[_Cut] = []
+    best: Plan | None = None
+    best_val: float | None = None
+    best_bound = -math.inf
+    lo, hi = inst.count_lo, inst.count_hi
+    iteration = 0
+    while True:
+        iteration += 1
+        m = Model(f"fewest-changes-{iteration}")
+        x = {s: {n: m.binary(f"x_{n}_{si}") for n in nodes} for si, s in enumerate(slot_names)}
+        y = {s: m.binary(f"y_{si}") for si, s in enumerate(slot_names)}
+        for n in nodes:
+            m.add(((x[s][n], 1.0) for s in slot_names), "==", 1)
+        for s in slot_names:
+            terms = [(x[s][n], inst.pop[n] / 1000.0) for n in nodes]
+            for n in nodes:
+                m.add(((x[s][n], 1.0), (y[s], -1.0)), "<=", 0)
+            m.add([*terms, (y[s], -inst.floor / 1000.0)], ">=", 0)
+            if inst.cap is not None:
+                m.add([*terms, (y[s], -inst.cap / 1000.0)], "<=", 0)
+            for a, b in inst.apart:
+                m.add(((x[s][a], 1.0), (x[s][b], 1.0)), "<=", 1)
+        for i in range(extra - 1):  # new slots are interchangeable: use them in order
+            m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
+        ys = [(v, 1.0) for v in y.values()]
+        m.add(ys, ">=", lo)
+        if hi is not None:
+            m.add(ys, "<=", hi)
+        for cut in cuts:
+            for s in slot_names:
+                col = x[s]
+                rhs_terms = [(col[c], -1.0) for c in cut.sep]
+                for a in cut.a_nodes:
+                    m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
+        m.objective((x[s][n], cost[n][s]) for s in slot_names for n in nodes if cost[n][s])
+        warm = None
+        if best is not None:
+            warm = {f"x_{n}_{k}": 1.0 for n, k in best.items()}
+            warm.update({f"y_{k}": 1.0 for k in set(best.values())})
+        run.say(f"Repairing the plan: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
+        out = run.solve(m, f"fewest changes, solve {iteration}", start=warm)
+        if out.bound is not None:
+            best_bound = max(best_bound, out.bound)
+        if out.status == "infeasible":
+            return _Solved("infeasible", None, None, None), slot_names
+        if out.status == "no-solution":
+            break
+        plan = {n: si for si, s in enumerate(slot_names) for n in nodes
+                if out.values.get(x[s][n].name, 0.0) > 0.5}
+        new = _cuts_for(inst, plan)
+        if not new:
+            val = out.objective
+            if best is None or (val is not None and best_val is not None and val <= best_val):
+                best, best_val = plan, val
+            if out.status == "optimal":
+                return _Solved("optimal", best, best_val, best_bound), slot_names
+            break
+        cuts.extend(new)
+        if run.left() < 1.0:
+            break
+    if best is None:
+        return _Solved("no-solution", None, None, None), slot_names
+    bound = best_bound if best_bound > -math.inf else None
+    return _Solved("feasible", best, best_val, bound), slot_names
+
+
+# --- orchestration --------------------------------------------------------------------------------
+
+
+def optimise(
+    problem: Problem,
+    constraints: Constraints | None = None,
+    *,
+    current: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> OptimiseResult:
+    """Group the problem's units into footprints that meet every constraint.
+
+    Parameters
+    ----------
+    problem
+        The units, populations and adjacency (see :class:`~footprint.problem.Problem`).
+    constraints
+        Rules and objective; the defaults are the 2013 rules (300,000 floor, LA
+        blocks whole, the most footprints).
+    current
+        A current plan (unit -> footprint name): needed for ``fewest-changes``
+        and for locked footprints, and used as a warm start otherwise.
+    progress
+        Called with one plain sentence at each step (for a progress display).
+
+    Returns
+    -------
+    OptimiseResult
+        Never a plan that breaks a rule: every plan is checked by the
+        independent validator before it is returned.
+
+    Raises
+    ------
+    ConstraintsError
+        When the constraints name codes the problem does not have.
+    SolverError
+        When the solver cannot run.
+    """
+    c = constraints or Constraints()
+    t0 = time.perf_counter()
+    run = _Run(c, progress or (lambda _m: None), t0 + c.time_limit)
+    run.say("Checking the constraints against the map…")
+    inst, checks = prepare(problem, c, current=current)
+    if inst is None:
+        return _finish(problem, c, run, t0, status="infeasible", checks=checks, current=current)
+
+    def done(status: str, plan: Plan | None, **kw: Any) -> OptimiseResult:
+        return _finish(problem, c, run, t0, status=status, inst=inst, plan=plan,
+                       current=current, **kw)
+
+    if not inst.nodes:  # everything is locked
+        return done("optimal", {}, value=0.0, bound=0.0)
+
+    if c.objective == "fewest-changes":
+        assert current is not None
+        packed = _packing_bound(inst, run)
+        most = packed[0] if packed else inst.total // max(inst.floor, 1)
+        labels = {f for u, f in current.items() if u in inst.node_of and f}
+        want = most if inst.count_hi is None else min(most, inst.count_hi)
+        extra = max(0, want - len(labels))
+        solved, slots = _slots(inst, run, current=current,
+                               by_population=c.change_measure == "population", extra=extra)
+        if solved.plan is None:
+            return done(solved.status, None, bound=solved.bound,
+                        reasons=_solver_reasons(solved.status, c))
+        return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
+                    slot_names=slots)
+
+    if c.objective in ("compact", "balanced"):
+        start = None
+        packed = _packing_bound(inst, run) if inst.floor > 0 else None
+        if packed is not None:
+            most, sets, proven = packed
+            if proven and most < inst.count_lo:
+                return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
+            plan = _attach(inst, sets) if sets else None
+            if plan is not None and inst.count_hi is not None:
+                plan = _merge_down(inst, plan, inst.count_hi)
+            start = plan
+        solved = _hess(inst, run, kind=c.objective, count=(inst.count_lo, inst.count_hi),
+                       start=start, label=c.objective)
+        if solved.plan is None:
+            return done(solved.status, None, bound=solved.bound,
+                        reasons=_solver_reasons(solved.status, c))
+        return done(solved.status, solved.plan, value=solved.value, bound=solved.bound)
+
+    # max-footprints
+    packed = _packing_bound(inst, run)
+    if packed is not None:
+        most, sets, proven = packed
+        if proven and most < inst.count_lo:
+            return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
+        plan = _attach(inst, sets)
+        if plan is not None and proven:
+            run.say(f"{most} footprints is the proven largest number; "
+                    "making them as compact as possible…")
+            solved = _hess(inst, run, kind="compact", count=(most, most), start=plan,
+                           label="most compact plan with the largest count")
+            final = solved.plan if solved.plan is not None else plan
+            cgap = _gap(solved.value, solved.bound) if solved.plan is not None else None
+            return done("optimal", final, value=float(most), bound=float(most),
+                        compactness_gap=cgap)
+        top = most
+    else:
+        top = inst.count_hi or max(1, inst.total // max(inst.floor, 1))
+        proven = False
+    # counts from the bound downwards: the first count with a plan is the answer
+    upper = top
+    k = top if inst.count_hi is None else min(top, inst.count_hi)
+    while k >= inst.count_lo and run.left() > 0.5:
+        run.say(f"Looking for a plan with {k} footprints…")
+        solved = _hess(inst, run, kind="compact", count=(k, k), start=None,
+                       label=f"plan with {k} footprints")
+        if solved.status == "infeasible":
+            upper = k - 1
+            k -= 1
+            continue
+        if solved.plan is None:
+            break
+        status = "optimal" if k == upper and proven else "feasible"
+        cgap = _gap(solved.value, solved.bound)
+        return done(status, solved.plan, value=float(k), bound=float(upper),
+                    compactness_gap=cgap)
+    if k < inst.count_lo and proven:
+        return done("infeasible", None, reasons=(
+            f"no plan with at least {inst.count_lo} footprints meets every constraint together "
+            "(each count was proven impossible by the solver)",))
+    return done("no-solution", None, bound=float(upper), reasons=_solver_reasons("no-solution", c))
+
+
+def _gap(value: float | None, bound: float | None) -> float | None:
+    if value is None or bound is None:
+        return None
+    return max(0.0, (value - bound) / max(abs(value), 1e-9))
+
+
+def _too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Check:
+    return Check(
+        "count-unreachable",
+        f"at most {most + len(c.locked)} footprints can each reach the floor of "
+        f"{c.min_population:,} {problem.population_label} (with the ceiling, apart pairs and "
+        f"fixed names), fewer than the {inst.count_lo + len(c.locked)} asked for",
+    )
+
+
+def _solver_reasons(status: str, c: Constraints) -> tuple[str, ...]:
+    if status == "infeasible":
+        return ("the solver proved that no plan meets every constraint together (each "
+                "constraint alone passed the checks); relax a ceiling, count, apart pair or "
+                "fixed footprint",)
+    if status == "no-solution":
+        return (f"no valid plan was found within the time limit of {c.time_limit:g} s; give it "
+                "more time or relax a constraint",)
+    return ()
+
+
+def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: str,
+            inst: Instance | None = None, plan: Plan | None = None,
+            current: Mapping[str, str] | None = None, value: float | None = None,
+            bound: float | None = None, checks: list[Check] | None = None,
+            reasons: tuple[str, ...] = (), compactness_gap: float | None = None,
+            slot_names: list[str] | None = None) -> OptimiseResult:
+    assignment: dict[str, str] = {}
+    table = None
+    compactness = None
+    if plan is not None and inst is not None:
+        assignment = _name(problem, inst, plan, current=current, slot_names=slot_names)
+        from .validate import summarise_plan, validate_plan
+
+        broken = validate_plan(problem, assignment, c, current=current)
+        if broken:  # a bug, never a planner's problem: refuse to hand out a bad plan
+            raise SolverError(
+                "The optimiser produced a plan that breaks a rule; please report this",
+                problems=[f"{v.footprint}: {v.message}" for v in broken],
+            )
+        table = summarise_plan(problem, assignment, c)
+        compactness = float(table["inertia"].sum())
+    checks = checks or []
+    if c.objective == "max-footprints" and assignment:
+        value = float(len(set(assignment.values())))
+    if c.objective in ("compact", "balanced"):  # back from thousands of people
+        value = None if value is None else value * 1000.0
+        bound = None if bound is None else bound * 1000.0
+    gap = _gap(value, bound) if status == "feasible" else (0.0 if status == "optimal" else None)
+    if c.objective == "balanced" and status == "feasible" and assignment and value is not None:
+        mean = sum(problem.populations[u] for u in assignment) / len(set(assignment.values()))
+        gap = None if bound is None else max(0.0, value - bound) / mean
+    if c.objective == "max-footprints" and status == "feasible" and value and bound:
+        gap = (bound - value) / bound
+    seconds = time.perf_counter() - t0
+    reproduce = {
+        "data_digest": problem.data_digest,
+        "problem_digest": problem.digest(),
+        "constraints": c.to_json(),
+        "solver": c.solver,
+        "solver_version": solver_version(c.solver),
+        "footprint_version": _version(),
+        "python": platform.python_version(),
+    }
+    if current:
+        reproduce["current_plan"] = sorted(current.items())
+    run.say(f"Finished: {status} in {seconds:.1f} s.")
+    return OptimiseResult(
+        status=status,
+        objective=c.objective,
+        assignment=assignment,
+        footprints=len(set(assignment.values())) if assignment else None,
+        objective_value=value if assignment else None,
+        bound=bound,
+        gap=gap,
+        seconds=seconds,
+        solver=c.solver,
+        solver_version=solver_version(c.solver),
+        constraints=c,
+        log="\n".join(run.logs),
+        reasons=tuple(reasons) + tuple(ch.message for ch in checks),
+        checks=tuple(checks),
+        compactness=compactness,
+        compactness_gap=compactness_gap,
+        table=table,
+        reproduce=reproduce,
+        stages=tuple(run.stages),
+    )
+
+
+def _name(problem: Problem, inst: Instance, plan: Plan, *, current: Mapping[str, str] | None,
+          slot_names: list[str] | None) -> dict[str, str]:
+    """Unit -> footprint name: fixed names first, then the current plan's names, then FP01…"""
+    groups = _groups(plan)
+    names: dict[int, str] = {}
+    taken = set(inst.locked_plan.values())
+    for k, nodes in groups.items():
+        fixed = {inst.fixed_name[n] for n in nodes if n in inst.fixed_name}
+        if fixed:
+            names[k] = fixed.pop()
+        elif slot_names is not None and not slot_names[k].startswith("__new"):
+            names[k] = slot_names[k]
+    taken |= set(names.values())
+
+    def north(k: int) -> float:
+        w = sum(inst.pop[n] for n in groups[k]) or 1
+        return -sum(inst.pop[n] * inst.xy[n][1] for n in groups[k]) / w
+
+    i = 0
+    for k in sorted((k for k in groups if k not in names), key=north):
+        while True:
+            i += 1
+            name = f"FP{i:02d}"
+            if name not in taken:
+                break
+        names[k] = name
+    out = dict(inst.locked_plan)
+    for n, k in plan.items():
+        for u in inst.members[n]:
+            out[u] = names[k]
+    if set(out) != set(problem.codes):  # pragma: no cover - guarded by _plan_ok
+        raise PlanError("internal: the plan does not place every unit")
+    return out
+
+
+def _version() -> str:
+    try:
+        return metadata.version("footprint")
+    except metadata.PackageNotFoundError:
+        return "source checkout"

@@ -1,0 +1,127 @@
+"""What an optimiser run returns: the plan, how good it is proven to be, and how to repeat it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .constraints import Constraints
+from .feasibility import Check
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+__all__ = ["STATUSES", "OptimiseResult"]
+
+#: ``optimal``: proven best; ``feasible``: a valid plan, with the best bound and gap;
+#: ``infeasible``: proven that no plan meets every constraint (``reasons`` says why);
+#: ``no-solution``: the time limit passed before any valid plan was found.
+STATUSES = ("optimal", "feasible", "infeasible", "no-solution")
+
+
+@dataclass(frozen=True, eq=False)
+class OptimiseResult:
+    """One optimiser run.
+
+    Attributes
+    ----------
+    status
+        One of :data:`STATUSES`.
+    objective
+        The objective's name (``max-footprints``, ``compact``, ``balanced``,
+        ``fewest-changes``).
+    assignment
+        Unit code -> footprint name (empty without a plan).
+    footprints
+        Number of footprints in the plan (None without a plan).
+    objective_value, bound, gap
+        The objective of the plan, the best bound proven and their relative
+        gap (0 when optimal). For ``max-footprints`` these are the number of
+        footprints; the compactness among plans with that many is reported in
+        ``compactness`` with its own ``compactness_gap``.
+    compactness
+        Sum over footprints of the population-weighted moment of inertia about
+        each footprint's population centre (person-km²; smaller is more compact).
+    compactness_gap
+        How far the compactness may be from the best among plans with this
+        count (``max-footprints``) or None when not measured.
+    seconds
+        Wall time of the whole run.
+    solver, solver_version
+        What solved it.
+    log
+        The solver's own log, every solve in order.
+    reasons, checks
+        Why there is no plan: plain sentences, and the named checks they came from.
+    table
+        Per-footprint table (population, units, LAs, area, Polsby-Popper,
+        inertia, contiguity, problems), or None without a plan.
+    constraints
+        The constraints of the run.
+    reproduce
+        What is needed to repeat the run: data and problem digests, the
+        constraints as JSON, solver and versions.
+    stages
+        One dictionary per step (bound, construction, solves), for the curious.
+    """
+
+    status: str
+    objective: str
+    assignment: Mapping[str, str]
+    footprints: int | None
+    objective_value: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    solver: str
+    solver_version: str
+    constraints: Constraints
+    log: str = field(default="", repr=False)
+    reasons: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
+    compactness: float | None = None
+    compactness_gap: float | None = None
+    table: pd.DataFrame | None = field(default=None, repr=False)
+    reproduce: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    stages: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is a valid plan (optimal or feasible)."""
+        return self.status in ("optimal", "feasible")
+
+    @property
+    def smallest_population(self) -> int | None:
+        if self.table is None or len(self.table) == 0:
+            return None
+        return int(self.table["population"].min())
+
+    @property
+    def largest_population(self) -> int | None:
+        if self.table is None or len(self.table) == 0:
+            return None
+        return int(self.table["population"].max())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no log, no table, no assignment)."""
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "footprints": self.footprints,
+            "objective_value": self.objective_value,
+            "bound": self.bound,
+            "gap": self.gap,
+            "compactness": self.compactness,
+            "compactness_gap": self.compactness_gap,
+            "seconds": round(self.seconds, 3),
+            "smallest_population": self.smallest_population,
+            "largest_population": self.largest_population,
+            "min_population": self.constraints.min_population,
+            "max_population": self.constraints.max_population,
+            "solver": self.solver,
+            "solver_version": self.solver_version,
+            "reasons": list(self.reasons),
+            "checks": [c.name for c in self.checks],
+            "reproduce": dict(self.reproduce),
+        }

@@ -18,12 +18,20 @@ browser on every change of colour, so the layer is written as compact JSON
 ``tooltip`` properties) with one shared style table, about 0.79 MB for the 211
 CCGs. The boundary overlays are sent as lines (each shared border once) in a
 pane above the CCG fills that ignores the pointer, so a click always reaches
-the CCG underneath. No element here pulls a script or stylesheet from a CDN;
-Leaflet itself comes from :mod:`footprint._assets`.
+the CCG underneath.
+
+An app can do better still: :func:`static_files` gives the geometry as files
+to serve, and with ``data_url`` the browser fetches them once; each change of
+colour then sends only the CCGs' properties (about 60 kB). Without it (a
+notebook, a saved HTML file) everything is inline.
+
+No element here pulls a script or stylesheet from a CDN; Leaflet itself comes
+from :mod:`footprint._assets`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -47,6 +55,8 @@ __all__ = [
     "build_map",
     "clicked_unit",
     "footprint_colours",
+    "static_files",
+    "unit_properties",
     "units_geojson",
     "units_layer",
 ]
@@ -174,6 +184,55 @@ def _la_shares(audit: Any) -> dict[str, str]:
     return cache["shares"]
 
 
+# --- static files (the parts of the map that never change, for an app to serve) ----------------
+
+_STATIC_KEYS = ("units", "la_upper", "la_lower", "area_team_code", "region_code")
+
+
+def _folder(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _static_texts(geography: Any) -> dict[str, tuple[str, str]]:
+    """Key -> (file name, JSON text) of every static layer of the geography (cached).
+
+    File names carry a hash of their content, so a browser may cache them for good.
+    """
+    cache = _cache_for(geography)
+    if "static" not in cache:
+        geoms = _unit_geometries(geography)
+        texts = {"units": '{"type":"FeatureCollection","features":[' + ",".join(
+            '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":' + g + "}"
+            for c, g in geoms.items()
+        ) + "]}"}
+        for key in _STATIC_KEYS[1:]:
+            if key in ("la_upper", "la_lower") or key in geography.units.columns:
+                text = _boundary_lines(geography, key)
+                if text:
+                    texts[key] = text
+        cache["static"] = {
+            key: (f"{key}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.json", text)
+            for key, text in texts.items()
+        }
+    return cache["static"]
+
+
+def _static_names(geography: Any) -> dict[str, str]:
+    return {key: name for key, (name, _text) in _static_texts(geography).items()}
+
+
+def static_files(geography: Any) -> dict[str, bytes]:
+    """File name -> contents of the map's static data, for an app to serve from one folder.
+
+    The CCG polygons (GeoJSON with only a ``code`` property) and each boundary
+    overlay (lines). Serve them at a URL and pass it as ``data_url`` to
+    :func:`base_map` and :func:`units_layer`: the browser then fetches the
+    geometry once, and each change of colour sends only the CCGs' properties.
+    Names include a content hash, so files of different data never clash.
+    """
+    return {name: text.encode("utf-8") for name, text in _static_texts(geography).values()}
+
+
 # --- colours ---------------------------------------------------------------------------------
 
 
@@ -241,7 +300,7 @@ def _population_text(value: int, label: str) -> str:
     return f"{value:,} {html.escape(label)}"
 
 
-def units_geojson(
+def unit_properties(
     geography: Any,
     *,
     audit: Any = None,
@@ -251,8 +310,11 @@ def units_geojson(
     locked: Iterable[str] = (),
     floor: int | None = 300_000,
     fill_opacity: float = 0.7,
-) -> tuple[str, list[dict[str, Any]]]:
-    """The CCG layer as compact GeoJSON text plus its style table.
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The per-CCG properties of the layer (in the units' order) plus the style table.
+
+    The properties are what changes while a plan is drawn; the geometry does not
+    (see :func:`units_geojson` and :func:`static_files`).
 
     Each feature carries ``code``, ``footprint`` (empty when unassigned),
     ``style`` (an index into the style table) and ``tooltip`` (HTML: name, ONS
@@ -286,11 +348,10 @@ def units_geojson(
         audit_rows = audit.units.set_index("unit_code").to_dict("index")
         shares = _la_shares(audit)
     label = geography.population_label
-    geoms = _unit_geometries(geography)
 
     styles: list[dict[str, Any]] = []
     style_index: dict[str, int] = {}
-    features: list[str] = []
+    out: list[dict[str, Any]] = []
     for row in units[["code", "nhs_code", "name", "population"]].itertuples(index=False):
         code = str(row.code)
         fp = plan.get(code, "")
@@ -335,36 +396,118 @@ def units_geojson(
             tip.append("<b>Unassigned</b>: in no footprint yet")
         if code in highlight:
             tip.append("<i>Highlighted</i>")
-        props = {"code": code, "footprint": fp, "style": style_index[key],
-                 "tooltip": "<br>".join(tip)}
-        features.append(
-            '{"type":"Feature","properties":' + _dumps(props) + ',"geometry":' + geoms[code] + "}"
-        )
-    data = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
-    return data, styles
+        out.append({"code": code, "footprint": fp, "style": style_index[key],
+                    "tooltip": "<br>".join(tip)})
+    return out, styles
+
+
+def units_geojson(
+    geography: Any,
+    *,
+    audit: Any = None,
+    assignment: Mapping[str, str] | None = None,
+    colour_by: ColourBy = "population",
+    highlight: Iterable[str] = (),
+    locked: Iterable[str] = (),
+    floor: int | None = 300_000,
+    fill_opacity: float = 0.7,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The CCG layer as compact GeoJSON text plus its style table.
+
+    Each feature carries ``code``, ``footprint`` (empty when unassigned),
+    ``style`` (an index into the style table) and ``tooltip`` (HTML: name, ONS
+    and NHS codes, population with what it counts, home LA and LA shares,
+    footprint); see :func:`unit_properties`.
+
+    Raises
+    ------
+    PlanError
+        When ``colour_by`` is unknown or the plan names codes not in the geography.
+    """
+    props, styles = unit_properties(
+        geography, audit=audit, assignment=assignment, colour_by=colour_by,
+        highlight=highlight, locked=locked, floor=floor, fill_opacity=fill_opacity,
+    )
+    geoms = _unit_geometries(geography)
+    features = [
+        '{"type":"Feature","properties":' + _dumps(p) + ',"geometry":' + geoms[p["code"]] + "}"
+        for p in props
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}", styles
+
+
+# Shared by the layers that fetch their geometry: one request and one parse per URL for the
+# life of the page (the layers are re-created on every click; the geometry is not re-read).
+_FETCH_JS = """
+window.fpFetch = window.fpFetch || function (url) {
+    var memo = window.fpFetchMemo = window.fpFetchMemo || {};
+    if (!memo[url]) {
+        memo[url] = fetch(url).then(function (r) {
+            if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
+            return r.json();
+        });
+        memo[url].catch(function () { delete memo[url]; });
+    }
+    return memo[url];
+};
+window.fpFailed = window.fpFailed || function (layer, err) {
+    console.error("footprint map data:", err);
+    var map = layer._map || window.map;
+    if (!map || map.fpFailedShown) { return; }
+    map.fpFailedShown = true;
+    var box = L.control({position: "topleft"});
+    box.onAdd = function () {
+        var div = L.DomUtil.create("div", "fp-legend");
+        div.innerHTML = "<b>The map's boundaries could not be loaded.</b><br>" +
+            "Reload the page; your drawing is kept.";
+        return div;
+    };
+    box.addTo(map);
+};
+"""
 
 
 class _UnitsGeoJson(Layer):
-    """The CCG polygons: compact GeoJSON, styles by index, one tooltip per feature."""
+    """The CCG polygons: styles by index, one tooltip per feature.
+
+    Inline (``data`` is the whole GeoJSON) or, with ``url``, the geometry is fetched
+    once from a static file and only the per-CCG properties travel with each change.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }}_styles = {{ this.styles }};
-        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+        var {{ this.get_name() }} = L.geoJson({{ this.data if not this.url else "null" }}, {
             style: function (f) { return {{ this.get_name() }}_styles[f.properties.style]; },
             onEachFeature: function (f, layer) {
                 layer.bindTooltip(f.properties.tooltip, {sticky: true, className: "fp-tip"});
             }
         }).addTo({{ this._parent.get_name() }});
+        {% if this.url %}
+        {{ this.fetch_js }}
+        (function (layer, props) {
+            window.fpFetch({{ this.url|tojson }}).then(function (fc) {
+                layer.addData({type: "FeatureCollection", features: fc.features.filter(
+                    function (f) { return props[f.properties.code]; }
+                ).map(function (f) {
+                    return {type: "Feature", geometry: f.geometry,
+                            properties: props[f.properties.code]};
+                })});
+            }).catch(function (e) { window.fpFailed(layer, e); });
+        })({{ this.get_name() }}, {{ this.data }});
+        {% endif %}
         {% endmacro %}
         """
     )
 
-    def __init__(self, data: str, styles: list[dict[str, Any]], *, name: str) -> None:
+    def __init__(self, data: str, styles: list[dict[str, Any]], *, name: str,
+                 url: str | None = None) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "FpUnits"
         self.data = data
+        self.url = url
+        self.fetch_js = _FETCH_JS
         self.styles = _dumps(styles)
 
 
@@ -457,6 +600,7 @@ def units_layer(
     fill_opacity: float = 0.7,
     legend: bool = True,
     name: str = "CCGs",
+    data_url: str | None = None,
 ) -> folium.FeatureGroup:
     """The CCGs as a feature group: coloured polygons with tooltips, plus the legend.
 
@@ -477,6 +621,11 @@ def units_layer(
         Footprint names shown as locked in the tooltips.
     floor
         Population floor: footprints below it get a red outline.
+    data_url
+        A folder URL serving :func:`static_files` of this geography. With it, the
+        polygons are fetched from there once (and cached by the browser) and the
+        layer itself holds only the per-CCG colours and tooltips (about 60 kB
+        instead of 0.8 MB for the 211 CCGs). ``None``: everything inline.
 
     Raises
     ------
@@ -484,12 +633,19 @@ def units_layer(
         When ``colour_by`` is unknown or the plan names unknown codes.
     """
     highlight = tuple(highlight)
-    data, styles = units_geojson(
-        geography, audit=audit, assignment=assignment, colour_by=colour_by,
-        highlight=highlight, locked=locked, floor=floor, fill_opacity=fill_opacity,
+    kwargs: dict[str, Any] = dict(
+        audit=audit, assignment=assignment, colour_by=colour_by, highlight=highlight,
+        locked=locked, floor=floor, fill_opacity=fill_opacity,
     )
     group = folium.FeatureGroup(name=name, control=False)
-    group.add_child(_UnitsGeoJson(data, styles, name=name))
+    if data_url is None:
+        data, styles = units_geojson(geography, **kwargs)
+        group.add_child(_UnitsGeoJson(data, styles, name=name))
+    else:
+        props, styles = unit_properties(geography, **kwargs)
+        by_code = _dumps({p["code"]: p for p in props})
+        url = _folder(data_url) + _static_names(geography)["units"]
+        group.add_child(_UnitsGeoJson(by_code, styles, name=name, url=url))
     if legend:
         plan = _check_assignment(geography, assignment)
         group.add_child(_Legend(legend_html(
@@ -505,23 +661,32 @@ def units_layer(
 
 
 class _LinesLayer(Layer):
-    """A boundary overlay drawn as lines in a pane that ignores the pointer."""
+    """A boundary overlay drawn as lines in a pane that ignores the pointer (inline or fetched)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+        var {{ this.get_name() }} = L.geoJson({{ this.data if not this.url else "null" }}, {
             pane: {{ this.pane|tojson }}, interactive: false, style: {{ this.style }}
         });
+        {% if this.url %}
+        {{ this.fetch_js }}
+        window.fpFetch({{ this.url|tojson }}).then(function (d) {
+            {{ this.get_name() }}.addData(d);
+        }).catch(function (e) { window.fpFailed({{ this.get_name() }}, e); });
+        {% endif %}
         {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
         {% endmacro %}
         """
     )
 
-    def __init__(self, data: str, *, name: str, style: dict[str, Any], show: bool = True) -> None:
+    def __init__(self, data: str, *, name: str, style: dict[str, Any], show: bool = True,
+                 url: str | None = None) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "FpLines"
         self.data = data
+        self.url = url
+        self.fetch_js = _FETCH_JS
         self.pane = _LINES_PANE
         self.style = _dumps(style)
 
@@ -616,6 +781,7 @@ def base_map(
     show_crossings: bool = True,
     tiles: bool = True,
     leaflet_url: str | None = None,
+    data_url: str | None = None,
     height: int | str = "100%",
     location: tuple[float, float] = ENGLAND_CENTRE,
     zoom_start: float = 6.5,
@@ -636,6 +802,10 @@ def base_map(
     leaflet_url
         A folder URL that serves Leaflet (see :func:`footprint._assets.leaflet_links`);
         ``None`` embeds Leaflet as ``data:`` URLs so the HTML works on its own.
+    data_url
+        A folder URL serving :func:`static_files` of this geography: the boundary
+        overlays are then fetched from there once rather than sent with the page.
+        ``None`` writes them inline.
     """
     js, css = leaflet_links(leaflet_url)
     m = folium.Map(
@@ -672,8 +842,13 @@ def base_map(
         if key not in ("la_upper", "la_lower") and key not in geography.units.columns:
             continue
         data = _boundary_lines(geography, key)
-        if data:
+        if not data:
+            continue
+        if data_url is None:
             _LinesLayer(data, name=name, style=style).add_to(m)
+        else:
+            url = _folder(data_url) + _static_names(geography)[key]
+            _LinesLayer("null", name=name, style=style, url=url).add_to(m)
     if show_crossings and audit is not None and bool(audit.units["crosses"].any()):
         _PointsLayer(
             _crossing_points(geography, audit), name="CCGs crossing an LA boundary",
@@ -700,6 +875,7 @@ def build_map(
     show_crossings: bool = True,
     tiles: bool = True,
     leaflet_url: str | None = None,
+    data_url: str | None = None,
     height: int | str = "100%",
 ) -> folium.Map:
     """A complete map of the CCGs, coloured by population or by footprint.
@@ -718,7 +894,7 @@ def build_map(
         ``"population"`` or ``"footprint"``; by default footprint when a plan is given.
     highlight, locked, floor
         See :func:`units_layer`.
-    show_lower_tier, show_area_teams, show_regions, show_crossings, tiles, leaflet_url
+    show_lower_tier, show_area_teams, show_regions, show_crossings, tiles, leaflet_url, data_url
         See :func:`base_map`.
 
     Returns
@@ -732,12 +908,12 @@ def build_map(
     m = base_map(
         geography, audit=audit, show_lower_tier=show_lower_tier, show_area_teams=show_area_teams,
         show_regions=show_regions, show_crossings=show_crossings, tiles=tiles,
-        leaflet_url=leaflet_url, height=height,
+        leaflet_url=leaflet_url, data_url=data_url, height=height,
     )
     layer = units_layer(
         geography, audit=audit, assignment=assignment, colour_by=colour_by,
         highlight=highlight, locked=locked, floor=floor,
-        fill_opacity=0.6 if tiles else 0.75,
+        fill_opacity=0.6 if tiles else 0.75, data_url=data_url,
     )
     m.add_child(layer)  # its own overlay pane sits below the boundary and marker panes
     return m

@@ -16,6 +16,8 @@ from footprint.map import (
     build_map,
     clicked_unit,
     footprint_colours,
+    static_files,
+    unit_properties,
     units_geojson,
     units_layer,
 )
@@ -39,6 +41,39 @@ def test_units_layer_is_small_and_carries_only_what_the_browser_needs(geography,
     # coordinates at 1e-5 degree at most, written short (no 2.3399200000000002)
     coords = re.findall(r"-?\d+\.(\d+)", data)
     assert max(len(d) for d in coords) <= 5
+
+
+def test_static_files_carry_the_geometry_once(geography, dataset) -> None:
+    files = static_files(geography)
+    names = sorted(files)
+    assert [n.split("-")[0] for n in names] == sorted(
+        ["units", "la_upper", "la_lower", "area_team_code", "region_code"])
+    assert all(re.fullmatch(r"[a-z_]+-[0-9a-f]{16}\.json", n) for n in names)
+    units = json.loads(files[next(n for n in names if n.startswith("units-"))])
+    assert len(units["features"]) == 211
+    assert {tuple(f["properties"]) for f in units["features"]} == {("code",)}
+    assert static_files(geography) == files  # stable names: a browser may cache them
+
+
+def test_with_a_data_url_each_change_sends_only_the_properties(geography, dataset) -> None:
+    plan = {"E38000001": "North"}
+    group = units_layer(geography, audit=dataset.audit, assignment=plan, colour_by="footprint",
+                        data_url="../app.mapdata")
+    m = base_map(geography, audit=dataset.audit, tiles=False, leaflet_url="../app.leaflet/",
+                 data_url="../app.mapdata")
+    m.add_child(group)
+    html = m.get_root().render()
+    units_name = next(n for n in static_files(geography) if n.startswith("units-"))
+    upper_name = next(n for n in static_files(geography) if n.startswith("la_upper-"))
+    assert f'"../app.mapdata/{units_name}"' in html
+    assert f'"../app.mapdata/{upper_name}"' in html
+    # no polygons or lines inline (only the few crossing dots, as points)
+    assert not re.search(r'"(Multi)?(Polygon|LineString)"', html)
+    assert len(html.encode("utf-8")) < 150_000
+    props, styles = unit_properties(geography, audit=dataset.audit, assignment=plan,
+                                    colour_by="footprint")
+    assert len(props) == 211 and props[0]["footprint"] == "North"
+    assert styles[props[0]["style"]]["fillColor"] != UNASSIGNED_FILL
 
 
 def test_tooltips_say_what_population_counts(geography, dataset) -> None:

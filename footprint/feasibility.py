@@ -147,7 +147,7 @@ def prepare(
     """
     c = constraints
     known = set(problem.codes)
-    label = problem.population_label
+    label = problem.population_label.split(" (")[0]
     unknown: list[str] = []
 
     def need(codes: object, where: str) -> None:
@@ -375,7 +375,13 @@ def prepare(
             ))
     for cc in sorted(comps, key=lambda s: min(s)):
         cpop = sum(problem.populations[u] for u in cc)
-        if cpop < c.min_population:
+        if cpop < c.min_population and len(comps) == 1 and not locked_plan:
+            checks.append(Check(
+                "component-below-floor",
+                f"the whole map has {_fmt(cpop)} {label}, below the floor of "
+                f"{_fmt(c.min_population)}: not even one footprint can reach it; lower the floor",
+            ))
+        elif cpop < c.min_population:
             us = sorted(cc)
             names = ", ".join(problem.names[u] for u in us[:4]) + (" …" if len(us) > 4 else "")
             checks.append(Check(
@@ -386,6 +392,25 @@ def prepare(
                 "or border switched off, or surrounded by locked footprints); switch a bridge "
                 "back on or lower the floor",
             ))
+
+    # a node below the floor must share a footprint with a neighbour: one that fits must exist
+    if c.max_population is not None:
+        nn: dict[str, set[str]] = {n: set() for n in members}
+        for a, b in node_edges:
+            nn[a].add(b)
+            nn[b].add(a)
+        for n in sorted(members):
+            if pop[n] >= c.min_population or not nn[n]:
+                continue
+            if all(pop[n] + pop[m] > c.max_population for m in nn[n]):
+                near = "; ".join(describe(m) for m in sorted(nn[n])[:4])
+                checks.append(Check(
+                    "no-room-under-ceiling",
+                    f"{describe(n)} is below the floor of {_fmt(c.min_population)}, so it must "
+                    f"share a footprint with a neighbour, but every neighbour ({near}) would take "
+                    f"that footprint above the ceiling of {_fmt(c.max_population)}; raise the "
+                    "ceiling or lower the floor",
+                ))
 
     # --- counts ------------------------------------------------------------------------------
     lo, hi = c.count_range
@@ -405,7 +430,7 @@ def prepare(
             f"the free units form {len(comps)} separate parts of the map, each needing its own "
             f"footprint, but at most {hi_free} more footprint(s) are allowed",
         ))
-    if lo_free * c.min_population > free_total:
+    if lo_free * c.min_population > free_total and lo_free > 1:
         checks.append(Check(
             "count-unreachable",
             f"{lo} footprints of at least {_fmt(c.min_population)} need "

@@ -70,7 +70,8 @@ class _Run:
 
     def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
               share: float = 1.0, abs_gap: float | None = None) -> Outcome:
-        limit = max(0.5, self.left() * share)
+        # keep back time for PuLP to hand the model over and read the answer
+        limit = max(0.5, self.left() * share - min(5.0, 1.5 + 0.05 * self.left()))
         out = model.solve(
             solver=self.constraints.solver, time_limit=limit,
             mip_gap=self.constraints.mip_gap, start=start, abs_gap=abs_gap,
@@ -137,8 +138,10 @@ def _best_centre(inst: Instance, nodes: set[str]) -> str:
 # --- step 2: the bound from packing floor sets, and a plan built from it -----------------------
 
 
-def _packing_bound(inst: Instance, run: _Run) -> tuple[int, list[frozenset[str]], bool] | None:
-    """(most disjoint floor sets, the chosen sets, proven) or None if enumeration is too big."""
+def _packing_bound(
+    inst: Instance, run: _Run
+) -> tuple[int, list[frozenset[str]], bool, list[frozenset[str]]] | None:
+    """(most disjoint floor sets, the chosen sets, proven, all sets); None if too many sets."""
     nbrs = inst.node_nbrs()
     t0 = time.perf_counter()
     try:
@@ -154,31 +157,48 @@ def _packing_bound(inst: Instance, run: _Run) -> tuple[int, list[frozenset[str]]
     run.stages.append({"stage": "floor sets", "sets": len(sets),
                        "seconds": round(time.perf_counter() - t0, 3)})
     if not sets:
-        return 0, [], True
+        return 0, [], True, []
+    run.say(f"Bounding the number of footprints: packing {len(sets):,} candidate sets…")
+    packed = _pack(inst, run, sets, cover=frozenset())
+    if packed is None:
+        return None
+    return (*packed, sets)
+
+
+def _pack(inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: frozenset[str],
+          count: int | None = None) -> tuple[int, list[frozenset[str]], bool] | None:
+    """Pack the most disjoint sets (``cover`` nodes inside one; exactly ``count`` if given)."""
     m = Model("packing", maximise=True)
     z = [m.binary(f"z{i}") for i in range(len(sets))]
     by_node: dict[str, list[int]] = {}
     for i, s in enumerate(sets):
         for n in s:
             by_node.setdefault(n, []).append(i)
-    for idx in by_node.values():
-        if len(idx) > 1:
-            m.add(((z[i], 1.0) for i in idx), "<=", 1)
+    for n, idx in by_node.items():
+        if len(idx) > 1 or n in cover:
+            m.add(((z[i], 1.0) for i in idx), "==" if n in cover else "<=", 1)
+    if any(n not in by_node for n in cover):
+        return None
     if inst.count_hi is not None:
         m.add(((v, 1.0) for v in z), "<=", inst.count_hi)
-    m.objective((v, 1.0) for v in z)
-    run.say(f"Bounding the number of footprints: packing {len(sets):,} candidate sets…")
-    out = run.solve(m, "count bound (set packing)", share=0.5)
+    if count is not None:
+        m.add(((v, 1.0) for v in z), "==", count)
+    # among the largest packings prefer small sets: more room for ceilings and leftovers
+    total = max(inst.total, 1)
+    m.objective((v, 1.0 - 0.5 * sum(inst.pop[n] for n in sets[i]) / total) for i, v in enumerate(z))
+    out = run.solve(m, "count bound (set packing)" if not cover else "set packing, covering "
+                    f"{len(cover)} stuck node(s)", share=0.5)
     if out.status not in ("optimal", "feasible"):
         return None
     chosen = [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
     if out.status == "optimal":
         return len(chosen), chosen, True
-    bound = math.floor((out.bound or len(chosen)) + 1e-6)
-    return bound, chosen, False
+    # each set's weight is above 1/2, so the count bound is below twice the weighted bound
+    return max(len(chosen), math.floor(2 * (out.bound or len(chosen)) + 1e-6)), chosen, False
 
 
-def _attach(inst: Instance, seeds: list[frozenset[str]]) -> Plan | None:
+def _attach(inst: Instance, seeds: list[frozenset[str]], *,
+            stuck: set[str] | None = None) -> Plan | None:
     """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints."""
     plan: Plan = {n: k for k, s in enumerate(seeds) for n in s}
     nbrs = inst.node_nbrs()
@@ -202,6 +222,9 @@ def _attach(inst: Instance, seeds: list[frozenset[str]]) -> Plan | None:
                 fn = inst.fixed_name.get(n)
                 if fn is not None and names[k] - {fn}:
                     continue
+                if inst.cap is not None:  # under a ceiling, the footprint with most room
+                    options.append((float(pops[k]), k))
+                    continue
                 cx = sum(inst.pop[m] * inst.xy[m][0] for m in groups[k]) / max(pops[k], 1)
                 cy = sum(inst.pop[m] * inst.xy[m][1] for m in groups[k]) / max(pops[k], 1)
                 d = (inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2
@@ -216,6 +239,8 @@ def _attach(inst: Instance, seeds: list[frozenset[str]]) -> Plan | None:
                 left.remove(n)
                 progress = True
         if not progress:
+            if stuck is not None:
+                stuck.update(left)
             return None
     return plan if _plan_ok(inst, plan) else None
 
@@ -246,6 +271,23 @@ def _merge_down(inst: Instance, plan: Plan, target: int) -> Plan | None:
                 break
         if not merged:
             return None
+
+
+def _repair(inst: Instance, plan: Plan) -> Plan | None:
+    """A contiguous plan near a solution in pieces: keep each footprint's largest piece, re-attach
+    the other pieces to neighbouring footprints; None when a floor or rule then fails."""
+    seeds: dict[int, set[str]] = {}
+    for k, nodes in _groups(plan).items():
+        comps = inst.unit_components(nodes)
+        main = max(comps, key=lambda c: (sum(inst.unit_pop[u] for u in c), min(c)))
+        seeds[k] = {n for n in nodes if set(inst.members[n]) <= main}
+        if not seeds[k]:
+            return None
+    order = sorted(seeds)
+    repaired = _attach(inst, [frozenset(seeds[k]) for k in order])
+    if repaired is None:
+        return None
+    return {n: order[i] for n, i in repaired.items()}
 
 
 # --- step 3: the districting model with contiguity cuts ------------------------------------------
@@ -296,7 +338,7 @@ class _Solved:
 
 
 def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
-          start: Plan | None, label: str) -> _Solved:
+          start: Plan | None, label: str, share: float = 1.0) -> _Solved:
     """Centre-based districting model, solved with contiguity cuts until the plan is whole.
 
     ``kind`` is 'compact' (population x squared distance to the centre) or
@@ -339,6 +381,9 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         ps = [sum(pop[n] for n in g) for g in groups.values()]
         return (max(ps) - min(ps)) / scale
 
+    def tolerance_of(val: float) -> float:
+        return abs_gap if abs_gap is not None else run.constraints.mip_gap * abs(val)
+
     if start is not None and _plan_ok(inst, start):
         best, best_val = start, value_of(start)
     iteration = 0
@@ -372,7 +417,7 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
                 col = x[j]
                 rhs_terms = [(col[c], -1.0) for c in cut.sep if c in col]
                 for a in cut.a_nodes:
-                    if a not in col or a == j:
+                    if a not in col:
                         continue
                     if j not in cut.inside:
                         m.add([(col[a], 1.0), *rhs_terms], "<=", 0)
@@ -398,7 +443,8 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         if best is not None:
             warm = _hess_start(inst, best, kind, scale)
         run.say(f"{label}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
-        out = run.solve(m, f"{label}, solve {iteration}", start=warm, abs_gap=abs_gap)
+        out = run.solve(m, f"{label}, solve {iteration}", start=warm, abs_gap=abs_gap,
+                        share=share)
         if out.bound is not None:
             best_bound = max(best_bound, out.bound)
         if out.status == "infeasible":
@@ -412,20 +458,26 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
                     plan[i] = jx
         new = _cuts_for(inst, plan)
         if not new:
-            val = value_of(plan) if kind == "compact" else out.objective
-            if best is None or (val is not None and best_val is not None and val <= best_val):
+            val = value_of(plan)
+            if best is None or best_val is None or val <= best_val:
                 best, best_val = plan, val
             if out.status == "optimal":
                 return _Solved("optimal", best, best_val, best_bound)
             break
         cuts.extend(new)
+        fixed_up = _repair(inst, plan)
+        if fixed_up is not None:
+            val = value_of(fixed_up)
+            if best is None or best_val is None or val < best_val:
+                best, best_val = fixed_up, val
+        if best_val is not None and best_val - best_bound <= tolerance_of(best_val) + 1e-9:
+            return _Solved("optimal", best, best_val, best_bound)
         if run.left() < 1.0:
             break
     if best is None:
         return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
     bound = best_bound if best_bound > -math.inf else None
-    tolerance = abs_gap if abs_gap is not None else run.constraints.mip_gap * abs(best_val or 0)
-    if bound is not None and best_val is not None and best_val - bound <= tolerance + 1e-9:
+    if bound is not None and best_val is not None and best_val - bound <= tolerance_of(best_val):
         return _Solved("optimal", best, best_val, bound)
     return _Solved("feasible", best, best_val, bound)
 
@@ -466,6 +518,10 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
     best_val: float | None = None
     best_bound = -math.inf
     lo, hi = inst.count_lo, inst.count_hi
+
+    def moved(plan: Plan) -> float:
+        return sum(cost[n][slot_names[k]] for n, k in plan.items())
+
     iteration = 0
     while True:
         iteration += 1
@@ -512,13 +568,18 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
                 if out.values.get(x[s][n].name, 0.0) > 0.5}
         new = _cuts_for(inst, plan)
         if not new:
-            val = out.objective
-            if best is None or (val is not None and best_val is not None and val <= best_val):
+            val = moved(plan)
+            if best is None or best_val is None or val <= best_val:
                 best, best_val = plan, val
             if out.status == "optimal":
                 return _Solved("optimal", best, best_val, best_bound), slot_names
             break
         cuts.extend(new)
+        fixed_up = _repair(inst, plan)
+        if fixed_up is not None and (best_val is None or moved(fixed_up) < best_val):
+            best, best_val = fixed_up, moved(fixed_up)
+        if best_val is not None and best_val - best_bound <= 1e-6:
+            return _Solved("optimal", best, best_val, best_bound), slot_names
         if run.left() < 1.0:
             break
     if best is None:
@@ -599,7 +660,7 @@ def optimise(
         start = None
         packed = _packing_bound(inst, run) if inst.floor > 0 else None
         if packed is not None:
-            most, sets, proven = packed
+            most, sets, proven, _ = packed
             if proven and most < inst.count_lo:
                 return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
             plan = _attach(inst, sets) if sets else None
@@ -616,7 +677,7 @@ def optimise(
     # max-footprints
     packed = _packing_bound(inst, run)
     if packed is not None:
-        most, sets, proven = packed
+        most, sets, proven, candidates = packed
         if proven and most < inst.count_lo:
             return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
         plan = _attach(inst, sets)
@@ -633,19 +694,48 @@ def optimise(
     else:
         top = inst.count_hi or max(1, inst.total // max(inst.floor, 1))
         proven = False
+        candidates = []
     # counts from the bound downwards: the first count with a plan is the answer
     upper = top
-    k = top if inst.count_hi is None else min(top, inst.count_hi)
+    k_top = top if inst.count_hi is None else min(top, inst.count_hi)
+
+    def quick(k: int) -> Plan | None:
+        """Pack k floor sets and attach the rest; nodes left with no room must then be packed."""
+        cover: set[str] = set()
+        for _round in range(6 if candidates else 0):
+            repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k)
+            if repacked is None:
+                return None
+            stuck: set[str] = set()
+            plan = _attach(inst, repacked[1], stuck=stuck)
+            if plan is not None or not stuck or stuck <= cover:
+                return plan
+            cover |= stuck
+        return None
+
+    fallback: tuple[int, Plan] | None = None
+    for k in range(k_top, max(inst.count_lo, k_top - 4) - 1, -1):
+        plan = quick(k)
+        if plan is not None:
+            fallback = (k, plan)
+            break
+    k = k_top
     while k >= inst.count_lo and run.left() > 0.5:
-        run.say(f"Looking for a plan with {k} footprints…")
-        solved = _hess(inst, run, kind="compact", count=(k, k), start=None,
-                       label=f"plan with {k} footprints")
+        if fallback is not None and k <= fallback[0]:
+            k, start = fallback
+            run.say(f"Found a plan with {k} footprints; making it as compact as possible…")
+        else:
+            run.say(f"Looking for a plan with {k} footprints…")
+            start = None
+        solved = _hess(inst, run, kind="compact", count=(k, k), start=start,
+                       label=f"plan with {k} footprints", share=1.0 if start else 0.3)
         if solved.status == "infeasible":
             upper = k - 1
             k -= 1
             continue
         if solved.plan is None:
-            break
+            k -= 1  # no plan in this count's share of the time: look for one with fewer
+            continue
         status = "optimal" if k == upper and proven else "feasible"
         cgap = _gap(solved.value, solved.bound)
         return done(status, solved.plan, value=float(k), bound=float(upper),
@@ -710,7 +800,9 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
     if c.objective in ("compact", "balanced"):  # back from thousands of people
         value = None if value is None else value * 1000.0
         bound = None if bound is None else bound * 1000.0
-    gap = _gap(value, bound) if status == "feasible" else (0.0 if status == "optimal" else None)
+    gap = _gap(value, bound) if status in ("optimal", "feasible") else None
+    if status == "optimal" and gap is None:
+        gap = 0.0
     if c.objective == "balanced" and status == "feasible" and assignment and value is not None:
         mean = sum(problem.populations[u] for u in assignment) / len(set(assignment.values()))
         gap = None if bound is None else max(0.0, value - bound) / mean

@@ -7,6 +7,7 @@ starts with an underscore is private.
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
 from .compare import Comparison, compare_plans, reference_plan
+from .constraints import Constraints
 from .errors import (
     ConstraintsError,
     DataError,
@@ -25,6 +26,7 @@ from .exporters import (
     export_kml,
     export_shapefile_zip,
 )
+from .feasibility import Check
 from .geography import REGISTERED_PATIENTS, Geography, build_geography
 from .loader import (
     Dataset,
@@ -34,14 +36,21 @@ from .loader import (
     read_boundaries,
     read_table,
 )
+from .optimiser import optimise
+from .plans import PlanImport, read_plan_csv, write_plan_csv
+from .problem import Problem
+from .result import OptimiseResult
 from .scenarios import Scenario, ScenarioError, ScenarioStore
 from .uploads import inspect_upload_columns, load_uploaded_geography, safe_extract_zip
+from .validate import Violation, summarise_plan, validate_plan
 
 __all__ = [
     "EXPORT_FORMATS",
     "REGISTERED_PATIENTS",
     "Adjacency",
+    "Check",
     "Comparison",
+    "Constraints",
     "ConstraintsError",
     "DataError",
     "Dataset",
@@ -50,11 +59,15 @@ __all__ = [
     "Geography",
     "InputFileError",
     "LAAudit",
+    "OptimiseResult",
     "PlanError",
+    "PlanImport",
+    "Problem",
     "Scenario",
     "ScenarioError",
     "ScenarioStore",
     "SolverError",
+    "Violation",
     "audit_la",
     "build_adjacency",
     "build_geography",
@@ -70,8 +83,13 @@ __all__ = [
     "load_england_2013",
     "load_geography",
     "load_uploaded_geography",
+    "optimise",
     "read_boundaries",
+    "read_plan_csv",
     "read_table",
     "reference_plan",
     "safe_extract_zip",
+    "summarise_plan",
+    "validate_plan",
+    "write_plan_csv",
 ]

@@ -157,6 +157,121 @@ def _fetch(args: argparse.Namespace) -> int:
 # --- optimise / validate ----------------------------------------------------------------------
 
 
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
+
+
+def _optimise_args(p: argparse.ArgumentParser) -> None:
+    _data_arg(p)
+    p.add_argument("--objective", default="max-footprints",
+                   choices=["max-footprints", "compact", "balanced", "fewest-changes"])
+    p.add_argument("--min-pop", type=int, default=300_000, help="population floor per footprint")
+    p.add_argument("--max-pop", type=int, default=None, help="population ceiling per footprint")
+    p.add_argument("--footprints", default=None,
+                   help="number of footprints: N, or LOW-HIGH for a range")
+    p.add_argument("--la-rule", default="whole-la", choices=["whole-la", "off"])
+    p.add_argument("--keep-together", action="append", default=[], metavar="A,B,...",
+                   help="codes that share a footprint (repeatable)")
+    p.add_argument("--keep-apart", action="append", default=[], metavar="A,B",
+                   help="two codes in different footprints (repeatable)")
+    p.add_argument("--fix", action="append", default=[], metavar="CODE=NAME",
+                   help="put a unit in a named footprint (repeatable)")
+    p.add_argument("--lock", action="append", default=[], metavar="NAME",
+                   help="keep a footprint of --current exactly as it is (repeatable)")
+    p.add_argument("--disable-edge", action="append", default=[], metavar="A,B",
+                   help="switch off an adjacency or island bridge (repeatable)")
+    p.add_argument("--current", type=Path, default=None, metavar="PLAN.csv",
+                   help="current plan (for fewest-changes, locks, and as a warm start)")
+    p.add_argument("--change-measure", default="units", choices=["units", "population"])
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds in all")
+    p.add_argument("--mip-gap", type=float, default=1e-4, help="relative gap to stop at")
+    p.add_argument("--solver", default="highs", choices=["highs", "cbc"])
+    p.add_argument("--constraints", type=Path, default=None, metavar="FILE.json",
+                   help="constraints saved by an earlier run (the flags above are then ignored)")
+    p.add_argument("--out", type=Path, default=None, help="write the plan CSV here")
+    p.add_argument("--log", type=Path, default=None, help="write the solver's log here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("optimise", _optimise_args)
+def _optimise(args: argparse.Namespace) -> int:
+    from .constraints import Constraints
+    from .errors import ConstraintsError
+    from .loader import load_dataset
+    from .optimiser import optimise
+    from .plans import read_plan_csv, write_plan_csv
+    from .problem import Problem
+
+    if args.constraints is not None:
+        try:
+            text = args.constraints.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConstraintsError(f"{args.constraints}: cannot read it ({exc.strerror})") from None
+        constraints = Constraints.from_json(text)
+    else:
+        count: int | tuple[int, int] | None = None
+        if args.footprints:
+            lo, _, hi = args.footprints.partition("-")
+            try:
+                count = (int(lo), int(hi)) if hi else int(lo)
+            except ValueError:
+                raise ConstraintsError(
+                    f"--footprints: got {args.footprints!r}; expected N or LOW-HIGH, e.g. 25 "
+                    "or 20-30"
+                ) from None
+        fixed = []
+        for item in args.fix:
+            code, sep, name = item.partition("=")
+            if not sep:
+                raise ConstraintsError(f"--fix: got {item!r}; expected CODE=NAME")
+            fixed.append((code, name))
+        constraints = Constraints(
+            objective=args.objective, min_population=args.min_pop, max_population=args.max_pop,
+            n_footprints=count, la_rule=args.la_rule,
+            keep_together=[_codes(t) for t in args.keep_together],
+            keep_apart=[tuple(_codes(t)) for t in args.keep_apart],
+            fixed=fixed, locked=tuple(args.lock),
+            disabled_edges=[tuple(_codes(t)) for t in args.disable_edge],
+            time_limit=args.time_limit, mip_gap=args.mip_gap, solver=args.solver,
+            change_measure=args.change_measure,
+        )
+    ds = load_dataset(args.data_dir)
+    problem = Problem.from_dataset(ds)
+    units = ds.geography.units
+    current = None
+    if args.current is not None:
+        nhs = {h: c for c, h in zip(units["code"], units["nhs_code"], strict=True) if h}
+        imp = read_plan_csv(args.current, known_codes=list(units["code"]), nhs_codes=nhs)
+        for note in imp.problems:
+            log.warning("%s: %s", args.current.name, note)
+        current = dict(imp.assignment)
+    result = optimise(problem, constraints, current=current,
+                      progress=(lambda m: log.info(m)))
+    if args.out is not None and result.assignment:
+        tmp = args.out.with_name(args.out.name + ".part")
+        tmp.write_bytes(write_plan_csv(result.assignment, codes=list(units["code"])))
+        tmp.replace(args.out)
+    if args.log is not None:
+        args.log.write_text(result.log, encoding="utf-8")
+    summary = result.to_dict()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"status      {result.status}")
+        print(f"footprints  {result.footprints}")
+        if result.bound is not None:
+            print(f"bound       {result.bound:g}   gap {result.gap if result.gap is not None else '?'}")
+        print(f"seconds     {result.seconds:.1f}")
+        for reason in result.reasons:
+            print(f"reason      {reason}")
+        if result.table is not None:
+            label = problem.population_label.split(" (")[0]
+            print(f"smallest    {result.smallest_population:,} {label}")
+        if args.out is not None and result.assignment:
+            print(f"plan        {args.out}")
+    return 0 if result.ok else 1
+
+
 def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", type=Path, metavar="PLAN.csv", help="plan file: unit_code,footprint")
     _data_arg(p)

@@ -1,0 +1,398 @@
+"""The optimiser on tiny grids: known optima, brute-force cross-checks, honest statuses."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import networkx as nx
+import pytest
+
+from footprint.constraints import Constraints
+from footprint.errors import ConstraintsError
+from footprint.optimiser import optimise
+from footprint.problem import Problem
+from footprint.validate import validate_plan
+
+
+def grid(w: int, h: int, pops: list[int] | None = None, *, seed: int = 0) -> Problem:
+    """A w x h grid of 1 km squares with rook adjacency; codes 'r<row>c<col>'."""
+    rng = random.Random(seed)
+    codes = [f"r{j}c{i}" for j in range(h) for i in range(w)]
+    values = pops or [rng.randint(50, 200) for _ in codes]
+    edges = [(f"r{j}c{i}", f"r{j}c{i + 1}") for j in range(h) for i in range(w - 1)]
+    edges += [(f"r{j}c{i}", f"r{j + 1}c{i}") for j in range(h - 1) for i in range(w)]
+    return Problem.build(
+        populations=dict(zip(codes, values, strict=True)),
+        edges=edges,
+        x={f"r{j}c{i}": i * 1000.0 for j in range(h) for i in range(w)},
+        y={f"r{j}c{i}": j * 1000.0 for j in range(h) for i in range(w)},
+        shared_m={e: 1000.0 for e in edges},
+        areas=dict.fromkeys(codes, 1e6),
+        perimeters=dict.fromkeys(codes, 4000.0),
+    )
+
+
+def partitions(items: list[str]):
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for part in partitions(rest):
+        for i in range(len(part)):
+            yield [*part[:i], [first, *part[i]], *part[i + 1 :]]
+        yield [[first], *part]
+
+
+def valid_partitions(p: Problem, c: Constraints):
+    g = p.graph()
+    lo, hi = c.count_range
+    for part in partitions(list(p.codes)):
+        if len(part) < lo or (hi is not None and len(part) > hi):
+            continue
+        ok = True
+        for grp in part:
+            pop = sum(p.populations[u] for u in grp)
+            if pop < c.min_population or (c.max_population and pop > c.max_population):
+                ok = False
+                break
+            if any(a in grp and b in grp for a, b in c.keep_apart):
+                ok = False
+                break
+            if not nx.is_connected(g.subgraph(grp)):
+                ok = False
+                break
+        if ok:
+            yield part
+
+
+def hub_inertia(p: Problem, grp: list[str]) -> float:
+    """Population x squared km to the best unit as centre (the model's compactness)."""
+    def cost(j: str) -> float:
+        return sum(
+            p.populations[i] * ((p.x[i] - p.x[j]) ** 2 + (p.y[i] - p.y[j]) ** 2) / 1e6
+            for i in grp
+        )
+    return min(cost(j) for j in grp)
+
+
+def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
+    assert result.ok, result.reasons
+    assert validate_plan(p, dict(result.assignment), c, current=current) == []
+    assert set(result.assignment) == set(p.codes)
+
+
+# --- known optima ------------------------------------------------------------------------------
+
+
+def test_max_footprints_on_a_strip_with_a_known_answer():
+    # 100 | 100 | 100 | 100 | 100 | 100 with a floor of 200: three pairs, proven
+    p = grid(6, 1, [100] * 6)
+    c = Constraints(min_population=200, la_rule="off", time_limit=20)
+    r = optimise(p, c)
+    assert r.status == "optimal"
+    assert r.footprints == 3 and r.bound == 3 and r.gap == 0
+    assert_valid(p, r, c)
+    assert r.table is not None and list(r.table["population"]) == [200, 200, 200]
+
+
+def test_compact_keeps_two_towns_apart():
+    # a road of four units: two close pairs 10 km apart; two footprints must be the pairs
+    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
+                      edges=[("a", "b"), ("b", "c"), ("c", "d")],
+                      x={"a": 0.0, "b": 1000.0, "c": 11000.0, "d": 12000.0})
+    c = Constraints(objective="compact", n_footprints=2, min_population=100, la_rule="off")
+    r = optimise(p, c)
+    assert r.status == "optimal"
+    assert r.assignment["a"] == r.assignment["b"] != r.assignment["c"] == r.assignment["d"]
+    # 100 people 1 km from the centre unit in each pair
+    assert r.objective_value == pytest.approx(200.0)
+
+
+def test_progress_is_reported_in_plain_sentences():
+    lines: list[str] = []
+    optimise(grid(3, 1, [100] * 3), Constraints(min_population=100, la_rule="off"),
+             progress=lines.append)
+    assert lines[0].startswith("Checking")
+    assert lines[-1].startswith("Finished: optimal")
+
+
+# --- brute force cross-checks --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_max_footprints_matches_brute_force(seed):
+    rng = random.Random(seed)
+    p = grid(4, 2, seed=seed)
+    floor = rng.choice([150, 250, 350])
+    cap = rng.choice([None, 600, 900])
+    apart = (("r0c0", "r0c1"),) if seed % 2 else ()
+    c = Constraints(min_population=floor, max_population=cap, keep_apart=apart, la_rule="off",
+                    time_limit=30)
+    best = max((len(part) for part in valid_partitions(p, c)), default=None)
+    r = optimise(p, c)
+    if best is None:
+        assert r.status == "infeasible" and r.reasons
+        return
+    assert r.status == "optimal", (r.status, r.reasons)
+    assert r.footprints == best
+    assert_valid(p, r, c)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compact_matches_brute_force(seed):
+    p = grid(4, 2, seed=seed)
+    c = Constraints(objective="compact", n_footprints=3, min_population=150, la_rule="off",
+                    time_limit=30)
+    best = min((sum(hub_inertia(p, g) for g in part) for part in valid_partitions(p, c)),
+               default=None)
+    r = optimise(p, c)
+    if best is None:
+        assert r.status == "infeasible"
+        return
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(best, rel=1e-3)
+    assert_valid(p, r, c)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_balanced_matches_brute_force(seed):
+    p = grid(3, 2, seed=seed)
+    c = Constraints(objective="balanced", n_footprints=2, min_population=100, la_rule="off",
+                    time_limit=30, mip_gap=0.01)
+    spreads = []
+    for part in valid_partitions(p, c):
+        ps = [sum(p.populations[u] for u in g) for g in part]
+        spreads.append(max(ps) - min(ps))
+    r = optimise(p, c)
+    assert r.ok
+    mean = p.total_population / 2
+    assert r.objective_value <= min(spreads) + 0.01 * mean + 1e-6
+    assert_valid(p, r, c)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fewest_changes_matches_brute_force(seed):
+    rng = random.Random(seed)
+    p = grid(4, 2, seed=seed)
+    current = {u: rng.choice(["A", "B", "C"]) for u in p.codes}
+    c = Constraints(objective="fewest-changes", min_population=250, la_rule="off",
+                    time_limit=30)
+
+    def moved(part):
+        g = nx.Graph()
+        for k, grp in enumerate(part):
+            for label in "ABC":
+                w = sum(1 for u in grp if current[u] == label)
+                if w:
+                    g.add_edge(("fp", k), ("label", label), weight=w)
+        kept = sum(g.edges[e]["weight"] for e in nx.max_weight_matching(g))
+        return len(p.codes) - kept
+
+    best = min((moved(part) for part in valid_partitions(p, c)), default=None)
+    r = optimise(p, c, current=current)
+    if best is None:
+        assert r.status == "infeasible"
+        return
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(best)
+    changed = sum(1 for u in p.codes if r.assignment[u] != current[u])
+    assert changed == best
+    assert_valid(p, r, c)
+
+
+# --- constraints that bind -----------------------------------------------------------------------
+
+
+def test_locked_footprint_stays_exactly_as_drawn():
+    p = grid(3, 2, [100] * 6)
+    current = {"r0c0": "Keep", "r1c0": "Keep"}
+    c = Constraints(min_population=200, la_rule="off", locked=("Keep",))
+    r = optimise(p, c, current=current)
+    assert_valid(p, r, c, current=current)
+    assert {u for u, f in r.assignment.items() if f == "Keep"} == {"r0c0", "r1c0"}
+    assert r.footprints == 3
+
+
+def test_fixed_and_keep_together_are_honoured():
+    p = grid(4, 1, [100] * 4)
+    c = Constraints(min_population=100, la_rule="off", fixed={"r0c0": "West"},
+                    keep_together=[{"r0c1", "r0c2"}])
+    r = optimise(p, c)
+    assert_valid(p, r, c)
+    assert r.assignment["r0c0"] == "West"
+    assert r.assignment["r0c1"] == r.assignment["r0c2"]
+    assert r.footprints == 3
+
+
+def test_disabled_edge_changes_the_answer():
+    # a ring of four where cutting one link leaves a path
+    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
+                      edges=[("a", "b"), ("b", "c"), ("c", "d"), ("d", "a")])
+    c = Constraints(objective="compact", n_footprints=2, min_population=200, la_rule="off",
+                    disabled_edges=[("a", "b"), ("c", "d")])
+    r = optimise(p, c)
+    assert_valid(p, r, c)
+    assert r.assignment["a"] == r.assignment["d"] and r.assignment["b"] == r.assignment["c"]
+
+
+def test_la_blocks_stay_whole():
+    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
+                      edges=[("a", "b"), ("b", "c"), ("c", "d")],
+                      blocks={"a": "L1", "b": "L2", "c": "L2", "d": "L3"})
+    c = Constraints(min_population=100)
+    r = optimise(p, c)
+    assert_valid(p, r, c)
+    assert r.assignment["b"] == r.assignment["c"]
+    assert r.footprints == 3
+
+
+# --- infeasibility explained before solving ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "current", "check", "words"),
+    [
+        ({"min_population": 1000}, None, "component-below-floor", "the whole map has 600"),
+        ({"min_population": 100, "n_footprints": 7}, None, "count-unreachable",
+         "7 footprints asked for"),
+        ({"min_population": 100, "max_population": 150, "keep_together": [{"r0c0", "r0c1"}]},
+         None, "group-above-ceiling", "above the ceiling of 150"),
+        ({"min_population": 100, "keep_together": [{"r0c0", "r0c1"}],
+          "keep_apart": [("r0c0", "r0c1")]}, None, "apart-inside-group", "must be kept apart"),
+        ({"min_population": 100, "fixed": {"r0c0": "X", "r0c1": "Y"},
+          "keep_together": [{"r0c0", "r0c1"}]}, None, "fixed-contradiction",
+         "fixed to different footprints 'X', 'Y'"),
+        ({"min_population": 300, "locked": ("L",)}, {"r0c0": "L"}, "locked-below-floor",
+         "locked footprint 'L' has 100"),
+        ({"min_population": 200, "disabled_edges": [("r0c0", "r0c1"), ("r0c0", "r1c0")]}, None,
+         "component-below-floor", "no usable adjacency links it"),
+    ],
+)
+def test_infeasible_cases_name_their_reason(kwargs, current, check, words):
+    p = grid(3, 2, [100] * 6)
+    c = Constraints(la_rule="off", **kwargs)
+    r = optimise(p, c, current=current)
+    assert r.status == "infeasible"
+    assert check in [ch.name for ch in r.checks]
+    assert any(words in reason for reason in r.reasons), r.reasons
+    assert r.assignment == {} and r.footprints is None
+
+
+def test_a_unit_with_no_room_under_the_ceiling_is_named():
+    p = grid(3, 2, [100, 200, 100, 100, 100, 100])
+    c = Constraints(min_population=150, max_population=250, la_rule="off",
+                    disabled_edges=[("r0c0", "r1c0")])
+    r = optimise(p, c)
+    assert r.status == "infeasible"
+    assert [ch.name for ch in r.checks] == ["no-room-under-ceiling"]
+    assert "r0c0 (100 population) is below the floor of 150" in r.reasons[0]
+    assert "every neighbour (r0c1 (200 population))" in r.reasons[0]
+
+
+def test_infeasibility_proven_by_the_count_bound_is_explained():
+    # each check passes alone, but two footprints of 200 need {a,b} or {c,d}, both kept apart
+    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
+                      edges=[("a", "b"), ("b", "c"), ("c", "d")])
+    c = Constraints(objective="compact", min_population=200, n_footprints=2, la_rule="off",
+                    keep_apart=[("a", "b"), ("c", "d")])
+    r = optimise(p, c)
+    assert r.status == "infeasible"
+    assert "at most 1 footprints can each reach the floor of 200" in r.reasons[0]
+
+
+def test_unknown_codes_are_a_request_error_listing_all():
+    p = grid(2, 1, [100, 100])
+    c = Constraints(keep_apart=[("r0c0", "nope")], fixed={"zzz": "A"})
+    with pytest.raises(ConstraintsError, match=r"(?s)keep_apart: 'nope' is not a unit code.*"
+                                               r"fixed: 'zzz' is not a unit code"):
+        optimise(p, c)
+
+
+def test_fewest_changes_needs_a_current_plan():
+    with pytest.raises(ConstraintsError, match="needs the current plan"):
+        optimise(grid(2, 1), Constraints(objective="fewest-changes", la_rule="off"))
+
+
+# --- solvers, statuses and reproducibility -------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_both_solvers_agree(solver):
+    p = grid(4, 2, seed=3)
+    c = Constraints(objective="compact", n_footprints=2, min_population=200, la_rule="off",
+                    solver=solver)
+    r = optimise(p, c)
+    assert r.status == "optimal" and r.solver == solver
+    ref = optimise(p, c.replace(solver="highs"))
+    assert r.objective_value == pytest.approx(ref.objective_value, rel=1e-4)
+    assert solver.upper() in r.log.upper() or r.log
+
+
+def test_time_limit_gives_feasible_with_gap_or_no_solution_never_a_false_optimal():
+    p = grid(6, 5, seed=11)
+    c = Constraints(objective="balanced", n_footprints=6, min_population=300, la_rule="off",
+                    time_limit=2, mip_gap=0.0)
+    r = optimise(p, c)
+    assert r.status in ("optimal", "feasible", "no-solution")
+    if r.status == "feasible":
+        assert r.gap is not None and r.gap > 0
+        assert_valid(p, r, c)
+    if r.status == "optimal":
+        assert r.gap == pytest.approx(0, abs=1e-6)
+    assert r.seconds < 30
+
+
+def test_result_says_how_to_repeat_it():
+    p = grid(3, 1, [100] * 3)
+    c = Constraints(min_population=100, la_rule="off")
+    r = optimise(p, c)
+    rep = r.reproduce
+    assert Constraints.from_json(rep["constraints"]) == c
+    assert rep["problem_digest"] == p.digest()
+    assert "highspy" in rep["solver_version"]
+    d = r.to_dict()
+    json.dumps(d)
+    assert {"status", "footprints", "bound", "gap", "seconds", "min_population",
+            "max_population"} <= set(d)
+
+
+def test_optimise_never_mutates_its_inputs():
+    p = grid(3, 2, [100] * 6)
+    current = {"r0c0": "A", "r0c1": "A"}
+    before = dict(current)
+    optimise(p, Constraints(objective="fewest-changes", min_population=200, la_rule="off"),
+             current=current)
+    assert current == before
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_every_plan_of_a_count_range_is_valid(n):
+    p = grid(3, 3, seed=n)
+    c = Constraints(objective="compact", n_footprints=(n, n + 1), min_population=200,
+                    la_rule="off")
+    r = optimise(p, c)
+    assert_valid(p, r, c)
+    assert n <= r.footprints <= n + 1
+
+
+def test_brute_force_helper_enumerates_bell_numbers():
+    assert [sum(1 for _ in partitions(list("abcdef"[:k]))) for k in range(1, 6)] == [
+        1, 2, 5, 15, 52]
+    assert list(itertools.islice(partitions(["a"]), 2)) == [[["a"]]]
+
+
+# --- the real England 2013 data ------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_data_at_300000_is_proven(dataset):
+    p = Problem.from_dataset(dataset)
+    c = Constraints(time_limit=60)
+    r = optimise(p, c)
+    assert r.status == "optimal"
+    assert r.footprints == 91 and r.bound == 91
+    assert r.smallest_population >= 300_000
+    assert validate_plan(p, dict(r.assignment), c) == []
+    assert r.reproduce["data_digest"] == dataset.geography.source_digest

@@ -110,11 +110,19 @@ def init_state() -> None:
         "last_result": None,  # summary of the last optimiser run
         "imported_plan": None,  # a validated imported plan awaiting confirmation
         "custom_dataset": None,  # a planner's own geography, when uploaded
+        # sidebar settings (the sidebar is drawn last, after the map; see main())
+        "view": VIEWS[0],
         "floor": 300_000,
+        "colour_by": "footprint",
+        "show_lower": False,
+        "show_teams": False,
+        "show_regions": False,
     }
     for key, value in defaults.items():
         if key not in st.session_state:
             st.session_state[key] = value
+    if "tiles" not in st.session_state:
+        st.session_state["tiles"] = tiles_reachable()
 
 
 def flash(kind: str, message: str) -> None:
@@ -409,6 +417,9 @@ def view_drawing(ds: Dataset) -> None:
         f"**{len(g.units) - len(plan)} unassigned** (grey, dashed outline)."
     )
     left, right = st.columns([3, 2], gap="medium")
+    with left:
+        draw_map(ds, plan=plan, colour_by=st.session_state.get("colour_by", "footprint"),
+                 key="ccg_map")
     with right:
         st.subheader("Draw")
         footprints = sorted(set(plan.values()))
@@ -450,9 +461,6 @@ def view_drawing(ds: Dataset) -> None:
             if st.button("Clear", disabled=not sure):
                 set_drawing({}, [])
                 st.rerun()
-    with left:
-        draw_map(ds, plan=plan, colour_by=st.session_state.get("colour_by", "footprint"),
-                 key="ccg_map")
     st.subheader("Footprints")
     table = footprint_table(ds, plan, floor)
     if not HAVE_CHECKS:
@@ -854,11 +862,29 @@ def main() -> None:
         st.session_state["clicked_code"] = None
         if clicked in labels:
             assign(clicked, labels)
+    show_flash()
+    # The view comes first and the sidebar last: the page then streams the map to the browser
+    # before the sidebar's widgets (the settings are read from session state, set up above).
+    view = st.session_state["view"]
+    if view == VIEWS[1]:
+        view_optimise(ds)
+    elif view == VIEWS[2]:
+        view_scenarios(ds)
+    elif view == VIEWS[3]:
+        view_import_export(ds)
+    else:
+        view_drawing(ds)
+    population_note(ds)
+    sidebar(ds)
+
+
+def sidebar(ds: Dataset) -> None:
+    g = ds.geography
     with st.sidebar:
         st.title("CSU footprint planner")
         st.caption(f"{g.name}: {len(g.units)} units, {g.population_total:,} "
                    f"{g.population_label}.")
-        view = st.radio("View", VIEWS, key="view")
+        st.radio("View", VIEWS, key="view")
         st.number_input(f"Population floor ({g.population_label})", min_value=0, step=10_000,
                         key="floor")
         st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
@@ -867,18 +893,7 @@ def main() -> None:
         st.checkbox("Lower-tier LA boundaries", key="show_lower")
         st.checkbox("NHS Area Teams (25)", key="show_teams")
         st.checkbox("NHS Regions (4)", key="show_regions")
-        st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles",
-                    value=tiles_reachable())
-    show_flash()
-    if view == VIEWS[0]:
-        view_drawing(ds)
-    elif view == VIEWS[1]:
-        view_optimise(ds)
-    elif view == VIEWS[2]:
-        view_scenarios(ds)
-    else:
-        view_import_export(ds)
-    population_note(ds)
+        st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
 
 
 main()

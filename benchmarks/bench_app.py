@@ -1,0 +1,393 @@
+"""Measure the planner's app in a real browser: first page, a click, bytes of map data.
+
+Not a test: it prints figures (and can write them as JSON). It starts
+``streamlit run app.py`` on a free local port and drives Debian's Chromium
+(/usr/bin/chromium) with Playwright, refusing every request that is not for the
+app itself, exactly as tests/test_e2e_browser.py does. Run from the project root:
+
+    FOOTPRINT_DATA_DIR=../shared/data python benchmarks/bench_app.py --runs 5 --clicks 8
+
+What is measured
+----------------
+first page
+    From ``page.goto`` until all 211 CCG polygons are SVG paths in Leaflet's
+    overlay pane, with the server's caches warm (one unmeasured load first).
+    Median of ``--runs``, twice: in a fresh browser context each run (nothing
+    cached by the browser) and reloading one context (the browser has Streamlit's
+    scripts, Leaflet and the map files cached, as for a returning planner).
+click
+    From a real mouse click inside an unassigned CCG until both the clicked
+    polygon has its footprint colour and the footprint table lists the new
+    number of CCGs. Median of ``--clicks`` clicks on different CCGs.
+map data
+    Bytes the browser received over Streamlit's websocket while the first page
+    loaded and per click, the static map files fetched over HTTP (once per
+    browser), and the CCG layer's own size.
+
+``--screenshots DIR`` also saves PNGs of the map, a drawing with its table and
+broken rules, an optimiser result, the comparison page and an upload error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]  # fmt: skip
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+CCG_PATHS = ".leaflet-overlay-pane path.leaflet-interactive"
+UNASSIGNED_FILL = "#d9d9d9"
+VIEWPORT = {"width": 1500, "height": 1000}
+
+# A point inside an unassigned CCG that the polygon itself receives, in iframe coordinates.
+_INSIDE_POINT = """(start) => {
+    const paths = [...document.querySelectorAll("CCG_PATHS")];
+    for (let k = 0; k < paths.length; k++) {
+        const n = (start + k) % paths.length, p = paths[n];
+        if ((p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED") continue;
+        const r = p.getBoundingClientRect();
+        for (let i = 3; i < 8; i++) for (let j = 3; j < 8; j++) {
+            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
+            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
+                    && document.elementFromPoint(x, y) === p) return {x: x, y: y, index: n};
+        }
+    }
+    return null;
+}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
+
+_FILL_CHANGED = """([index]) => {
+    const p = document.querySelectorAll("CCG_PATHS")[index];
+    return !!p && (p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED";
+}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
+
+# The footprint table (st.dataframe) keeps an accessible copy of its cells in the DOM.
+_TABLE_HAS = """([footprint, n]) => {
+    for (const row of document.querySelectorAll('[data-testid="stDataFrame"] tr')) {
+        const cells = [...row.querySelectorAll('[role="gridcell"]')].map(c => c.innerText.trim());
+        if (cells[0] === footprint && cells[2] === String(n)) return true;
+    }
+    return false;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(scenario_dir: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir)}
+    log = scenario_dir.parent / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Meter:
+    """Counts what one page receives: websocket bytes and the app's static map files."""
+
+    def __init__(self, page) -> None:
+        self.ws_bytes = 0
+        self.map_files: dict[str, int] = {}
+        self.blocked: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+        page.on("response", self._response)
+
+    def _frame(self, payload) -> None:
+        self.ws_bytes += len(payload)
+
+    def _response(self, response) -> None:
+        if "/component/app.mapdata/" in response.url or "/component/app.leaflet/" in response.url:
+            with contextlib.suppress(Exception):  # a response without a body (aborted)
+                self.map_files[response.url.rsplit("/", 1)[-1]] = len(response.body())
+
+
+def new_page(browser, url: str):
+    host = url.split("//", 1)[1]
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    meter = Meter(page)
+
+    def only_local(route) -> None:
+        u = route.request.url
+        if u.startswith(("data:", "blob:")) or u.split("//", 1)[-1].startswith(host):
+            route.continue_()
+        else:
+            meter.blocked.append(u)
+            route.abort()
+
+    context.route("**/*", only_local)
+    return context, page, meter
+
+
+def map_frame(page):
+    return page.locator(MAP_FRAME).first.element_handle().content_frame()
+
+
+def wait_polygons(page, timeout_ms: int = 120_000) -> None:
+    page.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=timeout_ms)
+
+
+def settle(page, quiet_ms: int = 1200, limit_s: float = 30.0) -> None:
+    """Wait until Streamlit stops sending (the script run and any rerun it caused are over)."""
+    meter: Meter = page.meter
+    last, since = meter.ws_bytes, time.monotonic()
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        page.wait_for_timeout(100)  # lets Playwright deliver events
+        if meter.ws_bytes != last:
+            last, since = meter.ws_bytes, time.monotonic()
+        elif (time.monotonic() - since) * 1000 >= quiet_ms:
+            return
+
+
+def load(browser, url: str) -> tuple[float, object, object, Meter]:
+    context, page, meter = new_page(browser, url)
+    page.meter = meter
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    wait_polygons(page)
+    return time.perf_counter() - t0, context, page, meter
+
+
+def click_a_ccg(page, start: int, n_assigned: int) -> tuple[float, float]:
+    """Click inside an unassigned CCG; (seconds to its colour, seconds to the table)."""
+    frame = map_frame(page)
+    point = frame.evaluate(_INSIDE_POINT, start)
+    if not point:
+        raise SystemExit("no unassigned CCG could be clicked")
+    box = page.locator(MAP_FRAME).first.bounding_box()
+    t0 = time.perf_counter()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    frame.wait_for_function(_FILL_CHANGED, arg=[point["index"]], timeout=30_000, polling=16)
+    t_colour = time.perf_counter() - t0
+    page.wait_for_function(_TABLE_HAS, arg=["Footprint 1", n_assigned + 1], timeout=30_000,
+                           polling=16)
+    t_table = time.perf_counter() - t0
+    return t_colour, max(t_table, t_colour)
+
+
+def layer_sizes() -> dict[str, int]:
+    """The CCG layer's own size, inline and as per-click properties (no browser involved)."""
+    sys.path.insert(0, str(ROOT))
+    from footprint import load_dataset
+    from footprint.map import static_files, unit_properties, units_geojson
+
+    ds = load_dataset()
+    inline, _ = units_geojson(ds.geography, audit=ds.audit, assignment={}, colour_by="footprint")
+    props, styles = unit_properties(ds.geography, audit=ds.audit, assignment={},
+                                    colour_by="footprint")
+    files = static_files(ds.geography)
+    return {
+        "ccg_layer_inline_bytes": len(inline.encode("utf-8")),
+        "ccg_properties_bytes": len(json.dumps([props, styles], separators=(",", ":"))),
+        **{f"static_{name.split('-')[0]}_bytes": len(data) for name, data in files.items()},
+    }
+
+
+# --- screenshots --------------------------------------------------------------------------------
+
+
+def _zip_slip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("../evil.txt", b"gotcha")
+        z.writestr("ccgs.geojson", b"{}")
+    return buf.getvalue()
+
+
+def view(page, name: str) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
+    settle(page)
+
+
+def screenshots(browser, url: str, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out: list[Path] = []
+    _, context, page, _meter = load(browser, url)
+    settle(page)
+
+    def shot(name: str, full: bool = False) -> None:
+        path = folder / name
+        page.screenshot(path=str(path), full_page=full)
+        out.append(path)
+
+    shot("01-map.png")
+    for i, start in enumerate((40, 41, 42)):
+        click_a_ccg(page, start, i)
+        settle(page)
+    page.mouse.move(5, 5)
+    page.get_by_text("rule(s) broken").first.scroll_into_view_if_needed()
+    shot("02-drawing-table-rules.png", full=True)
+
+    view(page, "Optimise")
+    page.get_by_role("button", name="Run the optimiser").click()
+    page.get_by_text("Proven best (optimal)").or_(page.get_by_text("Feasible, within")).or_(
+        page.get_by_text("Infeasible")).first.wait_for(timeout=600_000)
+    settle(page)
+    shot("03-optimiser-result.png", full=True)
+
+    view(page, "Scenarios and comparison")
+    page.get_by_label("Plan B").first.click()
+    page.get_by_role("option", name="NHS Area Teams (2013)").click()
+    settle(page)
+    wait_polygons(page)
+    shot("04-compare.png", full=True)
+
+    view(page, "Import and export")
+    uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploads.nth(1).set_input_files(files=[{
+        "name": "ccgs.zip", "mimeType": "application/zip", "buffer": _zip_slip()}])
+    page.get_by_text("refused").first.wait_for(timeout=30_000)
+    settle(page)
+    page.get_by_text("refused").first.scroll_into_view_if_needed()
+    shot("05-upload-error.png")
+    context.close()
+    return out
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="first-page loads to time (median)")
+    ap.add_argument("--clicks", type=int, default=8, help="clicks to time (median)")
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--screenshots", type=Path, help="save PNGs of the main views here")
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"Chromium not found at {CHROMIUM}", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    figures: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                   f"{platform.python_version()}",
+        "load_average_before": round(os.getloadavg()[0], 2),
+        **layer_sizes(),
+    }
+    with tempfile.TemporaryDirectory(prefix="footprint-bench-") as tmp:
+        scen = Path(tmp) / "scenarios"
+        scen.mkdir()
+        with app_server(scen) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            cold, context, page, meter = load(browser, url)  # warms the server's caches
+            settle(page)
+            figures["first_page_cold_s"] = round(cold, 2)
+            context.close()
+
+            loads, ws_first, files_first = [], [], {}
+            for _ in range(args.runs):
+                seconds, context, page, meter = load(browser, url)
+                loads.append(seconds)
+                settle(page)
+                ws_first.append(meter.ws_bytes)
+                files_first = dict(meter.map_files)
+                if meter.blocked:
+                    figures.setdefault("blocked_requests", []).extend(meter.blocked)
+                context.close()
+
+            # the same browser again (its cache holds Streamlit's and Leaflet's files and the
+            # map data): how the page opens for a planner who has used the app before
+            _, context, page, meter = load(browser, url)
+            settle(page)
+            reloads = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                page.goto(url, wait_until="commit")
+                wait_polygons(page)
+                reloads.append(time.perf_counter() - t0)
+                settle(page)
+            context.close()
+
+            _, context, page, meter = load(browser, url)
+            settle(page)
+            colour, table, per_click = [], [], []
+            for i in range(args.clicks):
+                before = meter.ws_bytes
+                c, t = click_a_ccg(page, 23 * i + 7, i)
+                colour.append(c)
+                table.append(t)
+                settle(page)
+                per_click.append(meter.ws_bytes - before)
+            context.close()
+
+            figures.update({
+                "first_page_runs_s": [round(x, 2) for x in loads],
+                "first_page_median_s": round(statistics.median(loads), 2),
+                "first_page_browser_cached_runs_s": [round(x, 2) for x in reloads],
+                "first_page_browser_cached_median_s": round(statistics.median(reloads), 2),
+                "click_to_colour_median_s": round(statistics.median(colour), 3),
+                "click_to_table_median_s": round(statistics.median(table), 3),
+                "click_to_table_max_s": round(max(table), 3),
+                "click_runs_s": [round(x, 3) for x in table],
+                "websocket_bytes_first_page_median": int(statistics.median(ws_first)),
+                "websocket_bytes_per_click_median": int(statistics.median(per_click)),
+                "static_files_fetched_bytes": files_first,
+            })
+            if args.screenshots:
+                figures["screenshots"] = [str(x.relative_to(ROOT)) if x.is_relative_to(ROOT)
+                                          else str(x)
+                                          for x in screenshots(browser, url, args.screenshots)]
+            browser.close()
+
+    figures["load_average_after"] = round(os.getloadavg()[0], 2)
+    width = max(map(len, figures))
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

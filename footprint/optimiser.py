@@ -338,7 +338,8 @@ class _Solved:
 
 
 def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
-          start: Plan | None, label: str, share: float = 1.0) -> _Solved:
+          start: Plan | None, label: str, share: float = 1.0,
+          also: Plan | None = None) -> _Solved:
     """Centre-based districting model, solved with contiguity cuts until the plan is whole.
 
     ``kind`` is 'compact' (population x squared distance to the centre) or
@@ -384,8 +385,14 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
     def tolerance_of(val: float) -> float:
         return abs_gap if abs_gap is not None else run.constraints.mip_gap * abs(val)
 
-    if start is not None and _plan_ok(inst, start):
-        best, best_val = start, value_of(start)
+    lo_hi_ok = [
+        p for p in (start, also)
+        if p is not None and _plan_ok(inst, p)
+        and lo <= len(set(p.values())) and (hi is None or len(set(p.values())) <= hi)
+    ]
+    if lo_hi_ok:  # the better of the built plan and the planner's current one
+        best = min(lo_hi_ok, key=value_of)
+        best_val = value_of(best)
     iteration = 0
     while True:
         iteration += 1
@@ -668,7 +675,7 @@ def optimise(
                 plan = _merge_down(inst, plan, inst.count_hi)
             start = plan
         solved = _hess(inst, run, kind=c.objective, count=(inst.count_lo, inst.count_hi),
-                       start=start, label=c.objective)
+                       start=start, label=c.objective, also=_from_current(inst, current))
         if solved.plan is None:
             return done(solved.status, None, bound=solved.bound,
                         reasons=_solver_reasons(solved.status, c))
@@ -685,7 +692,8 @@ def optimise(
             run.say(f"{most} footprints is the proven largest number; "
                     "making them as compact as possible…")
             solved = _hess(inst, run, kind="compact", count=(most, most), start=plan,
-                           label="most compact plan with the largest count")
+                           label="most compact plan with the largest count",
+                           also=_from_current(inst, current))
             final = solved.plan if solved.plan is not None else plan
             cgap = _gap(solved.value, solved.bound) if solved.plan is not None else None
             return done("optimal", final, value=float(most), bound=float(most),
@@ -745,6 +753,21 @@ def optimise(
             f"no plan with at least {inst.count_lo} footprints meets every constraint together "
             "(each count was proven impossible by the solver)",))
     return done("no-solution", None, bound=float(upper), reasons=_solver_reasons("no-solution", c))
+
+
+def _from_current(inst: Instance, current: Mapping[str, str] | None) -> Plan | None:
+    """The current plan on the instance's nodes (a warm start), or None if it does not fit."""
+    if not current:
+        return None
+    index: dict[str, int] = {}
+    plan: Plan = {}
+    for n in inst.nodes:
+        names = {current.get(u) for u in inst.members[n]}
+        if len(names) != 1 or None in names or "" in names:
+            return None
+        name = names.pop()
+        plan[n] = index.setdefault(str(name), len(index))
+    return plan
 
 
 def _gap(value: float | None, bound: float | None) -> float | None:

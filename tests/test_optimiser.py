@@ -358,6 +358,21 @@ def test_result_says_how_to_repeat_it():
             "max_population"} <= set(d)
 
 
+def test_a_valid_current_plan_warm_starts_and_is_never_beaten_by_a_worse_one():
+    p = grid(4, 2, seed=5)
+    c = Constraints(objective="compact", n_footprints=2, min_population=200, la_rule="off",
+                    time_limit=1)
+    current = {u: ("W" if u[-1] in "01" else "E") for u in p.codes}
+    r = optimise(p, c, current=current)
+    assert r.ok
+    west_east = sum(
+        min(sum(p.populations[i] * ((p.x[i] - p.x[j]) ** 2 + (p.y[i] - p.y[j]) ** 2) / 1e6
+                for i in grp) for j in grp)
+        for grp in ([u for u in p.codes if current[u] == f] for f in "WE")
+    )
+    assert r.objective_value <= west_east + 1e-6
+
+
 def test_optimise_never_mutates_its_inputs():
     p = grid(3, 2, [100] * 6)
     current = {"r0c0": "A", "r0c1": "A"}

@@ -143,12 +143,18 @@ def show_flash() -> None:
     st.session_state["flash"] = []
 
 
-def guarded(action: Callable[[], Any], *, what: str) -> Any:
-    """Run a library call; show its message (never a traceback) if it fails."""
+def guarded(action: Callable[[], Any], *, what: str, drop: str = "") -> Any:
+    """Run a library call; show its message (never a traceback) if it fails.
+
+    ``drop`` is a leading "name: " the message may start with that ``what`` already says.
+    """
     try:
         return action()
     except FootprintError as exc:
-        st.error(f"{what}: {exc}")
+        text = str(exc)
+        if drop and text.startswith(drop + ": "):
+            text = text[len(drop) + 2:]
+        st.error(f"{what}: {text}")
     except Exception:  # unexpected: log it for the maintainer, show a plain message
         log.exception("unexpected error (%s)", what)
         st.error(f"{what}: something unexpected went wrong (details are in the app log). "
@@ -301,6 +307,11 @@ def toggle_lock(footprint: str) -> None:
     )
 
 
+def short_label(ds: Dataset) -> str:
+    """What the population counts, without its source: "registered patients"."""
+    return ds.geography.population_label.split(" (")[0]
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
@@ -332,12 +343,20 @@ def footprint_table(ds: Dataset, plan: Mapping[str, str], floor: int) -> pd.Data
                    what="Could not summarise the drawing")
 
 
+#: The summary table's columns as the planner sees them, in this order (the rest are hidden).
+TABLE_COLUMNS = ("footprint", "population", "meets_floor", "n_units", "contiguous",
+                 "polsby_popper", "area_km2", "unit_names", "las", "problems", "units")
+
+
 def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
     label = ds.geography.population_label
+    short = short_label(ds)
     if table is None or len(table) == 0:
         st.info("No footprints yet: pick a target footprint and click CCGs on the map.")
         return
-    shown = table.copy()
+    shown = table[[c for c in TABLE_COLUMNS if c in table]].copy()
+    if "area_km2" in shown:
+        shown["area_km2"] = shown["area_km2"].round(0)
     for col in ("units", "unit_names", "las", "problems"):
         if col in shown:
             shown[col] = [
@@ -349,17 +368,52 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
         hide_index=True,
         width="stretch",
         column_config={
+            "footprint": st.column_config.TextColumn("footprint", pinned=True),
             "population": st.column_config.NumberColumn(
-                f"population ({label})", format="localized",
-                help=f"Sum of {label}; the floor is {floor:,}"),
+                short, format="localized", help=f"Sum of {label}; the floor is {floor:,}"),
+            "meets_floor": st.column_config.CheckboxColumn(
+                f"≥ {floor:,}", help=f"At least {floor:,} {short}"),
+            "n_units": st.column_config.NumberColumn("CCGs", format="localized"),
+            "contiguous": st.column_config.CheckboxColumn(
+                "in one piece", help="Every CCG reaches the others through shared borders "
+                                     "(or the listed island bridges)"),
             "polsby_popper": st.column_config.NumberColumn(
-                "compactness (Polsby-Popper)", format="%.2f",
-                help="4πA/P²: 1 is a circle, near 0 is stringy"),
+                "compactness", format="%.2f",
+                help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy"),
             "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
-            "meets_floor": st.column_config.CheckboxColumn(f"≥ {floor:,}"),
-            "contiguous": st.column_config.CheckboxColumn("contiguous"),
+            "unit_names": st.column_config.TextColumn("CCG names", width="large"),
+            "las": st.column_config.TextColumn("LA codes"),
+            "problems": st.column_config.TextColumn("broken rules", width="large"),
+            "units": st.column_config.TextColumn("CCG codes"),
         },
     )
+
+
+#: Plain words for the validator's rule names.
+RULE_WORDS = {
+    "unknown-unit": "unknown codes", "unassigned": "not in a footprint",
+    "floor": "below the floor", "ceiling": "above the ceiling",
+    "contiguity": "not in one piece", "la-rule": "an LA split between footprints",
+    "keep-together": "a keep-together group split", "keep-apart": "a keep-apart pair together",
+    "fixed": "a fixed CCG elsewhere", "locked": "a locked footprint changed",
+    "count": "number of footprints",
+}
+
+
+def show_violations(violations: list[Any]) -> None:
+    """Broken rules under the table; the unassigned CCGs (normal while drawing) in one line."""
+    unassigned = [v for v in violations if v.rule == "unassigned"]
+    issues = [v for v in violations if v.rule != "unassigned"]
+    if issues:
+        with st.expander(f"{plural(len(issues), 'rule')} broken", expanded=len(issues) <= 8):
+            for v in issues:
+                where = f"**{v.footprint}**" if v.footprint else "**The plan**"
+                st.markdown(f"- {where}, {RULE_WORDS.get(v.rule, v.rule)}: {v.message}")
+    elif not unassigned:
+        st.success("Every footprint meets the floor and the rules.")
+    for v in unassigned:
+        st.caption(f"Not finished: {plural(len(v.units), 'CCG')} not yet in a footprint "
+                   "(every CCG has to be in one).")
 
 
 def verdict(result: Mapping[str, Any]) -> tuple[str, str]:
@@ -443,10 +497,11 @@ def view_drawing(ds: Dataset) -> None:
         target = st.session_state["target"]
         if target in footprints:
             is_locked = target in st.session_state["locked"]
-            u3.button(f"Unlock {target}" if is_locked else f"Lock {target}", width="stretch",
-                      on_click=toggle_lock, args=(target,),
-                      help="Locked footprints cannot be changed by clicks and the optimiser "
-                           "keeps them as they are.")
+            u3.button("🔓 Unlock" if is_locked else "🔒 Lock", width="stretch",
+                      on_click=toggle_lock, args=(target,), key="lock_target",
+                      help=f"{'Unlock' if is_locked else 'Lock'} {target}: locked footprints "
+                           "cannot be changed by clicks and the optimiser keeps them as they "
+                           "are.")
         if st.session_state["locked"]:
             st.caption("Locked: " + ", ".join(sorted(st.session_state["locked"])))
         with st.expander("Save the drawing as a scenario"), st.form(
@@ -471,17 +526,13 @@ def view_drawing(ds: Dataset) -> None:
         constraints = Constraints(min_population=floor, la_rule="whole-la")
         issues = guarded(lambda: validate_plan(problem, dict(plan), constraints),
                          what="Could not check the drawing")
-        if issues:
-            with st.expander(f"{len(issues)} rule(s) broken", expanded=len(issues) <= 8):
-                for v in issues:
-                    st.markdown(f"- **{v.footprint or 'plan'}** ({v.rule}): {v.message}")
-        elif issues is not None:
-            st.success("Every footprint meets the floor and the rules.")
+        if issues is not None:
+            show_violations(issues)
 
 
 def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str = "",
                   status: str | None = None, constraints_json: str | None = None,
-                  overwrite: bool = False) -> bool:
+                  overwrite: bool = False, quiet: bool = False) -> bool:
     def _save() -> bool:
         scenario = Scenario(name=name, assignment=dict(plan), source=source, notes=notes,
                             status=status, constraints_json=constraints_json,
@@ -491,7 +542,7 @@ def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str
         return True
 
     ok = guarded(_save, what="Could not save the scenario")
-    if ok:
+    if ok and not quiet:
         st.success(f"Saved scenario {name.strip()!r} in {store().folder}.")
     return bool(ok)
 
@@ -507,6 +558,7 @@ def view_optimise(ds: Dataset) -> None:
         return
     g = ds.geography
     label = g.population_label
+    short = short_label(ds)
     plan = st.session_state["plan"]
     labels = unit_labels(ds)
     bridges = list(ds.adjacency.bridges)
@@ -515,9 +567,11 @@ def view_optimise(ds: Dataset) -> None:
                "only replaced if you ask.")
     with st.form("optimise"):
         c1, c2, c3 = st.columns(3)
-        floor = c1.number_input(f"Floor: at least ({label})", min_value=0, step=10_000,
-                                value=int(st.session_state["floor"]))
-        max_pop = c2.number_input("Ceiling: at most (0 = none)", min_value=0, step=50_000, value=0)
+        floor = c1.number_input(f"Floor: at least this many {short}", min_value=0,
+                                step=10_000, value=int(st.session_state["floor"]),
+                                help=f"Per footprint, in {label}")
+        max_pop = c2.number_input(f"Ceiling: at most this many {short} (0 = none)", min_value=0,
+                                  step=50_000, value=0)
         objective = c3.selectbox(
             "Objective", ["max-footprints", "compact", "balanced", "fewest-changes"],
             help="max-footprints: as many footprints as possible; compact: rounder shapes; "
@@ -536,15 +590,17 @@ def view_optimise(ds: Dataset) -> None:
                          horizontal=True)
         lock_drawn = st.checkbox(f"Keep my locked footprints ({len(st.session_state['locked'])})",
                                  value=True)
-        keep_together = st.text_area(
-            "Keep together (one group per line: codes separated by commas)", height=68,
-            placeholder="E38000001, E38000002")
-        keep_apart = st.text_area("Keep apart (one pair per line)", height=68)
-        fixed = st.text_area("Fixed CCGs (one per line: code, footprint name)", height=68)
-        off_bridges = st.multiselect(
-            "Switch off island bridges", [f"{a}–{b}" for a, b in bridges],
-            format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
-        off_edges = st.text_area("Switch off other adjacencies (one pair per line)", height=68)
+        with st.expander("More rules: keep together or apart, fixed CCGs, borders switched off"):
+            keep_together = st.text_area(
+                "Keep together (one group per line: codes separated by commas)", height=68,
+                placeholder="E38000001, E38000002")
+            keep_apart = st.text_area("Keep apart (one pair per line)", height=68)
+            fixed = st.text_area("Fixed CCGs (one per line: code, footprint name)", height=68)
+            off_bridges = st.multiselect(
+                "Switch off island bridges", [f"{a}–{b}" for a, b in bridges],
+                format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
+            off_edges = st.text_area("Switch off other adjacencies (one pair per line)",
+                                     height=68)
         name = st.text_input("Name of the new scenario",
                              value=f"Optimised {datetime.now():%Y-%m-%d %H:%M}")
         submitted = st.form_submit_button("Run the optimiser", type="primary")
@@ -578,8 +634,9 @@ def view_optimise(ds: Dataset) -> None:
 
         constraints = guarded(make, what="The constraints are not usable")
         if constraints is not None:
-            run_optimiser(ds, constraints, name=name,
-                          current=dict(plan) if start.startswith("My drawing") else None)
+            # the drawing goes along when it is the start or holds locked footprints to keep
+            use_drawing = start.startswith("My drawing") or bool(locked_fps)
+            run_optimiser(ds, constraints, name=name, current=dict(plan) if use_drawing else None)
     show_last_result(ds)
 
 
@@ -603,16 +660,17 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
     summary = {
         "status": result.status, "footprints": result.footprints, "gap": result.gap,
         "bound": result.bound, "objective": result.objective, "seconds": result.seconds,
-        "solver": f"{result.solver} {result.solver_version}", "log": result.log,
+        "solver": f"{result.solver} ({result.solver_version})", "log": result.log,
         "reasons": list(result.reasons or ()), "time_limit": constraints.time_limit,
         "assignment": dict(result.assignment or {}), "name": None,
-        "reproduce": getattr(result, "reproduce", None),
+        "reproduce": dict(result.reproduce or {}),
+        "table": result.table, "floor": constraints.min_population,
     }
     if summary["assignment"]:
         _kind, sentence = verdict(summary)
         saved = save_scenario(name, summary["assignment"], source="optimiser",
                               status=result.status, constraints_json=constraints.to_json(),
-                              notes=sentence)
+                              notes=sentence, quiet=True)
         summary["name"] = name.strip() if saved else None
     st.session_state["last_result"] = summary
 
@@ -628,18 +686,27 @@ def show_last_result(ds: Dataset) -> None:
         return
     kind, sentence = verdict(res)
     getattr(st, kind)(sentence)
-    st.caption(f"{res['solver']}, {res['seconds']:.1f} s"
-               + (f"; saved as scenario {res['name']!r}" if res["name"] else ""))
+    saved = (f"saved as scenario {res['name']!r}" if res["name"]
+             else "not saved as a scenario" if res["assignment"] else "")
+    st.caption(f"Solver {res['solver']}, {res['seconds']:.1f} s" + (f"; {saved}" if saved else ""))
     if res["assignment"]:
-        table = footprint_table(ds, res["assignment"], int(st.session_state["floor"]))
-        show_table(ds, table, floor=int(st.session_state["floor"]))
+        floor = int(res.get("floor") or st.session_state["floor"])
+        table = res.get("table")
+        if table is None:
+            table = footprint_table(ds, res["assignment"], floor)
+        if table is not None and len(table):
+            st.caption(f"Smallest footprint {int(table['population'].min()):,}, largest "
+                       f"{int(table['population'].max()):,} {short_label(ds)}.")
+        draw_map(ds, plan=res["assignment"], colour_by="footprint", key="result_map",
+                 events=False, height=520)
+        show_table(ds, table, floor=floor)
         replace_ok = not st.session_state["plan"] or st.checkbox(
             "Replace my drawing with this result", key="confirm_result")
         st.button("Load the result into the drawing", disabled=not replace_ok,
                   on_click=load_into_drawing, args=(res["assignment"], "the optimiser's result"))
     if res.get("reproduce"):
         with st.expander("How to reproduce this run"):
-            st.code(str(res["reproduce"]))
+            st.json(res["reproduce"], expanded=True)
     with st.expander("Solver log"):
         st.code(res["log"] or "(empty)", language=None)
 
@@ -656,6 +723,14 @@ def reference_options(ds: Dataset) -> dict[str, dict[str, str]]:
     return out
 
 
+def _when(stamp: str) -> str:
+    """An ISO time stamp as the planner reads it, in local time ("2013-04-01 09:30")."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
 def view_scenarios(ds: Dataset) -> None:
     st.subheader("Saved scenarios")
     s = store()
@@ -666,7 +741,8 @@ def view_scenarios(ds: Dataset) -> None:
         st.warning(f"Skipped {path.name}, which could not be read (left in place): {reason}")
     if scenarios:
         st.dataframe(pd.DataFrame([{
-            "name": sc.name, "created": sc.created, "source": sc.source, "status": sc.status,
+            "name": sc.name, "created": _when(sc.created), "source": sc.source,
+            "status": sc.status,
             "footprints": len(set(sc.assignment.values())), "CCGs": len(sc.assignment),
             "notes": sc.notes} for sc in scenarios]), hide_index=True, width="stretch")
         chosen = st.selectbox("Scenario", [sc.name for sc in scenarios], key="scenario_pick")
@@ -703,16 +779,20 @@ def view_scenarios(ds: Dataset) -> None:
     if cmp is None:
         return
     m1, m2, m3 = st.columns(3)
-    m1.metric("Population kept together", f"{cmp.share_kept_together:.1%}",
+    short = short_label(ds)
+    m1.metric(f"{short.capitalize()} kept together", f"{cmp.share_kept_together:.1%}",
               help=f"Share of {g.population_label} whose footprint matches between A and B")
-    m2.metric("CCGs that moved", f"{cmp.n_moved}")
-    m3.metric("People in moved CCGs", f"{cmp.population_moved:,}")
+    m2.metric("CCGs that moved", f"{cmp.n_moved:,}")
+    m3.metric(f"{short.capitalize()} in moved CCGs", f"{cmp.population_moved:,}")
     moved = tuple(cmp.moves["unit_code"]) if len(cmp.moves) else ()
     st.caption(f"Map: plan B coloured by footprint; the {len(moved)} CCGs that moved have a bold "
                "black outline.")
     draw_map(ds, plan=plans[b], colour_by="footprint", key="compare_map", highlight=moved,
              events=False, height=520)
-    st.dataframe(cmp.moves, hide_index=True, width="stretch")
+    st.dataframe(cmp.moves, hide_index=True, width="stretch", column_config={
+        "unit_code": "CCG code", "name": "CCG",
+        "population": st.column_config.NumberColumn(short, format="localized"),
+        "from_footprint": f"footprint in A ({a})", "to_footprint": f"footprint in B ({b})"})
 
 
 def export_metadata(ds: Dataset, name: str, sc: Scenario | None) -> dict[str, Any]:
@@ -754,7 +834,7 @@ def view_import_export(ds: Dataset) -> None:
         nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h}
         imp = guarded(lambda: read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
                                             nhs_codes=nhs),
-                      what=f"Could not read {up.name}")
+                      what=f"Could not read {up.name}", drop="the plan file")
         if imp is not None:
             show_import(imp, up.name)
     elif up is not None:
@@ -810,11 +890,11 @@ def own_geography() -> None:
     p = st.file_uploader("Population CSV", type=["csv", "txt"], key="own_population")
     # each file is checked as soon as it arrives, so a bad one is reported at once
     bcols = b and guarded(lambda: upload_columns(b.name, b.getvalue()),
-                          what=f"Could not read {b.name}")
+                          what=f"Could not use {b.name}", drop=b.name)
     pcols = p and guarded(lambda: upload_columns(p.name, p.getvalue()),
-                          what=f"Could not read {p.name}")
+                          what=f"Could not use {p.name}", drop=p.name)
     if not bcols or not pcols:
-        if (b is None) != (p is None):
+        if (b is None) != (p is None) and (bcols or pcols):
             st.caption("Add the " + ("population CSV" if p is None else "boundary file")
                        + " to go on.")
         if st.session_state["custom_dataset"] is not None and st.button(
@@ -885,8 +965,10 @@ def sidebar(ds: Dataset) -> None:
         st.caption(f"{g.name}: {len(g.units)} units, {g.population_total:,} "
                    f"{g.population_label}.")
         st.radio("View", VIEWS, key="view")
-        st.number_input(f"Population floor ({g.population_label})", min_value=0, step=10_000,
-                        key="floor")
+        st.number_input(f"Population floor ({short_label(ds)})", min_value=0, step=10_000,
+                        key="floor", help=f"Each footprint needs at least this many "
+                                          f"{g.population_label}.")
+        st.caption(f"= {int(st.session_state['floor']):,} {short_label(ds)} per footprint")
         st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
                  horizontal=True)
         st.markdown("**Reference layers**")

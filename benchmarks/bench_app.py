@@ -82,9 +82,13 @@ _FILL_CHANGED = """([index]) => {
 
 # The footprint table (st.dataframe) keeps an accessible copy of its cells in the DOM.
 _TABLE_HAS = """([footprint, n]) => {
-    for (const row of document.querySelectorAll('[data-testid="stDataFrame"] tr')) {
+    const grid = document.querySelector('[data-testid="stDataFrame"]');
+    if (!grid) return false;
+    const heads = [...grid.querySelectorAll('[role="columnheader"]')].map(c => c.innerText.trim());
+    const col = heads.indexOf("CCGs");
+    for (const row of grid.querySelectorAll('tr')) {
         const cells = [...row.querySelectorAll('[role="gridcell"]')].map(c => c.innerText.trim());
-        if (cells[0] === footprint && cells[2] === String(n)) return true;
+        if (cells[0] === footprint && col >= 0 && cells[col] === String(n)) return true;
     }
     return false;
 }"""
@@ -150,9 +154,9 @@ class Meter:
                 self.map_files[response.url.rsplit("/", 1)[-1]] = len(response.body())
 
 
-def new_page(browser, url: str):
+def new_page(browser, url: str, viewport: dict[str, int] = VIEWPORT):
     host = url.split("//", 1)[1]
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
     page = context.new_page()
     meter = Meter(page)
 
@@ -189,8 +193,9 @@ def settle(page, quiet_ms: int = 1200, limit_s: float = 30.0) -> None:
             return
 
 
-def load(browser, url: str) -> tuple[float, object, object, Meter]:
-    context, page, meter = new_page(browser, url)
+def load(browser, url: str, viewport: dict[str, int] = VIEWPORT
+         ) -> tuple[float, object, object, Meter]:
+    context, page, meter = new_page(browser, url, viewport)
     page.meter = meter
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
@@ -252,12 +257,12 @@ def view(page, name: str) -> None:
 def screenshots(browser, url: str, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out: list[Path] = []
-    _, context, page, _meter = load(browser, url)
+    _, context, page, _meter = load(browser, url, {"width": 1440, "height": 1350})
     settle(page)
 
-    def shot(name: str, full: bool = False) -> None:
+    def shot(name: str) -> None:
         path = folder / name
-        page.screenshot(path=str(path), full_page=full)
+        page.screenshot(path=str(path))
         out.append(path)
 
     shot("01-map.png")
@@ -265,22 +270,25 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
         click_a_ccg(page, start, i)
         settle(page)
     page.mouse.move(5, 5)
-    page.get_by_text("rule(s) broken").first.scroll_into_view_if_needed()
-    shot("02-drawing-table-rules.png", full=True)
+    page.get_by_text("broken", exact=False).first.scroll_into_view_if_needed()
+    shot("02-drawing-table-rules.png")
 
     view(page, "Optimise")
     page.get_by_role("button", name="Run the optimiser").click()
-    page.get_by_text("Proven best (optimal)").or_(page.get_by_text("Feasible, within")).or_(
-        page.get_by_text("Infeasible")).first.wait_for(timeout=600_000)
+    verdict = page.get_by_text("Proven best (optimal)").or_(
+        page.get_by_text("Feasible, within")).or_(page.get_by_text("Infeasible")).first
+    verdict.wait_for(timeout=600_000)
     settle(page)
-    shot("03-optimiser-result.png", full=True)
+    page.get_by_text("Load the result into the drawing").first.scroll_into_view_if_needed()
+    shot("03-optimiser-result.png")
 
     view(page, "Scenarios and comparison")
     page.get_by_label("Plan B").first.click()
     page.get_by_role("option", name="NHS Area Teams (2013)").click()
     settle(page)
     wait_polygons(page)
-    shot("04-compare.png", full=True)
+    page.get_by_text("Compare two plans").first.scroll_into_view_if_needed()
+    shot("04-compare.png")
 
     view(page, "Import and export")
     uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')

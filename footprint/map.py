@@ -51,6 +51,7 @@ from .errors import PlanError
 __all__ = [
     "FOOTPRINT_PALETTE",
     "POPULATION_COLOURS",
+    "attribution_html",
     "base_map",
     "build_map",
     "clicked_unit",
@@ -571,7 +572,7 @@ def legend_html(
                     else f"{edges[i]:,} or more")
             rows.append(f"{_swatch(colour, stroke='#999')} {text}")
     else:
-        rows.append(f"<b>Footprints: {n_footprints}</b><br><small>neighbours differ in colour; "
+        rows.append(f"<b>Footprints: {n_footprints:,}</b><br><small>neighbours differ in colour; "
                     f"population = {label}</small>")
         rows.append(f"{_swatch(FOOTPRINT_PALETTE[0])}{_swatch(FOOTPRINT_PALETTE[1])}"
                     f"{_swatch(FOOTPRINT_PALETTE[2])} in a footprint")
@@ -585,7 +586,8 @@ def legend_html(
     if crossings:
         rows.append(f'<span class="fp-dot" style="background:{CROSSING_COLOUR}"></span> CCG '
                     "crossing an LA boundary")
-    return "<br>".join(rows)
+    # the title folds the rest away, for when the legend hides part of the map
+    return f"<details open><summary>{rows[0]}</summary>{'<br>'.join(rows[1:])}</details>"
 
 
 def units_layer(
@@ -735,7 +737,12 @@ class _Decor(folium.MacroElement):
         .fp-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%;
             margin: 0 5px 0 3px; vertical-align: middle; border: 1px solid #fff; }
         .fp-tip { font: 12px/1.4 sans-serif; }
-        .leaflet-control-attribution { font-size: 9px; max-width: 70%; }
+        .leaflet-control-attribution { font-size: 10px; max-width: 75%; }
+        .fp-attr, .fp-attr summary { display: inline; cursor: pointer; }
+        .fp-attr summary::-webkit-details-marker { display: none; }
+        .fp-attr .fp-more { color: #0078a8; text-decoration: underline; }
+        .fp-attr[open] div { display: block; margin-top: 2px; }
+        .fp-legend details > summary { cursor: pointer; }
         .leaflet-control-layers { font: 12px/1.4 sans-serif; }
         </style>
         {% endmacro %}
@@ -752,6 +759,24 @@ class _Decor(folium.MacroElement):
         self._name = "FpDecor"
         self.attribution = _dumps(attribution)
         self.background = background
+
+
+def attribution_html(geography: Any) -> str:
+    """The map's attribution: one short line that stays visible, the full list on a click.
+
+    The line says what population counts and names the licence; "(sources)" opens
+    every attribution statement of the data. The full text is in the page either way.
+    """
+    entries = [str(e) for e in geography.attribution]
+    line = "Population: " + html.escape(geography.population_label)
+    licences = sorted((e for e in entries if "licence" in e.lower()), key=len)
+    if licences:
+        line += " · " + html.escape(licences[0])
+    if not entries:
+        return line
+    body = "<br>".join(html.escape(e) for e in entries)
+    return (f'<details class="fp-attr"><summary>{line} <span class="fp-more">(sources)</span>'
+            f"</summary><div>{body}</div></details>")
 
 
 def _crossing_points(geography: Any, audit: Any) -> str:
@@ -821,10 +846,7 @@ def base_map(
                          control=True, opacity=0.6).add_to(m)
     CustomPane(_LINES_PANE, z_index=450, pointer_events=False).add_to(m)
     CustomPane(_MARKS_PANE, z_index=460, pointer_events=False).add_to(m)
-    attribution = "Population: " + geography.population_label
-    if geography.attribution:
-        attribution += " | " + " | ".join(geography.attribution)
-    _Decor(attribution=html.escape(attribution), background=BACKGROUND).add_to(m)
+    _Decor(attribution=attribution_html(geography), background=BACKGROUND).add_to(m)
 
     overlays = [
         (show_lower_tier, "la_lower", "Lower-tier LA boundaries",

@@ -148,9 +148,10 @@ def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppT
     assert list(table["footprint"]) == ["Footprint 1"]
     assert int(table["population"].iloc[0]) == 156_676
     assert not bool(table["meets_floor"].iloc[0])
-    # the broken rule is spelt out under the table
-    assert any("rule(s) broken" in e.label for e in app.expander)
-    assert "floor" in page
+    # the broken rule is spelt out under the table, in plain words
+    assert any(e.label == "1 rule broken" for e in app.expander)
+    assert "**Footprint 1**, below the floor:" in page
+    assert "Not finished: 210 CCGs not yet in a footprint" in page
     # the map now colours it as a footprint
     (component,) = map_components(app)
     assert '\\"footprint\\":\\"Footprint 1\\"' in component.proto.json_args
@@ -196,7 +197,7 @@ def test_undo_and_redo(app: AppTest) -> None:
 
 def test_a_locked_footprint_refuses_clicks(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
-    ok(button(app, "Lock Footprint 1").click().run())
+    ok(app.button(key="lock_target").click().run())
     assert app.session_state["locked"] == ["Footprint 1"]
     app.selectbox(key="target").set_value("(no footprint: take it out)")
     ok(app.run())
@@ -246,7 +247,8 @@ def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
     app.selectbox(key="cmp_b").set_value("NHS Area Teams (2013)")
     ok(app.run())
     labels = [m.label for m in app.metric]
-    assert "Population kept together" in labels and "CCGs that moved" in labels
+    assert labels == ["Registered patients kept together", "CCGs that moved",
+                      "Registered patients in moved CCGs"]
     assert len(map_components(app)) == 1  # plan B on its own map
 
 
@@ -319,7 +321,8 @@ def test_a_png_posing_as_a_geopackage_is_refused(app: AppTest) -> None:
 def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
     pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
     ok(go(app, "Optimise"))
-    by_label(app.number_input, "Ceiling: at most (0 = none)").set_value(100_000)
+    by_label(app.number_input, "Ceiling: at most this many registered patients (0 = none)"
+             ).set_value(100_000)
     ok(button(app, "Run the optimiser").click().run())
     (message,) = [e for e in errors(app) if "constraints are not usable" in e]
     assert "below min_population 300,000" in message

@@ -199,7 +199,7 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     assert coloured == [point["index"]], coloured
     assert len(fills) == 211
     # the broken rule (one CCG is far below the floor) is spelt out under the table
-    page.get_by_text("rule(s) broken").first.wait_for(timeout=30_000)
+    page.get_by_text("1 rule broken").first.wait_for(timeout=30_000)
 
 
 def test_optimise_from_the_page(page, scenario_dir: Path) -> None:

@@ -70,8 +70,10 @@ class _Run:
 
     def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
               share: float = 1.0, abs_gap: float | None = None) -> Outcome:
-        # keep back time for PuLP to hand the model over and read the answer
-        limit = max(0.5, self.left() * share - min(5.0, 1.5 + 0.05 * self.left()))
+        # keep back time for PuLP to hand the model over and read the answer (measured: up
+        # to twice as long as building it)
+        handover = 2.0 * (time.perf_counter() - model.created) + 1.0
+        limit = max(0.5, self.left() * share - handover)
         out = model.solve(
             solver=self.constraints.solver, time_limit=limit,
             mip_gap=self.constraints.mip_gap, start=start, abs_gap=abs_gap,
@@ -165,8 +167,10 @@ def _packing_bound(
     return (*packed, sets)
 
 
-def _pack(inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: frozenset[str],
-          count: int | None = None) -> tuple[int, list[frozenset[str]], bool] | None:
+def _pack(
+    inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: frozenset[str],
+    count: int | None = None, small: bool = False,
+) -> tuple[int, list[frozenset[str]], bool] | None:
     """Pack the most disjoint sets (``cover`` nodes inside one; exactly ``count`` if given)."""
     m = Model("packing", maximise=True)
     z = [m.binary(f"z{i}") for i in range(len(sets))]
@@ -183,9 +187,15 @@ def _pack(inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: froze
         m.add(((v, 1.0) for v in z), "<=", inst.count_hi)
     if count is not None:
         m.add(((v, 1.0) for v in z), "==", count)
-    # among the largest packings prefer small sets: more room for ceilings and leftovers
-    total = max(inst.total, 1)
-    m.objective((v, 1.0 - 0.5 * sum(inst.pop[n] for n in sets[i]) / total) for i, v in enumerate(z))
+    if small:
+        # among the largest packings prefer small sets (more room under a ceiling); disjoint
+        # sets hold at most the total, so the penalty stays below 1/2 and never costs a set
+        total = max(inst.total, 1)
+        m.objective(
+            (v, 1.0 - 0.5 * sum(inst.pop[n] for n in sets[i]) / total) for i, v in enumerate(z)
+        )
+    else:
+        m.objective((v, 1.0) for v in z)
     out = run.solve(m, "count bound (set packing)" if not cover else "set packing, covering "
                     f"{len(cover)} stuck node(s)", share=0.5)
     if out.status not in ("optimal", "feasible"):
@@ -193,8 +203,9 @@ def _pack(inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: froze
     chosen = [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
     if out.status == "optimal":
         return len(chosen), chosen, True
-    # each set's weight is above 1/2, so the count bound is below twice the weighted bound
-    return max(len(chosen), math.floor(2 * (out.bound or len(chosen)) + 1e-6)), chosen, False
+    # the small-set penalty is below 1/2, so the count is at most the weighted bound + 1/2
+    slack = 0.5 if small else 0.0
+    return max(len(chosen), math.floor((out.bound or len(chosen)) + slack + 1e-6)), chosen, False
 
 
 def _attach(inst: Instance, seeds: list[frozenset[str]], *,
@@ -688,16 +699,21 @@ def optimise(
         if proven and most < inst.count_lo:
             return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
         plan = _attach(inst, sets)
-        if plan is not None and proven:
-            run.say(f"{most} footprints is the proven largest number; "
-                    "making them as compact as possible…")
-            solved = _hess(inst, run, kind="compact", count=(most, most), start=plan,
+        if plan is not None:
+            k_plan = len(set(plan.values()))
+            if proven and k_plan == most:
+                run.say(f"{most} footprints is the proven largest number; "
+                        "making them as compact as possible…")
+            else:
+                run.say(f"Found {k_plan} footprints; at most {most} are possible. Making them "
+                        "as compact as possible…")
+            solved = _hess(inst, run, kind="compact", count=(k_plan, k_plan), start=plan,
                            label="most compact plan with the largest count",
                            also=_from_current(inst, current))
             final = solved.plan if solved.plan is not None else plan
             cgap = _gap(solved.value, solved.bound) if solved.plan is not None else None
-            return done("optimal", final, value=float(most), bound=float(most),
-                        compactness_gap=cgap)
+            return done("optimal" if proven and k_plan == most else "feasible", final,
+                        value=float(k_plan), bound=float(most), compactness_gap=cgap)
         top = most
     else:
         top = inst.count_hi or max(1, inst.total // max(inst.floor, 1))
@@ -711,7 +727,8 @@ def optimise(
         """Pack k floor sets and attach the rest; nodes left with no room must then be packed."""
         cover: set[str] = set()
         for _round in range(6 if candidates else 0):
-            repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k)
+            repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k,
+                             small=inst.cap is not None)
             if repacked is None:
                 return None
             stuck: set[str] = set()

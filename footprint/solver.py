@@ -100,6 +100,7 @@ class Model:
         self._vars: dict[str, pulp.LpVariable] = {}
         self._n_rows = 0
         self.maximise = maximise
+        self.created = time.perf_counter()  # handing the model to the solver takes about as long
 
     # --- building ------------------------------------------------------------------------
 

@@ -94,7 +94,9 @@ class Adjacency:
         return Adjacency(self.codes, self.edges, self.shared_m, tuple(sorted(set(cleaned))))
 
 
-def _shared_lengths(geoms: np.ndarray, left: np.ndarray, right: np.ndarray, tolerance_m: float) -> np.ndarray:
+def _shared_lengths(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, tolerance_m: float
+) -> np.ndarray:
     """Length of each left boundary lying within ``tolerance_m`` of the right unit."""
     near = shapely.intersection(
         shapely.boundary(geoms[left]), shapely.buffer(geoms[right], tolerance_m, quad_segs=2)
@@ -174,7 +176,9 @@ def _auto_bridges(adj: Adjacency, geoms: np.ndarray, codes: np.ndarray, k: int) 
         for j in nearest:
             target = main[int(j)]
             # bridge from the island unit closest to that mainland unit
-            src = min(members, key=lambda m, t=geoms[main_idx[int(j)]]: shapely.distance(geoms[m], t))
+            src = min(
+                members, key=lambda m, t=geoms[main_idx[int(j)]]: shapely.distance(geoms[m], t)
+            )
             out.append(_pair(str(codes[src]), target))
         log.info("bridged island %s to %s", sorted(comp), [main[int(j)] for j in nearest])
     return out

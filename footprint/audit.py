@@ -62,7 +62,9 @@ class LAAudit:
 
     def las_of(self, unit_code: str) -> list[str]:
         """LA codes a unit covers above the tolerance, largest share first."""
-        rows = self.shares[(self.shares["unit_code"] == unit_code) & (self.shares["share"] > self.tolerance)]
+        rows = self.shares[
+            (self.shares["unit_code"] == unit_code) & (self.shares["share"] > self.tolerance)
+        ]
         return rows["la_code"].tolist()
 
 
@@ -110,7 +112,9 @@ def audit_la(
     pieces["area"] = pieces.area
     shares = pieces.groupby(["unit_code", "la_code", "la_name"], as_index=False)["area"].sum()
     shares["share"] = shares["area"] / shares.groupby("unit_code")["area"].transform("sum")
-    shares = shares.sort_values(["unit_code", "share"], ascending=[True, False]).reset_index(drop=True)
+    shares = shares.sort_values(["unit_code", "share"], ascending=[True, False]).reset_index(
+        drop=True
+    )
     shares = shares[["unit_code", "la_code", "la_name", "share"]]
 
     home = shares.drop_duplicates("unit_code").set_index("unit_code")

@@ -36,7 +36,8 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help="folder with the reference files (default: $FOOTPRINT_DATA_DIR, ./data, ../shared/data)",
+        help="folder with the reference files "
+        "(default: $FOOTPRINT_DATA_DIR, ./data, ../shared/data)",
     )
 
 
@@ -82,7 +83,10 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="write the shares here")
     p.add_argument("--tier", choices=("upper", "lower"), default="upper")
     p.add_argument(
-        "--tolerance", type=float, default=0.01, help="share outside the home LA that counts as crossing"
+        "--tolerance",
+        type=float,
+        default=0.01,
+        help="share outside the home LA that counts as crossing",
     )
 
 
@@ -103,8 +107,17 @@ def _audit(args: argparse.Namespace) -> int:
         .assign(is_home=lambda d: d["la_code"] == d["home_la"], tier=args.tier)
     )
     table["share"] = table["share"].round(6)
-    cols = ["unit_code", "unit_nhs_code", "unit_name", "tier", "la_code", "la_name", "share",
-            "is_home", "crosses"]
+    cols = [
+        "unit_code",
+        "unit_nhs_code",
+        "unit_name",
+        "tier",
+        "la_code",
+        "la_name",
+        "share",
+        "is_home",
+        "crosses",
+    ]
     atomic_write_bytes(args.csv, table[cols].to_csv(index=False).encode("utf-8"))
     print(
         f"wrote {len(table)} rows for {table['unit_code'].nunique()} units to {args.csv}; "
@@ -163,31 +176,70 @@ def _codes(text: str) -> list[str]:
 
 def _optimise_args(p: argparse.ArgumentParser) -> None:
     _data_arg(p)
-    p.add_argument("--objective", default="max-footprints",
-                   choices=["max-footprints", "compact", "balanced", "fewest-changes"])
+    p.add_argument(
+        "--objective",
+        default="max-footprints",
+        choices=["max-footprints", "compact", "balanced", "fewest-changes"],
+    )
     p.add_argument("--min-pop", type=int, default=300_000, help="population floor per footprint")
     p.add_argument("--max-pop", type=int, default=None, help="population ceiling per footprint")
-    p.add_argument("--footprints", default=None,
-                   help="number of footprints: N, or LOW-HIGH for a range")
+    p.add_argument(
+        "--footprints", default=None, help="number of footprints: N, or LOW-HIGH for a range"
+    )
     p.add_argument("--la-rule", default="whole-la", choices=["whole-la", "off"])
-    p.add_argument("--keep-together", action="append", default=[], metavar="A,B,...",
-                   help="codes that share a footprint (repeatable)")
-    p.add_argument("--keep-apart", action="append", default=[], metavar="A,B",
-                   help="two codes in different footprints (repeatable)")
-    p.add_argument("--fix", action="append", default=[], metavar="CODE=NAME",
-                   help="put a unit in a named footprint (repeatable)")
-    p.add_argument("--lock", action="append", default=[], metavar="NAME",
-                   help="keep a footprint of --current exactly as it is (repeatable)")
-    p.add_argument("--disable-edge", action="append", default=[], metavar="A,B",
-                   help="switch off an adjacency or island bridge (repeatable)")
-    p.add_argument("--current", type=Path, default=None, metavar="PLAN.csv",
-                   help="current plan (for fewest-changes, locks, and as a warm start)")
+    p.add_argument(
+        "--keep-together",
+        action="append",
+        default=[],
+        metavar="A,B,...",
+        help="codes that share a footprint (repeatable)",
+    )
+    p.add_argument(
+        "--keep-apart",
+        action="append",
+        default=[],
+        metavar="A,B",
+        help="two codes in different footprints (repeatable)",
+    )
+    p.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="CODE=NAME",
+        help="put a unit in a named footprint (repeatable)",
+    )
+    p.add_argument(
+        "--lock",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep a footprint of --current exactly as it is (repeatable)",
+    )
+    p.add_argument(
+        "--disable-edge",
+        action="append",
+        default=[],
+        metavar="A,B",
+        help="switch off an adjacency or island bridge (repeatable)",
+    )
+    p.add_argument(
+        "--current",
+        type=Path,
+        default=None,
+        metavar="PLAN.csv",
+        help="current plan (for fewest-changes, locks, and as a warm start)",
+    )
     p.add_argument("--change-measure", default="units", choices=["units", "population"])
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds in all")
     p.add_argument("--mip-gap", type=float, default=1e-4, help="relative gap to stop at")
     p.add_argument("--solver", default="highs", choices=["highs", "cbc"])
-    p.add_argument("--constraints", type=Path, default=None, metavar="FILE.json",
-                   help="constraints saved by an earlier run (the flags above are then ignored)")
+    p.add_argument(
+        "--constraints",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="constraints saved by an earlier run (the flags above are then ignored)",
+    )
     p.add_argument("--out", type=Path, default=None, help="write the plan CSV here")
     p.add_argument("--log", type=Path, default=None, help="write the solver's log here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -226,13 +278,19 @@ def _optimise(args: argparse.Namespace) -> int:
                 raise ConstraintsError(f"--fix: got {item!r}; expected CODE=NAME")
             fixed.append((code, name))
         constraints = Constraints(
-            objective=args.objective, min_population=args.min_pop, max_population=args.max_pop,
-            n_footprints=count, la_rule=args.la_rule,
+            objective=args.objective,
+            min_population=args.min_pop,
+            max_population=args.max_pop,
+            n_footprints=count,
+            la_rule=args.la_rule,
             keep_together=[_codes(t) for t in args.keep_together],
             keep_apart=[tuple(_codes(t)) for t in args.keep_apart],
-            fixed=fixed, locked=tuple(args.lock),
+            fixed=fixed,
+            locked=tuple(args.lock),
             disabled_edges=[tuple(_codes(t)) for t in args.disable_edge],
-            time_limit=args.time_limit, mip_gap=args.mip_gap, solver=args.solver,
+            time_limit=args.time_limit,
+            mip_gap=args.mip_gap,
+            solver=args.solver,
             change_measure=args.change_measure,
         )
     ds = load_dataset(args.data_dir)
@@ -245,8 +303,7 @@ def _optimise(args: argparse.Namespace) -> int:
         for note in imp.problems:
             log.warning("%s: %s", args.current.name, note)
         current = dict(imp.assignment)
-    result = optimise(problem, constraints, current=current,
-                      progress=(lambda m: log.info(m)))
+    result = optimise(problem, constraints, current=current, progress=(lambda m: log.info(m)))
     if args.out is not None and result.assignment:
         tmp = args.out.with_name(args.out.name + ".part")
         tmp.write_bytes(write_plan_csv(result.assignment, codes=list(units["code"])))
@@ -260,7 +317,8 @@ def _optimise(args: argparse.Namespace) -> int:
         print(f"status      {result.status}")
         print(f"footprints  {result.footprints}")
         if result.bound is not None:
-            print(f"bound       {result.bound:g}   gap {result.gap if result.gap is not None else '?'}")
+            gap = "?" if result.gap is None else f"{result.gap:.2%}"
+            print(f"bound       {result.bound:g}   gap {gap}")
         print(f"seconds     {result.seconds:.1f}")
         for reason in result.reasons:
             print(f"reason      {reason}")
@@ -275,14 +333,33 @@ def _optimise(args: argparse.Namespace) -> int:
 def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", type=Path, metavar="PLAN.csv", help="plan file: unit_code,footprint")
     _data_arg(p)
-    p.add_argument("--min-pop", type=int, default=None, metavar="N",
-                   help="population floor of every footprint (default 300,000)")
-    p.add_argument("--max-pop", type=int, default=None, metavar="N",
-                   help="population ceiling of every footprint (default none)")
-    p.add_argument("--la-rule", choices=("whole-la", "off"), default=None,
-                   help="keep every LA block in one footprint (default whole-la)")
-    p.add_argument("--constraints", type=Path, default=None, metavar="FILE.json",
-                   help="constraints saved as JSON; --min-pop/--max-pop/--la-rule override it")
+    p.add_argument(
+        "--min-pop",
+        type=int,
+        default=None,
+        metavar="N",
+        help="population floor of every footprint (default 300,000)",
+    )
+    p.add_argument(
+        "--max-pop",
+        type=int,
+        default=None,
+        metavar="N",
+        help="population ceiling of every footprint (default none)",
+    )
+    p.add_argument(
+        "--la-rule",
+        choices=("whole-la", "off"),
+        default=None,
+        help="keep every LA block in one footprint (default whole-la)",
+    )
+    p.add_argument(
+        "--constraints",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="constraints saved as JSON; --min-pop/--max-pop/--la-rule override it",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -305,16 +382,25 @@ def _validate(args: argparse.Namespace) -> int:
                 f"{args.constraints}: cannot read the constraints file ({exc}); check the path"
             ) from None
         constraints = Constraints.from_json(text)
-    overrides = {k: v for k, v in (("min_population", args.min_pop),
-                                   ("max_population", args.max_pop),
-                                   ("la_rule", args.la_rule)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("min_population", args.min_pop),
+            ("max_population", args.max_pop),
+            ("la_rule", args.la_rule),
+        )
+        if v is not None
+    }
     if overrides:
         constraints = constraints.replace(**overrides)
     ds = load_dataset(args.data_dir)
     problem = Problem.from_dataset(ds)
     units = ds.geography.units
-    nhs = {str(h): str(c) for c, h in zip(units["code"], units["nhs_code"], strict=True)
-           if isinstance(h, str) and h}
+    nhs = {
+        str(h): str(c)
+        for c, h in zip(units["code"], units["nhs_code"], strict=True)
+        if isinstance(h, str) and h
+    }
     imp = read_plan_csv(args.plan, known_codes=problem.codes, nhs_codes=nhs)
     violations = validate_plan(problem, imp.assignment, constraints)
     if imp.unknown_codes:
@@ -325,26 +411,38 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         for p in imp.problems:
             print(f"warning: {args.plan.name}: {p}", file=sys.stderr)
-        print(json.dumps({
-            "valid": valid,
-            "footprints": n_footprints,
-            "unassigned": n_unassigned,
-            "unknown_codes": list(imp.unknown_codes),
-            "duplicates": list(imp.duplicates),
-            "violations": [
-                {"rule": v.rule, "footprint": v.footprint, "message": v.message,
-                 "units": list(v.units)}
-                for v in violations
-            ],
-        }))
+        print(
+            json.dumps(
+                {
+                    "valid": valid,
+                    "footprints": n_footprints,
+                    "unassigned": n_unassigned,
+                    "unknown_codes": list(imp.unknown_codes),
+                    "duplicates": list(imp.duplicates),
+                    "violations": [
+                        {
+                            "rule": v.rule,
+                            "footprint": v.footprint,
+                            "message": v.message,
+                            "units": list(v.units),
+                        }
+                        for v in violations
+                    ],
+                }
+            )
+        )
     else:
-        print(f"{args.plan.name}: {imp.rows} rows, {n_footprints} footprints, "
-              f"{n_unassigned} of {len(problem.codes)} units unassigned")
+        print(
+            f"{args.plan.name}: {imp.rows} rows, {n_footprints} footprints, "
+            f"{n_unassigned} of {len(problem.codes)} units unassigned"
+        )
         for p in imp.problems:
             print(f"warning: {p}")
         if imp.duplicates:
-            print(f"warning: {len(imp.duplicates)} unit(s) appear on more than one line: "
-                  + ", ".join(imp.duplicates))
+            print(
+                f"warning: {len(imp.duplicates)} unit(s) appear on more than one line: "
+                + ", ".join(imp.duplicates)
+            )
         if valid:
             print("valid: every footprint meets the rules")
         else:
@@ -355,11 +453,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m footprint", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m footprint", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (configure, fn) in _COMMANDS.items():
-        p = sub.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else None)
+        p = sub.add_parser(
+            name, help=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else None
+        )
         configure(p)
         p.set_defaults(func=fn)
     return parser

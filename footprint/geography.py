@@ -78,9 +78,7 @@ class Geography:
     def dissolved(self, column: str, *, display: bool = True) -> gpd.GeoDataFrame:
         """Units dissolved by a grouping column (Area Teams, Regions), for reference layers."""
         src = self.display_units if display else self.units
-        frame = src[["code", "geometry"]].merge(
-            self.units[["code", column]], on="code", how="left"
-        )
+        frame = src[["code", "geometry"]].merge(self.units[["code", column]], on="code", how="left")
         out = frame.dissolve(by=column, as_index=False)[[column, "geometry"]]
         return out.rename(columns={column: "code"})
 
@@ -97,10 +95,14 @@ def repair(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
     n_invalid = int((~out.geometry.is_valid).sum())
     if n_invalid:
         log.info("%s: repairing %d invalid geometries", source, n_invalid)
-    out["geometry"] = shapely.make_valid(out.geometry.values, method="structure", keep_collapsed=False)
+    out["geometry"] = shapely.make_valid(
+        out.geometry.values, method="structure", keep_collapsed=False
+    )
     if out.crs is None or out.crs.to_epsg() != ANALYSIS_CRS:
         out = out.to_crs(ANALYSIS_CRS)
-    out["geometry"] = shapely.make_valid(out.geometry.values, method="structure", keep_collapsed=False)
+    out["geometry"] = shapely.make_valid(
+        out.geometry.values, method="structure", keep_collapsed=False
+    )
     return out
 
 

@@ -40,7 +40,9 @@ _KIND = {
 }
 
 
-def read_boundaries(path: PathLike, *, crs: str | int | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_boundaries(
+    path: PathLike, *, crs: str | int | None = None, layer: str | None = None
+) -> gpd.GeoDataFrame:
     """Read a boundary file: GeoJSON, GeoPackage, TopoJSON or zipped shapefile.
 
     Parameters
@@ -74,7 +76,9 @@ def read_boundaries(path: PathLike, *, crs: str | int | None = None, layer: str 
                 names = zf.namelist()
                 shps = [n for n in names if n.lower().endswith(".shp")]
         except zipfile.BadZipFile:
-            raise InputFileError(f"{p.name}: not a readable zip file (damaged or truncated)") from None
+            raise InputFileError(
+                f"{p.name}: not a readable zip file (damaged or truncated)"
+            ) from None
         if len(shps) != 1:
             found = shps or [n for n in names if not n.endswith("/")]
             raise InputFileError(
@@ -126,7 +130,11 @@ def read_table(path: PathLike, *, encoding: str | None = None) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 return pd.read_csv(
-                    p, dtype=str, encoding=enc, keep_default_na=False, na_values=[""],
+                    p,
+                    dtype=str,
+                    encoding=enc,
+                    keep_default_na=False,
+                    na_values=[""],
                     index_col=False,
                 )
         except UnicodeDecodeError as exc:
@@ -247,12 +255,17 @@ def _england_2013(root: Path, manifest: Manifest) -> Geography:
     )
     qof = read_table(f / "population/prevalencebyccg_1314.csv")
     # ccg_listsize repeats on every register row of a CCG: one value per CCG.
-    per_ccg = qof.groupby("ccgcode")["ccg_listsize"].agg(lambda s: s.iloc[0] if s.nunique() == 1 else None)
+    per_ccg = qof.groupby("ccgcode")["ccg_listsize"].agg(
+        lambda s: s.iloc[0] if s.nunique() == 1 else None
+    )
     if per_ccg.isna().any():
         bad = ", ".join(per_ccg[per_ccg.isna()].index[:10])
         raise DataError(f"prevalencebyccg_1314.csv: ccg_listsize differs within CCG(s) {bad}")
     pop = names[["code", "nhs_code"]].merge(
-        per_ccg.rename("population").reset_index(), left_on="nhs_code", right_on="ccgcode", how="left"
+        per_ccg.rename("population").reset_index(),
+        left_on="nhs_code",
+        right_on="ccgcode",
+        how="left",
     )[["code", "population"]]
 
     lad = read_boundaries(f / "la2013/topo_lad.json", crs=4326)
@@ -270,7 +283,9 @@ def _england_2013(root: Path, manifest: Manifest) -> Geography:
     upper = upper[["code", "name", "geometry"]].sort_values("code").reset_index(drop=True)
 
     extra = names[["code", "nhs_code", "name"]].merge(
-        teams[["code", "area_team_code", "area_team", "region_code", "region"]], on="code", how="left"
+        teams[["code", "area_team_code", "area_team", "region_code", "region"]],
+        on="code",
+        how="left",
     )
     return build_geography(
         ccg,

@@ -1,4 +1,4 @@
-"""`python -m footprint optimise`: one JSON object with stable keys, a plan CSV, honest exit codes."""
+"""`python -m footprint optimise`: one JSON object with stable keys, a plan CSV, exit codes."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def test_json_round_trip_and_hashable():
 def test_bad_json_is_explained():
     with pytest.raises(ConstraintsError, match="not valid JSON"):
         Constraints.from_json("{oops")
-    with pytest.raises(ConstraintsError, match="unknown setting.*'floor'"):
+    with pytest.raises(ConstraintsError, match=r"unknown setting.*'floor'"):
         Constraints.from_json('{"floor": 3}')
     with pytest.raises(ConstraintsError, match="expected a JSON object, got list"):
         Constraints.from_json("[1]")

@@ -352,6 +352,8 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
     label = ds.geography.population_label
     short = short_label(ds)
     if table is None or len(table) == 0:
+        # no empty table: Streamlit's table code costs a 2-core machine ~2 s on the first page,
+        # so the browser loads it with the first click instead
         st.info("No footprints yet: pick a target footprint and click CCGs on the map.")
         return
     shown = table[[c for c in TABLE_COLUMNS if c in table]].copy()

@@ -71,8 +71,8 @@ class _Run:
     def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
               share: float = 1.0, abs_gap: float | None = None) -> Outcome:
         # keep back time for PuLP to hand the model over and read the answer (measured: up
-        # to twice as long as building it)
-        handover = 2.0 * (time.perf_counter() - model.created) + 1.0
+        # to three times as long as building it)
+        handover = 3.0 * (time.perf_counter() - model.created) + 1.5
         limit = max(0.5, self.left() * share - handover)
         out = model.solve(
             solver=self.constraints.solver, time_limit=limit,

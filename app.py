@@ -446,6 +446,7 @@ def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
         g, audit=ds.audit, show_lower_tier=opts.get("show_lower", False),
         show_area_teams=opts.get("show_teams", False), show_regions=opts.get("show_regions", False),
         tiles=opts.get("tiles", False), leaflet_url=LEAFLET_URL, data_url=data_url,
+        zoom_start=6.5 if height >= 600 else 6.0,  # all of England in view either way
     )
     layer = units_layer(
         g, audit=ds.audit, assignment=plan, colour_by=colour_by, highlight=highlight,
@@ -499,7 +500,7 @@ def view_drawing(ds: Dataset) -> None:
         target = st.session_state["target"]
         if target in footprints:
             is_locked = target in st.session_state["locked"]
-            u3.button("🔓 Unlock" if is_locked else "🔒 Lock", width="stretch",
+            u3.button("Unlock" if is_locked else "Lock", width="stretch",
                       on_click=toggle_lock, args=(target,), key="lock_target",
                       help=f"{'Unlock' if is_locked else 'Lock'} {target}: locked footprints "
                            "cannot be changed by clicks and the optimiser keeps them as they "

@@ -523,7 +523,7 @@ class _Legend(folium.MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var group = {{ this._parent.get_name() }};
-            var legend = L.control({position: "bottomright"});
+            var legend = L.control({position: "bottomleft"});  // over Wales and the sea, not London
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", "fp-legend");
                 div.innerHTML = {{ this.html }};

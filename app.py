@@ -452,6 +452,7 @@ def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
         g, audit=ds.audit, assignment=plan, colour_by=colour_by, highlight=highlight,
         locked=opts["locked"], floor=opts["floor"],
         fill_opacity=0.6 if opts.get("tiles") else 0.75, data_url=data_url,
+        instant_clicks=events,
     )
     st_folium(
         base, key=key, height=height, use_container_width=True,

@@ -498,18 +498,48 @@ class _UnitsGeoJson(Layer):
             }).catch(function (e) { window.fpFailed(layer, e); });
         })({{ this.get_name() }}, {{ this.data }});
         {% endif %}
+        {% if this.instant %}{{ this.instant_js }}({{ this.get_name() }});{% endif %}
         {% endmacro %}
         """
     )
 
     def __init__(self, data: str, styles: list[dict[str, Any]], *, name: str,
-                 url: str | None = None) -> None:
+                 url: str | None = None, instant_clicks: bool = False) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "FpUnits"
         self.data = data
         self.url = url
         self.fetch_js = _FETCH_JS
+        self.instant = instant_clicks
+        self.instant_js = _INSTANT_CLICKS_JS
         self.styles = _dumps(styles)
+
+
+# streamlit-folium reports a click to Streamlit 250 ms after it happens (a debounce meant for
+# panning). For a click on a CCG that is a quarter of the time the planner waits, so this
+# sends the very value streamlit-folium is about to send, at once, and records it as sent;
+# its own debounced report then finds nothing new and sends nothing. The value is built the
+# way streamlit-folium 0.27 builds it (the returned objects, in its key order); when the
+# page is not streamlit-folium's, or asks for other objects, it does nothing and the
+# normal report goes ahead.
+_INSTANT_CLICKS_JS = """(function (layer) {
+    var ORDER = ["last_object_clicked_count", "last_active_drawing"];
+    layer.on("click", function () {
+        setTimeout(function () {  // after streamlit-folium's own click handlers
+            var g = window.__GLOBAL_DATA__;
+            if (!g || !Array.isArray(g.returned_objects) || window.parent === window) { return; }
+            if (g.returned_objects.some(function (k) { return ORDER.indexOf(k) < 0; })) { return; }
+            var value = {};
+            ORDER.forEach(function (k) {
+                if (g.returned_objects.indexOf(k) >= 0) { value[k] = g[k]; }
+            });
+            if (JSON.stringify(value) === JSON.stringify(g.previous_data)) { return; }
+            g.previous_data = value;
+            window.parent.postMessage({isStreamlitMessage: true,
+                type: "streamlit:setComponentValue", value: value, dataType: "json"}, "*");
+        }, 0);
+    });
+})"""
 
 
 class _Legend(folium.MacroElement):
@@ -603,6 +633,7 @@ def units_layer(
     legend: bool = True,
     name: str = "CCGs",
     data_url: str | None = None,
+    instant_clicks: bool = False,
 ) -> folium.FeatureGroup:
     """The CCGs as a feature group: coloured polygons with tooltips, plus the legend.
 
@@ -628,6 +659,11 @@ def units_layer(
         polygons are fetched from there once (and cached by the browser) and the
         layer itself holds only the per-CCG colours and tooltips (about 60 kB
         instead of 0.8 MB for the 211 CCGs). ``None``: everything inline.
+    instant_clicks
+        In streamlit-folium (0.27) with ``returned_objects`` limited to
+        ``last_active_drawing`` and ``last_object_clicked_count``: report a click
+        on a CCG to Streamlit at once rather than after streamlit-folium's
+        250 ms debounce. Anywhere else it does nothing.
 
     Raises
     ------
@@ -642,12 +678,13 @@ def units_layer(
     group = folium.FeatureGroup(name=name, control=False)
     if data_url is None:
         data, styles = units_geojson(geography, **kwargs)
-        group.add_child(_UnitsGeoJson(data, styles, name=name))
+        group.add_child(_UnitsGeoJson(data, styles, name=name, instant_clicks=instant_clicks))
     else:
         props, styles = unit_properties(geography, **kwargs)
         by_code = _dumps({p["code"]: p for p in props})
         url = _folder(data_url) + _static_names(geography)["units"]
-        group.add_child(_UnitsGeoJson(by_code, styles, name=name, url=url))
+        group.add_child(_UnitsGeoJson(by_code, styles, name=name, url=url,
+                                      instant_clicks=instant_clicks))
     if legend:
         plan = _check_assignment(geography, assignment)
         group.add_child(_Legend(legend_html(

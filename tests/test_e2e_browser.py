@@ -127,6 +127,9 @@ def page(app_url):
         context.route("**/*", only_local)
         pg = context.new_page()
         pg.blocked = blocked  # type: ignore[attr-defined]
+        sent: list[int] = []  # sizes of the messages the page sends to the server
+        pg.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(len(f))))
+        pg.sent = sent  # type: ignore[attr-defined]
         pg.goto(app_url)
         yield pg
         browser.close()
@@ -184,8 +187,10 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     point = _map_frame(page).evaluate(_INSIDE_POINT, 100)
     assert point, "no clickable point inside any CCG"
     box = page.locator(MAP_FRAME).first.bounding_box()
+    page.wait_for_timeout(1500)  # the page's own start-up messages are over
+    page.sent.clear()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])  # a real mouse click
-    page.get_by_text("in 'Footprint 1'").first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Put .+ in 'Footprint 1'\.$")).first.wait_for(timeout=30_000)
     page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=30_000)
     # the map stayed mounted (same iframe) and the clicked CCG took a footprint colour
     frame.locator(CCG_PATHS).nth(210).wait_for(timeout=30_000)
@@ -198,6 +203,9 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
         time.sleep(0.2)
     assert coloured == [point["index"]], coloured
     assert len(fills) == 211
+    # the click was reported once (at once, not again after streamlit-folium's debounce)
+    page.wait_for_timeout(1000)
+    assert len(page.sent) == 1, page.sent
     # under the table: the plan is not finished (210 CCGs still to place)
     page.get_by_text("Not finished: 210 CCGs not yet in a footprint").first.wait_for(
         timeout=30_000)

@@ -76,6 +76,19 @@ def test_with_a_data_url_each_change_sends_only_the_properties(geography, datase
     assert styles[props[0]["style"]]["fillColor"] != UNASSIGNED_FILL
 
 
+def test_instant_click_reports_only_when_asked(geography) -> None:
+    def script(**kw) -> str:
+        m = base_map(geography, tiles=False, leaflet_url="x/")
+        m.add_child(units_layer(geography, assignment={}, colour_by="footprint", **kw))
+        return m.get_root().render()
+
+    assert "streamlit:setComponentValue" not in script()
+    text = script(instant_clicks=True)
+    assert "streamlit:setComponentValue" in text
+    # it only acts inside streamlit-folium, with the two objects the app asks for
+    assert "window.__GLOBAL_DATA__" in text and '"last_object_clicked_count"' in text
+
+
 def test_tooltips_say_what_population_counts(geography, dataset) -> None:
     data, _ = units_geojson(geography, audit=dataset.audit)
     tip = next(f for f in _features(data) if f["properties"]["code"] == "E38000001")[

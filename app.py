@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -177,12 +178,24 @@ def problem_for(_dataset: Dataset, digest: str) -> Any:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def tiles_reachable() -> bool:
-    """Whether OpenStreetMap answers from here (decides whether background tiles are offered on)."""
-    try:
-        with socket.create_connection(("tile.openstreetmap.org", 443), timeout=1.0):
-            return True
-    except OSError:
-        return False
+    """Whether OpenStreetMap answers from here (decides whether background tiles start on).
+
+    At most ~1.5 s even where name lookups hang (no network): the check runs in a thread
+    that is given up on.
+    """
+    answer: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection(("tile.openstreetmap.org", 443), timeout=1.0):
+                answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(1.5)
+    return bool(answer and answer[0])
 
 
 def map_data_url(ds: Dataset) -> str:

@@ -144,22 +144,25 @@ def show_flash() -> None:
     st.session_state["flash"] = []
 
 
-def guarded(action: Callable[[], Any], *, what: str, drop: str = "") -> Any:
+def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
+            later: bool = False) -> Any:
     """Run a library call; show its message (never a traceback) if it fails.
 
     ``drop`` is a leading "name: " the message may start with that ``what`` already says.
+    ``later``: queue the message for the top of the page (from a callback).
     """
+    say = (lambda text: flash("error", text)) if later else st.error
     try:
         return action()
     except FootprintError as exc:
         text = str(exc)
         if drop and text.startswith(drop + ": "):
             text = text[len(drop) + 2:]
-        st.error(f"{what}: {text}")
+        say(f"{what}: {text}")
     except Exception:  # unexpected: log it for the maintainer, show a plain message
         log.exception("unexpected error (%s)", what)
-        st.error(f"{what}: something unexpected went wrong (details are in the app log). "
-                 "Your drawing and saved scenarios are unchanged.")
+        say(f"{what}: something unexpected went wrong (details are in the app log). "
+            "Your drawing and saved scenarios are unchanged.")
     return None
 
 
@@ -521,17 +524,20 @@ def view_drawing(ds: Dataset) -> None:
                            "are.")
         if st.session_state["locked"]:
             st.caption("Locked: " + ", ".join(sorted(st.session_state["locked"])))
-        with st.expander("Save the drawing as a scenario"), st.form(
+        # popovers, not expanders: their widgets are only built when opened, which
+        # takes ~0.4 s off the first page on 2 cores (measured)
+        with st.popover("Save the drawing as a scenario", width="stretch"), st.form(
                 "save_drawing", clear_on_submit=False, border=False):
-                name = st.text_input("Scenario name", placeholder="e.g. North option A")
-                notes = st.text_area("Notes", height=68)
-                overwrite = st.checkbox("Replace a saved scenario of the same name")
-                if st.form_submit_button("Save scenario"):
-                    save_scenario(name, plan, source="drawn", notes=notes, overwrite=overwrite)
-        with st.expander("Clear the drawing"):
+                st.text_input("Scenario name", placeholder="e.g. North option A",
+                              key="save_name")
+                st.text_area("Notes", height=68, key="save_notes")
+                st.checkbox("Replace a saved scenario of the same name", key="save_overwrite")
+                st.form_submit_button("Save scenario", on_click=save_drawing)
+        with st.popover("Clear the drawing", width="stretch"):
             sure = st.checkbox("Yes, clear every footprint (undo can bring it back)")
             if st.button("Clear", disabled=not sure):
                 set_drawing({}, [])
+                flash("success", "Cleared the drawing; ↶ Undo brings it back.")
                 st.rerun()
     st.subheader("Footprints")
     table = footprint_table(ds, plan, floor)
@@ -549,7 +555,7 @@ def view_drawing(ds: Dataset) -> None:
 
 def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str = "",
                   status: str | None = None, constraints_json: str | None = None,
-                  overwrite: bool = False, quiet: bool = False) -> bool:
+                  overwrite: bool = False, quiet: bool = False, later: bool = False) -> bool:
     def _save() -> bool:
         scenario = Scenario(name=name, assignment=dict(plan), source=source, notes=notes,
                             status=status, constraints_json=constraints_json,
@@ -558,10 +564,21 @@ def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str
         store().save(scenario, overwrite=overwrite)
         return True
 
-    ok = guarded(_save, what="Could not save the scenario")
+    ok = guarded(_save, what="Could not save the scenario", later=later)
     if ok and not quiet:
-        st.success(f"Saved scenario {name.strip()!r} in {store().folder}.")
+        message = f"Saved scenario {name.strip()!r} in {store().folder}."
+        if later:
+            flash("success", message)
+        else:
+            st.success(message)
     return bool(ok)
+
+
+def save_drawing() -> None:
+    """The save form's callback: its messages go to the top of the page, not the popover."""
+    s = st.session_state
+    save_scenario(s["save_name"], s["plan"], source="drawn", notes=s["save_notes"],
+                  overwrite=s["save_overwrite"], later=True)
 
 
 def _lines(text: str) -> list[list[str]]:

@@ -195,6 +195,17 @@ def test_undo_and_redo(app: AppTest) -> None:
     assert button(app, "↷ Redo").disabled
 
 
+def test_clear_the_drawing_and_undo_it(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))
+    by_label(app.checkbox, "Yes, clear every footprint (undo can bring it back)").check()
+    ok(app.run())
+    ok(button(app, "Clear").click().run())
+    assert app.session_state["plan"] == {}
+    assert "Cleared the drawing" in texts(app)
+    ok(button(app, "↶ Undo").click().run())
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+
+
 def test_a_locked_footprint_refuses_clicks(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(app.button(key="lock_target").click().run())

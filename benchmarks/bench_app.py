@@ -267,7 +267,7 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
             from PIL import Image
 
             Image.open(path).convert("RGB").quantize(
-                colors=256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
+                colors=256, method=Image.Quantize.MAXCOVERAGE).save(path, optimize=True)
         out.append(path)
 
     shot("01-map.png")

@@ -92,6 +92,8 @@ UNASSIGN = "(no footprint: take it out)"
 VIEWS = ("Map and drawing", "Optimise", "Scenarios and comparison", "Import and export")
 DRAWING = "Current drawing"
 HISTORY_LIMIT = 200
+# What the map reports back. Keep to these two: footprint.map's instant click reports
+# (units_layer(instant_clicks=True)) build exactly this value.
 MAP_EVENTS = ["last_active_drawing", "last_object_clicked_count"]
 
 
@@ -106,7 +108,7 @@ def init_state() -> None:
         "history": [],  # undo stack of (plan, locked)
         "future": [],  # redo stack
         "target": NEW_FOOTPRINT,
-        "clicked_code": None,  # set by a map click, consumed at the top of the next run
+        "clicked": [],  # CCGs clicked on the map, in order, assigned at the top of the run
         "flash": [],  # (kind, message) shown once on the next run
         "last_result": None,  # summary of the last optimiser run
         "imported_plan": None,  # a validated imported plan awaiting confirmation
@@ -309,10 +311,14 @@ def assign(code: str, names: Mapping[str, str]) -> None:
 
 
 def on_map_click() -> None:
-    """st_folium callback: remember which CCG was clicked; the next run assigns it."""
+    """st_folium callback: remember which CCG was clicked; the run assigns it.
+
+    Queued, not overwritten: two quick clicks give two reruns, and the second may start
+    before the first has assigned its CCG.
+    """
     code = clicked_unit(st.session_state.get("ccg_map"))
     if code:
-        st.session_state["clicked_code"] = code
+        st.session_state["clicked"] = [*st.session_state["clicked"], code]
 
 
 def toggle_lock(footprint: str) -> None:
@@ -581,6 +587,20 @@ def save_drawing() -> None:
                   overwrite=s["save_overwrite"], later=True)
 
 
+def fresh_scenario_name() -> str:
+    """'Optimised 2013-04-01 09:30', with ' (2)', ' (3)'... if that name is saved already."""
+    base = f"Optimised {datetime.now():%Y-%m-%d %H:%M}"
+    try:
+        taken = set(store().names())
+    except (FootprintError, OSError):  # an unreadable folder is reported where it is listed
+        taken = set()
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base} ({n})"
+    return name
+
+
 def _lines(text: str) -> list[list[str]]:
     return [[p.strip() for p in line.replace(";", ",").split(",") if p.strip()]
             for line in text.splitlines() if line.strip()]
@@ -635,8 +655,11 @@ def view_optimise(ds: Dataset) -> None:
                 format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
             off_edges = st.text_area("Switch off other adjacencies (one pair per line)",
                                      height=68)
-        name = st.text_input("Name of the new scenario",
-                             value=f"Optimised {datetime.now():%Y-%m-%d %H:%M}")
+        # keyed, with its default set once: a default that changed with the clock would make
+        # a new widget each minute and drop the name the planner typed
+        if st.session_state.pop("opt_name_used", False) or "opt_name" not in st.session_state:
+            st.session_state["opt_name"] = fresh_scenario_name()
+        name = st.text_input("Name of the new scenario", key="opt_name")
         submitted = st.form_submit_button("Run the optimiser", type="primary")
     if submitted:
         codes = {c: c for c in g.units["code"]}
@@ -706,6 +729,7 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
                               status=result.status, constraints_json=constraints.to_json(),
                               notes=sentence, quiet=True)
         summary["name"] = name.strip() if saved else None
+        st.session_state["opt_name_used"] = saved  # the next run offers a new name
     st.session_state["last_result"] = summary
 
 
@@ -971,11 +995,10 @@ def main() -> None:
         st.stop()
     g = ds.geography
     labels = dict(zip(g.units["code"], g.units["name"], strict=True))
-    clicked = st.session_state["clicked_code"]
-    if clicked:
-        st.session_state["clicked_code"] = None
-        if clicked in labels:
-            assign(clicked, labels)
+    clicked, st.session_state["clicked"] = st.session_state["clicked"], []
+    for code in clicked:
+        if code in labels:
+            assign(code, labels)
     show_flash()
     # The view comes first and the sidebar last: the page then streams the map to the browser
     # before the sidebar's widgets (the settings are read from session state, set up above).

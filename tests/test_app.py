@@ -360,3 +360,7 @@ def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> 
     assert len(table) == result["footprints"] and table["meets_floor"].all()
     ok(button(app, "Load the result into the drawing").click().run())
     assert len(app.session_state["plan"]) == 211
+    # the next run is offered a new name, not the one just used
+    ok(go(app, "Optimise"))
+    offered = by_label(app.text_input, "Name of the new scenario").value
+    assert offered.startswith("Optimised ") and offered != "Max at 300k"

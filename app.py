@@ -113,6 +113,7 @@ def init_state() -> None:
         "last_result": None,  # summary of the last optimiser run
         "imported_plan": None,  # a validated imported plan awaiting confirmation
         "custom_dataset": None,  # a planner's own geography, when uploaded
+        "drawings": {},  # geography digest -> its drawing state, kept while another is used
         # sidebar settings (the sidebar is drawn last, after the map; see main())
         "view": VIEWS[0],
         "floor": 300_000,
@@ -222,6 +223,25 @@ def map_data_url(ds: Dataset) -> str:
 def dataset() -> Dataset:
     custom = st.session_state["custom_dataset"]
     return custom if custom is not None else england()
+
+
+#: What belongs to one geography's drawing (codes of one geography mean nothing in another).
+PER_GEOGRAPHY = {"plan": dict, "locked": list, "history": list, "future": list,
+                 "last_result": lambda: None, "imported_plan": lambda: None}
+
+
+def switch_geography(custom: Dataset | None) -> None:
+    """Plan on another geography (``None``: England's CCGs), keeping each one's drawing.
+
+    The drawing, its undo history, the optimiser's last result and an imported plan are put
+    aside under the old geography and come back when the planner returns to it.
+    """
+    s = st.session_state
+    s["drawings"][digest_of(dataset())] = {k: s[k] for k in PER_GEOGRAPHY}
+    s["custom_dataset"] = custom
+    kept = s["drawings"].pop(digest_of(dataset()), {})
+    for key, empty in PER_GEOGRAPHY.items():
+        s[key] = kept.get(key, empty())
 
 
 def digest_of(ds: Dataset) -> str:
@@ -463,19 +483,31 @@ def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
              highlight: tuple[str, ...] = (), events: bool = True, height: int = 620) -> None:
     g = ds.geography
     opts = st.session_state
-    data_url = map_data_url(ds)
-    base = base_map(
-        g, audit=ds.audit, show_lower_tier=opts.get("show_lower", False),
-        show_area_teams=opts.get("show_teams", False), show_regions=opts.get("show_regions", False),
-        tiles=opts.get("tiles", False), leaflet_url=LEAFLET_URL, data_url=data_url,
-        zoom_start=6.5 if height >= 600 else 6.0,  # all of England in view either way
-    )
-    layer = units_layer(
-        g, audit=ds.audit, assignment=plan, colour_by=colour_by, highlight=highlight,
-        locked=opts["locked"], floor=opts["floor"],
-        fill_opacity=0.6 if opts.get("tiles") else 0.75, data_url=data_url,
-        instant_clicks=events,
-    )
+
+    def build() -> tuple[Any, Any]:
+        data_url = map_data_url(ds)
+        base = base_map(
+            g, audit=ds.audit, show_lower_tier=opts.get("show_lower", False),
+            show_area_teams=opts.get("show_teams", False),
+            show_regions=opts.get("show_regions", False),
+            tiles=opts.get("tiles", False), leaflet_url=LEAFLET_URL, data_url=data_url,
+            zoom_start=6.5 if height >= 600 else 6.0,  # all of England in view either way
+        )
+        if opts["custom_dataset"] is not None:  # a planner's own units: frame them
+            west, south, east, north = (float(v) for v in g.display_units.total_bounds)
+            base.fit_bounds([[south, west], [north, east]])
+        layer = units_layer(
+            g, audit=ds.audit, assignment=plan, colour_by=colour_by, highlight=highlight,
+            locked=opts["locked"], floor=opts["floor"],
+            fill_opacity=0.6 if opts.get("tiles") else 0.75, data_url=data_url,
+            instant_clicks=events,
+        )
+        return base, layer
+
+    built = guarded(build, what="Could not draw the map")
+    if built is None:
+        return
+    base, layer = built
     st_folium(
         base, key=key, height=height, use_container_width=True,
         returned_objects=MAP_EVENTS if events else [],
@@ -943,6 +975,11 @@ def own_geography() -> None:
     st.subheader("Use your own boundaries and populations")
     st.caption("Boundaries: GeoJSON, GeoPackage, TopoJSON or a zipped shapefile, one feature per "
                "unit. Populations: a CSV with a code column and a population column.")
+    if st.session_state["custom_dataset"] is not None and st.button(
+            "Go back to the England 2013 CCGs (and the drawing made on them)"):
+        switch_geography(None)
+        flash("success", "Back on the England 2013 CCGs, with the drawing you left there.")
+        st.rerun()
     b = st.file_uploader("Boundary file", type=["geojson", "json", "gpkg", "topojson", "zip"],
                          key="own_boundaries")
     p = st.file_uploader("Population CSV", type=["csv", "txt"], key="own_population")
@@ -955,11 +992,6 @@ def own_geography() -> None:
         if (b is None) != (p is None) and (bcols or pcols):
             st.caption("Add the " + ("population CSV" if p is None else "boundary file")
                        + " to go on.")
-        if st.session_state["custom_dataset"] is not None and st.button(
-                "Go back to the England 2013 CCGs"):
-            st.session_state["custom_dataset"] = None
-            set_drawing({}, [])
-            st.rerun()
         return
     c1, c2, c3, c4 = st.columns(4)
     code_col = c1.selectbox("Code column (boundaries)", bcols)
@@ -978,8 +1010,7 @@ def own_geography() -> None:
         with st.spinner("Checking the files and building the geography…"):
             custom = guarded(build, what="Could not use these files")
         if custom is not None:
-            st.session_state["custom_dataset"] = custom
-            set_drawing({}, [])
+            switch_geography(custom)
             flash("success", f"Now planning on {custom.geography.name!r} "
                              f"({len(custom.geography.units)} units).")
             st.rerun()

@@ -326,6 +326,46 @@ def test_a_png_posing_as_a_geopackage_is_refused(app: AppTest) -> None:
     assert any("areas.gpkg" in e for e in errors(app))
 
 
+def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path: Path) -> None:
+    from conftest import grid_units
+
+    grid = grid_units(2, 3)
+    grid["geometry"] = grid.translate(400_000, 280_000)  # the Midlands, in metres
+    boundaries = tmp_path / "areas.geojson"
+    grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
+    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
+                                            for i, c in enumerate(grid["code"]))
+    ok(click_ccg(app, AIREDALE))
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="own_boundaries").set_value(
+        ("areas.geojson", boundaries.read_bytes(), "application/geo+json"))
+    app.file_uploader(key="own_population").set_value(
+        ("people.csv", people.encode(), "text/csv"))
+    ok(app.run())
+    assert not errors(app), errors(app)
+    by_label(app.text_input, "What the population counts").input("residents")
+    ok(button(app, "Use these files").click().run())
+    assert not errors(app), errors(app)
+    assert app.session_state["custom_dataset"] is not None
+    assert app.session_state["plan"] == {}  # a new geography starts a new drawing...
+    ok(go(app, "Map and drawing"))
+    assert "6 unassigned" in texts(app)
+    ok(click_ccg(app, "r0c0"))
+    assert app.session_state["plan"] == {"r0c0": "Footprint 1"}
+    assert "residents" in texts(app)
+    ok(button(app, "↶ Undo").click().run())  # undo stays within this geography
+    assert app.session_state["plan"] == {}
+    assert button(app, "↶ Undo").disabled
+    # ...and going back to the CCGs brings their drawing back
+    ok(go(app, "Import and export"))
+    ok(button(app, "Go back to the England 2013 CCGs (and the drawing made on them)")
+       .click().run())
+    assert app.session_state["custom_dataset"] is None
+    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    ok(go(app, "Map and drawing"))
+    assert "210 unassigned" in texts(app)
+
+
 # --- optimiser -----------------------------------------------------------------------------------
 
 

@@ -935,7 +935,15 @@ def view_import_export(ds: Dataset) -> None:
 def _exporter(fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str],
               meta: dict[str, Any]) -> Callable[[], bytes]:
     def make() -> bytes:
-        return fn(ds.geography, plan, metadata=meta)
+        # runs when the button is pressed, outside the script: a failure becomes a short
+        # text file that says what went wrong (and the log has the details), never a traceback
+        try:
+            return fn(ds.geography, plan, metadata=meta)
+        except Exception as exc:
+            log.exception("export failed (%s)", getattr(fn, "__name__", fn))
+            why = str(exc) if isinstance(exc, FootprintError) else "an unexpected error"
+            return (f"The export could not be made: {why}. Your drawing and saved scenarios "
+                    "are unchanged; the app log has the details.\n").encode()
 
     return make
 

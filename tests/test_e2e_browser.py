@@ -6,6 +6,9 @@ from the page and saves a scenario, and that exports download as real files.
 Chromium is Debian's (/usr/bin/chromium); Playwright's own browsers are never
 downloaded. Without Chromium the tests are skipped, unless
 FOOTPRINT_REQUIRE_BROWSER is set (CI sets it to 1), where they fail.
+
+The tests share one page and run in file order as one planner's session (the
+download tests expect the CCG clicked earlier), so select the module, not one test.
 """
 
 from __future__ import annotations

@@ -30,34 +30,23 @@ from streamlit_folium import st_folium
 
 from footprint import (
     EXPORT_FORMATS,
+    Constraints,
     Dataset,
     FootprintError,
+    Problem,
     Scenario,
     ScenarioStore,
     compare_plans,
     load_dataset,
+    optimise,
+    read_plan_csv,
     reference_plan,
+    summarise_plan,
+    validate_plan,
 )
 from footprint._assets import leaflet_dir
 from footprint.map import base_map, clicked_unit, static_files, units_layer
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography
-
-try:  # the rule checks and plan files (footprint.problem ... footprint.plans)
-    from footprint.constraints import Constraints
-    from footprint.plans import read_plan_csv
-    from footprint.problem import Problem
-    from footprint.validate import summarise_plan, validate_plan
-
-    HAVE_CHECKS, _CHECKS_MISSING = True, ""
-except ImportError as _exc:  # pragma: no cover - only while those modules are missing
-    HAVE_CHECKS, _CHECKS_MISSING = False, str(_exc)
-
-try:  # the optimiser
-    from footprint.optimiser import optimise
-
-    HAVE_OPTIMISER, _OPTIMISER_MISSING = HAVE_CHECKS, _CHECKS_MISSING
-except ImportError as _exc:  # pragma: no cover - only while the optimiser is missing
-    HAVE_OPTIMISER, _OPTIMISER_MISSING = False, str(_exc)
 
 log = logging.getLogger("footprint.app")
 
@@ -377,7 +366,7 @@ def population_note(ds: Dataset) -> None:
 
 
 def footprint_table(ds: Dataset, plan: Mapping[str, str], floor: int) -> pd.DataFrame | None:
-    if not plan or not HAVE_CHECKS:
+    if not plan:
         return None
     problem = problem_for(ds, digest_of(ds))
     constraints = Constraints(min_population=floor, la_rule="whole-la")
@@ -579,10 +568,8 @@ def view_drawing(ds: Dataset) -> None:
                 st.rerun()
     st.subheader("Footprints")
     table = footprint_table(ds, plan, floor)
-    if not HAVE_CHECKS:
-        st.warning(f"The per-footprint checks are unavailable in this build ({_CHECKS_MISSING}).")
     show_table(ds, table, floor=floor)
-    if plan and HAVE_CHECKS:
+    if plan:
         problem = problem_for(ds, digest_of(ds))
         constraints = Constraints(min_population=floor, la_rule="whole-la")
         issues = guarded(lambda: validate_plan(problem, dict(plan), constraints),
@@ -639,9 +626,6 @@ def _lines(text: str) -> list[list[str]]:
 
 
 def view_optimise(ds: Dataset) -> None:
-    if not HAVE_OPTIMISER:
-        st.error(f"The optimiser is not available in this build ({_OPTIMISER_MISSING}).")
-        return
     g = ds.geography
     label = g.population_label
     short = short_label(ds)
@@ -920,15 +904,13 @@ def view_import_export(ds: Dataset) -> None:
     st.subheader("Import a plan (CSV)")
     up = st.file_uploader("A CSV with columns unit_code, footprint", type=["csv", "txt"],
                           key="plan_csv")
-    if up is not None and HAVE_CHECKS:
+    if up is not None:
         nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h}
         imp = guarded(lambda: read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
                                             nhs_codes=nhs),
                       what=f"Could not read {up.name}", drop="the plan file")
         if imp is not None:
             show_import(imp, up.name)
-    elif up is not None:
-        st.error(f"Importing plans is not available in this build ({_CHECKS_MISSING}).")
     own_geography()
 
 

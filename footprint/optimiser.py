@@ -41,7 +41,7 @@ from .errors import PlanError, SolverError
 from .feasibility import Check, Instance, prepare
 from .problem import Problem
 from .result import OptimiseResult
-from .solver import Model, Outcome, solver_version
+from .solver import Model, Outcome, Var, solver_version
 
 __all__ = ["optimise"]
 
@@ -348,6 +348,25 @@ class _Solved:
     bound: float | None
 
 
+def _footprint_rows(m: Model, inst: Instance, col: Mapping[str, Var], used: Var,
+                    scale: float) -> None:
+    """Floor, ceiling and apart pairs for one footprint whose node variables are ``col``."""
+    terms = [(v, inst.pop[n] / scale) for n, v in col.items()]
+    m.add([*terms, (used, -inst.floor / scale)], ">=", 0)
+    if inst.cap is not None:
+        m.add([*terms, (used, -inst.cap / scale)], "<=", 0)
+    for a, b in inst.apart:
+        if a in col and b in col:
+            m.add(((col[a], 1.0), (col[b], 1.0)), "<=", 1)
+
+
+def _count_rows(m: Model, used: list[Var], lo: int, hi: int | None) -> None:
+    """Between ``lo`` and ``hi`` footprints in use."""
+    m.add(((v, 1.0) for v in used), ">=", lo)
+    if hi is not None:
+        m.add(((v, 1.0) for v in used), "<=", hi)
+
+
 def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
           start: Plan | None, label: str, share: float = 1.0,
           also: Plan | None = None) -> _Solved:
@@ -419,17 +438,8 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
                     # a non-centre node needs a neighbour in its footprint
                     near = [(x[j][c], -1.0) for c in nbrs[i] if c in x[j]]
                     m.add([(v, 1.0), *near], "<=", 0)
-            terms = [(v, pop[i] / scale) for i, v in x[j].items()]
-            m.add([*terms, (y, -inst.floor / scale)], ">=", 0)
-            if inst.cap is not None:
-                m.add([*terms, (y, -inst.cap / scale)], "<=", 0)
-            for a, b in apart:
-                if a in x[j] and b in x[j]:
-                    m.add(((x[j][a], 1.0), (x[j][b], 1.0)), "<=", 1)
-        ys = [(x[j][j], 1.0) for j in nodes]
-        m.add(ys, ">=", lo)
-        if hi is not None:
-            m.add(ys, "<=", hi)
+            _footprint_rows(m, inst, x[j], y, scale)
+        _count_rows(m, [x[j][j] for j in nodes], lo, hi)
         for cut in cuts:
             for j in nodes:
                 col = x[j]
@@ -549,20 +559,12 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
         for n in nodes:
             m.add(((x[s][n], 1.0) for s in slot_names), "==", 1)
         for s in slot_names:
-            terms = [(x[s][n], inst.pop[n] / 1000.0) for n in nodes]
             for n in nodes:
                 m.add(((x[s][n], 1.0), (y[s], -1.0)), "<=", 0)
-            m.add([*terms, (y[s], -inst.floor / 1000.0)], ">=", 0)
-            if inst.cap is not None:
-                m.add([*terms, (y[s], -inst.cap / 1000.0)], "<=", 0)
-            for a, b in inst.apart:
-                m.add(((x[s][a], 1.0), (x[s][b], 1.0)), "<=", 1)
+            _footprint_rows(m, inst, x[s], y[s], 1000.0)
         for i in range(extra - 1):  # new slots are interchangeable: use them in order
             m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
-        ys = [(v, 1.0) for v in y.values()]
-        m.add(ys, ">=", lo)
-        if hi is not None:
-            m.add(ys, "<=", hi)
+        _count_rows(m, list(y.values()), lo, hi)
         for cut in cuts:
             for s in slot_names:
                 col = x[s]

@@ -281,14 +281,8 @@ def _check(
 
     if c.la_rule == "whole-la":
         for block, units in sorted(problem.block_members().items()):
-            fps: dict[str, list[str]] = {}
-            for u in units:
-                if u in fp_of:
-                    fps.setdefault(fp_of[u], []).append(u)
+            fps, split = _split(problem, units, fp_of)
             if len(fps) > 1:
-                split = "; ".join(
-                    f"{fp!r} ({_units_text(problem, us)})" for fp, us in sorted(fps.items())
-                )
                 out.append(
                     Violation(
                         "la-rule",
@@ -302,14 +296,8 @@ def _check(
 
     for group in c.keep_together:
         codes = sorted(group)
-        fps = {}
-        for u in codes:
-            if u in fp_of:
-                fps.setdefault(fp_of[u], []).append(u)
+        fps, split = _split(problem, codes, fp_of)
         if len(fps) > 1:
-            split = "; ".join(
-                f"{fp!r} ({_units_text(problem, us)})" for fp, us in sorted(fps.items())
-            )
             out.append(
                 Violation(
                     "keep-together",
@@ -405,6 +393,18 @@ def _check(
 
 
 # --- public API ------------------------------------------------------------------------------
+
+
+def _split(
+    problem: Problem, units: Iterable[str], fp_of: Mapping[str, str]
+) -> tuple[dict[str, list[str]], str]:
+    """Footprint -> the given units in it, and that split in words."""
+    fps: dict[str, list[str]] = {}
+    for u in units:
+        if u in fp_of:
+            fps.setdefault(fp_of[u], []).append(u)
+    words = "; ".join(f"{fp!r} ({_units_text(problem, us)})" for fp, us in sorted(fps.items()))
+    return fps, words
 
 
 def validate_plan(

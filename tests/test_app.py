@@ -370,7 +370,6 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
 
 
 def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
-    pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
     ok(go(app, "Optimise"))
     by_label(app.number_input, "Ceiling: at most this many registered patients (0 = none)"
              ).set_value(100_000)
@@ -380,7 +379,6 @@ def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
 
 
 def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
-    pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
     ok(go(app, "Optimise"))
     by_label(app.text_input, "Name of the new scenario").input("Max at 300k")
     ok(button(app, "Run the optimiser").click().run())

@@ -1,9 +1,10 @@
 """Measure the planner's app in a real browser: first page, a click, bytes of map data.
 
 Not a test: it prints figures (and can write them as JSON). It starts
-``streamlit run app.py`` on a free local port and drives Debian's Chromium
-(/usr/bin/chromium) with Playwright, refusing every request that is not for the
-app itself, exactly as tests/test_e2e_browser.py does. Run from the project root:
+``streamlit run app.py`` on a free local port with tests/appserver.py, the helper the
+browser tests use, and drives Debian's Chromium (/usr/bin/chromium) with Playwright,
+refusing every request that is not for the app itself, exactly as
+tests/test_e2e_browser.py does. Run from the project root:
 
     FOOTPRINT_DATA_DIR=../shared/data python benchmarks/bench_app.py --runs 5 --clicks 8
 
@@ -36,27 +37,29 @@ import io
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]  # fmt: skip
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-CCG_PATHS = ".leaflet-overlay-pane path.leaflet-interactive"
-UNASSIGNED_FILL = "#d9d9d9"
+if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is benchmarks/
+    sys.path.insert(0, str(ROOT))
+
+from tests.appserver import (  # noqa: E402
+    CCG_PATHS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MAP_FRAME,
+    UNASSIGNED_FILL,
+    AppDidNotStart,
+    serve_app,
+)
+
 VIEWPORT = {"width": 1500, "height": 1000}
 
 # A point inside an unassigned CCG that the polygon itself receives, in iframe coordinates.
@@ -94,45 +97,15 @@ _TABLE_HAS = """([footprint, n]) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def app_server(scenario_dir: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir)}
-    log = scenario_dir.parent / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    """The app on a free port, its log beside the scenarios; exits the script if it fails."""
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with serve_app(scenario_dir=scenario_dir,
+                       log_path=scenario_dir.parent / "streamlit.log") as url:
+            yield url
+    except AppDidNotStart as exc:
+        raise SystemExit(str(exc)) from None
 
 
 class Meter:
@@ -222,7 +195,6 @@ def click_a_ccg(page, start: int, n_assigned: int) -> tuple[float, float]:
 
 def layer_sizes() -> dict[str, int]:
     """The CCG layer's own size, inline and as per-click properties (no browser involved)."""
-    sys.path.insert(0, str(ROOT))
     from footprint import load_dataset
     from footprint.map import static_files, unit_properties, units_geojson
 

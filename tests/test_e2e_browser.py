@@ -19,24 +19,19 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]  # fmt: skip
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-CCG_PATHS = ".leaflet-overlay-pane path.leaflet-interactive"
-UNASSIGNED_FILL = "#d9d9d9"
+from appserver import (
+    CCG_PATHS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MAP_FRAME,
+    UNASSIGNED_FILL,
+    AppDidNotStart,
+    serve_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -60,12 +55,6 @@ def _require_browser() -> None:
         pytest.skip("playwright is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("scenarios")
@@ -75,36 +64,12 @@ def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_url(tmp_path_factory: pytest.TempPathFactory, dataset, scenario_dir: Path):
     """`streamlit run app.py` on a free local port, scenarios in a temporary folder."""
     _require_browser()
-    port = _free_port()
-    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir)}
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with serve_app(scenario_dir=scenario_dir, log_path=log, timeout=60) as url:
+            yield url
+    except AppDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

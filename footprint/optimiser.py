@@ -60,9 +60,29 @@ class _Run:
     deadline: float
     logs: list[str] = field(default_factory=list)
     stages: list[dict[str, Any]] = field(default_factory=list)
+    #: (variables, constraints) -> most seconds a solve of that size spent outside the solver
+    overheads: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: seconds the last solve spent building and handing over its model
+    last_cost: float = 0.0
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
+
+    def room_for_another(self) -> bool:
+        """Whether another model like the last one can be built, handed over and solved."""
+        return self.left() > 2.0 * self.last_cost + 1.0
+
+    def handover(self, model: Model) -> float:
+        """Seconds to keep back for PuLP to hand ``model`` over and read the answer.
+
+        Measured: up to three times as long as building it; once a model of about the
+        same size has been solved, what that solve really spent outside the solver.
+        """
+        guess = 3.0 * (time.perf_counter() - model.created) + 1.5
+        nv, nc = model.size
+        seen = [o for (v, c), o in self.overheads.items()
+                if abs(v - nv) <= 0.1 * nv and abs(c - nc) <= 0.2 * max(nc, 1)]
+        return max(guess, 1.25 * max(seen) + 0.5) if seen else guess
 
     def say(self, message: str) -> None:
         log.info(message)
@@ -70,14 +90,14 @@ class _Run:
 
     def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
               share: float = 1.0, abs_gap: float | None = None) -> Outcome:
-        # keep back time for PuLP to hand the model over and read the answer (measured: up
-        # to three times as long as building it)
-        handover = 3.0 * (time.perf_counter() - model.created) + 1.5
-        limit = max(0.5, self.left() * share - handover)
+        limit = max(0.5, self.left() * share - self.handover(model))
+        built = time.perf_counter() - model.created
         out = model.solve(
             solver=self.constraints.solver, time_limit=limit,
             mip_gap=self.constraints.mip_gap, start=start, abs_gap=abs_gap,
         )
+        self.overheads[model.size] = max(self.overheads.get(model.size, 0.0), out.overhead)
+        self.last_cost = built + out.overhead
         nv, nc = model.size
         self.logs.append(f"===== {what} ({nv:,} variables, {nc:,} constraints) =====\n{out.log}")
         self.stages.append({
@@ -500,7 +520,7 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
                 best, best_val = fixed_up, val
         if best_val is not None and best_val - best_bound <= tolerance_of(best_val) + 1e-9:
             return _Solved("optimal", best, best_val, best_bound)
-        if run.left() < 1.0:
+        if not run.room_for_another():
             break
     if best is None:
         return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
@@ -600,7 +620,7 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
             best, best_val = fixed_up, moved(fixed_up)
         if best_val is not None and best_val - best_bound <= 1e-6:
             return _Solved("optimal", best, best_val, best_bound), slot_names
-        if run.left() < 1.0:
+        if not run.room_for_another():
             break
     if best is None:
         return _Solved("no-solution", None, None, None), slot_names

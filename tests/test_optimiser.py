@@ -426,3 +426,27 @@ def test_real_data_at_300000_is_proven(dataset):
     assert r.smallest_population >= 300_000
     assert validate_plan(p, dict(r.assignment), c) == []
     assert r.reproduce["data_digest"] == dataset.geography.source_digest
+
+
+def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
+    # a deliberately poor plan on a 6 x 2 grid: two interleaved "combs"; moving single squares
+    # to a neighbouring footprint must make it more compact and never break a rule
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _compactness, _plan_ok, _polish
+
+    p = grid(6, 2, [100] * 12)
+    c = Constraints(min_population=300, la_rule="off")
+    inst, checks = prepare(p, c)
+    assert inst is not None and not checks
+    poor = {n: 0 for n in inst.nodes}
+    for n in inst.nodes:
+        (unit,) = inst.members[n]
+        if unit in ("r0c3", "r0c4", "r0c5", "r1c5"):
+            poor[n] = 1
+    poor[inst.node_of["r1c0"]] = 0
+    assert _plan_ok(inst, poor)
+    better = _polish(inst, poor, until=float("inf"))
+    assert _plan_ok(inst, better)
+    assert _compactness(inst, better) < _compactness(inst, poor)
+    assert len(set(better.values())) == 2
+    assert poor[inst.node_of["r0c3"]] == 1  # the caller's plan is untouched

@@ -360,10 +360,12 @@ def _compactness(inst: Instance, plan: Plan) -> float:
     return sum(_hub_cost(inst, g) for g in _groups(plan).values())
 
 
-def _polish(inst: Instance, plan: Plan, *, until: float) -> Plan:
-    """Move single nodes to a neighbouring footprint while that makes the plan more compact.
+def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact") -> Plan:
+    """Move single nodes to a neighbouring footprint while that improves the plan.
 
-    A first-improvement local search on the districting model's own measure; a
+    A first-improvement local search on the districting model's own compactness
+    (``kind='compact'``) or, for 'balanced', on the squared distances of the
+    footprint populations from their mean (a smooth stand-in for the spread). A
     move is made only when both footprints still meet every rule, so a valid
     plan stays valid (and keeps its count). Stops at ``until`` (perf_counter).
     """
@@ -371,7 +373,14 @@ def _polish(inst: Instance, plan: Plan, *, until: float) -> Plan:
     groups = _groups(plan)
     nbrs = inst.node_nbrs()
     pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
-    cost = {k: _hub_cost(inst, g) for k, g in groups.items()}
+    mean = sum(pops.values()) / max(len(pops), 1)
+
+    def measure(nodes: set[str]) -> float:
+        if kind == "compact":
+            return _hub_cost(inst, nodes)
+        return ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
+
+    cost = {k: measure(g) for k, g in groups.items()}
     apart_of: dict[str, set[str]] = {}
     for a, b in inst.apart:
         apart_of.setdefault(a, set()).add(b)
@@ -395,7 +404,7 @@ def _polish(inst: Instance, plan: Plan, *, until: float) -> Plan:
                 if fn is not None and any(inst.fixed_name.get(m, fn) != fn for m in groups[b]):
                     continue
                 grown = groups[b] | {n}
-                ca, cb = _hub_cost(inst, rest), _hub_cost(inst, grown)
+                ca, cb = measure(rest), measure(grown)
                 if ca + cb < cost[a] + cost[b] - 1e-9 * max(1.0, cost[a] + cost[b]):
                     plan[n] = b
                     groups[a], groups[b] = rest, grown
@@ -527,10 +536,10 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         and lo <= len(set(p.values())) and (hi is None or len(set(p.values())) <= hi)
     ]
     def polished(plan: Plan, seconds: float) -> Plan:
-        if kind != "compact":
-            return plan
-        better = _polish(inst, plan, until=time.perf_counter() + max(0.0, seconds))
-        return better if _plan_ok(inst, better) else plan
+        better = _polish(inst, plan, until=time.perf_counter() + max(0.0, seconds), kind=kind)
+        if not _plan_ok(inst, better) or value_of(better) > value_of(plan):
+            return plan  # the stand-in for the spread can disagree with it
+        return better
 
     if lo_hi_ok:  # the better of the built plan and the planner's current one
         best = polished(min(lo_hi_ok, key=value_of), min(2.0, 0.05 * run.left()))

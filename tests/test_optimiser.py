@@ -450,3 +450,16 @@ def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
     assert _compactness(inst, better) < _compactness(inst, poor)
     assert len(set(better.values())) == 2
     assert poor[inst.node_of["r0c3"]] == 1  # the caller's plan is untouched
+
+
+def test_balancing_polish_evens_out_a_strip():
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _groups, _plan_ok, _polish
+
+    p = grid(6, 1, [100] * 6)
+    inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
+    assert inst is not None
+    lopsided = {inst.node_of[f"r0c{i}"]: (0 if i < 5 else 1) for i in range(6)}
+    even = _polish(inst, lopsided, until=float("inf"), kind="balanced")
+    assert _plan_ok(inst, even)
+    assert sorted(sum(inst.pop[n] for n in g) for g in _groups(even).values()) == [300, 300]

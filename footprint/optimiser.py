@@ -160,6 +160,24 @@ def _best_centre(inst: Instance, nodes: set[str]) -> str:
 # --- step 2: the bound from packing floor sets, and a plan built from it -----------------------
 
 
+def _sets_by_node(sets: list[frozenset[str]]) -> dict[str, list[int]]:
+    """Node -> indices of the sets holding it (one disjointness row per node)."""
+    by_node: dict[str, list[int]] = {}
+    for i, s in enumerate(sets):
+        for n in s:
+            by_node.setdefault(n, []).append(i)
+    return by_node
+
+
+def _apart_of(inst: Instance) -> dict[str, set[str]]:
+    """Node -> the nodes it must be kept apart from."""
+    out: dict[str, set[str]] = {}
+    for a, b in inst.apart:
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return out
+
+
 def _packing_bound(
     inst: Instance, run: _Run
 ) -> tuple[int, list[frozenset[str]], bool, list[frozenset[str]]] | None:
@@ -194,10 +212,7 @@ def _pack(
     """Pack the most disjoint sets (``cover`` nodes inside one; exactly ``count`` if given)."""
     m = Model("packing", maximise=True)
     z = [m.binary(f"z{i}") for i in range(len(sets))]
-    by_node: dict[str, list[int]] = {}
-    for i, s in enumerate(sets):
-        for n in s:
-            by_node.setdefault(n, []).append(i)
+    by_node = _sets_by_node(sets)
     for n, idx in by_node.items():
         if len(idx) > 1 or n in cover:
             m.add(((z[i], 1.0) for i in idx), "==" if n in cover else "<=", 1)
@@ -242,11 +257,7 @@ def _compact_seeds(inst: Instance, run: _Run, sets: list[frozenset[str]],
     """
     m = Model("compact seeds")
     z = [m.binary(f"z{i}") for i in range(len(sets))]
-    by_node: dict[str, list[int]] = {}
-    for i, s in enumerate(sets):
-        for n in s:
-            by_node.setdefault(n, []).append(i)
-    for idx in by_node.values():
+    for idx in _sets_by_node(sets).values():
         if len(idx) > 1:
             m.add(((z[i], 1.0) for i in idx), "<=", 1)
     m.add(((v, 1.0) for v in z), "==", count)
@@ -264,10 +275,7 @@ def _attach(inst: Instance, seeds: list[frozenset[str]], *,
     nbrs = inst.node_nbrs()
     pops = {k: sum(inst.pop[n] for n in s) for k, s in enumerate(seeds)}
     groups = {k: set(s) for k, s in enumerate(seeds)}
-    apart_of: dict[str, set[str]] = {}
-    for a, b in inst.apart:
-        apart_of.setdefault(a, set()).add(b)
-        apart_of.setdefault(b, set()).add(a)
+    apart_of = _apart_of(inst)
     names = {k: {inst.fixed_name[n] for n in s if n in inst.fixed_name} for k, s in groups.items()}
     left = [n for n in inst.nodes if n not in plan]
     while left:
@@ -381,10 +389,7 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact") 
         return ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
 
     cost = {k: measure(g) for k, g in groups.items()}
-    apart_of: dict[str, set[str]] = {}
-    for a, b in inst.apart:
-        apart_of.setdefault(a, set()).add(b)
-        apart_of.setdefault(b, set()).add(a)
+    apart_of = _apart_of(inst)
     improved = True
     while improved and time.perf_counter() < until:
         improved = False
@@ -518,13 +523,9 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         abs_gap = run.constraints.mip_gap * total / scale / (hi if hi is not None else lo)
 
     def value_of(plan: Plan) -> float:
-        groups = _groups(plan)
         if kind == "compact":
-            return sum(
-                sum(pop[i] / scale * _d2(inst, i, _best_centre(inst, g)) for i in g)
-                for g in groups.values()
-            )
-        ps = [sum(pop[n] for n in g) for g in groups.values()]
+            return _compactness(inst, plan)  # in thousands of people x km², as ``scale``
+        ps = [sum(pop[n] for n in g) for g in _groups(plan).values()]
         return (max(ps) - min(ps)) / scale
 
     def tolerance_of(val: float) -> float:

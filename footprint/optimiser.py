@@ -20,6 +20,11 @@ Pipeline for one call of :func:`optimise`:
    reach the rest through its boundary) is added and the model solved again,
    warm-started from the best contiguous plan. The bound of every relaxed
    solve is a valid bound of the full problem, so the reported gap is honest.
+4. ``balanced``: that model's relaxation shares population out evenly, so its
+   bound is 0 and its search finds poor plans; most of the time therefore goes
+   to :func:`footprint._recombine.balance`, which merges neighbouring
+   footprints and re-cuts them along random spanning trees, and the model is
+   warm-started from its plan.
 
 Only :mod:`footprint.solver` talks to PuLP.
 """
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from ._recombine import balance
 from ._sets import TooManySets, floor_sets
 from .constraints import Constraints
 from .errors import PlanError, SolverError
@@ -242,6 +248,9 @@ def _pack(
     slack = 0.5 if small else 0.0
     return max(len(chosen), math.floor((out.bound or len(chosen)) + slack + 1e-6)), chosen, False
 
+
+#: share of a 'balanced' run spent recombining footprints before the model is solved
+_BALANCE_SHARE = 0.75
 
 #: above this many floor sets the compact start's packing costs more time than it saves
 #: (14,273 sets at 1,000,000 with the LA rule off: HiGHS's presolve alone overran 20 s)
@@ -544,6 +553,10 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
 
     if lo_hi_ok:  # the better of the built plan and the planner's current one
         best = polished(min(lo_hi_ok, key=value_of), min(2.0, 0.05 * run.left()))
+        if kind == "balanced":
+            # the model's bound is weak here, so most of the time goes to recombining plans
+            run.say("Evening out footprint populations by recombining neighbouring footprints…")
+            best = balance(inst, best, until=time.perf_counter() + _BALANCE_SHARE * run.left())
         best_val = value_of(best)
     iteration = 0
     while True:

@@ -463,3 +463,77 @@ def test_balancing_polish_evens_out_a_strip():
     even = _polish(inst, lopsided, until=float("inf"), kind="balanced")
     assert _plan_ok(inst, even)
     assert sorted(sum(inst.pop[n] for n in g) for g in _groups(even).values()) == [300, 300]
+
+
+def _spread(inst, plan) -> int:
+    from footprint.optimiser import _groups
+
+    ps = [sum(inst.pop[n] for n in g) for g in _groups(plan).values()]
+    return max(ps) - min(ps)
+
+
+def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_plan():
+    from footprint._recombine import balance
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _plan_ok
+
+    p = grid(4, 4, [100] * 16)
+    inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
+    assert inst is not None
+    # three single squares in a corner column and one footprint of the other 13
+    lopsided = {inst.node_of[f"r{j}c{i}"]: (j if i == 0 and j < 3 else 3)
+                for j in range(4) for i in range(4)}
+    before = dict(lopsided)
+    assert _plan_ok(inst, lopsided) and _spread(inst, lopsided) == 1200
+    even = balance(inst, lopsided, until=float("inf"))
+    assert _plan_ok(inst, even)
+    assert _spread(inst, even) == 0  # four footprints of four squares
+    assert lopsided == before
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_recombining_footprints_matches_brute_force(seed):
+    from footprint._recombine import balance
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _plan_ok
+
+    p = grid(3, 3, seed=seed)
+    c = Constraints(objective="balanced", n_footprints=3, min_population=150, la_rule="off")
+    best = min(
+        max(sums) - min(sums)
+        for part in valid_partitions(p, c)
+        for sums in [[sum(p.populations[u] for u in g) for g in part]]
+    )
+    inst, _ = prepare(p, c)
+    assert inst is not None
+    start = {inst.node_of[f"r{j}c{i}"]: j for j in range(3) for i in range(3)}  # three rows
+    even = balance(inst, start, until=float("inf"), seed=seed)
+    assert _plan_ok(inst, even)
+    assert _spread(inst, even) == best
+
+
+def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
+    from footprint._recombine import balance
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _groups, _plan_ok
+
+    p = grid(4, 2, [100, 100, 100, 400, 100, 100, 100, 100])
+    c = Constraints(min_population=200, max_population=500, keep_apart=[("r0c0", "r1c1")],
+                    la_rule="off")
+    inst, _ = prepare(p, c)
+    assert inst is not None
+    # 200 | 400 | 500 by columns; evening it out must keep r0c0 and r1c1 apart
+    start = {inst.node_of[f"r{j}c{i}"]: (i + 1) // 2 for j in range(2) for i in range(4)}
+    assert _plan_ok(inst, start) and _spread(inst, start) == 300
+    even = balance(inst, start, until=float("inf"))
+    assert _plan_ok(inst, even)  # checks the floor, the ceiling and the apart pair
+    apart = {inst.node_of["r0c0"], inst.node_of["r1c1"]}
+    assert all(len(apart & g) < 2 for g in _groups(even).values())
+    three = Constraints(objective="balanced", n_footprints=3, min_population=200,
+                        max_population=500, keep_apart=[("r0c0", "r1c1")], la_rule="off")
+    best = min(
+        max(sums) - min(sums)
+        for part in valid_partitions(p, three)
+        for sums in [[sum(p.populations[u] for u in g) for g in part]]
+    )
+    assert _spread(inst, even) == best == 100

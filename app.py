@@ -458,6 +458,16 @@ def verdict(result: Mapping[str, Any]) -> tuple[str, str]:
     if status == "feasible":
         gap = result.get("gap")
         bound = result.get("bound")
+        value = result.get("objective_value")
+        if result.get("objective") == "balanced" and isinstance(value, int | float):
+            # the gap of a spread is measured against the mean footprint, not the best plan
+            spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"
+            share = f" ({gap:.1%} of the mean footprint)" if gap is not None else ""
+            if not bound:
+                return "warning", (f"{spread}{share}. No lower bound on the spread was proven, "
+                                   "so how much more even a plan can be is not known.")
+            return "warning", (f"{spread}; the most even plan is proven at least {bound:,.0f} "
+                               f"apart{share}.")
         within = f"within {gap:.1%} of the best possible" if gap is not None else "gap unknown"
         b = f" (bound {bound:,.4g})" if isinstance(bound, int | float) else ""
         return "warning", f"Feasible, {within}{b}: {n} footprints."
@@ -733,6 +743,7 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
     summary = {
         "status": result.status, "footprints": result.footprints, "gap": result.gap,
         "bound": result.bound, "objective": result.objective, "seconds": result.seconds,
+        "objective_value": result.objective_value,
         "solver": f"{result.solver} ({result.solver_version})", "log": result.log,
         "reasons": list(result.reasons or ()), "time_limit": constraints.time_limit,
         "assignment": dict(result.assignment or {}), "name": None,

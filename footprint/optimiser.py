@@ -992,8 +992,9 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
     if status == "optimal" and gap is None:
         gap = 0.0
     if c.objective == "balanced" and status == "feasible" and assignment and value is not None:
+        bound = 0.0 if bound is None else bound  # no solve finished: a spread is never negative
         mean = sum(problem.populations[u] for u in assignment) / len(set(assignment.values()))
-        gap = None if bound is None else max(0.0, value - bound) / mean
+        gap = max(0.0, value - bound) / mean
     if c.objective == "max-footprints" and status == "feasible" and value and bound:
         gap = (bound - value) / bound
     seconds = time.perf_counter() - t0

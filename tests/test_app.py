@@ -378,6 +378,24 @@ def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
     assert "below min_population 300,000" in message
 
 
+def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
+    # a spread has no proven lower bound here, so the page must not call it "within x% of
+    # the best possible"; it says how far apart the populations are and what is not known
+    ok(go(app, "Optimise"))
+    by_label(app.selectbox, "Objective").set_value("balanced")
+    by_label(app.radio, "Number of footprints").set_value("exactly")
+    by_label(app.number_input, "n (or lowest)").set_value(25)
+    by_label(app.number_input, "Time limit (s)").set_value(8.0)
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    result = app.session_state["last_result"]
+    assert result["status"] == "feasible" and result["footprints"] == 25, texts(app)
+    (sentence,) = [w.value for w in app.warning if w.value.startswith("Feasible")]
+    spread = f"{result['objective_value']:,.0f}"
+    assert sentence.startswith(f"Feasible: 25 footprints, populations at most {spread} apart")
+    assert "of the mean footprint" in sentence and "best possible" not in sentence
+    assert "No lower bound on the spread was proven" in sentence
+
+
 def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
     ok(go(app, "Optimise"))
     by_label(app.text_input, "Name of the new scenario").input("Max at 300k")

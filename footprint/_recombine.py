@@ -1,17 +1,17 @@
-"""Even out footprint populations by recombining neighbouring footprints.
+"""Improve a valid plan by recombining neighbouring footprints.
 
-The 'balanced' model's linear relaxation can share every unit out evenly, so
-its bound stays at 0 and branch and bound finds only poor plans on the England
-data. This local search works on whole plans instead. One move merges two
-neighbouring footprints, draws a random spanning tree of the merged area and
-cuts the tree edge that splits it most evenly (the ReCom move of DeFord, Duchin
-and Solomon, 2021). Both parts are connected by construction, so only the
-floor, ceiling and keep-apart pairs need checking (and each part's units, in
-case a node's units touch only through another node).
+One move merges two neighbouring footprints, draws a random spanning tree of
+the merged area and cuts the tree edge that gives the two cheapest parts (the
+ReCom move of DeFord, Duchin and Solomon, 2021). Both parts are connected by
+construction, so only the floor, ceiling and keep-apart pairs need checking
+(and each part's units, in case a node's units touch only through another
+node). Unlike moving one CCG at a time, a move can redraw a whole border.
 
-Descent makes every pair of neighbouring footprints as even as its trees allow;
-random recombinations ("kicks") then leave the local optimum, and the best plan
-by spread (then by squared deviation from the mean) is kept.
+Descent applies improving moves until no neighbouring pair improves; random
+recombinations ("kicks") then leave the local optimum, and the best plan seen
+is kept. The 'balanced' objective needs this most: its model's relaxation
+shares every unit out evenly, so its bound stays at 0 and branch and bound
+finds only poor plans on the England data.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .feasibility import Instance
 
-__all__ = ["balance"]
+__all__ = ["recombine"]
 
 log = logging.getLogger(__name__)
 
@@ -31,37 +31,44 @@ Plan = Mapping[str, int]
 
 #: spanning trees tried per pair in descent (more find better cuts, each costs time)
 _TREES = 4
-#: tree edges tried per tree, most even first, before the tree is given up
-_CUTS = 8
 #: random recombinations per kick, and tries to find a valid one for each
 _KICKS = 3
 _KICK_TRIES = 10
 
 
-class _State:
-    """A plan being changed in place: footprint -> nodes and -> population."""
+Cost = Callable[[set[str]], float]
 
-    def __init__(self, inst: Instance, nbrs: Mapping[str, tuple[str, ...]], plan: Plan) -> None:
+
+class _State:
+    """A plan being changed in place: footprint -> nodes, population and cost."""
+
+    def __init__(self, inst: Instance, nbrs: Mapping[str, tuple[str, ...]], plan: Plan,
+                 cost: Cost, spread_first: bool) -> None:
         self.inst = inst
         self.nbrs = nbrs
+        self.cost = cost
+        self.spread_first = spread_first
         self.plan = dict(plan)
         self.groups: dict[int, set[str]] = {}
         for n, k in self.plan.items():
             self.groups.setdefault(k, set()).add(n)
         self.pops = {k: sum(inst.pop[n] for n in g) for k, g in self.groups.items()}
+        self.costs = {k: cost(g) for k, g in self.groups.items()}
         self.apart: dict[str, set[str]] = {}
         for a, b in inst.apart:
             self.apart.setdefault(a, set()).add(b)
             self.apart.setdefault(b, set()).add(a)
 
     def copy(self) -> _State:
-        return _State(self.inst, self.nbrs, self.plan)
+        return _State(self.inst, self.nbrs, self.plan, self.cost, self.spread_first)
+
+    def total(self) -> float:
+        return sum(self.costs.values())
 
     def key(self) -> tuple[int, float]:
-        """(spread, squared deviation from the mean): smaller is better."""
-        ps = list(self.pops.values())
-        mean = sum(ps) / len(ps)
-        return max(ps) - min(ps), sum((p - mean) ** 2 for p in ps)
+        """(spread if it comes first, else 0; total cost): smaller is better."""
+        spread = max(self.pops.values()) - min(self.pops.values()) if self.spread_first else 0
+        return spread, self.total()
 
     def pairs(self) -> list[tuple[int, int]]:
         return sorted({
@@ -89,6 +96,7 @@ class _State:
         self.groups[a], self.groups[b] = set(part), rest
         self.pops[a] = sum(self.inst.pop[n] for n in part)
         self.pops[b] = sum(self.inst.pop[n] for n in rest)
+        self.costs[a], self.costs[b] = self.cost(self.groups[a]), self.cost(rest)
 
 
 def _tree(nbrs: Mapping[str, tuple[str, ...]], nodes: set[str],
@@ -137,27 +145,31 @@ def _sides(tree: Mapping[str, list[str]], pop: Mapping[str, int]) -> list[tuple[
     return [(sum(pop[m] for m in below[n]), below[n]) for n in order[1:]]
 
 
-def _even_split(state: _State, a: int, b: int, rng: random.Random) -> set[str] | None:
-    """The most even valid split of footprints a and b found on a few random trees."""
+def _best_split(state: _State, a: int, b: int, rng: random.Random) -> set[str] | None:
+    """The cheapest valid split of footprints a and b found on a few random trees."""
     merged = state.groups[a] | state.groups[b]
     total = state.pops[a] + state.pops[b]
-    best_diff = abs(state.pops[a] - state.pops[b])
+    floor, cap = state.inst.floor, state.inst.cap
+    best_cost = state.costs[a] + state.costs[b]
     best: set[str] | None = None
     for _ in range(_TREES):
-        sides = _sides(_tree(state.nbrs, merged, rng), state.inst.pop)
-        sides.sort(key=lambda s: abs(total - 2 * s[0]))
-        for p, part in sides[:_CUTS]:
-            diff = abs(total - 2 * p)
-            if diff >= best_diff:
-                break
+        priced = []
+        for p, part in _sides(_tree(state.nbrs, merged, rng), state.inst.pop):
+            if min(p, total - p) < floor or (cap is not None and max(p, total - p) > cap):
+                continue
+            c = state.cost(part) + state.cost(merged - part)
+            if c < best_cost - 1e-9 * max(1.0, abs(best_cost)):
+                priced.append((c, part))
+        priced.sort(key=lambda cp: cp[0])
+        for c, part in priced:  # cheapest first; the first valid one is this tree's best
             if state.valid_part(part) and state.valid_part(merged - part):
-                best, best_diff = part, diff
+                best, best_cost = part, c
                 break
     return best
 
 
 def _descend(state: _State, rng: random.Random, until: float) -> None:
-    """Even out neighbouring pairs (most uneven first) until no pair improves."""
+    """Improve neighbouring pairs (most uneven first) until no pair improves."""
     improved = True
     while improved and time.perf_counter() < until:
         improved = False
@@ -167,7 +179,7 @@ def _descend(state: _State, rng: random.Random, until: float) -> None:
         for a, b in pairs:
             if time.perf_counter() >= until:
                 return
-            part = _even_split(state, a, b, rng)
+            part = _best_split(state, a, b, rng)
             if part is not None:
                 state.split(a, b, part)
                 improved = True
@@ -185,9 +197,17 @@ def _kick(state: _State, rng: random.Random) -> None:
                 break
 
 
-def balance(inst: Instance, plan: Plan, *, until: float, seed: int = 0,
-            stall: int = 400) -> dict[str, int]:
-    """A valid plan with the same footprints whose populations are as even as found.
+def _better(a: tuple[int, float], b: tuple[int, float]) -> bool:
+    """Is key ``a`` better than ``b``? Costs summed in another order differ in the last
+    bits, and counting that as progress would keep the search going forever."""
+    if a[0] != b[0]:
+        return a[0] < b[0]
+    return a[1] < b[1] - 1e-9 * max(1.0, abs(b[1]))
+
+
+def recombine(inst: Instance, plan: Plan, *, cost: Cost, until: float,
+              spread_first: bool = False, seed: int = 0, stall: int = 400) -> dict[str, int]:
+    """A valid plan with the same number of footprints and a total cost as low as found.
 
     Parameters
     ----------
@@ -195,27 +215,33 @@ def balance(inst: Instance, plan: Plan, *, until: float, seed: int = 0,
         The optimiser's instance (nodes, populations, adjacency, rules).
     plan
         A valid plan (node -> footprint number); it is not changed.
+    cost
+        The cost of one footprint (its nodes); the plan's cost is the sum.
     until
         Stop at this ``time.perf_counter()`` value.
+    spread_first
+        Rank plans by the spread of footprint populations first, then by cost
+        (for 'balanced', with a cost that grows with the distance from the mean).
     seed
         Seed of the random trees and kicks: the same seed and enough time give
         the same plan.
     stall
-        Stop after this many kicks without a better plan.
+        Stop after this many kicks without a better plan (0: descent only).
 
     Returns
     -------
     dict
-        Node -> footprint number, never less even than ``plan`` (by spread,
-        then squared deviation) and with the same number of footprints.
+        Node -> footprint number, never worse than ``plan`` by the same ranking.
     """
     rng = random.Random(seed)
     nbrs = {n: tuple(sorted(m)) for n, m in inst.node_nbrs().items()}
-    state = _State(inst, nbrs, plan)
+    state = _State(inst, nbrs, plan, cost, spread_first)
     if len(state.groups) < 2:
         return dict(state.plan)
+    first = state.key()
     _descend(state, rng, until)
-    best = state.copy()
+    best = state.copy() if not _better(first, state.key()) else _State(inst, nbrs, plan, cost,
+                                                                      spread_first)
     kicks = since = 0
     while since < stall and time.perf_counter() < until:
         kicks += 1
@@ -223,12 +249,12 @@ def balance(inst: Instance, plan: Plan, *, until: float, seed: int = 0,
         trial = state.copy()
         _kick(trial, rng)
         _descend(trial, rng, until)
-        if trial.key() < best.key():
+        if _better(trial.key(), best.key()):
             best, since = trial.copy(), 0
-        # walk on from plans about as even as the current one, else restart from the best
-        if trial.key()[1] <= 1.02 * state.key()[1] or rng.random() < 0.1:
+        # walk on from plans about as good as the current one, else restart from the best
+        if trial.total() <= state.total() + 0.02 * abs(state.total()) or rng.random() < 0.1:
             state = trial
         else:
             state = best.copy()
-    log.info("balance: %d kicks, spread %s", kicks, f"{best.key()[0]:,}")
+    log.info("recombine: %d kicks, from %s to %s", kicks, first, best.key())
     return dict(best.plan)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from ._recombine import balance
+from ._recombine import recombine
 from ._sets import TooManySets, floor_sets
 from .constraints import Constraints
 from .errors import PlanError, SolverError
@@ -377,6 +377,16 @@ def _compactness(inst: Instance, plan: Plan) -> float:
     return sum(_hub_cost(inst, g) for g in _groups(plan).values())
 
 
+def _cost_of(inst: Instance, kind: str, n_footprints: int) -> Callable[[set[str]], float]:
+    """One footprint's cost for local search: the districting model's compactness, or for
+    'balanced' the squared distance of its population from the mean (a smooth stand-in for
+    the spread)."""
+    if kind == "compact":
+        return lambda nodes: _hub_cost(inst, nodes)
+    mean = inst.total / max(n_footprints, 1)
+    return lambda nodes: ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
+
+
 def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact") -> Plan:
     """Move single nodes to a neighbouring footprint while that improves the plan.
 
@@ -390,13 +400,7 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact") 
     groups = _groups(plan)
     nbrs = inst.node_nbrs()
     pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
-    mean = sum(pops.values()) / max(len(pops), 1)
-
-    def measure(nodes: set[str]) -> float:
-        if kind == "compact":
-            return _hub_cost(inst, nodes)
-        return ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
-
+    measure = _cost_of(inst, kind, len(groups))
     cost = {k: measure(g) for k, g in groups.items()}
     apart_of = _apart_of(inst)
     improved = True
@@ -551,12 +555,18 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             return plan  # the stand-in for the spread can disagree with it
         return better
 
+    def recombined(plan: Plan, seconds: float, *, stall: int) -> Plan:
+        cost = _cost_of(inst, kind, len(set(plan.values())))
+        better = recombine(inst, plan, cost=cost, until=time.perf_counter() + max(0.0, seconds),
+                           spread_first=kind == "balanced", stall=stall)
+        return better if _plan_ok(inst, better) and value_of(better) <= value_of(plan) else plan
+
     if lo_hi_ok:  # the better of the built plan and the planner's current one
         best = polished(min(lo_hi_ok, key=value_of), min(2.0, 0.05 * run.left()))
         if kind == "balanced":
             # the model's bound is weak here, so most of the time goes to recombining plans
             run.say("Evening out footprint populations by recombining neighbouring footprints…")
-            best = balance(inst, best, until=time.perf_counter() + _BALANCE_SHARE * run.left())
+            best = recombined(best, _BALANCE_SHARE * run.left(), stall=400)
         best_val = value_of(best)
     iteration = 0
     while True:
@@ -640,7 +650,8 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             break
     if best is None:
         return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
-    best = polished(best, min(1.0, run.left() - 0.2))
+    # what is left of the time goes to recombining and polishing the best plan
+    best = polished(recombined(best, run.left() - 1.2, stall=400), min(1.0, run.left() - 0.2))
     best_val = value_of(best)
     bound = best_bound if best_bound > -math.inf else None
     if bound is not None and best_val is not None and best_val - bound <= tolerance_of(best_val):

@@ -465,6 +465,15 @@ def test_balancing_polish_evens_out_a_strip():
     assert sorted(sum(inst.pop[n] for n in g) for g in _groups(even).values()) == [300, 300]
 
 
+def _even(inst, plan, **kw):
+    """Recombine for 'balanced' (the spread first) with the optimiser's own cost."""
+    from footprint._recombine import recombine
+    from footprint.optimiser import _cost_of
+
+    cost = _cost_of(inst, "balanced", len(set(plan.values())))
+    return recombine(inst, plan, cost=cost, spread_first=True, until=float("inf"), **kw)
+
+
 def _spread(inst, plan) -> int:
     from footprint.optimiser import _groups
 
@@ -473,7 +482,6 @@ def _spread(inst, plan) -> int:
 
 
 def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_plan():
-    from footprint._recombine import balance
     from footprint.feasibility import prepare
     from footprint.optimiser import _plan_ok
 
@@ -485,7 +493,7 @@ def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_pl
                 for j in range(4) for i in range(4)}
     before = dict(lopsided)
     assert _plan_ok(inst, lopsided) and _spread(inst, lopsided) == 1200
-    even = balance(inst, lopsided, until=float("inf"))
+    even = _even(inst, lopsided)
     assert _plan_ok(inst, even)
     assert _spread(inst, even) == 0  # four footprints of four squares
     assert lopsided == before
@@ -493,7 +501,6 @@ def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_pl
 
 @pytest.mark.parametrize("seed", range(5))
 def test_recombining_footprints_matches_brute_force(seed):
-    from footprint._recombine import balance
     from footprint.feasibility import prepare
     from footprint.optimiser import _plan_ok
 
@@ -507,13 +514,12 @@ def test_recombining_footprints_matches_brute_force(seed):
     inst, _ = prepare(p, c)
     assert inst is not None
     start = {inst.node_of[f"r{j}c{i}"]: j for j in range(3) for i in range(3)}  # three rows
-    even = balance(inst, start, until=float("inf"), seed=seed)
+    even = _even(inst, start, seed=seed)
     assert _plan_ok(inst, even)
     assert _spread(inst, even) == best
 
 
 def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
-    from footprint._recombine import balance
     from footprint.feasibility import prepare
     from footprint.optimiser import _groups, _plan_ok
 
@@ -525,7 +531,7 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
     # 200 | 400 | 500 by columns; evening it out must keep r0c0 and r1c1 apart
     start = {inst.node_of[f"r{j}c{i}"]: (i + 1) // 2 for j in range(2) for i in range(4)}
     assert _plan_ok(inst, start) and _spread(inst, start) == 300
-    even = balance(inst, start, until=float("inf"))
+    even = _even(inst, start)
     assert _plan_ok(inst, even)  # checks the floor, the ceiling and the apart pair
     apart = {inst.node_of["r0c0"], inst.node_of["r1c1"]}
     assert all(len(apart & g) < 2 for g in _groups(even).values())
@@ -537,3 +543,23 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
         for sums in [[sum(p.populations[u] for u in g) for g in part]]
     )
     assert _spread(inst, even) == best == 100
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed):
+    from footprint._recombine import recombine
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _compactness, _cost_of, _plan_ok
+
+    p = grid(4, 2, seed=seed)
+    c = Constraints(objective="compact", n_footprints=3, min_population=150, la_rule="off")
+    best = min(sum(hub_inertia(p, g) for g in part) for part in valid_partitions(p, c))
+    inst, _ = prepare(p, c)
+    assert inst is not None
+    # three columns joined left to right: column 0, columns 1-2 and column 3
+    start = {inst.node_of[f"r{j}c{i}"]: min(i, 2) - (i == 2) for j in range(2) for i in range(4)}
+    assert _plan_ok(inst, start)
+    better = recombine(inst, start, cost=_cost_of(inst, "compact", 3), until=float("inf"),
+                       seed=seed)
+    assert _plan_ok(inst, better)
+    assert _compactness(inst, better) * 1000 == pytest.approx(best, rel=1e-9)

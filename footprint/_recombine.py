@@ -188,7 +188,10 @@ def _descend(state: _State, rng: random.Random, until: float) -> None:
 def _kick(state: _State, rng: random.Random) -> None:
     """A few random (not necessarily better) valid recombinations."""
     for _ in range(_KICKS):
-        a, b = rng.choice(state.pairs())
+        pairs = state.pairs()
+        if not pairs:  # every footprint is a separate piece of the map
+            return
+        a, b = rng.choice(pairs)
         merged = state.groups[a] | state.groups[b]
         for _try in range(_KICK_TRIES):
             _, part = rng.choice(_sides(_tree(state.nbrs, merged, rng), state.inst.pop))

@@ -563,3 +563,23 @@ def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed)
                        seed=seed)
     assert _plan_ok(inst, better)
     assert _compactness(inst, better) * 1000 == pytest.approx(best, rel=1e-9)
+
+
+def test_recombining_footprints_that_share_no_border_leaves_the_plan_as_it_is():
+    from footprint.feasibility import prepare
+
+    # two islands of two squares each, no bridge: each island is one footprint
+    codes = ["a1", "a2", "b1", "b2"]
+    p = Problem.build(
+        populations=dict.fromkeys(codes, 100),
+        edges=[("a1", "a2"), ("b1", "b2")],
+        x={"a1": 0.0, "a2": 1000.0, "b1": 9000.0, "b2": 10000.0},
+        y=dict.fromkeys(codes, 0.0),
+        shared_m={("a1", "a2"): 1000.0, ("b1", "b2"): 1000.0},
+        areas=dict.fromkeys(codes, 1e6),
+        perimeters=dict.fromkeys(codes, 4000.0),
+    )
+    inst, _ = prepare(p, Constraints(min_population=200, la_rule="off"))
+    assert inst is not None
+    plan = {inst.node_of[u]: int(u[0] == "b") for u in codes}
+    assert _even(inst, plan) == plan

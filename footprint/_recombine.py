@@ -16,6 +16,7 @@ finds only poor plans on the England data.
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import time
@@ -54,13 +55,15 @@ class _State:
             self.groups.setdefault(k, set()).add(n)
         self.pops = {k: sum(inst.pop[n] for n in g) for k, g in self.groups.items()}
         self.costs = {k: cost(g) for k, g in self.groups.items()}
-        self.apart: dict[str, set[str]] = {}
-        for a, b in inst.apart:
-            self.apart.setdefault(a, set()).add(b)
-            self.apart.setdefault(b, set()).add(a)
 
     def copy(self) -> _State:
-        return _State(self.inst, self.nbrs, self.plan, self.cost, self.spread_first)
+        """An independent copy (costs copied, not computed again)."""
+        out = copy.copy(self)
+        out.plan = dict(self.plan)
+        out.groups = {k: set(g) for k, g in self.groups.items()}
+        out.pops = dict(self.pops)
+        out.costs = dict(self.costs)
+        return out
 
     def total(self) -> float:
         return sum(self.costs.values())
@@ -75,15 +78,6 @@ class _State:
             (min(self.plan[a], self.plan[b]), max(self.plan[a], self.plan[b]))
             for a, b in self.inst.node_edges if self.plan[a] != self.plan[b]
         })
-
-    def valid_part(self, part: set[str]) -> bool:
-        inst = self.inst
-        p = sum(inst.pop[n] for n in part)
-        if p < inst.floor or (inst.cap is not None and p > inst.cap):
-            return False
-        if any(self.apart.get(n, set()) & part for n in part):
-            return False
-        return len(inst.unit_components(part)) == 1
 
     def split(self, a: int, b: int, part: set[str]) -> None:
         """Footprint ``a`` becomes ``part`` and ``b`` the rest of the two."""
@@ -162,7 +156,7 @@ def _best_split(state: _State, a: int, b: int, rng: random.Random) -> set[str] |
                 priced.append((c, part))
         priced.sort(key=lambda cp: cp[0])
         for c, part in priced:  # cheapest first; the first valid one is this tree's best
-            if state.valid_part(part) and state.valid_part(merged - part):
+            if state.inst.footprint_ok(part) and state.inst.footprint_ok(merged - part):
                 best, best_cost = part, c
                 break
     return best
@@ -195,7 +189,7 @@ def _kick(state: _State, rng: random.Random) -> None:
         merged = state.groups[a] | state.groups[b]
         for _try in range(_KICK_TRIES):
             _, part = rng.choice(_sides(_tree(state.nbrs, merged, rng), state.inst.pop))
-            if state.valid_part(part) and state.valid_part(merged - part):
+            if state.inst.footprint_ok(part) and state.inst.footprint_ok(merged - part):
                 state.split(a, b, part)
                 break
 

@@ -95,6 +95,15 @@ class Instance:
             nb[b].add(a)
         return nb
 
+    def footprint_ok(self, nodes: set[str] | frozenset[str]) -> bool:
+        """Do these nodes make a valid footprint: floor, ceiling, apart pairs, one piece?"""
+        p = sum(self.pop[n] for n in nodes)
+        if p < self.floor or (self.cap is not None and p > self.cap):
+            return False
+        if any((a in nodes and b in nodes) for a, b in self.apart):
+            return False
+        return len(self.unit_components(nodes)) == 1
+
     def unit_components(self, nodes: set[str] | frozenset[str]) -> list[set[str]]:
         """Connected pieces (unit level) of the units of some nodes."""
         units = {u for n in nodes for u in self.members[n]}

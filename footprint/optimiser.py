@@ -131,15 +131,7 @@ def _plan_ok(inst: Instance, plan: Plan) -> bool:
     groups = _groups(plan)
     if len(groups) < inst.count_lo or (inst.count_hi is not None and len(groups) > inst.count_hi):
         return False
-    for nodes in groups.values():
-        p = sum(inst.pop[n] for n in nodes)
-        if p < inst.floor or (inst.cap is not None and p > inst.cap):
-            return False
-        if any((a in nodes and b in nodes) for a, b in inst.apart):
-            return False
-        if len(inst.unit_components(nodes)) != 1:
-            return False
-    return True
+    return all(inst.footprint_ok(nodes) for nodes in groups.values())
 
 
 def _d2(inst: Instance, a: str, b: str) -> float:

@@ -557,7 +557,8 @@ def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed)
     inst, _ = prepare(p, c)
     assert inst is not None
     # three columns joined left to right: column 0, columns 1-2 and column 3
-    start = {inst.node_of[f"r{j}c{i}"]: min(i, 2) - (i == 2) for j in range(2) for i in range(4)}
+    column_to_footprint = {0: 0, 1: 1, 2: 1, 3: 2}
+    start = {inst.node_of[f"r{j}c{i}"]: column_to_footprint[i] for j in range(2) for i in range(4)}
     assert _plan_ok(inst, start)
     better = recombine(inst, start, cost=_cost_of(inst, "compact", 3), until=float("inf"),
                        seed=seed)

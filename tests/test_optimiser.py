@@ -428,6 +428,21 @@ def test_real_data_at_300000_is_proven(dataset):
     assert r.reproduce["data_digest"] == dataset.geography.source_digest
 
 
+@pytest.mark.realdata
+def test_cbc_is_stopped_when_it_runs_past_its_time_limit(dataset):
+    # CBC does not look at its clock while it solves the first relaxation: handed 1 s for the
+    # balanced model of England it ran for 246 s. The run must end near its limit, with the
+    # plan recombination found, and say in the log what happened.
+    p = Problem.from_dataset(dataset)
+    c = Constraints(objective="balanced", n_footprints=25, min_population=500_000,
+                    solver="cbc", time_limit=10)
+    r = optimise(p, c)
+    assert "Stopped by footprint: CBC was still running" in r.log
+    assert r.seconds < 30  # not a speed target: unstopped, this run takes over 4 minutes
+    assert r.status == "feasible" and r.footprints == 25
+    assert validate_plan(p, dict(r.assignment), c) == []
+
+
 def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
     # a deliberately poor plan on a 6 x 2 grid: two interleaved "combs"; moving single squares
     # to a neighbouring footprint must make it more compact and never break a rule

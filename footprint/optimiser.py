@@ -270,8 +270,12 @@ def _compact_seeds(inst: Instance, run: _Run, sets: list[frozenset[str]],
 
 
 def _attach(inst: Instance, seeds: list[frozenset[str]], *,
-            stuck: set[str] | None = None) -> Plan | None:
-    """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints."""
+            stuck: set[str] | None = None, check: bool = True) -> Plan | None:
+    """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints.
+
+    With ``check=False`` a plan whose footprints miss the floor is returned too (for
+    `_merge_down` to lift); None still means some node found no footprint to join.
+    """
     plan: Plan = {n: k for k, s in enumerate(seeds) for n in s}
     nbrs = inst.node_nbrs()
     pops = {k: sum(inst.pop[n] for n in s) for k, s in enumerate(seeds)}
@@ -311,20 +315,25 @@ def _attach(inst: Instance, seeds: list[frozenset[str]], *,
             if stuck is not None:
                 stuck.update(left)
             return None
-    return plan if _plan_ok(inst, plan) else None
+    return plan if not check or _plan_ok(inst, plan) else None
 
 
-def _merge_down(inst: Instance, plan: Plan, target: int) -> Plan | None:
-    """Merge neighbouring footprints (smallest first) until there are ``target``; None if stuck."""
+def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
+    """Merge neighbouring footprints, smallest first, until there are ``target`` (None: until
+    every footprint reaches the floor); None if stuck or the result breaks a rule."""
     plan = dict(plan)
     nbrs = inst.node_nbrs()
     while True:
         groups = _groups(plan)
-        if len(groups) <= target:
-            return plan if _plan_ok(inst, plan) else None
         pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
+        if target is None:
+            small = [k for k in groups if pops[k] < inst.floor]
+        else:
+            small = list(groups) if len(groups) > target else []
+        if not small:
+            return plan if _plan_ok(inst, plan) else None
         merged = False
-        for k in sorted(groups, key=lambda k: pops[k]):
+        for k in sorted(small, key=lambda k: (pops[k], k)):
             adj = {plan[m] for n in groups[k] for m in nbrs[n]} - {k}
             for j in sorted(adj, key=lambda j: pops[j]):
                 if inst.cap is not None and pops[k] + pops[j] > inst.cap:
@@ -666,9 +675,108 @@ def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str
     return start
 
 
+def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str], *,
+                   sets: list[frozenset[str]], by_population: bool) -> Plan | None:
+    """A valid plan that moves few units, in slot numbers (``labels`` first, then new slots).
+
+    Two candidates, the one moving fewer kept: the current plan repaired (each node
+    takes the name most of its units, or patients, have; each footprint keeps its largest
+    piece, or, above the ceiling, splits into the disjoint floor sets ``sets`` inside
+    it; the rest join neighbours, and footprints below the floor merge into a
+    neighbour), and the plan grown from ``sets``. Each footprint is given the
+    current name it overlaps most.
+    """
+    index = {f: i for i, f in enumerate(labels)}
+
+    def weight(u: str) -> float:
+        return inst.unit_pop[u] if by_population else 1.0
+
+    def overlap(nodes: set[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for n in nodes:
+            for u in inst.members[n]:
+                f = current.get(u)
+                if f in index:
+                    out[f] = out.get(f, 0.0) + weight(u)
+        return out
+
+    def in_slots(plan: Plan) -> Plan:
+        """Name each footprint after the current footprint it overlaps most (each name once)."""
+        groups = _groups(plan)
+        pairs = sorted(((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
+                       key=lambda t: (-t[0], t[1], t[2]))
+        slot: dict[int, int] = {}
+        for _w, f, k in pairs:
+            if k not in slot and index[f] not in slot.values():
+                slot[k] = index[f]
+        new = iter(range(len(labels), len(labels) + len(groups)))
+        for k in sorted(groups):
+            if k not in slot:
+                slot[k] = next(new)
+        return {n: slot[k] for n, k in plan.items()}
+
+    def moved(plan: Plan) -> float:
+        return sum(weight(u) for n, k in plan.items() for u in inst.members[n]
+                   if current.get(u) and (k >= len(labels) or current[u] != labels[k]))
+
+    options: list[Plan] = []
+    voted = {n: index[max(v, key=lambda f: (v[f], f))]
+             for n in inst.nodes if (v := overlap({n}))}
+    pieces: list[frozenset[str]] = []
+    split: list[list[int]] = []  # seeds that split one footprint above the ceiling
+    for nodes in _groups(voted).values():
+        main = max(inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c),
+                                                                min(c)))
+        piece = frozenset(n for n in nodes if set(inst.members[n]) <= main)
+        if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
+            inside = [f for f in sets if f <= piece]
+            split.append(list(range(len(pieces), len(pieces) + len(inside))))
+            pieces.extend(inside)
+        else:
+            pieces.append(piece)
+    grown = _attach(inst, pieces, check=False)
+    if grown is not None:
+        grown = _refill(inst, grown, split)
+    lifted = _merge_down(inst, grown, None) if grown is not None else None
+    if lifted is not None:
+        options.append(in_slots(lifted))
+    packed = _attach(inst, sets) if sets else None
+    if packed is not None:
+        options.append(in_slots(packed))
+    return min(options, key=moved) if options else None
+
+
+def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
+    """Merge neighbouring footprints of one family, fullest pair first, while under the ceiling.
+
+    A footprint above the ceiling is split into all its disjoint floor sets; the
+    fewer parts it keeps, the fewer units leave their current footprint.
+    """
+    plan = dict(plan)
+    nbrs = inst.node_nbrs()
+    for family in families:
+        while True:
+            groups = _groups(plan)
+            pops = {k: sum(inst.pop[n] for n in groups[k]) for k in family if k in groups}
+            pairs = [(pops[a] + pops[b], a, b) for a in pops for b in pops if a < b
+                     and any(m in groups[b] for n in groups[a] for m in nbrs[n])
+                     and (inst.cap is None or pops[a] + pops[b] <= inst.cap)
+                     and inst.footprint_ok(groups[a] | groups[b])]
+            if not pairs:
+                break
+            _, a, b = max(pairs)
+            for n in groups[b]:
+                plan[n] = a
+    return plan
+
+
 def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_population: bool,
-           extra: int) -> tuple[_Solved, list[str]]:
-    """Footprints as the current plan's named slots (plus new ones); fewest units moved."""
+           extra: int, start: Plan | None = None) -> tuple[_Solved, list[str]]:
+    """Footprints as the current plan's named slots plus ``extra`` new ones; fewest units moved.
+
+    ``start`` (in slot numbers) is a valid plan to beat. The status and bound are for
+    these slots only; the caller decides whether more new slots could do better.
+    """
     labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
     slot_names = labels + [f"__new{i}" for i in range(extra)]
     nodes = inst.nodes
@@ -683,13 +791,16 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
             )
         cost[n] = row
     cuts: list[_Cut] = []
-    best: Plan | None = None
-    best_val: float | None = None
-    best_bound = -math.inf
     lo, hi = inst.count_lo, inst.count_hi
 
     def moved(plan: Plan) -> float:
         return sum(cost[n][slot_names[k]] for n, k in plan.items())
+
+    best: Plan | None = None
+    best_val: float | None = None
+    if start is not None and max(start.values(), default=0) < len(slot_names):
+        best, best_val = dict(start), moved(start)
+    best_bound = -math.inf
 
     iteration = 0
     while True:
@@ -749,6 +860,74 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
     return _Solved("feasible", best, best_val, bound), slot_names
 
 
+def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
+    """The least a footprint under a new name moves: all its units were somewhere else.
+
+    Units: the fewest units that reach the floor; population: the floor. Zero when
+    some unit has no current footprint (a new one could hold only such units).
+    """
+    units = [u for n in inst.nodes for u in inst.members[n]]
+    if any(not current.get(u) for u in units):
+        return 0.0
+    if by_population:
+        return float(max(inst.floor, min(inst.unit_pop[u] for u in units)))
+    total, count = 0, 0
+    for p in sorted((inst.unit_pop[u] for u in units), reverse=True):
+        total, count = total + p, count + 1
+        if total >= inst.floor:
+            break
+    return float(max(count, 1))
+
+
+def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
+                    by_population: bool, done: Callable[..., OptimiseResult]) -> OptimiseResult:
+    """Repair the current plan moving the fewest units (or people).
+
+    New footprints are slots of their own. Offering every slot the count allows makes
+    a model of (footprints x nodes) variables that could not be solved in a minute on
+    England, so slots are offered a few at a time: a plan using more new slots than
+    offered moves at least that many times `_least_new`, which bounds what they could
+    gain, and more are offered only when that bound does not already prove the plan.
+    """
+    packed = _packing_bound(inst, run)
+    most = packed[0] if packed else inst.total // max(inst.floor, 1)
+    labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
+    want = most if inst.count_hi is None else min(most, inst.count_hi)
+    room = max(0, want - len(labels))
+    start = _changes_start(inst, current, labels, sets=packed[1] if packed else [],
+                           by_population=by_population)
+    if start is not None:
+        run.say("Found a valid plan close to the current one; moving fewer units…")
+    used = max(start.values()) + 1 - len(labels) if start else 0
+    extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
+    least = _least_new(inst, current, by_population=by_population)
+    while True:
+        solved, slots = _slots(inst, run, current=current, by_population=by_population,
+                               extra=extra, start=start)
+        if extra >= room or solved.status == "no-solution":
+            break
+        if solved.status == "infeasible":  # with these slots only: offer every one
+            extra = room
+            continue
+        assert solved.plan is not None and solved.value is not None
+        start = solved.plan
+        beyond = (extra + 1) * least
+        bound = beyond if solved.bound is None else min(solved.bound, beyond)
+        if solved.value - bound <= 1e-6:
+            solved = _Solved("optimal", solved.plan, solved.value, bound)
+            break
+        if not run.room_for_another():
+            solved = _Solved("feasible", solved.plan, solved.value, bound)
+            break
+        extra = room if least <= 0 else min(room, max(extra + 1,
+                                                      math.ceil(solved.value / least) - 1))
+    if solved.plan is None:
+        return done(solved.status, None, bound=solved.bound,
+                    reasons=_solver_reasons(solved.status, run.constraints))
+    return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
+                slot_names=slots)
+
+
 # --- orchestration --------------------------------------------------------------------------------
 
 
@@ -804,18 +983,8 @@ def optimise(
 
     if c.objective == "fewest-changes":
         assert current is not None
-        packed = _packing_bound(inst, run)
-        most = packed[0] if packed else inst.total // max(inst.floor, 1)
-        labels = {f for u, f in current.items() if u in inst.node_of and f}
-        want = most if inst.count_hi is None else min(most, inst.count_hi)
-        extra = max(0, want - len(labels))
-        solved, slots = _slots(inst, run, current=current,
-                               by_population=c.change_measure == "population", extra=extra)
-        if solved.plan is None:
-            return done(solved.status, None, bound=solved.bound,
-                        reasons=_solver_reasons(solved.status, c))
-        return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
-                    slot_names=slots)
+        return _fewest_changes(inst, run, current=current, done=done,
+                               by_population=c.change_measure == "population")
 
     if c.objective in ("compact", "balanced"):
         start = None

@@ -203,6 +203,40 @@ def test_fewest_changes_matches_brute_force(seed):
     assert_valid(p, r, c)
 
 
+@pytest.mark.parametrize(("seed", "measure"), [(s, m) for s in range(3)
+                                                for m in ("units", "population")])
+def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force(seed, measure):
+    # two current footprints far above the ceiling: the repair must open new footprints, and
+    # is offered new slots a few at a time, so its 'optimal' must still be the true optimum
+    p = grid(4, 2, seed=10 + seed)
+    current = {u: ("West" if int(u[-1]) < 2 else "East") for u in p.codes}
+    c = Constraints(objective="fewest-changes", min_population=150, max_population=260,
+                    la_rule="off", change_measure=measure, time_limit=30)
+
+    def weight(u):
+        return p.populations[u] if measure == "population" else 1
+
+    def moved(part):
+        g = nx.Graph()
+        for k, grp in enumerate(part):
+            for label in ("West", "East"):
+                w = sum(weight(u) for u in grp if current[u] == label)
+                if w:
+                    g.add_edge(("fp", k), ("label", label), weight=w)
+        kept = sum(g.edges[e]["weight"] for e in nx.max_weight_matching(g))
+        return sum(weight(u) for u in p.codes) - kept
+
+    best = min((moved(part) for part in valid_partitions(p, c)), default=None)
+    r = optimise(p, c, current=current)
+    if best is None:
+        assert r.status == "infeasible"
+        return
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(best)
+    assert sum(weight(u) for u in p.codes if r.assignment[u] != current[u]) == best
+    assert_valid(p, r, c, current=current)
+
+
 # --- constraints that bind -----------------------------------------------------------------------
 
 

@@ -388,21 +388,30 @@ def _cost_of(inst: Instance, kind: str, n_footprints: int) -> Callable[[set[str]
     return lambda nodes: ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
 
 
-def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact") -> Plan:
+def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
+            slot_cost: Callable[[int, set[str]], float] | None = None) -> Plan:
     """Move single nodes to a neighbouring footprint while that improves the plan.
 
     A first-improvement local search on the districting model's own compactness
     (``kind='compact'``) or, for 'balanced', on the squared distances of the
     footprint populations from their mean (a smooth stand-in for the spread). A
     move is made only when both footprints still meet every rule, so a valid
-    plan stays valid (and keeps its count). Stops at ``until`` (perf_counter).
+    plan stays valid (and keeps its count). ``slot_cost(k, nodes)``, when given, is the
+    cost instead (for fewest changes, where it depends on which footprint k is). Stops
+    at ``until`` (perf_counter).
     """
     plan = dict(plan)
     groups = _groups(plan)
     nbrs = inst.node_nbrs()
     pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
-    measure = _cost_of(inst, kind, len(groups))
-    cost = {k: measure(g) for k, g in groups.items()}
+    if slot_cost is None:
+        of_nodes = _cost_of(inst, kind, len(groups))
+
+        def measure(_k: int, nodes: set[str]) -> float:
+            return of_nodes(nodes)
+    else:
+        measure = slot_cost
+    cost = {k: measure(k, g) for k, g in groups.items()}
     apart_of = _apart_of(inst)
     improved = True
     while improved and time.perf_counter() < until:
@@ -423,7 +432,7 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact") 
                 if fn is not None and any(inst.fixed_name.get(m, fn) != fn for m in groups[b]):
                     continue
                 grown = groups[b] | {n}
-                ca, cb = measure(rest), measure(grown)
+                ca, cb = measure(a, rest), measure(b, grown)
                 if ca + cb < cost[a] + cost[b] - 1e-9 * max(1.0, cost[a] + cost[b]):
                     plan[n] = b
                     groups[a], groups[b] = rest, grown
@@ -675,6 +684,20 @@ def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str
     return start
 
 
+def _moves(inst: Instance, current: Mapping[str, str], labels: list[str], *,
+           by_population: bool) -> Callable[[int, set[str] | frozenset[str]], float]:
+    """What placing nodes in slot k moves: their units (or patients) now in another footprint.
+
+    Slots are the current footprints' names ``labels`` and then new footprints.
+    """
+    def moved(k: int, nodes: set[str] | frozenset[str]) -> float:
+        keep = labels[k] if k < len(labels) else None
+        return sum((inst.unit_pop[u] if by_population else 1.0)
+                   for n in nodes for u in inst.members[n]
+                   if current.get(u) and current[u] != keep)
+    return moved
+
+
 def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str], *,
                    sets: list[frozenset[str]], by_population: bool) -> Plan | None:
     """A valid plan that moves few units, in slot numbers (``labels`` first, then new slots).
@@ -715,9 +738,10 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
                 slot[k] = next(new)
         return {n: slot[k] for n, k in plan.items()}
 
+    cost = _moves(inst, current, labels, by_population=by_population)
+
     def moved(plan: Plan) -> float:
-        return sum(weight(u) for n, k in plan.items() for u in inst.members[n]
-                   if current.get(u) and (k >= len(labels) or current[u] != labels[k]))
+        return sum(cost(k, g) for k, g in _groups(plan).items())
 
     options: list[Plan] = []
     voted = {n: index[max(v, key=lambda f: (v[f], f))]
@@ -780,16 +804,8 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_populati
     labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
     slot_names = labels + [f"__new{i}" for i in range(extra)]
     nodes = inst.nodes
-    # cost of placing node n in slot s: units (or people) of n currently elsewhere
-    cost: dict[str, dict[str, float]] = {}
-    for n in nodes:
-        row: dict[str, float] = {}
-        for s in slot_names:
-            row[s] = sum(
-                (inst.unit_pop[u] if by_population else 1.0)
-                for u in inst.members[n] if current.get(u) and current[u] != s
-            )
-        cost[n] = row
+    moves = _moves(inst, current, labels, by_population=by_population)
+    cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
     cuts: list[_Cut] = []
     lo, hi = inst.count_lo, inst.count_hi
 
@@ -879,6 +895,45 @@ def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: boo
     return float(max(count, 1))
 
 
+def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
+    """A lower bound on what any valid plan moves, from two plain facts.
+
+    A node's units share one footprint, so all but one current name among them
+    move; and a current footprint above the ceiling must shed at least its excess
+    (at least the fewest of its units that add up to it). Either bound may count a
+    unit the other counts too, so the larger of the two is the bound.
+    """
+    def weight(u: str) -> float:
+        return inst.unit_pop[u] if by_population else 1.0
+
+    split = 0.0
+    members_of: dict[str, list[str]] = {}
+    for n in inst.nodes:
+        by_name: dict[str, float] = {}
+        for u in inst.members[n]:
+            if current.get(u):
+                by_name[current[u]] = by_name.get(current[u], 0.0) + weight(u)
+                members_of.setdefault(current[u], []).append(u)
+        split += sum(by_name.values()) - max(by_name.values(), default=0.0)
+    over = 0.0
+    if inst.cap is not None:
+        for units in members_of.values():
+            excess = sum(inst.unit_pop[u] for u in units) - inst.cap
+            if excess <= 0:
+                continue
+            if by_population:
+                over += excess
+                continue
+            shed = 0
+            for p in sorted((inst.unit_pop[u] for u in units), reverse=True):
+                excess -= p
+                shed += 1
+                if excess <= 0:
+                    break
+            over += shed
+    return max(split, over)
+
+
 def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
                     by_population: bool, done: Callable[..., OptimiseResult]) -> OptimiseResult:
     """Repair the current plan moving the fewest units (or people).
@@ -898,9 +953,12 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
                            by_population=by_population)
     if start is not None:
         run.say("Found a valid plan close to the current one; moving fewer units…")
+        start = _polish(inst, start, until=time.perf_counter() + 0.1 * run.left(),
+                        slot_cost=_moves(inst, current, labels, by_population=by_population))
     used = max(start.values()) + 1 - len(labels) if start else 0
     extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     least = _least_new(inst, current, by_population=by_population)
+    must = _must_move(inst, current, by_population=by_population)
     while True:
         solved, slots = _slots(inst, run, current=current, by_population=by_population,
                                extra=extra, start=start)
@@ -912,7 +970,7 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
         assert solved.plan is not None and solved.value is not None
         start = solved.plan
         beyond = (extra + 1) * least
-        bound = beyond if solved.bound is None else min(solved.bound, beyond)
+        bound = max(must, beyond if solved.bound is None else min(solved.bound, beyond))
         if solved.value - bound <= 1e-6:
             solved = _Solved("optimal", solved.plan, solved.value, bound)
             break
@@ -924,6 +982,10 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
     if solved.plan is None:
         return done(solved.status, None, bound=solved.bound,
                     reasons=_solver_reasons(solved.status, run.constraints))
+    if solved.status == "feasible" and solved.value is not None:
+        bound = max(must, solved.bound if solved.bound is not None else 0.0)
+        solved = _Solved("optimal" if solved.value - bound <= 1e-6 else "feasible",
+                         solved.plan, solved.value, bound)
     return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
                 slot_names=slots)
 

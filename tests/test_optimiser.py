@@ -237,6 +237,32 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
     assert_valid(p, r, c, current=current)
 
 
+def test_what_any_repair_must_move_is_a_true_lower_bound():
+    # a strip of six units of 100, all in one current footprint of 600 under a ceiling of 250:
+    # at least 350 people (four units, the fewest that add up to 350) must leave it
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _must_move
+
+    p = grid(6, 1, [100] * 6)
+    current = dict.fromkeys(p.codes, "All")
+    c = Constraints(objective="fewest-changes", min_population=100, max_population=250,
+                    la_rule="off")
+    inst, _ = prepare(p, c, current=current)
+    assert _must_move(inst, current, by_population=False) == 4
+    assert _must_move(inst, current, by_population=True) == 350
+    r = optimise(p, c, current=current)
+    assert r.status == "optimal" and r.objective_value == 4
+    assert_valid(p, r, c, current=current)
+    # units that must stay together (keep_together) but sit in two current footprints
+    split = {u: ("W" if i < 3 else "E") for i, u in enumerate(p.codes)}
+    c2 = Constraints(objective="fewest-changes", min_population=100, la_rule="off",
+                     keep_together=[("r0c1", "r0c2", "r0c3", "r0c4")])
+    inst2, _ = prepare(p, c2, current=split)
+    assert _must_move(inst2, split, by_population=False) == 2
+    r2 = optimise(p, c2, current=split)
+    assert r2.status == "optimal" and r2.objective_value == 2
+
+
 # --- constraints that bind -----------------------------------------------------------------------
 
 

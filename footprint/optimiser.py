@@ -31,6 +31,7 @@ Only :mod:`footprint.solver` talks to PuLP.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import platform
@@ -174,6 +175,63 @@ def _apart_of(inst: Instance) -> dict[str, set[str]]:
         out.setdefault(a, set()).add(b)
         out.setdefault(b, set()).add(a)
     return out
+
+
+def _split_nodes(inst: Instance) -> frozenset[str]:
+    """Nodes whose units do not touch (fixed to one name, or kept together, far apart)."""
+    return frozenset(n for n in inst.nodes if len(inst.unit_components({n})) > 1)
+
+
+def _bridge(inst: Instance, nodes: frozenset[str]) -> frozenset[str] | None:
+    """``nodes`` joined into one piece by the least-populated paths between its pieces."""
+    have = set(nodes)
+    while True:
+        comps = inst.unit_components(have)
+        if len(comps) == 1:
+            return frozenset(have)
+        # Dijkstra over units from the first piece; entering another node costs its population
+        source, targets = comps[0], set().union(*comps[1:])
+        dist = dict.fromkeys(source, 0)
+        back: dict[str, str] = {}
+        heap = [(0, u) for u in sorted(source)]
+        end = None
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist[u]:
+                continue
+            if u in targets:
+                end = u
+                break
+            for v in inst.unit_nbrs[u]:
+                step = 0 if inst.node_of[v] in have else inst.pop[inst.node_of[v]]
+                if d + step < dist.get(v, math.inf):
+                    dist[v], back[v] = d + step, u
+                    heapq.heappush(heap, (d + step, v))
+        if end is None:
+            return None
+        while end in back:
+            have.add(inst.node_of[end])
+            end = back[end]
+
+
+def _bridged(inst: Instance, sets: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Floor sets whose nodes are in pieces replaced by the same sets joined up (if valid).
+
+    The sets bound the count as they are (every footprint holds one); to build
+    plans from them a set holding a node in pieces needs the path between them.
+    """
+    split = _split_nodes(inst)
+    if not split:
+        return sets
+    out: set[frozenset[str]] = set()
+    for s in sets:
+        if s & split and len(inst.unit_components(s)) > 1:
+            joined = _bridge(inst, s)
+            if joined is not None and inst.footprint_ok(joined):
+                out.add(joined)
+        else:
+            out.add(s)
+    return sorted(out, key=lambda s: (len(s), sorted(s)))
 
 
 def _packing_bound(
@@ -1061,10 +1119,14 @@ def optimise(
         start = None
         packed = _packing_bound(inst, run) if inst.floor > 0 else None
         if packed is not None:
-            most, sets, proven, _ = packed
+            most, sets, proven, candidates = packed
             if proven and most < inst.count_lo:
                 return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
             plan = _attach(inst, sets) if sets else None
+            split = _split_nodes(inst)
+            if plan is None and split:  # a node in pieces: pack sets that join them up
+                joined = _pack(inst, run, _bridged(inst, candidates), cover=split)
+                plan = _attach(inst, joined[1]) if joined else None
             if plan is not None and inst.count_hi is not None:
                 plan = _merge_down(inst, plan, inst.count_hi)
             start = plan
@@ -1079,6 +1141,7 @@ def optimise(
     packed = _packing_bound(inst, run)
     if packed is not None:
         most, sets, proven, candidates = packed
+        candidates = _bridged(inst, candidates)
         if proven and most < inst.count_lo:
             return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
         plan = _attach(inst, sets)
@@ -1115,8 +1178,11 @@ def optimise(
     k_top = top if inst.count_hi is None else min(top, inst.count_hi)
 
     def quick(k: int) -> Plan | None:
-        """Pack k floor sets and attach the rest; nodes left with no room must then be packed."""
-        cover: set[str] = set()
+        """Pack k floor sets and attach the rest; nodes left with no room must then be packed.
+
+        A node in pieces joins a footprint only inside a set that joins its pieces.
+        """
+        cover: set[str] = set(_split_nodes(inst))
         for _round in range(6 if candidates else 0):
             repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k,
                              small=inst.cap is not None)

@@ -263,6 +263,38 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
     assert r2.status == "optimal" and r2.objective_value == 2
 
 
+def test_units_fixed_to_one_name_that_do_not_touch_are_joined_by_the_least_populated_path():
+    # r0c0 and r0c2 share a name; r0c1 between them holds 500 people, the way round through
+    # the second row 30: a footprint built from a set holding both takes the way round
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _bridge, _bridged, _split_nodes
+
+    pops = [100, 500, 100, 10, 10, 10]
+    p = grid(3, 2, pops)
+    c = Constraints(min_population=150, la_rule="off", fixed={"r0c0": "N", "r0c2": "N"})
+    inst, _ = prepare(p, c)
+    (split,) = _split_nodes(inst)
+    units = {u for n in _bridge(inst, frozenset([split])) for u in inst.members[n]}
+    assert units == {"r0c0", "r0c2", "r1c0", "r1c1", "r1c2"}
+    for s in _bridged(inst, [frozenset([split])]):
+        assert inst.footprint_ok(s)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_max_footprints_with_a_name_fixed_to_units_apart_matches_brute_force(seed):
+    p = grid(4, 2, seed=20 + seed)
+    c = Constraints(min_population=250, la_rule="off", fixed={"r0c0": "N", "r0c2": "N"},
+                    time_limit=30)
+    best = max((len(part) for part in valid_partitions(p, c)
+                if any({"r0c0", "r0c2"} <= set(g) for g in part)), default=None)
+    r = optimise(p, c)
+    if best is None:
+        assert r.status == "infeasible"
+        return
+    assert r.status == "optimal" and r.footprints == best
+    assert_valid(p, r, c)
+
+
 # --- constraints that bind -----------------------------------------------------------------------
 
 
@@ -486,6 +518,19 @@ def test_real_data_at_300000_is_proven(dataset):
     assert r.smallest_population >= 300_000
     assert validate_plan(p, dict(r.assignment), c) == []
     assert r.reproduce["data_digest"] == dataset.geography.source_digest
+
+
+@pytest.mark.realdata
+def test_real_data_with_two_ccgs_apart_fixed_to_one_footprint_finds_a_plan(dataset):
+    # NHS Airedale, Wharfedale and Craven and NHS Bradford City touch only through another
+    # CCG; before plans were built from sets joined up, no plan was found in 20 s
+    p = Problem.from_dataset(dataset)
+    c = Constraints(la_rule="off", fixed={"E38000001": "North", "E38000018": "North"},
+                    time_limit=20)
+    r = optimise(p, c)
+    assert r.status in ("optimal", "feasible") and r.footprints >= 120
+    assert validate_plan(p, dict(r.assignment), c) == []
+    assert r.assignment["E38000001"] == r.assignment["E38000018"] == "North"
 
 
 @pytest.mark.realdata

@@ -453,12 +453,24 @@ def verdict(result: Mapping[str, Any]) -> tuple[str, str]:
     """(Streamlit message kind, plain sentence) for an optimiser result summary."""
     status = result["status"]
     n = result.get("footprints")
+    value = result.get("objective_value")
+    bound = result.get("bound")
+    moves = None
+    if result.get("objective") == "fewest-changes" and isinstance(value, int | float):
+        what = ("registered patients" if result.get("change_measure") == "population"
+                else "CCGs")
+        moves = (f"moving {value:,.0f} {what} from their footprint in the drawing",
+                 f"{bound:,.0f}" if isinstance(bound, int | float) else None)
     if status == "optimal":
+        if moves:
+            return "success", f"Proven best (optimal): {n} footprints, {moves[0]}."
         return "success", f"Proven best (optimal): {n} footprints."
     if status == "feasible":
         gap = result.get("gap")
-        bound = result.get("bound")
-        value = result.get("objective_value")
+        if moves:
+            least = (f"; any plan that meets every rule moves at least {moves[1]}"
+                     if moves[1] is not None else "; the fewest possible is not known")
+            return "warning", f"Feasible: {n} footprints, {moves[0]}{least}."
         if result.get("objective") == "balanced" and isinstance(value, int | float):
             # the gap of a spread is measured against the mean footprint, not the best plan
             spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"
@@ -749,6 +761,7 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
         "assignment": dict(result.assignment or {}), "name": None,
         "reproduce": dict(result.reproduce or {}),
         "table": result.table, "floor": constraints.min_population,
+        "change_measure": constraints.change_measure,
     }
     if summary["assignment"]:
         _kind, sentence = verdict(summary)

@@ -396,6 +396,30 @@ def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
     assert "No lower bound on the spread was proven" in sentence
 
 
+def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTest,
+                                                                     dataset) -> None:
+    # the Area Teams as the drawing, under a ceiling of 3.5 million: London's largest Area
+    # Team must split, so CCGs move; the sentence gives the count and the proven least
+    from footprint import reference_plan
+
+    ok(go(app, "Optimise"))
+    app.session_state["plan"] = reference_plan(dataset.geography, "area_team_code")
+    by_label(app.selectbox, "Objective").set_value("fewest-changes")
+    by_label(app.number_input,
+             "Ceiling: at most this many registered patients (0 = none)").set_value(3_500_000)
+    by_label(app.radio, "Start from").set_value("My drawing (repair with fewest changes)")
+    by_label(app.number_input, "Time limit (s)").set_value(10.0)
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    result = app.session_state["last_result"]
+    assert result["status"] == "feasible", texts(app)
+    moved, least = result["objective_value"], result["bound"]
+    assert 0 < least < moved
+    (sentence,) = [w.value for w in app.warning if w.value.startswith("Feasible")]
+    assert sentence == (f"Feasible: {result['footprints']} footprints, moving {moved:,.0f} CCGs "
+                        "from their footprint in the drawing; any plan that meets every rule "
+                        f"moves at least {least:,.0f}.")
+
+
 def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
     ok(go(app, "Optimise"))
     by_label(app.text_input, "Name of the new scenario").input("Max at 300k")

@@ -408,10 +408,12 @@ def prepare(
         for a, b in node_edges:
             nn[a].add(b)
             nn[b].add(a)
+        no_room: set[str] = set()
         for n in sorted(members):
             if pop[n] >= c.min_population or not nn[n]:
                 continue
             if all(pop[n] + pop[m] > c.max_population for m in nn[n]):
+                no_room.add(n)
                 near = "; ".join(describe(m) for m in sorted(nn[n])[:4])
                 checks.append(Check(
                     "no-room-under-ceiling",
@@ -420,6 +422,39 @@ def prepare(
                     f"that footprint above the ceiling of {_fmt(c.max_population)}; raise the "
                     "ceiling or lower the floor",
                 ))
+        # parts of the map below the floor that reach the rest only through one node can only
+        # join that node's footprint: all of them together, so together they must fit
+        for h in sorted(members):
+            seen, small = {h}, []
+            for first in sorted(nn[h]):
+                if first in seen:
+                    continue
+                part, stack = {first}, [first]
+                seen.add(first)
+                while stack:
+                    for v in nn[stack.pop()]:
+                        if v not in seen:
+                            seen.add(v)
+                            part.add(v)
+                            stack.append(v)
+                if sum(pop[m] for m in part) < c.min_population:
+                    small.append(part)
+            held = pop[h] + sum(pop[m] for part in small for m in part)
+            parts = sorted(m for part in small for m in part)
+            if not small or held <= c.max_population or pop[h] > c.max_population \
+                    or no_room & set(parts):
+                continue  # a node above the ceiling, or with no room at all, is named above
+            unblock = (" or switch the LA rule off" if c.la_rule == "whole-la"
+                       and len(members[h]) > 1 else "")
+            names = ", ".join(n for m in parts[:4] for n in (problem.names[u] for u in members[m]))
+            checks.append(Check(
+                "satellites-above-ceiling",
+                f"{names}{' …' if len(parts) > 4 else ''} ({_fmt(held - pop[h])} {label}) "
+                f"cannot reach the floor of {_fmt(c.min_population)} and touch the rest of the "
+                f"map only through {describe(h)}, so one footprint must hold them all "
+                f"({_fmt(held)}), above the ceiling of {_fmt(c.max_population)}; raise the "
+                f"ceiling to at least {_fmt(held)}, lower the floor{unblock}",
+            ))
 
     # --- counts ------------------------------------------------------------------------------
     lo, hi = c.count_range

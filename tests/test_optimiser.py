@@ -384,6 +384,22 @@ def test_a_unit_with_no_room_under_the_ceiling_is_named():
     assert "every neighbour (r0c1 (200 population))" in r.reasons[0]
 
 
+def test_small_parts_reaching_the_map_only_through_one_unit_must_fit_with_it():
+    # a and b (100 each) touch only h (500); each fits with h alone under 650, but neither can
+    # reach the floor without h, so h's footprint holds both: 700, above the ceiling
+    p = Problem.build(populations={"a": 100, "b": 100, "h": 500, "r": 600},
+                      edges=[("a", "h"), ("b", "h"), ("h", "r")])
+    c = Constraints(min_population=300, max_population=650, la_rule="off")
+    r = optimise(p, c)
+    assert r.status == "infeasible"
+    assert [ch.name for ch in r.checks] == ["satellites-above-ceiling"]
+    assert r.reasons[0] == (
+        "a, b (200 population) cannot reach the floor of 300 and touch the rest of the map "
+        "only through h (500 population), so one footprint must hold them all (700), above "
+        "the ceiling of 650; raise the ceiling to at least 700, lower the floor")
+    assert optimise(p, c.replace(max_population=700)).status == "optimal"
+
+
 def test_infeasibility_proven_by_the_count_bound_is_explained():
     # each check passes alone, but two footprints of 200 need {a,b} or {c,d}, both kept apart
     p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},

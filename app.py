@@ -455,22 +455,19 @@ def verdict(result: Mapping[str, Any]) -> tuple[str, str]:
     n = result.get("footprints")
     value = result.get("objective_value")
     bound = result.get("bound")
-    moves = None
+    moving = ""  # a repair says what it moves
     if result.get("objective") == "fewest-changes" and isinstance(value, int | float):
         what = ("registered patients" if result.get("change_measure") == "population"
                 else "CCGs")
-        moves = (f"moving {value:,.0f} {what} from their footprint in the drawing",
-                 f"{bound:,.0f}" if isinstance(bound, int | float) else None)
+        moving = f", moving {value:,.0f} {what} from their footprint in the drawing"
     if status == "optimal":
-        if moves:
-            return "success", f"Proven best (optimal): {n} footprints, {moves[0]}."
-        return "success", f"Proven best (optimal): {n} footprints."
+        return "success", f"Proven best (optimal): {n} footprints{moving}."
     if status == "feasible":
         gap = result.get("gap")
-        if moves:
-            least = (f"; any plan that meets every rule moves at least {moves[1]}"
-                     if moves[1] is not None else "; the fewest possible is not known")
-            return "warning", f"Feasible: {n} footprints, {moves[0]}{least}."
+        if moving:
+            least = (f"; any plan that meets every rule moves at least {bound:,.0f}"
+                     if isinstance(bound, int | float) else "; the fewest possible is not known")
+            return "warning", f"Feasible: {n} footprints{moving}{least}."
         if result.get("objective") == "balanced" and isinstance(value, int | float):
             # the gap of a spread is measured against the mean footprint, not the best plan
             spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"

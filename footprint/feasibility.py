@@ -424,21 +424,12 @@ def prepare(
                 ))
         # parts of the map below the floor that reach the rest only through one node can only
         # join that node's footprint: all of them together, so together they must fit
+        node_graph = nx.Graph(node_edges)
+        node_graph.add_nodes_from(members)
         for h in sorted(members):
-            seen, small = {h}, []
-            for first in sorted(nn[h]):
-                if first in seen:
-                    continue
-                part, stack = {first}, [first]
-                seen.add(first)
-                while stack:
-                    for v in nn[stack.pop()]:
-                        if v not in seen:
-                            seen.add(v)
-                            part.add(v)
-                            stack.append(v)
-                if sum(pop[m] for m in part) < c.min_population:
-                    small.append(part)
+            small = [part for part in nx.connected_components(
+                         node_graph.subgraph(node_graph.nodes - {h}))
+                     if part & nn[h] and sum(pop[m] for m in part) < c.min_population]
             held = pop[h] + sum(pop[m] for part in small for m in part)
             parts = sorted(m for part in small for m in part)
             if not small or held <= c.max_population or pop[h] > c.max_population \

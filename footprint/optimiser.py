@@ -36,7 +36,7 @@ import logging
 import math
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -754,16 +754,34 @@ def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str
     return start
 
 
+def _weigher(inst: Instance, *, by_population: bool) -> Callable[[str], float]:
+    """What moving one unit costs: 1, or its registered patients."""
+    if by_population:
+        return lambda u: float(inst.unit_pop[u])
+    return lambda _u: 1.0
+
+
+def _fewest_reaching(pops: Iterable[int], amount: float) -> int:
+    """The fewest of these populations, largest first, that add up to ``amount``."""
+    total, count = 0, 0
+    for p in sorted(pops, reverse=True):
+        if total >= amount:
+            break
+        total, count = total + p, count + 1
+    return count
+
+
 def _moves(inst: Instance, current: Mapping[str, str], labels: list[str], *,
            by_population: bool) -> Callable[[int, set[str] | frozenset[str]], float]:
     """What placing nodes in slot k moves: their units (or patients) now in another footprint.
 
     Slots are the current footprints' names ``labels`` and then new footprints.
     """
+    weight = _weigher(inst, by_population=by_population)
+
     def moved(k: int, nodes: set[str] | frozenset[str]) -> float:
         keep = labels[k] if k < len(labels) else None
-        return sum((inst.unit_pop[u] if by_population else 1.0)
-                   for n in nodes for u in inst.members[n]
+        return sum(weight(u) for n in nodes for u in inst.members[n]
                    if current.get(u) and current[u] != keep)
     return moved
 
@@ -780,9 +798,7 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     current name it overlaps most.
     """
     index = {f: i for i, f in enumerate(labels)}
-
-    def weight(u: str) -> float:
-        return inst.unit_pop[u] if by_population else 1.0
+    weight = _weigher(inst, by_population=by_population)
 
     def overlap(nodes: set[str]) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -864,14 +880,14 @@ def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
     return plan
 
 
-def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], by_population: bool,
-           extra: int, start: Plan | None = None) -> tuple[_Solved, list[str]]:
+def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: list[str],
+           by_population: bool, extra: int,
+           start: Plan | None = None) -> tuple[_Solved, list[str]]:
     """Footprints as the current plan's named slots plus ``extra`` new ones; fewest units moved.
 
     ``start`` (in slot numbers) is a valid plan to beat. The status and bound are for
     these slots only; the caller decides whether more new slots could do better.
     """
-    labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
     slot_names = labels + [f"__new{i}" for i in range(extra)]
     nodes = inst.nodes
     moves = _moves(inst, current, labels, by_population=by_population)
@@ -957,12 +973,7 @@ def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: boo
         return 0.0
     if by_population:
         return float(max(inst.floor, min(inst.unit_pop[u] for u in units)))
-    total, count = 0, 0
-    for p in sorted((inst.unit_pop[u] for u in units), reverse=True):
-        total, count = total + p, count + 1
-        if total >= inst.floor:
-            break
-    return float(max(count, 1))
+    return float(max(_fewest_reaching((inst.unit_pop[u] for u in units), inst.floor), 1))
 
 
 def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
@@ -973,9 +984,7 @@ def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: boo
     (at least the fewest of its units that add up to it). Either bound may count a
     unit the other counts too, so the larger of the two is the bound.
     """
-    def weight(u: str) -> float:
-        return inst.unit_pop[u] if by_population else 1.0
-
+    weight = _weigher(inst, by_population=by_population)
     split = 0.0
     members_of: dict[str, list[str]] = {}
     for n in inst.nodes:
@@ -991,16 +1000,8 @@ def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: boo
             excess = sum(inst.unit_pop[u] for u in units) - inst.cap
             if excess <= 0:
                 continue
-            if by_population:
-                over += excess
-                continue
-            shed = 0
-            for p in sorted((inst.unit_pop[u] for u in units), reverse=True):
-                excess -= p
-                shed += 1
-                if excess <= 0:
-                    break
-            over += shed
+            over += excess if by_population else _fewest_reaching(
+                (inst.unit_pop[u] for u in units), excess)
     return max(split, over)
 
 
@@ -1030,8 +1031,8 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
     least = _least_new(inst, current, by_population=by_population)
     must = _must_move(inst, current, by_population=by_population)
     while True:
-        solved, slots = _slots(inst, run, current=current, by_population=by_population,
-                               extra=extra, start=start)
+        solved, slots = _slots(inst, run, current=current, labels=labels,
+                               by_population=by_population, extra=extra, start=start)
         if extra >= room or solved.status == "no-solution":
             break
         if solved.status == "infeasible":  # with these slots only: offer every one
@@ -1181,6 +1182,7 @@ def optimise(
         candidates = []
     # counts from the bound downwards: the first count with a plan is the answer
     upper = top
+    split = _split_nodes(inst)
     k_top = top if inst.count_hi is None else min(top, inst.count_hi)
 
     def quick(k: int) -> Plan | None:
@@ -1188,7 +1190,7 @@ def optimise(
 
         A node in pieces joins a footprint only inside a set that joins its pieces.
         """
-        cover: set[str] = set(_split_nodes(inst))
+        cover: set[str] = set(split)
         for _round in range(6 if candidates else 0):
             repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k,
                              small=inst.cap is not None)

@@ -68,6 +68,19 @@ def valid_partitions(p: Problem, c: Constraints):
             yield part
 
 
+def fewest_moved(part, current, weight=lambda _u: 1) -> float:
+    """What a partition moves at best: each part keeps at most one current name, each name
+    goes to at most one part (a maximum-weight matching), and every other unit moves."""
+    g = nx.Graph()
+    for k, grp in enumerate(part):
+        for label in set(current.values()):
+            w = sum(weight(u) for u in grp if current[u] == label)
+            if w:
+                g.add_edge(("fp", k), ("label", label), weight=w)
+    kept = sum(g.edges[e]["weight"] for e in nx.max_weight_matching(g))
+    return sum(weight(u) for grp in part for u in grp) - kept
+
+
 def hub_inertia(p: Problem, grp: list[str]) -> float:
     """Population x squared km to the best unit as centre (the model's compactness)."""
     def cost(j: str) -> float:
@@ -181,17 +194,7 @@ def test_fewest_changes_matches_brute_force(seed):
     c = Constraints(objective="fewest-changes", min_population=250, la_rule="off",
                     time_limit=30)
 
-    def moved(part):
-        g = nx.Graph()
-        for k, grp in enumerate(part):
-            for label in "ABC":
-                w = sum(1 for u in grp if current[u] == label)
-                if w:
-                    g.add_edge(("fp", k), ("label", label), weight=w)
-        kept = sum(g.edges[e]["weight"] for e in nx.max_weight_matching(g))
-        return len(p.codes) - kept
-
-    best = min((moved(part) for part in valid_partitions(p, c)), default=None)
+    best = min((fewest_moved(part, current) for part in valid_partitions(p, c)), default=None)
     r = optimise(p, c, current=current)
     if best is None:
         assert r.status == "infeasible"
@@ -216,17 +219,8 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
     def weight(u):
         return p.populations[u] if measure == "population" else 1
 
-    def moved(part):
-        g = nx.Graph()
-        for k, grp in enumerate(part):
-            for label in ("West", "East"):
-                w = sum(weight(u) for u in grp if current[u] == label)
-                if w:
-                    g.add_edge(("fp", k), ("label", label), weight=w)
-        kept = sum(g.edges[e]["weight"] for e in nx.max_weight_matching(g))
-        return sum(weight(u) for u in p.codes) - kept
-
-    best = min((moved(part) for part in valid_partitions(p, c)), default=None)
+    best = min((fewest_moved(part, current, weight) for part in valid_partitions(p, c)),
+               default=None)
     r = optimise(p, c, current=current)
     if best is None:
         assert r.status == "infeasible"

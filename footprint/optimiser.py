@@ -1300,6 +1300,9 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
         table = summarise_plan(problem, assignment, c)
         compactness = float(table["inertia"].sum())
     checks = checks or []
+    if c.objective == "max-footprints" and inst is not None and bound is not None:
+        # the model counts only the free footprints; the plan's count has the locked ones too
+        bound += len(set(inst.locked_plan.values()))
     if c.objective == "max-footprints" and assignment:
         value = float(len(set(assignment.values())))
     if c.objective in ("compact", "balanced"):  # back from thousands of people

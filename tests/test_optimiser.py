@@ -300,6 +300,8 @@ def test_locked_footprint_stays_exactly_as_drawn():
     assert_valid(p, r, c, current=current)
     assert {u for u, f in r.assignment.items() if f == "Keep"} == {"r0c0", "r1c0"}
     assert r.footprints == 3
+    # the bound counts the locked footprint as the plan does: 3 of at most 3, not of 2
+    assert r.status == "optimal" and r.bound == 3 and r.gap == 0
 
 
 def test_fixed_and_keep_together_are_honoured():

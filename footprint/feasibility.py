@@ -402,12 +402,37 @@ def prepare(
                 "back on or lower the floor",
             ))
 
+    nn: dict[str, set[str]] = {n: set() for n in members}
+    for a, b in node_edges:
+        nn[a].add(b)
+        nn[b].add(a)
+    node_graph = nx.Graph(node_edges)
+    node_graph.add_nodes_from(members)
+
+    # a footprint never holds a node's apart partners: without them it must still reach the floor
+    partners: dict[str, set[str]] = {}
+    for a, b in apart:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    for n in sorted(partners):
+        if sum(pop[m] for m in nx.node_connected_component(node_graph, n)) < c.min_population:
+            continue  # its whole part of the map is below the floor: named above
+        others = node_graph.subgraph(node_graph.nodes - partners[n])
+        reach = sum(pop[m] for m in nx.node_connected_component(others, n))
+        if reach >= c.min_population:
+            continue
+        away = "; ".join(describe(m) for m in sorted(partners[n]))
+        checks.append(Check(
+            "apart-cuts-off",
+            f"{describe(n)} can reach only {_fmt(reach)} {label} without passing through "
+            f"{away}, which it must be kept apart from, so no footprint holding it can reach "
+            f"the floor of "
+            f"{_fmt(c.min_population)}; drop the keep-apart pair, unlock a neighbouring "
+            "footprint, switch an adjacency back on or lower the floor",
+        ))
+
     # a node below the floor must share a footprint with a neighbour: one that fits must exist
     if c.max_population is not None:
-        nn: dict[str, set[str]] = {n: set() for n in members}
-        for a, b in node_edges:
-            nn[a].add(b)
-            nn[b].add(a)
         no_room: set[str] = set()
         for n in sorted(members):
             if pop[n] >= c.min_population or not nn[n]:
@@ -424,8 +449,6 @@ def prepare(
                 ))
         # parts of the map below the floor that reach the rest only through one node can only
         # join that node's footprint: all of them together, so together they must fit
-        node_graph = nx.Graph(node_edges)
-        node_graph.add_nodes_from(members)
         for h in sorted(members):
             small = [part for part in nx.connected_components(
                          node_graph.subgraph(node_graph.nodes - {h}))

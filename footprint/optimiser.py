@@ -36,6 +36,7 @@ import logging
 import math
 import platform
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -830,6 +831,7 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
         return sum(cost(k, g) for k, g in _groups(plan).items())
 
     options: list[Plan] = []
+    apart_of = _apart_of(inst)
     voted = {n: index[max(v, key=lambda f: (v[f], f))]
              for n in inst.nodes if (v := overlap({n}))}
     pieces: list[frozenset[str]] = []
@@ -837,13 +839,14 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     for nodes in _groups(voted).values():
         main = max(inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c),
                                                                 min(c)))
-        piece = frozenset(n for n in nodes if set(inst.members[n]) <= main)
-        if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
-            inside = [f for f in sets if f <= piece]
-            split.append(list(range(len(pieces), len(pieces) + len(inside))))
-            pieces.extend(inside)
-        else:
-            pieces.append(piece)
+        whole = frozenset(n for n in nodes if set(inst.members[n]) <= main)
+        for piece in _separate(inst, whole, apart_of):
+            if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
+                inside = [f for f in sets if f <= piece]
+                split.append(list(range(len(pieces), len(pieces) + len(inside))))
+                pieces.extend(inside)
+            else:
+                pieces.append(piece)
     grown = _attach(inst, pieces, check=False)
     if grown is not None:
         grown = _refill(inst, grown, split)
@@ -854,6 +857,52 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     if packed is not None:
         options.append(in_slots(packed))
     return min(options, key=moved) if options else None
+
+
+def _separate(inst: Instance, nodes: frozenset[str],
+              apart_of: Mapping[str, set[str]]) -> list[frozenset[str]]:
+    """Connected parts of ``nodes`` with no pair kept apart (nor two fixed names) in one part.
+
+    A current footprint holding a pair a planner now keeps apart is split in two: a
+    part grown breadth first from one end of the pair until it reaches the floor (with
+    any piece it cuts off from the other end), and the rest. The smaller such part,
+    over both ends, is taken, so most units keep a footprint that overlaps their
+    current one. Repeated while some part still holds a pair.
+    """
+    nbrs = inst.node_nbrs()
+
+    def reach(start: str, within: frozenset[str] | set[str]) -> set[str]:
+        seen, queue = {start}, deque([start])
+        while queue:
+            for m in sorted(nbrs[queue.popleft()]):
+                if m in within and m not in seen:
+                    seen.add(m)
+                    queue.append(m)
+        return seen
+
+    def cut(part: frozenset[str], end: str, other: str) -> frozenset[str]:
+        side, pop, queue = {end}, inst.pop[end], deque([end])
+        while queue and pop < inst.floor:
+            for m in sorted(nbrs[queue.popleft()]):
+                if m in part and m not in side and m != other and pop < inst.floor:
+                    side.add(m)
+                    pop += inst.pop[m]
+                    queue.append(m)
+        return frozenset(part - reach(other, part - side))
+
+    todo, out = [nodes], []
+    while todo:
+        part = todo.pop()
+        clash = next(((a, b) for a in sorted(part) for b in sorted(apart_of.get(a, ()))
+                      if b in part), None)
+        if clash is None:
+            out.append(part)
+            continue
+        a, b = clash
+        side = min((cut(part, a, b), cut(part, b, a)),
+                   key=lambda s: (sum(inst.pop[n] for n in s), sorted(s)))
+        todo.extend((side, part - side))
+    return out
 
 
 def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:

@@ -231,6 +231,51 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
     assert_valid(p, r, c, current=current)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute_force(seed):
+    # a pair now kept apart sits in each current footprint: each must be split, moving few
+    rng = random.Random(20 + seed)
+    p = grid(4, 2, seed=20 + seed)
+    current = {u: ("West" if int(u[-1]) < 2 else "East") for u in p.codes}
+    west = [u for u in p.codes if current[u] == "West"]
+    east = [u for u in p.codes if current[u] == "East"]
+    c = Constraints(objective="fewest-changes", min_population=120, la_rule="off",
+                    keep_apart=[tuple(rng.sample(west, 2)), tuple(rng.sample(east, 2))],
+                    time_limit=30)
+    best = min((fewest_moved(part, current) for part in valid_partitions(p, c)), default=None)
+    r = optimise(p, c, current=current)
+    if best is None:
+        assert r.status == "infeasible"
+        return
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(best)
+    assert_valid(p, r, c, current=current)
+
+
+def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():
+    # a strip of six 100s with its two ends kept apart: the smaller part grown from one end
+    # just reaches the floor, and the rest stays whole
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _apart_of, _separate
+
+    p = grid(6, 1, [100] * 6)
+    c = Constraints(min_population=200, la_rule="off", keep_apart=[("r0c0", "r0c5")])
+    inst, _ = prepare(p, c)
+    parts = _separate(inst, frozenset(inst.nodes), _apart_of(inst))
+    units = sorted(sorted(u for n in part for u in inst.members[n]) for part in parts)
+    assert units == [["r0c0", "r0c1"], ["r0c2", "r0c3", "r0c4", "r0c5"]]
+    # a 2 x 3 block with two pairs kept apart: every part connected, no pair left together
+    q = grid(3, 2, [100] * 6)
+    c2 = Constraints(min_population=100, la_rule="off",
+                     keep_apart=[("r0c0", "r1c2"), ("r0c1", "r1c1")])
+    inst2, _ = prepare(q, c2)
+    parts2 = _separate(inst2, frozenset(inst2.nodes), _apart_of(inst2))
+    assert sorted(n for part in parts2 for n in part) == sorted(inst2.nodes)
+    for part in parts2:
+        assert len(inst2.unit_components(part)) == 1
+        assert not any(a in part and b in part for a, b in inst2.apart)
+
+
 def test_what_any_repair_must_move_is_a_true_lower_bound():
     # a strip of six units of 100, all in one current footprint of 600 under a ceiling of 250:
     # at least 350 people (four units, the fewest that add up to 350) must leave it
@@ -396,12 +441,32 @@ def test_small_parts_reaching_the_map_only_through_one_unit_must_fit_with_it():
     assert optimise(p, c.replace(max_population=700)).status == "optimal"
 
 
+def test_a_unit_cut_off_by_the_unit_it_is_kept_apart_from_is_named():
+    # the corner r0c0 touches r0c1 and r1c0; with r1c0 locked, only r0c1 is left, and it must
+    # be kept apart from r0c1, so r0c0 (100) can never reach the floor of 200
+    p = grid(3, 2, [100] * 6)
+    current = {"r1c0": "L", "r1c1": "L"}
+    c = Constraints(min_population=200, la_rule="off", locked=("L",),
+                    keep_apart=[("r0c0", "r0c1")])
+    r = optimise(p, c, current=current)
+    assert r.status == "infeasible"
+    assert [ch.name for ch in r.checks] == ["apart-cuts-off"]
+    assert r.reasons[0] == (
+        "r0c0 (100 population) can reach only 100 population without passing through r0c1 "
+        "(100 population), which it must be kept apart from, so no footprint holding it can "
+        "reach the floor of 200; drop the keep-apart pair, unlock a neighbouring footprint, "
+        "switch an adjacency back on or lower the floor")
+    # unlocked, r0c0 can go with r1c0 instead, and the optimiser finds that plan
+    free = optimise(p, c.replace(locked=()), current=current)
+    assert free.status == "optimal" and free.assignment["r0c0"] != free.assignment["r0c1"]
+
+
 def test_infeasibility_proven_by_the_count_bound_is_explained():
-    # each check passes alone, but two footprints of 200 need {a,b} or {c,d}, both kept apart
-    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
-                      edges=[("a", "b"), ("b", "c"), ("c", "d")])
+    # each check passes alone, but on a star of 100s every footprint of 200 needs the hub b
+    p = Problem.build(populations=dict.fromkeys("abcde", 100),
+                      edges=[("a", "b"), ("b", "c"), ("b", "d"), ("b", "e")])
     c = Constraints(objective="compact", min_population=200, n_footprints=2, la_rule="off",
-                    keep_apart=[("a", "b"), ("c", "d")])
+                    keep_apart=[("a", "e")])
     r = optimise(p, c)
     assert r.status == "infeasible"
     assert "at most 1 footprints can each reach the floor of 200" in r.reasons[0]
@@ -543,6 +608,25 @@ def test_real_data_with_two_ccgs_apart_fixed_to_one_footprint_finds_a_plan(datas
     assert r.status in ("optimal", "feasible") and r.footprints >= 120
     assert validate_plan(p, dict(r.assignment), c) == []
     assert r.assignment["E38000001"] == r.assignment["E38000018"] == "North"
+
+
+@pytest.mark.realdata
+def test_real_data_repair_of_area_teams_with_pairs_kept_apart_moves_few_ccgs(dataset):
+    # three pairs of CCGs now kept apart, two of them inside one Area Team each: the repair
+    # splits those Area Teams and moves 3 CCGs; it once fell back to a plan built from
+    # scratch that moved 160 of the 211
+    from footprint import reference_plan
+
+    p = Problem.from_dataset(dataset)
+    current = reference_plan(dataset.geography, "area_team_code")
+    c = Constraints(objective="fewest-changes", min_population=200_000, la_rule="off",
+                    keep_together=[("E38000160", "E38000209")],
+                    keep_apart=[("E38000071", "E38000169"), ("E38000032", "E38000174"),
+                                ("E38000103", "E38000133")],
+                    locked=("E39000014",), time_limit=20)
+    r = optimise(p, c, current=current)
+    assert r.status == "optimal" and r.objective_value == 3
+    assert validate_plan(p, dict(r.assignment), c, current=current) == []
 
 
 @pytest.mark.realdata

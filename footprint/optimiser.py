@@ -316,6 +316,49 @@ _BALANCE_SHARE = 0.75
 _COMPACT_SEEDS_MAX = 5_000
 
 
+def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
+                 k: int | None, split: frozenset[str]) -> Plan | None:
+    """Pack k floor sets (None: the most) and attach the rest; nodes left with no room must
+    then be packed.
+
+    A node that finds every neighbouring footprint closed to it (above the ceiling, or
+    holding a unit it is kept apart from) is put inside a packed set on the next round,
+    and so is a node in pieces, which joins a footprint only inside a set that joins them.
+    """
+    cover: set[str] = set(split)
+    candidates = list(candidates)
+    for _round in range(6 if candidates else 0):
+        candidates += _widened(inst, candidates, cover)
+        repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k,
+                         small=inst.cap is not None)
+        if repacked is None:
+            return None
+        stuck: set[str] = set()
+        plan = _attach(inst, repacked[1], stuck=stuck)
+        if plan is not None or not stuck or stuck <= cover:
+            return plan
+        cover |= stuck
+    return None
+
+
+def _widened(inst: Instance, sets: list[frozenset[str]],
+             nodes: Iterable[str]) -> list[frozenset[str]]:
+    """For each of ``nodes`` in no set, every set it touches with that node added (if valid).
+
+    A node that only ever joins a footprint (no minimal floor set holds it: a
+    neighbour reaches the floor alone) can still be left with no room when its
+    neighbours fill up under a ceiling; inside a packed set it has its place.
+    """
+    held = {n for s in sets for n in s}
+    nbrs = inst.node_nbrs()
+    out: set[frozenset[str]] = set()
+    for n in sorted(set(nodes) - held):
+        for s in sets:
+            if nbrs[n] & s and inst.footprint_ok(s | {n}):
+                out.add(s | {n})
+    return sorted(out, key=lambda s: (len(s), sorted(s)))
+
+
 def _compact_seeds(inst: Instance, run: _Run, sets: list[frozenset[str]],
                    count: int) -> list[frozenset[str]] | None:
     """``count`` disjoint floor sets that are together as compact as possible (a start plan).
@@ -1176,10 +1219,9 @@ def optimise(
             if proven and most < inst.count_lo:
                 return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
             plan = _attach(inst, sets) if sets else None
-            split = _split_nodes(inst)
-            if plan is None and split:  # a node in pieces: pack sets that join them up
-                joined = _pack(inst, run, _bridged(inst, candidates), cover=split)
-                plan = _attach(inst, joined[1]) if joined else None
+            if plan is None and sets:  # a node with no room, or in pieces: pack it in a set
+                plan = _packed_plan(inst, run, _bridged(inst, candidates), k=None,
+                                    split=_split_nodes(inst))
             if plan is not None and inst.count_hi is not None:
                 plan = _merge_down(inst, plan, inst.count_hi)
             start = plan
@@ -1234,27 +1276,9 @@ def optimise(
     split = _split_nodes(inst)
     k_top = top if inst.count_hi is None else min(top, inst.count_hi)
 
-    def quick(k: int) -> Plan | None:
-        """Pack k floor sets and attach the rest; nodes left with no room must then be packed.
-
-        A node in pieces joins a footprint only inside a set that joins its pieces.
-        """
-        cover: set[str] = set(split)
-        for _round in range(6 if candidates else 0):
-            repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k,
-                             small=inst.cap is not None)
-            if repacked is None:
-                return None
-            stuck: set[str] = set()
-            plan = _attach(inst, repacked[1], stuck=stuck)
-            if plan is not None or not stuck or stuck <= cover:
-                return plan
-            cover |= stuck
-        return None
-
     fallback: tuple[int, Plan] | None = None
     for k in range(k_top, max(inst.count_lo, k_top - 4) - 1, -1):
-        plan = quick(k)
+        plan = _packed_plan(inst, run, candidates, k=k, split=split)
         if plan is not None:
             fallback = (k, plan)
             break

@@ -276,6 +276,29 @@ def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():
         assert not any(a in part and b in part for a, b in inst2.apart)
 
 
+def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour():
+    # z (50) touches only h (200), which reaches the floor alone, so no floor set holds z;
+    # x (60) joins h first and leaves no room for z under the ceiling of 300. The plan from
+    # the packed floor sets must then put z inside a set: {h, z} and {b}, then x joins b
+    import time
+
+    from footprint.feasibility import prepare
+    from footprint.optimiser import _attach, _groups, _packed_plan, _plan_ok, _Run
+
+    p = Problem.build(populations={"z": 50, "h": 200, "x": 60, "b": 230},
+                      edges=[("z", "h"), ("h", "x"), ("x", "b")])
+    c = Constraints(min_population=200, max_population=300, la_rule="off")
+    inst, _ = prepare(p, c)
+    sets = [frozenset({inst.node_of["h"]}), frozenset({inst.node_of["b"]})]
+    stuck: set[str] = set()
+    assert _attach(inst, sets, stuck=stuck) is None and stuck == {inst.node_of["z"]}
+    run = _Run(c, lambda _m: None, time.perf_counter() + 30)
+    plan = _packed_plan(inst, run, sets, k=None, split=frozenset())
+    assert plan is not None and _plan_ok(inst, plan)
+    assert sorted(sorted(u for n in g for u in inst.members[n])
+                  for g in _groups(plan).values()) == [["b", "x"], ["h", "z"]]
+
+
 def test_what_any_repair_must_move_is_a_true_lower_bound():
     # a strip of six units of 100, all in one current footprint of 600 under a ceiling of 250:
     # at least 350 people (four units, the fewest that add up to 350) must leave it

@@ -831,15 +831,17 @@ def _moves(inst: Instance, current: Mapping[str, str], labels: list[str], *,
 
 
 def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str], *,
-                   sets: list[frozenset[str]], by_population: bool) -> Plan | None:
+                   sets: list[frozenset[str]], by_population: bool,
+                   repacked: Callable[[], Plan | None]) -> Plan | None:
     """A valid plan that moves few units, in slot numbers (``labels`` first, then new slots).
 
     Two candidates, the one moving fewer kept: the current plan repaired (each node
     takes the name most of its units, or patients, have; each footprint keeps its largest
     piece, or, above the ceiling, splits into the disjoint floor sets ``sets`` inside
     it; the rest join neighbours, and footprints below the floor merge into a
-    neighbour), and the plan grown from ``sets``. Each footprint is given the
-    current name it overlaps most.
+    neighbour), and the plan grown from ``sets``; only when neither is valid,
+    ``repacked()``, a packing that places the units that found no room. Each
+    footprint is given the current name it overlaps most.
     """
     index = {f: i for i, f in enumerate(labels)}
     weight = _weigher(inst, by_population=by_population)
@@ -862,7 +864,9 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
         for _w, f, k in pairs:
             if k not in slot and index[f] not in slot.values():
                 slot[k] = index[f]
-        new = iter(range(len(labels), len(labels) + len(groups)))
+        # a current name no footprint overlaps costs what a new one does: use those first
+        free = [i for i in range(len(labels)) if i not in slot.values()]
+        new = iter(free + list(range(len(labels), len(labels) + len(groups))))
         for k in sorted(groups):
             if k not in slot:
                 slot[k] = next(new)
@@ -879,11 +883,29 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
              for n in inst.nodes if (v := overlap({n}))}
     pieces: list[frozenset[str]] = []
     split: list[list[int]] = []  # seeds that split one footprint above the ceiling
-    for nodes in _groups(voted).values():
+    def largest_piece(nodes: Iterable[str]) -> frozenset[str]:
+        nodes = set(nodes)
+        if not nodes:
+            return frozenset()
         main = max(inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c),
                                                                 min(c)))
-        whole = frozenset(n for n in nodes if set(inst.members[n]) <= main)
-        for piece in _separate(inst, whole, apart_of):
+        return frozenset(n for n in nodes if set(inst.members[n]) <= main)
+
+    wholes = {k: largest_piece(nodes) for k, nodes in _groups(voted).items()}
+    # a node in pieces (units fixed to one name far apart) joins its footprint along the
+    # least-populated path; the footprints that path crosses keep their largest piece
+    for n in sorted(_split_nodes(inst)):
+        k = voted.get(n)
+        if k is None or any(n in w for w in wholes.values()):
+            continue
+        joined = _bridge(inst, wholes.get(k, frozenset()) | {n})
+        if joined is None:
+            continue
+        for j in [j for j in wholes if j != k and wholes[j] & joined]:
+            wholes[j] = largest_piece(wholes[j] - joined)
+        wholes[k] = joined
+    for whole in wholes.values():
+        for piece in _separate(inst, whole, apart_of) if whole else ():
             if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
                 inside = [f for f in sets if f <= piece]
                 split.append(list(range(len(pieces), len(pieces) + len(inside))))
@@ -894,9 +916,13 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     if grown is not None:
         grown = _refill(inst, grown, split)
     lifted = _merge_down(inst, grown, None) if grown is not None else None
+    if lifted is None and grown is not None and inst.count_hi is not None:
+        lifted = _merge_down(inst, grown, inst.count_hi)  # split ones: too many to keep
     if lifted is not None:
         options.append(in_slots(lifted))
     packed = _attach(inst, sets) if sets else None
+    if packed is None and not options:
+        packed = repacked()
     if packed is not None:
         options.append(in_slots(packed))
     return min(options, key=moved) if options else None
@@ -1112,8 +1138,14 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
     labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
     want = most if inst.count_hi is None else min(most, inst.count_hi)
     room = max(0, want - len(labels))
+    def repacked() -> Plan | None:
+        if not packed or not packed[1]:
+            return None
+        return _packed_plan(inst, run, _bridged(inst, packed[3]), k=None,
+                            split=_split_nodes(inst))
+
     start = _changes_start(inst, current, labels, sets=packed[1] if packed else [],
-                           by_population=by_population)
+                           by_population=by_population, repacked=repacked)
     if start is not None:
         run.say("Found a valid plan close to the current one; moving fewer units…")
         start = _polish(inst, start, until=time.perf_counter() + 0.1 * run.left(),

@@ -231,9 +231,11 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
     assert_valid(p, r, c, current=current)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute_force(seed):
-    # a pair now kept apart sits in each current footprint: each must be split, moving few
+@pytest.mark.parametrize(("seed", "count"), [(s, n) for s in range(3) for n in (None, 3)])
+def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute_force(seed,
+                                                                                      count):
+    # a pair now kept apart sits in each current footprint: each must be split, moving few;
+    # with exactly 3 footprints two of the four parts must merge again
     rng = random.Random(20 + seed)
     p = grid(4, 2, seed=20 + seed)
     current = {u: ("West" if int(u[-1]) < 2 else "East") for u in p.codes}
@@ -241,7 +243,7 @@ def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute
     east = [u for u in p.codes if current[u] == "East"]
     c = Constraints(objective="fewest-changes", min_population=120, la_rule="off",
                     keep_apart=[tuple(rng.sample(west, 2)), tuple(rng.sample(east, 2))],
-                    time_limit=30)
+                    n_footprints=count, time_limit=30)
     best = min((fewest_moved(part, current) for part in valid_partitions(p, c)), default=None)
     r = optimise(p, c, current=current)
     if best is None:
@@ -649,6 +651,26 @@ def test_real_data_repair_of_area_teams_with_pairs_kept_apart_moves_few_ccgs(dat
                     locked=("E39000014",), time_limit=20)
     r = optimise(p, c, current=current)
     assert r.status == "optimal" and r.objective_value == 3
+    assert validate_plan(p, dict(r.assignment), c, current=current) == []
+
+
+@pytest.mark.realdata
+def test_real_data_repair_with_ccgs_far_apart_fixed_to_one_name_finds_a_close_plan(dataset):
+    # NHS Surrey Heath and NHS Bradford City fixed to 'A': the footprint holding both joins
+    # them along the least-populated path, and the rest of the Area Teams stay close to how
+    # they are (19 CCGs moved from the repaired start); before, no plan was found in 6 s, and
+    # then only one built from scratch that moved 107
+    from footprint import reference_plan
+
+    p = Problem.from_dataset(dataset)
+    current = reference_plan(dataset.geography, "area_team_code")
+    c = Constraints(objective="fewest-changes", min_population=800_000, la_rule="off",
+                    keep_together=[("E38000105", "E38000179")],
+                    fixed={"E38000015": "B", "E38000178": "A", "E38000018": "A"},
+                    time_limit=10)
+    r = optimise(p, c, current=current)
+    assert r.status in ("optimal", "feasible") and r.objective_value <= 19
+    assert r.assignment["E38000178"] == r.assignment["E38000018"] == "A"
     assert validate_plan(p, dict(r.assignment), c, current=current) == []
 
 

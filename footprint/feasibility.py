@@ -422,13 +422,15 @@ def prepare(
         if reach >= c.min_population:
             continue
         away = "; ".join(describe(m) for m in sorted(partners[n]))
+        fixes = ["drop the keep-apart pair", *(["unlock a neighbouring footprint"]
+                                               if locked_plan else []),
+                 *(["switch an adjacency back on"] if disabled else [])]
         checks.append(Check(
             "apart-cuts-off",
             f"{describe(n)} can reach only {_fmt(reach)} {label} without passing through "
             f"{away}, which it must be kept apart from, so no footprint holding it can reach "
             f"the floor of "
-            f"{_fmt(c.min_population)}; drop the keep-apart pair, unlock a neighbouring "
-            "footprint, switch an adjacency back on or lower the floor",
+            f"{_fmt(c.min_population)}; {', '.join(fixes)} or lower the floor",
         ))
 
     # a node below the floor must share a footprint with a neighbour: one that fits must exist

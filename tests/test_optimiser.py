@@ -479,8 +479,8 @@ def test_a_unit_cut_off_by_the_unit_it_is_kept_apart_from_is_named():
     assert r.reasons[0] == (
         "r0c0 (100 population) can reach only 100 population without passing through r0c1 "
         "(100 population), which it must be kept apart from, so no footprint holding it can "
-        "reach the floor of 200; drop the keep-apart pair, unlock a neighbouring footprint, "
-        "switch an adjacency back on or lower the floor")
+        "reach the floor of 200; drop the keep-apart pair, unlock a neighbouring footprint "
+        "or lower the floor")
     # unlocked, r0c0 can go with r1c0 instead, and the optimiser finds that plan
     free = optimise(p, c.replace(locked=()), current=current)
     assert free.status == "optimal" and free.assignment["r0c0"] != free.assignment["r0c1"]
@@ -672,6 +672,20 @@ def test_real_data_repair_with_ccgs_far_apart_fixed_to_one_name_finds_a_close_pl
     assert r.status in ("optimal", "feasible") and r.objective_value <= 19
     assert r.assignment["E38000178"] == r.assignment["E38000018"] == "A"
     assert validate_plan(p, dict(r.assignment), c, current=current) == []
+
+
+@pytest.mark.realdata
+def test_real_data_kernow_kept_apart_from_its_only_neighbour_is_named_before_solving(dataset):
+    p = Problem.from_dataset(dataset)
+    c = Constraints(min_population=800_000, la_rule="off",
+                    keep_apart=[("E38000089", "E38000129")])
+    r = optimise(p, c)
+    assert r.status == "infeasible" and [ch.name for ch in r.checks] == ["apart-cuts-off"]
+    assert r.reasons == (
+        "NHS Kernow (559,148 registered patients) can reach only 559,148 registered patients "
+        "without passing through NHS North, East, West Devon (908,496 registered patients), "
+        "which it must be kept apart from, so no footprint holding it can reach the floor of "
+        "800,000; drop the keep-apart pair or lower the floor",)
 
 
 @pytest.mark.realdata

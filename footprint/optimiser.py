@@ -288,8 +288,12 @@ def _pack(
         )
     else:
         m.objective((v, 1.0) for v in z)
+    warm = None
+    if not cover and count is None:
+        greedy = _greedy_packing(sets, by_node, most=inst.count_hi)
+        warm = {z[i].name: 1.0 for i in greedy}
     out = run.solve(m, "count bound (set packing)" if not cover else "set packing, covering "
-                    f"{len(cover)} stuck node(s)", share=0.5)
+                    f"{len(cover)} stuck node(s)", share=0.5, start=warm)
     if out.status not in ("optimal", "feasible"):
         return None
     chosen = [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
@@ -298,6 +302,25 @@ def _pack(
     # the small-set penalty is below 1/2, so the count is at most the weighted bound + 1/2
     slack = 0.5 if small else 0.0
     return max(len(chosen), math.floor((out.bound or len(chosen)) + slack + 1e-6)), chosen, False
+
+
+def _greedy_packing(sets: list[frozenset[str]], by_node: Mapping[str, list[int]], *,
+                    most: int | None) -> list[int]:
+    """Disjoint sets, those meeting fewest others first: a start for the packing model.
+
+    With a short time limit the solver may stop at its first incumbent (39 sets at
+    800,000 in a 6 s run, where 63 exist); the greedy packing is found in milliseconds.
+    """
+    overlap = [sum(len(by_node[n]) for n in s) for s in sets]
+    taken: set[str] = set()
+    chosen: list[int] = []
+    for i in sorted(range(len(sets)), key=lambda i: (overlap[i], len(sets[i]), sorted(sets[i]))):
+        if most is not None and len(chosen) >= most:
+            break
+        if not sets[i] & taken:
+            chosen.append(i)
+            taken |= sets[i]
+    return chosen
 
 
 #: seconds the districting model costs per variable beyond its solve: measured on England,

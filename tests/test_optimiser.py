@@ -301,6 +301,15 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
                   for g in _groups(plan).values()) == [["b", "x"], ["h", "z"]]
 
 
+def test_the_greedy_packing_takes_sets_that_meet_fewest_others_first():
+    # on a path a-b-c-d the middle pair meets both others: the ends are taken, two sets
+    from footprint.optimiser import _greedy_packing, _sets_by_node
+
+    sets = [frozenset("bc"), frozenset("ab"), frozenset("cd")]
+    assert _greedy_packing(sets, _sets_by_node(sets), most=None) == [1, 2]
+    assert _greedy_packing(sets, _sets_by_node(sets), most=1) == [1]
+
+
 def test_what_any_repair_must_move_is_a_true_lower_bound():
     # a strip of six units of 100, all in one current footprint of 600 under a ceiling of 250:
     # at least 350 people (four units, the fewest that add up to 350) must leave it

@@ -717,6 +717,11 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         if best is not None and run.left() * share < _SECONDS_PER_VAR * n_vars + 0.5:
             run.say(f"{label}: too little time left for the model; keeping the best plan.")
             break
+        if best is None and run.left() < _SECONDS_PER_VAR * n_vars + 0.5:
+            # with no plan to keep, the model is the last chance, but one that cannot even be
+            # built and handed over in the time left would only overrun the planner's limit
+            run.say(f"{label}: too little time left to build the model.")
+            break
         iteration += 1
         m = Model(f"{label}-{iteration}")
         x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
@@ -1331,12 +1336,11 @@ def optimise(
     split = _split_nodes(inst)
     k_top = top if inst.count_hi is None else min(top, inst.count_hi)
 
+    # the most sets that can be packed with every stuck node inside one: a plan to start from
     fallback: tuple[int, Plan] | None = None
-    for k in range(k_top, max(inst.count_lo, k_top - 4) - 1, -1):
-        plan = _packed_plan(inst, run, candidates, k=k, split=split)
-        if plan is not None:
-            fallback = (k, plan)
-            break
+    plan = _packed_plan(inst, run, candidates, k=None, split=split)
+    if plan is not None and len(set(plan.values())) >= inst.count_lo:
+        fallback = (len(set(plan.values())), plan)
     k = k_top
     while k >= inst.count_lo and run.left() > 0.5:
         if fallback is not None and k <= fallback[0]:

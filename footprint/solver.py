@@ -309,6 +309,11 @@ def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float) -> b
                           f"it started, past its time limit of {s.timeLimit} s.\n")
                 log.info("CBC stopped after %.0f s (time limit %s s)", deadline, s.timeLimit)
                 return False
+            if code < 0:  # killed by a signal: CBC crashed (SIGSEGV) once in 200 random runs
+                out.write(f"\nCBC crashed (signal {-code}); this solve gave no answer.\n")
+                log.warning("CBC crashed with signal %d; the solve is treated as unanswered",
+                            -code)
+                return False
         if code != 0 or not os.path.exists(sol):
             raise pulp.PulpSolverError(f"CBC ended with exit code {code} and no solution file")
         status, values, _dj, _pi, _slack, sol_status = s.readsol_MPS(

@@ -264,9 +264,9 @@ def _packing_bound(
 
 def _pack(
     inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: frozenset[str],
-    count: int | None = None, small: bool = False,
+    small: bool = False,
 ) -> tuple[int, list[frozenset[str]], bool] | None:
-    """Pack the most disjoint sets (``cover`` nodes inside one; exactly ``count`` if given)."""
+    """Pack the most disjoint sets (each ``cover`` node inside one)."""
     m = Model("packing", maximise=True)
     z = [m.binary(f"z{i}") for i in range(len(sets))]
     by_node = _sets_by_node(sets)
@@ -277,8 +277,6 @@ def _pack(
         return None
     if inst.count_hi is not None:
         m.add(((v, 1.0) for v in z), "<=", inst.count_hi)
-    if count is not None:
-        m.add(((v, 1.0) for v in z), "==", count)
     if small:
         # among the largest packings prefer small sets (more room under a ceiling); disjoint
         # sets hold at most the total, so the penalty stays below 1/2 and never costs a set
@@ -289,7 +287,7 @@ def _pack(
     else:
         m.objective((v, 1.0) for v in z)
     warm = None
-    if not cover and count is None:
+    if not cover:
         greedy = _greedy_packing(sets, by_node, most=inst.count_hi)
         warm = {z[i].name: 1.0 for i in greedy}
     out = run.solve(m, "count bound (set packing)" if not cover else "set packing, covering "
@@ -340,9 +338,9 @@ _COMPACT_SEEDS_MAX = 5_000
 
 
 def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
-                 k: int | None, split: frozenset[str]) -> Plan | None:
-    """Pack k floor sets (None: the most) and attach the rest; nodes left with no room must
-    then be packed.
+                 split: frozenset[str]) -> Plan | None:
+    """Pack the most floor sets and attach the rest; nodes left with no room must then be
+    packed.
 
     A node that finds every neighbouring footprint closed to it (above the ceiling, or
     holding a unit it is kept apart from) is put inside a packed set on the next round,
@@ -352,7 +350,7 @@ def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
     candidates = list(candidates)
     for _round in range(6 if candidates else 0):
         candidates += _widened(inst, candidates, cover)
-        repacked = _pack(inst, run, candidates, cover=frozenset(cover), count=k,
+        repacked = _pack(inst, run, candidates, cover=frozenset(cover),
                          small=inst.cap is not None)
         if repacked is None:
             return None
@@ -905,12 +903,6 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     def moved(plan: Plan) -> float:
         return sum(cost(k, g) for k, g in _groups(plan).items())
 
-    options: list[Plan] = []
-    apart_of = _apart_of(inst)
-    voted = {n: index[max(v, key=lambda f: (v[f], f))]
-             for n in inst.nodes if (v := overlap({n}))}
-    pieces: list[frozenset[str]] = []
-    split: list[list[int]] = []  # seeds that split one footprint above the ceiling
     def largest_piece(nodes: Iterable[str]) -> frozenset[str]:
         nodes = set(nodes)
         if not nodes:
@@ -919,6 +911,12 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
                                                                 min(c)))
         return frozenset(n for n in nodes if set(inst.members[n]) <= main)
 
+    options: list[Plan] = []
+    apart_of = _apart_of(inst)
+    voted = {n: index[max(v, key=lambda f: (v[f], f))]
+             for n in inst.nodes if (v := overlap({n}))}
+    pieces: list[frozenset[str]] = []
+    split: list[list[int]] = []  # seeds that split one footprint above the ceiling
     wholes = {k: largest_piece(nodes) for k, nodes in _groups(voted).items()}
     # a node in pieces (units fixed to one name far apart) joins its footprint along the
     # least-populated path; the footprints that path crosses keep their largest piece
@@ -1166,11 +1164,11 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
     labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
     want = most if inst.count_hi is None else min(most, inst.count_hi)
     room = max(0, want - len(labels))
+
     def repacked() -> Plan | None:
         if not packed or not packed[1]:
             return None
-        return _packed_plan(inst, run, _bridged(inst, packed[3]), k=None,
-                            split=_split_nodes(inst))
+        return _packed_plan(inst, run, _bridged(inst, packed[3]), split=_split_nodes(inst))
 
     start = _changes_start(inst, current, labels, sets=packed[1] if packed else [],
                            by_population=by_population, repacked=repacked)
@@ -1280,7 +1278,7 @@ def optimise(
                 return done("infeasible", None, checks=[_too_few(inst, c, most, problem)])
             plan = _attach(inst, sets) if sets else None
             if plan is None and sets:  # a node with no room, or in pieces: pack it in a set
-                plan = _packed_plan(inst, run, _bridged(inst, candidates), k=None,
+                plan = _packed_plan(inst, run, _bridged(inst, candidates),
                                     split=_split_nodes(inst))
             if plan is not None and inst.count_hi is not None:
                 plan = _merge_down(inst, plan, inst.count_hi)
@@ -1338,7 +1336,7 @@ def optimise(
 
     # the most sets that can be packed with every stuck node inside one: a plan to start from
     fallback: tuple[int, Plan] | None = None
-    plan = _packed_plan(inst, run, candidates, k=None, split=split)
+    plan = _packed_plan(inst, run, candidates, split=split)
     if plan is not None and len(set(plan.values())) >= inst.count_lo:
         fallback = (len(set(plan.values())), plan)
     k = k_top

@@ -295,7 +295,7 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
     stuck: set[str] = set()
     assert _attach(inst, sets, stuck=stuck) is None and stuck == {inst.node_of["z"]}
     run = _Run(c, lambda _m: None, time.perf_counter() + 30)
-    plan = _packed_plan(inst, run, sets, k=None, split=frozenset())
+    plan = _packed_plan(inst, run, sets, split=frozenset())
     assert plan is not None and _plan_ok(inst, plan)
     assert sorted(sorted(u for n in g for u in inst.members[n])
                   for g in _groups(plan).values()) == [["b", "x"], ["h", "z"]]

@@ -488,9 +488,12 @@ def verdict(result: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
-             highlight: tuple[str, ...] = (), events: bool = True, height: int = 620) -> None:
+             highlight: tuple[str, ...] = (), events: bool = True, height: int = 620,
+             floor: int | None = None) -> None:
+    """Draw ``plan``; footprints below ``floor`` (by default the sidebar's) are outlined."""
     g = ds.geography
     opts = st.session_state
+    floor = int(opts["floor"]) if floor is None else floor
 
     def build() -> tuple[Any, Any]:
         data_url = map_data_url(ds)
@@ -506,7 +509,7 @@ def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
             base.fit_bounds([[south, west], [north, east]])
         layer = units_layer(
             g, audit=ds.audit, assignment=plan, colour_by=colour_by, highlight=highlight,
-            locked=opts["locked"], floor=opts["floor"],
+            locked=opts["locked"], floor=floor,
             fill_opacity=0.6 if opts.get("tiles") else 0.75, data_url=data_url,
             instant_clicks=events,
         )
@@ -792,8 +795,9 @@ def show_last_result(ds: Dataset) -> None:
         if table is not None and len(table):
             st.caption(f"Smallest footprint {int(table['population'].min()):,}, largest "
                        f"{int(table['population'].max()):,} {short_label(ds)}.")
+        # the run's own floor, as in the table below: the sidebar's may differ
         draw_map(ds, plan=res["assignment"], colour_by="footprint", key="result_map",
-                 events=False, height=520)
+                 events=False, height=520, floor=floor)
         show_table(ds, table, floor=floor)
         replace_ok = not st.session_state["plan"] or st.checkbox(
             "Replace my drawing with this result", key="confirm_result")

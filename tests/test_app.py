@@ -420,6 +420,21 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
                         f"moves at least {least:,.0f}.")
 
 
+def test_the_result_map_outlines_footprints_by_the_runs_own_floor(app: AppTest) -> None:
+    # the sidebar floor stays 300,000 while the run asks for 1,000,000: the result's map, like
+    # its table, must judge footprints by 1,000,000 (it once used the sidebar's floor)
+    ok(go(app, "Optimise"))
+    by_label(app.number_input, "Floor: at least this many registered patients").set_value(
+        1_000_000)
+    by_label(app.number_input, "Time limit (s)").set_value(5.0)
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    assert app.session_state["last_result"]["footprints"], texts(app)
+    (result_map,) = map_components(app)
+    assert "footprint below 1,000,000" in result_map.proto.json_args
+    assert "footprint below 300,000" not in result_map.proto.json_args
+    assert app.session_state["floor"] == 300_000
+
+
 def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
     ok(go(app, "Optimise"))
     by_label(app.text_input, "Name of the new scenario").input("Max at 300k")

@@ -8,8 +8,9 @@ the plan locks refer to, is the 25 NHS Area Teams.
 
 For each case it prints the status, the count, the objective and bound, the wall
 time and, where it went wrong, why: a plan that the independent validator rejects,
-an infeasible answer without a reason, a run more than 3 s over its limit, or an
-exception that is not one of footprint's own errors. It exits 1 if any case did.
+an infeasible answer without a reason, a run more than 3 s over its limit, or any
+exception from the optimiser (footprint's own errors too: constraints it accepted must
+get an answer, and a plan it refuses to hand out is a bug). It exits 1 if any case did.
 "No solution within the time limit" is not counted as wrong (short limits are part
 of the draw), but it is printed, so that it can be looked into.
 

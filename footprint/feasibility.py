@@ -402,12 +402,9 @@ def prepare(
                 "back on or lower the floor",
             ))
 
-    nn: dict[str, set[str]] = {n: set() for n in members}
-    for a, b in node_edges:
-        nn[a].add(b)
-        nn[b].add(a)
     node_graph = nx.Graph(node_edges)
     node_graph.add_nodes_from(members)
+    nn = {n: set(node_graph[n]) for n in members}
 
     # a footprint never holds a node's apart partners: without them it must still reach the floor
     partners: dict[str, set[str]] = {}
@@ -429,8 +426,7 @@ def prepare(
             "apart-cuts-off",
             f"{describe(n)} can reach only {_fmt(reach)} {label} without passing through "
             f"{away}, which it must be kept apart from, so no footprint holding it can reach "
-            f"the floor of "
-            f"{_fmt(c.min_population)}; {', '.join(fixes)} or lower the floor",
+            f"the floor of {_fmt(c.min_population)}; {', '.join(fixes)} or lower the floor",
         ))
 
     # a node below the floor must share a footprint with a neighbour: one that fits must exist

@@ -664,23 +664,30 @@ def test_real_data_with_two_ccgs_apart_fixed_to_one_footprint_finds_a_plan(datas
     assert r.assignment["E38000001"] == r.assignment["E38000018"] == "North"
 
 
+def repair_area_teams(dataset, **constraints):
+    """Repair the 25 NHS Area Teams (LA rule off); the plan must pass the validator."""
+    from footprint import reference_plan
+
+    p = Problem.from_dataset(dataset)
+    current = reference_plan(dataset.geography, "area_team_code")
+    c = Constraints(objective="fewest-changes", la_rule="off", **constraints)
+    r = optimise(p, c, current=current)
+    assert r.assignment, r.reasons
+    assert validate_plan(p, dict(r.assignment), c, current=current) == []
+    return r
+
+
 @pytest.mark.realdata
 def test_real_data_repair_of_area_teams_with_pairs_kept_apart_moves_few_ccgs(dataset):
     # three pairs of CCGs now kept apart, two of them inside one Area Team each: the repair
     # splits those Area Teams and moves 3 CCGs; it once fell back to a plan built from
     # scratch that moved 160 of the 211
-    from footprint import reference_plan
-
-    p = Problem.from_dataset(dataset)
-    current = reference_plan(dataset.geography, "area_team_code")
-    c = Constraints(objective="fewest-changes", min_population=200_000, la_rule="off",
-                    keep_together=[("E38000160", "E38000209")],
-                    keep_apart=[("E38000071", "E38000169"), ("E38000032", "E38000174"),
-                                ("E38000103", "E38000133")],
-                    locked=("E39000014",), time_limit=20)
-    r = optimise(p, c, current=current)
+    r = repair_area_teams(dataset, min_population=200_000,
+                          keep_together=[("E38000160", "E38000209")],
+                          keep_apart=[("E38000071", "E38000169"), ("E38000032", "E38000174"),
+                                      ("E38000103", "E38000133")],
+                          locked=("E39000014",), time_limit=20)
     assert r.status == "optimal" and r.objective_value == 3
-    assert validate_plan(p, dict(r.assignment), c, current=current) == []
 
 
 @pytest.mark.realdata
@@ -689,18 +696,12 @@ def test_real_data_repair_with_ccgs_far_apart_fixed_to_one_name_finds_a_close_pl
     # them along the least-populated path, and the rest of the Area Teams stay close to how
     # they are (19 CCGs moved from the repaired start); before, no plan was found in 6 s, and
     # then only one built from scratch that moved 107
-    from footprint import reference_plan
-
-    p = Problem.from_dataset(dataset)
-    current = reference_plan(dataset.geography, "area_team_code")
-    c = Constraints(objective="fewest-changes", min_population=800_000, la_rule="off",
-                    keep_together=[("E38000105", "E38000179")],
-                    fixed={"E38000015": "B", "E38000178": "A", "E38000018": "A"},
-                    time_limit=10)
-    r = optimise(p, c, current=current)
+    r = repair_area_teams(dataset, min_population=800_000,
+                          keep_together=[("E38000105", "E38000179")],
+                          fixed={"E38000015": "B", "E38000178": "A", "E38000018": "A"},
+                          time_limit=10)
     assert r.status in ("optimal", "feasible") and r.objective_value <= 19
     assert r.assignment["E38000178"] == r.assignment["E38000018"] == "A"
-    assert validate_plan(p, dict(r.assignment), c, current=current) == []
 
 
 @pytest.mark.realdata

@@ -133,6 +133,39 @@ def _fmt(n: float) -> str:
     return f"{round(n):,}"
 
 
+def _widest_join(
+    n: str, pieces: list[list[str]], *, node_of: Mapping[str, str],
+    unit_nbrs: Mapping[str, set[str]], node_graph: nx.Graph, pop: Mapping[str, int],
+    cap: int, apart: set[str],
+) -> tuple[tuple[str, str], int | None] | None:
+    """Two pieces of node ``n`` that no footprint under ``cap`` can join, and the least
+    population of the nodes between them (None: no way at all); None when every two can.
+
+    A footprint holding ``n`` holds a chain of other nodes between any two of its
+    pieces, so the least-populated chain (nodes weighted by population, leaving out
+    those kept apart from ``n`` and those too large to share its footprint) bounds
+    the footprint from below: ``pop[n]`` plus that chain.
+    """
+    usable = {m for m in node_graph if m != n and m not in apart and pop[n] + pop[m] <= cap}
+    g = nx.Graph(node_graph.subgraph(usable))
+    for i, piece in enumerate(pieces):
+        g.add_node(("piece", i))
+        for u in piece:
+            g.add_edges_from((("piece", i), node_of[v]) for v in unit_nbrs[u]
+                             if node_of[v] in usable)
+
+    def entering(_u: object, v: object, _d: object) -> int:
+        return 0 if isinstance(v, tuple) else pop[v]  # type: ignore[index]
+
+    for i in range(len(pieces)):
+        dist = nx.single_source_dijkstra_path_length(g, ("piece", i), weight=entering)
+        for j in range(i + 1, len(pieces)):
+            through = dist.get(("piece", j))
+            if through is None or pop[n] + through > cap:
+                return (pieces[i][0], pieces[j][0]), through
+    return None
+
+
 def prepare(
     problem: Problem,
     constraints: Constraints,
@@ -428,6 +461,37 @@ def prepare(
             f"{away}, which it must be kept apart from, so no footprint holding it can reach "
             f"the floor of {_fmt(c.min_population)}; {', '.join(fixes)} or lower the floor",
         ))
+
+    # a node in pieces (fixed to one name, or kept together, far apart) must be joined up:
+    # any footprint holding it holds a chain of nodes between each two of its pieces
+    if c.max_population is not None:
+        for n in sorted(members):
+            if len(members[n]) < 2 or len({comp_of[u] for u in members[n]}) > 1:
+                continue  # one unit, or pieces that cannot meet at all (named above)
+            pieces = sorted((sorted(p) for p in nx.connected_components(
+                ug.subgraph(members[n]))), key=lambda p: p[0])
+            if len(pieces) < 2:
+                continue
+            widest = _widest_join(n, pieces, node_of=node_of, unit_nbrs=unit_nbrs,
+                                  node_graph=node_graph, pop=pop, cap=c.max_population,
+                                  apart=partners.get(n, set()))
+            if widest is None:
+                continue
+            (a, b), through = widest
+            ends = f"{problem.names[a]} to {problem.names[b]}"
+            why = (
+                f"every chain of units from {ends} passes through one too large to share "
+                "their footprint or kept apart from them"
+                if through is None else
+                f"a footprint joining {ends} holds at least {_fmt(pop[n] + through)} {label} "
+                "(with the least-populated chain of units between them)"
+            )
+            checks.append(Check(
+                "split-above-ceiling",
+                f"{describe(n)} must share one footprint, but its parts lie apart: {why}, "
+                f"above the ceiling of {_fmt(c.max_population)}; raise the ceiling, or fix to "
+                "one name (or keep together) units that lie closer together",
+            ))
 
     # a node below the floor must share a footprint with a neighbour: one that fits must exist
     if c.max_population is not None:

@@ -64,6 +64,10 @@ def valid_partitions(p: Problem, c: Constraints):
             if not nx.is_connected(g.subgraph(grp)):
                 ok = False
                 break
+        # units fixed to one name share a footprint, and only theirs
+        names = [{name for u, name in c.fixed if u in grp} for grp in part]
+        if any(len(n) > 1 for n in names) or sum(map(len, names)) > len(set().union(*names)):
+            ok = False
         if ok:
             yield part
 
@@ -473,6 +477,30 @@ def test_small_parts_reaching_the_map_only_through_one_unit_must_fit_with_it():
         "only through h (500 population), so one footprint must hold them all (700), above "
         "the ceiling of 650; raise the ceiling to at least 700, lower the floor")
     assert optimise(p, c.replace(max_population=700)).status == "optimal"
+
+
+def test_units_fixed_to_one_name_too_far_apart_for_the_ceiling_are_named():
+    # r0c0 and r0c4 are fixed to one name at the two ends of a strip: their footprint holds
+    # the whole strip (500), above a ceiling of 400
+    p = grid(5, 1, [100] * 5)
+    c = Constraints(min_population=100, max_population=400, la_rule="off",
+                    fixed={"r0c0": "B", "r0c4": "B"})
+    r = optimise(p, c)
+    assert r.status == "infeasible"
+    assert [ch.name for ch in r.checks] == ["split-above-ceiling"]
+    assert r.reasons[0] == (
+        "r0c0, r0c4 (200 population) must share one footprint, but its parts lie apart: a "
+        "footprint joining r0c0 to r0c4 holds at least 500 population (with the "
+        "least-populated chain of units between them), above the ceiling of 400; raise the "
+        "ceiling, or fix to one name (or keep together) units that lie closer together")
+    assert not list(valid_partitions(p, c))
+    assert optimise(p, c.replace(max_population=500)).status == "optimal"
+    # a unit too large to share their footprint blocks the only way between them
+    q = grid(5, 1, [100, 100, 450, 100, 100])
+    r = optimise(q, c.replace(max_population=600))
+    assert [ch.name for ch in r.checks] == ["split-above-ceiling"]
+    assert "every chain of units from r0c0 to r0c4 passes through one too large" in r.reasons[0]
+    assert not list(valid_partitions(q, c.replace(max_population=600)))
 
 
 def test_a_unit_cut_off_by_the_unit_it_is_kept_apart_from_is_named():

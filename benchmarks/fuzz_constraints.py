@@ -8,9 +8,11 @@ the plan locks refer to, is the 25 NHS Area Teams.
 
 For each case it prints the status, the count, the objective and bound, the wall
 time and, where it went wrong, why: a plan that the independent validator rejects,
-an infeasible answer without a reason, a run more than 3 s over its limit, or any
-exception from the optimiser (footprint's own errors too: constraints it accepted must
-get an answer, and a plan it refuses to hand out is a bug). It exits 1 if any case did.
+an infeasible answer without a reason, a run more than 3 s over its limit, a bound on
+the wrong side of its plan (the optimiser leaves such a bound out and logs it) or
+below 0 for a measure that never is, or any exception from the optimiser
+(footprint's own errors too: constraints it accepted must get an answer, and a plan
+it refuses to hand out is a bug). It exits 1 if any case did.
 "No solution within the time limit" is not counted as wrong (short limits are part
 of the draw), but it is printed, so that it can be looked into.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import sys
 import time
@@ -80,6 +83,19 @@ def draw(seed: int, problem: Problem, area_teams: dict[str, str],
     return kw, current
 
 
+class _Misread(logging.Handler):
+    """Collects the optimiser's note that a bound was on the wrong side of its plan."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "on the wrong side of the plan" in message:
+            self.messages.append(message)
+
+
 def run_case(seed: int, problem: Problem, area_teams: dict[str, str],
              time_limit: float | None) -> tuple[str, list[str]]:
     """(one line about the case, what went wrong)."""
@@ -91,18 +107,24 @@ def run_case(seed: int, problem: Problem, area_teams: dict[str, str],
     except FootprintError as exc:  # a contradiction in the draw, said in words
         return f"{seed:4d} refused: {exc}  {asked}", []
     t0 = time.perf_counter()
+    misread = _Misread()
+    logging.getLogger("footprint").addHandler(misread)
     try:
         res = optimise(problem, c, current=current)
         wall = time.perf_counter() - t0
     except Exception:  # a crash is what this looks for
         return f"{seed:4d} CRASH  {asked}\n{traceback.format_exc()}", ["crash"]
-    wrong = []
+    finally:
+        logging.getLogger("footprint").removeHandler(misread)
+    wrong = [f"misread bound: {m}" for m in misread.messages]
     if res.status in ("optimal", "feasible"):
         broken = validate_plan(problem, dict(res.assignment), c, current=current)
         if broken:
             wrong.append(f"invalid plan: {broken[0].message}")
     elif res.status == "infeasible" and not res.reasons:
         wrong.append("infeasible without a reason")
+    if res.objective != "max-footprints" and res.bound is not None and res.bound < 0:
+        wrong.append(f"a bound of {res.bound:,.0f} on a measure that is never negative")
     if wall > c.time_limit + OVERRUN:
         wrong.append(f"{wall - c.time_limit:.1f} s over its limit")
     reason = f" — {res.reasons[0][:140]}" if res.reasons else ""

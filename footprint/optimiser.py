@@ -771,6 +771,10 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         if out.bound is not None:
             best_bound = max(best_bound, out.bound)
         if out.status == "infeasible":
+            if best is not None:  # a valid plan is held: the solver is wrong, not the plan
+                log.warning("%s: the solver called the model infeasible, but a valid plan "
+                            "is held; keeping it", label)
+                break
             return _Solved("infeasible", None, None, None)
         if out.status == "no-solution":
             break
@@ -1438,6 +1442,14 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
     if c.objective in ("compact", "balanced"):  # back from thousands of people
         value = None if value is None else value * 1000.0
         bound = None if bound is None else bound * 1000.0
+    if assignment and value is not None and bound is not None and (
+            bound < value - 1e-6 * max(1.0, abs(value)) if c.objective == "max-footprints"
+            else bound > value + 1e-6 * max(1.0, abs(value))):
+        # a bound on the wrong side of a valid plan is a misread bound, never the plan's fault
+        log.warning("the bound %s is on the wrong side of the plan's %s; it is left out",
+                    bound, value)
+        bound = None
+        status = "feasible"
     gap = _gap(value, bound) if status in ("optimal", "feasible") else None
     if status == "optimal" and gap is None:
         gap = 0.0

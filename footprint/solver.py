@@ -188,7 +188,7 @@ class Model:
         log.debug("%s: %s in %.2f s, %d vars", self._lp.name, outcome[0], seconds, len(self._vars))
         status, obj, bound, gap, values = outcome
         if solver == "cbc" and status == "feasible" and bound is None:
-            bound, gap = _cbc_bound(text, obj)
+            bound, gap = _cbc_bound(text, obj, maximise=self.maximise)
         inside = self._lp.solverModel.getRunTime() if solver == "highs" else _cbc_seconds(text)
         return Outcome(
             status=status, objective=obj, bound=bound, gap=gap, values=values,
@@ -255,8 +255,18 @@ class Model:
             **({"gapAbs": abs_gap} if abs_gap is not None else {}),
         )
         no_objective, dummy = self._lp.fixObjective()
+        t0 = time.perf_counter()
         try:
             answered = _run_cbc(s, self._lp, path, deadline=time_limit + _CBC_GRACE)
+            if answered and self._cbc_infeasible() and _cbc_preprocess_refused(path):
+                # CBC 2.10's preprocessing has called feasible models infeasible (a
+                # districting model of England warm-started from a valid plan of 80
+                # footprints): only the search without it may say so
+                left = time_limit - (time.perf_counter() - t0)
+                answered = left >= 1.0 and _run_cbc(
+                    s, self._lp, path, deadline=left + _CBC_GRACE, seconds=math.ceil(left),
+                    extra=("-preprocess", "off"), append=True,
+                )
         finally:
             self._lp.restoreObjective(no_objective, dummy)
         if not answered:
@@ -267,9 +277,13 @@ class Model:
             return "optimal", obj, obj, 0.0, self._values()
         if sol == pulp.LpSolutionIntegerFeasible:
             return "feasible", pulp.value(self._lp.objective), None, None, self._values()
-        if sol == pulp.LpSolutionInfeasible or self._lp.status == pulp.LpStatusInfeasible:
+        if self._cbc_infeasible():
             return "infeasible", None, None, None, {}
         return "no-solution", None, None, None, {}
+
+    def _cbc_infeasible(self) -> bool:
+        return (self._lp.sol_status == pulp.LpSolutionInfeasible
+                or self._lp.status == pulp.LpStatusInfeasible)
 
 
 #: seconds past its time limit after which a CBC run is stopped: CBC does not look at its
@@ -278,12 +292,23 @@ class Model:
 _CBC_GRACE = 2.0
 
 
-def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float) -> bool:
+def _cbc_preprocess_refused(log_path: str) -> bool:
+    """Did CBC's last run end in its preprocessing, calling the model infeasible?"""
+    with open(log_path, encoding="utf-8", errors="replace") as fh:
+        runs = fh.read().split("Welcome to the CBC MILP Solver")
+    return "Pre-processing says infeasible" in runs[-1]
+
+
+def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float,
+             seconds: int | None = None, extra: tuple[str, ...] = (),
+             append: bool = False) -> bool:
     """Run CBC as PuLP's COIN_CMD would, but stop it ``deadline`` seconds after it started.
 
     PuLP waits on CBC with no timeout, so this owns the process: the model and the
     warm start are written with PuLP's own writers and the answer read back with its
-    reader. Returns False when CBC had to be stopped (no answer is read then).
+    reader. ``seconds`` overrides the solver's time limit, ``extra`` adds CBC
+    options, and ``append`` adds to the log instead of replacing it. Returns False
+    when CBC had to be stopped (no answer is read then).
     """
     with tempfile.TemporaryDirectory(prefix="footprint-cbc-") as tmp:
         mps, mst, sol = (os.path.join(tmp, f) for f in ("model.mps", "start.mst", "model.sol"))
@@ -292,12 +317,13 @@ def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float) -> b
         if s.optionsDict.get("warmStart"):
             s.writesol(mst, lp, vs, var_names, row_names)
             args += ["-mips", mst]
-        args += ["-sec", str(s.timeLimit)]
+        limit = seconds if seconds is not None else s.timeLimit
+        args += ["-sec", str(limit)]
         for option in s.getOptions():  # 'ratio 0.0001' -> ['-ratio', '0.0001']
             args += f"-{option}".split()
-        args += ["-solve", "-printingOptions", "all", "-solution", sol]
+        args += [*extra, "-solve", "-printingOptions", "all", "-solution", sol]
         log.debug("CBC: %s", " ".join(args))
-        with open(log_path, "w", encoding="utf-8") as out:
+        with open(log_path, "a" if append else "w", encoding="utf-8") as out:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL)
             try:
@@ -306,8 +332,8 @@ def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float) -> b
                 proc.kill()
                 proc.wait()
                 out.write(f"\nStopped by footprint: CBC was still running {deadline:.0f} s after "
-                          f"it started, past its time limit of {s.timeLimit} s.\n")
-                log.info("CBC stopped after %.0f s (time limit %s s)", deadline, s.timeLimit)
+                          f"it started, past its time limit of {limit} s.\n")
+                log.info("CBC stopped after %.0f s (time limit %s s)", deadline, limit)
                 return False
             if code < 0:  # killed by a signal: CBC crashed (SIGSEGV) once in 200 random runs
                 out.write(f"\nCBC crashed (signal {-code}); this solve gave no answer.\n")
@@ -347,8 +373,14 @@ def _cbc_seconds(text: str) -> float | None:
     return float(found[-1]) if found else None
 
 
-def _cbc_bound(text: str, obj: float | None) -> tuple[float | None, float | None]:
-    """Best bound from a CBC log ('Lower bound:' in its summary; '(best possible X)' otherwise)."""
+def _cbc_bound(text: str, obj: float | None, *,
+               maximise: bool) -> tuple[float | None, float | None]:
+    """Best bound from a CBC log ('Lower bound:' in its summary; '(best possible X)' otherwise).
+
+    CBC minimises, and a maximisation reaches it negated: its log shows that problem's
+    values ('best possible -64.62' for a packing of at most 64 sets), so they are turned
+    back for a maximisation.
+    """
     found = re.findall(r"best possible ([-+0-9.eE]+)", text) or re.findall(
         r"Lower bound:\s+([-+0-9.eE]+)", text
     )
@@ -358,4 +390,6 @@ def _cbc_bound(text: str, obj: float | None) -> tuple[float | None, float | None
         bound = float(found[-1])
     except ValueError:
         return None, None
+    if maximise:
+        bound = -bound
     return bound, _gap(obj, bound)

@@ -596,6 +596,81 @@ def test_a_cbc_crash_is_an_unanswered_solve_said_in_the_log(tmp_path, monkeypatc
     assert "CBC crashed with signal 11" in caplog.text
 
 
+def test_cbc_preprocessing_calling_a_model_infeasible_is_checked_without_it(tmp_path,
+                                                                             monkeypatch):
+    # CBC 2.10's preprocessing called a feasible districting model of England infeasible
+    # (warm-started from a valid plan of 80 footprints), and the count bound fell to 79
+    # beside that plan. The same refusal is replayed here in front of the real CBC: the
+    # model is solved again without preprocessing, and that answer stands
+    from pulp.apis import coin_api
+
+    real = coin_api.COIN_CMD.executableExtension(coin_api.pulp_cbc_path)
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "cbc"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        'case "$*" in *"-preprocess off"*) exec ' + real + ' "$@" ;; esac\n'
+        'while [ $# -gt 0 ]; do [ "$1" = -solution ] && sol="$2"; shift; done\n'
+        'echo "Welcome to the CBC MILP Solver"\n'
+        'echo "Cgl0000I Cut generators found to be infeasible! (or unbounded)"\n'
+        'echo "Pre-processing says infeasible or unbounded"\n'
+        'echo "Infeasible - objective value 0.00000000" > "$sol"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(coin_api, "pulp_cbc_path", str(wrapper))
+    m = Model("knapsack", maximise=True)
+    xs = [m.binary(f"x{i}") for i in range(4)]
+    m.add(((x, 1.0) for x in xs), "<=", 2)
+    m.objective((x, 1.0) for x in xs)
+    out = m.solve(solver="cbc", time_limit=5)
+    assert (out.status, out.objective) == ("optimal", 2.0)
+    runs = calls.read_text(encoding="utf-8").splitlines()
+    assert len(runs) == 2 and "-preprocess off" in runs[1]
+    assert "Pre-processing says infeasible" in out.log  # both runs stay in the log
+    # with no time left for a second run the answer is unknown, not infeasible
+    assert m.solve(solver="cbc", time_limit=0.5).status == "no-solution"
+
+
+def test_cbc_stopped_on_a_maximisation_gives_a_bound_above_its_plan():
+    # CBC minimises and logs a maximisation negated ('best possible -64.62'); read as it
+    # stood, the count bound of a packing was -64 and the run reported 60 footprints with a
+    # bound of 33. A random packing of 2,500 sets is not proven in 1 s
+    rng = random.Random(0)
+    sets = [rng.sample(range(150), rng.randint(3, 7)) for _ in range(2500)]
+    m = Model("packing", maximise=True)
+    z = [m.binary(f"z{i}") for i in range(len(sets))]
+    for e in range(150):
+        m.add(((z[i], 1.0) for i, s in enumerate(sets) if e in s), "<=", 1)
+    m.objective((v, 1.0) for v in z)
+    out = m.solve(solver="cbc", time_limit=1)
+    assert out.status == "feasible"
+    assert out.objective <= out.bound <= 150 / 3
+    assert out.gap == pytest.approx((out.bound - out.objective) / out.objective)
+
+
+def test_a_bound_on_the_wrong_side_of_the_plan_is_left_out_and_logged(monkeypatch, caplog):
+    # the guard behind misread bounds (CBC's negated ones were): a count bound one below the
+    # plan the run holds is not reported; the plan is, as feasible, and the log says why
+    import footprint.optimiser as opt
+
+    packing = opt._packing_bound
+
+    def one_short(inst, run):
+        most, sets, _proven, candidates = packing(inst, run)
+        return most - 1, sets, False, candidates
+
+    monkeypatch.setattr(opt, "_packing_bound", one_short)
+    p = grid(4, 3, seed=3)
+    c = Constraints(min_population=250, la_rule="off", time_limit=10)
+    with caplog.at_level("WARNING", logger="footprint.optimiser"):
+        r = optimise(p, c)
+    assert r.status == "feasible" and r.bound is None and r.gap is None
+    assert "is on the wrong side of the plan's" in caplog.text
+    assert_valid(p, r, c)
+
+
 def test_time_limit_gives_feasible_with_gap_or_no_solution_never_a_false_optimal():
     p = grid(6, 5, seed=11)
     c = Constraints(objective="balanced", n_footprints=6, min_population=300, la_rule="off",

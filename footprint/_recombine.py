@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 
 from .feasibility import Instance
 
-__all__ = ["recombine"]
+__all__ = ["recombine", "three_into_two"]
 
 log = logging.getLogger(__name__)
 
@@ -255,3 +255,78 @@ def recombine(inst: Instance, plan: Plan, *, cost: Cost, until: float,
             state = best.copy()
     log.info("recombine: %d kicks, from %s to %s", kicks, first, best.key())
     return dict(best.plan)
+
+
+#: random spanning trees drawn for each triple of footprints in `three_into_two`, and the
+#: seconds one call may spend looking before it gives up
+_SPLIT_TRIES = 20
+_SPLIT_SECONDS = 1.0
+
+
+def three_into_two(inst: Instance, plan: Plan, *, among: list[int],
+                   rng: random.Random) -> dict[str, int] | None:
+    """One footprint fewer: three neighbouring footprints redrawn as two valid ones.
+
+    Merging two neighbours is the plain way down to a count, but under a ceiling
+    it stalls once every pair of neighbours is together above it, long before
+    the count is reached. Three neighbours together are below twice the ceiling
+    far more often, and a cut of a random spanning tree of the three splits them
+    into two connected parts, each checked against every rule.
+
+    Parameters
+    ----------
+    inst
+        The optimiser's instance.
+    plan
+        A plan (node -> footprint number); it is not changed.
+    among
+        The footprints to start from, in order (the smallest first, say): each
+        triple holds one of them and two neighbours.
+    rng
+        Source of the random trees (seed it for a repeatable answer).
+
+    Returns
+    -------
+    dict or None
+        The new plan, or None when no triple gave a valid split within a second.
+    """
+    nbrs = {n: tuple(sorted(m)) for n, m in inst.node_nbrs().items()}
+    groups: dict[int, set[str]] = {}
+    for n, k in plan.items():
+        groups.setdefault(k, set()).add(n)
+    pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
+    touching: dict[int, set[int]] = {k: set() for k in groups}
+    for a, b in inst.node_edges:
+        if plan[a] != plan[b]:
+            touching[plan[a]].add(plan[b])
+            touching[plan[b]].add(plan[a])
+    limit = None if inst.cap is None else 2 * inst.cap
+    give_up = time.perf_counter() + _SPLIT_SECONDS
+    for a in among:
+        triples = {tuple(sorted((a, b, c))) for b in touching[a]
+                   for c in (touching[a] | touching[b]) - {a, b}}
+        for t in sorted(triples, key=lambda t: (sum(pops[k] for k in t), t)):
+            total = sum(pops[k] for k in t)
+            if total < 2 * inst.floor or (limit is not None and total > limit):
+                continue
+            if time.perf_counter() > give_up:
+                return None
+            merged = groups[t[0]] | groups[t[1]] | groups[t[2]]
+            best: tuple[int, set[str]] | None = None
+            for _ in range(_SPLIT_TRIES):
+                for p, part in _sides(_tree(nbrs, merged, rng), inst.pop):
+                    if min(p, total - p) < inst.floor:
+                        continue
+                    if inst.cap is not None and max(p, total - p) > inst.cap:
+                        continue
+                    # the most uneven split leaves the most room beside the smaller part
+                    if best is not None and max(p, total - p) <= best[0]:
+                        continue
+                    if inst.footprint_ok(part) and inst.footprint_ok(merged - part):
+                        best = (max(p, total - p), part)
+            if best is not None:
+                out = dict(plan)
+                out.update({n: t[0] for n in best[1]})
+                out.update({n: t[1] for n in merged - best[1]})
+                return out
+    return None

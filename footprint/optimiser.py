@@ -22,7 +22,7 @@ Pipeline for one call of :func:`optimise`:
    solve is a valid bound of the full problem, so the reported gap is honest.
 4. ``balanced``: that model's relaxation shares population out evenly, so its
    bound is 0 and its search finds poor plans; most of the time therefore goes
-   to :func:`footprint._recombine.balance`, which merges neighbouring
+   to :func:`footprint._recombine.recombine`, which merges neighbouring
    footprints and re-cuts them along random spanning trees, and the model is
    warm-started from its plan.
 
@@ -35,6 +35,7 @@ import heapq
 import logging
 import math
 import platform
+import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from ._recombine import recombine
+from ._recombine import recombine, three_into_two
 from ._sets import TooManySets, floor_sets
 from .constraints import Constraints
 from .errors import PlanError, SolverError
@@ -184,8 +185,13 @@ def _split_nodes(inst: Instance) -> frozenset[str]:
 
 
 def _bridge(inst: Instance, nodes: frozenset[str]) -> frozenset[str] | None:
-    """``nodes`` joined into one piece by the least-populated paths between its pieces."""
+    """``nodes`` joined into one piece by the least-populated paths between its pieces.
+
+    The paths never pass through a node kept apart from one already held (such as
+    a CCG fixed to another name).
+    """
     have = set(nodes)
+    apart_of = _apart_of(inst)
     while True:
         comps = inst.unit_components(have)
         if len(comps) == 1:
@@ -204,6 +210,8 @@ def _bridge(inst: Instance, nodes: frozenset[str]) -> frozenset[str] | None:
                 end = u
                 break
             for v in inst.unit_nbrs[u]:
+                if apart_of.get(inst.node_of[v], set()) & have:
+                    continue
                 step = 0 if inst.node_of[v] in have else inst.pop[inst.node_of[v]]
                 if d + step < dist.get(v, math.inf):
                     dist[v], back[v] = d + step, u
@@ -362,6 +370,32 @@ def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
     return None
 
 
+def _from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
+    """Many small footprints merged down to the count: a start when ``count_hi`` sets fill up.
+
+    Under a ceiling, leftovers attached to only ``count_hi`` floor sets run out of
+    room (40 footprints under 2,000,000 at 300,000: six CCGs with nowhere to go);
+    around as many disjoint floor sets as a greedy packing finds, they always fit,
+    and merging down then balances the footprints as it goes.
+    """
+    # a node in pieces joins a footprint only inside a set that joins it up: the smallest
+    # such set first, then the greedy packing around them
+    seeds: list[frozenset[str]] = []
+    taken: set[str] = set()
+    bridged = _bridged(inst, candidates)
+    for n in sorted(_split_nodes(inst)):
+        holding = [s for s in bridged if n in s and not s & taken]
+        if not holding:
+            return None
+        best = min(holding, key=lambda s: (sum(inst.pop[m] for m in s), sorted(s)))
+        seeds.append(best)
+        taken |= best
+    rest = [s for s in bridged if not s & taken]
+    seeds += [rest[i] for i in _greedy_packing(rest, _sets_by_node(rest), most=None)]
+    many = _attach(inst, seeds, check=False)
+    return _merge_down(inst, many, inst.count_hi) if many is not None else None
+
+
 def _widened(inst: Instance, sets: list[frozenset[str]],
              nodes: Iterable[str]) -> list[frozenset[str]]:
     """For each of ``nodes`` in no set, every set it touches with that node added (if valid).
@@ -451,9 +485,13 @@ def _attach(inst: Instance, seeds: list[frozenset[str]], *,
 
 def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
     """Merge neighbouring footprints, smallest first, until there are ``target`` (None: until
-    every footprint reaches the floor); None if stuck or the result breaks a rule."""
+    every footprint reaches the floor); None if stuck or the result breaks a rule.
+
+    When no two neighbours may merge, three are redrawn as two (`three_into_two`).
+    """
     plan = dict(plan)
     nbrs = inst.node_nbrs()
+    rng = random.Random(0)
     while True:
         groups = _groups(plan)
         pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
@@ -479,7 +517,14 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
             if merged:
                 break
         if not merged:
-            return None
+            # every pair of neighbours is together above the ceiling (or holds an apart
+            # pair): redraw three neighbours as two instead, around the few smallest (each
+            # costs up to a few hundred random trees)
+            redrawn = three_into_two(inst, plan, rng=rng,
+                                     among=sorted(small, key=lambda k: (pops[k], k))[:5])
+            if redrawn is None:
+                return None
+            plan = redrawn
 
 
 def _repair(inst: Instance, plan: Plan) -> Plan | None:
@@ -1289,6 +1334,8 @@ def optimise(
                                     split=_split_nodes(inst))
             if plan is not None and inst.count_hi is not None:
                 plan = _merge_down(inst, plan, inst.count_hi)
+            if plan is None and inst.count_hi is not None and candidates:
+                plan = _from_many(inst, candidates)
             start = plan
         solved = _hess(inst, run, kind=c.objective, count=(inst.count_lo, inst.count_hi),
                        start=start, label=c.objective, also=_from_current(inst, current))
@@ -1367,6 +1414,10 @@ def optimise(
         cgap = _gap(solved.value, solved.bound)
         return done(status, solved.plan, value=float(k), bound=float(upper),
                     compactness_gap=cgap)
+    if fallback is not None and k > fallback[0]:
+        # the time ran out on counts above the packed plan's: that plan is still valid
+        run.say(f"No time left for more than {fallback[0]} footprints; keeping that plan.")
+        return done("feasible", fallback[1], value=float(fallback[0]), bound=float(upper))
     if k < inst.count_lo and proven:
         return done("infeasible", None, reasons=(
             f"no plan with at least {inst.count_lo} footprints meets every constraint together "

@@ -488,7 +488,7 @@ def prepare(
             )
             checks.append(Check(
                 "split-above-ceiling",
-                f"{describe(n)} must share one footprint, but its parts lie apart: {why}, "
+                f"{describe(n)} must share one footprint, but they lie apart: {why}, "
                 f"above the ceiling of {_fmt(c.max_population)}; raise the ceiling, or fix to "
                 "one name (or keep together) units that lie closer together",
             ))

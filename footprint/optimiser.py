@@ -1414,10 +1414,11 @@ def optimise(
         cgap = _gap(solved.value, solved.bound)
         return done(status, solved.plan, value=float(k), bound=float(upper),
                     compactness_gap=cgap)
-    if fallback is not None and k > fallback[0]:
-        # the time ran out on counts above the packed plan's: that plan is still valid
+    if fallback is not None and k >= fallback[0]:
+        # the time ran out before the packed plan was reached: it is still valid
         run.say(f"No time left for more than {fallback[0]} footprints; keeping that plan.")
-        return done("feasible", fallback[1], value=float(fallback[0]), bound=float(upper))
+        status = "optimal" if fallback[0] == upper and proven else "feasible"
+        return done(status, fallback[1], value=float(fallback[0]), bound=float(upper))
     if k < inst.count_lo and proven:
         return done("infeasible", None, reasons=(
             f"no plan with at least {inst.count_lo} footprints meets every constraint together "

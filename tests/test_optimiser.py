@@ -489,7 +489,7 @@ def test_units_fixed_to_one_name_too_far_apart_for_the_ceiling_are_named():
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["split-above-ceiling"]
     assert r.reasons[0] == (
-        "r0c0, r0c4 (200 population) must share one footprint, but its parts lie apart: a "
+        "r0c0, r0c4 (200 population) must share one footprint, but they lie apart: a "
         "footprint joining r0c0 to r0c4 holds at least 500 population (with the "
         "least-populated chain of units between them), above the ceiling of 400; raise the "
         "ceiling, or fix to one name (or keep together) units that lie closer together")

@@ -329,10 +329,12 @@ def _greedy_packing(sets: list[frozenset[str]], by_node: Mapping[str, list[int]]
     return chosen
 
 
-#: seconds the districting model costs per variable beyond its solve: measured on England,
-#: 44,523 variables took 1.3 s to build and 3 s more to hand to HiGHS and read back, so a
-#: model started with less time left than that overran the run's time limit
-_SECONDS_PER_VAR = 1e-4
+#: seconds the districting model costs per variable at the least: measured on England,
+#: 44,523 variables took 1.3 s to build and 3 s more to hand to HiGHS and read back, and
+#: HiGHS then spent 2 to 4 s more on its first round of cuts whatever its limit (a compact
+#: run of 6 s ended after 8.2 to 10.3 s); a model started with less time left than that
+#: overruns the run's limit, and in such short runs recombining the plan does better
+_SECONDS_PER_VAR = 1.7e-4
 
 #: share of the time left that the compactness stage of max-footprints gives its model
 _COMPACT_MODEL_SHARE = 0.7

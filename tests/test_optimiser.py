@@ -843,11 +843,12 @@ def test_cbc_is_stopped_when_it_runs_past_its_time_limit(dataset):
     # balanced model of England it ran for 246 s. The run must end near its limit, with the
     # plan recombination found, and say in the log what happened.
     p = Problem.from_dataset(dataset)
+    # (20 s: recombination has three quarters, and the model needs 3.5 s of what is left)
     c = Constraints(objective="balanced", n_footprints=25, min_population=500_000,
-                    solver="cbc", time_limit=10)
+                    solver="cbc", time_limit=20)
     r = optimise(p, c)
     assert "Stopped by footprint: CBC was still running" in r.log
-    assert r.seconds < 30  # not a speed target: unstopped, this run takes over 4 minutes
+    assert r.seconds < 40  # not a speed target: unstopped, this run takes over 4 minutes
     assert r.status == "feasible" and r.footprints == 25
     assert validate_plan(p, dict(r.assignment), c) == []
 

@@ -1499,6 +1499,10 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
     if c.objective in ("compact", "balanced"):  # back from thousands of people
         value = None if value is None else value * 1000.0
         bound = None if bound is None else bound * 1000.0
+    if c.objective != "max-footprints" and bound is not None:
+        # inertia, spread and moves are never negative, whatever a solver stopped early says
+        # (HiGHS stopped before its first relaxation bounds a spread by its variables' bounds)
+        bound = max(bound, 0.0)
     if assignment and value is not None and bound is not None and (
             bound < value - 1e-6 * max(1.0, abs(value)) if c.objective == "max-footprints"
             else bound > value + 1e-6 * max(1.0, abs(value))):

@@ -671,6 +671,27 @@ def test_a_bound_on_the_wrong_side_of_the_plan_is_left_out_and_logged(monkeypatc
     assert_valid(p, r, c)
 
 
+def test_a_spread_is_never_bounded_below_zero(monkeypatch):
+    # HiGHS stopped before its first relaxation bounds the spread by its variables' bounds
+    # alone, which can be negative (-422,437 on England): valid, but no spread is below 0
+    import dataclasses
+
+    from footprint.solver import Model as SolverModel
+
+    solve = SolverModel.solve
+
+    def stopped_early(self, **kw):
+        out = solve(self, **kw)
+        return dataclasses.replace(out, status="feasible", bound=-422.4) if out.values else out
+
+    monkeypatch.setattr(SolverModel, "solve", stopped_early)
+    p = grid(3, 2, seed=0)
+    c = Constraints(objective="balanced", n_footprints=2, min_population=100, la_rule="off")
+    r = optimise(p, c)
+    assert r.status == "feasible" and r.bound == 0.0
+    assert_valid(p, r, c)
+
+
 def test_time_limit_gives_feasible_with_gap_or_no_solution_never_a_false_optimal():
     p = grid(6, 5, seed=11)
     c = Constraints(objective="balanced", n_footprints=6, min_population=300, la_rule="off",

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from .feasibility import partners
+
 __all__ = ["TooManySets", "floor_sets"]
 
 
@@ -42,10 +44,7 @@ def floor_sets(
     """
     order = {n: i for i, n in enumerate(nodes)}
     fixed_name = fixed_name or {}
-    apart_of: dict[str, set[str]] = {}
-    for a, b in apart:
-        apart_of.setdefault(a, set()).add(b)
-        apart_of.setdefault(b, set()).add(a)
+    apart_of = partners(apart)
     found: set[frozenset[str]] = set()
     checks = 0
 

@@ -11,7 +11,7 @@ cannot reach...) rather than a bare "infeasible".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -131,6 +131,15 @@ def _pair(a: str, b: str) -> Pair:
 
 def _fmt(n: float) -> str:
     return f"{round(n):,}"
+
+
+def partners(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Each member of some pair -> the members it is paired with (both ways)."""
+    out: dict[str, set[str]] = {}
+    for a, b in pairs:
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return out
 
 
 def _widest_join(
@@ -440,18 +449,15 @@ def prepare(
     nn = {n: set(node_graph[n]) for n in members}
 
     # a footprint never holds a node's apart partners: without them it must still reach the floor
-    partners: dict[str, set[str]] = {}
-    for a, b in apart:
-        partners.setdefault(a, set()).add(b)
-        partners.setdefault(b, set()).add(a)
-    for n in sorted(partners):
+    apart_of = partners(apart)
+    for n in sorted(apart_of):
         if sum(pop[m] for m in nx.node_connected_component(node_graph, n)) < c.min_population:
             continue  # its whole part of the map is below the floor: named above
-        others = node_graph.subgraph(node_graph.nodes - partners[n])
+        others = node_graph.subgraph(node_graph.nodes - apart_of[n])
         reach = sum(pop[m] for m in nx.node_connected_component(others, n))
         if reach >= c.min_population:
             continue
-        away = "; ".join(describe(m) for m in sorted(partners[n]))
+        away = "; ".join(describe(m) for m in sorted(apart_of[n]))
         fixes = ["drop the keep-apart pair", *(["unlock a neighbouring footprint"]
                                                if locked_plan else []),
                  *(["switch an adjacency back on"] if disabled else [])]
@@ -474,7 +480,7 @@ def prepare(
                 continue
             widest = _widest_join(n, pieces, node_of=node_of, unit_nbrs=unit_nbrs,
                                   node_graph=node_graph, pop=pop, cap=c.max_population,
-                                  apart=partners.get(n, set()))
+                                  apart=apart_of.get(n, set()))
             if widest is None:
                 continue
             (a, b), through = widest

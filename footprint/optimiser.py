@@ -47,7 +47,7 @@ from ._recombine import recombine, three_into_two
 from ._sets import TooManySets, floor_sets
 from .constraints import Constraints
 from .errors import PlanError, SolverError
-from .feasibility import Check, Instance, prepare
+from .feasibility import Check, Instance, partners, prepare
 from .problem import Problem
 from .result import OptimiseResult
 from .solver import Model, Outcome, Var, solver_version
@@ -172,11 +172,7 @@ def _sets_by_node(sets: list[frozenset[str]]) -> dict[str, list[int]]:
 
 def _apart_of(inst: Instance) -> dict[str, set[str]]:
     """Node -> the nodes it must be kept apart from."""
-    out: dict[str, set[str]] = {}
-    for a, b in inst.apart:
-        out.setdefault(a, set()).add(b)
-        out.setdefault(b, set()).add(a)
-    return out
+    return partners(inst.apart)
 
 
 def _split_nodes(inst: Instance) -> frozenset[str]:
@@ -529,18 +525,26 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
             plan = redrawn
 
 
+def _largest_piece(inst: Instance, nodes: Iterable[str]) -> frozenset[str]:
+    """The nodes of the most populated connected piece (unit level) of ``nodes``."""
+    nodes = set(nodes)
+    if not nodes:
+        return frozenset()
+    main = max(inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c),
+                                                            min(c)))
+    return frozenset(n for n in nodes if set(inst.members[n]) <= main)
+
+
 def _repair(inst: Instance, plan: Plan) -> Plan | None:
     """A contiguous plan near a solution in pieces: keep each footprint's largest piece, re-attach
     the other pieces to neighbouring footprints; None when a floor or rule then fails."""
-    seeds: dict[int, set[str]] = {}
+    seeds: dict[int, frozenset[str]] = {}
     for k, nodes in _groups(plan).items():
-        comps = inst.unit_components(nodes)
-        main = max(comps, key=lambda c: (sum(inst.unit_pop[u] for u in c), min(c)))
-        seeds[k] = {n for n in nodes if set(inst.members[n]) <= main}
+        seeds[k] = _largest_piece(inst, nodes)
         if not seeds[k]:
             return None
     order = sorted(seeds)
-    repaired = _attach(inst, [frozenset(seeds[k]) for k in order])
+    repaired = _attach(inst, [seeds[k] for k in order])
     if repaired is None:
         return None
     return {n: order[i] for n, i in repaired.items()}
@@ -957,21 +961,13 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     def moved(plan: Plan) -> float:
         return sum(cost(k, g) for k, g in _groups(plan).items())
 
-    def largest_piece(nodes: Iterable[str]) -> frozenset[str]:
-        nodes = set(nodes)
-        if not nodes:
-            return frozenset()
-        main = max(inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c),
-                                                                min(c)))
-        return frozenset(n for n in nodes if set(inst.members[n]) <= main)
-
     options: list[Plan] = []
     apart_of = _apart_of(inst)
     voted = {n: index[max(v, key=lambda f: (v[f], f))]
              for n in inst.nodes if (v := overlap({n}))}
     pieces: list[frozenset[str]] = []
     split: list[list[int]] = []  # seeds that split one footprint above the ceiling
-    wholes = {k: largest_piece(nodes) for k, nodes in _groups(voted).items()}
+    wholes = {k: _largest_piece(inst, nodes) for k, nodes in _groups(voted).items()}
     # a node in pieces (units fixed to one name far apart) joins its footprint along the
     # least-populated path; the footprints that path crosses keep their largest piece
     for n in sorted(_split_nodes(inst)):
@@ -982,7 +978,7 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
         if joined is None:
             continue
         for j in [j for j in wholes if j != k and wholes[j] & joined]:
-            wholes[j] = largest_piece(wholes[j] - joined)
+            wholes[j] = _largest_piece(inst, wholes[j] - joined)
         wholes[k] = joined
     for whole in wholes.values():
         for piece in _separate(inst, whole, apart_of) if whole else ():

@@ -95,6 +95,24 @@ def hub_inertia(p: Problem, grp: list[str]) -> float:
     return min(cost(j) for j in grp)
 
 
+def repair_against_brute_force(p: Problem, c: Constraints, current, weight=lambda _u: 1):
+    """Run a fewest-changes repair and hold it to brute force: infeasible exactly when no
+    partition is valid, else proven optimal at the least any valid partition moves.
+
+    Returns (result, that least), or (None, None) when it was infeasible.
+    """
+    best = min((fewest_moved(part, current, weight) for part in valid_partitions(p, c)),
+               default=None)
+    r = optimise(p, c, current=current)
+    if best is None:
+        assert r.status == "infeasible"
+        return None, None
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(best)
+    assert_valid(p, r, c, current=current)
+    return r, best
+
+
 def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
     assert result.ok, result.reasons
     assert validate_plan(p, dict(result.assignment), c, current=current) == []
@@ -198,16 +216,10 @@ def test_fewest_changes_matches_brute_force(seed):
     c = Constraints(objective="fewest-changes", min_population=250, la_rule="off",
                     time_limit=30)
 
-    best = min((fewest_moved(part, current) for part in valid_partitions(p, c)), default=None)
-    r = optimise(p, c, current=current)
-    if best is None:
-        assert r.status == "infeasible"
-        return
-    assert r.status == "optimal"
-    assert r.objective_value == pytest.approx(best)
-    changed = sum(1 for u in p.codes if r.assignment[u] != current[u])
-    assert changed == best
-    assert_valid(p, r, c)
+    r, best = repair_against_brute_force(p, c, current)
+    if r is not None:
+        changed = sum(1 for u in p.codes if r.assignment[u] != current[u])
+        assert changed == best
 
 
 @pytest.mark.parametrize(("seed", "measure"), [(s, m) for s in range(3)
@@ -223,16 +235,9 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
     def weight(u):
         return p.populations[u] if measure == "population" else 1
 
-    best = min((fewest_moved(part, current, weight) for part in valid_partitions(p, c)),
-               default=None)
-    r = optimise(p, c, current=current)
-    if best is None:
-        assert r.status == "infeasible"
-        return
-    assert r.status == "optimal"
-    assert r.objective_value == pytest.approx(best)
-    assert sum(weight(u) for u in p.codes if r.assignment[u] != current[u]) == best
-    assert_valid(p, r, c, current=current)
+    r, best = repair_against_brute_force(p, c, current, weight)
+    if r is not None:
+        assert sum(weight(u) for u in p.codes if r.assignment[u] != current[u]) == best
 
 
 @pytest.mark.parametrize(("seed", "count"), [(s, n) for s in range(3) for n in (None, 3)])
@@ -248,14 +253,7 @@ def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute
     c = Constraints(objective="fewest-changes", min_population=120, la_rule="off",
                     keep_apart=[tuple(rng.sample(west, 2)), tuple(rng.sample(east, 2))],
                     n_footprints=count, time_limit=30)
-    best = min((fewest_moved(part, current) for part in valid_partitions(p, c)), default=None)
-    r = optimise(p, c, current=current)
-    if best is None:
-        assert r.status == "infeasible"
-        return
-    assert r.status == "optimal"
-    assert r.objective_value == pytest.approx(best)
-    assert_valid(p, r, c, current=current)
+    repair_against_brute_force(p, c, current)
 
 
 def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():

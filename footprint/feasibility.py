@@ -142,6 +142,25 @@ def partners(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     return out
 
 
+def _gateways(n: str, graph: nx.Graph, *, pop: Mapping[str, int], floor: int) -> dict[str, int]:
+    """Nodes without which ``n`` reaches less than ``floor`` in ``graph``, each with what it
+    then reaches.
+
+    Taking away a node that does not cut ``graph`` lowers the reach by its own population
+    only; those that do (articulation points) are taken away one by one.
+    """
+    part = graph.subgraph(nx.node_connected_component(graph, n))
+    reach = sum(pop[m] for m in part)
+    out = {h: reach - pop[h] for h in part if h != n and reach - pop[h] < floor}
+    for h in nx.articulation_points(part):
+        if h != n:
+            rest = part.subgraph(part.nodes - {h})
+            left = sum(pop[m] for m in nx.node_connected_component(rest, n))
+            if left < floor:
+                out[h] = left
+    return out
+
+
 def _widest_join(
     n: str, pieces: list[list[str]], *, node_of: Mapping[str, str],
     unit_nbrs: Mapping[str, set[str]], node_graph: nx.Graph, pop: Mapping[str, int],
@@ -375,6 +394,7 @@ def prepare(
         elif names:
             fixed_name[n] = names[0]
     apart: set[Pair] = set()
+    asked: set[Pair] = set()  # the planner's own keep-apart pairs (the rest: fixed names)
     for a, b in c.keep_apart:
         if a in locked_plan or b in locked_plan:
             continue  # a locked unit is already in its own footprint
@@ -387,6 +407,7 @@ def prepare(
             ))
         else:
             apart.add(_pair(na, nb))
+            asked.add(_pair(na, nb))
     names_nodes = sorted(fixed_name.items(), key=lambda kv: kv[1])
     for i, (na, fa) in enumerate(names_nodes):
         for nb, fb in names_nodes[i + 1 :]:
@@ -450,13 +471,16 @@ def prepare(
 
     # a footprint never holds a node's apart partners: without them it must still reach the floor
     apart_of = partners(apart)
+    cut_off: set[str] = set()  # named already: no footprint holding them reaches the floor
     for n in sorted(apart_of):
         if sum(pop[m] for m in nx.node_connected_component(node_graph, n)) < c.min_population:
+            cut_off.add(n)
             continue  # its whole part of the map is below the floor: named above
         others = node_graph.subgraph(node_graph.nodes - apart_of[n])
         reach = sum(pop[m] for m in nx.node_connected_component(others, n))
         if reach >= c.min_population:
             continue
+        cut_off.add(n)
         away = "; ".join(describe(m) for m in sorted(apart_of[n]))
         fixes = ["drop the keep-apart pair", *(["unlock a neighbouring footprint"]
                                                if locked_plan else []),
@@ -466,6 +490,35 @@ def prepare(
             f"{describe(n)} can reach only {_fmt(reach)} {label} without passing through "
             f"{away}, which it must be kept apart from, so no footprint holding it can reach "
             f"the floor of {_fmt(c.min_population)}; {', '.join(fixes)} or lower the floor",
+        ))
+
+    # two nodes in different footprints cannot both need one node to reach the floor: only
+    # one of the two footprints can hold it
+    gates = {n: _gateways(n, node_graph.subgraph(node_graph.nodes - apart_of[n]), pop=pop,
+                          floor=c.min_population)
+             for n in sorted(apart_of) if n not in cut_off}
+    for a, b in sorted(apart):
+        if a not in gates or b not in gates:
+            continue
+        shared = sorted(set(gates[a]) & set(gates[b]) - {a, b})
+        if not shared:
+            continue
+        h = shared[0]
+        if (a, b) in asked:
+            why, undo = "must be kept apart", "drop the keep-apart pair"
+        else:
+            why = (f"are fixed to different names ({fixed_name[a]!r} and "
+                   f"{fixed_name[b]!r})")
+            undo = "fix them to one name"
+        fixes = [undo, *(["unlock a neighbouring footprint"] if locked_plan else []),
+                 *(["switch an adjacency back on"] if disabled else [])]
+        checks.append(Check(
+            "apart-share-a-gateway",
+            f"{describe(a)} and {describe(b)} {why}, but both reach the floor of "
+            f"{_fmt(c.min_population)} only through {describe(h)}: without it the first "
+            f"reaches only {_fmt(gates[a][h])} and the second only {_fmt(gates[b][h])} {label}, "
+            f"and only one of their footprints can hold it; {', '.join(fixes)}, or lower "
+            "the floor",
         ))
 
     # a node in pieces (fixed to one name, or kept together, far apart) must be joined up:

@@ -73,6 +73,9 @@ class _Run:
     overheads: dict[tuple[int, int], float] = field(default_factory=dict)
     #: seconds the last solve spent building and handing over its model
     last_cost: float = 0.0
+    #: (seconds needed, seconds left) when a districting model was not started for want
+    #: of time and no plan was held
+    unstarted: tuple[float, float] | None = None
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -770,6 +773,7 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             # with no plan to keep, the model is the last chance, but one that cannot even be
             # built and handed over in the time left would only overrun the planner's limit
             run.say(f"{label}: too little time left to build the model.")
+            run.unstarted = (_SECONDS_PER_VAR * n_vars + 0.5, run.left())
             break
         iteration += 1
         m = Model(f"{label}-{iteration}")
@@ -1088,6 +1092,7 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
     cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
     cuts: list[_Cut] = []
     lo, hi = inst.count_lo, inst.count_hi
+    nbrs = inst.node_nbrs()
 
     def moved(plan: Plan) -> float:
         return sum(cost[n][slot_names[k]] for n, k in plan.items())
@@ -1109,6 +1114,10 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
         for s in slot_names:
             for n in nodes:
                 m.add(((x[s][n], 1.0), (y[s], -1.0)), "<=", 0)
+                if inst.pop[n] < inst.floor:
+                    # below the floor a unit needs a neighbour in its footprint: without
+                    # this row the separator cuts chased lone units from slot to slot
+                    m.add([(x[s][n], 1.0), *((x[s][c], -1.0) for c in nbrs[n])], "<=", 0)
             _footprint_rows(m, inst, x[s], y[s], 1000.0)
         for i in range(extra - 1):  # new slots are interchangeable: use them in order
             m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
@@ -1252,7 +1261,7 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
                                                       math.ceil(solved.value / least) - 1))
     if solved.plan is None:
         return done(solved.status, None, bound=solved.bound,
-                    reasons=_solver_reasons(solved.status, run.constraints))
+                    reasons=_solver_reasons(solved.status, run))
     if solved.status == "feasible" and solved.value is not None:
         bound = max(must, solved.bound if solved.bound is not None else 0.0)
         solved = _Solved("optimal" if solved.value - bound <= 1e-6 else "feasible",
@@ -1339,7 +1348,7 @@ def optimise(
                        start=start, label=c.objective, also=_from_current(inst, current))
         if solved.plan is None:
             return done(solved.status, None, bound=solved.bound,
-                        reasons=_solver_reasons(solved.status, c))
+                        reasons=_solver_reasons(solved.status, run))
         return done(solved.status, solved.plan, value=solved.value, bound=solved.bound)
 
     # max-footprints
@@ -1421,7 +1430,8 @@ def optimise(
         return done("infeasible", None, reasons=(
             f"no plan with at least {inst.count_lo} footprints meets every constraint together "
             "(each count was proven impossible by the solver)",))
-    return done("no-solution", None, bound=float(upper), reasons=_solver_reasons("no-solution", c))
+    return done("no-solution", None, bound=float(upper),
+                reasons=_solver_reasons("no-solution", run))
 
 
 def _from_current(inst: Instance, current: Mapping[str, str] | None) -> Plan | None:
@@ -1454,11 +1464,21 @@ def _too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Che
     )
 
 
-def _solver_reasons(status: str, c: Constraints) -> tuple[str, ...]:
+def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
+    c = run.constraints
     if status == "infeasible":
         return ("the solver proved that no plan meets every constraint together (each "
                 "constraint alone passed the checks); relax a ceiling, count, apart pair or "
                 "fixed footprint",)
+    if status == "no-solution" and run.unstarted is not None:
+        # the quick starts found nothing and the model would not have fitted: saying the
+        # time ran out would hide that a longer limit lets the solver try at all
+        need, left = run.unstarted
+        enough = 10 * math.ceil((c.time_limit - left + 2 * need) / 10)
+        return (f"the quick constructions found no valid plan, and the full districting model "
+                f"needs about {need:.0f} s to build and start, more than the {max(left, 0):.1f} s "
+                f"left of the time limit of {c.time_limit:g} s; give it at least {enough} s, "
+                "or relax a constraint",)
     if status == "no-solution":
         return (f"no valid plan was found within the time limit of {c.time_limit:g} s; give it "
                 "more time or relax a constraint",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 
 import networkx as nx
 import pytest
@@ -525,8 +526,8 @@ def test_infeasibility_proven_by_the_count_bound_is_explained():
     # each check passes alone, but on a star of 100s every footprint of 200 needs the hub b
     p = Problem.build(populations=dict.fromkeys("abcde", 100),
                       edges=[("a", "b"), ("b", "c"), ("b", "d"), ("b", "e")])
-    c = Constraints(objective="compact", min_population=200, n_footprints=2, la_rule="off",
-                    keep_apart=[("a", "e")])
+    # (with a and e kept apart as well, the shared-gateway check names b before solving)
+    c = Constraints(objective="compact", min_population=200, n_footprints=2, la_rule="off")
     r = optimise(p, c)
     assert r.status == "infeasible"
     assert "at most 1 footprints can each reach the floor of 200" in r.reasons[0]
@@ -1144,3 +1145,77 @@ def test_real_data_most_footprints_keeps_its_packed_plan_when_time_runs_out(data
     assert r.status in ("optimal", "feasible") and r.footprints >= 115
     assert r.bound == 122
     assert validate_plan(p, dict(r.assignment), c) == []
+
+
+@pytest.mark.realdata
+def test_real_data_a_model_too_big_for_the_limit_says_how_long_to_give_it(dataset):
+    # 15 to 30 footprints of at most 2,000,000 (so at least 29, nearly full): the quick
+    # constructions find nothing and the districting model needs about 8 s to start, so the
+    # run stops after 0.3 s of a 6 s limit; it used to say only that the time ran out
+    p = Problem.from_dataset(dataset)
+    c = Constraints(objective="compact", min_population=200_000, max_population=2_000_000,
+                    n_footprints=(15, 30), la_rule="off", time_limit=6)
+    r = optimise(p, c)
+    assert r.status == "no-solution" and r.assignment == {}
+    (reason,) = r.reasons
+    assert re.fullmatch(
+        r"the quick constructions found no valid plan, and the full districting model needs "
+        r"about 8 s to build and start, more than the 5\.\d s left of the time limit of 6 s; "
+        r"give it at least 20 s, or relax a constraint", reason)
+
+
+@pytest.mark.parametrize("rule", ["apart", "names"])
+def test_two_units_needing_the_same_gateway_in_different_footprints_are_named(rule):
+    # r0c0 and r2c0 touch the rest only through r1c0 (their other borders are off): each
+    # needs it to reach the floor of 200, and only one footprint can hold it
+    p = grid(2, 3, [100] * 6)
+    split = ({"keep_apart": [("r0c0", "r2c0")]} if rule == "apart"
+             else {"fixed": {"r0c0": "A", "r2c0": "B"}})
+    c = Constraints(min_population=200, la_rule="off",
+                    disabled_edges=[("r0c0", "r0c1"), ("r2c0", "r2c1")], **split)
+    r = optimise(p, c)
+    assert r.status == "infeasible"
+    assert [ch.name for ch in r.checks] == ["apart-share-a-gateway"]
+    why, undo = (("must be kept apart", "drop the keep-apart pair") if rule == "apart" else
+                 ("are fixed to different names ('A' and 'B')", "fix them to one name"))
+    assert r.reasons[0] == (
+        f"r0c0 (100 population) and r2c0 (100 population) {why}, but both reach the floor of "
+        "200 only through r1c0 (100 population): without it the first reaches only 100 and "
+        "the second only 100 population, and only one of their footprints can hold it; "
+        f"{undo}, switch an adjacency back on, or lower the floor")
+
+
+def test_the_shared_gateway_check_never_fires_on_a_feasible_problem():
+    # strips, ladders and squares with random populations, floors and pairs kept apart:
+    # whenever the check names a shared gateway, brute force finds no valid plan
+    from footprint.feasibility import prepare
+
+    fired = 0
+    for seed in range(300):
+        rng = random.Random(seed)
+        w, h = rng.choice([(7, 1), (4, 2), (3, 3)])
+        p = grid(w, h, seed=seed)
+        pairs = [tuple(rng.sample(list(p.codes), 2)) for _ in range(rng.randint(1, 2))]
+        c = Constraints(min_population=rng.choice([200, 250, 300, 350]), la_rule="off",
+                        keep_apart=pairs)
+        _, checks = prepare(p, c)
+        if "apart-share-a-gateway" in {ch.name for ch in checks}:
+            fired += 1
+            assert next(valid_partitions(p, c), None) is None, seed
+    assert fired >= 5
+
+
+@pytest.mark.realdata
+def test_real_data_tyneside_pair_kept_apart_needing_northumberland_is_named(dataset):
+    # Newcastle North and East kept apart from North Tyneside at 800,000: North Tyneside
+    # touches only Northumberland besides it, and Newcastle (with Newcastle West) reaches the
+    # rest only through Northumberland too. Repairing the Area Teams ran out of time looking
+    p = Problem.from_dataset(dataset)
+    c = Constraints(objective="fewest-changes", min_population=800_000, la_rule="off",
+                    keep_apart=[("E38000111", "E38000127")], time_limit=6)
+    from footprint import reference_plan
+
+    r = optimise(p, c, current=reference_plan(dataset.geography, "area_team_code"))
+    assert r.status == "infeasible"
+    assert [ch.name for ch in r.checks] == ["apart-share-a-gateway"]
+    assert "only through NHS Northumberland (321,140 registered patients)" in r.reasons[0]

@@ -409,7 +409,7 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
             "n_units": st.column_config.NumberColumn("CCGs", format="localized"),
             "contiguous": st.column_config.CheckboxColumn(
                 "in one piece", help="Every CCG reaches the others through shared borders "
-                                     "(or the listed island bridges)"),
+                                     "(or the listed island bridges and river crossings)"),
             "polsby_popper": st.column_config.NumberColumn(
                 "compactness", format="%.2f",
                 help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy"),
@@ -653,7 +653,7 @@ def view_optimise(ds: Dataset) -> None:
     short = short_label(ds)
     plan = st.session_state["plan"]
     labels = unit_labels(ds)
-    bridges = list(ds.adjacency.bridges)
+    links = list(ds.adjacency.bridges) + list(ds.adjacency.river_crossings)
     st.subheader("Optimise")
     st.caption(f"Population: {label}. The result is saved as a new scenario; your drawing is "
                "only replaced if you ask.")
@@ -689,7 +689,9 @@ def view_optimise(ds: Dataset) -> None:
             keep_apart = st.text_area("Keep apart (one pair per line)", height=68)
             fixed = st.text_area("Fixed CCGs (one per line: code, footprint name)", height=68)
             off_bridges = st.multiselect(
-                "Switch off island bridges", [f"{a}–{b}" for a, b in bridges],
+                "Switch off island bridges or river crossings", [f"{a}–{b}" for a, b in links],
+                help="Boundaries clipped to the coast stop at tidal rivers: CCGs facing each "
+                     "other across the Thames in London or the Tyne are joined by a crossing",
                 format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
             off_edges = st.text_area("Switch off other adjacencies (one pair per line)",
                                      height=68)

@@ -18,7 +18,7 @@ from typing import TypeVar
 log = logging.getLogger(__name__)
 
 #: Bump when the shape of anything cached changes.
-CACHE_VERSION = "5"
+CACHE_VERSION = "6"
 ENV_VAR = "FOOTPRINT_CACHE_DIR"
 
 T = TypeVar("T")

@@ -8,13 +8,20 @@ pairs come from a spatial index (STRtree), not from comparing every pair.
 Islands (the Isle of Wight touches nothing) get explicit *bridges* to their
 nearest units in the main component, listed on the result so that a planner
 can see them, switch them off or supply their own.
+
+Boundaries clipped to the coastline also stop at tidal rivers: Newcastle does
+not touch Gateshead across the Tyne, nor the City of London Southwark across the
+Thames. Units whose boundaries face each other across such a river, within
+``river_m`` along at least ``river_min_m``, are joined by listed *river
+crossings*; the long facing stretch is what tells a river from a bay, whose
+shores meet only at a point.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import networkx as nx
@@ -45,17 +52,22 @@ class Adjacency:
         of shared border in metres.
     bridges
         Extra pairs that join islands to the mainland (not shared borders).
+    river_crossings
+        Extra pairs that join units facing each other across a tidal river.
     """
 
     codes: tuple[str, ...]
     edges: tuple[Pair, ...]
     shared_m: tuple[float, ...]
     bridges: tuple[Pair, ...] = ()
+    river_crossings: tuple[Pair, ...] = ()
 
     @property
     def pairs(self) -> tuple[Pair, ...]:
-        """Every pair the optimiser may use: borders and bridges."""
-        return self.edges + tuple(b for b in self.bridges if b not in set(self.edges))
+        """Every pair the optimiser may use: borders, river crossings and bridges."""
+        seen = set(self.edges)
+        extra = [p for p in self.river_crossings + self.bridges if p not in seen]
+        return self.edges + tuple(dict.fromkeys(extra))
 
     def graph(self, *, without: Iterable[Pair] = ()) -> nx.Graph:
         """The graph as networkx, optionally with some pairs removed."""
@@ -65,6 +77,9 @@ class Adjacency:
         for (a, b), length in zip(self.edges, self.shared_m, strict=True):
             if (a, b) not in drop:
                 g.add_edge(a, b, shared_m=length, bridge=False)
+        for a, b in self.river_crossings:
+            if (a, b) not in drop:
+                g.add_edge(a, b, shared_m=0.0, bridge=False, river=True)
         for a, b in self.bridges:
             if (a, b) not in drop:
                 g.add_edge(a, b, shared_m=0.0, bridge=True)
@@ -75,23 +90,30 @@ class Adjacency:
 
     def with_bridges(self, bridges: Iterable[Sequence[str]]) -> Adjacency:
         """A copy whose bridges are exactly ``bridges`` (the caller's edit)."""
+        return replace(self, bridges=self._checked(bridges, "bridge"))
+
+    def with_river_crossings(self, crossings: Iterable[Sequence[str]]) -> Adjacency:
+        """A copy whose river crossings are exactly ``crossings`` (the caller's edit)."""
+        return replace(self, river_crossings=self._checked(crossings, "river crossing"))
+
+    def _checked(self, pairs: Iterable[Sequence[str]], what: str) -> tuple[Pair, ...]:
         known = set(self.codes)
         cleaned = []
         problems = []
-        for b in bridges:
+        for b in pairs:
             if isinstance(b, str) or len(pair := tuple(b)) != 2:
-                problems.append(f"bridge {b!r}: expected a pair of unit codes, e.g. ('A', 'B')")
+                problems.append(f"{what} {b!r}: expected a pair of unit codes, e.g. ('A', 'B')")
                 continue
             a, c = map(str, pair)
             for code in (a, c):
                 if code not in known:
-                    problems.append(f"bridge {a}-{c}: unknown unit code {code!r}")
+                    problems.append(f"{what} {a}-{c}: unknown unit code {code!r}")
             if a == c:
-                problems.append(f"bridge {a}-{c} joins a unit to itself")
+                problems.append(f"{what} {a}-{c} joins a unit to itself")
             cleaned.append(_pair(str(a), str(c)))
         if problems:
-            raise ConstraintsError("Cannot use these bridges", problems=problems)
-        return Adjacency(self.codes, self.edges, self.shared_m, tuple(sorted(set(cleaned))))
+            raise ConstraintsError(f"Cannot use these {what}s", problems=problems)
+        return tuple(sorted(set(cleaned)))
 
 
 def _shared_lengths(
@@ -109,6 +131,9 @@ def build_adjacency(
     *,
     tolerance_m: float = 50.0,
     min_shared_m: float = 100.0,
+    river_m: float = 300.0,
+    river_min_m: float = 1000.0,
+    river_crossings: Iterable[Sequence[str]] | None = None,
     bridges: Iterable[Sequence[str]] | None = None,
     bridges_per_island: int = 2,
 ) -> Adjacency:
@@ -122,6 +147,14 @@ def build_adjacency(
     min_shared_m
         The shortest shared border that makes two units neighbours; shorter
         contacts (corners, slivers) are ignored.
+    river_m
+        How far apart two boundaries may be across a river and still be joined
+        by a crossing: 300 m spans the Thames in London and the Tyne, not the
+        Mersey, the Humber or a bay. 0 looks for none.
+    river_min_m
+        How long the two banks must face each other within ``river_m``.
+    river_crossings
+        River crossings to use instead of the automatic ones (pairs of codes).
     bridges
         Bridges to use instead of the automatic ones (pairs of codes). Pass an
         empty list for none: the graph may then be disconnected.
@@ -154,9 +187,32 @@ def build_adjacency(
     edges = tuple(pairs[i] for i in order)
     shared = tuple(float(length[ok][i]) for i in order)
     adj = Adjacency(tuple(codes), edges, shared)
+    if river_crossings is not None:
+        adj = adj.with_river_crossings(river_crossings)
+    elif river_m > tolerance_m:
+        adj = adj.with_river_crossings(_crossings(geoms, codes, tree, set(edges), river_m,
+                                                  river_min_m))
     if bridges is not None:
         return adj.with_bridges(bridges)
     return adj.with_bridges(_auto_bridges(adj, geoms, codes, bridges_per_island))
+
+
+def _crossings(geoms: np.ndarray, codes: np.ndarray, tree: shapely.STRtree, borders: set[Pair],
+               within_m: float, min_m: float) -> list[Pair]:
+    """Pairs that are not neighbours but whose boundaries face each other across a river."""
+    left, right = tree.query(geoms, predicate="dwithin", distance=within_m)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    fresh = np.array([_pair(codes[a], codes[b]) not in borders
+                      for a, b in zip(left, right, strict=True)], dtype=bool)
+    left, right = left[fresh], right[fresh]
+    length = np.maximum(_shared_lengths(geoms, left, right, within_m),
+                        _shared_lengths(geoms, right, left, within_m)) - 2 * within_m
+    out = [_pair(str(codes[a]), str(codes[b]))
+           for a, b, m in zip(left, right, length, strict=True) if m >= min_m]
+    if out:
+        log.info("river crossings: %s", out)
+    return out
 
 
 def _auto_bridges(adj: Adjacency, geoms: np.ndarray, codes: np.ndarray, k: int) -> list[Pair]:

@@ -64,6 +64,7 @@ def _info(args: argparse.Namespace) -> int:
         "adjacency_edges": len(ds.adjacency.edges),
         "adjacency_components": len(ds.adjacency.components()),
         "bridges": [list(b) for b in ds.adjacency.bridges],
+        "river_crossings": [list(b) for b in ds.adjacency.river_crossings],
         "crossing_units": len(audit.crossing_units),
         "crossing_tolerance": audit.tolerance,
         "la_blocks": audit.n_blocks,

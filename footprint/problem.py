@@ -196,6 +196,7 @@ class Problem:
         cent = units.geometry.centroid
         adj = dataset.adjacency
         shared = {e: float(m) for e, m in zip(adj.edges, adj.shared_m, strict=True)}
+        shared.update(dict.fromkeys(adj.river_crossings, 0.0))  # a river is no shared border
         blocks: dict[str, str] = {}
         las: dict[str, tuple[str, ...]] = {}
         if dataset.audit is not None:

@@ -92,3 +92,24 @@ def test_info_json_command():
     assert info["crossing_units"] == 27
     assert info["la_blocks"] == 137
     assert all(len(b) == 2 for b in info["bridges"]) and info["bridges"]
+    assert len(info["river_crossings"]) == 11
+    assert ["E38000061", "E38000112"] in info["river_crossings"]  # Gateshead-Newcastle West
+
+
+def test_river_crossings_join_tyneside_and_london_across_the_water(dataset, geography):
+    # clipped boundaries stop at the tidal Tyne and Thames: Newcastle does not touch
+    # Gateshead, nor the City of London Southwark; listed crossings join them, and none
+    # spans the Mersey, the Humber or a bay
+    names = dict(zip(geography.units["code"], geography.units["name"], strict=True))
+    adj = dataset.adjacency
+    crossings = {frozenset((names[a], names[b])) for a, b in adj.river_crossings}
+    assert len(crossings) == 11
+    for a, b in [("NHS Newcastle West", "NHS Gateshead"),
+                 ("NHS North Tyneside", "NHS South Tyneside"),
+                 ("NHS City and Hackney", "NHS Southwark"),
+                 ("NHS Southwark", "NHS Tower Hamlets"),
+                 ("NHS Central London (Westminster)", "NHS Lambeth")]:
+        assert frozenset((a, b)) in crossings
+    assert not any(n in pair for pair in crossings
+                   for n in ("NHS Wirral", "NHS Hull", "NHS Liverpool"))
+    assert not set(adj.river_crossings) & set(adj.edges)

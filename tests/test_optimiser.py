@@ -1143,7 +1143,7 @@ def test_real_data_most_footprints_keeps_its_packed_plan_when_time_runs_out(data
                     fixed={"E38000049": "A", "E38000055": "A", "E38000185": "A"})
     r = optimise(p, c)
     assert r.status in ("optimal", "feasible") and r.footprints >= 115
-    assert r.bound == 122
+    assert r.bound == 123  # 122 before the river crossings
     assert validate_plan(p, dict(r.assignment), c) == []
 
 
@@ -1206,16 +1206,21 @@ def test_the_shared_gateway_check_never_fires_on_a_feasible_problem():
 
 
 @pytest.mark.realdata
-def test_real_data_tyneside_pair_kept_apart_needing_northumberland_is_named(dataset):
-    # Newcastle North and East kept apart from North Tyneside at 800,000: North Tyneside
-    # touches only Northumberland besides it, and Newcastle (with Newcastle West) reaches the
-    # rest only through Northumberland too. Repairing the Area Teams ran out of time looking
-    p = Problem.from_dataset(dataset)
-    c = Constraints(objective="fewest-changes", min_population=800_000, la_rule="off",
-                    keep_apart=[("E38000111", "E38000127")], time_limit=6)
+def test_real_data_kernow_and_torbay_kept_apart_both_needing_devon_is_named(dataset):
+    # NHS Kernow kept apart from NHS South Devon and Torbay at 800,000: Kernow touches only
+    # North, East, West Devon, and South Devon and Torbay reaches the rest only through it
+    # too, so only one of their footprints could hold it
     from footprint import reference_plan
 
+    p = Problem.from_dataset(dataset)
+    c = Constraints(objective="fewest-changes", min_population=800_000, la_rule="off",
+                    keep_apart=[("E38000089", "E38000152")], time_limit=6)
     r = optimise(p, c, current=reference_plan(dataset.geography, "area_team_code"))
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["apart-share-a-gateway"]
-    assert "only through NHS Northumberland (321,140 registered patients)" in r.reasons[0]
+    assert r.reasons[0] == (
+        "NHS Kernow (559,148 registered patients) and NHS South Devon and Torbay (288,212 "
+        "registered patients) must be kept apart, but both reach the floor of 800,000 only "
+        "through NHS North, East, West Devon (908,496 registered patients): without it the "
+        "first reaches only 559,148 and the second only 288,212 registered patients, and only "
+        "one of their footprints can hold it; drop the keep-apart pair, or lower the floor")

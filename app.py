@@ -501,6 +501,7 @@ def draw_map(ds: Dataset, *, plan: Mapping[str, str], colour_by: str, key: str,
             g, audit=ds.audit, show_lower_tier=opts.get("show_lower", False),
             show_area_teams=opts.get("show_teams", False),
             show_regions=opts.get("show_regions", False),
+            links=ds.adjacency.bridges + ds.adjacency.river_crossings,
             tiles=opts.get("tiles", False), leaflet_url=LEAFLET_URL, data_url=data_url,
             zoom_start=6.5 if height >= 600 else 6.0,  # all of England in view either way
         )

@@ -78,6 +78,7 @@ UNASSIGNED_FILL = "#d9d9d9"
 BELOW_FLOOR_STROKE = "#c0392b"
 HIGHLIGHT_STROKE = "#111111"
 CROSSING_COLOUR = "#e67e22"
+LINK_COLOUR = "#1f5fa8"  # bridges and river crossings: water blue
 BACKGROUND = "#e9eef2"
 ENGLAND_CENTRE = (52.85, -1.6)
 
@@ -816,6 +817,23 @@ def attribution_html(geography: Any) -> str:
             f"</summary><div>{body}</div></details>")
 
 
+def _link_lines(geography: Any, links: list[tuple[str, str]]) -> str:
+    """Each pair as a straight line between points inside its two units, as GeoJSON."""
+    disp = geography.display_units
+    where = dict(zip(disp["code"].astype(str),
+                     shapely.point_on_surface(disp.geometry.to_numpy()), strict=True))
+    pairs = [tuple(map(str, p)) for p in links]
+    unknown = sorted({c for p in pairs for c in p if c not in where})
+    if unknown:
+        raise PlanError(
+            f"the links to draw name {len(unknown)} unit code(s) that are not in "
+            f"{geography.name!r}: {', '.join(unknown[:10])}; pass pairs of this geography's "
+            "codes (for example dataset.adjacency.bridges)")
+    geom = shapely.MultiLineString([[where[a].coords[0], where[b].coords[0]] for a, b in pairs])
+    return ('{"type":"Feature","properties":{},"geometry":'
+            + _geojson_texts([geom], 4)[0] + "}")
+
+
 def _crossing_points(geography: Any, audit: Any) -> str:
     cache = _cache_for(audit)
     key = ("crossing", id(geography))
@@ -841,6 +859,7 @@ def base_map(
     show_area_teams: bool = False,
     show_regions: bool = False,
     show_crossings: bool = True,
+    links: Iterable[tuple[str, str]] = (),
     tiles: bool = True,
     leaflet_url: str | None = None,
     data_url: str | None = None,
@@ -858,6 +877,10 @@ def base_map(
     show_upper_tier, show_lower_tier, show_area_teams, show_regions
         Which boundary overlays to send; only these cost bytes. Each can be
         switched off again in the map's layer control.
+    links
+        Pairs of unit codes joined without a shared border (the adjacency's
+        island bridges and river crossings), drawn as dashed lines so that a
+        planner sees why a footprint spans water.
     tiles
         Add OpenStreetMap tiles below the polygons. They need internet; without it
         the map keeps a plain light background and everything else draws.
@@ -908,6 +931,10 @@ def base_map(
         else:
             url = _folder(data_url) + _static_names(geography)[key]
             _LinesLayer("null", name=name, style=style, url=url).add_to(m)
+    links = list(links)
+    if links:
+        _LinesLayer(_link_lines(geography, links), name="Island bridges and river crossings",
+                    style={"color": LINK_COLOUR, "weight": 2.5, "dashArray": "5 4"}).add_to(m)
     if show_crossings and audit is not None and bool(audit.units["crosses"].any()):
         _PointsLayer(
             _crossing_points(geography, audit), name="CCGs crossing an LA boundary",
@@ -932,6 +959,7 @@ def build_map(
     show_area_teams: bool = False,
     show_regions: bool = False,
     show_crossings: bool = True,
+    links: Iterable[tuple[str, str]] = (),
     tiles: bool = True,
     leaflet_url: str | None = None,
     data_url: str | None = None,
@@ -953,7 +981,9 @@ def build_map(
         ``"population"`` or ``"footprint"``; by default footprint when a plan is given.
     highlight, locked, floor
         See :func:`units_layer`.
-    show_lower_tier, show_area_teams, show_regions, show_crossings, tiles, leaflet_url, data_url
+    show_lower_tier, show_area_teams, show_regions, show_crossings, links, tiles
+        See :func:`base_map`.
+    leaflet_url, data_url
         See :func:`base_map`.
 
     Returns
@@ -966,7 +996,7 @@ def build_map(
         colour_by = "footprint" if assignment is not None else "population"
     m = base_map(
         geography, audit=audit, show_lower_tier=show_lower_tier, show_area_teams=show_area_teams,
-        show_regions=show_regions, show_crossings=show_crossings, tiles=tiles,
+        show_regions=show_regions, show_crossings=show_crossings, links=links, tiles=tiles,
         leaflet_url=leaflet_url, data_url=data_url, height=height,
     )
     layer = units_layer(

@@ -7,6 +7,7 @@ import re
 
 import folium
 import pytest
+import shapely
 
 from footprint.errors import PlanError
 from footprint.map import (
@@ -218,3 +219,26 @@ def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
 
 
 pytestmark = pytest.mark.realdata
+
+
+def test_bridges_and_river_crossings_are_drawn_as_dashed_links(geography, dataset) -> None:
+    adj = dataset.adjacency
+    links = adj.bridges + adj.river_crossings
+    html_text = base_map(geography, links=links, tiles=False).get_root().render()
+    assert "Island bridges and river crossings" in html_text
+    from footprint.map import _link_lines
+
+    data = _link_lines(geography, list(links))
+    assert f"L.geoJson({data}," in html_text
+    lines = json.loads(data)["geometry"]["coordinates"]
+    assert len(lines) == 13  # 2 Isle of Wight bridges, 11 river crossings
+    # each line runs from a point inside one unit to a point inside the other (lon, lat)
+    disp = geography.display_units.set_index("code")
+    for (a, b), line in zip(links, lines, strict=True):
+        for code, (lon, lat) in ((a, line[0]), (b, line[1])):
+            assert disp.loc[code, "geometry"].buffer(1e-3).contains(shapely.Point(lon, lat))
+    assert "Island bridges and river crossings" not in base_map(
+        geography, tiles=False).get_root().render()
+    with pytest.raises(PlanError, match=r"the links to draw name 1 unit code\(s\) that are not "
+                                        r"in .*: NOPE; pass pairs of this geography's codes"):
+        base_map(geography, links=[("E38000001", "NOPE")], tiles=False)

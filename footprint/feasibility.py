@@ -471,16 +471,17 @@ def prepare(
 
     # a footprint never holds a node's apart partners: without them it must still reach the floor
     apart_of = partners(apart)
-    cut_off: set[str] = set()  # named already: no footprint holding them reaches the floor
+    # the map each node's footprint may use; left out: nodes no footprint holding them reaches
+    # the floor in (named here or above)
+    without_partners: dict[str, nx.Graph] = {}
     for n in sorted(apart_of):
         if sum(pop[m] for m in nx.node_connected_component(node_graph, n)) < c.min_population:
-            cut_off.add(n)
             continue  # its whole part of the map is below the floor: named above
         others = node_graph.subgraph(node_graph.nodes - apart_of[n])
         reach = sum(pop[m] for m in nx.node_connected_component(others, n))
         if reach >= c.min_population:
+            without_partners[n] = others
             continue
-        cut_off.add(n)
         away = "; ".join(describe(m) for m in sorted(apart_of[n]))
         fixes = ["drop the keep-apart pair", *(["unlock a neighbouring footprint"]
                                                if locked_plan else []),
@@ -494,9 +495,8 @@ def prepare(
 
     # two nodes in different footprints cannot both need one node to reach the floor: only
     # one of the two footprints can hold it
-    gates = {n: _gateways(n, node_graph.subgraph(node_graph.nodes - apart_of[n]), pop=pop,
-                          floor=c.min_population)
-             for n in sorted(apart_of) if n not in cut_off}
+    gates = {n: _gateways(n, g, pop=pop, floor=c.min_population)
+             for n, g in without_partners.items()}
     for a, b in sorted(apart):
         if a not in gates or b not in gates:
             continue

@@ -817,11 +817,20 @@ def attribution_html(geography: Any) -> str:
             f"</summary><div>{body}</div></details>")
 
 
+def _inside_points(geography: Any) -> dict[str, Any]:
+    """Unit code -> a point inside its display polygon (cached per geography)."""
+    cache = _cache_for(geography)
+    if "inside" not in cache:
+        disp = geography.display_units
+        cache["inside"] = dict(zip(disp["code"].astype(str),
+                                   shapely.point_on_surface(disp.geometry.to_numpy()),
+                                   strict=True))
+    return cache["inside"]
+
+
 def _link_lines(geography: Any, links: list[tuple[str, str]]) -> str:
     """Each pair as a straight line between points inside its two units, as GeoJSON."""
-    disp = geography.display_units
-    where = dict(zip(disp["code"].astype(str),
-                     shapely.point_on_surface(disp.geometry.to_numpy()), strict=True))
+    where = _inside_points(geography)
     pairs = [tuple(map(str, p)) for p in links]
     unknown = sorted({c for p in pairs for c in p if c not in where})
     if unknown:
@@ -839,12 +848,12 @@ def _crossing_points(geography: Any, audit: Any) -> str:
     key = ("crossing", id(geography))
     if key not in cache:
         crosses = set(audit.units.loc[audit.units["crosses"], "unit_code"].astype(str))
-        disp = geography.display_units
-        disp = disp[disp["code"].astype(str).isin(crosses)]
-        points = shapely.point_on_surface(disp.geometry.to_numpy())
+        inside = _inside_points(geography)
+        codes = [c for c in inside if c in crosses]
+        points = [inside[c] for c in codes]
         feats = [
             '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":' + p + "}"
-            for c, p in zip(disp["code"].astype(str), _geojson_texts(points, 4), strict=True)
+            for c, p in zip(codes, _geojson_texts(points, 4), strict=True)
         ]
         cache[key] = '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
     return cache[key]

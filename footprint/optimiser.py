@@ -764,16 +764,16 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             best = recombined(best, _BALANCE_SHARE * run.left(), stall=400)
         best_val = value_of(best)
     iteration = 0
-    n_vars = sum(len(col) for col in allowed.values())
+    need = _SECONDS_PER_VAR * sum(len(col) for col in allowed.values()) + 0.5
     while True:
-        if best is not None and run.left() * share < _SECONDS_PER_VAR * n_vars + 0.5:
+        if best is not None and run.left() * share < need:
             run.say(f"{label}: too little time left for the model; keeping the best plan.")
             break
-        if best is None and run.left() < _SECONDS_PER_VAR * n_vars + 0.5:
+        if best is None and run.left() < need:
             # with no plan to keep, the model is the last chance, but one that cannot even be
             # built and handed over in the time left would only overrun the planner's limit
             run.say(f"{label}: too little time left to build the model.")
-            run.unstarted = (_SECONDS_PER_VAR * n_vars + 0.5, run.left())
+            run.unstarted = (need, run.left())
             break
         iteration += 1
         m = Model(f"{label}-{iteration}")

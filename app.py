@@ -31,6 +31,7 @@ from streamlit_folium import st_folium
 from footprint import (
     EXPORT_FORMATS,
     Constraints,
+    ConstraintsError,
     Dataset,
     FootprintError,
     Problem,
@@ -136,11 +137,10 @@ def show_flash() -> None:
     st.session_state["flash"] = []
 
 
-def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
-            later: bool = False) -> Any:
+def guarded(action: Callable[[], Any], *, what: str, later: bool = False) -> Any:
     """Run a library call; show its message (never a traceback) if it fails.
 
-    ``drop`` is a leading "name: " the message may start with that ``what`` already says.
+    The message is headed by ``what`` unless it already starts with those words.
     ``later``: queue the message for the top of the page (from a callback).
     """
     say = (lambda text: flash("error", text)) if later else st.error
@@ -148,9 +148,7 @@ def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
         return action()
     except FootprintError as exc:
         text = str(exc)
-        if drop and text.startswith(drop + ": "):
-            text = text[len(drop) + 2:]
-        say(f"{what}: {text}")
+        say(text if text.startswith(what) else f"{what}: {text}")
     except Exception:  # unexpected: log it for the maintainer, show a plain message
         log.exception("unexpected error (%s)", what)
         say(f"{what}: something unexpected went wrong (details are in the app log). "
@@ -643,9 +641,77 @@ def fresh_scenario_name() -> str:
     return name
 
 
-def _lines(text: str) -> list[list[str]]:
-    return [[p.strip() for p in line.replace(";", ",").split(",") if p.strip()]
-            for line in text.splitlines() if line.strip()]
+def unit_lookup(ds: Dataset) -> dict[str, str]:
+    """ONS code, NHS code or name (any case) -> ONS code, for the rule boxes."""
+    u = ds.geography.units
+    out: dict[str, str] = {}
+    for c, n, h in zip(u["code"], u["name"], u["nhs_code"], strict=True):
+        for key in (n, h, c):  # a code wins over a name that happens to equal it
+            if key:
+                out[_lookup_key(str(key))] = c
+    return out
+
+
+def _lookup_key(text: str) -> str:
+    """How a typed code or name is matched: any case, ’ typed as ', one space after commas."""
+    return ", ".join(" ".join(p.split()) for p in text.replace("’", "'").split(",")).casefold()
+
+
+def rule_lines(text: str, *, box: str, kind: str, lookup: Mapping[str, str],
+               problems: list[str]) -> list[list[str]]:
+    """Each filled line of a rule box as ONS codes; what is wrong goes to ``problems``.
+
+    Items are separated by commas or semicolons; a line of codes separated only by spaces is
+    read too (names contain spaces, codes never do). ``kind`` is "pair", "group" or "fixed"
+    (a CCG, then a footprint name that is kept as typed).
+    """
+    out: list[list[str]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        items = [p.strip() for p in line.replace(";", ",").split(",") if p.strip()]
+        if not items:
+            continue
+        where = f"{box}, line {n}"
+        if kind == "fixed":  # the last item is the footprint's name
+            if len(items) < 2:
+                problems.append(f"{where}: got {line.strip()!r}; expected a CCG and a footprint "
+                                "name separated by a comma, e.g. 'E38000001, North'")
+                continue
+            items, name = items[:-1], items[-1]
+        codes: list[str] = []
+        i = 0
+        while i < len(items):
+            # names may hold commas ('NHS North, East, West Devon'): take the longest run of
+            # items that is one name, else one item
+            j = next((j for j in range(len(items), i, -1)
+                      if _lookup_key(", ".join(items[i:j])) in lookup), i)
+            if j > i:
+                codes.append(lookup[_lookup_key(", ".join(items[i:j]))])
+                i = j
+                continue
+            parts = items[i].split()
+            if len(parts) > 1 and all(_lookup_key(p) in lookup for p in parts):
+                codes.extend(lookup[_lookup_key(p)] for p in parts)
+                i += 1
+                continue
+            problems.append(f"{where}: {items[i]!r} is not a CCG's ONS code, NHS code or name")
+            codes = []
+            break
+        if not codes:
+            continue
+        if kind == "fixed" and len(codes) != 1:
+            problems.append(f"{where}: got {len(codes)} CCGs before the footprint name "
+                            f"{name!r}; expected one CCG per line")
+        elif kind == "fixed":
+            out.append([codes[0], name])
+        elif kind == "pair" and len(codes) != 2:
+            problems.append(f"{where}: got {len(codes)} CCG(s); expected exactly two, "
+                            "separated by a comma")
+        elif kind == "group" and len(set(codes)) < 2:
+            problems.append(f"{where}: got {len(set(codes))} CCG; a group needs two or more, "
+                            "separated by commas")
+        else:
+            out.append(codes)
+    return out
 
 
 def view_optimise(ds: Dataset) -> None:
@@ -684,18 +750,21 @@ def view_optimise(ds: Dataset) -> None:
         lock_drawn = st.checkbox(f"Keep my locked footprints ({len(st.session_state['locked'])})",
                                  value=True)
         with st.expander("More rules: keep together or apart, fixed CCGs, borders switched off"):
+            st.caption("Name CCGs by ONS code, NHS code or name, separated by commas.")
             keep_together = st.text_area(
-                "Keep together (one group per line: codes separated by commas)", height=68,
+                "Keep together (one group per line)", height=68,
                 placeholder="E38000001, E38000002")
-            keep_apart = st.text_area("Keep apart (one pair per line)", height=68)
-            fixed = st.text_area("Fixed CCGs (one per line: code, footprint name)", height=68)
+            keep_apart = st.text_area("Keep apart (one pair per line)", height=68,
+                                      placeholder="NHS Kernow, NHS North, East, West Devon")
+            fixed = st.text_area("Fixed CCGs (one per line: CCG, footprint name)", height=68,
+                                 placeholder="99Q, South West")
             off_bridges = st.multiselect(
                 "Switch off island bridges or river crossings", [f"{a}–{b}" for a, b in links],
                 help="Boundaries clipped to the coast stop at tidal rivers: CCGs facing each "
                      "other across the Thames in London or the Tyne are joined by a crossing",
                 format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
             off_edges = st.text_area("Switch off other adjacencies (one pair per line)",
-                                     height=68)
+                                     height=68, placeholder="E38000001, E38000002")
         # keyed, with its default set once: a default that changed with the clock would make
         # a new widget each minute and drop the name the planner typed
         if st.session_state.pop("opt_name_used", False) or "opt_name" not in st.session_state:
@@ -703,12 +772,16 @@ def view_optimise(ds: Dataset) -> None:
         name = st.text_input("Name of the new scenario", key="opt_name")
         submitted = st.form_submit_button("Run the optimiser", type="primary")
     if submitted:
-        codes = {c: c for c in g.units["code"]}
-        codes.update({h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h})
-
-        def code(x: str) -> str:
-            return codes.get(x, codes.get(x.upper(), x))
-
+        lookup = unit_lookup(ds)
+        problems: list[str] = []
+        together = rule_lines(keep_together, box="Keep together", kind="group",
+                              lookup=lookup, problems=problems)
+        apart = rule_lines(keep_apart, box="Keep apart", kind="pair", lookup=lookup,
+                           problems=problems)
+        fixed_lines = rule_lines(fixed, box="Fixed CCGs", kind="fixed", lookup=lookup,
+                                 problems=problems)
+        off_lines = rule_lines(off_edges, box="Switch off other adjacencies", kind="pair",
+                               lookup=lookup, problems=problems)
         locked_fps = tuple(st.session_state["locked"]) if lock_drawn else ()
         n_footprints: int | tuple[int, int] | None = None
         if n_mode == "exactly":
@@ -716,19 +789,25 @@ def view_optimise(ds: Dataset) -> None:
         elif n_mode == "between":
             n_footprints = (int(n_lo), int(n_hi))
         disabled = [tuple(s.split("–")) for s in off_bridges]
-        disabled += [tuple(code(x) for x in p) for p in _lines(off_edges)]
-        fixed_map = {code(p[0]): p[1] for p in _lines(fixed) if len(p) >= 2}
+        disabled += [tuple(p) for p in off_lines]
+        fixed_map = {c: f for c, f in fixed_lines}
         fixed_map.update({c: f for c, f in plan.items() if f in locked_fps})
 
         def make() -> Any:
-            return Constraints(
-                min_population=int(floor), max_population=int(max_pop) or None,
-                n_footprints=n_footprints, la_rule=la_rule,
-                keep_together=tuple(frozenset(code(x) for x in grp)
-                                    for grp in _lines(keep_together)),
-                keep_apart=tuple(tuple(code(x) for x in p) for p in _lines(keep_apart)),
-                fixed=fixed_map, locked=locked_fps, disabled_edges=tuple(disabled),
-                time_limit=float(time_limit), solver=solver, objective=objective)
+            try:
+                built = Constraints(
+                    min_population=int(floor), max_population=int(max_pop) or None,
+                    n_footprints=n_footprints, la_rule=la_rule,
+                    keep_together=tuple(frozenset(grp) for grp in together),
+                    keep_apart=tuple(tuple(p) for p in apart),
+                    fixed=fixed_map, locked=locked_fps, disabled_edges=tuple(disabled),
+                    time_limit=float(time_limit), solver=solver, objective=objective)
+            except ConstraintsError as exc:  # one list: the boxes' problems and these
+                raise ConstraintsError("The constraints are not usable",
+                                       problems=[*problems, *exc.problems]) from None
+            if problems:
+                raise ConstraintsError("The constraints are not usable", problems=problems)
+            return built
 
         constraints = guarded(make, what="The constraints are not usable")
         if constraints is not None:

@@ -378,6 +378,54 @@ def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
     assert "below min_population 300,000" in message
 
 
+def test_every_mistake_in_the_rule_boxes_is_listed_by_line_and_the_text_is_kept(
+        app: AppTest) -> None:
+    ok(go(app, "Optimise"))
+    boxes = {
+        "Keep together (one group per line)": f"{AIREDALE}, E99999999\nNHS Kernow",
+        "Keep apart (one pair per line)": "E38000001 E38000002 E38000003",
+        "Fixed CCGs (one per line: CCG, footprint name)": AIREDALE,
+    }
+    for label, text in boxes.items():
+        by_label(app.text_area, label).input(text)
+    ok(button(app, "Run the optimiser").click().run())
+    (message,) = errors(app)
+    assert message.startswith("The constraints are not usable:\n")
+    assert message.count("The constraints are not usable") == 1
+    for line in [
+        "Keep together, line 1: 'E99999999' is not a CCG's ONS code, NHS code or name",
+        "Keep together, line 2: got 1 CCG; a group needs two or more",
+        "Keep apart, line 1: got 3 CCG(s); expected exactly two",
+        f"Fixed CCGs, line 1: got '{AIREDALE}'; expected a CCG and a footprint name",
+    ]:
+        assert line in message, message
+    assert app.session_state["last_result"] is None
+    for label, text in boxes.items():
+        assert by_label(app.text_area, label).value == text
+
+
+def test_rule_boxes_take_names_with_commas_nhs_codes_and_codes_split_by_spaces(
+        app: AppTest) -> None:
+    ok(go(app, "Optimise"))
+    by_label(app.text_area, "Keep apart (one pair per line)").input(
+        "nhs kernow, NHS North, East, West Devon")
+    by_label(app.text_area, "Fixed CCGs (one per line: CCG, footprint name)").input(
+        "99q, South West")
+    by_label(app.text_area, "Keep together (one group per line)").input(
+        f"{AIREDALE} {BRADFORD_CITY}")
+    by_label(app.number_input, "Time limit (s)").set_value(20.0)
+    ok(button(app, "Run the optimiser").click().run())
+    assert not errors(app), errors(app)
+    result = app.session_state["last_result"]
+    sent = json.loads(result["reproduce"]["constraints"])
+    assert sent["keep_apart"] == [["E38000089", "E38000129"]]
+    assert sent["fixed"] == {"E38000152": "South West"}
+    assert sent["keep_together"] == [sorted([AIREDALE, BRADFORD_CITY])]
+    plan = result["assignment"]
+    assert plan["E38000089"] != plan["E38000129"]
+    assert plan[AIREDALE] == plan[BRADFORD_CITY]
+
+
 def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
     # a spread has no proven lower bound here, so the page must not call it "within x% of
     # the best possible"; it says how far apart the populations are and what is not known

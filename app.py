@@ -137,10 +137,12 @@ def show_flash() -> None:
     st.session_state["flash"] = []
 
 
-def guarded(action: Callable[[], Any], *, what: str, later: bool = False) -> Any:
+def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
+            later: bool = False) -> Any:
     """Run a library call; show its message (never a traceback) if it fails.
 
-    The message is headed by ``what`` unless it already starts with those words.
+    The message is headed by ``what`` unless it already starts with those words; ``drop`` is
+    a leading "name: " the message may start with that ``what`` already says.
     ``later``: queue the message for the top of the page (from a callback).
     """
     say = (lambda text: flash("error", text)) if later else st.error
@@ -148,6 +150,8 @@ def guarded(action: Callable[[], Any], *, what: str, later: bool = False) -> Any
         return action()
     except FootprintError as exc:
         text = str(exc)
+        if drop and text.startswith(drop + ": "):
+            text = text[len(drop) + 2:]
         say(text if text.startswith(what) else f"{what}: {text}")
     except Exception:  # unexpected: log it for the maintainer, show a plain message
         log.exception("unexpected error (%s)", what)
@@ -745,8 +749,10 @@ def view_optimise(ds: Dataset) -> None:
         time_limit = c8.number_input("Time limit (s)", min_value=1.0, max_value=3600.0,
                                      value=60.0, step=10.0)
         solver = c9.selectbox("Solver", ["highs", "cbc"])
-        start = st.radio("Start from", ["Scratch", "My drawing (repair with fewest changes)"],
-                         horizontal=True)
+        start = st.radio(
+            "Start from", ["Scratch", "My drawing"], horizontal=True,
+            help="fewest-changes always starts from the drawing and moves as few CCGs as it "
+                 "can; the other objectives take the drawing as a first plan to beat")
         lock_drawn = st.checkbox(f"Keep my locked footprints ({len(st.session_state['locked'])})",
                                  value=True)
         with st.expander("More rules: keep together or apart, fixed CCGs, borders switched off"):
@@ -782,6 +788,9 @@ def view_optimise(ds: Dataset) -> None:
                                  problems=problems)
         off_lines = rule_lines(off_edges, box="Switch off other adjacencies", kind="pair",
                                lookup=lookup, problems=problems)
+        if objective == "fewest-changes" and not plan:
+            problems.append("fewest-changes repairs the drawing, and the drawing is empty: draw "
+                            "footprints on the map or load a saved scenario into it first")
         locked_fps = tuple(st.session_state["locked"]) if lock_drawn else ()
         n_footprints: int | tuple[int, int] | None = None
         if n_mode == "exactly":
@@ -811,8 +820,10 @@ def view_optimise(ds: Dataset) -> None:
 
         constraints = guarded(make, what="The constraints are not usable")
         if constraints is not None:
-            # the drawing goes along when it is the start or holds locked footprints to keep
-            use_drawing = start.startswith("My drawing") or bool(locked_fps)
+            # the drawing goes along when it is the start, the plan to repair, or holds
+            # locked footprints to keep
+            use_drawing = (start == "My drawing" or objective == "fewest-changes"
+                           or bool(locked_fps))
             run_optimiser(ds, constraints, name=name, current=dict(plan) if use_drawing else None)
     show_last_result(ds)
 
@@ -827,9 +838,9 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
             line.write(str(message))
 
         result = guarded(lambda: optimise(problem, constraints, current=current,
-                                          progress=progress), what="The optimiser failed")
+                                          progress=progress), what="Could not optimise")
         if result is None:
-            status.update(label="The optimiser failed", state="error")
+            status.update(label="Could not optimise", state="error")
             return
         status.update(label=f"Finished: {result.status} in {result.seconds:.1f} s",
                       state="complete" if result.status in ("optimal", "feasible") else "error",
@@ -998,6 +1009,9 @@ def view_import_export(ds: Dataset) -> None:
     plan = dict(st.session_state["plan"]) if sc is None else dict(sc.assignment)
     meta = export_metadata(ds, which, sc)
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in which)[:60] or "plan"
+    if not plan:
+        st.info(f"{which} has no footprints yet: the files will list every CCG with an empty "
+                "footprint. Draw on the map, or pick a saved scenario above.")
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items(), strict=True):
         col.download_button(

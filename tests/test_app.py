@@ -426,6 +426,20 @@ def test_rule_boxes_take_names_with_commas_nhs_codes_and_codes_split_by_spaces(
     assert plan[AIREDALE] == plan[BRADFORD_CITY]
 
 
+def test_fewest_changes_with_an_empty_drawing_says_what_to_do(app: AppTest) -> None:
+    ok(go(app, "Optimise"))
+    by_label(app.selectbox, "Objective").set_value("fewest-changes")
+    ok(button(app, "Run the optimiser").click().run())
+    (message,) = errors(app)
+    assert "fewest-changes repairs the drawing, and the drawing is empty" in message
+    assert app.session_state["last_result"] is None
+
+
+def test_exporting_an_empty_drawing_says_so(app: AppTest) -> None:
+    ok(go(app, "Import and export"))
+    assert any(i.value.startswith("Current drawing has no footprints yet") for i in app.info)
+
+
 def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
     # a spread has no proven lower bound here, so the page must not call it "within x% of
     # the best possible"; it says how far apart the populations are and what is not known
@@ -455,7 +469,7 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
     by_label(app.selectbox, "Objective").set_value("fewest-changes")
     by_label(app.number_input,
              "Ceiling: at most this many registered patients (0 = none)").set_value(3_500_000)
-    by_label(app.radio, "Start from").set_value("My drawing (repair with fewest changes)")
+    # no "Start from": fewest-changes always starts from the drawing
     by_label(app.number_input, "Time limit (s)").set_value(10.0)
     ok(button(app, "Run the optimiser").click().run(timeout=120))
     result = app.session_state["last_result"]

@@ -442,6 +442,11 @@ def show_violations(violations: list[Any]) -> None:
     if issues:
         with st.expander(f"{plural(len(issues), 'rule')} broken", expanded=len(issues) <= 8):
             for v in issues:
+                # "footprint 'X' has ..." reads as "**X** has ...": the name is not said twice
+                said = f"footprint {v.footprint!r} "
+                if v.footprint and v.message.startswith(said):
+                    st.markdown(f"- **{v.footprint}** {v.message[len(said):]}")
+                    continue
                 where = f"**{v.footprint}**" if v.footprint else "**The plan**"
                 st.markdown(f"- {where}, {RULE_WORDS.get(v.rule, v.rule)}: {v.message}")
     elif not unassigned:

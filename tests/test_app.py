@@ -150,7 +150,8 @@ def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppT
     assert not bool(table["meets_floor"].iloc[0])
     # the broken rule is spelt out under the table, in plain words
     assert any(e.label == "1 rule broken" for e in app.expander)
-    assert "**Footprint 1**, below the floor:" in page
+    assert ("**Footprint 1** has 156,676 registered patients, below the floor of 300,000 "
+            "(143,324 short)" in page)
     assert "Not finished: 210 CCGs not yet in a footprint" in page
     # the map now colours it as a footprint
     (component,) = map_components(app)

@@ -666,15 +666,16 @@ def _lookup_key(text: str) -> str:
     return ", ".join(" ".join(p.split()) for p in text.replace("’", "'").split(",")).casefold()
 
 
-def rule_lines(text: str, *, box: str, kind: str, lookup: Mapping[str, str],
-               problems: list[str]) -> list[list[str]]:
-    """Each filled line of a rule box as ONS codes; what is wrong goes to ``problems``.
+def rule_lines(text: str, *, box: str, kind: str,
+               lookup: Mapping[str, str]) -> tuple[list[list[str]], list[str]]:
+    """Each filled line of a rule box as ONS codes, and what is wrong, line by line.
 
     Items are separated by commas or semicolons; a line of codes separated only by spaces is
     read too (names contain spaces, codes never do). ``kind`` is "pair", "group" or "fixed"
     (a CCG, then a footprint name that is kept as typed).
     """
     out: list[list[str]] = []
+    problems: list[str] = []
     for n, line in enumerate(text.splitlines(), start=1):
         items = [p.strip() for p in line.replace(";", ",").split(",") if p.strip()]
         if not items:
@@ -720,7 +721,7 @@ def rule_lines(text: str, *, box: str, kind: str, lookup: Mapping[str, str],
                             "separated by commas")
         else:
             out.append(codes)
-    return out
+    return out, problems
 
 
 def view_optimise(ds: Dataset) -> None:
@@ -784,15 +785,14 @@ def view_optimise(ds: Dataset) -> None:
         submitted = st.form_submit_button("Run the optimiser", type="primary")
     if submitted:
         lookup = unit_lookup(ds)
-        problems: list[str] = []
-        together = rule_lines(keep_together, box="Keep together", kind="group",
-                              lookup=lookup, problems=problems)
-        apart = rule_lines(keep_apart, box="Keep apart", kind="pair", lookup=lookup,
-                           problems=problems)
-        fixed_lines = rule_lines(fixed, box="Fixed CCGs", kind="fixed", lookup=lookup,
-                                 problems=problems)
-        off_lines = rule_lines(off_edges, box="Switch off other adjacencies", kind="pair",
-                               lookup=lookup, problems=problems)
+        together, bad_together = rule_lines(keep_together, box="Keep together", kind="group",
+                                            lookup=lookup)
+        apart, bad_apart = rule_lines(keep_apart, box="Keep apart", kind="pair", lookup=lookup)
+        fixed_lines, bad_fixed = rule_lines(fixed, box="Fixed CCGs", kind="fixed",
+                                            lookup=lookup)
+        off_lines, bad_off = rule_lines(off_edges, box="Switch off other adjacencies",
+                                        kind="pair", lookup=lookup)
+        problems = [*bad_together, *bad_apart, *bad_fixed, *bad_off]
         if objective == "fewest-changes" and not plan:
             problems.append("fewest-changes repairs the drawing, and the drawing is empty: draw "
                             "footprints on the map or load a saved scenario into it first")

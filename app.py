@@ -47,6 +47,7 @@ from footprint import (
 )
 from footprint._assets import leaflet_dir
 from footprint.map import base_map, clicked_unit, static_files, units_layer
+from footprint.rule_text import RuleKind, read_rule, unit_lookup
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography
 
 log = logging.getLogger("footprint.app")
@@ -650,78 +651,19 @@ def fresh_scenario_name() -> str:
     return name
 
 
-def unit_lookup(ds: Dataset) -> dict[str, str]:
-    """ONS code, NHS code or name (any case) -> ONS code, for the rule boxes."""
-    u = ds.geography.units
-    out: dict[str, str] = {}
-    for c, n, h in zip(u["code"], u["name"], u["nhs_code"], strict=True):
-        for key in (n, h, c):  # a code wins over a name that happens to equal it
-            if key:
-                out[_lookup_key(str(key))] = c
-    return out
-
-
-def _lookup_key(text: str) -> str:
-    """How a typed code or name is matched: any case, ’ typed as ', one space after commas."""
-    return ", ".join(" ".join(p.split()) for p in text.replace("’", "'").split(",")).casefold()
-
-
-def rule_lines(text: str, *, box: str, kind: str,
-               lookup: Mapping[str, str]) -> tuple[list[list[str]], list[str]]:
-    """Each filled line of a rule box as ONS codes, and what is wrong, line by line.
-
-    Items are separated by commas or semicolons; a line of codes separated only by spaces is
-    read too (names contain spaces, codes never do). ``kind`` is "pair", "group" or "fixed"
-    (a CCG, then a footprint name that is kept as typed).
-    """
-    out: list[list[str]] = []
+def rule_lines(text: str, *, box: str, kind: RuleKind,
+               lookup: Mapping[str, str]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Each filled line of a rule box read as a rule, and what is wrong, by box and line."""
+    rules: list[tuple[str, ...]] = []
     problems: list[str] = []
     for n, line in enumerate(text.splitlines(), start=1):
-        items = [p.strip() for p in line.replace(";", ",").split(",") if p.strip()]
-        if not items:
-            continue
-        where = f"{box}, line {n}"
-        if kind == "fixed":  # the last item is the footprint's name
-            if len(items) < 2:
-                problems.append(f"{where}: got {line.strip()!r}; expected a CCG and a footprint "
-                                "name separated by a comma, e.g. 'E38000001, North'")
-                continue
-            items, name = items[:-1], items[-1]
-        codes: list[str] = []
-        i = 0
-        while i < len(items):
-            # names may hold commas ('NHS North, East, West Devon'): take the longest run of
-            # items that is one name, else one item
-            j = next((j for j in range(len(items), i, -1)
-                      if _lookup_key(", ".join(items[i:j])) in lookup), i)
-            if j > i:
-                codes.append(lookup[_lookup_key(", ".join(items[i:j]))])
-                i = j
-                continue
-            parts = items[i].split()
-            if len(parts) > 1 and all(_lookup_key(p) in lookup for p in parts):
-                codes.extend(lookup[_lookup_key(p)] for p in parts)
-                i += 1
-                continue
-            problems.append(f"{where}: {items[i]!r} is not a CCG's ONS code, NHS code or name")
-            codes = []
-            break
-        if not codes:
-            continue
-        if kind == "fixed" and len(codes) != 1:
-            problems.append(f"{where}: got {len(codes)} CCGs before the footprint name "
-                            f"{name!r}; expected one CCG per line")
-        elif kind == "fixed":
-            out.append([codes[0], name])
-        elif kind == "pair" and len(codes) != 2:
-            problems.append(f"{where}: got {len(codes)} CCG(s); expected exactly two, "
-                            "separated by a comma")
-        elif kind == "group" and len(set(codes)) < 2:
-            problems.append(f"{where}: got {len(set(codes))} CCG; a group needs two or more, "
-                            "separated by commas")
-        else:
-            out.append(codes)
-    return out, problems
+        if line.strip(" ,;\t"):
+            rule, problem = read_rule(line, kind=kind, lookup=lookup, unit="CCG")
+            if problem is None:
+                rules.append(rule)
+            else:
+                problems.append(f"{box}, line {n}: {problem}")
+    return rules, problems
 
 
 def view_optimise(ds: Dataset) -> None:
@@ -784,7 +726,8 @@ def view_optimise(ds: Dataset) -> None:
         name = st.text_input("Name of the new scenario", key="opt_name")
         submitted = st.form_submit_button("Run the optimiser", type="primary")
     if submitted:
-        lookup = unit_lookup(ds)
+        u = g.units
+        lookup = unit_lookup(u["code"], names=u["name"], nhs_codes=u["nhs_code"])
         together, bad_together = rule_lines(keep_together, box="Keep together", kind="group",
                                             lookup=lookup)
         apart, bad_apart = rule_lines(keep_apart, box="Keep apart", kind="pair", lookup=lookup)
@@ -803,7 +746,7 @@ def view_optimise(ds: Dataset) -> None:
         elif n_mode == "between":
             n_footprints = (int(n_lo), int(n_hi))
         disabled = [tuple(s.split("–")) for s in off_bridges]
-        disabled += [tuple(p) for p in off_lines]
+        disabled += off_lines
         fixed_map = {c: f for c, f in fixed_lines}
         fixed_map.update({c: f for c, f in plan.items() if f in locked_fps})
 
@@ -813,7 +756,7 @@ def view_optimise(ds: Dataset) -> None:
                     min_population=int(floor), max_population=int(max_pop) or None,
                     n_footprints=n_footprints, la_rule=la_rule,
                     keep_together=tuple(frozenset(grp) for grp in together),
-                    keep_apart=tuple(tuple(p) for p in apart),
+                    keep_apart=tuple(apart),
                     fixed=fixed_map, locked=locked_fps, disabled_edges=tuple(disabled),
                     time_limit=float(time_limit), solver=solver, objective=objective)
             except ConstraintsError as exc:  # one list: the boxes' problems and these

@@ -12,8 +12,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import FootprintError
+
+if TYPE_CHECKING:
+    from .constraints import Constraints
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +175,65 @@ def _fetch(args: argparse.Namespace) -> int:
 # --- optimise / validate ----------------------------------------------------------------------
 
 
-def _codes(text: str) -> list[str]:
-    return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
+def _constraints_from_flags(
+    args: argparse.Namespace, count: int | tuple[int, int] | None, units: Any
+) -> Constraints:
+    """The optimise flags as constraints, every problem in one error.
+
+    Units may be given by code, NHS code or name, as in the app's rule boxes.
+    """
+    from .constraints import Constraints
+    from .errors import ConstraintsError
+    from .rule_text import RuleKind, read_rule, read_units, unit_lookup
+
+    lookup = unit_lookup(units["code"], names=units["name"], nhs_codes=units["nhs_code"])
+    problems: list[str] = []
+
+    def rules(flag: str, values: list[str], kind: RuleKind) -> list[tuple[str, ...]]:
+        out = []
+        for value in values:
+            rule, problem = read_rule(value, kind=kind, lookup=lookup)
+            if problem is None:
+                out.append(rule)
+            else:
+                problems.append(f"{flag} {value!r}: {problem}")
+        return out
+
+    fixed = []
+    for item in args.fix:
+        unit, sep, name = item.partition("=")
+        codes, problem = read_units(unit, lookup=lookup)
+        if not sep or not name.strip():
+            problems.append(f"--fix {item!r}: expected CODE=NAME, e.g. E38000001=North")
+        elif problem is not None or len(codes) != 1:
+            problems.append(f"--fix {item!r}: {problem or 'expected one unit before the ='}")
+        else:
+            fixed.append((codes[0], name.strip()))
+    together = rules("--keep-together", args.keep_together, "group")
+    apart = rules("--keep-apart", args.keep_apart, "pair")
+    disabled = rules("--disable-edge", args.disable_edge, "pair")
+    try:
+        constraints = Constraints(
+            objective=args.objective,
+            min_population=args.min_pop,
+            max_population=args.max_pop,
+            n_footprints=count,
+            la_rule=args.la_rule,
+            keep_together=[frozenset(g) for g in together],
+            keep_apart=apart,
+            fixed=fixed,
+            locked=tuple(args.lock),
+            disabled_edges=disabled,
+            time_limit=args.time_limit,
+            mip_gap=args.mip_gap,
+            solver=args.solver,
+            change_measure=args.change_measure,
+        )
+    except ConstraintsError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConstraintsError("The constraints are not usable", problems=problems)
+    return constraints
 
 
 def _optimise_args(p: argparse.ArgumentParser) -> None:
@@ -272,29 +333,9 @@ def _optimise(args: argparse.Namespace) -> int:
                     f"--footprints: got {args.footprints!r}; expected N or LOW-HIGH, e.g. 25 "
                     "or 20-30"
                 ) from None
-        fixed = []
-        for item in args.fix:
-            code, sep, name = item.partition("=")
-            if not sep:
-                raise ConstraintsError(f"--fix: got {item!r}; expected CODE=NAME")
-            fixed.append((code, name))
-        constraints = Constraints(
-            objective=args.objective,
-            min_population=args.min_pop,
-            max_population=args.max_pop,
-            n_footprints=count,
-            la_rule=args.la_rule,
-            keep_together=[_codes(t) for t in args.keep_together],
-            keep_apart=[tuple(_codes(t)) for t in args.keep_apart],
-            fixed=fixed,
-            locked=tuple(args.lock),
-            disabled_edges=[tuple(_codes(t)) for t in args.disable_edge],
-            time_limit=args.time_limit,
-            mip_gap=args.mip_gap,
-            solver=args.solver,
-            change_measure=args.change_measure,
-        )
     ds = load_dataset(args.data_dir)
+    if args.constraints is None:
+        constraints = _constraints_from_flags(args, count, ds.geography.units)
     problem = Problem.from_dataset(ds)
     units = ds.geography.units
     current = None

@@ -394,7 +394,7 @@ def test_every_mistake_in_the_rule_boxes_is_listed_by_line_and_the_text_is_kept(
     assert message.startswith("The constraints are not usable:\n")
     assert message.count("The constraints are not usable") == 1
     for line in [
-        "Keep together, line 1: 'E99999999' is not a CCG's ONS code, NHS code or name",
+        "Keep together, line 1: 'E99999999' is not a CCG's code or name",
         "Keep together, line 2: got 1 CCG; a group needs two or more",
         "Keep apart, line 1: got 3 CCG(s); expected exactly two",
         f"Fixed CCGs, line 1: got '{AIREDALE}'; expected a CCG and a footprint name",

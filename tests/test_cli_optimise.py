@@ -52,5 +52,35 @@ def test_bad_flags_are_explained():
     proc = run("optimise", "--footprints", "many", "--json")
     assert proc.returncode == 2
     assert "--footprints: got 'many'; expected N or LOW-HIGH" in proc.stderr
-    proc = run("optimise", "--fix", "E38000001")
-    assert proc.returncode == 2 and "--fix: got 'E38000001'; expected CODE=NAME" in proc.stderr
+
+
+@pytest.mark.realdata
+def test_every_bad_rule_flag_is_listed_in_one_message(dataset):
+    proc = run("optimise", "--fix", "E38000001", "--fix", "Nowhere=North",
+               "--keep-apart", "11N,99P,99Q", "--keep-together", "NHS Kernow",
+               "--disable-edge", "E38000001,E99", "--max-pop", "100000")
+    assert proc.returncode == 2
+    for line in [
+        "error: The constraints are not usable:",
+        "--fix 'E38000001': expected CODE=NAME, e.g. E38000001=North",
+        "--fix 'Nowhere=North': 'Nowhere' is not a unit's code or name",
+        "--keep-apart '11N,99P,99Q': got 3 unit(s); expected exactly two",
+        "--keep-together 'NHS Kernow': got 1 unit; a group needs two or more",
+        "--disable-edge 'E38000001,E99': 'E99' is not a unit's code or name",
+        "max_population 100,000 is below min_population 300,000",
+    ]:
+        assert line in proc.stderr, proc.stderr
+
+
+@pytest.mark.realdata
+def test_rule_flags_take_nhs_codes_and_names(tmp_path, dataset):
+    out = tmp_path / "plan.csv"
+    proc = run("optimise", "--keep-apart", "11N,NHS North, East, West Devon",
+               "--fix", "99q=South West", "--time-limit", "30", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    sent = json.loads(json.loads(proc.stdout)["reproduce"]["constraints"])
+    assert sent["keep_apart"] == [["E38000089", "E38000129"]]
+    assert sent["fixed"] == {"E38000152": "South West"}
+    with out.open(newline="", encoding="utf-8") as fh:
+        plan = {r["unit_code"]: r["footprint"] for r in csv.DictReader(fh)}
+    assert plan["E38000089"] != plan["E38000129"]

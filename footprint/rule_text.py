@@ -1,0 +1,136 @@
+"""Read units named as planners write them: an ONS code, an NHS code or a name.
+
+The app's rule boxes (keep together, keep apart, fixed units, borders switched
+off) and the command line's matching flags take the same text, so both read it
+here. Items are separated by commas or semicolons; names may hold commas of
+their own ('NHS North, East, West Devon'), so the longest run of items that is
+one name wins; a run of codes separated only by spaces is read too, since codes
+never contain spaces. Matching ignores case, spacing around commas, and a
+typewriter apostrophe typed for a curly one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+__all__ = ["RuleKind", "read_rule", "read_units", "unit_lookup"]
+
+RuleKind = Literal["pair", "group", "fixed"]
+
+
+def _key(text: str) -> str:
+    return ", ".join(" ".join(p.split()) for p in text.replace("’", "'").split(",")).casefold()
+
+
+def unit_lookup(
+    codes: Iterable[str],
+    *,
+    names: Iterable[str | None] | None = None,
+    nhs_codes: Iterable[str | None] | None = None,
+) -> dict[str, str]:
+    """What a planner may type for each unit -> the unit's code.
+
+    Parameters
+    ----------
+    codes
+        The units' codes (ONS codes for CCGs); each is matched as itself.
+    names, nhs_codes
+        Aligned with ``codes``; blanks are skipped. A code wins over a name or
+        NHS code that happens to be spelt the same.
+
+    Returns
+    -------
+    A mapping for :func:`read_units` and :func:`read_rule`.
+    """
+    codes = [str(c) for c in codes]
+    out: dict[str, str] = {}
+    for other in (nhs_codes, names):
+        if other is None:
+            continue
+        other = list(other)
+        if len(other) != len(codes):
+            raise ValueError(f"got {len(other)} names or NHS codes for {len(codes)} codes")
+        for code, text in zip(codes, other, strict=True):
+            if text is not None and str(text).strip():
+                out[_key(str(text))] = code
+    out.update({_key(c): c for c in codes})
+    return out
+
+
+def read_units(
+    text: str, *, lookup: Mapping[str, str], unit: str = "unit"
+) -> tuple[tuple[str, ...], str | None]:
+    """The codes of the units a line of text names, in order.
+
+    Returns
+    -------
+    codes, problem
+        ``problem`` is ``None`` when every item named a unit; otherwise it names
+        the first item that did not (and ``codes`` is empty).
+    """
+    items = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    codes: list[str] = []
+    i = 0
+    while i < len(items):
+        j = next((j for j in range(len(items), i, -1) if _key(", ".join(items[i:j])) in lookup), i)
+        if j > i:
+            codes.append(lookup[_key(", ".join(items[i:j]))])
+            i = j
+            continue
+        parts = items[i].split()
+        if len(parts) > 1 and all(_key(p) in lookup for p in parts):
+            codes.extend(lookup[_key(p)] for p in parts)
+            i += 1
+            continue
+        return (), f"{items[i]!r} is not a {unit}'s code or name"
+    return tuple(codes), None
+
+
+def read_rule(
+    text: str, *, kind: RuleKind, lookup: Mapping[str, str], unit: str = "unit"
+) -> tuple[tuple[str, ...], str | None]:
+    """One rule written as text: a pair, a group, or a unit and a footprint name.
+
+    Parameters
+    ----------
+    text
+        One line: units separated by commas; for ``"fixed"``, a unit and then,
+        after the last comma, the footprint's name (kept as typed).
+    kind
+        ``"pair"``: exactly two units (keep apart, a border switched off);
+        ``"group"``: two or more (keep together); ``"fixed"``: one unit and a name.
+    lookup
+        From :func:`unit_lookup`.
+    unit
+        The word for a unit in messages ("CCG").
+
+    Returns
+    -------
+    rule, problem
+        The codes (for ``"fixed"``: the code and the name), or an empty tuple and
+        a sentence saying what was received and what was expected.
+    """
+    text = text.strip()
+    name = None
+    if kind == "fixed":
+        head, sep, name = text.replace(";", ",").rpartition(",")
+        name = name.strip()
+        if not sep or not head.strip() or not name:
+            return (), (f"got {text!r}; expected a {unit} and a footprint name separated by a "
+                        "comma, e.g. 'E38000001, North'")
+        text = head
+    codes, problem = read_units(text, lookup=lookup, unit=unit)
+    if problem is not None:
+        return (), problem
+    if kind == "fixed":
+        if len(codes) != 1:
+            return (), (f"got {len(codes)} {unit}s before the footprint name {name!r}; "
+                        f"expected one {unit} per line")
+        return (codes[0], name), None
+    if kind == "pair" and len(codes) != 2:
+        return (), f"got {len(codes)} {unit}(s); expected exactly two, separated by a comma"
+    if kind == "group" and len(set(codes)) < 2:
+        return (), (f"got {len(set(codes))} {unit}; a group needs two or more, separated by "
+                    "commas")
+    return codes, None

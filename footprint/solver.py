@@ -250,7 +250,7 @@ class Model:
         if not os.access(path_cbc, os.X_OK):
             os.chmod(path_cbc, 0o755)
         s = pulp.COIN_CMD(
-            path=path_cbc, msg=False, timeLimit=max(1, math.ceil(time_limit)), gapRel=mip_gap,
+            path=path_cbc, msg=False, timeLimit=max(0.5, time_limit), gapRel=mip_gap,
             warmStart=bool(start), logPath=path,
             **({"gapAbs": abs_gap} if abs_gap is not None else {}),
         )
@@ -264,7 +264,7 @@ class Model:
                 # footprints): only the search without it may say so
                 left = time_limit - (time.perf_counter() - t0)
                 answered = left >= 1.0 and _run_cbc(
-                    s, self._lp, path, deadline=left + _CBC_GRACE, seconds=math.ceil(left),
+                    s, self._lp, path, deadline=left + _CBC_GRACE, seconds=left,
                     extra=("-preprocess", "off"), append=True,
                 )
         finally:
@@ -300,7 +300,7 @@ def _cbc_preprocess_refused(log_path: str) -> bool:
 
 
 def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float,
-             seconds: int | None = None, extra: tuple[str, ...] = (),
+             seconds: float | None = None, extra: tuple[str, ...] = (),
              append: bool = False) -> bool:
     """Run CBC as PuLP's COIN_CMD would, but stop it ``deadline`` seconds after it started.
 
@@ -318,7 +318,7 @@ def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float,
             s.writesol(mst, lp, vs, var_names, row_names)
             args += ["-mips", mst]
         limit = seconds if seconds is not None else s.timeLimit
-        args += ["-sec", str(limit)]
+        args += ["-sec", f"{limit:.2f}"]
         for option in s.getOptions():  # 'ratio 0.0001' -> ['-ratio', '0.0001']
             args += f"-{option}".split()
         args += [*extra, "-solve", "-printingOptions", "all", "-solution", sol]
@@ -332,8 +332,8 @@ def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float,
                 proc.kill()
                 proc.wait()
                 out.write(f"\nStopped by footprint: CBC was still running {deadline:.0f} s after "
-                          f"it started, past its time limit of {limit} s.\n")
-                log.info("CBC stopped after %.0f s (time limit %s s)", deadline, limit)
+                          f"it started, past its time limit of {limit:.1f} s.\n")
+                log.info("CBC stopped after %.0f s (time limit %.1f s)", deadline, limit)
                 return False
             if code < 0:  # killed by a signal: CBC crashed (SIGSEGV) once in 200 random runs
                 out.write(f"\nCBC crashed (signal {-code}); this solve gave no answer.\n")

@@ -1239,6 +1239,7 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
     extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     least = _least_new(inst, current, by_population=by_population)
     must = _must_move(inst, current, by_population=by_population)
+    known = must  # the best bound proven so far on every plan, whatever slots it uses
     while True:
         solved, slots = _slots(inst, run, current=current, labels=labels,
                                by_population=by_population, extra=extra, start=start)
@@ -1249,8 +1250,12 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
             continue
         assert solved.plan is not None and solved.value is not None
         start = solved.plan
-        beyond = (extra + 1) * least
-        bound = max(must, beyond if solved.bound is None else min(solved.bound, beyond))
+        if solved.bound is not None:
+            # plans in these slots move at least solved.bound; plans in more, at least
+            # (extra + 1) * least. With no bound (the solver gave no answer) nothing is
+            # known of plans in these slots, so only the earlier bound stands
+            known = max(known, min(solved.bound, (extra + 1) * least))
+        bound = known
         if solved.value - bound <= 1e-6:
             solved = _Solved("optimal", solved.plan, solved.value, bound)
             break
@@ -1263,7 +1268,7 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
         return done(solved.status, None, bound=solved.bound,
                     reasons=_solver_reasons(solved.status, run))
     if solved.status == "feasible" and solved.value is not None:
-        bound = max(must, solved.bound if solved.bound is not None else 0.0)
+        bound = max(known, solved.bound if solved.bound is not None else known)
         solved = _Solved("optimal" if solved.value - bound <= 1e-6 else "feasible",
                          solved.plan, solved.value, bound)
     return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,

@@ -241,6 +241,44 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
         assert sum(weight(u) for u in p.codes if r.assignment[u] != current[u]) == best
 
 
+def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
+    # A repair offers new footprints a few at a time. Here the first round (one new slot)
+    # moves 5 units and the second (two) is needed to prove that 5 is the least. If the
+    # solver gives no answer in that second round (CBC has crashed mid-run), nothing is known
+    # of plans using two new slots: the repair keeps the bound it had proven, and must not
+    # take the bound for plans in more slots alone as proof (random case 833 on England
+    # called a plan moving 20 CCGs optimal that way; another run found one moving 19)
+    from footprint import optimiser as optimiser_module
+    from footprint import solver as solver_module
+
+    real_slots, rounds = optimiser_module._slots, []
+
+    def no_answer_after_the_first_round(*args, **kwargs):
+        rounds.append(kwargs["extra"])
+        if len(rounds) == 1:
+            return real_slots(*args, **kwargs)
+        with monkeypatch.context() as m:  # as _run_cbc reports a crash
+            m.setattr(solver_module, "_run_cbc", lambda *a, **k: False)
+            return real_slots(*args, **kwargs)
+
+    p = grid(5, 3, seed=53)
+    current = dict(zip(p.codes, "CBCBCAAABCABCAA", strict=True))
+    c = Constraints(objective="fewest-changes", min_population=328, la_rule="off",
+                    solver="cbc", time_limit=30)
+    answered = optimise(p, c, current=current)  # both rounds answered: 5 is proven
+    assert answered.status == "optimal" and answered.objective_value == 5
+
+    monkeypatch.setattr(optimiser_module, "_slots", no_answer_after_the_first_round)
+    r = optimise(p, c, current=current)
+    assert rounds[:2] == [1, 2]
+    assert_valid(p, r, c, current=current)
+    assert r.objective_value == 5
+    # proven before the second round: plans in one new slot move at least 5, plans in two or
+    # more at least 2 x 2 (two units reach the floor); the second round adds nothing
+    assert r.status == "feasible", (r.status, r.bound)
+    assert r.bound == 4
+
+
 @pytest.mark.parametrize(("seed", "count"), [(s, n) for s in range(3) for n in (None, 3)])
 def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute_force(seed,
                                                                                       count):

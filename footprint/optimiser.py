@@ -304,9 +304,14 @@ def _pack(
     chosen = [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
     if out.status == "optimal":
         return len(chosen), chosen, True
+    if out.bound is None:  # a plan but no bound from the solver: only the population bounds it
+        most = inst.total // max(inst.floor, 1)
+        if inst.count_hi is not None:
+            most = min(most, inst.count_hi)
+        return max(len(chosen), most), chosen, False
     # the small-set penalty is below 1/2, so the count is at most the weighted bound + 1/2
     slack = 0.5 if small else 0.0
-    return max(len(chosen), math.floor((out.bound or len(chosen)) + slack + 1e-6)), chosen, False
+    return max(len(chosen), math.floor(out.bound + slack + 1e-6)), chosen, False
 
 
 def _greedy_packing(sets: list[frozenset[str]], by_node: Mapping[str, list[int]], *,
@@ -1416,13 +1421,16 @@ def optimise(
         solved = _hess(inst, run, kind="compact", count=(k, k), start=start,
                        label=f"plan with {k} footprints", share=1.0 if start else 0.3)
         if solved.status == "infeasible":
-            upper = k - 1
+            # exactly k is impossible; that bounds the count only if every count above k
+            # was proven impossible too (a ceiling can rule out k and allow k + 1)
+            if k == upper:
+                upper = k - 1
             k -= 1
             continue
         if solved.plan is None:
             k -= 1  # no plan in this count's share of the time: look for one with fewer
             continue
-        status = "optimal" if k == upper and proven else "feasible"
+        status = "optimal" if k == upper and (proven or upper < top) else "feasible"
         cgap = _gap(solved.value, solved.bound)
         return done(status, solved.plan, value=float(k), bound=float(upper),
                     compactness_gap=cgap)
@@ -1431,7 +1439,7 @@ def optimise(
         run.say(f"No time left for more than {fallback[0]} footprints; keeping that plan.")
         status = "optimal" if fallback[0] == upper and proven else "feasible"
         return done(status, fallback[1], value=float(fallback[0]), bound=float(upper))
-    if k < inst.count_lo and proven:
+    if upper < inst.count_lo:
         return done("infeasible", None, reasons=(
             f"no plan with at least {inst.count_lo} footprints meets every constraint together "
             "(each count was proven impossible by the solver)",))

@@ -177,6 +177,32 @@ def test_max_footprints_matches_brute_force(seed):
     assert_valid(p, r, c)
 
 
+def test_a_count_proven_impossible_below_unanswered_counts_does_not_bound_the_count(
+        monkeypatch):
+    # Under a ceiling, exactly 1 footprint can be impossible while 2 are possible. When the
+    # count bound and the search for 2 get no answer (time, a crash) and 1 is then proven
+    # impossible, the run has no plan, but it must not say that at most 0 footprints exist
+    from footprint import solver as solver_module
+    from footprint.solver import Outcome
+
+    real = solver_module.Model.solve
+
+    def only_one_footprint_is_answered(self, **kwargs):
+        if self._lp.name.startswith("plan_with_1_"):
+            return real(self, **kwargs)
+        return Outcome(status="no-solution", objective=None, bound=None, gap=None, values={},
+                       seconds=0.0, log="", solver="highs", version="")
+
+    p = grid(4, 2, seed=102)
+    c = Constraints(min_population=350, max_population=600, la_rule="off", time_limit=30)
+    best = max(len(part) for part in valid_partitions(p, c))
+    assert best == 2
+    monkeypatch.setattr(solver_module.Model, "solve", only_one_footprint_is_answered)
+    r = optimise(p, c)
+    assert r.status == "no-solution" and not r.assignment
+    assert r.bound is not None and r.bound >= best, r.bound
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_compact_matches_brute_force(seed):
     p = grid(4, 2, seed=seed)

@@ -39,7 +39,11 @@ class OptimiseResult:
         The objective of the plan, the best bound proven and their relative
         gap (0 when optimal). For ``max-footprints`` these are the number of
         footprints; the compactness among plans with that many is reported in
-        ``compactness`` with its own ``compactness_gap``.
+        ``compactness`` with its own ``compactness_gap``. For ``compact`` they are
+        the districting model's measure: population x squared km to each
+        footprint's best centre, where units that must share a footprint (an LA
+        block, keep-together sets, fixed names) count as one point at their
+        population centre.
     compactness
         Sum over footprints of the population-weighted moment of inertia about
         each footprint's population centre (person-km²; smaller is more compact).

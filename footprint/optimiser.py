@@ -603,6 +603,7 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
         measure = slot_cost
     cost = {k: measure(k, g) for k, g in groups.items()}
     apart_of = _apart_of(inst)
+    split = _split_nodes(inst)
     improved = True
     while improved and time.perf_counter() < until:
         improved = False
@@ -622,6 +623,8 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
                 if fn is not None and any(inst.fixed_name.get(m, fn) != fn for m in groups[b]):
                     continue
                 grown = groups[b] | {n}
+                if n in split and len(inst.unit_components(grown)) != 1:
+                    continue  # touching b through one of its units leaves another cut off
                 ca, cb = measure(a, rest), measure(b, grown)
                 if ca + cb < cost[a] + cost[b] - 1e-9 * max(1.0, cost[a] + cost[b]):
                     plan[n] = b

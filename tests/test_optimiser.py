@@ -267,6 +267,18 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
         assert sum(weight(u) for u in p.codes if r.assignment[u] != current[u]) == best
 
 
+def test_a_repair_never_moves_a_unit_fixed_to_a_name_away_from_its_other_units():
+    # r0c3 and r1c0 are fixed to 'X' and do not touch, so they are one node in two pieces.
+    # The local search once moved that node into a footprint it touched through r0c3 only,
+    # leaving r1c0 cut off, and the run ended in "a plan that breaks a rule"
+    p = grid(4, 2, seed=369)
+    current = dict(zip(p.codes, "ABABBABA", strict=True))
+    c = Constraints(objective="fewest-changes", min_population=250, la_rule="off",
+                    fixed={"r0c3": "X", "r1c0": "X"}, time_limit=30)
+    r, _ = repair_against_brute_force(p, c, current)
+    assert r is not None and r.assignment["r0c3"] == r.assignment["r1c0"] == "X"
+
+
 def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
     # A repair offers new footprints a few at a time. Here the first round (one new slot)
     # moves 5 units and the second (two) is needed to prove that 5 is the least. If the

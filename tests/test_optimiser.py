@@ -267,6 +267,69 @@ def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force
         assert sum(weight(u) for u in p.codes if r.assignment[u] != current[u]) == best
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_solves_that_give_no_answer_or_stop_early_never_make_a_false_claim(seed, monkeypatch):
+    # Any solve may end without an answer (time, a CBC crash) or stop early with its plan
+    # and no bound. Whatever happens, a plan must be valid, 'optimal' must be the brute-force
+    # optimum, a bound must not pass it, and 'infeasible' must mean that no plan exists
+    import dataclasses
+
+    from footprint import solver as solver_module
+    from footprint.solver import Outcome
+
+    rng = random.Random(seed)
+    p = grid(4, 2, seed=seed)
+    objective = rng.choice(["max-footprints", "compact", "fewest-changes"])
+    kwargs: dict = dict(objective=objective, min_population=rng.choice([150, 250, 350]),
+                        max_population=rng.choice([None, 600, 900]), la_rule="off",
+                        solver=rng.choice(["highs", "cbc"]), time_limit=30)
+    if objective == "compact":
+        kwargs["n_footprints"] = rng.choice([2, 3, (2, 3)])
+    if objective == "max-footprints" and rng.random() < 0.4:
+        kwargs["n_footprints"] = rng.choice([(1, 2), 2, (2, 4)])
+    if rng.random() < 0.3:
+        kwargs["keep_apart"] = (("r0c0", "r0c1"),)
+    current = {u: rng.choice("AB") for u in p.codes} if objective == "fewest-changes" else None
+    c = Constraints(**kwargs)
+    parts = list(valid_partitions(p, c))
+    if objective == "max-footprints":
+        best = max((len(part) for part in parts), default=None)
+    elif objective == "compact":
+        best = min((sum(hub_inertia(p, g) for g in part) for part in parts), default=None)
+    else:
+        best = min((fewest_moved(part, current) for part in parts), default=None)
+
+    real, flaky = solver_module.Model.solve, random.Random(seed + 1000)
+
+    def unreliable(self, **kw):
+        roll = flaky.random()
+        if roll < 0.25:
+            return Outcome(status="no-solution", objective=None, bound=None, gap=None,
+                           values={}, seconds=0.0, log="", solver=kw["solver"], version="")
+        out = real(self, **kw)
+        if roll < 0.5 and out.status in ("optimal", "feasible"):
+            return dataclasses.replace(out, status="feasible", bound=None, gap=None)
+        return out
+
+    monkeypatch.setattr(solver_module.Model, "solve", unreliable)
+    r = optimise(p, c, current=current)
+    if best is None:
+        assert r.status in ("infeasible", "no-solution") and not r.assignment
+        return
+    assert r.status != "infeasible", r.reasons
+    value = r.footprints if objective == "max-footprints" else r.objective_value
+    tolerance = 1e-3 * max(1.0, abs(best))
+    if r.assignment:
+        assert_valid(p, r, c, current=current)
+    if r.status == "optimal":
+        assert value == pytest.approx(best, abs=tolerance)
+    if r.bound is not None:
+        if objective == "max-footprints":
+            assert r.bound >= best - 1e-6
+        else:
+            assert r.bound <= best + tolerance
+
+
 def test_a_repair_never_moves_a_unit_fixed_to_a_name_away_from_its_other_units():
     # r0c3 and r1c0 are fixed to 'X' and do not touch, so they are one node in two pieces.
     # The local search once moved that node into a footprint it touched through r0c3 only,

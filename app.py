@@ -47,7 +47,7 @@ from footprint import (
 )
 from footprint._assets import leaflet_dir
 from footprint.map import base_map, clicked_unit, static_files, units_layer
-from footprint.rule_text import RuleKind, read_rule, unit_lookup
+from footprint.rule_text import RuleKind, read_rules, unit_lookup
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography
 
 log = logging.getLogger("footprint.app")
@@ -654,16 +654,9 @@ def fresh_scenario_name() -> str:
 def rule_lines(text: str, *, box: str, kind: RuleKind,
                lookup: Mapping[str, str]) -> tuple[list[tuple[str, ...]], list[str]]:
     """Each filled line of a rule box read as a rule, and what is wrong, by box and line."""
-    rules: list[tuple[str, ...]] = []
-    problems: list[str] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if line.strip(" ,;\t"):
-            rule, problem = read_rule(line, kind=kind, lookup=lookup, unit="CCG")
-            if problem is None:
-                rules.append(rule)
-            else:
-                problems.append(f"{box}, line {n}: {problem}")
-    return rules, problems
+    return read_rules(((f"{box}, line {n}", line)
+                       for n, line in enumerate(text.splitlines(), start=1)
+                       if line.strip(" ,;\t")), kind=kind, lookup=lookup, unit="CCG")
 
 
 def view_optimise(ds: Dataset) -> None:
@@ -747,7 +740,7 @@ def view_optimise(ds: Dataset) -> None:
             n_footprints = (int(n_lo), int(n_hi))
         disabled = [tuple(s.split("–")) for s in off_bridges]
         disabled += off_lines
-        fixed_map = {c: f for c, f in fixed_lines}
+        fixed_map = dict(fixed_lines)
         fixed_map.update({c: f for c, f in plan.items() if f in locked_fps})
 
         def make() -> Any:

@@ -184,19 +184,14 @@ def _constraints_from_flags(
     """
     from .constraints import Constraints
     from .errors import ConstraintsError
-    from .rule_text import RuleKind, read_rule, read_units, unit_lookup
+    from .rule_text import RuleKind, read_rules, read_units, unit_lookup
 
     lookup = unit_lookup(units["code"], names=units["name"], nhs_codes=units["nhs_code"])
     problems: list[str] = []
 
     def rules(flag: str, values: list[str], kind: RuleKind) -> list[tuple[str, ...]]:
-        out = []
-        for value in values:
-            rule, problem = read_rule(value, kind=kind, lookup=lookup)
-            if problem is None:
-                out.append(rule)
-            else:
-                problems.append(f"{flag} {value!r}: {problem}")
+        out, bad = read_rules(((f"{flag} {v!r}", v) for v in values), kind=kind, lookup=lookup)
+        problems.extend(bad)
         return out
 
     fixed = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-__all__ = ["RuleKind", "read_rule", "read_units", "unit_lookup"]
+__all__ = ["RuleKind", "read_rule", "read_rules", "read_units", "unit_lookup"]
 
 RuleKind = Literal["pair", "group", "fixed"]
 
@@ -134,3 +134,25 @@ def read_rule(
         return (), (f"got {len(set(codes))} {unit}; a group needs two or more, separated by "
                     "commas")
     return codes, None
+
+
+def read_rules(
+    entries: Iterable[tuple[str, str]], *, kind: RuleKind, lookup: Mapping[str, str],
+    unit: str = "unit",
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Many rules of one kind, each with where it was written (a box's line, a flag).
+
+    Returns
+    -------
+    rules, problems
+        The rules that read, and one "where: what is wrong" for each that did not.
+    """
+    rules: list[tuple[str, ...]] = []
+    problems: list[str] = []
+    for where, text in entries:
+        rule, problem = read_rule(text, kind=kind, lookup=lookup, unit=unit)
+        if problem is None:
+            rules.append(rule)
+        else:
+            problems.append(f"{where}: {problem}")
+    return rules, problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from footprint.rule_text import read_rule, read_units, unit_lookup
+from footprint.rule_text import read_rule, read_rules, read_units, unit_lookup
 
 CODES = ["E1", "E2", "E3", "E4"]
 NAMES = ["NHS North, East, West Devon", "NHS Kernow", "NHS West London (Queen’s Park)", "NHS North"]
@@ -72,3 +72,10 @@ def test_rules_that_do_not_read_say_why(lookup, text, kind, message) -> None:
 def test_names_must_line_up_with_codes() -> None:
     with pytest.raises(ValueError, match="got 1 names or NHS codes for 2 codes"):
         unit_lookup(["E1", "E2"], names=["only one"])
+
+
+def test_many_rules_keep_the_good_and_say_where_each_bad_one_was(lookup) -> None:
+    rules, problems = read_rules([("line 1", "E1, E2"), ("line 2", "E1"), ("line 3", "11N, E4")],
+                                 kind="pair", lookup=lookup, unit="CCG")
+    assert rules == [("E1", "E2"), ("E2", "E4")]
+    assert problems == ["line 2: got 1 CCG(s); expected exactly two, separated by a comma"]

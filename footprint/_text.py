@@ -12,14 +12,38 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean_name", "decode_text", "plain", "safe_cell", "unsafe_cell"]
+__all__ = ["clean_name", "clean_text", "decode_text", "plain", "safe_cell", "unsafe_cell"]
 
 # Characters a spreadsheet reads as the start of a formula (OWASP "CSV injection"):
 # =, +, -, @, and a leading tab or carriage return.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell safe_cell has already neutralised: one or more quotes, then a formula character.
+# A name that itself looks like that (``'=F``) gets one more quote, so reading back is exact.
+_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+# Line breaks and tabs: become a space in a name.
+_BREAKS = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 # Markdown (and Streamlit's LaTeX between dollar signs) that would change what a name shows
 # or make the browser fetch something: emphasis, links, images, code, headings, lists, HTML.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def _dropped(ch: str) -> bool:
+    """Whether a character is one no name or note should hold.
+
+    Control characters (C0, DEL, C1), invisible format characters other than the
+    zero-width joiner that builds emoji, surrogates, private-use characters and the
+    Unicode noncharacters (U+FFFE, U+FFFF, U+FDD0..U+FDEF...), which XML forbids or
+    which a reader cannot see. Characters newer than Python's Unicode tables are kept.
+    """
+    cat = unicodedata.category(ch)
+    if cat in ("Cc", "Cs", "Co"):
+        return True
+    if cat == "Cf":
+        return ch != "\u200d"
+    if cat == "Cn":
+        code = ord(ch)
+        return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+    return False
 
 
 def clean_name(value: object) -> str:
@@ -28,22 +52,49 @@ def clean_name(value: object) -> str:
     Control characters (NUL, line breaks, tabs, escapes) would truncate a name in a
     GeoPackage or shapefile, break a KML file or split a CSV row; invisible format
     characters (bidirectional overrides, zero-width spaces) would make two names look
-    alike. Line breaks and tabs become single spaces; everything else of that kind is
-    dropped. ``None`` becomes ``""``.
+    alike. Line breaks and tabs become single spaces, runs of spaces one space;
+    everything else of that kind is dropped. ``None`` and missing values (``NaN``,
+    ``pd.NA``) become ``""``.
     """
-    if value is None:
+    if value is None or (not isinstance(value, str) and _missing(value)):
         return ""
-    text = str(value)
     out: list[str] = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if ch in "\t\n\r\x0b\x0c\x85\u2028\u2029":
+    for ch in str(value):
+        if ch in _BREAKS:
             out.append(" ")
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn") and ch != "\u200d":
-            continue
-        else:
+        elif not _dropped(ch):
             out.append(ch)
     return " ".join("".join(out).split())
+
+
+def clean_text(value: object) -> str:
+    """Longer text (notes, descriptions) cleaned like :func:`clean_name` but keeping its lines.
+
+    Line breaks of any kind become ``\\n`` and tabs stay; other control and format
+    characters are dropped, so the text is valid in XML, a GeoPackage or a shapefile.
+    """
+    if value is None or (not isinstance(value, str) and _missing(value)):
+        return ""
+    text = str(value).replace("\r\n", "\n")
+    out: list[str] = []
+    for ch in text:
+        if ch == "\t":
+            out.append(ch)
+        elif ch in _BREAKS:
+            out.append("\n")
+        elif not _dropped(ch):
+            out.append(ch)
+    return "".join(out).strip()
+
+
+def _missing(value: object) -> bool:
+    """True for float NaN, ``pd.NA`` and ``NaT``: a missing value, not the text 'nan'."""
+    try:
+        return bool(value != value)  # NaN is the one value unequal to itself
+    except TypeError:
+        return True  # pd.NA: its comparison has no truth value
+    except ValueError:
+        return False  # an array: not one missing value
 
 
 def plain(text: object) -> str:
@@ -58,19 +109,27 @@ def plain(text: object) -> str:
 def safe_cell(value: object) -> str:
     """A CSV cell a spreadsheet will not run: a leading ``'`` before a formula character.
 
-    ``None`` becomes ``""``; other values are written as text.
+    Cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return get a
+    leading ``'`` (the OWASP rule against CSV injection), and so does a cell that
+    already looks neutralised (``'=F``), so that :func:`unsafe_cell` gives back
+    exactly what was written. ``None`` becomes ``""``; other values are written as
+    text, so pass numbers to the CSV writer as numbers, not through here.
     """
     if value is None:
         return ""
     text = str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) or _NEUTRALISED.match(text):
         return "'" + text
     return text
 
 
 def unsafe_cell(text: str) -> str:
-    """Undo :func:`safe_cell` on a cell read back from one of the app's own CSV files."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(_FORMULA_START):
+    """Undo :func:`safe_cell` on a cell read back from one of the app's own CSV files.
+
+    Only the quote :func:`safe_cell` adds is removed: a cell such as ``'North`` that a
+    planner typed keeps its quote.
+    """
+    if _NEUTRALISED.match(text):
         return text[1:]
     return text
 

@@ -9,7 +9,10 @@ simplified WGS84 layers that are sent to a browser.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import geopandas as gpd
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._text import clean_name
 from .errors import InputFileError
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,15 @@ DISPLAY_CRS = 4326
 REGISTERED_PATIENTS = "registered patients (QOF 2013/14 list sizes)"
 
 UNIT_COLUMNS = ("code", "nhs_code", "name", "population")
+
+#: The largest population one unit may have: a billion people, far above any real area and
+#: far below where sums over all units could overflow 64-bit integers (2**63 is about 9.2e18).
+MAX_UNIT_POPULATION = 10**9
+
+# A number as a planner writes one: optional sign, digits with an optional decimal part,
+# optional exponent ("12345", "12345.0", "1.2e4"). Thousands separators are taken off first.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", re.ASCII)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +156,15 @@ def _check_units(
             f"{source}: {len(rows)} feature(s) have no code in column {code_column!r} "
             f"(rows {shown}); every boundary needs the code of its unit"
         )
+    if has_codes:
+        for i in np.flatnonzero(~missing.to_numpy()):
+            code = str(codes.iloc[i])
+            if any(unicodedata.category(ch).startswith("C") for ch in code):
+                problems.append(
+                    f"{source}: row {i + 1} has the code {code!r}, which holds control or "
+                    "invisible characters (shown escaped); codes must be plain printable text: "
+                    "retype the code in the file"
+                )
     dup = codes[~missing & codes.duplicated(keep=False)] if has_codes else codes.iloc[:0]
     for code, idx in dup.groupby(dup).groups.items():
         rows = ", ".join(str(units.index.get_loc(i) + 1) for i in idx)
@@ -167,10 +189,52 @@ def _check_units(
     return problems
 
 
+def _parse_population(raw: object) -> tuple[int | None, str]:
+    """A population cell as a whole number of people, or ``None`` and what is wrong with it.
+
+    Exact for any size (parsed as :class:`~decimal.Decimal`, never wrapped into 64 bits):
+    ``2**63`` is too large, not a negative number. ``"1,234"`` is 1234; ``"12,5"`` is
+    refused rather than guessed as 125 or 12.5.
+    """
+    expected = f"expected a whole number of people from 0 to {MAX_UNIT_POPULATION:,}"
+    if isinstance(raw, bool | np.bool_):
+        return None, f"{raw!r} is not a number; {expected}"
+    text = str(raw).strip()
+    if len(text) > 40:  # a message quotes the value: enough of it to find it
+        return None, f"{text[:30]!r}… ({len(text):,} characters) is not a population; {expected}"
+    word = text.lower().lstrip("+-")
+    if word in ("inf", "infinity"):
+        return None, f"{text!r} is not a finite number; {expected}"
+    number = text.replace(",", "") if _THOUSANDS.fullmatch(text) else text
+    if not _NUMBER.fullmatch(number):
+        return None, (
+            f"{text!r} is not a number; expected a whole number of people such as 12345 "
+            f"(0 to {MAX_UNIT_POPULATION:,})"
+        )
+    value = Decimal(number)
+    if value < 0:
+        return (
+            None,
+            f"{text} is negative; expected zero or more people (0 to {MAX_UNIT_POPULATION:,})",
+        )
+    if value != value.to_integral_value():
+        return None, f"{text} is not a whole number of people; {expected}"
+    if value > MAX_UNIT_POPULATION:
+        return None, (
+            f"{text} is more than {MAX_UNIT_POPULATION:,}, the most one unit may have; "
+            f"{expected}: check that the column holds people, not a total or another figure"
+        )
+    return int(value), ""
+
+
 def _check_population(
     pop: pd.DataFrame, *, code_column: str, population_column: str, source: str
 ) -> tuple[pd.Series, list[str]]:
-    """Parse the population column, collecting every bad row instead of stopping at the first."""
+    """Parse the population column, collecting every bad row instead of stopping at the first.
+
+    Returns the population of each code (``None`` where the value is unusable; the
+    problems say why) and the problems.
+    """
     problems: list[str] = []
     for col in (code_column, population_column):
         if col not in pop.columns:
@@ -178,33 +242,24 @@ def _check_population(
                 f"{source}: no column {col!r}; the columns are {', '.join(map(repr, pop.columns))}"
             )
     if problems:
-        return pd.Series(dtype="int64"), problems
+        return pd.Series(dtype="object"), problems
     codes = pop[code_column].astype("string").str.strip()
     raw = pop[population_column]
-    values = pd.to_numeric(raw.astype("string").str.replace(",", "").str.strip(), errors="coerce")
+    values: list[int | None] = []
     for i in range(len(pop)):
         row = i + 2  # header is line 1
         code = codes.iloc[i]
+        cell = raw.iloc[i]
+        value: int | None = None
         if pd.isna(code) or code == "":
             problems.append(f"{source}: line {row} has no code in column {code_column!r}")
-            continue
-        if pd.isna(raw.iloc[i]) or str(raw.iloc[i]).strip() == "":
+        elif pd.isna(cell) or str(cell).strip() == "":
             problems.append(f"{source}: line {row} (code {code!r}) has no population")
-        elif pd.isna(values.iloc[i]):
-            problems.append(
-                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]!r} is not a number; "
-                "expected a whole number of people such as 12345"
-            )
-        elif values.iloc[i] < 0:
-            problems.append(
-                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]} is negative; "
-                "expected zero or more people"
-            )
-        elif values.iloc[i] != np.floor(values.iloc[i]):
-            problems.append(
-                f"{source}: line {row} (code {code!r}) population {raw.iloc[i]} is not a whole "
-                "number of people"
-            )
+        else:
+            value, why = _parse_population(cell)
+            if why:
+                problems.append(f"{source}: line {row} (code {code!r}) population {why}")
+        values.append(value)
     dup = codes[codes.duplicated(keep=False) & codes.notna()]
     for code, idx in dup.groupby(dup).groups.items():
         lines = ", ".join(str(pop.index.get_loc(i) + 2) for i in idx)
@@ -212,7 +267,7 @@ def _check_population(
             f"{source}: code {code!r} appears more than once (lines {lines}); give each unit "
             "one line"
         )
-    series = pd.Series(values.to_numpy(), index=codes.to_numpy())
+    series = pd.Series(values, index=codes.to_numpy(), dtype="object")
     series = series[~series.index.duplicated()]
     return series, problems
 
@@ -332,8 +387,13 @@ def build_geography(
         # attributes from the lookups win over any same-named boundary columns
         clash = [c for c in extra_columns.columns if c != "code" and c in frame.columns]
         frame = frame.drop(columns=clash).merge(extra_columns, on="code", how="left")
-    if "name" not in frame:
-        frame["name"] = frame["code"]
+    # names come from the planner's file: no control characters (they truncate names in a
+    # GeoPackage or shapefile and break KML) and never empty (the code stands in)
+    names = frame["name"].map(clean_name) if "name" in frame else frame["code"].map(lambda _: "")
+    frame["name"] = names.where(names != "", frame["code"].astype(str))
+    for col in ("area_team", "region"):
+        if col in frame:
+            frame[col] = frame[col].map(lambda v: clean_name(v) if isinstance(v, str) else v)
     if "nhs_code" not in frame:
         frame["nhs_code"] = ""
     keep = [*UNIT_COLUMNS] + [

@@ -14,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import grid_units
 from shapely.geometry import LineString, Point
@@ -100,15 +102,24 @@ def test_duplicate_codes_in_population(tmp_path, good):
 
 
 def test_missing_code_column_in_each_file(tmp_path, good):
-    with pytest.raises(InputFileError, match=r"(?s)units\.gpkg: no column 'ccg' to take unit codes "
-                       r"from; the columns are 'code'\. Choose the column.*pop\.csv: no column "
-                       r"'ccg'; the columns are 'code', 'population'"):
+    with pytest.raises(
+        InputFileError,
+        match=r"(?s)units\.gpkg: no column 'ccg' to take unit codes "
+        r"from; the columns are 'code'\. Choose the column.*pop\.csv: no column "
+        r"'ccg'; the columns are 'code', 'population'",
+    ):
         _load(*good, code_column="ccg")
-    with pytest.raises(InputFileError, match=r"pop\.csv: no column 'patients'; the columns are "
-                       r"'code', 'population'"):
+    with pytest.raises(
+        InputFileError,
+        match=r"pop\.csv: no column 'patients'; the columns are "
+        r"'code', 'population'",
+    ):
         _load(*good, population_column="patients")
-    with pytest.raises(InputFileError, match=r"units\.gpkg: no column 'label' for unit names; the "
-                       r"columns are 'code'"):
+    with pytest.raises(
+        InputFileError,
+        match=r"units\.gpkg: no column 'label' for unit names; the "
+        r"columns are 'code'",
+    ):
         _load(*good, name_column="label")
 
 
@@ -120,10 +131,46 @@ def test_missing_code_column_in_each_file(tmp_path, good):
     [
         ("", r"line 3 \(code 'r0c1'\) has no population"),
         ("-40", r"line 3 \(code 'r0c1'\) population -40 is negative; expected zero or more"),
-        ("n/a", r"line 3 \(code 'r0c1'\) population 'n/a' is not a number; expected a whole "
-                r"number of people such as 12345"),
+        (
+            "n/a",
+            r"line 3 \(code 'r0c1'\) population 'n/a' is not a number; expected a whole "
+            r"number of people such as 12345",
+        ),
         ('"12,5x"', r"line 3 \(code 'r0c1'\) population '12,5x' is not a number"),
         ("12.5", r"line 3 \(code 'r0c1'\) population 12\.5 is not a whole number of people"),
+        ("NaN", r"line 3 \(code 'r0c1'\) population 'NaN' is not a number"),
+        (
+            "inf",
+            r"line 3 \(code 'r0c1'\) population 'inf' is not a finite number; expected a "
+            r"whole number of people from 0 to 1,000,000,000",
+        ),
+        ("-inf", r"line 3 \(code 'r0c1'\) population '-inf' is not a finite number"),
+        (
+            "1e30",
+            r"line 3 \(code 'r0c1'\) population 1e30 is more than 1,000,000,000, the most "
+            r"one unit may have; expected a whole number of people from 0 to 1,000,000,000",
+        ),
+        (
+            str(2**63),
+            r"line 3 \(code 'r0c1'\) population 9223372036854775808 is more than 1,000,000,000",
+        ),
+        (
+            str(2**64 + 5),
+            r"line 3 \(code 'r0c1'\) population 18446744073709551621 is more than 1,000,000,000",
+        ),
+        ("1000000001", r"line 3 \(code 'r0c1'\) population 1000000001 is more than 1,000,000,000"),
+        (
+            '"12,5"',
+            r"line 3 \(code 'r0c1'\) population '12,5' is not a number",
+        ),  # a decimal comma is not guessed
+        (
+            "٣",
+            r"line 3 \(code 'r0c1'\) population '٣' is not a number",
+        ),  # digits of other scripts are not read
+        (
+            "9" * 500,
+            r"line 3 \(code 'r0c1'\) population '9{30}'… \(500 characters\) is not a population",
+        ),
     ],
 )
 def test_bad_population_values(tmp_path, good, value, message):
@@ -136,6 +183,109 @@ def test_thousands_separators_are_fine(tmp_path, good):
     rows = [(c, '"12,345"') for c in CODES]
     geo = _load(good[0], _pop(tmp_path / "sep.csv", rows))
     assert set(geo.units["population"]) == {12_345}
+
+
+def test_every_bad_population_is_listed_with_its_code_value_and_what_is_expected(tmp_path, good):
+    bad = {
+        "r0c0": "-3",
+        "r0c2": "12.5",
+        "r1c0": "NaN",
+        "r1c1": "inf",
+        "r1c2": "1e30",
+        "r2c0": str(2**63),
+        "r2c1": "lots",
+    }
+    rows = [(c, bad.get(c, "7")) for c in CODES]
+    with pytest.raises(InputFileError) as info:
+        _load(good[0], _pop(tmp_path / "bad.csv", rows))
+    problems = info.value.problems
+    assert len(problems) == len(bad)
+    for (code, value), problem in zip(bad.items(), problems, strict=True):
+        assert f"(code {code!r}) population " in problem and value in problem
+        assert "expected" in problem and "1,000,000,000" in problem
+
+
+def test_populations_up_to_the_maximum_load_and_their_total_does_not_wrap(tmp_path, good):
+    from footprint.geography import MAX_UNIT_POPULATION
+
+    rows = [(c, f'"{MAX_UNIT_POPULATION:,}"') for c in CODES]
+    geo = _load(good[0], _pop(tmp_path / "max.csv", rows))
+    assert geo.units["population"].dtype == "int64"
+    assert geo.units["population"].tolist() == [10**9] * 9
+    assert geo.population_total == 9 * 10**9
+    rows = [(c, "0" if c != "r1c1" else "1e3") for c in CODES]  # whole numbers in any spelling
+    assert _load(good[0], _pop(tmp_path / "zero.csv", rows)).population_total == 1000
+
+
+def test_numeric_population_columns_are_checked_too():
+    from footprint.geography import build_geography
+
+    units = _grid()
+    for values, message in [
+        ([2**63] + [1] * 8, r"line 2 \(code 'r0c0'\) population 9223372036854775808 is more "),
+        ([float("inf")] + [1.0] * 8, r"line 2 \(code 'r0c0'\) population 'inf' is not a finite"),
+        ([1e30] + [1.0] * 8, r"line 2 \(code 'r0c0'\) population 1e\+30 is more than"),
+        ([12.5] + [1.0] * 8, r"line 2 \(code 'r0c0'\) population 12\.5 is not a whole number"),
+        ([True] + [1] * 8, r"line 2 \(code 'r0c0'\) population True is not a number"),
+    ]:
+        pop = pd.DataFrame({"code": CODES, "population": pd.Series(values, dtype=object)})
+        with pytest.raises(InputFileError, match=message):
+            build_geography(units, pop, code_column="code", population_column="population")
+    pop = pd.DataFrame({"code": CODES, "population": np.full(9, 2**63, dtype=np.uint64)})
+    with pytest.raises(InputFileError) as info:
+        build_geography(units, pop, code_column="code", population_column="population")
+    assert len(info.value.problems) == 9
+
+
+def test_unit_names_are_cleaned_at_the_door():
+    from footprint.geography import build_geography
+
+    g = _grid()
+    g["label"] = [
+        "A\x00B",
+        "tab\there",
+        "line\nbreak",
+        "\x1b[31mred",
+        "  pad  ",
+        "\u202eevil",
+        "\x00\x01",
+        None,
+        "ok",
+    ]
+    before = g.copy()
+    pop = pd.DataFrame({"code": CODES, "population": ["5"] * 9})
+    geo = build_geography(
+        g, pop, code_column="code", population_column="population", name_column="label"
+    )
+    assert geo.units["name"].tolist() == [
+        "AB",
+        "tab here",
+        "line break",
+        "[31mred",
+        "pad",
+        "evil",
+        "r2c0",
+        "r2c1",
+        "ok",
+    ]  # a name with nothing left, or none, shows the code
+    assert g.equals(before)  # the caller's frame is not changed
+
+
+def test_codes_with_control_characters_are_refused():
+    from footprint.geography import build_geography
+
+    units = _grid()
+    units.loc[4, "code"] = "r1\x00c1"
+    pop = pd.DataFrame(
+        {"code": [c if c != "r1c1" else "r1\x00c1" for c in CODES], "population": ["5"] * 9}
+    )
+    with pytest.raises(
+        InputFileError,
+        match=r"boundaries: row 5 has the code 'r1\\x00c1', which "
+        r"holds control or invisible characters \(shown escaped\); codes must be "
+        r"plain printable text",
+    ):
+        build_geography(units, pop, code_column="code", population_column="population")
 
 
 def test_codes_in_only_one_file(tmp_path, good):
@@ -229,12 +379,18 @@ def test_empty_files(tmp_path, good):
         _load(tmp_path / "zero.geojson", good[1])
     empty = {"type": "FeatureCollection", "features": []}
     (tmp_path / "none.geojson").write_text(json.dumps(empty))
-    with pytest.raises(InputFileError, match=r"none\.geojson: the file holds no features; expected "
-                       r"one boundary \(feature\) per unit"):
+    with pytest.raises(
+        InputFileError,
+        match=r"none\.geojson: the file holds no features; expected "
+        r"one boundary \(feature\) per unit",
+    ):
         _load(tmp_path / "none.geojson", good[1])
     (tmp_path / "empty.csv").write_bytes(b"")
-    with pytest.raises(InputFileError, match=r"empty\.csv: the file is empty; expected a header "
-                       r"line and one line per unit"):
+    with pytest.raises(
+        InputFileError,
+        match=r"empty\.csv: the file is empty; expected a header "
+        r"line and one line per unit",
+    ):
         _load(good[0], tmp_path / "empty.csv")
 
 
@@ -321,8 +477,11 @@ def test_zip_with_two_shapefiles(tmp_path, good):
         for p in parts:
             zf.write(p, f"2013/{p.name}")
             zf.write(p, f"2015/{p.name}")
-    with pytest.raises(InputFileError, match=r"two\.zip: a zipped shapefile must hold exactly one "
-                       r"\.shp file; found 2 \(2013/grid\.shp, 2015/grid\.shp\)"):
+    with pytest.raises(
+        InputFileError,
+        match=r"two\.zip: a zipped shapefile must hold exactly one "
+        r"\.shp file; found 2 \(2013/grid\.shp, 2015/grid\.shp\)",
+    ):
         _load(tmp_path / "two.zip", good[1])
 
 
@@ -334,8 +493,11 @@ def test_damaged_zip(tmp_path, good):
     assert len(_load(tmp_path / "ok.zip", good[1]).units) == 9
     data = (tmp_path / "ok.zip").read_bytes()
     (tmp_path / "cut.zip").write_bytes(data[: len(data) // 2])
-    with pytest.raises(InputFileError, match=r"cut\.zip: not a readable zip file \(damaged or "
-                       r"truncated\)"):
+    with pytest.raises(
+        InputFileError,
+        match=r"cut\.zip: not a readable zip file \(damaged or "
+        r"truncated\)",
+    ):
         _load(tmp_path / "cut.zip", good[1])
 
 
@@ -404,6 +566,9 @@ def test_read_boundaries_layer_and_crs(tmp_path):
     _grid().to_file(p, layer="a")
     _grid().iloc[:3].to_file(p, layer="b")
     assert len(read_boundaries(p, layer="b")) == 3
-    with pytest.raises(InputFileError, match=r"two\.gpkg: could not read it as a boundary file.*"
-                       r"not really a GeoPackage \(the reader said: .*'nope'"):
+    with pytest.raises(
+        InputFileError,
+        match=r"two\.gpkg: could not read it as a boundary file.*"
+        r"not really a GeoPackage \(the reader said: .*'nope'",
+    ):
         read_boundaries(p, layer="nope")

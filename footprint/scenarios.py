@@ -1,26 +1,48 @@
 """Named plans kept on disk, so a planner's work survives a browser refresh or a restart.
 
-One JSON file per scenario in a folder. File names are derived from the
-scenario name (a readable slug plus a short hash of the full name), so any
-name, even ``../../etc``, lands inside the folder and two names never share a
-file. Every write goes to a temporary file that is flushed, synced and then
-moved over the target with :func:`os.replace`, which is atomic: a crash leaves
-either the old file or the new one, never half of one. A file that cannot be
-read is reported and skipped; the store never deletes what it cannot read.
+One JSON file per scenario in a folder, which several planners (and several
+app processes) may share. File names are derived from the scenario name (a
+readable slug plus a short hash of the full name), so any name, even
+``../../etc``, lands inside the folder and two names never share a file.
+
+Writing is safe against crashes and against other writers:
+
+- every write goes to a temporary file that is flushed and synced first, so a
+  crash leaves the old file or the new one, never half of one; temporaries a
+  crash left behind are removed when a store is opened (only old ones, so a
+  temporary another writer is filling right now is left alone);
+- a new scenario is published with :func:`os.link`, which fails if the name
+  was taken meanwhile, so of several planners saving the same new name at
+  once exactly one succeeds and the others are told;
+- each scenario carries a ``revision``; an overwrite may say which revision it
+  was based on and is refused with :class:`ScenarioConflictError` if someone
+  else saved in between. The check and the replace happen under a lock file
+  per scenario (``.lock-<file>``, hidden, left in place; it also remembers the
+  highest revision given out, so a deleted and re-made scenario does not
+  reuse an old revision number).
+
+Reading is defensive: a file that cannot be read (damaged, huge, not UTF-8,
+nested too deeply, from a newer version of the tool) is reported and skipped;
+it never hides the other scenarios and the store never deletes or replaces
+what it cannot read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 import tempfile
+import threading
+import time
 import unicodedata
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +50,18 @@ from typing import Any
 
 from .errors import FootprintError, InputFileError, PlanError
 
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
 log = logging.getLogger(__name__)
 
 __all__ = [
     "SCENARIO_SOURCES",
     "Scenario",
+    "ScenarioConflictError",
     "ScenarioError",
     "ScenarioListing",
     "ScenarioStore",
@@ -41,17 +70,48 @@ __all__ = [
 #: Where a scenario came from; other values are accepted but these are the usual ones.
 SCENARIO_SOURCES = ("drawn", "optimiser", "imported", "reference")
 FORMAT = "footprint-scenario"
-FORMAT_VERSION = 1
+#: Version 2 added ``revision`` and ``updated``; version 1 files are read as revision 1.
+FORMAT_VERSION = 2
 MAX_NAME_LENGTH = 200
+#: A plan for every unit in England is well under 1 MB; anything past this is not a scenario.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: Temporary files older than this (seconds) are leftovers of a crash, not a save in progress.
+STALE_TEMP_SECONDS = 300.0
+#: How long (seconds) a save waits for another save of the same scenario to finish.
+LOCK_TIMEOUT_SECONDS = 10.0
 _TMP_PREFIX = ".tmp-"
+_LOCK_PREFIX = ".lock-"
+_MAX_PROBLEMS = 20
+
+# flock excludes other open files, but on some network file systems it is emulated with
+# per-process locks; a lock per file within this process keeps threads apart there too.
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
 
 
 class ScenarioError(FootprintError, ValueError):
     """A scenario name is unusable, clashes with a saved one, or names no saved scenario."""
 
 
+class ScenarioConflictError(ScenarioError):
+    """Someone else saved, renamed or deleted the scenario since it was loaded.
+
+    Raised instead of overwriting their work; the message says when and how to proceed.
+    """
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _when(stamp: str | None) -> str:
+    """An ISO time as the planner reads it in a message: '14:02 on 2026-12-02' (local time)."""
+    if not stamp:
+        return "an unknown time"
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%H:%M on %Y-%m-%d")
+    except (TypeError, ValueError):
+        return str(stamp)
 
 
 def _check_name(name: object) -> str:
@@ -73,6 +133,87 @@ def _check_name(name: object) -> str:
             "use plain text on one line"
         )
     return clean
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _field_problems(
+    *,
+    assignment: object,
+    created: object,
+    source: object,
+    status: object,
+    notes: object,
+    constraints_json: object,
+    locked: object,
+    revision: object,
+    updated: object,
+) -> list[str]:
+    """What is wrong with a scenario's fields, each saying what was received and expected."""
+    problems: list[str] = []
+    if not isinstance(assignment, Mapping):
+        problems.append(
+            "the assignment must map unit codes to footprint labels (a JSON object such as "
+            f'{{"00C": "North"}}); received {type(assignment).__name__} {_short(assignment)}'
+        )
+    else:
+        for code, label in assignment.items():
+            if len(problems) >= _MAX_PROBLEMS:
+                problems.append("… (further problems not listed)")
+                break
+            if not isinstance(code, str) or not isinstance(label, str):
+                problems.append(
+                    f"unit {_short(code)} -> {_short(label)}: codes and footprint labels must be "
+                    f"text (received {type(code).__name__} -> {type(label).__name__})"
+                )
+    if not isinstance(created, str):
+        problems.append(
+            f"created must be an ISO time as text; received {type(created).__name__} "
+            f"{_short(created)}"
+        )
+    for key, value in (("source", source), ("status", status), ("notes", notes)):
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{key} must be text; received {type(value).__name__} {_short(value)}")
+    if constraints_json is not None:
+        if not isinstance(constraints_json, str):
+            problems.append(
+                "constraints_json must be JSON text; received "
+                f"{type(constraints_json).__name__} {_short(constraints_json)}"
+            )
+        else:
+            try:
+                json.loads(constraints_json)
+            except RecursionError:
+                problems.append("constraints_json is nested too deeply to be constraints")
+            except ValueError as exc:
+                problems.append(f"constraints_json is not valid JSON ({exc})")
+    if (
+        isinstance(locked, str | bytes | Mapping)
+        or not isinstance(locked, Iterable)
+        or any(not isinstance(c, str) for c in locked)
+    ):
+        problems.append(
+            "locked must be a list of unit codes as text; received "
+            f"{type(locked).__name__} {_short(locked)}"
+        )
+    if not _is_int(revision) or revision < 0:
+        problems.append(
+            "revision must be a whole number, 1 or more once saved; received "
+            f"{type(revision).__name__} {_short(revision)}"
+        )
+    if updated is not None and not isinstance(updated, str):
+        problems.append(
+            f"updated must be an ISO time as text; received {type(updated).__name__} "
+            f"{_short(updated)}"
+        )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -98,6 +239,12 @@ class Scenario:
         Free text from the planner.
     locked
         Unit codes the planner pinned to their footprint.
+    revision
+        0 for a scenario not saved yet; 1 after its first save, one more after each
+        save. Pass the revision you loaded as ``expected_revision`` when saving over
+        it, so a change someone else made in between is not lost.
+    updated
+        ISO 8601 time (UTC) of the last save; ``None`` before the first.
     """
 
     name: str
@@ -108,38 +255,34 @@ class Scenario:
     status: str | None = None
     notes: str = ""
     locked: tuple[str, ...] = ()
+    revision: int = 0
+    updated: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _check_name(self.name))
-        problems: list[str] = []
         if not isinstance(self.assignment, Mapping):
             raise PlanError(
                 f"scenario {self.name!r}: the assignment must map unit codes to footprint labels; "
                 f"received {type(self.assignment).__name__}"
             )
-        for code, label in self.assignment.items():
-            if not isinstance(code, str) or not isinstance(label, str):
-                problems.append(
-                    f"unit {code!r} -> {label!r}: codes and footprint labels must be text "
-                    f"(received {type(code).__name__} -> {type(label).__name__})"
-                )
-            if len(problems) >= 20:
-                problems.append("… (further problems not listed)")
-                break
-        if self.constraints_json is not None:
-            try:
-                json.loads(self.constraints_json)
-            except (TypeError, ValueError) as exc:
-                problems.append(f"constraints_json is not valid JSON ({exc})")
-        if not isinstance(self.locked, Iterable) or isinstance(self.locked, str):
-            problems.append(f"locked must be a list of unit codes; received {self.locked!r}")
-        elif any(not isinstance(c, str) for c in self.locked):
-            problems.append("locked must hold unit codes as text")
+        if isinstance(self.locked, Iterable) and not isinstance(self.locked, str | bytes | Mapping):
+            object.__setattr__(self, "locked", tuple(self.locked))  # a generator is read once
+        problems = _field_problems(
+            assignment=self.assignment,
+            created=self.created,
+            source=self.source,
+            status=self.status,
+            notes=self.notes,
+            constraints_json=self.constraints_json,
+            locked=self.locked,
+            revision=self.revision,
+            updated=self.updated,
+        )
         if problems:
             raise PlanError(f"Scenario {self.name!r} is malformed", problems=problems)
         object.__setattr__(self, "assignment", dict(self.assignment))
         object.__setattr__(self, "locked", tuple(self.locked))
-        object.__setattr__(self, "notes", "" if self.notes is None else str(self.notes))
+        object.__setattr__(self, "notes", self.notes or "")
 
     def __hash__(self) -> int:
         # the dataclass hash would fail on the dict; hash what identifies the content
@@ -151,7 +294,9 @@ class Scenario:
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "name": self.name,
+            "revision": self.revision,
             "created": self.created,
+            "updated": self.updated,
             "source": self.source,
             "status": self.status,
             "notes": self.notes,
@@ -163,16 +308,33 @@ class Scenario:
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source_name: str = "scenario file") -> Scenario:
-        """Read a scenario written by :meth:`to_json`.
+        """Read a scenario written by :meth:`to_json` (any format version up to this one's).
+
+        Every field is checked for its type, so a hand-edited or damaged file is
+        refused with all its problems listed rather than failing later.
 
         Raises
         ------
         InputFileError
-            When the text is not JSON, not a scenario, or a newer format version.
+            When the text is not UTF-8 JSON, is nested too deeply, is not a
+            scenario, has fields of the wrong type, or is a newer format version.
         """
+        if isinstance(text, bytes | bytearray):
+            try:
+                text = bytes(text).decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputFileError(
+                    f"{source_name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                    f"position {exc.start}); scenario files are UTF-8 JSON written by this tool"
+                ) from None
         try:
             body = json.loads(text)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except RecursionError:
+            raise InputFileError(
+                f"{source_name}: the JSON is nested too deeply to be a scenario (a scenario is "
+                "an object of a few plain fields); the file is damaged or is not a scenario"
+            ) from None
+        except ValueError as exc:
             raise InputFileError(f"{source_name}: not readable JSON ({exc})") from None
         if not isinstance(body, dict) or body.get("format") != FORMAT:
             raise InputFileError(
@@ -180,26 +342,62 @@ class Scenario:
                 f'"format": "{FORMAT}")'
             )
         version = body.get("version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not _is_int(version) or version < 1:
             raise InputFileError(
-                f"{source_name}: scenario format version {version!r} is not supported; this "
-                f"version of the tool reads up to {FORMAT_VERSION}. Update the tool"
+                f"{source_name}: scenario format version {_short(version)} is not supported; "
+                f"expected a whole number from 1 to {FORMAT_VERSION}. The file is damaged"
             )
-        missing = [k for k in ("name", "assignment", "created") if k not in body]
+        if version > FORMAT_VERSION:
+            raise InputFileError(
+                f"{source_name}: scenario format version {version} is not supported; this "
+                f"version of the tool reads up to {FORMAT_VERSION}. It was left alone: update "
+                "the tool to use it"
+            )
+        required = ("name", "assignment", "created") + (("revision",) if version >= 2 else ())
+        missing = [k for k in required if k not in body]
         if missing:
             raise InputFileError(
                 f"{source_name}: the scenario lacks {', '.join(missing)}; the file is damaged"
             )
+        name = body["name"]
+        if not isinstance(name, str):
+            raise InputFileError(
+                f"{source_name}: the scenario name must be text; received "
+                f"{type(name).__name__} {_short(name)}. The file is damaged"
+            )
+        revision = body.get("revision", 1)  # version 1 files had no revisions
+        locked = body.get("locked")
+        problems = _field_problems(
+            assignment=body["assignment"],
+            created=body["created"],
+            source=body.get("source"),
+            status=body.get("status"),
+            notes=body.get("notes"),
+            constraints_json=body.get("constraints_json"),
+            locked=() if locked is None else locked,
+            revision=revision,
+            updated=body.get("updated"),
+        )
+        if revision == 0 and _is_int(revision):
+            problems.append("revision must be 1 or more in a saved file; received 0")
+        if problems:
+            raise InputFileError(
+                f"{source_name}: scenario {_short(name)} is damaged (fix the file or move it "
+                "out of the folder)",
+                problems=problems,
+            )
         try:
             return cls(
-                name=body["name"],
+                name=name,
                 assignment=body["assignment"],
-                created=str(body["created"]),
-                source=str(body.get("source") or "imported"),
+                created=body["created"],
+                source=body.get("source") or "imported",
                 constraints_json=body.get("constraints_json"),
                 status=body.get("status"),
                 notes=body.get("notes") or "",
-                locked=tuple(body.get("locked") or ()),
+                locked=tuple(locked or ()),
+                revision=revision,
+                updated=body.get("updated") or body["created"],
             )
         except FootprintError as exc:
             raise InputFileError(f"{source_name}: {exc}") from None
@@ -227,40 +425,151 @@ def file_name_for(name: str) -> str:
     return f"{slug}-{digest}.json"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    # make the rename itself durable (POSIX); not possible on every platform
+def _sync_folder(folder: Path) -> None:
+    """Make a rename or link in ``folder`` durable (POSIX); not possible on every platform."""
     with contextlib.suppress(OSError):
-        dfd = os.open(path.parent, os.O_RDONLY)
+        dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
 
 
+def _write_temp(folder: Path, text: str) -> str:
+    """A fully written, synced temporary file in ``folder``; the caller publishes or removes it."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TMP_PREFIX, suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, never half."""
+    tmp = _write_temp(path.parent, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(path.parent)
+
+
+def _atomic_create(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` only if no file is there; :class:`FileExistsError` if one is.
+
+    The complete file is linked into place, so no reader ever sees it half written
+    and of several creators exactly one succeeds.
+    """
+    tmp = _write_temp(path.parent, text)
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            # no hard links on this file system: the scenario lock (held by the caller)
+            # keeps other writers of this store out between the check and the move
+            if os.path.lexists(path):
+                raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _sync_folder(path.parent)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:  # pragma: no cover - Windows
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK):
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    else:  # pragma: no cover - Windows
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _read_mark(fd: int) -> int:
+    """The highest revision ever given out for a scenario, kept in its lock file (0 if none)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 32).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _write_mark(fd: int, revision: int) -> None:
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, f"{revision:<20d}\n".encode("ascii"))
+
+
+@dataclass(frozen=True)
+class _OnDisk:
+    """What is saved under a name right now: the scenario, or why its file cannot be read."""
+
+    scenario: Scenario | None = None
+    problem: str | None = None
+
+
 class ScenarioStore:
-    """Scenarios saved as JSON files in one folder.
+    """Scenarios saved as JSON files in one folder, safe for several planners at once.
 
     Parameters
     ----------
     folder
-        Created if missing. Several stores on the same folder see the same
-        scenarios (the files are the truth; nothing is cached).
+        Created if missing. Several stores (threads, processes, planners) on the
+        same folder see the same scenarios: the files are the truth; nothing is cached.
+    stale_temp_seconds
+        Temporary files older than this are leftovers of a crash and are removed
+        when the store opens; younger ones may be a save in progress.
+    lock_timeout
+        Seconds a save waits for another save of the same scenario to finish
+        before giving up with :class:`ScenarioError`.
+    max_file_bytes
+        Files larger than this are reported as not scenarios without being read.
     """
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        stale_temp_seconds: float = STALE_TEMP_SECONDS,
+        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        problems = [
+            f"{key} must be a number of {unit}, 0 or more; received {_short(value)}"
+            for key, value, unit in (
+                ("stale_temp_seconds", stale_temp_seconds, "seconds"),
+                ("lock_timeout", lock_timeout, "seconds"),
+                ("max_file_bytes", max_file_bytes, "bytes"),
+            )
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0
+        ]
+        if problems:
+            raise ScenarioError("the scenario store's options are not usable", problems=problems)
         self.folder = Path(folder)
+        self.stale_temp_seconds = float(stale_temp_seconds)
+        self.lock_timeout = float(lock_timeout)
+        self.max_file_bytes = int(max_file_bytes)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -268,9 +577,12 @@ class ScenarioStore:
                 f"cannot use {self.folder} as the scenario folder ({exc.strerror}); choose a "
                 "folder the app can write to"
             ) from None
+        self.clean_temporaries()
 
     def __repr__(self) -> str:
         return f"ScenarioStore({str(self.folder)!r})"
+
+    # --- paths, locks and reading ------------------------------------------------------------
 
     def path_for(self, name: str) -> Path:
         """The file a scenario of this name is (or would be) saved in; always inside the folder."""
@@ -282,45 +594,384 @@ class ScenarioStore:
     def exists(self, name: str) -> bool:
         return self.path_for(name).is_file()
 
-    def save(self, scenario: Scenario, *, overwrite: bool = False) -> Path:
-        """Save a scenario atomically and return its file.
+    def clean_temporaries(self, *, older_than: float | None = None) -> list[Path]:
+        """Remove temporary files a crashed save left behind; returns what was removed.
+
+        Only files older than ``older_than`` seconds (default: the store's
+        ``stale_temp_seconds``) go, so another writer's save in progress is left alone.
+        """
+        limit = self.stale_temp_seconds if older_than is None else older_than
+        cutoff = time.time() - limit
+        removed: list[Path] = []
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError as exc:
+            log.warning("could not look for leftover temporary files in %s: %s", self.folder, exc)
+            return removed
+        for entry in entries:
+            if not entry.name.startswith(_TMP_PREFIX):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_mtime <= cutoff:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except FileNotFoundError:
+                continue  # its writer finished (or another store cleaned it) meanwhile
+            except OSError as exc:
+                log.warning("could not remove leftover temporary file %s: %s", entry.path, exc)
+        if removed:
+            log.info("removed %d leftover temporary file(s) from %s", len(removed), self.folder)
+        return removed
+
+    @contextlib.contextmanager
+    def _locked(self, *paths: Path) -> Iterator[dict[Path, int]]:
+        """Hold the lock of each scenario file (in a fixed order, so two renames cannot deadlock).
+
+        Yields the open lock file of each path, which keeps the highest revision given out.
+        """
+        held: list[tuple[threading.Lock, int | None]] = []
+        fds: dict[Path, int] = {}
+        deadline = time.monotonic() + self.lock_timeout
+        try:
+            for path in sorted(set(paths)):
+                lock_path = path.with_name(_LOCK_PREFIX + path.stem)
+                with _THREAD_LOCKS_GUARD:
+                    thread_lock = _THREAD_LOCKS.setdefault(
+                        str(lock_path.resolve()), threading.Lock()
+                    )
+                if not thread_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    raise self._busy(path)
+                held.append((thread_lock, None))
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+                try:
+                    delay = 0.001
+                    while not _try_lock(fd):
+                        if time.monotonic() >= deadline:
+                            raise self._busy(path)
+                        time.sleep(delay)
+                        delay = min(delay * 2, 0.05)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                held[-1] = (thread_lock, fd)
+                fds[path] = fd
+            yield fds
+        finally:
+            for thread_lock, fd in reversed(held):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        _unlock(fd)
+                    os.close(fd)
+                thread_lock.release()
+
+    def _busy(self, path: Path) -> ScenarioError:
+        return ScenarioError(
+            f"the scenario saved in {path.name} is being saved by someone else and did not "
+            f"become free within {self.lock_timeout:g} seconds; nothing was changed. Try again "
+            "in a moment"
+        )
+
+    def _read(self, path: Path) -> bytes:
+        """The bytes of one file in the folder, refusing anything that cannot be a scenario."""
+        name = path.name
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            raise InputFileError(f"{name}: cannot be read ({exc.strerror})") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise InputFileError(f"{name}: not a regular file, so not a saved scenario")
+            too_big = InputFileError(
+                f"{name}: the file is {info.st_size / 2**20:.1f} MB, more than the "
+                f"{self.max_file_bytes / 2**20:g} MB a scenario file may be (a plan for every unit "
+                "in England is well under 1 MB), so it was not read; move it out of the folder"
+            )
+            if info.st_size > self.max_file_bytes:
+                raise too_big
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_file_bytes:  # it grew while being read
+                    raise too_big
+            return b"".join(chunks)
+        except OSError as exc:
+            raise InputFileError(f"{name}: cannot be read ({exc.strerror})") from None
+        finally:
+            os.close(fd)
+
+    def _read_scenario(self, path: Path) -> Scenario:
+        return Scenario.from_json(self._read(path), source_name=path.name)
+
+    def _on_disk(self, path: Path) -> _OnDisk | None:
+        """What the file of a name holds now, or ``None`` if there is no file."""
+        if not os.path.lexists(path):
+            return None
+        try:
+            return _OnDisk(scenario=self._read_scenario(path))
+        except InputFileError as exc:
+            return _OnDisk(problem=str(exc))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def save(
+        self,
+        scenario: Scenario,
+        *,
+        overwrite: bool = False,
+        expected_revision: int | None = None,
+    ) -> Scenario:
+        """Save a scenario atomically; returns it as saved, with its new revision and time.
+
+        Parameters
+        ----------
+        scenario
+            What to save; not changed (the returned copy carries the new revision).
+        overwrite
+            Replace a saved scenario of the same name. Without ``expected_revision``
+            the last writer wins.
+        expected_revision
+            The revision the planner loaded and edited. The save is refused if the
+            saved scenario is no longer that revision (someone else saved, renamed
+            or deleted it meanwhile). Needs ``overwrite=True``.
 
         Raises
         ------
         ScenarioError
-            When a scenario of that name is saved already and ``overwrite`` is false.
+            When a scenario of that name is saved already and ``overwrite`` is
+            false, when another planner created it at the same moment, or when
+            its file cannot be read (it is never replaced then).
+        ScenarioConflictError
+            When ``expected_revision`` no longer matches what is saved.
         """
         if not isinstance(scenario, Scenario):
             raise ScenarioError(
                 f"save() takes a Scenario; received {type(scenario).__name__}. Build one with "
                 "Scenario(name=..., assignment=...)"
             )
+        self._check_expected(expected_revision, overwrite=overwrite, verb="save")
         path = self.path_for(scenario.name)
-        if path.exists() and not overwrite:
-            raise ScenarioError(
-                f"a scenario called {scenario.name!r} is saved already; choose another name "
-                "or overwrite it"
+        with self._locked(path) as fds:
+            current = self._on_disk(path)
+            saved = self._write(
+                scenario,
+                path,
+                fds[path],
+                current,
+                overwrite=overwrite,
+                expected_revision=expected_revision,
+                doing="saved",
             )
-        _atomic_write(path, scenario.to_json())
-        log.info("saved scenario %r to %s", scenario.name, path)
-        return path
+        log.info("saved scenario %r revision %d to %s", saved.name, saved.revision, path)
+        return saved
+
+    @staticmethod
+    def _check_expected(expected_revision: object, *, overwrite: bool, verb: str) -> None:
+        if expected_revision is None:
+            return
+        if not _is_int(expected_revision) or expected_revision < 1:
+            raise ScenarioError(
+                "expected_revision must be the revision you loaded (a whole number, 1 or more) "
+                f"or None; received {_short(expected_revision)}"
+            )
+        if not overwrite:
+            raise ScenarioError(
+                f"expected_revision guards replacing a saved scenario; pass overwrite=True with "
+                f"it, or leave it out to {verb} under a new name"
+            )
+
+    def _write(
+        self,
+        scenario: Scenario,
+        path: Path,
+        lock_fd: int,
+        current: _OnDisk | None,
+        *,
+        overwrite: bool,
+        expected_revision: int | None,
+        doing: str,
+    ) -> Scenario:
+        """Write ``scenario`` to ``path`` (whose lock is held) and return it as written."""
+        name = scenario.name
+        if current is not None and current.problem is not None:
+            raise ScenarioError(
+                f"a scenario called {name!r} has a file that cannot be read, so it was not "
+                f"replaced ({current.problem}). Choose another name, or move {path.name} out "
+                f"of {self.folder}"
+            )
+        on_disk = current.scenario if current is not None else None
+        if on_disk is not None and not overwrite:
+            raise ScenarioError(
+                f"a scenario called {name!r} is saved already (last saved at "
+                f"{_when(on_disk.updated)}); choose another name or overwrite it"
+            )
+        if expected_revision is not None:
+            if on_disk is None:
+                raise ScenarioConflictError(
+                    f"scenario {name!r} was deleted or renamed by someone else after you loaded "
+                    f"revision {expected_revision}; nothing was {doing}. Save it under a new "
+                    "name, or pick it again from the saved scenarios"
+                )
+            if on_disk.revision != expected_revision:
+                raise ScenarioConflictError(
+                    f"scenario {name!r} was changed by someone else at {_when(on_disk.updated)} "
+                    f"(revision {on_disk.revision}, you loaded revision {expected_revision}); "
+                    f"nothing was {doing}. Save it under a new name, or reload it and make your "
+                    "changes again"
+                )
+        previous = on_disk.revision if on_disk is not None else 0
+        revision = max(previous, _read_mark(lock_fd)) + 1
+        new = replace(scenario, revision=revision, updated=_now())
+        if on_disk is None and not overwrite:
+            try:
+                _atomic_create(path, new.to_json())
+            except FileExistsError:  # a writer that does not take the lock got there first
+                raise ScenarioError(
+                    f"a scenario called {name!r} was saved by someone else just now; choose "
+                    "another name or overwrite it"
+                ) from None
+        else:
+            _atomic_write(path, new.to_json())
+        _write_mark(lock_fd, revision)
+        return new
+
+    def delete(self, name: str, *, expected_revision: int | None = None) -> None:
+        """Remove a saved scenario.
+
+        Parameters
+        ----------
+        expected_revision
+            The revision the planner was looking at; the delete is refused if
+            someone else has saved the scenario since.
+
+        Raises
+        ------
+        ScenarioError
+            When no scenario has that name.
+        ScenarioConflictError
+            When ``expected_revision`` no longer matches what is saved.
+        """
+        self._check_expected(expected_revision, overwrite=True, verb="delete")
+        path = self.path_for(name)
+        with self._locked(path) as fds:
+            if not path.is_file():
+                raise ScenarioError(f"no saved scenario is called {name!r}; nothing was deleted")
+            current = self._on_disk(path)
+            on_disk = current.scenario if current is not None else None
+            if expected_revision is not None:
+                if on_disk is None:
+                    raise ScenarioConflictError(
+                        f"the file of scenario {name!r} cannot be read, so it was not deleted: "
+                        f"{current.problem if current else 'it is missing'}"
+                    )
+                if on_disk.revision != expected_revision:
+                    raise ScenarioConflictError(
+                        f"scenario {name!r} was changed by someone else at "
+                        f"{_when(on_disk.updated)} (revision {on_disk.revision}, you loaded "
+                        f"revision {expected_revision}); it was not deleted. Reload it to see "
+                        "the changes, then delete it if you still mean to"
+                    )
+            if on_disk is not None:
+                _write_mark(fds[path], max(on_disk.revision, _read_mark(fds[path])))
+            path.unlink()
+            _sync_folder(path.parent)
+        log.info("deleted scenario %r (%s)", name, path)
+
+    def rename(
+        self,
+        old: str,
+        new: str,
+        *,
+        overwrite: bool = False,
+        expected_revision: int | None = None,
+    ) -> Scenario:
+        """Give a saved scenario a new name, keeping its creation time; returns the renamed one.
+
+        Both names are locked while the new file is written and the old one
+        removed. The new file is written first, so a crash in between leaves two
+        copies rather than none.
+
+        Raises
+        ------
+        ScenarioError
+            When ``old`` is not saved, or ``new`` is taken and ``overwrite`` is false.
+        ScenarioConflictError
+            When ``expected_revision`` no longer matches the saved ``old``.
+        """
+        if expected_revision is not None:
+            self._check_expected(expected_revision, overwrite=True, verb="rename")
+        old_path, new_clean = self.path_for(old), _check_name(new)
+        new_path = self.path_for(new_clean)
+        if new_path == old_path:
+            return self.load(old)
+        with self._locked(old_path, new_path) as fds:
+            scenario = self.load(old)
+            if expected_revision is not None and scenario.revision != expected_revision:
+                raise ScenarioConflictError(
+                    f"scenario {scenario.name!r} was changed by someone else at "
+                    f"{_when(scenario.updated)} (revision {scenario.revision}, you loaded "
+                    f"revision {expected_revision}); it was not renamed. Reload it and rename "
+                    "it again"
+                )
+            renamed = self._write(
+                replace(scenario, name=new_clean),
+                new_path,
+                fds[new_path],
+                self._on_disk(new_path),
+                overwrite=overwrite,
+                expected_revision=None,
+                doing="renamed",
+            )
+            if old_path.is_file():
+                _write_mark(fds[old_path], max(scenario.revision, _read_mark(fds[old_path])))
+                old_path.unlink()
+                _sync_folder(old_path.parent)
+        log.info("renamed scenario %r to %r", old, new_clean)
+        return renamed
+
+    # --- reading ----------------------------------------------------------------------------
 
     def scan(self) -> ScenarioListing:
-        """Read every scenario file; unreadable ones are listed with the reason, not raised."""
+        """Read every scenario file; unreadable ones are listed with the reason, not raised.
+
+        One bad file never hides the others: whatever is wrong with it (damaged,
+        huge, not UTF-8, nested too deeply, a newer format) is reported against
+        its name and the scan goes on.
+
+        Raises
+        ------
+        ScenarioError
+            Only when the folder itself cannot be listed.
+        """
+        try:
+            names = sorted(entry.name for entry in os.scandir(self.folder))
+        except OSError as exc:
+            raise ScenarioError(
+                f"cannot list the scenario folder {self.folder} ({exc.strerror}); check that it "
+                "exists and the app may read it"
+            ) from None
         good: list[Scenario] = []
         bad: list[tuple[Path, str]] = []
-        for path in sorted(self.folder.glob("*.json")):
-            if path.name.startswith(_TMP_PREFIX) or not path.is_file():
+        for file_name in names:
+            if file_name.startswith((_TMP_PREFIX, _LOCK_PREFIX)) or not file_name.endswith(".json"):
+                continue
+            path = self.folder / file_name
+            if path.is_dir():
                 continue
             try:
-                scenario = Scenario.from_json(path.read_bytes(), source_name=path.name)
+                scenario = self._read_scenario(path)
             except InputFileError as exc:
                 bad.append((path, str(exc)))
                 continue
-            except OSError as exc:
-                bad.append((path, f"{path.name}: cannot be read ({exc.strerror})"))
+            except Exception as exc:  # defence in depth: one file must not hide the others
+                log.warning("unexpected error reading %s", path, exc_info=True)
+                bad.append((path, f"{file_name}: could not be read ({type(exc).__name__})"))
                 continue
-            if path.name != file_name_for(scenario.name):
+            if file_name != file_name_for(scenario.name):
                 # copied in by hand or renamed: usable, but load(name) would not find it
                 log.info("%s holds scenario %r under an unexpected file name", path, scenario.name)
             good.append(scenario)
@@ -342,7 +993,7 @@ class ScenarioStore:
         return [s.name for s in self.list()]
 
     def load(self, name: str) -> Scenario:
-        """The saved scenario of this name.
+        """The saved scenario of this name, with the revision to pass back when saving over it.
 
         Raises
         ------
@@ -352,7 +1003,7 @@ class ScenarioStore:
             When its file exists but is damaged.
         """
         path = self.path_for(name)
-        if not path.is_file():
+        if not os.path.lexists(path):
             # a file copied in by hand keeps its own name: fall back to a scan
             for scenario in self.scan().scenarios:
                 if scenario.name == _check_name(name):
@@ -361,38 +1012,7 @@ class ScenarioStore:
                 f"no saved scenario is called {name!r}; the saved ones are "
                 f"{', '.join(repr(n) for n in self._names_quiet()) or '(none)'}"
             )
-        return Scenario.from_json(path.read_bytes(), source_name=path.name)
-
-    def delete(self, name: str) -> None:
-        """Remove a saved scenario.
-
-        Raises
-        ------
-        ScenarioError
-            When no scenario has that name.
-        """
-        path = self.path_for(name)
-        if not path.is_file():
-            raise ScenarioError(f"no saved scenario is called {name!r}; nothing was deleted")
-        path.unlink()
-        log.info("deleted scenario %r (%s)", name, path)
-
-    def rename(self, old: str, new: str, *, overwrite: bool = False) -> Scenario:
-        """Give a saved scenario a new name, keeping its creation time; returns the renamed one.
-
-        The new file is written before the old one is removed, so a crash in
-        between leaves two copies rather than none.
-        """
-        scenario = self.load(old)
-        new_clean = _check_name(new)
-        if new_clean == scenario.name:
-            return scenario
-        renamed = replace(scenario, name=new_clean)
-        self.save(renamed, overwrite=overwrite)
-        old_path = self.path_for(old)
-        if old_path.is_file() and old_path != self.path_for(new_clean):
-            old_path.unlink()
-        return renamed
+        return self._read_scenario(path)
 
     def _names_quiet(self) -> list[str]:
         return [s.name for s in self.scan().scenarios]

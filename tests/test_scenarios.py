@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from footprint.errors import InputFileError, PlanError
-from footprint.scenarios import Scenario, ScenarioError, ScenarioStore, file_name_for
+from footprint.scenarios import (
+    Scenario,
+    ScenarioConflictError,
+    ScenarioError,
+    ScenarioStore,
+    file_name_for,
+)
 
 
 def _scenario(name: str, created: str = "2024-01-01T00:00:00+00:00", **kw) -> Scenario:
@@ -23,10 +34,12 @@ def test_save_list_load_delete_rename(tmp_path):
         "Option A", constraints_json='{"floor": 300000}', status="optimal", locked=("00C",)
     )
     store.save(later)
-    store.save(earlier)
+    saved = store.save(earlier)
+    assert (saved.revision, earlier.revision) == (1, 0)  # the caller's scenario is unchanged
+    assert saved.updated is not None and earlier.updated is None
     assert [s.name for s in store.list()] == ["Option A", "Option B"]  # by created time
     loaded = store.load("Option A")
-    assert loaded == earlier
+    assert loaded == saved
     assert loaded.assignment["00C"] == "A"  # codes keep leading zeros
     assert loaded.locked == ("00C",)
 
@@ -45,7 +58,11 @@ def test_save_list_load_delete_rename(tmp_path):
 def test_name_clash_needs_overwrite(tmp_path):
     store = ScenarioStore(tmp_path)
     store.save(_scenario("Plan"))
-    with pytest.raises(ScenarioError, match="called 'Plan' is saved already; choose another"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"called 'Plan' is saved already \(last saved at \d\d:\d\d on [\d-]+\); choose "
+        "another name or overwrite it",
+    ):
         store.save(_scenario("Plan", notes="second"))
     store.save(_scenario("Plan", notes="second"), overwrite=True)
     assert store.load("Plan").notes == "second"
@@ -88,16 +105,28 @@ def test_crash_mid_write_keeps_old_file_and_leaves_no_litter(tmp_path, monkeypat
 
 @pytest.mark.parametrize(
     "name",
-    ["../../etc/passwd", "/etc/passwd", "..", "C:\\Windows\\system32", ".hidden", "a/b", "a\\b",
-     "名前 ✓", "con", "x" * 200],
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..",
+        "C:\\Windows\\system32",
+        ".hidden",
+        "a/b",
+        "a\\b",
+        "名前 ✓",
+        "con",
+        "x" * 200,
+    ],
 )
 def test_hostile_names_stay_inside_the_folder(tmp_path, name):
     folder = tmp_path / "store"
     store = ScenarioStore(folder)
-    path = store.save(Scenario(name=name, assignment={"u": "f"}))
-    assert path.parent == folder
+    store.save(Scenario(name=name, assignment={"u": "f"}))
+    path = store.path_for(name)
+    assert path.parent == folder and path.is_file()
     assert not path.name.startswith(".")
     assert os.listdir(tmp_path) == ["store"]
+    assert [f for f in os.listdir(folder) if not f.startswith(".lock-")] == [path.name]
     assert store.load(name).name == name.strip()
 
 
@@ -107,8 +136,12 @@ def test_similar_names_do_not_share_a_file():
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("   ", "cannot be empty"), ("a\nb", "control characters"), ("x" * 201, "at most 200"),
-     (3, "must be text; received int")],
+    [
+        ("   ", "cannot be empty"),
+        ("a\nb", "control characters"),
+        ("x" * 201, "at most 200"),
+        (3, "must be text; received int"),
+    ],
 )
 def test_bad_names_are_refused(name, message):
     with pytest.raises(ScenarioError, match=message):
@@ -148,3 +181,282 @@ def test_newer_format_is_refused():
 def test_save_rejects_non_scenarios(tmp_path):
     with pytest.raises(ScenarioError, match="save\\(\\) takes a Scenario; received dict"):
         ScenarioStore(tmp_path).save({"name": "x"})
+
+
+# --- revisions and optimistic concurrency (one writer at a time; races are in
+# test_scenario_store_concurrency.py) ----------------------------------------------------------
+
+TIME = r"\d\d:\d\d on \d{4}-\d\d-\d\d"
+
+
+def test_each_save_is_one_revision_more(tmp_path):
+    store = ScenarioStore(tmp_path)
+    first = store.save(Scenario(name="Team plan", assignment={"E1": "A"}))
+    assert first.revision == 1
+    second = store.save(replace(first, notes="two"), overwrite=True, expected_revision=1)
+    assert second.revision == 2 and store.load("Team plan") == second
+    # last writer wins without expected_revision, still counting on from what is saved
+    third = store.save(Scenario(name="Team plan", assignment={"E1": "B"}), overwrite=True)
+    assert third.revision == 3 and store.load("Team plan").assignment == {"E1": "B"}
+
+
+def test_a_stale_revision_is_refused_and_says_what_to_do(tmp_path):
+    store = ScenarioStore(tmp_path)
+    mine = store.save(Scenario(name="Team plan", assignment={"E1": "A"}))
+    store.save(replace(mine, notes="theirs"), overwrite=True, expected_revision=1)
+    with pytest.raises(
+        ScenarioConflictError,
+        match=rf"scenario 'Team plan' was changed by someone else at {TIME} \(revision 2, you "
+        r"loaded revision 1\); nothing was saved\. Save it under a new name, or reload it and "
+        "make your changes again",
+    ):
+        store.save(replace(mine, notes="mine"), overwrite=True, expected_revision=1)
+    assert store.load("Team plan").notes == "theirs"
+
+
+def test_expected_revision_of_a_deleted_scenario_is_a_conflict(tmp_path):
+    store = ScenarioStore(tmp_path)
+    mine = store.save(Scenario(name="Team plan", assignment={"E1": "A"}))
+    store.delete("Team plan")
+    with pytest.raises(
+        ScenarioConflictError,
+        match=r"'Team plan' was deleted or renamed by someone else after you loaded revision 1; "
+        "nothing was saved. Save it under a new name",
+    ):
+        store.save(mine, overwrite=True, expected_revision=1)
+    assert not store.exists("Team plan")
+
+
+def test_a_remade_scenario_does_not_reuse_old_revisions(tmp_path):
+    store = ScenarioStore(tmp_path)
+    old = store.save(Scenario(name="Team plan", assignment={"E1": "A"}))
+    store.delete("Team plan")
+    remade = store.save(Scenario(name="Team plan", assignment={"E1": "B"}))
+    assert remade.revision == 2  # so a planner still holding revision 1 cannot overwrite it
+    with pytest.raises(ScenarioConflictError, match="revision 2, you loaded revision 1"):
+        store.save(old, overwrite=True, expected_revision=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"expected_revision": 1}, r"pass overwrite=True with it, or leave it out to save"),
+        ({"overwrite": True, "expected_revision": "1"}, r"a whole number, 1 or more\) or None; "),
+        ({"overwrite": True, "expected_revision": True}, r"received True"),
+        ({"overwrite": True, "expected_revision": 0}, r"received 0"),
+    ],
+)
+def test_bad_expected_revisions_are_refused(tmp_path, kwargs, message):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="p", assignment={}))
+    with pytest.raises(ScenarioError, match=message):
+        store.save(Scenario(name="p", assignment={"E1": "A"}), **kwargs)
+    assert store.load("p").assignment == {}
+
+
+def test_delete_and_rename_check_the_revision(tmp_path):
+    store = ScenarioStore(tmp_path)
+    first = store.save(Scenario(name="Team plan", assignment={"E1": "A"}))
+    store.save(first, overwrite=True)
+    with pytest.raises(
+        ScenarioConflictError,
+        match=rf"changed by someone else at {TIME} \(revision 2, you loaded revision 1\); it was "
+        "not deleted. Reload it to see the changes, then delete it if you still mean to",
+    ):
+        store.delete("Team plan", expected_revision=1)
+    with pytest.raises(
+        ScenarioConflictError, match=r"\(revision 2, you loaded revision 1\); it was not renamed"
+    ):
+        store.rename("Team plan", "Other", expected_revision=1)
+    assert store.names() == ["Team plan"]
+    renamed = store.rename("Team plan", "Other", expected_revision=2)
+    assert (renamed.name, renamed.revision, renamed.created) == ("Other", 1, first.created)
+    store.delete("Other", expected_revision=1)
+    assert store.names() == []
+
+
+def test_version_1_files_are_read_as_revision_1(tmp_path):
+    body = {
+        "format": "footprint-scenario", "version": 1, "name": "Old plan",
+        "created": "2024-01-01T00:00:00+00:00", "source": "drawn", "status": None, "notes": "",
+        "constraints_json": None, "locked": [], "assignment": {"E1": "A"},
+    }  # fmt: skip
+    (tmp_path / file_name_for("Old plan")).write_text(json.dumps(body))
+    store = ScenarioStore(tmp_path)
+    old = store.load("Old plan")
+    assert (old.revision, old.updated) == (1, "2024-01-01T00:00:00+00:00")
+    assert store.save(old, overwrite=True, expected_revision=1).revision == 2
+    assert json.loads(store.path_for("Old plan").read_text())["version"] == 2
+
+
+def test_an_unreadable_file_is_never_replaced(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.path_for("Team plan").write_text("{oops")
+    with pytest.raises(
+        ScenarioError,
+        match=r"called 'Team plan' has a file that cannot be read, so it was not replaced "
+        r"\(.*not readable JSON.*\)\. Choose another name, or move .*\.json out of",
+    ):
+        store.save(Scenario(name="Team plan", assignment={}), overwrite=True)
+    assert store.path_for("Team plan").read_text() == "{oops"
+
+
+def test_crash_while_creating_leaves_nothing(tmp_path, monkeypatch):
+    store = ScenarioStore(tmp_path)
+
+    def boom(src, dst):
+        raise OSError(errno.EIO, "disk pulled out")
+
+    monkeypatch.setattr(os, "link", boom)
+    with pytest.raises(OSError, match="disk pulled out"):
+        store.save(_scenario("Plan"))
+    monkeypatch.undo()
+    assert [f for f in os.listdir(tmp_path) if not f.startswith(".lock-")] == []
+    assert store.save(_scenario("Plan")).revision == 1
+
+
+def test_a_busy_scenario_is_reported_not_waited_for_forever(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    store = ScenarioStore(tmp_path, lock_timeout=0)
+    lock_file = tmp_path / (".lock-" + store.path_for("Plan").stem)
+    with open(lock_file, "a+b") as fh:  # another process would hold it like this
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(
+            ScenarioError, match=r"being saved by someone else .* nothing was changed\. Try again"
+        ):
+            store.save(_scenario("Plan"))
+    assert store.save(_scenario("Plan")).revision == 1
+
+
+def test_store_options_are_checked(tmp_path):
+    with pytest.raises(
+        ScenarioError, match=r"(?s)options are not usable.*stale_temp_seconds .* received -1"
+    ):
+        ScenarioStore(tmp_path, stale_temp_seconds=-1)
+
+
+def test_old_temporary_files_are_cleaned_when_a_store_opens(tmp_path):
+    old, fresh = tmp_path / ".tmp-old.json", tmp_path / ".tmp-fresh.json"
+    old.write_text("{")
+    fresh.write_text("{")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    ScenarioStore(tmp_path)  # default threshold: minutes
+    assert not old.exists()
+    assert fresh.exists()  # may be another writer's save in progress
+    assert ScenarioStore(tmp_path, stale_temp_seconds=0).clean_temporaries() == []
+    assert not fresh.exists()
+
+
+# --- bad files in a shared folder ---------------------------------------------------------------
+
+
+def _body(**changes) -> bytes:
+    body = json.loads(Scenario(name="Bad", assignment={"E1": "A"}, revision=1).to_json())
+    body.update(changes)
+    return json.dumps(body).encode()
+
+
+BAD_FILES = {
+    "locked.json": (
+        _body(locked=5),
+        r"locked must be a list of unit codes as text; received int 5",
+    ),
+    "assignment.json": (
+        _body(assignment=[1, 2]),
+        r"the assignment must map unit codes to footprint labels .* received list \[1, 2\]",
+    ),
+    "name.json": (_body(name=7), r"the scenario name must be text; received int 7"),
+    "nested.json": (b"[" * 100_000, r"nested too deeply to be a scenario"),
+    "latin1.json": (
+        _body(notes="caf\u00e9").replace(b"caf\\u00e9", b"caf\xe9"),
+        r"not UTF-8 text \(byte 0xe9 at position \d+\)",
+    ),
+    "newer.json": (_body(version=3), r"version 3 is not supported; .* reads up to 2\. It was left"),
+    "fields.json": (
+        _body(
+            created=5,
+            source={},
+            status=1,
+            notes=[],
+            constraints_json=3,
+            revision="2",
+            updated=0,
+            assignment={"E1": 3},
+        ),
+        r"(?s)scenario 'Bad' is damaged.*unit 'E1' -> 3.*created must be an ISO time as text; "
+        r"received int 5.*source must be text; received dict.*status must be text.*notes must be"
+        r" text.*constraints_json must be JSON text; received int 3.*revision must be a whole "
+        r"number.*received str '2'.*updated must be an ISO time",
+    ),
+    "deep_constraints.json": (
+        _body(constraints_json="[" * 100_000),
+        r"constraints_json is nested too deeply",
+    ),
+    "no_revision.json": (
+        _body(revision=None).replace(b'"revision": null, ', b""),
+        r"lacks revision; the file is damaged",
+    ),
+}
+
+
+def _folder_with_bad_files(folder: Path) -> ScenarioStore:
+    store = ScenarioStore(folder)
+    store.save(_scenario("Good one"))
+    store.save(_scenario("Good two", created="2024-03-01T00:00:00+00:00"))
+    for file_name, (content, _) in BAD_FILES.items():
+        (folder / file_name).write_bytes(content)
+    with open(folder / "huge.json", "wb") as fh:
+        fh.truncate(60 * 2**20)  # 60 MB without writing them
+    return store
+
+
+def test_bad_files_are_reported_by_name_and_hide_nothing(tmp_path):
+    store = _folder_with_bad_files(tmp_path)
+    listing = store.scan()
+    assert [s.name for s in listing.scenarios] == ["Good one", "Good two"]
+    reasons = {path.name: reason for path, reason in listing.unreadable}
+    expected = {name: pattern for name, (_, pattern) in BAD_FILES.items()}
+    expected["huge.json"] = (
+        r"the file is 60\.0 MB, more than the 50 MB a scenario file may be .* so it was not read; "
+        "move it out of the folder"
+    )
+    assert sorted(reasons) == sorted(expected)
+    for file_name, pattern in expected.items():
+        assert reasons[file_name].startswith(f"{file_name}: ")
+        assert re.search(pattern, reasons[file_name]), (file_name, reasons[file_name])
+    assert store.load("Good two").name == "Good two"
+    with pytest.raises(ScenarioError, match="no saved scenario is called 'Nope'; the saved ones"):
+        store.load("Nope")
+    assert all((tmp_path / name).exists() for name in expected)  # nothing deleted
+
+
+def test_list_warns_once_per_bad_file(tmp_path):
+    store = _folder_with_bad_files(tmp_path)
+    with pytest.warns(UserWarning, match=r"could not be read and was skipped") as caught:
+        scenarios = store.list()
+    assert [s.name for s in scenarios] == ["Good one", "Good two"]
+    warned = sorted(str(w.message).split()[2] for w in caught)
+    assert warned == sorted([*BAD_FILES, "huge.json"])
+
+
+def test_a_bad_file_under_a_scenario_name_fails_only_that_name(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(_scenario("Good"))
+    store.path_for("Broken").write_bytes(_body(name="Broken", locked=5))
+    with pytest.raises(InputFileError, match=r"locked must be a list of unit codes"):
+        store.load("Broken")
+    assert store.load("Good").name == "Good"
+
+
+def test_non_files_named_like_scenarios_are_skipped(tmp_path):
+    store = ScenarioStore(tmp_path)
+    (tmp_path / "folder.json").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.json")  # reading it would block for ever
+    store.save(_scenario("Good"))
+    listing = store.scan()
+    assert [s.name for s in listing.scenarios] == ["Good"]
+    reasons = {p.name: r for p, r in listing.unreadable}
+    if hasattr(os, "mkfifo"):
+        assert reasons == {"pipe.json": "pipe.json: not a regular file, so not a saved scenario"}

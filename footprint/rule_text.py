@@ -23,6 +23,20 @@ def _key(text: str) -> str:
     return ", ".join(" ".join(p.split()) for p in text.replace("’", "'").split(",")).casefold()
 
 
+class _Lookup(dict[str, str]):
+    """A lookup that knows the most comma-separated items any one of its keys spans."""
+
+    most_items: int = 1
+
+
+def _most_items(lookup: Mapping[str, str]) -> int:
+    """The most items one name of ``lookup`` spans (names may hold commas of their own)."""
+    known = getattr(lookup, "most_items", None)
+    if isinstance(known, int):
+        return known
+    return max((k.count(",") + 1 for k in lookup), default=1)
+
+
 def unit_lookup(
     codes: Iterable[str],
     *,
@@ -44,7 +58,7 @@ def unit_lookup(
     A mapping for :func:`read_units` and :func:`read_rule`.
     """
     codes = [str(c) for c in codes]
-    out: dict[str, str] = {}
+    out = _Lookup()
     for other in (nhs_codes, names):
         if other is None:
             continue
@@ -55,6 +69,7 @@ def unit_lookup(
             if text is not None and str(text).strip():
                 out[_key(str(text))] = code
     out.update({_key(c): c for c in codes})
+    out.most_items = _most_items(dict(out))
     return out
 
 
@@ -71,9 +86,14 @@ def read_units(
     """
     items = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     codes: list[str] = []
+    # no name spans more items than the longest in the lookup, so only that many are tried
+    # from each item: trying every run to the end of the line cost the cube of its length
+    # (a keep-together line of 1,600 codes took minutes)
+    most = _most_items(lookup)
     i = 0
     while i < len(items):
-        j = next((j for j in range(len(items), i, -1) if _key(", ".join(items[i:j])) in lookup), i)
+        j = next((j for j in range(min(len(items), i + most), i, -1)
+                  if _key(", ".join(items[i:j])) in lookup), i)
         if j > i:
             codes.append(lookup[_key(", ".join(items[i:j]))])
             i = j

@@ -12,6 +12,14 @@ files behind.
 Units the plan leaves unassigned are kept in every assignment table with an
 empty footprint and left out of the dissolved footprints; the metadata says so.
 
+Every text attribute written passes through :func:`~footprint._text.clean_name`
+(names, codes, labels) or :func:`~footprint._text.clean_text` (metadata values,
+which keep their lines), so no control character truncates a GeoPackage or
+shapefile field or makes the KML malformed; every text cell of a CSV passes
+through :func:`~footprint._text.safe_cell`, so a spreadsheet never runs a name
+as a formula; the HTML report escapes every text and draws the map's labels
+without mathtext, so ``$5m to $6m`` is shown as typed.
+
 Every exporter takes ``metadata``, a mapping the app fills; these keys are
 recognised (any other key is written as it is): ``scenario`` (the plan's name),
 ``status`` (solver or validation verdict), ``constraints`` (JSON text, a
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import dataclasses
 import html
 import io
@@ -44,7 +53,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from ._text import clean_name, clean_text, safe_cell
 from .errors import PlanError
+from .plans import write_plan_csv
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +81,18 @@ KML_NS = "http://www.opengis.net/kml/2.2"
 
 #: Colours of the footprints on the report map and in KML (ColorBrewer Set3, cycled).
 _PALETTE = [
-    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
-    "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f",
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#d9d9d9",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
 ]
 
 
@@ -137,7 +158,8 @@ def _check_assignment(geography, assignment: Mapping[str, str]) -> dict[str, str
     if unknown:
         problems.append(
             f"{len(unknown)} unit code(s) are not in the geography {geography.name!r}: "
-            f"{', '.join(unknown[:15])}" + (" …" if len(unknown) > 15 else "")
+            f"{', '.join(unknown[:15])}"
+            + (" …" if len(unknown) > 15 else "")
             + "; is the plan for another geography?"
         )
     bad = [(c, v) for c, v in assignment.items() if v is not None and not isinstance(v, str)]
@@ -145,7 +167,8 @@ def _check_assignment(geography, assignment: Mapping[str, str]) -> dict[str, str
         problems.append(f"unit {code!r} -> {label!r}: footprint labels must be text")
     if problems:
         raise PlanError("Cannot export the plan", problems=problems)
-    return {c: v.strip() for c, v in assignment.items() if isinstance(v, str) and v.strip()}
+    cleaned = {c: clean_name(v) for c, v in assignment.items() if isinstance(v, str)}
+    return {c: v for c, v in cleaned.items() if v}
 
 
 def footprint_layer(
@@ -172,9 +195,9 @@ def _prepare(
     src = geography.units
     units = gpd.GeoDataFrame(
         {
-            "unit_code": src["code"].astype(str).to_numpy(),
-            "nhs_code": src["nhs_code"].fillna("").astype(str).to_numpy(),
-            "name": src["name"].astype(str).to_numpy(),
+            "unit_code": [clean_name(c) for c in src["code"].astype(str)],
+            "nhs_code": [clean_name(c) for c in src["nhs_code"]],
+            "name": [clean_name(n) for n in src["name"]],
             "population": src["population"].astype("int64").to_numpy(),
             "footprint": [plan.get(c, "") for c in src["code"]],
         },
@@ -199,8 +222,10 @@ def _prepare(
             }
         )
     footprints = gpd.GeoDataFrame(
-        rows, columns=["footprint", "population", "n_units", "units", "geometry"],
-        geometry="geometry", crs=units.crs,
+        rows,
+        columns=["footprint", "population", "n_units", "units", "geometry"],
+        geometry="geometry",
+        crs=units.crs,
     )
     footprints["population"] = footprints["population"].astype("int64")
     footprints["n_units"] = footprints["n_units"].astype("int64")
@@ -212,9 +237,9 @@ def _prepare(
         "title": "Commissioning support footprints",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "tool": TOOL,
-        "data": geography.name,
-        "data_digest": geography.source_digest,
-        "population": geography.population_label,
+        "data": clean_text(geography.name),
+        "data_digest": clean_text(geography.source_digest),
+        "population": clean_text(geography.population_label),
         "n_units": str(len(units)),
         "n_footprints": str(len(footprints)),
         "n_unassigned": str(len(unassigned)),
@@ -223,9 +248,9 @@ def _prepare(
         "crs": "EPSG:27700 (British National Grid, metres)",
     }
     for key, value in (metadata or {}).items():
-        meta[str(key)] = _text(value)
+        meta[clean_name(key) or "key"] = clean_text(_text(value))
     # the licence terms travel with every export, whatever the caller passed
-    attribution = list(geography.attribution)
+    attribution = [clean_text(a) for a in geography.attribution]
     if "attribution" in meta and meta["attribution"] not in attribution:
         attribution.append(meta["attribution"])
     meta["attribution"] = " | ".join(attribution)
@@ -238,14 +263,22 @@ def _merge_table(footprints: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDa
             "the per-footprint table has no 'footprint' column; its columns are "
             f"{', '.join(map(repr, table.columns))}. Pass the table summarise_plan returns"
         )
-    extra = [c for c in table.columns if c not in footprints.columns and c != "geometry"]
+    side = pd.DataFrame(table.drop(columns=["geometry"], errors="ignore"))
+    side.columns = [clean_name(c) or f"column_{i}" for i, c in enumerate(side.columns)]
+    extra = [c for c in side.columns if c not in footprints.columns]
     if not extra:
         return footprints
-    side = pd.DataFrame(table[["footprint", *extra]]).copy()
-    side["footprint"] = side["footprint"].astype(str)
+    side = side[["footprint", *extra]].copy()
+    # labels are matched as the footprints were built: cleaned, so they meet again
+    side["footprint"] = side["footprint"].map(clean_name)
     for col in extra:
-        side[col] = side[col].map(_flatten)
+        side[col] = side[col].map(_flatten).map(_clean_cell)
     return footprints.merge(side, on="footprint", how="left")
+
+
+def _clean_cell(value: object) -> object:
+    """A text cell without control characters; numbers, booleans and gaps as they are."""
+    return clean_name(value) if isinstance(value, str) else value
 
 
 def _metadata_frame(meta: Mapping[str, str]) -> pd.DataFrame:
@@ -309,7 +342,7 @@ def export_geojson(
     meta["crs"] = "EPSG:4326 (WGS84 longitude/latitude, RFC 7946)"
     out = {
         "type": "FeatureCollection",
-        "name": meta.get("scenario") or "footprints",
+        "name": clean_name(meta.get("scenario")) or "footprints",
         "metadata": meta,
         "attribution": list(geography.attribution),
         "features": body["features"],
@@ -385,20 +418,32 @@ def export_shapefile_zip(
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for part in sorted(Path(tmp).iterdir()):
                 zf.write(part, arcname=part.name)
-            table_csv = pd.DataFrame(prep.units.drop(columns="geometry")).to_csv(index=False)
-            zf.writestr("assignment.csv", table_csv)
+            zf.writestr("assignment.csv", _table_csv(prep.units.drop(columns="geometry")))
             zf.writestr("fields.txt", "".join(f"{v}\t{k}\n" for k, v in names.items()))
             zf.writestr("README.txt", _readme(prep.metadata, files=files))
     return buf.getvalue()
 
 
-def _plan_csv(assignment: Mapping[str, str], codes: list[str]) -> bytes:
-    """``unit_code,footprint`` rows sorted by code, every unit of the geography included."""
-    frame = pd.DataFrame(
-        {"unit_code": sorted(codes), "footprint": [assignment.get(c, "") for c in sorted(codes)]},
-        dtype="string",
-    )
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+def _table_csv(frame: pd.DataFrame) -> str:
+    """A table as CSV text: text cells through :func:`safe_cell`, numbers left numbers.
+
+    A name such as ``=HYPERLINK(...)`` or ``+cmd|' /C calc'!A0`` is written ``'=HYPERLINK(...)``,
+    which a spreadsheet shows as text instead of running it.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([safe_cell(c) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        writer.writerow(
+            [
+                v
+                if isinstance(v, int | float | np.integer | np.floating)
+                and not isinstance(v, bool | np.bool_)
+                else safe_cell(v)
+                for v in row
+            ]
+        )
+    return buf.getvalue()
 
 
 def export_csv(
@@ -415,7 +460,8 @@ def export_csv(
     plan); use the GeoPackage or report for the provenance.
     """
     plan = _check_assignment(geography, assignment)
-    return _plan_csv(plan, geography.units["code"].astype(str).tolist())
+    # one writer for plan files: the import (plans.read_plan_csv) reads exactly this back
+    return write_plan_csv(plan, codes=sorted(geography.units["code"].astype(str)))
 
 
 # --- KML -------------------------------------------------------------------------------------
@@ -459,7 +505,7 @@ def export_kml(
     k = f"{{{KML_NS}}}"
     root = ET.Element(f"{k}kml")
     doc = ET.SubElement(root, f"{k}Document")
-    ET.SubElement(doc, f"{k}name").text = prep.metadata.get("scenario") or "Footprints"
+    ET.SubElement(doc, f"{k}name").text = clean_name(prep.metadata.get("scenario")) or "Footprints"
     ET.SubElement(doc, f"{k}description").text = "\n".join(
         f"{key}: {value}" for key, value in prep.metadata.items() if value
     )
@@ -476,14 +522,13 @@ def export_kml(
         pm = ET.SubElement(doc, f"{k}Placemark")
         ET.SubElement(pm, f"{k}name").text = row.footprint
         ET.SubElement(pm, f"{k}description").text = (
-            f"Population ({label}): {row.population:,}\n"
-            f"Units ({row.n_units}): {row.units}"
+            f"Population ({label}): {row.population:,}\nUnits ({row.n_units}): {row.units}"
         )
         ET.SubElement(pm, f"{k}styleUrl").text = f"#fp{i}"
         data = ET.SubElement(pm, f"{k}ExtendedData")
         for key in ("footprint", "population", "n_units", "units", "area_km2"):
             d = ET.SubElement(data, f"{k}Data", name=key)
-            ET.SubElement(d, f"{k}value").text = str(getattr(row, key))
+            ET.SubElement(d, f"{k}value").text = clean_name(getattr(row, key))
         geom = row.geometry
         polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon"]
         if len(polys) == 1:
@@ -517,12 +562,18 @@ def _map_png(prep: _Prepared, *, title: str) -> bytes:
             points = fps.geometry.representative_point()
             for label, pt in zip(fps["footprint"], points, strict=True):
                 ax.annotate(
-                    label, (pt.x, pt.y), ha="center", va="center", fontsize=6,
+                    label,
+                    (pt.x, pt.y),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    parse_math=False,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
                 )
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(title, fontsize=11)
+    # parse_math=False: "$5m to $6m" is money, not mathematics, and "$x$" must not fail
+    ax.set_title(title, fontsize=11, parse_math=False)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -552,7 +603,7 @@ def _number(value: float) -> str:
 
 def _html_table(frame: pd.DataFrame) -> str:
     out = ['<table class="footprints">', "<thead><tr>"]
-    out += [f"<th>{html.escape(str(c))}</th>" for c in frame.columns]
+    out += [f"<th>{html.escape(clean_name(c))}</th>" for c in frame.columns]
     out.append("</tr></thead><tbody>")
     for row in frame.itertuples(index=False):
         out.append("<tr>")
@@ -564,7 +615,7 @@ def _html_table(frame: pd.DataFrame) -> str:
             elif isinstance(value, float | np.floating):
                 out.append(f'<td class="num">{_number(float(value))}</td>')
             else:
-                out.append(f"<td>{html.escape(_text(_flatten(value)))}</td>")
+                out.append(f"<td>{html.escape(clean_text(_text(_flatten(value))))}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -588,8 +639,8 @@ def export_html_report(
     """
     prep = _prepare(geography, assignment, metadata=metadata, table=table)
     meta = prep.metadata
-    scenario = meta.get("scenario") or "Unnamed plan"
-    status = meta.get("status") or "not stated"
+    scenario = clean_name(meta.get("scenario")) or "Unnamed plan"
+    status = clean_name(meta.get("status")) or "not stated"
     png = _map_png(prep, title=f"{scenario}: {len(prep.footprints)} footprints")
     img = base64.b64encode(png).decode("ascii")
 
@@ -636,7 +687,7 @@ def export_html_report(
     parts += [
         "<h2>Map</h2>",
         f'<img alt="Map of the footprints of {e(scenario)}" src="data:image/png;base64,{img}">',
-        f"<h2>Footprints</h2><p class=\"small\">Population: {e(meta['population'])}.</p>",
+        f'<h2>Footprints</h2><p class="small">Population: {e(meta["population"])}.</p>',
         _html_table(shown),
         "<h2>Constraints</h2>",
         f"<pre>{e(constraints) or 'not stated'}</pre>",

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._text import clean_name, decode_text, safe_cell, unsafe_cell
 from .errors import InputFileError, PlanError
 
 __all__ = ["PLAN_COLUMNS", "PlanImport", "read_plan_csv", "write_plan_csv"]
@@ -107,21 +108,21 @@ def _text(data: bytes, name: str) -> str:
                 f"{name}: not a CSV text file (it looks like {kind}). Save the plan as "
                 "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
             )
-    if b"\x00" in data[:4096] or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    head = data[:4096]
+    # UTF-16 text or a binary file has NUL bytes throughout; a stray NUL in a name is
+    # only a control character, which the names lose
+    if head.count(b"\x00") > 2 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputFileError(
             f"{name}: not a CSV text file (it holds binary data: a spreadsheet, or text saved as "
             "UTF-16). Save the plan as 'CSV UTF-8 (comma delimited)'"
         )
     try:
-        text = data.decode("utf-8-sig")
+        text, _encoding = decode_text(data)
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise InputFileError(
-                f"{name}: not a CSV text file (its bytes are neither UTF-8 nor Windows-1252 "
-                "text). Save the plan as 'CSV UTF-8 (comma delimited)'"
-            ) from None
+        raise InputFileError(
+            f"{name}: not a CSV text file (its bytes are neither UTF-8 nor Windows-1252 "
+            "text). Save the plan as 'CSV UTF-8 (comma delimited)'"
+        ) from None
     head = text[:4096]
     controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\r\n")
     if controls > max(2, len(head) // 100):
@@ -162,7 +163,12 @@ def read_plan_csv(
         The valid assignment and the unknown, missing and duplicated codes and
         other row problems. Headers match case-insensitively (``Unit Code``
         works); other columns are ignored. Codes and names are stripped of
-        surrounding spaces; codes are never turned into numbers.
+        surrounding spaces and control characters (:func:`~footprint._text.clean_name`);
+        codes are never turned into numbers. The ``'`` that :func:`write_plan_csv` puts
+        before a cell starting with ``=``, ``+``, ``-`` or ``@`` is taken off again, so
+        the app's own files read back exactly. A row whose values run over several lines
+        (a stray double quote) is skipped and described in ``problems``, naming the line
+        where the quote opens and whether it is ever closed.
 
     Raises
     ------
@@ -188,6 +194,8 @@ def read_plan_csv(
     delimiter = ","
     if "," not in first:
         delimiter = next((d for d in (";", "\t") if d in first), ",")
+    lines = io.StringIO(text, newline="").readlines()  # physical lines, as csv counts them
+    last_line = len(lines)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header: list[str] = []
@@ -195,10 +203,21 @@ def read_plan_csv(
             if any(cell.strip() for cell in row):
                 header = row
                 break
+        if any("\n" in h or "\r" in h for h in header):
+            swallowed = (
+                "the rest of the file was"
+                if reader.line_num == last_line
+                else f"lines up to {reader.line_num} were"
+            )
+            raise InputFileError(
+                f"{name}: the header line (line {_first_line(lines)}) opens a double quote that "
+                f"is not closed on that line, so {swallowed} read as the header. Remove the "
+                "stray double quote; the header should be 'unit_code,footprint'"
+            )
         columns = [_norm(h) for h in header]
         missing_cols = [c for c in PLAN_COLUMNS if c not in columns]
         if missing_cols:
-            found = ", ".join(repr(h.strip()) for h in header if h.strip()) or "(none)"
+            found = ", ".join(repr(clean_name(h)[:40]) for h in header if h.strip()) or "(none)"
             raise InputFileError(
                 f"{name}: the header has the column(s) {found}; expected 'unit_code' and "
                 f"'footprint' (missing: {', '.join(missing_cols)}). Put the header line "
@@ -211,21 +230,32 @@ def read_plan_csv(
         short: list[int] = []
         long: list[int] = []
         no_code: list[int] = []
+        quoted: list[tuple[int, int]] = []
         seen: dict[str, list[tuple[int, str]]] = {}
         unknown: set[str] = set()
         n_rows = 0
+        end = reader.line_num  # the last physical line read so far
         for row in reader:
+            start, end = end + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             n_rows += 1
-            line = reader.line_num
+            line = start
+            if end > start and any("\n" in cell or "\r" in cell for cell in row):
+                # a double quote at the start of a value runs it on over the line breaks until
+                # the next double quote, or to the end of the file when there is none
+                quoted.append((start, end))
+                continue
             if len(row) <= max(i_code, i_fp):
                 short.append(line)
                 continue
             if len(row) > width and any(cell.strip() for cell in row[width:]):
                 long.append(line)
                 continue
-            raw_code, footprint = row[i_code].strip(), row[i_fp].strip()
+            # undo the quote the app's own exports put before =, +, -, @ (see write_plan_csv),
+            # and keep no control characters in a name
+            raw_code = clean_name(unsafe_cell(row[i_code].strip()))
+            footprint = clean_name(unsafe_cell(row[i_fp].strip()))
             if not raw_code:
                 no_code.append(line)
                 continue
@@ -247,6 +277,19 @@ def read_plan_csv(
             "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
         ) from None
 
+    for start, end in quoted:
+        if end == last_line and _never_closed(lines[start - 1 :], delimiter):
+            problems.append(
+                f"line {start} opens a quote that is never closed; the rest of the file (lines "
+                f"{start} to {end}) was read as one value and skipped. Remove the stray double "
+                'quote (") or close it, then import the file again'
+            )
+        else:
+            problems.append(
+                f"line {start} opens a quote that is closed only on line {end}; lines {start} to "
+                f"{end} were read as one value with line breaks and skipped. Remove the stray "
+                'double quotes (") so that each unit is on a line of its own'
+            )
     if short:
         problems.append(
             f"{_rows(short)} {'has' if len(short) == 1 else 'have'} too few values; expected "
@@ -290,6 +333,23 @@ def read_plan_csv(
     )
 
 
+def _first_line(lines: list[str]) -> int:
+    """The number of the first line with anything on it (the header's line)."""
+    return next((i for i, text in enumerate(lines, 1) if text.strip()), 1)
+
+
+def _never_closed(lines: list[str], delimiter: str) -> bool:
+    """Whether the last row of a file, from its first line on, ends inside an open quote."""
+    try:
+        for _ in csv.reader(
+            io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True
+        ):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
 def _rows(lines: list[int]) -> str:
     word = "line" if len(lines) == 1 else "lines"
     return f"{word} {_listing([str(n) for n in lines])}"
@@ -297,6 +357,11 @@ def _rows(lines: list[int]) -> str:
 
 def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None = None) -> bytes:
     """The plan as UTF-8 ``unit_code,footprint`` CSV (what :func:`read_plan_csv` reads).
+
+    Names are cleaned of control characters, and a cell starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return is written with a leading ``'`` so that a
+    spreadsheet shows it as text instead of running it as a formula
+    (:func:`~footprint._text.safe_cell`); :func:`read_plan_csv` takes the quote off.
 
     Parameters
     ----------
@@ -324,7 +389,7 @@ def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None
         elif label is not None and not isinstance(label, str):
             problems.append(f"unit {code!r} -> {label!r}: footprint names must be text")
         else:
-            plan[code] = (label or "").strip()
+            plan[code] = clean_name(label)
     order = sorted(plan) if codes is None else [str(c) for c in codes]
     extra = sorted(set(plan) - set(order))
     if extra:
@@ -341,5 +406,7 @@ def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(PLAN_COLUMNS)
     for code in order:
-        writer.writerow((code, plan.get(code, "")))
+        # a name such as =HYPERLINK(...) must stay text in a spreadsheet: safe_cell quotes it,
+        # and read_plan_csv takes the quote off again
+        writer.writerow((safe_cell(code), safe_cell(plan.get(code, ""))))
     return buf.getvalue().encode("utf-8")

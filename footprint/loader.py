@@ -17,9 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio
+import shapely
 
 from . import _cache
+from ._formats import (
+    BoundarySource,
+    check_boundary_file,
+    check_zipped_shapefile,
+    gdal_detail,
+    harden_gdal,
+)
 from ._manifest import Manifest, read_manifest, resolve_data_dir
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
@@ -41,9 +51,18 @@ _KIND = {
 
 
 def read_boundaries(
-    path: PathLike, *, crs: str | int | None = None, layer: str | None = None
+    path: PathLike,
+    *,
+    crs: str | int | None = None,
+    layer: str | None = None,
+    max_units: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a boundary file: GeoJSON, GeoPackage, TopoJSON or zipped shapefile.
+
+    The file's content must be the format its name says, and it is opened with that
+    format's GDAL driver alone (see :mod:`footprint._formats`): a file that is really
+    something else, such as a GDAL virtual dataset naming other files or URLs, is
+    refused before GDAL reads it.
 
     Parameters
     ----------
@@ -52,11 +71,15 @@ def read_boundaries(
         a file that states one keeps it.
     layer
         The layer to read from a multi-layer file (GeoPackage).
+    max_units
+        Most features the file may hold; counted before any geometry is read, so an
+        oversized file is refused in words before it costs memory or time.
 
     Raises
     ------
     InputFileError
-        When the file is missing, not a geometry file, truncated or unreadable.
+        When the file is missing, not what its name says, truncated, unreadable or
+        holds more than ``max_units`` features.
     """
     p = Path(path)
     if not p.is_file():
@@ -69,41 +92,91 @@ def read_boundaries(
         )
     if p.stat().st_size == 0:
         raise InputFileError(f"{p.name}: the file is empty (0 bytes); export or copy it again")
-    target: str = str(p)
-    if p.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(p) as zf:
-                names = zf.namelist()
-                shps = [n for n in names if n.lower().endswith(".shp")]
-        except zipfile.BadZipFile:
-            raise InputFileError(
-                f"{p.name}: not a readable zip file (damaged or truncated)"
-            ) from None
-        if len(shps) != 1:
-            found = shps or [n for n in names if not n.endswith("/")]
-            raise InputFileError(
-                f"{p.name}: a zipped shapefile must hold exactly one .shp file; found {len(shps)}"
-                + (f" ({', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found else "")
-                + ". Zip one shapefile (.shp with its .shx, .dbf and .prj) per file"
-            )
-        target = f"/vsizip/{p}/{shps[0]}"
+    source = _zipped_shapefile(p) if p.suffix.lower() == ".zip" else check_boundary_file(p)
     try:
-        gdf = gpd.read_file(target, layer=layer, engine="pyogrio")
+        info = pyogrio.read_info(source.target, layer=layer)
     except Exception as exc:  # pyogrio raises several types for unreadable input
-        detail = str(exc).splitlines()[0] if str(exc) else "no detail"
+        raise _unreadable(p, exc) from None
+    if info.get("driver") != source.driver:  # defence in depth: the forced driver was used
         raise InputFileError(
-            f"{p.name}: could not read it as a boundary file: it may be cut short or damaged, or "
-            f"not really {_KIND.get(p.suffix.lower(), 'a boundary file')} (the reader said: "
-            f"{detail}). Export or copy the file again"
-        ) from None
+            f"{p.name}: opened as {info.get('driver')!r} rather than {source.driver!r}; the "
+            "file was refused. Export the boundaries again"
+        )
+    n = int(info.get("features") or 0)
+    if max_units is not None and n > max_units:
+        raise InputFileError(
+            f"{p.name}: the file holds {n:,} features; this server plans at most "
+            f"{max_units:,} units in one geography. Aggregate the areas first (for example "
+            "LSOAs into the CCGs or sub-ICB locations they form) or split the map by region"
+        )
+    try:
+        gdf = gpd.read_file(source.target, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable input
+        raise _unreadable(p, exc) from None
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(crs)
+    _check_coordinates(gdf, p.name)
     if len(gdf) == 0:
         raise InputFileError(
             f"{p.name}: the file holds no features; expected one boundary (feature) per unit"
             + (f" in layer {layer!r}" if layer else "")
         )
     return gdf
+
+
+def _check_coordinates(gdf: gpd.GeoDataFrame, name: str) -> None:
+    """Refuse coordinates that are not finite, or not degrees in a file that says degrees.
+
+    GeoJSON is in longitude and latitude by definition, so a file written in metres
+    (British National Grid) without saying so would otherwise be projected to infinity.
+    """
+    if len(gdf) == 0 or gdf.geometry.isna().all():
+        return
+    coords = shapely.get_coordinates(gdf.geometry.values)
+    if len(coords) and not np.isfinite(coords).all():
+        raise InputFileError(
+            f"{name}: some coordinates are not finite numbers (NaN or infinity); export the "
+            "boundaries again"
+        )
+    if gdf.crs is not None and gdf.crs.is_geographic and len(coords):
+        xmin, ymin = coords.min(axis=0)
+        xmax, ymax = coords.max(axis=0)
+        if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
+            raise InputFileError(
+                f"{name}: the file says its coordinates are longitude and latitude "
+                f"({gdf.crs.name}), but they run from {xmin:,.0f}, {ymin:,.0f} to {xmax:,.0f}, "
+                f"{ymax:,.0f}, which look like metres. GeoJSON must be in longitude and "
+                "latitude: export it again in EPSG:4326, or send a GeoPackage or shapefile "
+                "that keeps British National Grid (EPSG:27700)"
+            )
+
+
+def _zipped_shapefile(p: Path) -> BoundarySource:
+    """The one shapefile inside a zip, its parts checked before GDAL opens it in place."""
+    harden_gdal()
+    try:
+        with zipfile.ZipFile(p) as zf:
+            names = zf.namelist()
+    except zipfile.BadZipFile:
+        raise InputFileError(f"{p.name}: not a readable zip file (damaged or truncated)") from None
+    shps = [n for n in names if n.lower().endswith(".shp")]
+    if len(shps) != 1:
+        found = shps or [n for n in names if not n.endswith("/")]
+        raise InputFileError(
+            f"{p.name}: a zipped shapefile must hold exactly one .shp file; found {len(shps)}"
+            + (f" ({', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found else "")
+            + ". Zip one shapefile (.shp with its .shx, .dbf and .prj) per file"
+        )
+    check_zipped_shapefile(p, shps[0])
+    return BoundarySource("ESRI Shapefile", f"/vsizip/{p}/{shps[0]}", "a shapefile")
+
+
+def _unreadable(p: Path, exc: BaseException) -> InputFileError:
+    return InputFileError(
+        f"{p.name}: could not read it as a boundary file: it may be cut short or damaged, or "
+        f"not really {_KIND.get(p.suffix.lower(), 'a boundary file')} (the reader said: "
+        f"{gdal_detail(exc)}). Export or copy the file again"
+    )
 
 
 def read_table(path: PathLike, *, encoding: str | None = None) -> pd.DataFrame:
@@ -183,6 +256,7 @@ def load_geography(
     layer: str | None = None,
     name: str | None = None,
     population_label: str = "population",
+    max_units: int | None = None,
 ) -> Geography:
     """Build a geography from a planner's own boundary and population files.
 
@@ -201,6 +275,8 @@ def load_geography(
     population_label
         What the population counts (residents, registered patients...), shown
         wherever a population is.
+    max_units
+        Most units the boundary file may hold (see :func:`read_boundaries`).
 
     Raises
     ------
@@ -208,7 +284,7 @@ def load_geography(
         One error listing every problem found in both files.
     """
     b, p = Path(boundaries), Path(population)
-    units = read_boundaries(b, crs=crs, layer=layer)
+    units = read_boundaries(b, crs=crs, layer=layer, max_units=max_units)
     table = read_table(p)
     return build_geography(
         units,

@@ -24,7 +24,10 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 import pyogrio
+import shapely.errors
 
+from ._formats import check_boundary_file, gdal_detail
+from ._text import clean_name
 from .errors import FootprintError, InputFileError
 from .geography import Geography
 from .loader import load_geography
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_UNITS",
     "inspect_upload_columns",
     "load_uploaded_geography",
     "safe_extract_zip",
@@ -42,6 +46,10 @@ Upload = tuple[str, bytes]
 
 #: Largest upload (and largest total unzipped) accepted by default: 200 MB.
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+#: Most units (features) an uploaded geography may hold. Adjacency, the LA audit and
+#: the optimiser's preparation grow with it; this many build in well under a minute on
+#: a 2-core server (see the README's reliability section).
+MAX_UPLOAD_UNITS = 10_000
 GEOMETRY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".xml")
 TABLE_SUFFIXES = (".csv", ".txt")
@@ -376,6 +384,7 @@ def load_uploaded_geography(
     name: str | None = None,
     population_label: str = "population",
     max_bytes: int = MAX_UPLOAD_BYTES,
+    max_units: int = MAX_UPLOAD_UNITS,
 ) -> Geography:
     """Build a geography from uploaded boundary and population files.
 
@@ -395,11 +404,14 @@ def load_uploaded_geography(
         What the population counts, shown wherever a population is.
     max_bytes
         Largest size of an upload, and of a zip once unpacked.
+    max_units
+        Most units the boundaries may hold; counted before any geometry is read.
 
     Raises
     ------
     InputFileError
-        Naming the file and what is wrong with it; the files are always
+        Naming the file and what is wrong with it (including content that is not
+        the format its name says: see :mod:`footprint._formats`); the files are always
         removed from disk before the call returns.
     """
     uploads = _as_uploads(boundary, what="boundary")
@@ -423,12 +435,13 @@ def load_uploaded_geography(
                 layer=layer,
                 name=name or Path(uploads[0][0]).stem,
                 population_label=population_label,
+                max_units=max_units,
             )
         except FootprintError:
             raise
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, shapely.errors.GEOSException) as exc:
             raise InputFileError(
-                f"{uploads[0][0]}: could not be read ({type(exc).__name__}: {exc})"
+                f"{uploads[0][0]}: could not be read ({type(exc).__name__}: {gdal_detail(exc)})"
             ) from None
 
 
@@ -463,11 +476,14 @@ def inspect_upload_columns(
             return [str(c) for c in head.columns]
         (folder / "boundaries").mkdir()
         path = _stage_boundaries(uploads, folder / "boundaries", max_bytes=max_bytes)
+        source = check_boundary_file(path)
         try:
-            info = pyogrio.read_info(path, layer=layer)
+            info = pyogrio.read_info(source.target, layer=layer)
         except Exception as exc:  # pyogrio raises several types for unreadable input
             raise InputFileError(
                 f"{path.name}: could not read it as a boundary file ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})"
+                f"{gdal_detail(exc)})"
             ) from None
-        return [str(f) for f in info["fields"]]
+        if info.get("driver") != source.driver:  # defence in depth: the forced driver was used
+            raise InputFileError(f"{path.name}: not {source.kind}; the file was refused")
+        return [clean_name(f) for f in info["fields"]]

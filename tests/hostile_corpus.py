@@ -1,0 +1,496 @@
+"""Hostile inputs for every door a planner's file or text comes through, each with what it must get.
+
+The corpus is generated, not committed: every file is small and built here from code, so
+the repository holds no payloads. ``python tests/hostile_corpus.py OUT`` writes the files
+into ``OUT`` to look at; ``tests/test_hostile_corpus.py`` runs each one through the
+library (and the command line where there is one) and ``benchmarks/hostile_report.py``
+prints the counts kept in the README's reliability section.
+
+Two stand-ins make leaks visible: a *secret* file whose lines must never appear in any
+message or column list (the payloads name it where a real attack would name
+``/etc/passwd``), and a *canary* URL on 127.0.0.1 that must never be requested.
+
+Each case says which door it goes through (``kind``), the files, and what must happen:
+``refuse`` (a :class:`~footprint.errors.FootprintError` whose message matches
+``expect``) or ``load`` (read without error; ``expect`` then matches a fact about the
+result). ``held`` records whether the code before the security work already refused it,
+so that the report can say how many holes were closed and how many defences stay held.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sqlite3
+import stat
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import box
+
+SECRET_LINES = ("footprint-secret-line-1:x:0:0", "footprint-secret-line-2:y:1:1")
+
+#: What the corpus needs to know about the machine it runs on.
+Env = dict[str, str]  # {"secret": path of the secret CSV, "canary": base URL on 127.0.0.1}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile input.
+
+    Attributes
+    ----------
+    id
+        Short, unique, readable.
+    kind
+        The door: ``boundary`` (an uploaded boundary file, with a good population
+        file), ``columns`` (the upload's column list for the app's select boxes),
+        ``population`` (good boundaries, a hostile population CSV).
+    build
+        ``env -> [(file name, bytes), ...]``: the upload as the browser would send it.
+    expect
+        A regular expression the refusal's message must match (or, for ``load``, the
+        loaded geography's unit names joined by ``|``).
+    outcome
+        ``refuse`` or ``load``.
+    held
+        Whether the code before the security work already refused it safely.
+    options
+        Extra keyword arguments for the door (e.g. a small ``max_units``).
+    """
+
+    id: str
+    kind: str
+    build: Callable[[Env], list[tuple[str, bytes]]]
+    expect: str
+    outcome: str = "refuse"
+    held: bool = False
+    options: dict[str, object] = field(default_factory=dict)
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+CODES = [f"r{r}c{c}" for r in range(2) for c in range(3)]
+POPULATION = (
+    "population.csv",
+    ("code,pop\n" + "".join(f"{c},{100_000 * (i + 1)}\n" for i, c in enumerate(CODES))).encode(),
+)
+
+
+def _units(names: list[str] | None = None) -> gpd.GeoDataFrame:
+    recs = [
+        {"code": f"r{r}c{c}", "geometry": box(c * 1000, r * 1000, (c + 1) * 1000, (r + 1) * 1000)}
+        for r in range(2)
+        for c in range(3)
+    ]
+    gdf = gpd.GeoDataFrame(recs, geometry="geometry", crs=27700)
+    gdf["label"] = names or [f"Unit {c}" for c in gdf["code"]]
+    return gdf
+
+
+def _written(suffix: str, gdf: gpd.GeoDataFrame | None = None) -> dict[str, bytes]:
+    """A GeoDataFrame written by GDAL in one format: file name -> bytes (shapefiles: each part)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"units{suffix}"
+        (gdf if gdf is not None else _units()).to_file(path, engine="pyogrio")
+        return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _vrt(source: str, *, prolog: bytes = b"") -> bytes:
+    return (
+        prolog
+        + (
+            f'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>{source}</SrcDataSource>'
+            "</OGRVRTLayer></OGRVRTDataSource>"
+        ).encode()
+    )
+
+
+def _vrt_file(env: Env) -> bytes:
+    return _vrt(f"CSV:{env['secret']}")
+
+
+def _vrt_url(env: Env) -> bytes:
+    return _vrt(f"CSV:/vsicurl/{env['canary']}/stolen.csv")
+
+
+def _feature_collection(crs: dict[str, object], *, metres: bool = False) -> bytes:
+    """Six square units near Leeds in longitude and latitude (or, ``metres``, in BNG metres)."""
+    x0, y0, step = (430_000, 433_000, 1000) if metres else (-1.6, 53.8, 0.01)
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "crs": crs,
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": code, "label": f"Unit {code}"},
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [
+                                [x0 + c * step, y0 + r * step],
+                                [x0 + (c + 1) * step, y0 + r * step],
+                                [x0 + (c + 1) * step, y0 + (r + 1) * step],
+                                [x0 + c * step, y0 + (r + 1) * step],
+                                [x0 + c * step, y0 + r * step],
+                            ]
+                        ],
+                    },
+                }
+                for code in CODES
+                for r, c in [(int(code[1]), int(code[3]))]
+            ],
+        }
+    ).encode()
+
+
+def _gpkg_with(sql: list[str], *, schema: bool = False) -> bytes:
+    """A real GeoPackage of the units, altered by ``sql`` (``schema``: write sqlite_master)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "units.gpkg"
+        _units().to_file(path, layer="units", engine="pyogrio")
+        con = sqlite3.connect(path)
+        try:
+            if schema:
+                con.execute("PRAGMA writable_schema=ON")
+            for statement in sql:
+                con.execute(statement)
+            con.commit()
+        finally:
+            con.close()
+        return path.read_bytes()
+
+
+def _symlink_zip() -> bytes:
+    info = zipfile.ZipInfo("units.geojson")
+    info.create_system = 3
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+def _shp_parts_with(part: str, payload: bytes) -> list[tuple[str, bytes]]:
+    parts = _written(".shp")
+    parts[f"units{part}"] = payload
+    return sorted(parts.items())
+
+
+# --- the cases -----------------------------------------------------------------------------------
+
+_NOT_OPENED = (
+    r"could not read it as a boundary file: it is named as {kind} but its content is "
+    r"not {kind} \(it looks like a GDAL virtual dataset \(VRT\), which can point at other files "
+    r"or URLs\); it was not opened"
+)
+
+
+def _vrt_cases() -> list[Case]:
+    cases = []
+    for payload, label in ((_vrt_file, "file"), (_vrt_url, "url")):
+        for name, kind in (
+            ("x.geojson", "GeoJSON"),
+            ("x.json", "GeoJSON or TopoJSON"),
+            ("x.topojson", "TopoJSON"),
+            ("x.gpkg", "a GeoPackage"),
+        ):
+            expect = re.escape(name) + ": " + _NOT_OPENED.format(kind=kind)
+            cases.append(
+                Case(
+                    f"vrt-{label}-as-{name}",
+                    "boundary",
+                    lambda e, n=name, p=payload: [(n, p(e))],
+                    expect,
+                )
+            )
+            cases.append(
+                Case(
+                    f"vrt-{label}-as-{name}-columns",
+                    "columns",
+                    lambda e, n=name, p=payload: [(n, p(e))],
+                    expect,
+                )
+            )
+            cases.append(
+                Case(
+                    f"vrt-{label}-as-{name}-in-zip",
+                    "boundary",
+                    lambda e, n=name, p=payload: [("upload.zip", _zip({n: p(e)}))],
+                    expect,
+                )
+            )
+        cases.append(
+            Case(
+                f"vrt-{label}-as-shp-in-zip",
+                "boundary",
+                lambda e, p=payload: [("upload.zip", _zip(dict(_shp_parts_with(".shp", p(e)))))],
+                r"units\.shp: not a shapefile; it was not opened:\n  - its \.shp part does not "
+                r"start as a shapefile's does \(it looks like a GDAL virtual dataset",
+            )
+        )
+        cases.append(
+            Case(
+                f"vrt-{label}-as-loose-dbf",
+                "boundary",
+                lambda e, p=payload: _shp_parts_with(".dbf", p(e)),
+                r"units\.shp: not a shapefile; it was not opened:\n  - its \.dbf part is not a "
+                r"dBASE table \(it looks like a GDAL virtual dataset",
+            )
+        )
+    cases += [
+        Case(
+            "vrt-with-bom-and-xml-prolog",
+            "boundary",
+            lambda e: [
+                (
+                    "x.geojson",
+                    _vrt(f"CSV:{e['secret']}", prolog=b'\xef\xbb\xbf  <?xml version="1.0"?>\n'),
+                )
+            ],
+            r"x\.geojson: could not read it as a boundary file: it is named as GeoJSON but its "
+            r"content is not GeoJSON \(it looks like a GDAL virtual dataset",
+        ),
+        Case(
+            "vrt-named-like-a-gdal-path",
+            "boundary",
+            lambda e: [("CSV:/vsicurl/x.geojson", _vrt_url(e))],
+            r"x\.geojson: could not read it as a boundary file: it is named as GeoJSON",
+        ),
+    ]
+    return cases
+
+
+CASES: list[Case] = [
+    *_vrt_cases(),
+    Case(
+        "geojson-crs-name-is-a-file",
+        "boundary",
+        lambda e: [
+            (
+                "units.geojson",
+                _feature_collection({"type": "name", "properties": {"name": e["secret"]}}),
+            )
+        ],
+        r"",
+        outcome="load",
+        held=True,
+    ),
+    Case(
+        "geojson-crs-name-is-a-url",
+        "boundary",
+        lambda e: [
+            (
+                "units.geojson",
+                _feature_collection({"type": "name", "properties": {"name": f"{e['canary']}/crs"}}),
+            )
+        ],
+        r"",
+        outcome="load",
+        held=True,
+    ),
+    Case(
+        "geojson-crs-link-to-url",
+        "boundary",
+        lambda e: [
+            (
+                "units.geojson",
+                _feature_collection(
+                    {
+                        "type": "link",
+                        "properties": {"href": f"{e['canary']}/crs.wkt", "type": "ogcwkt"},
+                    }
+                ),
+            )
+        ],
+        r"",
+        outcome="load",
+        held=True,
+    ),
+    Case(
+        "gpkg-virtualogr-table",
+        "boundary",
+        lambda e: [
+            (
+                "units.gpkg",
+                _gpkg_with(
+                    [
+                        "INSERT INTO sqlite_master(type,name,tbl_name,rootpage,sql) "
+                        "VALUES('table','evil','evil',0,'CREATE VIRTUAL TABLE evil USING "
+                        f"VirtualOGR(''CSV:{e['secret']}'')')",
+                        "INSERT INTO gpkg_contents(table_name,data_type,identifier) "
+                        "VALUES('evil','attributes','evil')",
+                    ],
+                    schema=True,
+                ),
+            )
+        ],
+        r"units\.gpkg: could not read it as a boundary file.*no such module: VirtualOGR",
+        held=True,
+        options={"layer": "evil"},
+    ),
+    Case(
+        "gpkg-view-loading-a-datasource",
+        "boundary",
+        lambda e: [
+            (
+                "units.gpkg",
+                _gpkg_with(
+                    [
+                        "CREATE VIEW v AS SELECT ogr_datasource_load_layers("
+                        f"'CSV:{e['secret']}') AS x, * FROM units",
+                        "INSERT INTO gpkg_contents(table_name,data_type,identifier) "
+                        "VALUES('v','attributes','v')",
+                    ]
+                ),
+            )
+        ],
+        r"units\.gpkg: could not read it as a boundary file.*could be used to steal data",
+        held=True,
+    ),
+    Case(
+        "sqlite-that-is-not-a-geopackage",
+        "boundary",
+        lambda e: [("units.gpkg", _gpkg_with(["PRAGMA application_id = 0"]))],
+        r"units\.gpkg: an SQLite database but not a GeoPackage",
+    ),
+    Case(
+        "geopackage-cut-short",
+        "boundary",
+        lambda e: [("units.gpkg", b"SQLite format 3\x00garbage")],
+        r"units\.gpkg: could not read it as a boundary file: the GeoPackage is cut short",
+        held=True,
+    ),
+    Case(
+        "csv-named-geojson",
+        "boundary",
+        lambda e: [("units.geojson", b"code,pop\nr0c0,1\n")],
+        r"units\.geojson: could not read it as a boundary file: it is named as GeoJSON but its "
+        r"content is not GeoJSON \(it looks like text in another format \(such as CSV\)\)",
+        held=True,
+    ),
+    Case(
+        "html-named-geojson",
+        "boundary",
+        lambda e: [("units.geojson", b"<html><body><img src='x'></body></html>")],
+        r"units\.geojson: could not read it as a boundary file: it is named as GeoJSON but its "
+        r"content is not GeoJSON \(it looks like XML or HTML\)",
+        held=True,
+    ),
+    Case(
+        "pdf-named-gpkg",
+        "boundary",
+        lambda e: [("units.gpkg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")],
+        r"units\.gpkg: could not read it as a boundary file: it is named as a GeoPackage but "
+        r"its content is not a GeoPackage \(it looks like a PDF document\)",
+        held=True,
+    ),
+    Case(
+        "zip-named-geojson",
+        "boundary",
+        lambda e: [("units.geojson", _zip({"a.txt": b"x"}))],
+        r"units\.geojson: could not read it as a boundary file: it is named as GeoJSON but its "
+        r"content is not GeoJSON \(it looks like a zip archive\)",
+        held=True,
+    ),
+    Case(
+        "geojson-in-metres-without-saying-so",
+        "boundary",
+        lambda e: [("units.geojson", _feature_collection({}, metres=True))],
+        r"units\.geojson: the file says its coordinates are longitude and latitude \(WGS 84\), "
+        r"but they run from 430,000, 433,000 to 433,000, 435,000, which look like metres",
+    ),
+    Case(
+        "too-many-units",
+        "boundary",
+        lambda e: [("units.geojson", _feature_collection({}))],
+        r"units\.geojson: the file holds 6 features; this server plans at most 5 units in one "
+        r"geography",
+        options={"max_units": 5},
+    ),
+    Case(
+        "zip-slip",
+        "boundary",
+        lambda e: [("upload.zip", _zip({"../../evil.geojson": _feature_collection({})}))],
+        r"upload\.zip: member '\.\./\.\./evil\.geojson' would be written outside the upload "
+        r"folder; the zip was refused",
+        held=True,
+    ),
+    Case(
+        "zip-symlink",
+        "boundary",
+        lambda e: [("upload.zip", _symlink_zip())],
+        r"upload\.zip: member 'units\.geojson' is a symbolic link; the zip was refused",
+        held=True,
+    ),
+    Case(
+        "zip-in-zip",
+        "boundary",
+        lambda e: [("upload.zip", _zip({"inner.zip": _zip({"u.geojson": b"{}"})}))],
+        r"upload\.zip: member 'inner\.zip' is a zip inside the zip",
+        held=True,
+    ),
+    Case(
+        "zip-bomb",
+        "boundary",
+        lambda e: [("upload.zip", _zip({"units.geojson": b" " * (3 * 1024 * 1024)}))],
+        r"upload\.zip: its members would unpack to 3\.0 MB, more than the 1\.0 MB allowed",
+        held=True,
+        options={"max_bytes": 1024 * 1024},
+    ),
+    Case(
+        "not-a-zip",
+        "boundary",
+        lambda e: [("upload.zip", b"PK\x03\x04 but not really")],
+        r"upload\.zip: not a zip archive \(or a damaged one\)",
+        held=True,
+    ),
+    Case(
+        "empty-geojson",
+        "boundary",
+        lambda e: [("units.geojson", b"")],
+        r"units\.geojson: the file is empty; upload it again",
+        held=True,
+    ),
+]
+
+
+def write(folder: Path, env: Env) -> list[Path]:
+    """Write every case's files into ``folder/<case id>/`` and return the folders."""
+    out = []
+    for case in CASES:
+        target = folder / case.id
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in case.build(env):
+            (target / name.replace("/", "_").replace(":", "_")).write_bytes(data)
+        out.append(target)
+    return out
+
+
+def secret_file(folder: Path) -> Path:
+    """The stand-in for a server file that must never leak: a small CSV."""
+    path = folder / "secret.csv"
+    path.write_text("\n".join(SECRET_LINES) + "\n")
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover - a tool for looking at the corpus
+    dest = Path(sys.argv[1] if len(sys.argv) > 1 else "hostile-corpus")
+    dest.mkdir(parents=True, exist_ok=True)
+    folders = write(dest, {"secret": str(secret_file(dest)), "canary": "http://127.0.0.1:9"})
+    sys.stdout.write(f"{len(folders)} cases written to {dest}\n")

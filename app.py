@@ -12,8 +12,10 @@ survive a restart and can be backed up like any other folder.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -36,6 +38,7 @@ from footprint import (
     FootprintError,
     Problem,
     Scenario,
+    ScenarioError,
     ScenarioStore,
     compare_plans,
     load_dataset,
@@ -46,6 +49,7 @@ from footprint import (
     validate_plan,
 )
 from footprint._assets import leaflet_dir
+from footprint._text import clean_name, plain
 from footprint.map import base_map, clicked_unit, static_files, units_layer
 from footprint.rule_text import RuleKind, read_rules, unit_lookup
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography
@@ -78,10 +82,25 @@ def map_data_folder() -> str:
 _MAPDATA = components.declare_component("mapdata", path=map_data_folder())
 MAPDATA_URL = f"../{_MAPDATA.name}/"
 
-NEW_FOOTPRINT = "(a new footprint)"
-UNASSIGN = "(no footprint: take it out)"
+# Pickers hold (kind, id) pairs, never bare names, so that no name a planner saves or imports
+# can stand in for one of the app's own choices (the drawing, a reference plan, "a new
+# footprint"); what each shows is decided by picker_labels().
+NEW_FOOTPRINT = ("new", "")
+UNASSIGN = ("out", "")
+DRAWING = ("drawing", "")
 VIEWS = ("Map and drawing", "Optimise", "Scenarios and comparison", "Import and export")
-DRAWING = "Current drawing"
+#: What the app's own choices are called in the pickers.
+OWN_LABELS = {
+    NEW_FOOTPRINT: "(a new footprint)", UNASSIGN: "(no footprint: take it out)",
+    DRAWING: "Current drawing", ("reference", "area_team_code"): "NHS Area Teams (2013)",
+    ("reference", "region_code"): "NHS Regions (2013)",
+}
+#: What a view shows when it fails for a reason nobody foresaw (the log has the traceback).
+UNEXPECTED = ("This view hit an unexpected problem; your drawing and saved scenarios are "
+              "unchanged. The details are in the app log; another view, or reloading the "
+              "page, may work.")
+#: Most lines of a list (problems in a file, in the constraints...) shown in one message.
+MAX_LINES = 20
 HISTORY_LIMIT = 200
 # What the map reports back. Keep to these two: footprint.map's instant click reports
 # (units_layer(instant_clicks=True)) build exactly this value.
@@ -120,8 +139,82 @@ def init_state() -> None:
         st.session_state["tiles"] = tiles_reachable()
 
 
+def md(text: object) -> str:
+    """``text`` for an element that renders Markdown, shown exactly as written.
+
+    Every character Markdown or Streamlit would act on is escaped with
+    :func:`footprint._text.plain` (so a name such as ``![t](http://elsewhere/p.png)``
+    fetches nothing and ``$5m to $6m`` is not mathematics), line by line: a message's
+    lines and its list of problems (lines starting ``- `` after any indent, as
+    :class:`FootprintError` writes them) keep their shape.
+    """
+    out = []
+    for line in str(text).split("\n"):
+        indent, bullet, rest = re.fullmatch(r"(\s*)(- )?(.*)", line, flags=re.S).groups()
+        out.append(indent + (bullet or "") + plain(rest))
+    return "\n".join(out)
+
+
+def capped(text: str, *, limit: int = MAX_LINES) -> str:
+    """``text`` with a list longer than ``limit`` lines cut to ``limit`` and "and N more"."""
+    lines = text.split("\n")
+    items = [i for i, line in enumerate(lines) if line.lstrip().startswith("- ")]
+    if len(items) <= limit:
+        return text
+    cut = items[limit]
+    indent = lines[cut][: len(lines[cut]) - len(lines[cut].lstrip())]
+    rest = len(items) - limit
+    return "\n".join([*lines[:cut], f"{indent}- … and {rest:,} more"])
+
+
+def listed(head: str, items: list[str], *, limit: int = MAX_LINES) -> str:
+    """One message: ``head`` and the items as a list, at most ``limit`` of them."""
+    lines = [f"  - {item}" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"  - … and {len(items) - limit:,} more")
+    return "\n".join([head, *lines])
+
+
+def picker_labels(options: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """What each (kind, id) choice of a picker shows, every label different.
+
+    The app's own choices keep their names (``OWN_LABELS``); a saved scenario reads
+    "Scenario: <name>", an imported plan "Imported plan: <file>", a footprint its name.
+    A picker tells its choices apart by what they show, so a label that is taken
+    already (a footprint called "(a new footprint)") gets " (2)", " (3)"...
+    """
+    out: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    for option in sorted(options, key=lambda o: o not in OWN_LABELS):  # own choices first
+        kind, ident = option
+        label = OWN_LABELS.get(option) or clean_name(
+            {"scenario": f"Scenario: {ident}", "imported": f"Imported plan: {ident}"}
+            .get(kind, ident)) or "(no name)"
+        text, n = label, 1
+        while text in taken:
+            n += 1
+            text = f"{label} ({n})"
+        taken.add(text)
+        out[option] = text
+    return out
+
+
+def in_place(draw: Callable[[], Any], *, where: str, message: str = UNEXPECTED) -> None:
+    """Draw part of the page; if it fails unexpectedly, say so there and go on.
+
+    A view that raises would otherwise end the script, and take the sidebar (drawn
+    after it) and its navigation with it. Streamlit's own stop and rerun signals are not
+    exceptions of this kind and pass through.
+    """
+    try:
+        draw()
+    except Exception:
+        log.exception("unexpected error in %s", where)
+        st.error(message)
+
+
 def flash(kind: str, message: str) -> None:
-    """Queue a message for the next run (callbacks cannot draw)."""
+    """Queue a message for the next run (callbacks cannot draw). Plain text: shown as written."""
     st.session_state["flash"] = [*st.session_state["flash"], (kind, message)]
 
 
@@ -134,7 +227,7 @@ def show_flash() -> None:
     """
     box = st.container()
     for kind, message in st.session_state["flash"]:
-        getattr(box, kind)(message)
+        getattr(box, kind)(md(message))
     st.session_state["flash"] = []
 
 
@@ -145,8 +238,15 @@ def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
     The message is headed by ``what`` unless it already starts with those words; ``drop`` is
     a leading "name: " the message may start with that ``what`` already says.
     ``later``: queue the message for the top of the page (from a callback).
+    Messages quote names from planners' files, so they are shown as plain text (:func:`md`),
+    with a long list of problems cut to its first lines (:func:`capped`).
     """
-    say = (lambda text: flash("error", text)) if later else st.error
+    def say(text: str) -> None:
+        if later:
+            flash("error", capped(text))
+        else:
+            st.error(md(capped(text)))
+
     try:
         return action()
     except FootprintError as exc:
@@ -241,7 +341,34 @@ def digest_of(ds: Dataset) -> str:
 
 
 def store() -> ScenarioStore:
-    return ScenarioStore(os.environ.get("FOOTPRINT_SCENARIO_DIR", "scenarios"))
+    """The scenario folder's store.
+
+    Raises
+    ------
+    ScenarioError
+        When the folder cannot be created (a path under a regular file, no permission) or
+        cannot be written to; the message names it and says how to choose another.
+    """
+    folder = os.environ.get("FOOTPRINT_SCENARIO_DIR", "scenarios")
+    try:
+        s = ScenarioStore(folder)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{exc} (the folder is set by FOOTPRINT_SCENARIO_DIR)") from None
+    if not os.access(s.folder, os.W_OK | os.X_OK):
+        raise ScenarioError(
+            f"cannot use {s.folder} as the scenario folder (the app may not write to it); "
+            "choose a folder the app can write to (the folder is set by "
+            "FOOTPRINT_SCENARIO_DIR)")
+    return s
+
+
+def store_or_say(consequence: str) -> ScenarioStore | None:
+    """The store, or ``None`` after a warning that says what is wrong and what it means here."""
+    try:
+        return store()
+    except ScenarioError as exc:
+        st.warning(md(f"{consequence}: {exc}."))
+        return None
 
 
 # --- the drawing ----------------------------------------------------------------------------
@@ -291,13 +418,13 @@ def assign(code: str, names: Mapping[str, str]) -> None:
     """Put one CCG in the target footprint (or take it out), refusing changes to locked ones."""
     plan = st.session_state["plan"]
     locked = set(st.session_state["locked"])
-    target = st.session_state["target"]
+    kind, target = st.session_state["target"]
     name = names.get(code, code)
     current = plan.get(code)
     if current in locked:
         flash("warning", f"{name} is in the locked footprint {current!r}; unlock it first.")
         return
-    if target == UNASSIGN:
+    if kind == UNASSIGN[0]:
         if current is None:
             flash("info", f"{name} is not in a footprint.")
             return
@@ -307,8 +434,8 @@ def assign(code: str, names: Mapping[str, str]) -> None:
         st.session_state["locked"] = [f for f in locked if f in set(plan.values())]
         flash("success", f"Removed {name} from {current!r}.")
         return
-    if target == NEW_FOOTPRINT or target not in set(plan.values()):
-        target = next_footprint_name(plan) if target == NEW_FOOTPRINT else target
+    if kind == NEW_FOOTPRINT[0]:
+        target = next_footprint_name(plan)
     if target in locked:
         flash("warning", f"Footprint {target!r} is locked; unlock it to add CCGs.")
         return
@@ -317,7 +444,7 @@ def assign(code: str, names: Mapping[str, str]) -> None:
         return
     snapshot()
     st.session_state["plan"] = {**plan, code: target}
-    st.session_state["target"] = target
+    st.session_state["target"] = ("footprint", target)
     flash("success", f"Put {name} in {target!r}" + (f" (moved from {current!r})." if current
                                                      else "."))
 
@@ -363,8 +490,8 @@ def unit_labels(ds: Dataset) -> dict[str, str]:
 
 def population_note(ds: Dataset) -> None:
     st.caption(
-        f"Population means **{ds.geography.population_label}** throughout. "
-        + " · ".join(ds.geography.attribution)
+        f"Population means **{plain(ds.geography.population_label)}** throughout. "
+        + " · ".join(md(a) for a in ds.geography.attribution)
     )
 
 
@@ -406,9 +533,10 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
         column_config={
             "footprint": st.column_config.TextColumn("footprint", pinned=True),
             "population": st.column_config.NumberColumn(
-                short, format="localized", help=f"Sum of {label}; the floor is {floor:,}"),
+                short, format="localized",
+                help=f"Sum of {plain(label)}; the floor is {floor:,}"),
             "meets_floor": st.column_config.CheckboxColumn(
-                f"≥ {floor:,}", help=f"At least {floor:,} {short}"),
+                f"≥ {floor:,}", help=f"At least {floor:,} {plain(short)}"),
             "n_units": st.column_config.NumberColumn("CCGs", format="localized"),
             "contiguous": st.column_config.CheckboxColumn(
                 "in one piece", help="Every CCG reaches the others through shared borders "
@@ -446,10 +574,10 @@ def show_violations(violations: list[Any]) -> None:
                 # "footprint 'X' has ..." reads as "**X** has ...": the name is not said twice
                 said = f"footprint {v.footprint!r} "
                 if v.footprint and v.message.startswith(said):
-                    st.markdown(f"- **{v.footprint}** {v.message[len(said):]}")
+                    st.markdown(f"- **{plain(v.footprint)}** {md(v.message[len(said):])}")
                     continue
-                where = f"**{v.footprint}**" if v.footprint else "**The plan**"
-                st.markdown(f"- {where}, {RULE_WORDS.get(v.rule, v.rule)}: {v.message}")
+                where = f"**{plain(v.footprint)}**" if v.footprint else "**The plan**"
+                st.markdown(f"- {where}, {RULE_WORDS.get(v.rule, v.rule)}: {md(v.message)}")
     elif not unassigned:
         st.success("Every footprint meets the floor and the rules.")
     for v in unassigned:
@@ -555,10 +683,12 @@ def view_drawing(ds: Dataset) -> None:
     with right:
         st.subheader("Draw")
         footprints = sorted(set(plan.values()))
-        options = [NEW_FOOTPRINT, *footprints, UNASSIGN]
+        options = [NEW_FOOTPRINT, *(("footprint", f) for f in footprints), UNASSIGN]
         if st.session_state["target"] not in options:
             st.session_state["target"] = NEW_FOOTPRINT
+        shown = picker_labels(options)
         st.selectbox("Clicking a CCG puts it in", options, key="target",
+                     format_func=shown.__getitem__,
                      help="Choose a footprint, start a new one, or remove CCGs from theirs.")
         labels = unit_labels(ds)
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -572,16 +702,16 @@ def view_drawing(ds: Dataset) -> None:
                   width="stretch")
         u2.button("↷ Redo", on_click=redo, disabled=not st.session_state["future"],
                   width="stretch")
-        target = st.session_state["target"]
-        if target in footprints:
+        kind, target = st.session_state["target"]
+        if kind == "footprint" and target in footprints:
             is_locked = target in st.session_state["locked"]
             u3.button("Unlock" if is_locked else "Lock", width="stretch",
                       on_click=toggle_lock, args=(target,), key="lock_target",
-                      help=f"{'Unlock' if is_locked else 'Lock'} {target}: locked footprints "
-                           "cannot be changed by clicks and the optimiser keeps them as they "
-                           "are.")
+                      help=f"{'Unlock' if is_locked else 'Lock'} {plain(target)}: locked "
+                           "footprints cannot be changed by clicks and the optimiser keeps "
+                           "them as they are.")
         if st.session_state["locked"]:
-            st.caption("Locked: " + ", ".join(sorted(st.session_state["locked"])))
+            st.caption(md("Locked: " + ", ".join(sorted(st.session_state["locked"]))))
         # popovers, not expanders: their widgets are only built when opened, which
         # takes ~0.4 s off the first page on 2 cores (measured)
         with st.popover("Save the drawing as a scenario", width="stretch"), st.form(
@@ -617,17 +747,22 @@ def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str
                             status=status, constraints_json=constraints_json,
                             locked=tuple(c for c, f in plan.items()
                                          if f in st.session_state["locked"]))
-        store().save(scenario, overwrite=overwrite)
-        return True
+        s = store()
+        try:
+            s.save(scenario, overwrite=overwrite)
+        except OSError as exc:  # a folder that went read-only or full since it was checked
+            raise ScenarioError(f"the scenario folder {s.folder} cannot be written to "
+                                f"({exc.strerror}); nothing was saved") from None
+        return s.folder
 
-    ok = guarded(_save, what="Could not save the scenario", later=later)
-    if ok and not quiet:
-        message = f"Saved scenario {name.strip()!r} in {store().folder}."
+    folder = guarded(_save, what="Could not save the scenario", later=later)
+    if folder is not None and not quiet:
+        message = f"Saved scenario {name.strip()!r} in {folder}."
         if later:
             flash("success", message)
         else:
-            st.success(message)
-    return bool(ok)
+            st.success(md(message))
+    return folder is not None
 
 
 def save_drawing() -> None:
@@ -641,7 +776,7 @@ def fresh_scenario_name() -> str:
     """'Optimised 2013-04-01 09:30', with ' (2)', ' (3)'... if that name is saved already."""
     base = f"Optimised {datetime.now():%Y-%m-%d %H:%M}"
     try:
-        taken = set(store().names())
+        taken = {sc.name for sc in store().scan().scenarios}
     except (FootprintError, OSError):  # an unreadable folder is reported where it is listed
         taken = set()
     name, n = base, 1
@@ -667,15 +802,18 @@ def view_optimise(ds: Dataset) -> None:
     labels = unit_labels(ds)
     links = list(ds.adjacency.bridges) + list(ds.adjacency.river_crossings)
     st.subheader("Optimise")
-    st.caption(f"Population: {label}. The result is saved as a new scenario; your drawing is "
-               "only replaced if you ask.")
+    st.caption(md(f"Population: {label}. The result is saved as a new scenario; your drawing "
+                  "is only replaced if you ask."))
+    # results are saved as scenarios: say now, not after a long run, if they cannot be
+    store_or_say("Results cannot be saved as scenarios, but you can still run the optimiser "
+                 "and load a result into the drawing")
     with st.form("optimise"):
         c1, c2, c3 = st.columns(3)
-        floor = c1.number_input(f"Floor: at least this many {short}", min_value=0,
+        floor = c1.number_input(f"Floor: at least this many {plain(short)}", min_value=0,
                                 step=10_000, value=int(st.session_state["floor"]),
-                                help=f"Per footprint, in {label}")
-        max_pop = c2.number_input(f"Ceiling: at most this many {short} (0 = none)", min_value=0,
-                                  step=50_000, value=0)
+                                help=f"Per footprint, in {plain(label)}")
+        max_pop = c2.number_input(f"Ceiling: at most this many {plain(short)} (0 = none)",
+                                  min_value=0, step=50_000, value=0)
         objective = c3.selectbox(
             "Objective", ["max-footprints", "compact", "balanced", "fewest-changes"],
             help="max-footprints: as many footprints as possible; compact: rounder shapes; "
@@ -776,7 +914,7 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
         line = st.empty()
 
         def progress(message: Any, *args: Any) -> None:
-            line.write(str(message))
+            line.markdown(md(message))
 
         result = guarded(lambda: optimise(problem, constraints, current=current,
                                           progress=progress), what="Could not optimise")
@@ -817,18 +955,19 @@ def show_last_result(ds: Dataset) -> None:
     if not res:
         return
     kind, sentence = verdict(res)
-    getattr(st, kind)(sentence)
+    getattr(st, kind)(md(sentence))
     saved = (f"saved as scenario {res['name']!r}" if res["name"]
              else "not saved as a scenario" if res["assignment"] else "")
-    st.caption(f"Solver {res['solver']}, {res['seconds']:.1f} s" + (f"; {saved}" if saved else ""))
+    st.caption(md(f"Solver {res['solver']}, {res['seconds']:.1f} s"
+                  + (f"; {saved}" if saved else "")))
     if res["assignment"]:
         floor = int(res.get("floor") or st.session_state["floor"])
         table = res.get("table")
         if table is None:
             table = footprint_table(ds, res["assignment"], floor)
         if table is not None and len(table):
-            st.caption(f"Smallest footprint {int(table['population'].min()):,}, largest "
-                       f"{int(table['population'].max()):,} {short_label(ds)}.")
+            st.caption(md(f"Smallest footprint {int(table['population'].min()):,}, largest "
+                          f"{int(table['population'].max()):,} {short_label(ds)}."))
         # the run's own floor, as in the table below: the sidebar's may differ
         draw_map(ds, plan=res["assignment"], colour_by="footprint", key="result_map",
                  events=False, height=520, floor=floor)
@@ -844,16 +983,41 @@ def show_last_result(ds: Dataset) -> None:
         st.code(res["log"] or "(empty)", language=None)
 
 
-def reference_options(ds: Dataset) -> dict[str, dict[str, str]]:
-    """Plans to compare against besides the saved scenarios."""
-    out = {DRAWING: dict(st.session_state["plan"])}
-    for column, title in (("area_team_code", "NHS Area Teams (2013)"),
-                          ("region_code", "NHS Regions (2013)")):
+def plan_choices(ds: Dataset, scenarios: list[Scenario]) -> dict[tuple[str, str], dict[str, str]]:
+    """Every plan the planner can compare, keyed by (kind, id): the drawing, the reference
+    plans, an imported plan and the saved scenarios (``picker_labels`` says what each shows).
+    """
+    out: dict[tuple[str, str], dict[str, str]] = {DRAWING: dict(st.session_state["plan"])}
+    for column in ("area_team_code", "region_code"):
         if column in ds.geography.units:
-            out[title] = reference_plan(ds.geography, column)
-    if st.session_state["imported_plan"]:
-        out["Imported plan"] = dict(st.session_state["imported_plan"]["assignment"])
+            out[("reference", column)] = reference_plan(ds.geography, column)
+    imported = st.session_state["imported_plan"]
+    if imported:
+        out[("imported", imported.get("file") or "")] = dict(imported["assignment"])
+    for sc in scenarios:
+        out[("scenario", sc.name)] = dict(sc.assignment)
     return out
+
+
+def distinct(scenarios: tuple[Scenario, ...] | list[Scenario]) -> list[Scenario]:
+    """The scenarios with one per name (the first): a file copied in by hand can repeat one."""
+    seen: set[str] = set()
+    return [sc for sc in scenarios if not (sc.name in seen or seen.add(sc.name))]
+
+
+def picker(where: Any, label: str, options: list[tuple[str, str]], *, key: str,
+           index: int = 0) -> tuple[str, str]:
+    """A selectbox over (kind, id) choices, showing ``picker_labels``; returns the choice.
+
+    A choice kept from an earlier run that is gone now (a deleted scenario) is dropped
+    first, so the box falls back to ``index``.
+    """
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+    shown = picker_labels(options)
+    chosen = where.selectbox(label, options, key=key, index=index,
+                             format_func=lambda o: shown.get(o, str(o)))
+    return chosen if chosen in options else options[index]
 
 
 def _when(stamp: str) -> str:
@@ -866,18 +1030,23 @@ def _when(stamp: str) -> str:
 
 def view_scenarios(ds: Dataset) -> None:
     st.subheader("Saved scenarios")
-    s = store()
-    st.caption(f"Saved as JSON files in `{s.folder.resolve()}`: back that folder up to keep them.")
-    listing = guarded(s.scan, what="Could not read the scenario folder")
-    scenarios = listing.scenarios if listing is not None else []
-    for path, reason in getattr(listing, "unreadable", ()) or ():
-        st.warning(f"Skipped {path.name}, which could not be read (left in place): {reason}")
+    s = store_or_say("Saved scenarios are not available; the comparisons below still work")
+    scenarios: list[Scenario] = []
+    if s is not None:
+        st.caption(md(f"Saved as JSON files in {s.folder.resolve()}: back that folder up to "
+                      "keep them."))
+        listing = guarded(s.scan, what="Could not read the scenario folder")
+        scenarios = distinct(listing.scenarios) if listing is not None else []
+        for path, reason in getattr(listing, "unreadable", ()) or ():
+            st.warning(md(f"Skipped {path.name}, which could not be read (left in place): "
+                          f"{reason}"))
     if scenarios:
         st.dataframe(pd.DataFrame([{
             "name": sc.name, "created": _when(sc.created), "source": sc.source,
             "status": sc.status,
             "footprints": len(set(sc.assignment.values())), "CCGs": len(sc.assignment),
             "notes": sc.notes} for sc in scenarios]), hide_index=True, width="stretch")
+        # only saved scenarios in this box, so their names need no tag
         chosen = st.selectbox("Scenario", [sc.name for sc in scenarios], key="scenario_pick")
         sc = next(x for x in scenarios if x.name == chosen)
         c1, c2 = st.columns(2)
@@ -892,18 +1061,19 @@ def view_scenarios(ds: Dataset) -> None:
                     lambda: s.delete(chosen) or True, what="Could not delete the scenario"):
                 flash("success", f"Deleted scenario {chosen!r}.")
                 st.rerun()
-    else:
+    elif s is not None:
         st.info("No saved scenarios yet: save a drawing or run the optimiser.")
 
     st.subheader("Compare two plans")
-    plans = {**{sc.name: sc.assignment for sc in scenarios}, **reference_options(ds)}
-    names = list(plans)
+    plans = plan_choices(ds, scenarios)
+    options = list(plans)
     c1, c2 = st.columns(2)
-    a = c1.selectbox("Plan A", names, key="cmp_a")
-    b = c2.selectbox("Plan B", names, key="cmp_b", index=min(1, len(names) - 1))
+    a = picker(c1, "Plan A", options, key="cmp_a")
+    b = picker(c2, "Plan B", options, key="cmp_b", index=min(1, len(options) - 1))
     if a == b:
         st.info("Choose two different plans.")
         return
+    shown = picker_labels(options)
     g = ds.geography
     pops = dict(zip(g.units["code"], g.units["population"].astype(int), strict=True))
     names_of = dict(zip(g.units["code"], g.units["name"], strict=True))
@@ -912,9 +1082,10 @@ def view_scenarios(ds: Dataset) -> None:
     if cmp is None:
         return
     m1, m2, m3 = st.columns(3)
-    short = short_label(ds)
+    short = plain(short_label(ds))
     m1.metric(f"{short.capitalize()} kept together", f"{cmp.share_kept_together:.1%}",
-              help=f"Share of {g.population_label} whose footprint matches between A and B")
+              help=f"Share of {plain(g.population_label)} whose footprint matches between "
+                   "A and B")
     m2.metric("CCGs that moved", f"{cmp.n_moved:,}")
     m3.metric(f"{short.capitalize()} in moved CCGs", f"{cmp.population_moved:,}")
     moved = tuple(cmp.moves["unit_code"]) if len(cmp.moves) else ()
@@ -924,8 +1095,9 @@ def view_scenarios(ds: Dataset) -> None:
              events=False, height=520)
     st.dataframe(cmp.moves, hide_index=True, width="stretch", column_config={
         "unit_code": "CCG code", "name": "CCG",
-        "population": st.column_config.NumberColumn(short, format="localized"),
-        "from_footprint": f"footprint in A ({a})", "to_footprint": f"footprint in B ({b})"})
+        "population": st.column_config.NumberColumn(short_label(ds), format="localized"),
+        "from_footprint": f"footprint in A ({shown[a]})",
+        "to_footprint": f"footprint in B ({shown[b]})"})
 
 
 def export_metadata(ds: Dataset, name: str, sc: Scenario | None) -> dict[str, Any]:
@@ -939,37 +1111,79 @@ def export_metadata(ds: Dataset, name: str, sc: Scenario | None) -> dict[str, An
     return meta
 
 
+def upload_key(up: Any) -> tuple[str, str, int]:
+    """What tells one upload from another: Streamlit's id for it (a hash of the bytes where
+    there is none), its name and size."""
+    ident = getattr(up, "file_id", None) or hashlib.sha256(up.getvalue()).hexdigest()
+    return str(ident), str(up.name), int(getattr(up, "size", 0) or 0)
+
+
+def once(slot: str, key: Any, work: Callable[[], Any]) -> Callable[[], Any]:
+    """``work`` done once per ``key`` (an upload), its outcome kept in session state.
+
+    Reading a large upload again on every rerun (each click) took seconds and gigabytes;
+    this keeps the last outcome, result or error, of each ``slot`` (one upload box) and
+    returns a call that gives it back (raising the error again), for :func:`guarded`.
+    """
+    held = st.session_state.get(slot)
+    if held is None or held[0] != key:
+        try:
+            outcome: tuple[Any, BaseException | None] = (work(), None)
+        except Exception as exc:
+            outcome = (None, exc)
+        held = (key, outcome)
+        st.session_state[slot] = held
+    value, error = held[1]
+
+    def again() -> Any:
+        if error is not None:
+            raise error
+        return value
+
+    return again
+
+
 def view_import_export(ds: Dataset) -> None:
     g = ds.geography
     st.subheader("Export")
-    listing = guarded(lambda: store().scan(), what="Could not read the scenario folder")
-    saved = listing.scenarios if listing is not None else ()
-    options = {DRAWING: None, **{sc.name: sc for sc in saved}}
-    which = st.selectbox("Plan to export", list(options), key="export_pick")
-    sc = options[which]
+    s = store_or_say("Saved scenarios cannot be exported; the drawing can")
+    listing = s and guarded(s.scan, what="Could not read the scenario folder")
+    saved = distinct(listing.scenarios) if listing else []
+    by_option: dict[tuple[str, str], Scenario | None] = {
+        DRAWING: None, **{("scenario", sc.name): sc for sc in saved}}
+    which = picker(st, "Plan to export", list(by_option), key="export_pick")
+    sc = by_option[which]
+    name = OWN_LABELS[DRAWING] if sc is None else sc.name
     plan = dict(st.session_state["plan"]) if sc is None else dict(sc.assignment)
-    meta = export_metadata(ds, which, sc)
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in which)[:60] or "plan"
+    meta = export_metadata(ds, name, sc)
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "plan"
     if not plan:
-        st.info(f"{which} has no footprints yet: the files will list every CCG with an empty "
-                "footprint. Draw on the map, or pick a saved scenario above.")
+        st.info(md(f"{picker_labels(list(by_option))[which]} has no footprints yet: the files "
+                   "will list every CCG with an empty footprint. Draw on the map, or pick a "
+                   "saved scenario above."))
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items(), strict=True):
         col.download_button(
             fmt.label, data=_exporter(fmt.function, ds, plan, meta),
             file_name=f"{stem}{fmt.extension}", mime=fmt.mime, key=f"dl_{key}",
             on_click="ignore", width="stretch")
-    st.caption("The CSV has one row per CCG, `unit_code,footprint`; codes stay text. Every file "
-               "carries the attribution and says that population means "
-               f"{g.population_label}.")
+    st.caption(md("The CSV has one row per CCG, unit_code,footprint; codes stay text. Every "
+                  "file carries the attribution and says that population means "
+                  f"{g.population_label}."))
 
     st.subheader("Import a plan (CSV)")
     up = st.file_uploader("A CSV with columns unit_code, footprint", type=["csv", "txt"],
                           key="plan_csv")
-    if up is not None:
-        nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True) if h}
-        imp = guarded(lambda: read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
-                                            nhs_codes=nhs),
+    if up is None:
+        st.session_state.pop("plan_csv_read", None)  # let the last file's contents go
+    else:
+        def read() -> Any:
+            nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True)
+                   if h}
+            return read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
+                                 nhs_codes=nhs)
+
+        imp = guarded(once("plan_csv_read", (upload_key(up), digest_of(ds)), read),
                       what=f"Could not read {up.name}", drop="the plan file")
         if imp is not None:
             show_import(imp, up.name)
@@ -993,22 +1207,27 @@ def _exporter(fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str],
 
 
 def show_import(imp: Any, file_name: str) -> None:
+    """What an imported plan file holds; every problem in it in one message."""
     problems = [*(getattr(imp, "problems", ()) or ())]
     if imp.unknown_codes:
         problems.append(f"{len(imp.unknown_codes)} code(s) are not CCGs of this geography: "
-                        + ", ".join(map(str, list(imp.unknown_codes)[:15])))
+                        + ", ".join(map(str, imp.unknown_codes[:15]))
+                        + (", …" if len(imp.unknown_codes) > 15 else ""))
     if imp.duplicates:
         problems.append(f"{len(imp.duplicates)} CCG(s) appear more than once: "
-                        + ", ".join(map(str, list(imp.duplicates)[:15])))
+                        + ", ".join(map(str, imp.duplicates[:15]))
+                        + (", …" if len(imp.duplicates) > 15 else ""))
     if imp.missing:
         st.warning(f"{len(imp.missing)} CCG(s) are not in the file; they will be unassigned.")
-    for p in problems:
-        st.error(f"{file_name}: {p}")
+    if problems:
+        st.error(md(listed(f"{file_name}: {plural(len(problems), 'problem')} in the file",
+                           problems)))
     if not imp.assignment:
-        st.error(f"{file_name}: no valid rows to load.")
+        st.error(md(f"{file_name}: no valid rows to load."))
         return
     n = len(imp.assignment)
-    st.info(f"{file_name}: {n} valid row(s) in {len(set(imp.assignment.values()))} footprints.")
+    st.info(md(f"{file_name}: {n} valid row(s) in {len(set(imp.assignment.values()))} "
+               "footprints."))
     st.session_state["imported_plan"] = {"assignment": dict(imp.assignment), "file": file_name}
     ok = st.checkbox(f"Load these {n} rows" + (" (ignoring the problems above)" if problems
                                                 else "") + ", replacing my drawing",
@@ -1017,10 +1236,14 @@ def show_import(imp: Any, file_name: str) -> None:
               args=(dict(imp.assignment), f"the plan from {file_name}"), key="load_import")
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def upload_columns(name: str, data: bytes) -> list[str]:
-    """Column names of an uploaded file (cached: the file is read once, not on every rerun)."""
-    return inspect_upload_columns((name, data))
+def upload_columns(up: Any, slot: str) -> list[str] | None:
+    """Column names of an uploaded geography file, read once per upload (``None``: refused,
+    with the reason shown)."""
+    if up is None:
+        st.session_state.pop(slot, None)
+        return None
+    read = once(slot, upload_key(up), lambda: inspect_upload_columns((up.name, up.getvalue())))
+    return guarded(read, what=f"Could not use {up.name}", drop=up.name)
 
 
 def own_geography() -> None:
@@ -1035,11 +1258,9 @@ def own_geography() -> None:
     b = st.file_uploader("Boundary file", type=["geojson", "json", "gpkg", "topojson", "zip"],
                          key="own_boundaries")
     p = st.file_uploader("Population CSV", type=["csv", "txt"], key="own_population")
-    # each file is checked as soon as it arrives, so a bad one is reported at once
-    bcols = b and guarded(lambda: upload_columns(b.name, b.getvalue()),
-                          what=f"Could not use {b.name}", drop=b.name)
-    pcols = p and guarded(lambda: upload_columns(p.name, p.getvalue()),
-                          what=f"Could not use {p.name}", drop=p.name)
+    # each file is checked as soon as it arrives (once), so a bad one is reported at once
+    bcols = upload_columns(b, "own_boundaries_read")
+    pcols = upload_columns(p, "own_population_read")
     if not bcols or not pcols:
         if (b is None) != (p is None) and (bcols or pcols):
             st.caption("Add the " + ("population CSV" if p is None else "boundary file")
@@ -1070,12 +1291,30 @@ def own_geography() -> None:
 
 # --- page -----------------------------------------------------------------------------------
 
+#: Each view's function, by the name the sidebar gives it.
+VIEW_FUNCTIONS: dict[str, Callable[[Dataset], None]] = dict(zip(
+    VIEWS, (view_drawing, view_optimise, view_scenarios, view_import_export), strict=True))
+
 
 def main() -> None:
-    init_state()
-    ds = guarded(dataset, what="Could not load the reference data")
-    if ds is None:
-        st.stop()
+    # The view comes first and the sidebar last: the page then streams the map to the browser
+    # before the sidebar's widgets (the settings are read from session state, set up first).
+    # Whatever happens in the view, the sidebar and its navigation are drawn.
+    ds = None
+    try:
+        init_state()
+        ds = guarded(dataset, what="Could not load the reference data")
+        if ds is not None:
+            view = st.session_state["view"]
+            in_place(lambda: show_view(ds, view), where=f"the view {view!r}")
+            in_place(lambda: population_note(ds), where="the population note",
+                     message="The note on what population counts could not be shown.")
+    finally:
+        sidebar(ds)
+
+
+def show_view(ds: Dataset, view: str) -> None:
+    """The clicks the map reported, queued messages, then the chosen view."""
     g = ds.geography
     labels = dict(zip(g.units["code"], g.units["name"], strict=True))
     clicked, st.session_state["clicked"] = st.session_state["clicked"], []
@@ -1083,39 +1322,38 @@ def main() -> None:
         if code in labels:
             assign(code, labels)
     show_flash()
-    # The view comes first and the sidebar last: the page then streams the map to the browser
-    # before the sidebar's widgets (the settings are read from session state, set up above).
-    view = st.session_state["view"]
-    if view == VIEWS[1]:
-        view_optimise(ds)
-    elif view == VIEWS[2]:
-        view_scenarios(ds)
-    elif view == VIEWS[3]:
-        view_import_export(ds)
-    else:
-        view_drawing(ds)
-    population_note(ds)
-    sidebar(ds)
+    VIEW_FUNCTIONS.get(view, view_drawing)(ds)
 
 
-def sidebar(ds: Dataset) -> None:
-    g = ds.geography
+def sidebar(ds: Dataset | None) -> None:
+    """Title, navigation and settings; the navigation is drawn even when the rest fails."""
+    broken = "The sidebar hit an unexpected problem; the views still work."
     with st.sidebar:
         st.title("CSU footprint planner")
-        st.caption(f"{g.name}: {len(g.units)} units, {g.population_total:,} "
-                   f"{g.population_label}.")
+        if ds is not None:
+            g = ds.geography
+            in_place(lambda: st.caption(md(f"{g.name}: {len(g.units)} units, "
+                                           f"{g.population_total:,} {g.population_label}.")),
+                     where="the sidebar", message=broken)
         st.radio("View", VIEWS, key="view")
-        st.number_input(f"Population floor ({short_label(ds)})", min_value=0, step=10_000,
-                        key="floor", help=f"Each footprint needs at least this many "
-                                          f"{g.population_label}.")
-        st.caption(f"= {int(st.session_state['floor']):,} {short_label(ds)} per footprint")
-        st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
-                 horizontal=True)
-        st.markdown("**Reference layers**")
-        st.checkbox("Lower-tier LA boundaries", key="show_lower")
-        st.checkbox("NHS Area Teams (25)", key="show_teams")
-        st.checkbox("NHS Regions (4)", key="show_regions")
-        st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
+        if ds is not None:
+            in_place(lambda: settings(ds), where="the sidebar's settings", message=broken)
+
+
+def settings(ds: Dataset) -> None:
+    g = ds.geography
+    short = plain(short_label(ds))
+    st.number_input(f"Population floor ({short})", min_value=0, step=10_000,
+                    key="floor", help=f"Each footprint needs at least this many "
+                                      f"{plain(g.population_label)}.")
+    st.caption(f"= {int(st.session_state['floor']):,} {short} per footprint")
+    st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
+             horizontal=True)
+    st.markdown("**Reference layers**")
+    st.checkbox("Lower-tier LA boundaries", key="show_lower")
+    st.checkbox("NHS Area Teams (25)", key="show_teams")
+    st.checkbox("NHS Regions (4)", key="show_regions")
+    st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
 
 
 main()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -69,15 +70,36 @@ def click_ccg(at: AppTest, code: str, *, count: int = 1) -> AppTest:
     return at._run(states)
 
 
+def as_read(markdown: str) -> str:
+    """What a planner reads: the app escapes Markdown in names and messages (``\\.``)."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\1", markdown)
+
+
 def texts(at: AppTest) -> str:
     parts = []
     for kind in ("markdown", "caption", "success", "info", "warning", "error", "subheader"):
-        parts += [str(e.value) for e in getattr(at, kind)]
+        parts += [as_read(str(e.value)) for e in getattr(at, kind)]
     return "\n".join(parts)
 
 
 def errors(at: AppTest) -> list[str]:
-    return [str(e.value) for e in at.error]
+    return [as_read(str(e.value)) for e in at.error]
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    """Every text on the page that Streamlit renders as Markdown: bodies of text and message
+    elements, widget labels and tooltips, metric labels, expander and status labels."""
+    found = []
+    for node in _walk(at._tree):
+        proto = getattr(node, "proto", None)
+        for field in ("body", "label", "help"):
+            try:
+                value = getattr(proto, field)
+            except AttributeError:
+                continue
+            if isinstance(value, str) and value:
+                found.append(value)
+    return found
 
 
 def button(at: AppTest, label: str):
@@ -211,7 +233,7 @@ def test_a_locked_footprint_refuses_clicks(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(app.button(key="lock_target").click().run())
     assert app.session_state["locked"] == ["Footprint 1"]
-    app.selectbox(key="target").set_value("(no footprint: take it out)")
+    app.selectbox(key="target").set_value(("out", ""))
     ok(app.run())
     ok(click_ccg(app, AIREDALE, count=2))
     assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
@@ -255,8 +277,8 @@ def test_saving_without_a_name_says_why_and_keeps_the_drawing(app: AppTest,
 def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(go(app, "Scenarios and comparison"))
-    app.selectbox(key="cmp_a").set_value("Current drawing")
-    app.selectbox(key="cmp_b").set_value("NHS Area Teams (2013)")
+    app.selectbox(key="cmp_a").set_value(("drawing", ""))
+    app.selectbox(key="cmp_b").set_value(("reference", "area_team_code"))
     ok(app.run())
     labels = [m.label for m in app.metric]
     assert labels == ["Registered patients kept together", "CCGs that moved",
@@ -438,7 +460,8 @@ def test_fewest_changes_with_an_empty_drawing_says_what_to_do(app: AppTest) -> N
 
 def test_exporting_an_empty_drawing_says_so(app: AppTest) -> None:
     ok(go(app, "Import and export"))
-    assert any(i.value.startswith("Current drawing has no footprints yet") for i in app.info)
+    assert any(as_read(i.value).startswith("Current drawing has no footprints yet")
+               for i in app.info)
 
 
 def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
@@ -452,7 +475,8 @@ def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
     ok(button(app, "Run the optimiser").click().run(timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] == "feasible" and result["footprints"] == 25, texts(app)
-    (sentence,) = [w.value for w in app.warning if w.value.startswith("Feasible")]
+    (sentence,) = [as_read(w.value) for w in app.warning
+                   if as_read(w.value).startswith("Feasible")]
     spread = f"{result['objective_value']:,.0f}"
     assert sentence.startswith(f"Feasible: 25 footprints, populations at most {spread} apart")
     assert "of the mean footprint" in sentence and "best possible" not in sentence
@@ -477,7 +501,8 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
     assert result["status"] == "feasible", texts(app)
     moved, least = result["objective_value"], result["bound"]
     assert 0 < least < moved
-    (sentence,) = [w.value for w in app.warning if w.value.startswith("Feasible")]
+    (sentence,) = [as_read(w.value) for w in app.warning
+                   if as_read(w.value).startswith("Feasible")]
     assert sentence == (f"Feasible: {result['footprints']} footprints, moving {moved:,.0f} CCGs "
                         "from their footprint in the drawing; any plan that meets every rule "
                         f"moves at least {least:,.0f}.")
@@ -505,7 +530,7 @@ def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> 
     result = app.session_state["last_result"]
     assert result is not None, texts(app)
     assert result["status"] in ("optimal", "feasible"), texts(app)
-    verdicts = [s.value for s in app.success] + [w.value for w in app.warning]
+    verdicts = [as_read(m.value) for m in [*app.success, *app.warning]]
     assert any(v.startswith(("Proven best (optimal)", "Feasible, within")) for v in verdicts)
     assert f"{result['footprints']} footprints" in "\n".join(verdicts)
     # saved as a new scenario; every CCG assigned; the drawing was not replaced
@@ -522,3 +547,191 @@ def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> 
     ok(go(app, "Optimise"))
     offered = by_label(app.text_input, "Name of the new scenario").value
     assert offered.startswith("Optimised ") and offered != "Max at 300k"
+
+
+# --- names and files from planners, and views that fail -------------------------------------------
+
+HOSTILE = "![t](http://127.0.0.1:9/p.png)"  # an image: every browser showing it would fetch it
+MONEY = "$5m to $6m"  # mathematics between the dollar signs
+BOLD = "**x**"
+
+
+def _save(folder: Path, name: str, assignment: dict[str, str], notes: str = "") -> None:
+    from footprint import Scenario, ScenarioStore
+
+    ScenarioStore(folder).save(Scenario(name=name, assignment=assignment, notes=notes))
+
+
+def _unescaped(bodies: list[str], *marks: str) -> list[str]:
+    """Bodies holding one of ``marks`` (Markdown that acts) without its backslash."""
+    return [b for b in bodies for m in marks
+            if re.search(r"(?<!\\)" + re.escape(m), b.replace("\\\\", ""))]
+
+
+def test_hostile_names_show_as_plain_text_everywhere(app: AppTest, scenario_dir: Path) -> None:
+    # a scenario whose name, notes and footprint names are Markdown that would fetch an image,
+    # typeset mathematics or make text bold
+    _save(scenario_dir, HOSTILE, {AIREDALE: HOSTILE, BRADFORD_CITY: MONEY}, notes=BOLD)
+    _save(scenario_dir, MONEY, {AIREDALE: BOLD})
+    ok(go(app, "Scenarios and comparison"))
+    app.selectbox(key="scenario_pick").set_value(HOSTILE)
+    ok(app.run())
+    ok(button(app, "Load into the drawing").click().run())
+    assert app.session_state["plan"] == {AIREDALE: HOSTILE, BRADFORD_CITY: MONEY}
+    seen = markdown_bodies(app)
+    # the message about the load quotes the name, escaped
+    assert any(r"\!\[t\]\(http\://127\.0\.0\.1\:9/p\.png\)" in b for b in seen), seen
+    # compare the two hostile scenarios: column names and every message quote them
+    app.selectbox(key="cmp_a").set_value(("scenario", HOSTILE))
+    app.selectbox(key="cmp_b").set_value(("scenario", MONEY))
+    ok(app.run())
+    seen += markdown_bodies(app)
+    ok(go(app, "Map and drawing"))  # the broken rules name both footprints
+    seen += markdown_bodies(app)
+    assert any(r"\$5m to \$6m" in b for b in seen)
+    ok(go(app, "Import and export"))
+    app.selectbox(key="export_pick").set_value(("scenario", HOSTILE))
+    ok(app.run())
+    seen += markdown_bodies(app)
+    assert not _unescaped(seen, "![", "$", "**x"), _unescaped(seen, "![", "$", "**x")
+
+
+def test_an_error_quoting_a_name_is_plain_text(app: AppTest, monkeypatch) -> None:
+    import footprint
+    from footprint import PlanError
+
+    def refuse(*args, **kwargs):
+        raise PlanError(f"footprint {HOSTILE!r} is odd", problems=[f"{MONEY} is not a footprint"])
+
+    monkeypatch.setattr(footprint, "compare_plans", refuse)
+    ok(go(app, "Scenarios and comparison"))
+    (message,) = [e.value for e in app.error]
+    assert message.startswith("Could not compare the plans\\: footprint '\\!\\[t\\]\\("), message
+    assert "\n  - \\$5m to \\$6m is not a footprint" in message  # the list keeps its shape
+    assert not _unescaped([message], "![", "$")
+
+
+def test_a_scenario_named_like_the_drawing_or_a_reference_takes_neither_place(
+        app: AppTest, scenario_dir: Path) -> None:
+    _save(scenario_dir, "Current drawing", {AIREDALE: "Spoof", BRADFORD_CITY: "Spoof"})
+    _save(scenario_dir, "NHS Area Teams (2013)", {AIREDALE: "Spoof"})
+    ok(click_ccg(app, AIREDALE))
+    ok(go(app, "Import and export"))
+    pick = app.selectbox(key="export_pick")
+    assert pick.options == ["Current drawing", "Scenario: Current drawing",
+                            "Scenario: NHS Area Teams (2013)"]
+    assert pick.value == ("drawing", "")  # the planner's own drawing, not the saved one
+    ok(go(app, "Scenarios and comparison"))
+    options = app.selectbox(key="cmp_b").options
+    assert options[:3] == ["Current drawing", "NHS Area Teams (2013)", "NHS Regions (2013)"]
+    assert {"Scenario: Current drawing", "Scenario: NHS Area Teams (2013)"} <= set(options)
+    assert app.selectbox(key="cmp_b").value == ("reference", "area_team_code")
+    # the real Area Teams: every CCG but the one drawn moves from "no footprint"
+    moved = by_label(app.metric, "CCGs that moved").value
+    app.selectbox(key="cmp_b").set_value(("scenario", "NHS Area Teams (2013)"))
+    ok(app.run())
+    assert by_label(app.metric, "CCGs that moved").value != moved
+
+
+def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
+        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    import footprint
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom: internals the planner should not see")
+
+    monkeypatch.setattr(footprint, "reference_plan", broken)
+    ok(go(app, "Scenarios and comparison"))
+    assert app.radio(key="view").value == "Scenarios and comparison"  # navigation still there
+    assert any("This view hit an unexpected problem; your drawing and saved scenarios are "
+               "unchanged" in e for e in errors(app)), errors(app)
+    assert "boom" not in texts(app) and "Traceback" not in texts(app)
+    assert "Open Government Licence v3.0" in texts(app)  # the note under the view as well
+    ok(go(app, "Map and drawing"))  # and the others still work
+    assert not errors(app) and len(map_components(app)) == 1
+
+
+def test_a_scenario_folder_that_cannot_be_made_is_explained_and_the_rest_works(
+        dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("a file where the scenario folder should go")
+    monkeypatch.setenv("FOOTPRINT_SCENARIO_DIR", str(a_file / "scenarios"))
+    at = new_app()
+    ok(click_ccg(at, AIREDALE))
+    ok(go(at, "Scenarios and comparison"))
+    (warning,) = [as_read(w.value) for w in at.warning]
+    assert warning.startswith("Saved scenarios are not available; the comparisons below still "
+                              f"work: cannot use {a_file / 'scenarios'} as the scenario folder")
+    assert "FOOTPRINT_SCENARIO_DIR" in warning and not errors(at)
+    assert [m.label for m in at.metric][1] == "CCGs that moved"  # comparing still works
+    ok(go(at, "Optimise"))
+    (warning,) = [as_read(w.value) for w in at.warning]
+    assert warning.startswith("Results cannot be saved as scenarios, but you can still run")
+    ok(go(at, "Import and export"))
+    assert any("Saved scenarios cannot be exported; the drawing can" in as_read(w.value)
+               for w in at.warning)
+    ok(go(at, "Map and drawing"))
+    by_label(at.text_input, "Scenario name").input("Kept?")
+    ok(button(at, "Save scenario").click().run())
+    (message,) = errors(at)
+    assert message.startswith("Could not save the scenario: cannot use ") and "Not a directory" \
+        in message
+    assert at.session_state["plan"] == {AIREDALE: "Footprint 1"}
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[int]:
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_a_plan_csv_is_read_once_and_its_problems_are_one_message(
+        app: AppTest, dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    import footprint
+
+    calls = _count_calls(monkeypatch, footprint, "read_plan_csv")
+    codes = list(dataset.geography.units["code"])
+    # 30 CCGs each given two footprints (30 problems), unknown codes and a valid row
+    rows = ["unit_code,footprint", f"{codes[40]},Kept"]
+    for code in codes[:30]:
+        rows += [f"{code},A", f"{code},B"]
+    rows += [f"NOPE{i},South" for i in range(50)]
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="plan_csv").set_value(
+        ("big.csv", "\n".join(rows).encode(), "text/csv"))
+    ok(app.run())
+    (message,) = [e for e in errors(app) if "big.csv" in e]
+    assert message.startswith("big.csv: 32 problems in the file")
+    assert message.count("\n  - ") == 21 and message.endswith("- … and 12 more")
+    app.checkbox(key="confirm_import").check()
+    ok(app.run())
+    ok(app.run())
+    ok(button(app, "Load the imported plan").click().run())
+    assert app.session_state["plan"] == {codes[40]: "Kept"}
+    assert len(calls) == 1  # four runs of the page, one reading of the file
+    # another file is read, once
+    app.file_uploader(key="plan_csv").set_value(
+        ("other.csv", b"unit_code,footprint\nE38000001,North\n", "text/csv"))
+    ok(app.run())
+    ok(app.run())
+    assert len(calls) == 2
+
+
+def test_a_refused_upload_is_inspected_once(app: AppTest,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import footprint.uploads
+
+    calls = _count_calls(monkeypatch, footprint.uploads, "inspect_upload_columns")
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="own_boundaries").set_value(
+        ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream"))
+    for _ in range(3):
+        ok(app.run())
+        assert any("areas.gpkg" in e for e in errors(app))  # the reason stays on the page
+    assert len(calls) == 1

@@ -19,6 +19,8 @@ so that the report can say how many holes were closed and how many defences stay
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import io
 import json
 import re
@@ -26,8 +28,9 @@ import sqlite3
 import stat
 import sys
 import tempfile
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +54,12 @@ class Case:
     kind
         The door: ``boundary`` (an uploaded boundary file, with a good population
         file), ``columns`` (the upload's column list for the app's select boxes),
-        ``population`` (good boundaries, a hostile population CSV).
+        ``population`` (good boundaries, a hostile population CSV), ``plan`` (a plan
+        CSV imported; ``expect`` matches the refusal, or the import's problems and
+        assignment), ``scenario`` (a file dropped into the shared scenario folder beside
+        a good scenario; ``expect`` matches the reason it is skipped, and the good one
+        must still be listed), ``export`` (a plan with hostile footprint names written
+        as CSV: every cell neutralised and the import reading back the same plan).
     build
         ``env -> [(file name, bytes), ...]``: the upload as the browser would send it.
     expect
@@ -470,6 +478,282 @@ CASES: list[Case] = [
 ]
 
 
+def _population(values: list[object]) -> list[tuple[str, bytes]]:
+    rows = "".join(f"{c},{v}\n" for c, v in zip(CODES, values, strict=True))
+    return [("population.csv", ("code,pop\n" + rows).encode())]
+
+
+def _scenario(body: object) -> list[tuple[str, bytes]]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return [("dropped.json", text.encode() if isinstance(text, str) else text)]
+
+
+def _scenario_body(**fields: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "format": "footprint-scenario",
+        "version": 1,
+        "name": "Dropped in",
+        "created": "2026-12-01T10:00:00+00:00",
+        "assignment": {"r0c0": "A"},
+    }
+    body.update(fields)
+    return body
+
+
+_FORMULAS = [
+    '=HYPERLINK("http://127.0.0.1:9/x","Click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "-2+3",
+    "\t=1",
+    "'=already quoted",
+]
+MORE_CASES: list[Case] = [
+    Case(
+        "population-2-to-the-63",
+        "population",
+        lambda e: _population([2**63, 1, 1, 1, 1, 1]),
+        r"line 2 \(code 'r0c0'\) population 9223372036854775808 is more than 1,000,000,000",
+    ),
+    Case(
+        "population-inf",
+        "population",
+        lambda e: _population(["inf", 1, 1, 1, 1, 1]),
+        r"line 2 \(code 'r0c0'\) population 'inf' is not a finite number",
+    ),
+    Case(
+        "population-1e30",
+        "population",
+        lambda e: _population(["1e30", 1, 1, 1, 1, 1]),
+        r"line 2 \(code 'r0c0'\) population 1e30 is more than 1,000,000,000",
+    ),
+    Case(
+        "population-nan",
+        "population",
+        lambda e: _population(["NaN", 1, 1, 1, 1, 1]),
+        r"line 2 \(code 'r0c0'\) population 'NaN' is not a number",
+    ),
+    Case(
+        "population-negative",
+        "population",
+        lambda e: _population([-5, 1, 1, 1, 1, 1]),
+        r"line 2 \(code 'r0c0'\) population -5 is negative",
+        held=True,
+    ),
+    Case(
+        "population-fraction",
+        "population",
+        lambda e: _population(["12.5", 1, 1, 1, 1, 1]),
+        r"line 2 \(code 'r0c0'\) population 12\.5 is not a whole number",
+        held=True,
+    ),
+    Case(
+        "population-utf16",
+        "population",
+        lambda e: [("population.csv", "code,pop\nr0c0,1\n".encode("utf-16"))],
+        r"population\.csv: not a CSV text file \(it holds binary data",
+        held=True,
+    ),
+    Case(
+        "plan-formulas-kept-as-text",
+        "plan",
+        lambda e: [
+            (
+                "plan.csv",
+                (
+                    "unit_code,footprint\n"
+                    + "".join(
+                        f'{c},"{f.replace(chr(34), chr(34) * 2)}"\n'
+                        for c, f in zip(CODES, _FORMULAS, strict=True)
+                    )
+                ).encode(),
+            )
+        ],
+        r"'r0c0': '=HYPERLINK",
+        outcome="load",
+        held=True,
+    ),
+    Case(
+        "plan-unclosed-quote",
+        "plan",
+        lambda e: [("plan.csv", b'unit_code,footprint\nr0c0,A\nr0c1,"B\nr0c2,C\nr1c0,D\n')],
+        r"line 3 opens a quote that is never closed; the rest of the file \(lines 3 to 5\) was "
+        r"read as one value and skipped",
+        outcome="load",
+    ),
+    Case(
+        "plan-utf16",
+        "plan",
+        lambda e: [("plan.csv", "unit_code,footprint\n".encode("utf-16"))],
+        r"not a CSV text file \(it holds binary data",
+        held=True,
+    ),
+    Case(
+        "plan-xlsx",
+        "plan",
+        lambda e: [("plan.csv", _zip({"[Content_Types].xml": b"<x/>"}))],
+        r"not a CSV text file \(it looks like a zip archive or an Excel workbook",
+        held=True,
+    ),
+    Case(
+        "plan-control-characters-in-names",
+        "plan",
+        lambda e: [("plan.csv", b"unit_code,footprint\nr0c0,North\x00ern\x1b[31m\nr0c1,A\n")],
+        r"'r0c0': 'Northern\[31m'",
+        outcome="load",
+    ),
+    Case(
+        "plan-markup-in-names",
+        "plan",
+        lambda e: [("plan.csv", f"unit_code,footprint\nr0c0,![t]({e['canary']}/p.png)\n".encode())],
+        r"'r0c0': '!\[t\]\(http://127\.0\.0\.1:\d+/p\.png\)'",
+        outcome="load",
+        held=True,
+    ),
+    Case(
+        "export-formula-names",
+        "export",
+        lambda e: [(c, f.encode()) for c, f in zip(CODES, _FORMULAS, strict=True)],
+        r"",
+        outcome="load",
+    ),
+    Case(
+        "scenario-locked-is-a-number",
+        "scenario",
+        lambda e: _scenario(_scenario_body(locked=5)),
+        r"dropped\.json: scenario 'Dropped in' is damaged .*\n  - locked must be a list of unit "
+        r"codes as text; received int 5",
+    ),
+    Case(
+        "scenario-nested-100000-deep",
+        "scenario",
+        lambda e: _scenario("[" * 100_000),
+        r"dropped\.json: the JSON is nested too deeply to be a scenario",
+    ),
+    Case(
+        "scenario-assignment-is-a-list",
+        "scenario",
+        lambda e: _scenario(_scenario_body(assignment=[1, 2])),
+        r"the assignment must map unit codes to footprint labels",
+    ),
+    Case(
+        "scenario-name-is-a-number",
+        "scenario",
+        lambda e: _scenario(_scenario_body(name=7)),
+        r"dropped\.json: the scenario name must be text; received int 7",
+    ),
+    Case(
+        "scenario-not-utf8",
+        "scenario",
+        lambda e: [("dropped.json", b"\xff\xfe{\x00")],
+        r"dropped\.json: not UTF-8 text",
+    ),
+    Case(
+        "scenario-newer-format",
+        "scenario",
+        lambda e: _scenario(_scenario_body(version=99)),
+        r"dropped\.json: scenario format version 99 is not supported",
+        held=True,
+    ),
+    Case(
+        "scenario-not-json",
+        "scenario",
+        lambda e: _scenario("{not json"),
+        r"dropped\.json: not readable JSON",
+        held=True,
+    ),
+]
+CASES += MORE_CASES
+GOOD_BOUNDARY = _feature_collection({})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a door did with a case.
+
+    ``result`` is ``refused`` (the library's own error), ``loaded``, or ``traceback`` (any
+    other exception: a planner would have seen a crash). ``text`` is the message, or what
+    was loaded, in words. ``lost`` is true when something the planner already had (a
+    good scenario beside a bad file) stopped being available. ``unsafe`` names what an
+    export left dangerous, if anything.
+    """
+
+    result: str
+    text: str
+    lost: bool = False
+    unsafe: str = ""
+
+
+def run(case: Case, env: Env, workdir: Path) -> Outcome:
+    """Put one case through its door (library calls only; nothing is printed)."""
+    from footprint.errors import FootprintError
+
+    try:
+        return _door(case, env, workdir)
+    except FootprintError as exc:
+        return Outcome("refused", str(exc))
+    except Exception as exc:  # what a planner would have seen as a crash
+        return Outcome("traceback", f"{type(exc).__name__}: {exc}")
+
+
+def _door(case: Case, env: Env, workdir: Path) -> Outcome:
+    from footprint.plans import read_plan_csv, write_plan_csv
+    from footprint.scenarios import Scenario, ScenarioStore
+    from footprint.uploads import inspect_upload_columns, load_uploaded_geography
+
+    files = case.build(env)
+    if case.kind == "columns":
+        return Outcome("loaded", repr(inspect_upload_columns(_one(files), **case.options)))
+    if case.kind in ("boundary", "population"):
+        boundary = _one(files) if case.kind == "boundary" else ("units.geojson", GOOD_BOUNDARY)
+        population = POPULATION if case.kind == "boundary" else _one(files)
+        geo = load_uploaded_geography(
+            boundary,
+            population,
+            code_column="code",
+            population_column="pop",
+            name_column="label" if case.kind == "boundary" else None,
+            **case.options,
+        )
+        return Outcome("loaded", repr(list(geo.units["name"])))
+    if case.kind == "plan":
+        imp = read_plan_csv(files[0][1], known_codes=CODES)
+        return Outcome("loaded", repr(imp.assignment) + "\n" + "\n".join(imp.problems))
+    if case.kind == "export":
+        plan = {code: data.decode() for code, data in files}
+        written = write_plan_csv(plan, codes=CODES)
+        import csv
+
+        cells = [row[1] for row in csv.reader(io.StringIO(written.decode()))][1:]
+        risky = [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+        back = read_plan_csv(written, known_codes=CODES).assignment
+        unsafe = f"cells a spreadsheet would run: {risky}" if risky else ""
+        from footprint._text import clean_name
+
+        expected = {code: clean_name(name) for code, name in plan.items()}
+        if back != expected:  # names are cleaned at the door (a tab becomes a space, then trimmed)
+            unsafe += f" the import read back {back!r}, not {expected!r}"
+        return Outcome("loaded", repr(back), unsafe=unsafe.strip())
+    if case.kind == "scenario":
+        folder = workdir / case.id
+        store = ScenarioStore(folder)
+        if "Good plan" not in [s.name for s in store.scan().scenarios]:
+            store.save(Scenario(name="Good plan", assignment={"r0c0": "A"}))
+        for name, data in files:
+            (folder / name).write_bytes(data)
+        listing = ScenarioStore(folder).scan()
+        lost = "Good plan" not in [s.name for s in listing.scenarios]
+        reasons = [reason for path, reason in listing.unreadable if path.name == files[0][0]]
+        if reasons:
+            return Outcome("refused", reasons[0], lost=lost)
+        return Outcome("loaded", repr([s.name for s in listing.scenarios]), lost=lost)
+    raise ValueError(f"unknown door {case.kind!r}")
+
+
+def _one(files: list[tuple[str, bytes]]) -> tuple[str, bytes] | list[tuple[str, bytes]]:
+    return files if len(files) > 1 else files[0]
+
+
 def write(folder: Path, env: Env) -> list[Path]:
     """Write every case's files into ``folder/<case id>/`` and return the folders."""
     out = []
@@ -480,6 +764,33 @@ def write(folder: Path, env: Env) -> list[Path]:
             (target / name.replace("/", "_").replace(":", "_")).write_bytes(data)
         out.append(target)
     return out
+
+
+@contextlib.contextmanager
+def canary() -> Iterator[tuple[str, list[str]]]:
+    """A web server on 127.0.0.1 that records every request: (its URL, the paths asked for)."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"a,b\nstolen,1\n")
+
+        do_HEAD = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def secret_file(folder: Path) -> Path:

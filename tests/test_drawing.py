@@ -1,0 +1,183 @@
+"""The drawing's rules without Streamlit: assign, remove, rename, lock, undo, redo, keep."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from footprint.drawing import HISTORY_LIMIT, Drawing
+from footprint.errors import PlanError
+
+
+def test_new_footprints_get_the_first_free_number():
+    d, ch = Drawing().assign(["a"])
+    assert ch.kind == "assigned" and ch.footprint == "Footprint 1" and ch.units == ("a",)
+    d, ch = d.assign(["b"])
+    assert ch.footprint == "Footprint 2"
+    d, _ = d.unassign(["a"])
+    assert d.new_footprint_name() == "Footprint 1"
+    assert dict(d.assignment) == {"b": "Footprint 2"}
+
+
+def test_assign_moves_and_says_from_where():
+    d = Drawing.from_plan({"a": "North", "b": "South"})
+    d2, ch = d.assign(["a", "b", "c"], "South")
+    assert ch.kind == "assigned"
+    assert ch.units == ("a", "c")  # b was in South already
+    assert dict(ch.previous) == {"a": "North"}
+    assert dict(d2.assignment) == {"a": "South", "b": "South", "c": "South"}
+    assert dict(d.assignment) == {"a": "North", "b": "South"}  # the old drawing is untouched
+
+
+def test_assigning_to_the_same_footprint_changes_nothing():
+    d = Drawing.from_plan({"a": "North"})
+    d2, ch = d.assign(["a"], "North")
+    assert ch.kind == "unchanged" and not ch.changed and d2 is d
+    assert not d2.can_undo
+
+
+def test_locked_footprints_refuse_units_in_and_out_all_or_nothing():
+    d = Drawing.from_plan({"a": "North", "b": "South"}, locked=["North"])
+    d2, ch = d.assign(["b", "a"], "East")
+    assert ch.kind == "refused" and ch.reason == "locked-unit" and ch.blocked == ("a",)
+    assert d2 is d  # b did not move either
+    d2, ch = d.assign(["b"], "North")
+    assert (ch.reason, ch.blocked) == ("locked-target", ("North",))
+    d2, ch = d.unassign(["a"])
+    assert ch.reason == "locked-unit"
+    d3, ch = d.set_locked("North", False)
+    assert ch.kind == "unlocked"
+    d4, ch = d3.assign(["a"], "South")
+    assert ch.kind == "assigned" and not d4.locked
+
+
+def test_rename_carries_the_lock_and_refuses_clashes():
+    d = Drawing.from_plan({"a": "Footprint 1", "b": "Footprint 2"}, locked=["Footprint 1"])
+    d2, ch = d.rename("Footprint 1", "  Tyne\nand Wear ")
+    assert ch.kind == "renamed" and ch.footprint == "Tyne and Wear"
+    assert dict(d2.assignment) == {"a": "Tyne and Wear", "b": "Footprint 2"}
+    assert d2.locked == {"Tyne and Wear"}
+    assert d.rename("Footprint 1", "Footprint 2")[1].reason == "name-taken"
+    assert d.rename("Nowhere", "X")[1].reason == "no-such-footprint"
+    assert d.rename("Footprint 1", "\x00\t")[1].reason == "empty-name"
+
+
+def test_undo_and_redo_walk_the_history_and_a_new_action_clears_redo():
+    d = Drawing()
+    d, _ = d.assign(["a"], "N")
+    d, _ = d.assign(["b"], "N")
+    d, _ = d.set_locked("N", True)
+    d, ch = d.undo()
+    assert ch.kind == "undone" and not d.locked
+    d, ch = d.undo()
+    assert ch.units == ("b",) and dict(d.assignment) == {"a": "N"}
+    d, ch = d.redo()
+    assert dict(d.assignment) == {"a": "N", "b": "N"} and d.can_redo
+    d, _ = d.assign(["c"], "S")
+    assert not d.can_redo
+    assert d.redo()[1].reason == "nothing-to-redo"
+    assert Drawing().undo()[1].reason == "nothing-to-undo"
+
+
+def test_history_is_bounded():
+    d = Drawing()
+    for i in range(HISTORY_LIMIT + 20):
+        d, _ = d.assign([f"u{i}"], "N")
+    steps = 0
+    while d.can_undo:
+        d, _ = d.undo()
+        steps += 1
+    assert steps == HISTORY_LIMIT
+
+
+def test_replace_plan_is_one_undo_step():
+    d = Drawing.from_plan({"a": "N"})
+    d2, ch = d.replace_plan({"a": "S", "b": "S"}, locked=["S"])
+    assert ch.kind == "replaced" and set(ch.units) == {"a", "b"} and d2.locked == {"S"}
+    back, _ = d2.undo()
+    assert dict(back.assignment) == {"a": "N"} and not back.locked
+
+
+def test_locks_from_a_scenarios_unit_codes():
+    plan = {"a": "N", "b": "N", "c": "S"}
+    d = Drawing.from_plan(plan, locked_units=["a", "b"])
+    assert d.locked == {"N"}
+    assert d.locked_units == ("a", "b")
+    # a footprint only partly listed is not locked
+    assert Drawing.from_plan(plan, locked_units=["a"]).locked == frozenset()
+
+
+def test_json_round_trip_keeps_history_and_drops_unknown_units():
+    d = Drawing()
+    d, _ = d.assign(["a", "b"], "=North")
+    d, _ = d.set_locked("=North", True)
+    d, _ = d.undo()
+    back = Drawing.from_json(d.to_json())
+    assert dict(back.assignment) == dict(d.assignment) and back.locked == d.locked
+    assert back.can_undo and back.can_redo
+    again, _ = back.redo()
+    assert again.locked == {"=North"}
+    only_a = Drawing.from_json(d.to_json(), known_units=["a"])
+    assert dict(only_a.assignment) == {"a": "=North"}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[[[", "a kept drawing is not readable JSON"),
+        ('{"format": "other"}', "a kept drawing is not a drawing"),
+        ('{"format": "footprint-drawing", "assignment": 5, "locked": []}', "is damaged"),
+    ],
+)
+def test_damaged_kept_drawings_are_refused_in_words(text, words):
+    with pytest.raises(PlanError, match=words):
+        Drawing.from_json(text)
+
+
+def test_random_actions_against_a_plain_model():
+    """Any sequence of actions, compared with a dictionary kept by hand, and undone to empty."""
+    rng = random.Random(7)
+    units = [f"u{i}" for i in range(12)]
+    d = Drawing()
+    states = [(dict(d.assignment), set(d.locked))]
+    for _ in range(300):
+        action = rng.choice(["assign", "unassign", "lock", "unlock", "rename"])
+        codes = rng.sample(units, rng.randint(1, 3))
+        fps = d.footprints or ["F"]
+        plan, locked = dict(d.assignment), set(d.locked)
+        if action == "assign":
+            target = rng.choice([*fps, None])
+            d2, ch = d.assign(codes, target)
+            if any(plan.get(c) in locked for c in codes) or (target in locked):
+                assert ch.kind == "refused"
+            else:
+                name = target or ch.footprint
+                plan.update(dict.fromkeys(codes, name))
+        elif action == "unassign":
+            d2, ch = d.unassign(codes)
+            if any(plan.get(c) in locked for c in codes):
+                assert ch.kind == "refused"
+            else:
+                plan = {c: f for c, f in plan.items() if c not in codes}
+        elif action in ("lock", "unlock"):
+            d2, ch = d.set_locked(rng.choice(fps), action == "lock")
+            if ch.changed:
+                locked = locked | {ch.footprint} if action == "lock" else locked - {ch.footprint}
+        else:
+            old = rng.choice(fps)
+            d2, ch = d.rename(old, f"R{rng.randint(0, 5)}")
+            if ch.changed:
+                plan = {c: (ch.footprint if f == old else f) for c, f in plan.items()}
+                locked = {ch.footprint if f == old else f for f in locked}
+        locked &= set(plan.values())
+        assert dict(d2.assignment) == plan and set(d2.locked) == locked
+        if ch.changed:
+            states.append((plan, locked))
+        d = d2
+    undone = 0
+    while d.can_undo and undone < HISTORY_LIMIT:
+        d, _ = d.undo()
+        undone += 1
+    expected = states[-undone - 1]
+    assert (dict(d.assignment), set(d.locked)) == expected

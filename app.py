@@ -52,6 +52,7 @@ from footprint._assets import leaflet_dir
 from footprint._text import clean_name, plain
 from footprint.map import base_map, clicked_unit, static_files, units_layer
 from footprint.rule_text import RuleKind, read_rules, unit_lookup
+from footprint.scenarios import ScenarioConflictError
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography
 
 log = logging.getLogger("footprint.app")
@@ -124,6 +125,10 @@ def init_state() -> None:
         "imported_plan": None,  # a validated imported plan awaiting confirmation
         "custom_dataset": None,  # a planner's own geography, when uploaded
         "drawings": {},  # geography digest -> its drawing state, kept while another is used
+        # the saved scenario the drawing came from, {"name", "revision"}: saving over it is
+        # refused if someone else saved it since (see save_drawing)
+        "loaded_from": None,
+        "save_conflict": None,  # a save refused that way, with what it would have saved
         # sidebar settings (the sidebar is drawn last, after the map; see main())
         "view": VIEWS[0],
         "floor": 300_000,
@@ -229,6 +234,17 @@ def show_flash() -> None:
     for kind, message in st.session_state["flash"]:
         getattr(box, kind)(md(message))
     st.session_state["flash"] = []
+    conflict = st.session_state["save_conflict"]
+    if conflict:
+        with box:
+            st.warning(md(f"Your drawing was not saved over scenario {conflict['name']!r}, "
+                          "which someone else saved after you loaded it. Keep both: save "
+                          f"yours as {copy_name(conflict['name'])!r}."))
+            c1, c2 = st.columns(2)
+            c1.button("Save as a copy", on_click=save_copy, type="primary",
+                      key="save_copy")
+            c2.button("Leave it unsaved", key="drop_conflict",
+                      on_click=lambda: st.session_state.update(save_conflict=None))
 
 
 def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
@@ -319,7 +335,8 @@ def dataset() -> Dataset:
 
 #: What belongs to one geography's drawing (codes of one geography mean nothing in another).
 PER_GEOGRAPHY = {"plan": dict, "locked": list, "history": list, "future": list,
-                 "last_result": lambda: None, "imported_plan": lambda: None}
+                 "last_result": lambda: None, "imported_plan": lambda: None,
+                 "loaded_from": lambda: None, "save_conflict": lambda: None}
 
 
 def switch_geography(custom: Dataset | None) -> None:
@@ -716,6 +733,11 @@ def view_drawing(ds: Dataset) -> None:
         # takes ~0.4 s off the first page on 2 cores (measured)
         with st.popover("Save the drawing as a scenario", width="stretch"), st.form(
                 "save_drawing", clear_on_submit=False, border=False):
+                source = st.session_state["loaded_from"]
+                if source:
+                    st.caption(md(f"This drawing came from scenario {source['name']!r} "
+                                  f"(revision {source['revision']}). Saving over it is "
+                                  "refused if someone else has saved it since."))
                 st.text_input("Scenario name", placeholder="e.g. North option A",
                               key="save_name")
                 st.text_area("Notes", height=68, key="save_notes")
@@ -741,35 +763,91 @@ def view_drawing(ds: Dataset) -> None:
 
 def save_scenario(name: str, plan: Mapping[str, str], *, source: str, notes: str = "",
                   status: str | None = None, constraints_json: str | None = None,
-                  overwrite: bool = False, quiet: bool = False, later: bool = False) -> bool:
-    def _save() -> bool:
+                  overwrite: bool = False, expected_revision: int | None = None,
+                  on_conflict: Callable[[], None] | None = None, quiet: bool = False,
+                  later: bool = False) -> Scenario | None:
+    """Save a plan as a scenario; the saved scenario (with its revision), or ``None`` after
+    saying why not.
+
+    ``expected_revision``: the revision the drawing was loaded from; the save replaces the
+    scenario only if nobody saved it since, else ``on_conflict`` is called and the refusal
+    (who saved when) is shown. A new name is refused if someone else takes it first.
+    """
+    folder: list[Path] = []
+
+    def _save() -> Scenario:
         scenario = Scenario(name=name, assignment=dict(plan), source=source, notes=notes,
                             status=status, constraints_json=constraints_json,
                             locked=tuple(c for c, f in plan.items()
                                          if f in st.session_state["locked"]))
         s = store()
         try:
-            s.save(scenario, overwrite=overwrite)
+            saved = s.save(scenario, overwrite=overwrite or expected_revision is not None,
+                           expected_revision=expected_revision)
+        except ScenarioConflictError:
+            if on_conflict is not None:
+                on_conflict()
+            raise
         except OSError as exc:  # a folder that went read-only or full since it was checked
             raise ScenarioError(f"the scenario folder {s.folder} cannot be written to "
                                 f"({exc.strerror}); nothing was saved") from None
-        return s.folder
+        folder.append(s.folder)
+        return saved
 
-    folder = guarded(_save, what="Could not save the scenario", later=later)
-    if folder is not None and not quiet:
-        message = f"Saved scenario {name.strip()!r} in {folder}."
+    saved = guarded(_save, what="Could not save the scenario", later=later)
+    if saved is not None and not quiet:
+        message = f"Saved scenario {saved.name!r} in {folder[0]}."
         if later:
             flash("success", message)
         else:
             st.success(md(message))
-    return folder is not None
+    return saved
+
+
+def remember_source(saved: Scenario | None) -> None:
+    """The drawing is now that saved scenario: a later save over it checks its revision."""
+    if saved is not None:
+        st.session_state["loaded_from"] = {"name": saved.name, "revision": saved.revision}
+        st.session_state["save_conflict"] = None
 
 
 def save_drawing() -> None:
-    """The save form's callback: its messages go to the top of the page, not the popover."""
+    """The save form's callback: its messages go to the top of the page, not the popover.
+
+    Saving over the scenario the drawing was loaded from names the revision loaded, so
+    that work someone else saved there since is never replaced: the planner is told who
+    saved when, and offered to save the drawing as a copy instead (:func:`save_copy`).
+    """
     s = st.session_state
-    save_scenario(s["save_name"], s["plan"], source="drawn", notes=s["save_notes"],
-                  overwrite=s["save_overwrite"], later=True)
+    source = s["loaded_from"]
+    name = str(s["save_name"]).strip()
+    over_source = bool(s["save_overwrite"] and source and name == source["name"])
+    pending = {"name": name, "plan": dict(s["plan"]), "notes": s["save_notes"]}
+    remember_source(save_scenario(
+        name, s["plan"], source="drawn", notes=s["save_notes"], overwrite=s["save_overwrite"],
+        expected_revision=source["revision"] if over_source else None,
+        on_conflict=lambda: s.update(save_conflict=pending), later=True))
+
+
+def copy_name(name: str) -> str:
+    """'<name> (copy)', or '(copy 2)', '(copy 3)'... if that is saved already."""
+    base = name[:180]
+    try:
+        s = store()
+    except ScenarioError:
+        return f"{base} (copy)"
+    n = 1
+    while s.exists(candidate := f"{base} (copy{'' if n == 1 else f' {n}'})"):
+        n += 1
+    return candidate
+
+
+def save_copy() -> None:
+    """Save the drawing a conflict kept from being saved, under a new name (the way out)."""
+    conflict = st.session_state["save_conflict"]
+    if conflict:
+        remember_source(save_scenario(copy_name(conflict["name"]), conflict["plan"],
+                                      source="drawn", notes=conflict["notes"], later=True))
 
 
 def fresh_scenario_name() -> str:
@@ -940,13 +1018,19 @@ def run_optimiser(ds: Dataset, constraints: Any, *, name: str,
         saved = save_scenario(name, summary["assignment"], source="optimiser",
                               status=result.status, constraints_json=constraints.to_json(),
                               notes=sentence, quiet=True)
-        summary["name"] = name.strip() if saved else None
-        st.session_state["opt_name_used"] = saved  # the next run offers a new name
+        summary["name"] = saved.name if saved else None
+        summary["revision"] = saved.revision if saved else None
+        st.session_state["opt_name_used"] = saved is not None  # the next run offers a new name
     st.session_state["last_result"] = summary
 
 
-def load_into_drawing(plan: Mapping[str, str], what: str) -> None:
+def load_into_drawing(plan: Mapping[str, str], what: str,
+                      scenario: tuple[str, int] | None = None) -> None:
+    """Replace the drawing; ``scenario``: the (name, revision) of the saved scenario it is."""
     set_drawing(plan, [])
+    st.session_state["loaded_from"] = (
+        {"name": scenario[0], "revision": scenario[1]} if scenario else None)
+    st.session_state["save_conflict"] = None
     flash("success", f"Loaded {what} into the drawing (undo brings the previous drawing back).")
 
 
@@ -974,8 +1058,10 @@ def show_last_result(ds: Dataset) -> None:
         show_table(ds, table, floor=floor)
         replace_ok = not st.session_state["plan"] or st.checkbox(
             "Replace my drawing with this result", key="confirm_result")
+        saved = (res["name"], res["revision"]) if res["name"] and res.get("revision") else None
         st.button("Load the result into the drawing", disabled=not replace_ok,
-                  on_click=load_into_drawing, args=(res["assignment"], "the optimiser's result"))
+                  on_click=load_into_drawing,
+                  args=(res["assignment"], "the optimiser's result", saved))
     if res.get("reproduce"):
         with st.expander("How to reproduce this run"):
             st.json(res["reproduce"], expanded=True)
@@ -1042,8 +1128,9 @@ def view_scenarios(ds: Dataset) -> None:
                           f"{reason}"))
     if scenarios:
         st.dataframe(pd.DataFrame([{
-            "name": sc.name, "created": _when(sc.created), "source": sc.source,
-            "status": sc.status,
+            "name": sc.name, "created": _when(sc.created),
+            "last saved": _when(sc.updated or sc.created), "revision": sc.revision,
+            "source": sc.source, "status": sc.status,
             "footprints": len(set(sc.assignment.values())), "CCGs": len(sc.assignment),
             "notes": sc.notes} for sc in scenarios]), hide_index=True, width="stretch")
         # only saved scenarios in this box, so their names need no tag
@@ -1054,11 +1141,14 @@ def view_scenarios(ds: Dataset) -> None:
             ok = not st.session_state["plan"] or st.checkbox(
                 "Replace my drawing with it", key="confirm_load")
             st.button("Load into the drawing", disabled=not ok, on_click=load_into_drawing,
-                      args=(sc.assignment, f"scenario {sc.name!r}"), key="load_scenario")
+                      args=(sc.assignment, f"scenario {sc.name!r}", (sc.name, sc.revision)),
+                      key="load_scenario")
         with c2:
             sure = st.checkbox("Delete it for good", key="confirm_delete")
+            # the revision shown: someone else's later save of it is not deleted unseen
             if st.button("Delete", disabled=not sure, key="delete_scenario") and guarded(
-                    lambda: s.delete(chosen) or True, what="Could not delete the scenario"):
+                    lambda: s.delete(chosen, expected_revision=sc.revision) or True,
+                    what="Could not delete the scenario"):
                 flash("success", f"Deleted scenario {chosen!r}.")
                 st.rerun()
     elif s is not None:

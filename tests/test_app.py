@@ -735,3 +735,69 @@ def test_a_refused_upload_is_inspected_once(app: AppTest,
         ok(app.run())
         assert any("areas.gpkg" in e for e in errors(app))  # the reason stays on the page
     assert len(calls) == 1
+
+
+# --- saves on a shared scenario folder ------------------------------------------------------------
+
+
+def _on_disk(folder: Path, name: str):
+    from footprint import ScenarioStore
+
+    return ScenarioStore(folder).load(name)
+
+
+def test_saving_over_a_scenario_someone_else_changed_is_refused_with_a_copy_offered(
+        app: AppTest, scenario_dir: Path) -> None:
+    from footprint import Scenario, ScenarioStore
+
+    _save(scenario_dir, "Shared plan", {AIREDALE: "North"})
+    ok(go(app, "Scenarios and comparison"))
+    app.selectbox(key="scenario_pick").set_value("Shared plan")
+    ok(button(app, "Load into the drawing").click().run())
+    assert app.session_state["loaded_from"] == {"name": "Shared plan", "revision": 1}
+    # meanwhile another planner saves over it
+    ScenarioStore(scenario_dir).save(Scenario(name="Shared plan", assignment={AIREDALE: "Theirs"}),
+                                     overwrite=True)
+    ok(go(app, "Map and drawing"))
+    ok(click_ccg(app, BRADFORD_CITY))
+    by_label(app.text_input, "Scenario name").input("Shared plan")
+    by_label(app.checkbox, "Replace a saved scenario of the same name").check()
+    ok(button(app, "Save scenario").click().run())
+    (message,) = errors(app)
+    assert re.match(r"Could not save the scenario: scenario 'Shared plan' was changed by someone "
+                    r"else at \d\d:\d\d on \d{4}-\d\d-\d\d \(revision 2, you loaded revision 1\); "
+                    r"nothing was saved", message), message
+    assert not any("Saved scenario" in m for m in texts(app).splitlines())
+    theirs = _on_disk(scenario_dir, "Shared plan")
+    assert theirs.revision == 2 and theirs.assignment == {AIREDALE: "Theirs"}  # kept
+    # the way out: save the drawing as a copy
+    assert "save yours as 'Shared plan (copy)'" in texts(app)
+    ok(button(app, "Save as a copy").click().run())
+    assert "Saved scenario 'Shared plan (copy)'" in texts(app)
+    mine = _on_disk(scenario_dir, "Shared plan (copy)")
+    assert mine.assignment == {AIREDALE: "North", BRADFORD_CITY: "Footprint 1"}
+    assert app.session_state["save_conflict"] is None
+    assert not [b for b in app.button if b.label == "Save as a copy"]
+    # saving the copy again over itself, nobody else in between, is fine
+    by_label(app.text_input, "Scenario name").input("Shared plan (copy)")
+    by_label(app.checkbox, "Replace a saved scenario of the same name").check()
+    ok(button(app, "Save scenario").click().run())
+    assert not errors(app) and _on_disk(scenario_dir, "Shared plan (copy)").revision == 2
+
+
+def test_two_planners_saving_one_new_name_one_is_saved_the_other_told(
+        dataset, scenario_dir: Path) -> None:
+    first, second = new_app(), new_app()
+    ok(click_ccg(first, AIREDALE))
+    ok(click_ccg(second, BRADFORD_CITY))
+    for at in (first, second):
+        by_label(at.text_input, "Scenario name").input("West option")
+    ok(button(first, "Save scenario").click().run())
+    ok(button(second, "Save scenario").click().run())
+    assert "Saved scenario 'West option'" in texts(first) and not errors(first)
+    (refusal,) = errors(second)
+    assert refusal.startswith("Could not save the scenario: a scenario called 'West option' is "
+                              "saved already (last saved at ")
+    assert "choose another name or overwrite it" in refusal
+    assert "Saved scenario" not in texts(second)
+    assert _on_disk(scenario_dir, "West option").assignment == {AIREDALE: "Footprint 1"}

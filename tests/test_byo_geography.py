@@ -173,8 +173,11 @@ def test_topojson_without_a_crs_is_refused_until_one_is_given(tmp_path):
     assert read_boundaries(boundaries, crs=4326).crs.to_epsg() == 4326
     from footprint import InputFileError
 
-    with pytest.raises(InputFileError, match=r"units\.topojson: the file has no coordinate "
-                       r"reference system; say which one it uses"):
+    with pytest.raises(
+        InputFileError,
+        match=r"units\.topojson: the file has no coordinate "
+        r"reference system; say which one it uses",
+    ):
         load_geography(
             boundaries,
             _population_csv(tmp_path / "p.csv"),

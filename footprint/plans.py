@@ -59,7 +59,9 @@ class PlanImport:
         described in ``problems``.
     problems
         Other row-level problems in plain words (rows without a code, rows with
-        too few or too many values, conflicting duplicates).
+        too few or too many values, conflicting duplicates, and a double quote
+        that runs a value over several lines or to the end of the file, named
+        by the line where it opens; those lines are skipped).
     rows
         Number of data rows read (blank lines not counted).
     """

@@ -19,6 +19,12 @@ from .feasibility import partners
 __all__ = ["TooManySets", "floor_sets"]
 
 
+#: the most nodes the found sets may hold in all (about 100 bytes each): 250,000 sets of
+#: 150 small units each, as a map of 40,000 units gives, would hold 1.3 GB; England's
+#: largest enumeration (14,628 sets, 1,000,000 with the LA rule off) holds about 100,000
+MAX_ENTRIES = 3_000_000
+
+
 class TooManySets(Exception):
     """The enumeration passed its size or time budget (the floor is high for this graph)."""
 
@@ -33,6 +39,7 @@ def floor_sets(
     apart: frozenset[tuple[str, str]] = frozenset(),
     fixed_name: Mapping[str, str] | None = None,
     limit: int = 250_000,
+    max_entries: int = MAX_ENTRIES,
     deadline: float | None = None,
 ) -> list[frozenset[str]]:
     """Connected node sets reaching ``floor`` whose every connected proper prefix did not.
@@ -40,13 +47,15 @@ def floor_sets(
     Raises
     ------
     TooManySets
-        When more than ``limit`` sets are found or ``deadline`` (perf_counter) passes.
+        When more than ``limit`` sets, or sets holding more than ``max_entries`` nodes in
+        all, are found, a set is too deep to grow, or ``deadline`` (perf_counter) passes.
     """
     order = {n: i for i, n in enumerate(nodes)}
     fixed_name = fixed_name or {}
     apart_of = partners(apart)
     found: set[frozenset[str]] = set()
     checks = 0
+    entries = 0
 
     def ok_with(sub: frozenset[str], w: str) -> bool:
         if apart_of.get(w, set()) & sub:
@@ -55,15 +64,19 @@ def floor_sets(
         return fw is None or all(fixed_name.get(s, fw) == fw for s in sub)
 
     def extend(sub: frozenset[str], ext: set[str], closed: set[str], p: int, root: int) -> None:
-        nonlocal checks
+        nonlocal checks, entries
         checks += 1
         if checks % 4096 == 0 and deadline is not None and time.perf_counter() > deadline:
             raise TooManySets("time budget passed")
         if p >= floor:
             if cap is None or p <= cap:
-                found.add(sub)
+                if sub not in found:
+                    found.add(sub)
+                    entries += len(sub)
                 if len(found) > limit:
                     raise TooManySets(f"more than {limit:,} sets")
+                if entries > max_entries:
+                    raise TooManySets(f"sets holding more than {max_entries:,} nodes in all")
             return
         ext = set(ext)
         while ext:
@@ -76,24 +89,30 @@ def floor_sets(
                     new_ext.add(u)
             extend(sub | {w}, new_ext, closed | nbrs[w] | {w}, p + pop[w], root)
 
-    for v in nodes:
-        r = order[v]
-        extend(
-            frozenset([v]),
-            {u for u in nbrs[v] if order[u] > r},
-            set(nbrs[v]) | {v},
-            pop[v],
-            r,
-        )
-    return _drop_supersets(found)
+    try:
+        for v in nodes:
+            r = order[v]
+            extend(
+                frozenset([v]),
+                {u for u in nbrs[v] if order[u] > r},
+                set(nbrs[v]) | {v},
+                pop[v],
+                r,
+            )
+    except RecursionError:  # one level per node: a set of thousands of small nodes
+        raise TooManySets("sets of too many nodes to grow one at a time") from None
+    return _drop_supersets(found, deadline=deadline)
 
 
-def _drop_supersets(sets: set[frozenset[str]]) -> list[frozenset[str]]:
+def _drop_supersets(sets: set[frozenset[str]], *,
+                    deadline: float | None = None) -> list[frozenset[str]]:
     """Keep only sets with no other found set inside them (smaller packing, same bound)."""
     by_size = sorted(sets, key=lambda s: (len(s), sorted(s)))
     keep: list[frozenset[str]] = []
     index: dict[str, list[frozenset[str]]] = {}
-    for s in by_size:
+    for i, s in enumerate(by_size):
+        if i % 1024 == 1023 and deadline is not None and time.perf_counter() > deadline:
+            raise TooManySets("time budget passed")
         first = min(s)
         if any(t <= s for n in s for t in index.get(n, ()) if min(t) == n):
             continue

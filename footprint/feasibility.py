@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
@@ -100,9 +101,17 @@ class Instance:
         p = sum(self.pop[n] for n in nodes)
         if p < self.floor or (self.cap is not None and p > self.cap):
             return False
-        if any((a in nodes and b in nodes) for a, b in self.apart):
-            return False
+        if self.apart:
+            # through each node's partners, not every pair: units fixed to different names
+            # are pairs too, and their number grows with the square of the fixed units
+            apart_of = self._apart_of
+            if any(apart_of[n] & nodes for n in nodes if n in apart_of):
+                return False
         return len(self.unit_components(nodes)) == 1
+
+    @cached_property
+    def _apart_of(self) -> dict[str, frozenset[str]]:
+        return {n: frozenset(m) for n, m in partners(self.apart).items()}
 
     def unit_components(self, nodes: set[str] | frozenset[str]) -> list[set[str]]:
         """Connected pieces (unit level) of the units of some nodes."""
@@ -158,6 +167,64 @@ def _gateways(n: str, graph: nx.Graph, *, pop: Mapping[str, int], floor: int) ->
             left = sum(pop[m] for m in nx.node_connected_component(rest, n))
             if left < floor:
                 out[h] = left
+    return out
+
+
+def _pieces_without(graph: nx.Graph, pop: Mapping[str, int]) -> dict[str, list[int]]:
+    """Each node -> the populations of the parts its part of ``graph`` falls into without it.
+
+    One depth-first search (Hopcroft and Tarjan's low points) instead of taking each
+    node away and searching again, which cost the square of the nodes (minutes on a
+    map of 40,000 units): a child's subtree whose low point does not climb above the
+    node is a part of its own; the rest of the part, if any, is one more.
+    """
+    out: dict[str, list[int]] = {}
+    disc: dict[str, int] = {}
+    low: dict[str, int] = {}
+    below: dict[str, int] = {}  # population of the DFS subtree
+    for root in graph:
+        if root in disc:
+            continue
+        order: list[str] = []
+        parent: dict[str, str | None] = {root: None}
+        stack = [(root, iter(graph[root]))]
+        disc[root] = low[root] = 0
+        counter = 1
+        order.append(root)
+        while stack:
+            v, it = stack[-1]
+            advanced = False
+            for w in it:
+                if w not in disc:
+                    disc[w] = low[w] = counter
+                    counter += 1
+                    parent[w] = v
+                    order.append(w)
+                    stack.append((w, iter(graph[w])))
+                    advanced = True
+                    break
+                if w != parent[v]:
+                    low[v] = min(low[v], disc[w])
+            if not advanced:
+                stack.pop()
+                below[v] = below.get(v, 0) + pop[v]
+                up = parent[v]
+                if up is not None:
+                    low[up] = min(low[up], low[v])
+                    below[up] = below.get(up, 0) + below[v]
+        members_pop = below[root]
+        children: dict[str, list[str]] = {}
+        for v in order[1:]:
+            children.setdefault(parent[v], []).append(v)  # type: ignore[arg-type]
+        for v in order:
+            parts, cut_off = [], 0
+            for c in children.get(v, ()):
+                if v == root or low[c] >= disc[v]:
+                    parts.append(below[c])
+                    cut_off += below[c]
+            if v != root:  # the part above v, which holds the root
+                parts.append(members_pop - pop[v] - cut_off)
+            out[v] = parts
     return out
 
 
@@ -569,8 +636,14 @@ def prepare(
                     "ceiling or lower the floor",
                 ))
         # parts of the map below the floor that reach the rest only through one node can only
-        # join that node's footprint: all of them together, so together they must fit
+        # join that node's footprint: all of them together, so together they must fit (the
+        # parts' populations come from one search; the parts are listed only for a check
+        # that fails)
+        pieces = _pieces_without(node_graph, pop)
         for h in sorted(members):
+            few = [p for p in pieces[h] if p < c.min_population]
+            if not few or pop[h] + sum(few) <= c.max_population or pop[h] > c.max_population:
+                continue
             small = [part for part in nx.connected_components(
                          node_graph.subgraph(node_graph.nodes - {h}))
                      if part & nn[h] and sum(pop[m] for m in part) < c.min_population]

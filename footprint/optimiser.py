@@ -31,6 +31,7 @@ Only :mod:`footprint.solver` talks to PuLP.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import logging
 import math
@@ -76,6 +77,8 @@ class _Run:
     #: (seconds needed, seconds left) when a districting model was not started for want
     #: of time and no plan was held
     unstarted: tuple[float, float] | None = None
+    #: models not built because they would not fit in memory, each said in words
+    refused: list[str] = field(default_factory=list)
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -100,6 +103,21 @@ class _Run:
         log.info(message)
         self.progress(message)
 
+    def refuse(self, label: str, size: int, inst: Instance, *,
+               what: str = "districting model") -> None:
+        """Record, in words and as a stage, that a model of ``size`` variables is not built."""
+        units, nodes = len(inst.node_of), len(inst.nodes)
+        of = f"{units:,} units" + (f" ({nodes:,} groups that stay whole)" if nodes != units
+                                     else "")
+        msg = (f"the {what} for {of} would hold {_sci(size)} variables, more than the "
+               f"{_sci(MODEL_MAX_VARIABLES)} this server builds, so it was not built")
+        self.say(f"{label}: {msg}.")
+        if msg not in self.refused:
+            self.refused.append(msg)
+        self.stages.append({"stage": f"{label}: model not built", "status": "too large",
+                            "variables": size, "most variables": MODEL_MAX_VARIABLES,
+                            "reason": msg})
+
     def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
               share: float = 1.0, abs_gap: float | None = None) -> Outcome:
         limit = max(0.5, self.left() * share - self.handover(model))
@@ -118,6 +136,14 @@ class _Run:
             "constraints": nc,
         })
         return out
+
+
+def _sci(n: float) -> str:
+    """A count for a sentence: 250,000 as is, 1,599,960,000 as 1.6e9."""
+    if n < 1e6:
+        return f"{round(n):,}"
+    mantissa, exponent = f"{n:.1e}".split("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
 
 
 # --- plans on the instance ---------------------------------------------------------------------
@@ -157,8 +183,23 @@ def _inertia(inst: Instance, nodes: set[str]) -> float:
     ) / 1e6
 
 
+#: footprints of more nodes than this find their best centre as the node nearest their
+#: population centre (the same node, since the sum of population x squared distance to a
+#: point is the inertia plus the population x the point's squared distance from the
+#: centre), not by trying every node: that cost the square of the footprint's size per
+#: call, and local search calls it for every move (England's footprints are far smaller)
+_EXACT_CENTRE_NODES = 64
+
+
 def _best_centre(inst: Instance, nodes: set[str]) -> str:
-    return min(sorted(nodes), key=lambda j: sum(inst.pop[i] * _d2(inst, i, j) for i in nodes))
+    if len(nodes) <= _EXACT_CENTRE_NODES:
+        return min(sorted(nodes), key=lambda j: sum(inst.pop[i] * _d2(inst, i, j) for i in nodes))
+    w = sum(inst.pop[n] for n in nodes)
+    if w <= 0:
+        return min(nodes)
+    cx = sum(inst.pop[n] * inst.xy[n][0] for n in nodes) / w
+    cy = sum(inst.pop[n] * inst.xy[n][1] for n in nodes) / w
+    return min(sorted(nodes), key=lambda j: (inst.xy[j][0] - cx) ** 2 + (inst.xy[j][1] - cy) ** 2)
 
 
 # --- step 2: the bound from packing floor sets, and a plan built from it -----------------------
@@ -350,6 +391,21 @@ _BALANCE_SHARE = 0.75
 #: (14,273 sets at 1,000,000 with the LA rule off: HiGHS's presolve alone overran 20 s)
 _COMPACT_SEEDS_MAX = 5_000
 
+#: the most variables a districting model (or the fewest-changes model) is built with.
+#: Its variables are node x centre pairs, so it grows with the square of the nodes: 211
+#: CCGs make 44,523, 40,000 units 1.6e9 (a 10 s run of that reached 13.6 GB before this
+#: cap). Measured here, 200,000 binaries with one two-term row each took 0.3 GB and 21 s
+#: to build in PuLP; the districting model has about three rows per variable, so this many
+#: take about 1 GB and a minute to build before the solver starts. Above it the model is
+#: not built, the result says so, and the plan comes from the constructions and local
+#: search, with no bound from the model
+MODEL_MAX_VARIABLES = 250_000
+
+#: footprints of more nodes than this are not recombined: one move prices every cut of a
+#: spanning tree of two footprints, the square of their size, and on a map of 40,000
+#: units a single move outlasted a 10 s limit; moving single nodes (`_polish`) is used alone
+_RECOMBINE_MAX_NODES = 300
+
 
 def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
                  split: frozenset[str]) -> Plan | None:
@@ -400,6 +456,83 @@ def _from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
     seeds += [rest[i] for i in _greedy_packing(rest, _sets_by_node(rest), most=None)]
     many = _attach(inst, seeds, check=False)
     return _merge_down(inst, many, inst.count_hi) if many is not None else None
+
+
+def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
+    """Footprints grown one at a time, nearest nodes first, to ``target``: a plan for any map.
+
+    The start for maps too large for the floor sets and the districting model. Seeds are
+    taken south to north, west to east; each footprint takes the unplaced neighbouring
+    node nearest its seed (within the ceiling, never a node kept apart from one it holds
+    or fixed to another name) until it reaches ``target`` (at least the floor). A
+    footprint that runs out of room below the floor gives its nodes back, and they join
+    neighbouring footprints afterwards; footprints are then merged down to the highest
+    count allowed. None when a node finds no footprint, the count cannot be met or
+    ``until`` (perf_counter) passes.
+    """
+    nbrs = inst.node_nbrs()
+    apart_of = _apart_of(inst)
+    goal = max(float(inst.floor), target)
+    plan: Plan = {}
+    tried: set[str] = set()
+    seeds: list[frozenset[str]] = []
+    for seed in sorted(inst.nodes, key=lambda n: (inst.xy[n][1], inst.xy[n][0], n)):
+        if seed in plan or seed in tried:
+            continue
+        if time.perf_counter() > until:
+            return None
+        (sx, sy), fn = inst.xy[seed], inst.fixed_name.get(seed)
+        members, pop, barred = [seed], inst.pop[seed], set(apart_of.get(seed, ()))
+        names = {fn} if fn is not None else set()
+        taken = {seed}
+        heap = [(0.0, seed)]
+        frontier = {seed}
+        while heap and pop < goal:
+            _, n = heapq.heappop(heap)
+            if n not in taken:
+                if inst.cap is not None and pop + inst.pop[n] > inst.cap:
+                    continue
+                if n in barred:
+                    continue
+                fm = inst.fixed_name.get(n)
+                if fm is not None and names - {fm}:
+                    continue
+                taken.add(n)
+                members.append(n)
+                pop += inst.pop[n]
+                barred |= apart_of.get(n, set())
+                if fm is not None:
+                    names.add(fm)
+            for m in nbrs[n]:
+                if m not in plan and m not in frontier:
+                    frontier.add(m)
+                    heapq.heappush(heap, ((inst.xy[m][0] - sx) ** 2 + (inst.xy[m][1] - sy) ** 2,
+                                          m))
+        if pop >= inst.floor:
+            for n in members:
+                plan[n] = len(seeds)
+            seeds.append(frozenset(members))
+        else:
+            tried.add(seed)  # left for its neighbours' footprints to take in
+    if not seeds:
+        return None
+    grown = _attach(inst, seeds, check=False)
+    if grown is None or time.perf_counter() > until:
+        return None
+    if inst.count_hi is not None and len(seeds) > inst.count_hi:
+        return _merge_down(inst, grown, inst.count_hi)
+    return _merge_down(inst, grown, None)
+
+
+def _grown(inst: Instance, run: _Run, *, target: float) -> Plan | None:
+    """`_grown_plan` within the time left, reported as a stage."""
+    t = time.perf_counter()
+    run.say("Growing footprints one at a time (the map is too large for the full model)…")
+    plan = _grown_plan(inst, target=target, until=run.deadline - 0.5)
+    run.stages.append({"stage": "footprints grown from seeds", "status": "plan" if plan
+                       else "no plan", "footprints": len(set(plan.values())) if plan else None,
+                       "seconds": round(time.perf_counter() - t, 3)})
+    return plan
 
 
 def _widened(inst: Instance, sets: list[frozenset[str]],
@@ -453,7 +586,7 @@ def _attach(inst: Instance, seeds: list[frozenset[str]], *,
     groups = {k: set(s) for k, s in enumerate(seeds)}
     apart_of = _apart_of(inst)
     names = {k: {inst.fixed_name[n] for n in s if n in inst.fixed_name} for k, s in groups.items()}
-    left = [n for n in inst.nodes if n not in plan]
+    left = dict.fromkeys(n for n in inst.nodes if n not in plan)  # in order, O(1) removal
     while left:
         progress = False
         for n in list(left):
@@ -480,7 +613,7 @@ def _attach(inst: Instance, seeds: list[frozenset[str]], *,
                 pops[k] += inst.pop[n]
                 if n in inst.fixed_name:
                     names[k].add(inst.fixed_name[n])
-                left.remove(n)
+                del left[n]
                 progress = True
         if not progress:
             if stuck is not None:
@@ -607,7 +740,9 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
     improved = True
     while improved and time.perf_counter() < until:
         improved = False
-        for n in inst.nodes:
+        for step, n in enumerate(inst.nodes):
+            if step % 64 == 63 and time.perf_counter() >= until:
+                break  # one pass over a large map can outlast the time left
             a = plan[n]
             if len(groups[a]) == 1 or pops[a] - inst.pop[n] < inst.floor:
                 continue
@@ -703,6 +838,46 @@ def _count_rows(m: Model, used: list[Var], lo: int, hi: int | None) -> None:
         m.add(((v, 1.0) for v in used), "<=", hi)
 
 
+def _hess_size(inst: Instance) -> int:
+    """Variables of the districting model, counted without listing them.
+
+    One per (node, centre) pair that may share a footprint: every node with itself,
+    and two different nodes unless kept apart or together above the ceiling. Counted
+    from the sorted populations, so that even a map far too large for the model is
+    measured in n log n steps.
+    """
+    n = len(inst.nodes)
+    cap = inst.cap
+    if cap is None:
+        pairs = n * (n - 1)
+    else:
+        pops = sorted(inst.pop.values())
+        pairs = 0
+        for p in pops:
+            pairs += bisect.bisect_right(pops, cap - p) - (1 if 2 * p <= cap else 0)
+    for a, b in inst.apart:
+        if cap is None or inst.pop[a] + inst.pop[b] <= cap:
+            pairs -= 2
+    return n + pairs
+
+
+def _allowed(inst: Instance) -> dict[str, list[str]]:
+    """Centre -> the nodes that may share its footprint (not apart, not above the ceiling)."""
+    pop = inst.pop
+    apart = inst.apart
+    allowed: dict[str, list[str]] = {}
+    for j in inst.nodes:
+        col = []
+        for i in inst.nodes:
+            if i != j and ((i, j) in apart or (j, i) in apart):
+                continue
+            if i != j and inst.cap is not None and pop[i] + pop[j] > inst.cap:
+                continue
+            col.append(i)
+        allowed[j] = col
+    return allowed
+
+
 def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
           start: Plan | None, label: str, share: float = 1.0,
           also: Plan | None = None) -> _Solved:
@@ -716,18 +891,10 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
     total = inst.total
     scale = 1000.0  # thousands of people keep the coefficients modest
     nbrs = inst.node_nbrs()
-    apart = inst.apart
-    # pairs that can never share a footprint (apart, or together above the ceiling)
-    allowed: dict[str, list[str]] = {}
-    for j in nodes:
-        col = []
-        for i in nodes:
-            if i != j and ((i, j) in apart or (j, i) in apart):
-                continue
-            if i != j and inst.cap is not None and pop[i] + pop[j] > inst.cap:
-                continue
-            col.append(i)
-        allowed[j] = col
+    # its size is known before any of it is listed: the pairs that may share a footprint
+    # (not apart, not together above the ceiling) are the square of the nodes
+    size = _hess_size(inst)
+    allowed: dict[str, list[str]] | None = None
     cuts: list[_Cut] = []
     best: Plan | None = None
     best_val: float | None = None
@@ -759,6 +926,8 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         return better
 
     def recombined(plan: Plan, seconds: float, *, stall: int) -> Plan:
+        if max(len(g) for g in _groups(plan).values()) > _RECOMBINE_MAX_NODES:
+            return plan  # one move would cost more than the time left (see the constant)
         cost = _cost_of(inst, kind, len(set(plan.values())))
         better = recombine(inst, plan, cost=cost, until=time.perf_counter() + max(0.0, seconds),
                            spread_first=kind == "balanced", stall=stall)
@@ -772,8 +941,11 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             best = recombined(best, _BALANCE_SHARE * run.left(), stall=400)
         best_val = value_of(best)
     iteration = 0
-    need = _SECONDS_PER_VAR * sum(len(col) for col in allowed.values()) + 0.5
-    while True:
+    need = _SECONDS_PER_VAR * size + 0.5
+    too_large = size > MODEL_MAX_VARIABLES
+    if too_large:
+        run.refuse(label, size, inst)
+    while not too_large:
         if best is not None and run.left() * share < need:
             run.say(f"{label}: too little time left for the model; keeping the best plan.")
             break
@@ -784,6 +956,8 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             run.unstarted = (need, run.left())
             break
         iteration += 1
+        if allowed is None:
+            allowed = _allowed(inst)
         m = Model(f"{label}-{iteration}")
         x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
         for i in nodes:
@@ -870,8 +1044,10 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
             break
     if best is None:
         return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
-    # what is left of the time goes to recombining and polishing the best plan
-    best = polished(recombined(best, run.left() - 1.2, stall=400), min(1.0, run.left() - 0.2))
+    # what is left of the time goes to recombining and polishing the best plan (all of it
+    # to polishing when the model was too large and footprints too large to recombine)
+    best = recombined(best, run.left() - 1.2, stall=400)
+    best = polished(best, run.left() - 1.0 if too_large else min(1.0, run.left() - 0.2))
     best_val = value_of(best)
     bound = best_bound if best_bound > -math.inf else None
     if bound is not None and best_val is not None and best_val - bound <= tolerance_of(best_val):
@@ -1097,6 +1273,13 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
     slot_names = labels + [f"__new{i}" for i in range(extra)]
     nodes = inst.nodes
     moves = _moves(inst, current, labels, by_population=by_population)
+    size = len(slot_names) * (len(nodes) + 1)
+    if size > MODEL_MAX_VARIABLES:  # (slots x nodes): measured before any of it is listed
+        run.refuse("fewest changes", size, inst, what="fewest-changes model")
+        if start is None or max(start.values(), default=0) >= len(slot_names):
+            return _Solved("no-solution", None, None, None), slot_names
+        return _Solved("feasible", dict(start), sum(
+            moves(k, g) for k, g in _groups(start).items()), None), slot_names
     cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
     cuts: list[_Cut] = []
     lo, hi = inst.count_lo, inst.count_hi
@@ -1357,6 +1540,10 @@ def optimise(
             if plan is None and inst.count_hi is not None and candidates:
                 plan = _from_many(inst, candidates)
             start = plan
+        if start is None and _hess_size(inst) > MODEL_MAX_VARIABLES:
+            # the model will not be built (`_hess` says so): a plan grown to the mean size
+            most = inst.count_hi if inst.count_hi is not None else inst.count_lo
+            start = _grown(inst, run, target=inst.total / (max(most, 1) + 0.5))
         solved = _hess(inst, run, kind=c.objective, count=(inst.count_lo, inst.count_hi),
                        start=start, label=c.objective, also=_from_current(inst, current))
         if solved.plan is None:
@@ -1413,8 +1600,21 @@ def optimise(
     plan = _packed_plan(inst, run, candidates, split=split)
     if plan is not None and len(set(plan.values())) >= inst.count_lo:
         fallback = (len(set(plan.values())), plan)
+    size = _hess_size(inst)
+    huge = size > MODEL_MAX_VARIABLES
+    if fallback is None and huge:
+        # no model will be built for any count (`_hess` says so): footprints grown to the floor
+        grown = _grown(inst, run, target=inst.floor)
+        if grown is not None:
+            fallback = (len(set(grown.values())), grown)
     k = k_top
     while k >= inst.count_lo and run.left() > 0.5:
+        if huge and (fallback is None or k > fallback[0]):
+            # each count would need the model: go straight to the plan in hand, if any
+            if fallback is None:
+                run.refuse("max-footprints", size, inst)
+                break
+            k = fallback[0]
         if fallback is not None and k <= fallback[0]:
             k, start = fallback
             run.say(f"Found a plan with {k} footprints; making it as compact as possible…")
@@ -1486,6 +1686,8 @@ def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
         return ("the solver proved that no plan meets every constraint together (each "
                 "constraint alone passed the checks); relax a ceiling, count, apart pair or "
                 "fixed footprint",)
+    if status == "no-solution" and run.refused:
+        return ()  # the model that was not built says why (`_finish`)
     if status == "no-solution" and run.unstarted is not None:
         # the quick starts found nothing and the model would not have fitted: saying the
         # time ran out would hide that a longer limit lets the solver try at all
@@ -1499,6 +1701,15 @@ def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
         return (f"no valid plan was found within the time limit of {c.time_limit:g} s; give it "
                 "more time or relax a constraint",)
     return ()
+
+
+def _refusals(run: _Run, *, with_plan: bool) -> tuple[str, ...]:
+    """The models not built for want of memory, and what the answer is instead."""
+    tail = ("; the plan below comes from the quick constructions and local search, with no "
+            "bound proven by that model" if with_plan else
+            "; and the quick constructions found no valid plan: relax a constraint, or plan "
+            "on fewer, larger units")
+    return tuple(msg[0].upper() + msg[1:] + tail for msg in run.refused)
 
 
 def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: str,
@@ -1578,7 +1789,8 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
         solver_version=solver_version(c.solver),
         constraints=c,
         log="\n".join(run.logs),
-        reasons=tuple(reasons) + tuple(ch.message for ch in checks),
+        reasons=_refusals(run, with_plan=bool(assignment)) + tuple(reasons)
+        + tuple(ch.message for ch in checks),
         checks=tuple(checks),
         compactness=compactness,
         compactness_gap=compactness_gap,

@@ -1172,12 +1172,12 @@ def view_scenarios(ds: Dataset) -> None:
     if cmp is None:
         return
     m1, m2, m3 = st.columns(3)
-    short = plain(short_label(ds))
-    m1.metric(f"{short.capitalize()} kept together", f"{cmp.share_kept_together:.1%}",
+    short = plain(short_label(ds).capitalize())
+    m1.metric(f"{short} kept together", f"{cmp.share_kept_together:.1%}",
               help=f"Share of {plain(g.population_label)} whose footprint matches between "
                    "A and B")
     m2.metric("CCGs that moved", f"{cmp.n_moved:,}")
-    m3.metric(f"{short.capitalize()} in moved CCGs", f"{cmp.population_moved:,}")
+    m3.metric(f"{short} in moved CCGs", f"{cmp.population_moved:,}")
     moved = tuple(cmp.moves["unit_code"]) if len(cmp.moves) else ()
     st.caption(f"Map: plan B coloured by footprint; the {len(moved)} CCGs that moved have a bold "
                "black outline.")

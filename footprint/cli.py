@@ -7,17 +7,24 @@ to standard error as one plain message and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import math
+import os
+import re
+import stat
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import FootprintError
+from .errors import ConstraintsError, FootprintError, InputFileError
 
 if TYPE_CHECKING:
     from .constraints import Constraints
+    from .loader import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,449 @@ def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):
     return wrap
 
 
+# --- reading flags and files without trusting them --------------------------------------------
+
+#: Largest population a flag or a constraints file may give (far above any real geography).
+MAX_POPULATION = 10**12
+#: Largest number of seconds for --time-limit and --timeout (a day).
+MAX_SECONDS = 24 * 3600
+#: Largest constraints file read (a saved run's constraints are a few kB).
+MAX_CONSTRAINTS_BYTES = 1024 * 1024
+
+
+def _number(text: str, *, example: str) -> float:
+    """A finite number from a flag's text, or an argparse error saying what was expected."""
+    try:
+        value = float(text.strip().replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected a number, e.g. {example}"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a finite number, e.g. {example}")
+    return value
+
+
+def _seconds(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _number(text, example="60")
+        if not 0 < value <= MAX_SECONDS:
+            raise argparse.ArgumentTypeError(
+                f"got {text!r}; expected seconds above 0 and at most {MAX_SECONDS:,}, e.g. 60"
+            )
+        return value
+
+    return parse
+
+
+def _fraction(flag: str, example: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _number(text, example=example)
+        if not 0 <= value < 1:
+            raise argparse.ArgumentTypeError(
+                f"got {text!r}; expected a fraction from 0 up to (not including) 1, e.g. {example}"
+            )
+        return value
+
+    return parse
+
+
+def _population(text: str) -> int:
+    """A population from a flag: a whole number of people, thousands separators allowed."""
+    clean = text.strip().replace(",", "").replace("_", "")
+    if not re.fullmatch(r"[0-9]+", clean, flags=re.ASCII):
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected a whole number of people, e.g. 300000 or 300,000"
+        )
+    value = int(clean)
+    if value > MAX_POPULATION:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected at most {MAX_POPULATION:,} people"
+        )
+    return value
+
+
+def _count(text: str) -> int | tuple[int, int]:
+    """--footprints: ``N`` or ``LOW-HIGH``, both whole numbers of at least 1."""
+    m = re.fullmatch(r"\s*([0-9]{1,6})\s*(?:-\s*([0-9]{1,6})\s*)?", text, flags=re.ASCII)
+    expected = "expected N or LOW-HIGH, e.g. 25 or 20-30"
+    if m is None:
+        raise argparse.ArgumentTypeError(f"got {text!r}; {expected}")
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) is not None else None
+    if lo < 1 or (hi is not None and hi < lo):
+        raise argparse.ArgumentTypeError(f"got {text!r}; {expected}, with 1 <= LOW <= HIGH")
+    return lo if hi is None or hi == lo else (lo, hi)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so :func:`main` reports every error alike."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    """A flag argparse could not read; reported as ``error: ...`` with exit status 2."""
+
+
+def _input_file(path: Path, *, what: str, flag: str, max_bytes: int) -> bytes:
+    """The bytes of a file the planner named, refusing folders, special files and huge files.
+
+    The size is checked before the file is read, and the read stops one byte past the
+    limit, so a file that grows (or a device) never fills the memory.
+    """
+    shown = str(path) or "''"
+    if not str(path).strip():
+        raise InputFileError(f"{flag}: got an empty file name; expected the path of the {what}")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputFileError(
+            f"{flag} {shown}: no such file; check the path and the file name of the {what}"
+        ) from None
+    except OSError as exc:
+        raise InputFileError(
+            f"{flag} {shown}: cannot open it ({exc.strerror or exc}); check the path of the {what}"
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputFileError(
+            f"{flag} {shown}: is a folder; expected the {what} file itself, e.g. {shown}/<name>"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise InputFileError(f"{flag} {shown}: not a regular file; expected the {what} file")
+    if info.st_size > max_bytes:
+        raise InputFileError(
+            f"{flag} {shown}: {info.st_size / 1024 / 1024:.1f} MB, more than the "
+            f"{max_bytes / 1024 / 1024:.1f} MB allowed for the {what}"
+        )
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputFileError(
+            f"{flag} {shown}: cannot read it ({exc.strerror or exc}); check its permissions"
+        ) from None
+    if len(data) > max_bytes:
+        raise InputFileError(
+            f"{flag} {shown}: more than the {max_bytes / 1024 / 1024:.1f} MB allowed for the {what}"
+        )
+    return data
+
+
+def _output_file(path: Path | None, *, flag: str) -> None:
+    """Check, before any long work, that ``path`` can be written; leave nothing behind.
+
+    The file is written later by renaming a temporary file from the same folder into
+    place, so what must work is creating a file in that folder: it is probed with a
+    temporary file that is removed at once.
+    """
+    if path is None:
+        return
+    shown = str(path)
+    if not shown.strip():
+        raise InputFileError(f"{flag}: got an empty file name; expected a file to write")
+    if path.is_dir():
+        raise InputFileError(
+            f"{flag} {shown}: is a folder; expected a file name, e.g. {path / 'plan.csv'}"
+        )
+    if not path.name or path.name in (".", ".."):
+        raise InputFileError(f"{flag} {shown}: not a file name; expected e.g. plan.csv")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InputFileError(
+            f"{flag} {shown}: the folder {folder} {what}; create it first or write elsewhere"
+        )
+    if path.exists() and not path.is_file():
+        raise InputFileError(f"{flag} {shown}: exists and is not a regular file; choose another")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+    except OSError as exc:
+        raise InputFileError(
+            f"{flag} {shown}: cannot write in {folder} ({exc.strerror or exc}); choose a folder "
+            "you can write to"
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def _write_output(path: Path, data: bytes, *, flag: str, what: str) -> None:
+    from ._cache import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path, data, make_parents=False)
+    except OSError as exc:
+        raise InputFileError(
+            f"{flag} {path}: could not write the {what} ({exc.strerror or exc}); "
+            "free some disk space or choose another file"
+        ) from None
+
+
+def _finite_json(text: str) -> Any:
+    """JSON with NaN, Infinity and numbers too large for a float refused by name."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number JSON allows; write a plain number")
+
+    def real(token: str) -> float:
+        value = float(token)
+        if not math.isfinite(value):
+            raise ValueError(f"the number {token} is too large")
+        return value
+
+    return json.loads(text, parse_constant=constant, parse_float=real)
+
+
+_SCHEMA: dict[str, str] = {
+    "format": "text",
+    "objective": "text",
+    "la_rule": "text",
+    "solver": "text",
+    "change_measure": "text",
+    "min_population": "population",
+    "max_population": "population or null",
+    "n_footprints": "count",
+    "keep_together": "groups",
+    "keep_apart": "pairs",
+    "disabled_edges": "pairs",
+    "fixed": "fixed",
+    "locked": "names",
+    "time_limit": "number",
+    "mip_gap": "number",
+}
+
+
+def _is_whole(v: Any) -> bool:
+    return (
+        not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v) and v == int(v)
+    )
+
+
+def _is_texts(v: Any, n: int | None = None) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v) and (n is None or len(v) == n)
+
+
+def _schema_problems(data: dict[str, Any]) -> list[str]:
+    """What in a constraints object has the wrong type (the values are checked later)."""
+    problems = []
+    for key, kind in _SCHEMA.items():
+        if key not in data:
+            continue
+        v = data[key]
+        ok = {
+            "text": lambda v: isinstance(v, str),
+            "population": lambda v: _is_whole(v) and 0 <= v <= MAX_POPULATION,
+            "population or null": lambda v: (
+                v is None or (_is_whole(v) and 0 <= v <= MAX_POPULATION)
+            ),
+            "count": lambda v: (
+                v is None
+                or (_is_whole(v) and 1 <= v <= 10**6)
+                or (isinstance(v, list) and len(v) == 2 and all(_is_whole(x) for x in v))
+            ),
+            "groups": lambda v: isinstance(v, list) and all(_is_texts(g) for g in v),
+            "pairs": lambda v: isinstance(v, list) and all(_is_texts(p, 2) for p in v),
+            "fixed": lambda v: (
+                (isinstance(v, dict) and all(isinstance(x, str) for x in v.values()))
+                or (isinstance(v, list) and all(_is_texts(p, 2) for p in v))
+            ),
+            "names": _is_texts,
+            "number": lambda v: (
+                not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+            ),
+        }[kind](v)
+        if ok:
+            continue
+        expected = {
+            "text": "text in quotes",
+            "population": f"a whole number of people from 0 to {MAX_POPULATION:,}",
+            "population or null": f"null or a whole number of people up to {MAX_POPULATION:,}",
+            "count": "null, a whole number such as 25, or a range such as [20, 30]",
+            "groups": 'a list of lists of unit codes, e.g. [["E38000001", "E38000002"]]',
+            "pairs": 'a list of pairs of unit codes, e.g. [["E38000001", "E38000002"]]',
+            "fixed": 'an object of unit code to footprint name, e.g. {"E38000001": "North"}',
+            "names": 'a list of footprint names, e.g. ["North"]',
+            "number": "a number",
+        }[kind]
+        got = json.dumps(v)
+        got = got if len(got) <= 60 else got[:57] + "..."
+        problems.append(f"{key}: got {got} ({_json_kind(v)}); expected {expected}")
+    return problems
+
+
+def _json_kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, list):
+        return "a list"
+    return "an object"
+
+
+def _read_constraints(path: Path, *, flag: str = "--constraints") -> Constraints:
+    """A saved run's constraints, every problem with the file in one error."""
+    from .constraints import Constraints
+
+    data = _input_file(path, what="constraints (JSON)", flag=flag, max_bytes=MAX_CONSTRAINTS_BYTES)
+    where = f"{flag} {path}"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"\x00\x00\xfe\xff",):
+        raise ConstraintsError(
+            f"{where}: the file is UTF-16 text; expected UTF-8. Save it again as UTF-8 "
+            "(or write it with `optimise --json`)"
+        )
+    if b"\x00" in data:
+        raise ConstraintsError(
+            f"{where}: the file holds binary data (NUL bytes); expected the JSON text that "
+            "`optimise --json` saves under reproduce.constraints"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConstraintsError(
+            f"{where}: not UTF-8 text (byte {exc.start} cannot be read); expected the JSON "
+            "text that `optimise --json` saves. Save the file as UTF-8"
+        ) from None
+    try:
+        obj = _finite_json(text)
+    except json.JSONDecodeError as exc:
+        raise ConstraintsError(
+            f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            'expected one JSON object such as {"min_population": 300000}'
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        msg = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise ConstraintsError(f"{where}: not usable JSON ({msg})") from None
+    if not isinstance(obj, dict):
+        raise ConstraintsError(
+            f"{where}: got {_json_kind(obj)}; expected one JSON object such as "
+            '{"min_population": 300000}'
+        )
+    problems = _schema_problems(obj)
+    if problems:
+        raise ConstraintsError(f"{where}: the constraints are not usable", problems=problems)
+    try:
+        return Constraints.from_dict(obj)
+    except ConstraintsError as exc:
+        raise ConstraintsError(
+            f"{where}: the constraints are not usable", problems=exc.problems or [str(exc)]
+        ) from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConstraintsError(f"{where}: the constraints are not usable ({exc})") from None
+
+
+# --- the planner's own geography ----------------------------------------------------------------
+
+
+def _geography_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "your own geography (instead of the England 2013 CCGs; read as the app reads uploads)"
+    )
+    g.add_argument(
+        "--boundaries",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="GeoJSON, GeoPackage, TopoJSON or zipped shapefile (or the .shp, .shx, .dbf, .prj)",
+    )
+    g.add_argument(
+        "--population",
+        type=Path,
+        default=None,
+        metavar="FILE.csv",
+        help="CSV with a code column and a population column",
+    )
+    g.add_argument("--code-column", default=None, help="unit code column of the boundaries")
+    g.add_argument("--population-column", default=None, help="population column of the CSV")
+    g.add_argument(
+        "--population-code-column",
+        default=None,
+        help="code column of the CSV (default: --code-column)",
+    )
+    g.add_argument("--name-column", default=None, help="unit name column of the boundaries")
+    g.add_argument(
+        "--population-label",
+        default="population",
+        help="what the population counts, e.g. 'residents'",
+    )
+    g.add_argument("--crs", default=None, help="CRS to assume when the file states none")
+    g.add_argument("--layer", default=None, help="layer of a multi-layer file (GeoPackage)")
+
+
+_GEO_FLAGS = (
+    "population",
+    "code_column",
+    "population_column",
+    "population_code_column",
+    "name_column",
+    "crs",
+    "layer",
+)
+
+
+def _load(args: argparse.Namespace) -> Dataset:
+    """The England 2013 data, or the planner's own files through the app's upload path."""
+    from . import loader
+
+    if args.boundaries is None:
+        given = [f"--{k.replace('_', '-')}" for k in _GEO_FLAGS if getattr(args, k) is not None]
+        if given:
+            raise InputFileError(
+                f"{', '.join(given)} given without --boundaries; give --boundaries FILE and "
+                "--population FILE.csv to plan on your own geography, or drop these flags"
+            )
+        return loader.load_dataset(args.data_dir)
+    from .uploads import MAX_UPLOAD_BYTES, load_uploaded_geography
+
+    problems = []
+    if args.data_dir is not None:
+        problems.append("--data-dir is for the England 2013 files; drop it with --boundaries")
+    for flag, value in (
+        ("--population FILE.csv", args.population),
+        ("--code-column NAME", args.code_column),
+        ("--population-column NAME", args.population_column),
+    ):
+        if value is None or not str(value).strip():
+            problems.append(f"{flag} is needed with --boundaries")
+    if problems:
+        raise InputFileError("Cannot read your own geography", problems=problems)
+    boundary = [
+        (
+            path.name,
+            _input_file(
+                path, what="boundary file", flag="--boundaries", max_bytes=MAX_UPLOAD_BYTES
+            ),
+        )
+        for path in args.boundaries
+    ]
+    population = (
+        args.population.name,
+        _input_file(
+            args.population, what="population CSV", flag="--population", max_bytes=MAX_UPLOAD_BYTES
+        ),
+    )
+    log.info("reading your own geography from %s", ", ".join(n for n, _ in boundary))
+    geo = load_uploaded_geography(
+        boundary[0] if len(boundary) == 1 else boundary,
+        population,
+        code_column=args.code_column,
+        population_column=args.population_column,
+        population_code_column=args.population_code_column,
+        name_column=args.name_column,
+        crs=args.crs,
+        layer=args.layer,
+        population_label=args.population_label,
+    )
+    return loader.Dataset.from_geography(geo)
+
+
 def _data_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
@@ -47,17 +497,15 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
 
 def _info_args(p: argparse.ArgumentParser) -> None:
     _data_arg(p)
+    _geography_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 @command("info", _info_args)
 def _info(args: argparse.Namespace) -> int:
-    from .loader import load_dataset
-
-    ds = load_dataset(args.data_dir)
+    ds = _load(args)
     geo = ds.geography
-    audit = ds.audit
-    assert audit is not None  # the England data always has LAs
+    audit = ds.audit  # None for a geography without LAs (the planner's own)
     info = {
         "name": geo.name,
         "units": len(geo.units),
@@ -69,9 +517,9 @@ def _info(args: argparse.Namespace) -> int:
         "adjacency_components": len(ds.adjacency.components()),
         "bridges": [list(b) for b in ds.adjacency.bridges],
         "river_crossings": [list(b) for b in ds.adjacency.river_crossings],
-        "crossing_units": len(audit.crossing_units),
-        "crossing_tolerance": audit.tolerance,
-        "la_blocks": audit.n_blocks,
+        "crossing_units": len(audit.crossing_units) if audit is not None else None,
+        "crossing_tolerance": audit.tolerance if audit is not None else None,
+        "la_blocks": audit.n_blocks if audit is not None else None,
         "data_digest": geo.source_digest,
     }
     if args.json:
@@ -85,11 +533,12 @@ def _info(args: argparse.Namespace) -> int:
 
 def _audit_args(p: argparse.ArgumentParser) -> None:
     _data_arg(p)
+    _geography_args(p)
     p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="write the shares here")
     p.add_argument("--tier", choices=("upper", "lower"), default="upper")
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=_fraction("--tolerance", "0.01"),
         default=0.01,
         help="share outside the home LA that counts as crossing",
     )
@@ -97,11 +546,15 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
 
 @command("audit", _audit_args)
 def _audit(args: argparse.Namespace) -> int:
-    from ._cache import atomic_write_bytes
     from .audit import audit_la
-    from .loader import load_dataset
 
-    ds = load_dataset(args.data_dir)
+    _output_file(args.csv, flag="--csv")
+    ds = _load(args)
+    if ds.geography.la_upper is None:
+        raise InputFileError(
+            f"{ds.geography.name}: this geography has no local authority layers, so there is "
+            "nothing to audit against; audit works on the England 2013 data (drop --boundaries)"
+        )
     audit = audit_la(ds.geography, tier=args.tier, tolerance=args.tolerance)
     units = ds.geography.units[["code", "nhs_code", "name"]].rename(
         columns={"code": "unit_code", "nhs_code": "unit_nhs_code", "name": "unit_name"}
@@ -123,7 +576,9 @@ def _audit(args: argparse.Namespace) -> int:
         "is_home",
         "crosses",
     ]
-    atomic_write_bytes(args.csv, table[cols].to_csv(index=False).encode("utf-8"))
+    _write_output(
+        args.csv, table[cols].to_csv(index=False).encode("utf-8"), flag="--csv", what="shares"
+    )
     print(
         f"wrote {len(table)} rows for {table['unit_code'].nunique()} units to {args.csv}; "
         f"{len(audit.crossing_units)} cross {args.tier}-tier LA boundaries by more than "
@@ -149,7 +604,18 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
         help="fetch BASE_URL/<path> instead of the manifest URLs (an internal copy, same layout)",
     )
     p.add_argument("--force", action="store_true", help="download even files that are up to date")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the network")
+    p.add_argument(
+        "--timeout",
+        type=_seconds("--timeout"),
+        default=60.0,
+        help="seconds to wait for the network; each file must also arrive within a deadline",
+    )
+    p.add_argument(
+        "--deadline",
+        type=_seconds("--deadline"),
+        default=None,
+        help="seconds each file may take in all (default: --timeout plus the size at 32 kB/s)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -163,6 +629,7 @@ def _fetch(args: argparse.Namespace) -> int:
         mirror=args.mirror,
         force=args.force,
         timeout=args.timeout,
+        deadline=args.deadline,
         progress=not args.quiet,
     )
     for line in summary_lines(results):
@@ -233,15 +700,23 @@ def _constraints_from_flags(
 
 def _optimise_args(p: argparse.ArgumentParser) -> None:
     _data_arg(p)
+    _geography_args(p)
     p.add_argument(
         "--objective",
         default="max-footprints",
         choices=["max-footprints", "compact", "balanced", "fewest-changes"],
     )
-    p.add_argument("--min-pop", type=int, default=300_000, help="population floor per footprint")
-    p.add_argument("--max-pop", type=int, default=None, help="population ceiling per footprint")
     p.add_argument(
-        "--footprints", default=None, help="number of footprints: N, or LOW-HIGH for a range"
+        "--min-pop", type=_population, default=300_000, help="population floor per footprint"
+    )
+    p.add_argument(
+        "--max-pop", type=_population, default=None, help="population ceiling per footprint"
+    )
+    p.add_argument(
+        "--footprints",
+        type=_count,
+        default=None,
+        help="number of footprints: N, or LOW-HIGH for a range",
     )
     p.add_argument("--la-rule", default="whole-la", choices=["whole-la", "off"])
     p.add_argument(
@@ -287,8 +762,15 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
         help="current plan (for fewest-changes, locks, and as a warm start)",
     )
     p.add_argument("--change-measure", default="units", choices=["units", "population"])
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds in all")
-    p.add_argument("--mip-gap", type=float, default=1e-4, help="relative gap to stop at")
+    p.add_argument(
+        "--time-limit", type=_seconds("--time-limit"), default=60.0, help="seconds in all"
+    )
+    p.add_argument(
+        "--mip-gap",
+        type=_fraction("--mip-gap", "0.0001"),
+        default=1e-4,
+        help="relative gap to stop at",
+    )
     p.add_argument("--solver", default="highs", choices=["highs", "cbc"])
     p.add_argument(
         "--constraints",
@@ -304,33 +786,30 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
 
 @command("optimise", _optimise_args)
 def _optimise(args: argparse.Namespace) -> int:
-    from .constraints import Constraints
-    from .errors import ConstraintsError
-    from .loader import load_dataset
     from .optimiser import optimise
     from .plans import read_plan_csv, write_plan_csv
     from .problem import Problem
 
-    if args.constraints is not None:
-        try:
-            text = args.constraints.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConstraintsError(f"{args.constraints}: cannot read it ({exc.strerror})") from None
-        constraints = Constraints.from_json(text)
-    else:
-        count: int | tuple[int, int] | None = None
-        if args.footprints:
-            lo, _, hi = args.footprints.partition("-")
-            try:
-                count = (int(lo), int(hi)) if hi else int(lo)
-            except ValueError:
-                raise ConstraintsError(
-                    f"--footprints: got {args.footprints!r}; expected N or LOW-HIGH, e.g. 25 "
-                    "or 20-30"
-                ) from None
-    ds = load_dataset(args.data_dir)
-    if args.constraints is None:
-        constraints = _constraints_from_flags(args, count, ds.geography.units)
+    # every file is checked before the data is loaded and the solve starts, so a bad path
+    # never costs a run
+    constraints_file = _read_constraints(args.constraints) if args.constraints is not None else None
+    if args.current is not None:
+        _input_file(
+            args.current,
+            what="current plan (CSV)",
+            flag="--current",
+            max_bytes=MAX_CONSTRAINTS_BYTES * 64,
+        )
+    _output_file(args.out, flag="--out")
+    _output_file(args.log, flag="--log")
+    if args.out is not None and args.log is not None and args.out.resolve() == args.log.resolve():
+        raise InputFileError(f"--out and --log both name {args.out}; give them different files")
+    ds = _load(args)
+    constraints = (
+        constraints_file
+        if constraints_file is not None
+        else _constraints_from_flags(args, args.footprints, ds.geography.units)
+    )
     problem = Problem.from_dataset(ds)
     units = ds.geography.units
     current = None
@@ -342,11 +821,14 @@ def _optimise(args: argparse.Namespace) -> int:
         current = dict(imp.assignment)
     result = optimise(problem, constraints, current=current, progress=(lambda m: log.info(m)))
     if args.out is not None and result.assignment:
-        tmp = args.out.with_name(args.out.name + ".part")
-        tmp.write_bytes(write_plan_csv(result.assignment, codes=list(units["code"])))
-        tmp.replace(args.out)
+        _write_output(
+            args.out,
+            write_plan_csv(result.assignment, codes=list(units["code"])),
+            flag="--out",
+            what="plan",
+        )
     if args.log is not None:
-        args.log.write_text(result.log, encoding="utf-8")
+        _write_output(args.log, result.log.encode("utf-8"), flag="--log", what="solver log")
     summary = result.to_dict()
     if args.json:
         print(json.dumps(summary))
@@ -370,16 +852,17 @@ def _optimise(args: argparse.Namespace) -> int:
 def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", type=Path, metavar="PLAN.csv", help="plan file: unit_code,footprint")
     _data_arg(p)
+    _geography_args(p)
     p.add_argument(
         "--min-pop",
-        type=int,
+        type=_population,
         default=None,
         metavar="N",
         help="population floor of every footprint (default 300,000)",
     )
     p.add_argument(
         "--max-pop",
-        type=int,
+        type=_population,
         default=None,
         metavar="N",
         help="population ceiling of every footprint (default none)",
@@ -404,21 +887,14 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
 def _validate(args: argparse.Namespace) -> int:
     """Check a plan CSV against the rules; exit 0 if valid, 1 if rules are broken."""
     from .constraints import Constraints
-    from .errors import InputFileError
-    from .loader import load_dataset
     from .plans import read_plan_csv
     from .problem import Problem
     from .validate import _unknown_violation, validate_plan
 
+    _input_file(args.plan, what="plan (CSV)", flag="PLAN.csv", max_bytes=MAX_CONSTRAINTS_BYTES * 64)
     constraints = Constraints()
     if args.constraints is not None:
-        try:
-            text = args.constraints.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputFileError(
-                f"{args.constraints}: cannot read the constraints file ({exc}); check the path"
-            ) from None
-        constraints = Constraints.from_json(text)
+        constraints = _read_constraints(args.constraints)
     overrides = {
         k: v
         for k, v in (
@@ -429,8 +905,13 @@ def _validate(args: argparse.Namespace) -> int:
         if v is not None
     }
     if overrides:
-        constraints = constraints.replace(**overrides)
-    ds = load_dataset(args.data_dir)
+        try:
+            constraints = constraints.replace(**overrides)
+        except ConstraintsError as exc:
+            raise ConstraintsError(
+                "The rules given are not usable", problems=exc.problems or [str(exc)]
+            ) from None
+    ds = _load(args)
     problem = Problem.from_dataset(ds)
     units = ds.geography.units
     nhs = {
@@ -490,10 +971,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m footprint", description=__doc__.splitlines()[0]
-    )
+    parser = _Parser(prog="python -m footprint", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "--debug", action="store_true", help="log everything, with the traceback of any crash"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (configure, fn) in _COMMANDS.items():
         p = sub.add_parser(
@@ -504,12 +986,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(message: str) -> None:
+    """One message on standard error, made safe to print whatever it quotes."""
+    text = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    with contextlib.suppress(OSError, ValueError):  # standard error closed: nothing to do
+        print(text, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status.
+
+    0: done (a plan is valid, a solve succeeded); 1: done, but the answer is no (a plan
+    breaks a rule, no plan was found); 2: bad input (a flag, a file, the data), said in
+    one message on standard error; 3: an unexpected error (a bug), said in one line, with
+    the traceback only under ``--debug``; 130: interrupted.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        _say(f"error: {exc}\n(add --help after the command to list its options)")
+        return 2
+    except SystemExit as exc:  # --help, which argparse ends by exiting
+        return exc.code if isinstance(exc.code, int) else 0
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr)
     try:
         return args.func(args)
     except FootprintError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}")
         return 2
+    except KeyboardInterrupt:
+        _say("error: interrupted; nothing was written")
+        return 130
+    except BrokenPipeError:  # the reader of standard output went away (e.g. `| head`)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        log.debug("unexpected error in %s", args.command, exc_info=True)
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        _say(
+            f"error: unexpected error in {args.command} ({type(exc).__name__}"
+            + (f": {detail}" if detail else "")
+            + "); this is a bug, please report it. Run again with --debug for details"
+        )
+        return 3

@@ -14,13 +14,16 @@ HTTP, or a ``file://`` folder) for machines that cannot reach the internet.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
+import math
 import os
 import socket
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,6 +43,11 @@ __all__ = ["FetchedFile", "default_fetch_dir", "fetch_data", "file_url"]
 
 #: Seconds to wait for a connection or for the next block of a download.
 DEFAULT_TIMEOUT = 60.0
+#: Longest ``timeout`` or ``deadline`` accepted (a day).
+MAX_SECONDS = 24 * 3600.0
+#: Slowest average rate a download's default deadline allows (bytes a second): a server
+#: trickling a byte at a time is given up on instead of holding the fetch for ever.
+MIN_RATE = 32 * 1024
 _CHUNK = 256 * 1024
 _USER_AGENT = "footprint-fetch/0.1 (+python urllib)"
 
@@ -102,27 +110,83 @@ def _network_reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def default_deadline(f: ManifestFile, *, timeout: float = DEFAULT_TIMEOUT) -> float:
+    """Seconds one file may take in all by default: ``timeout`` plus its size at 32 kB/s."""
+    return min(MAX_SECONDS, timeout + f.bytes / MIN_RATE)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created, deepest first."""
+    missing = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove the folders a failed download created, deepest first, if still empty."""
+    for p in folders:
+        with contextlib.suppress(OSError):
+            p.rmdir()
+
+
+def _socket_of(response: object) -> socket.socket | None:
+    """The socket under an HTTP response (``None`` for ``file://``), to bound each wait."""
+    raw = getattr(getattr(response, "fp", None), "raw", None)
+    sock = getattr(raw, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
 def _download(
-    f: ManifestFile, url: str, dest: Path, *, timeout: float, progress: bool
+    f: ManifestFile,
+    url: str,
+    dest: Path,
+    *,
+    timeout: float,
+    progress: bool,
+    deadline: float | None = None,
 ) -> int:
     """Stream ``url`` into a temporary file next to ``dest``, check it, rename it into place.
 
+    The whole file must arrive within ``deadline`` seconds (by default
+    :func:`default_deadline`), however the server paces it: a socket timeout alone
+    never ends a download that trickles one byte at a time.
+
     Returns the number of bytes installed. Raises :class:`_FileProblem` with a
-    planner-facing message; the temporary file is removed on every failure.
+    planner-facing message; the temporary file, and any folder made for it that is
+    left empty, are removed on every failure (an interrupt included).
     """
+    limit = default_deadline(f, timeout=timeout) if deadline is None else deadline
+    end = time.monotonic() + limit
+    created: list[Path] = []
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_folders(dest.parent)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     except OSError as exc:
+        _remove_empty(created)
         raise _FileProblem(
             f"{f.path}: cannot write into {dest.parent} ({exc.strerror or exc}); check that the "
             "folder is writable and the disk is not full, or choose another with --data-dir"
         ) from None
+    except BaseException:
+        _remove_empty(created)
+        raise
     tmp = Path(tmp_name)
+
+    def too_slow(received: int) -> _FileProblem:
+        return _FileProblem(
+            f"{f.path}: the download from {url} did not finish within {limit:g} s "
+            f"({received:,} of {f.bytes:,} bytes arrived); the server is too slow or stalled. "
+            "Run fetch again later, or give more time with --deadline. The file was NOT installed"
+        )
+
     try:
         request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
         try:
-            response = urllib.request.urlopen(request, timeout=timeout)
+            response = urllib.request.urlopen(request, timeout=min(timeout, limit))
         except urllib.error.HTTPError as exc:
             exc.close()
             raise _FileProblem(
@@ -142,19 +206,39 @@ def _download(
         received = 0
         out = os.fdopen(fd, "wb")
         fd = -1  # now owned by ``out``
-        with response, out, tqdm(
-            total=f.bytes,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=f.path,
-            file=sys.stderr,
-            disable=not progress,
-            leave=False,
-        ) as bar:
+        with (
+            response,
+            out,
+            tqdm(
+                total=f.bytes,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f.path,
+                file=sys.stderr,
+                disable=not progress,
+                leave=False,
+            ) as bar,
+        ):
             declared = response.headers.get("Content-Length")
+            sock = _socket_of(response)
+            # read1 returns what has arrived instead of waiting for a whole block
+            read = getattr(response, "read1", response.read)
             try:
-                while chunk := response.read(_CHUNK):
+                while True:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        raise too_slow(received)
+                    if sock is not None:
+                        sock.settimeout(min(timeout, max(left, 0.01)))
+                    try:
+                        chunk = read(_CHUNK)
+                    except TimeoutError:
+                        if time.monotonic() >= end:
+                            raise too_slow(received) from None
+                        raise
+                    if not chunk:
+                        break
                     received += len(chunk)
                     if received > f.bytes:
                         raise _FileProblem(
@@ -212,6 +296,7 @@ def _download(
         if fd >= 0:
             os.close(fd)
         tmp.unlink(missing_ok=True)
+        _remove_empty(created)
         raise
 
 
@@ -221,6 +306,7 @@ def fetch_data(
     mirror: str | None = None,
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    deadline: float | None = None,
     progress: bool = True,
     manifest: Manifest | None = None,
 ) -> list[FetchedFile]:
@@ -239,6 +325,9 @@ def fetch_data(
         file is only replaced once its fresh copy has passed the check).
     timeout
         Seconds to wait for a connection or for the next block of data.
+    deadline
+        Seconds each file may take in all, however slowly the server sends it; by
+        default ``timeout`` plus the file's size at 32 kB/s (:func:`default_deadline`).
     progress
         Show one progress bar per file on standard error.
     manifest
@@ -253,17 +342,34 @@ def fetch_data(
     ------
     DataError
         One error listing every file that could not be installed and why (HTTP
-        status, unreachable server, checksum mismatch, disk error). Files that
-        did succeed stay installed.
+        status, unreachable server, checksum mismatch, deadline passed, disk
+        error). Files that did succeed stay installed; a failed one leaves no
+        partial file and no empty folder behind.
     """
     manifest = manifest or read_manifest()
     root = Path(data_dir) if data_dir is not None else default_fetch_dir()
-    if timeout <= 0:
-        raise DataError(f"timeout must be a positive number of seconds; got {timeout!r}")
-    if mirror is not None and urllib.parse.urlsplit(mirror).scheme not in ("http", "https", "file"):
-        raise DataError(
-            f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r}"
-        )
+    for name, value in (("timeout", timeout), ("deadline", deadline)):
+        if value is None and name == "deadline":
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 < value <= MAX_SECONDS
+        ):
+            raise DataError(
+                f"{name} must be a positive number of seconds; got {value!r} (expected more "
+                f"than 0 and at most {MAX_SECONDS:,.0f})"
+            )
+    if mirror is not None:
+        try:
+            scheme = urllib.parse.urlsplit(mirror).scheme
+        except ValueError as exc:
+            raise DataError(f"--mirror {mirror!r} is not a usable URL ({exc})") from None
+        if scheme not in ("http", "https", "file"):
+            raise DataError(
+                f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r}"
+            )
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file, not a folder; choose a data folder with --data-dir")
     done: list[FetchedFile] = []
@@ -289,7 +395,7 @@ def fetch_data(
             continue
         log.info("downloading %s from %s", f.path, url)
         try:
-            size = _download(f, url, dest, timeout=timeout, progress=progress)
+            size = _download(f, url, dest, timeout=timeout, progress=progress, deadline=deadline)
         except _FileProblem as exc:
             problems.append(str(exc))
             if exc.offline_host:
@@ -298,8 +404,7 @@ def fetch_data(
         done.append(FetchedFile(f.path, "downloaded", size, dest, url))
     if problems:
         message = (
-            f"Could not fetch {len(problems)} of {len(manifest.files)} reference files "
-            f"into {root}"
+            f"Could not fetch {len(problems)} of {len(manifest.files)} reference files into {root}"
         )
         if unreachable:
             sources = "the mirror" if mirror else "the sources listed in data/manifest.json"

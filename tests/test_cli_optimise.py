@@ -15,19 +15,44 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "footprint", *args], cwd=ROOT, text=True,
-                          capture_output=True, env=dict(os.environ), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "footprint", *args],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env=dict(os.environ),
+        timeout=300,
+    )
 
 
 @pytest.mark.realdata
 def test_optimise_writes_a_plan_and_prints_the_figures(tmp_path, dataset):
     out = tmp_path / "proposal.csv"
-    proc = run("optimise", "--objective", "max-footprints", "--min-pop", "300000",
-               "--la-rule", "whole-la", "--time-limit", "60", "--out", str(out), "--json")
+    proc = run(
+        "optimise",
+        "--objective",
+        "max-footprints",
+        "--min-pop",
+        "300000",
+        "--la-rule",
+        "whole-la",
+        "--time-limit",
+        "60",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
-    assert {"status", "footprints", "bound", "gap", "seconds", "min_population",
-            "max_population"} <= set(info)
+    assert {
+        "status",
+        "footprints",
+        "bound",
+        "gap",
+        "seconds",
+        "min_population",
+        "max_population",
+    } <= set(info)
     assert info["status"] == "optimal" and info["footprints"] == 91
     assert info["min_population"] == 300_000 and info["max_population"] is None
     with out.open(newline="", encoding="utf-8") as fh:
@@ -56,9 +81,21 @@ def test_bad_flags_are_explained():
 
 @pytest.mark.realdata
 def test_every_bad_rule_flag_is_listed_in_one_message(dataset):
-    proc = run("optimise", "--fix", "E38000001", "--fix", "Nowhere=North",
-               "--keep-apart", "11N,99P,99Q", "--keep-together", "NHS Kernow",
-               "--disable-edge", "E38000001,E99", "--max-pop", "100000")
+    proc = run(
+        "optimise",
+        "--fix",
+        "E38000001",
+        "--fix",
+        "Nowhere=North",
+        "--keep-apart",
+        "11N,99P,99Q",
+        "--keep-together",
+        "NHS Kernow",
+        "--disable-edge",
+        "E38000001,E99",
+        "--max-pop",
+        "100000",
+    )
     assert proc.returncode == 2
     for line in [
         "error: The constraints are not usable:",
@@ -75,8 +112,18 @@ def test_every_bad_rule_flag_is_listed_in_one_message(dataset):
 @pytest.mark.realdata
 def test_rule_flags_take_nhs_codes_and_names(tmp_path, dataset):
     out = tmp_path / "plan.csv"
-    proc = run("optimise", "--keep-apart", "11N,NHS North, East, West Devon",
-               "--fix", "99q=South West", "--time-limit", "30", "--out", str(out), "--json")
+    proc = run(
+        "optimise",
+        "--keep-apart",
+        "11N,NHS North, East, West Devon",
+        "--fix",
+        "99q=South West",
+        "--time-limit",
+        "30",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     sent = json.loads(json.loads(proc.stdout)["reproduce"]["constraints"])
     assert sent["keep_apart"] == [["E38000089", "E38000129"]]

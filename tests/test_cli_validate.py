@@ -31,8 +31,12 @@ def tiny() -> Dataset:
     units = grid_units(3, 3)
     units["name"] = [f"Unit {c}" for c in units["code"]]
     geo = build_geography(
-        units, population_table(CODES, [100_000] * 9), code_column="code",
-        population_column="population", name_column="name", name="Tiny grid",
+        units,
+        population_table(CODES, [100_000] * 9),
+        code_column="code",
+        population_column="population",
+        name_column="name",
+        name="Tiny grid",
         population_label="registered patients (test)",
         extra_columns=pd.DataFrame({"code": list(NHS), "nhs_code": list(NHS.values())}),
     )
@@ -84,7 +88,11 @@ def test_json_for_a_valid_plan(run, tmp_path):
     rc, out, _ = run(plan_file(tmp_path, ROWS), "--json", "--data-dir", str(tmp_path))
     assert rc == 0
     assert json.loads(out) == {
-        "valid": True, "footprints": 3, "unassigned": 0, "unknown_codes": [], "duplicates": [],
+        "valid": True,
+        "footprints": 3,
+        "unassigned": 0,
+        "unknown_codes": [],
+        "duplicates": [],
         "violations": [],
     }
     assert run.seen == [tmp_path]  # --data-dir reaches the loader
@@ -108,7 +116,8 @@ def test_broken_rules_exit_1_with_every_violation(run, tmp_path):
     got = json.loads(out)
     assert rc == 1 and got["valid"] is False
     assert [(v["rule"], v["footprint"]) for v in got["violations"]] == [
-        ("floor", "Row 2"), ("contiguity", "Row 0"),
+        ("floor", "Row 2"),
+        ("contiguity", "Row 0"),
     ]
     assert got["violations"][0]["units"] == ["r2c1", "r2c2"]
     assert set(got["violations"][0]) == {"rule", "footprint", "message", "units"}
@@ -120,7 +129,8 @@ def test_default_floor_is_300000_and_ceiling_and_la_rule_options(run, tmp_path):
     got = json.loads(out)
     assert rc == 1
     assert [(v["rule"], v["footprint"]) for v in got["violations"]] == [
-        ("floor", "Row 2"), ("ceiling", "Row 1"),
+        ("floor", "Row 2"),
+        ("ceiling", "Row 1"),
     ]
     assert "above the ceiling of 350,000 (50,000 over)" in got["violations"][1]["message"]
 
@@ -137,8 +147,9 @@ def test_constraints_file_and_overrides(run, tmp_path):
     assert got["violations"][-1]["message"] == (
         "the plan has 3 footprints; expected exactly 2; merge neighbouring footprints"
     )
-    rc, out, _ = run(plan_file(tmp_path, ROWS), "--constraints", str(cfile), "--min-pop", "0",
-                     "--json")
+    rc, out, _ = run(
+        plan_file(tmp_path, ROWS), "--constraints", str(cfile), "--min-pop", "0", "--json"
+    )
     assert [v["rule"] for v in json.loads(out)["violations"]] == ["count"]
 
 
@@ -171,16 +182,25 @@ def test_unknown_codes_duplicates_nhs_codes_and_row_problems(run, tmp_path):
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        ("columns", r"^error: plan\.csv: the header has the column\(s\) 'code', 'team'; expected "
-                    r"'unit_code' and 'footprint'"),
+        (
+            "columns",
+            r"^error: plan\.csv: the header has the column\(s\) 'code', 'team'; expected "
+            r"'unit_code' and 'footprint'",
+        ),
         ("empty", r"^error: plan\.csv: the file is empty"),
         ("missing", r"^error: .*nothere\.csv: no such file; check the path and the file name"),
         ("no-constraints", r"^error: --constraints .*absent\.json: no such file; check the path"),
-        ("bad-json", r"^error: --constraints .*bad\.json: not valid JSON \(Expecting property "
-                     r"name enclosed in double quotes at line 1, column 2\); expected one JSON "
-                     r"object"),
-        ("contradiction", r"max_population 100 is below min_population 300,000; raise the "
-                          "ceiling or lower the floor"),
+        (
+            "bad-json",
+            r"^error: --constraints .*bad\.json: not valid JSON \(Expecting property "
+            r"name enclosed in double quotes at line 1, column 2\); expected one JSON "
+            r"object",
+        ),
+        (
+            "contradiction",
+            r"max_population 100 is below min_population 300,000; raise the "
+            "ceiling or lower the floor",
+        ),
     ],
 )
 def test_unusable_input_exits_2_with_one_message(run, tmp_path, setup, expected):
@@ -208,7 +228,7 @@ def test_unusable_input_exits_2_with_one_message(run, tmp_path, setup, expected)
 def test_bad_option_values_are_refused_by_argparse(run, tmp_path, capsys):
     assert main(["validate", plan_file(tmp_path, ROWS), "--la-rule", "sometimes"]) == 2
     err = capsys.readouterr().err
-    assert "error: python -m footprint validate: argument --la-rule: invalid choice: 'sometimes'" in err
+    assert "validate: argument --la-rule: invalid choice: 'sometimes'" in err
     assert "Traceback" not in err
 
 
@@ -228,7 +248,12 @@ def test_real_area_teams_through_a_subprocess(geography, tmp_path):
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "footprint", "validate", str(path), "--json", *args],
-            capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=600,
+            check=False,
         )
 
     strict = cli()

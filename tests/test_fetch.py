@@ -321,8 +321,11 @@ def test_interrupted_download_leaves_no_partial_file(tmp_path, manifest, monkeyp
 
 
 def test_bad_options(tmp_path, manifest):
-    with pytest.raises(DataError, match=r"--mirror must be an http://, https:// or file:// base "
-                       r"URL; got 'ftp://x'"):
+    with pytest.raises(
+        DataError,
+        match=r"--mirror must be an http://, https:// or file:// base "
+        r"URL; got 'ftp://x'",
+    ):
         fetch_data(tmp_path, manifest=manifest, mirror="ftp://x", progress=False)
     with pytest.raises(DataError, match=r"timeout must be a positive number of seconds; got 0"):
         fetch_data(tmp_path, manifest=manifest, timeout=0, progress=False)

@@ -34,9 +34,11 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import weakref
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import folium
@@ -60,6 +62,7 @@ __all__ = [
     "unit_properties",
     "units_geojson",
     "units_layer",
+    "write_static_files",
 ]
 
 ColourBy = Literal["population", "footprint"]
@@ -233,6 +236,47 @@ def static_files(geography: Any) -> dict[str, bytes]:
     Names include a content hash, so files of different data never clash.
     """
     return {name: text.encode("utf-8") for name, text in _static_texts(geography).values()}
+
+
+def write_static_files(geography: Any, folder: str | os.PathLike[str]) -> list[Path]:
+    """Write the :func:`static_files` missing from ``folder``; return every file's path.
+
+    Safe to call from many threads or processes at once (each app session draws the
+    map): each file is written to a uniquely named temporary file in ``folder`` and
+    renamed into place, so writers never share a temporary file and a reader never
+    sees half a file. A file already there with the right size is left alone (names
+    carry a hash of the content, so it is the same file); one of another size (cut
+    short by a full disk) is written again. A concurrent writer renaming the same file
+    into place first is not an error.
+
+    Raises
+    ------
+    OSError
+        When ``folder`` cannot be created or written and the file is not there.
+    """
+    from ._cache import atomic_write_bytes
+
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in static_files(geography).items():
+        path = root / name
+        paths.append(path)
+        if _has_size(path, len(data)):
+            continue
+        try:
+            atomic_write_bytes(path, data, make_parents=False)
+        except OSError:
+            if not _has_size(path, len(data)):  # another writer may have put it there
+                raise
+    return paths
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
 
 
 # --- colours ---------------------------------------------------------------------------------

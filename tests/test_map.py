@@ -21,6 +21,7 @@ from footprint.map import (
     unit_properties,
     units_geojson,
     units_layer,
+    write_static_files,
 )
 
 CDN_HOSTS = ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "code.jquery.com",
@@ -54,6 +55,51 @@ def test_static_files_carry_the_geometry_once(geography, dataset) -> None:
     assert len(units["features"]) == 211
     assert {tuple(f["properties"]) for f in units["features"]} == {("code",)}
     assert static_files(geography) == files  # stable names: a browser may cache them
+
+
+def test_static_files_written_by_many_sessions_at_once(tmp_path) -> None:
+    """Each app session writes the files on its first draw; they must not trip over each other."""
+    import threading
+
+    from conftest import grid_units, population_table
+
+    from footprint.geography import build_geography
+
+    units = grid_units(4, 4)
+    units["geometry"] = units.translate(400_000, 280_000)  # in England, for the display CRS
+    geo = build_geography(
+        units,
+        population_table(units["code"], [100_000] * 16),
+        code_column="code",
+        population_column="population",
+        name="Tiny grid",
+    )
+    expected = static_files(geo)
+    for round_ in range(20):
+        folder = tmp_path / f"round{round_}"  # empty (not even created) at the start
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def draw(folder=folder, barrier=barrier, errors=errors) -> None:
+            barrier.wait()
+            try:
+                write_static_files(geo, folder)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=draw) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == expected  # no temp files
+    # a file cut short (a full disk) is written again; a whole one is left alone
+    first = next(iter(sorted(expected)))
+    (folder / first).write_bytes(b"{")
+    paths = write_static_files(geo, folder)
+    assert sorted(p.name for p in paths) == sorted(expected)
+    assert (folder / first).read_bytes() == expected[first]
 
 
 def test_with_a_data_url_each_change_sends_only_the_properties(geography, dataset) -> None:

@@ -13,6 +13,7 @@ import http.server
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,8 @@ from footprint.fetch import fetch_data, file_url
 
 @dataclass
 class Behaviour:
-    """What the test server does per path: ``ok`` (default), ``corrupt``, ``404``, ``truncate``."""
+    """What the test server does per path: ``ok`` (default), ``corrupt``, ``404``, ``truncate``,
+    ``trickle`` (one byte every 0.5 s)."""
 
     by_path: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -57,6 +59,17 @@ def _handler(root: Path, behaviour: Behaviour) -> type[http.server.BaseHTTPReque
             if mode == "truncate":
                 self.send_header("Connection", "close")
             self.end_headers()
+            if mode == "trickle":
+                self.wfile.flush()
+                for i in range(len(body)):
+                    try:
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                    except OSError:  # the client gave up: the point of the test
+                        self.close_connection = True
+                        return
+                    time.sleep(0.5)
+                return
             if mode == "truncate":
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
@@ -385,3 +398,97 @@ def test_fetch_command_reports_errors_on_stderr(tmp_path, real_server, capsys):
     assert err.startswith("error: Could not fetch 1 of 6 reference files")
     assert "la2013/topo_lad.json: checksum mismatch" in err
     assert not (tmp_path / "la2013/topo_lad.json").exists()
+
+
+# --- deadlines, clean-up and option checks ---------------------------------------------------
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Everything under ``root`` (files and folders), temporary files included."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def test_trickling_server_is_given_up_at_the_deadline(tmp_path, manifest, server):
+    # one byte every 0.5 s never trips a 1 s socket timeout; only the deadline ends it
+    server.behaviour.by_path["tables/names.csv"] = "trickle"
+    server.behaviour.by_path["tables/population.csv"] = "404"
+    dest = tmp_path / "data"
+    with pytest.raises(
+        DataError,
+        match=r"tables/names\.csv: the download from http://127\.0\.0\.1:\d+/tables/names\.csv "
+        r"did not finish within 2 s \(\d+ of 25 bytes arrived\); the server is too slow or "
+        r"stalled\. Run fetch again later, or give more time with --deadline\. The file was NOT "
+        r"installed",
+    ):
+        fetch_data(dest, manifest=manifest, progress=False, timeout=1.0, deadline=2.0)
+    # no partial file, and no empty tables/ folder: only the file that arrived
+    assert _leftovers(dest) == ["boundaries", "boundaries/units.geojson"]
+
+
+def test_the_default_deadline_grows_with_the_file(manifest):
+    from footprint.fetch import MIN_RATE, default_deadline
+
+    f = manifest.file("tables/population.csv")
+    assert default_deadline(f, timeout=60) == 60 + f.bytes / MIN_RATE
+
+
+def test_failed_fetch_into_a_new_folder_leaves_no_folder(tmp_path, manifest, server):
+    for rel in FILES:
+        server.behaviour.by_path[rel] = "404"
+    dest = tmp_path / "new" / "data"
+    with pytest.raises(DataError, match=r"Could not fetch 3 of 3"):
+        fetch_data(dest, manifest=manifest, progress=False)
+    assert not (tmp_path / "new").exists()
+
+
+def test_interrupt_in_a_new_folder_leaves_nothing(tmp_path, manifest, monkeypatch):
+    import footprint.fetch as fetch_mod
+
+    class Interrupted:
+        def update(self, chunk: bytes) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(fetch_mod.hashlib, "sha256", Interrupted)
+    dest = tmp_path / "data"
+    with pytest.raises(KeyboardInterrupt):
+        fetch_data(dest, manifest=manifest, progress=False)
+    assert not dest.exists()
+
+
+def test_checksum_mismatch_in_a_new_folder_leaves_nothing(tmp_path, manifest, server):
+    server.behaviour.by_path["boundaries/units.geojson"] = "corrupt"
+    dest = tmp_path / "data"
+    with pytest.raises(DataError, match=r"boundaries/units\.geojson: checksum mismatch"):
+        fetch_data(dest, manifest=manifest, progress=False)
+    assert _leftovers(dest) == ["tables", "tables/names.csv", "tables/population.csv"]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0, True, "5", 1e9])
+def test_timeout_and_deadline_must_be_finite_positive_seconds(tmp_path, manifest, value):
+    with pytest.raises(DataError, match=r"timeout must be a positive number of seconds; got "):
+        fetch_data(tmp_path / "d", manifest=manifest, timeout=value, progress=False)
+    with pytest.raises(DataError, match=r"deadline must be a positive number of seconds; got "):
+        fetch_data(tmp_path / "d", manifest=manifest, deadline=value, progress=False)
+    assert not (tmp_path / "d").exists()
+
+
+def test_unparsable_mirror_is_refused(tmp_path, manifest):
+    with pytest.raises(DataError, match=r"--mirror 'http://\[::1' is not a usable URL"):
+        fetch_data(tmp_path, manifest=manifest, mirror="http://[::1", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--timeout", "nan", "argument --timeout: got 'nan'; expected a finite number, e.g. 60"),
+        ("--timeout", "inf", "argument --timeout: got 'inf'; expected a finite number"),
+        ("--timeout", "-1", "argument --timeout: got '-1'; expected seconds above 0 and at most"),
+        ("--timeout", "soon", "argument --timeout: got 'soon'; expected a number, e.g. 60"),
+        ("--deadline", "0", "argument --deadline: got '0'; expected seconds above 0"),
+    ],
+)
+def test_fetch_command_refuses_bad_seconds(tmp_path, capsys, flag, value, expected):
+    assert main(["fetch", "--data-dir", str(tmp_path / "d"), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not (tmp_path / "d").exists()

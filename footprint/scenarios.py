@@ -643,7 +643,14 @@ class ScenarioStore:
                 if not thread_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
                     raise self._busy(path)
                 held.append((thread_lock, None))
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+                try:
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0))
+                except OSError as exc:
+                    raise ScenarioError(
+                        f"cannot open the lock file {lock_path.name} in {self.folder} "
+                        f"({exc.strerror}); nothing was changed. Check that the app may write "
+                        "to the scenario folder"
+                    ) from None
                 try:
                     delay = 0.001
                     while not _try_lock(fd):

@@ -460,3 +460,23 @@ def test_non_files_named_like_scenarios_are_skipped(tmp_path):
     reasons = {p.name: r for p, r in listing.unreadable}
     if hasattr(os, "mkfifo"):
         assert reasons == {"pipe.json": "pipe.json: not a regular file, so not a saved scenario"}
+
+
+def test_a_folder_the_app_cannot_write_is_reported(tmp_path, monkeypatch):
+    store = ScenarioStore(tmp_path)
+    store.save(_scenario("Kept"))
+    real_open = os.open
+
+    def no_write(path, flags, *args):
+        if Path(path).name.startswith(".lock-"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_write)  # as a read-only folder does (tests may run as root)
+    with pytest.raises(
+        ScenarioError,
+        match=r"cannot open the lock file \.lock-New-\w+ in .* \(Permission denied\); nothing "
+        "was changed. Check that the app may write to the scenario folder",
+    ):
+        store.save(_scenario("New"))
+    assert store.load("Kept").name == "Kept" and not store.exists("New")

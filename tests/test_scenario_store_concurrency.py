@@ -28,6 +28,7 @@ from footprint.scenarios import Scenario, ScenarioConflictError, ScenarioError, 
 
 WORKERS = 8
 ROUNDS = 50
+BARRIER_TIMEOUT = 60  # seconds; only reached when a worker has crashed
 TIME = r"\d\d:\d\d on \d{4}-\d\d-\d\d"
 CREATE_LOST = (
     r"^a scenario called 'Team plan \d+' (is saved already \(last saved at "
@@ -81,7 +82,7 @@ def _check_race(folder: Path, records: list[dict[str, Any]]) -> None:
 
 
 def test_racing_threads_one_winner_per_round(tmp_path):
-    barrier = threading.Barrier(WORKERS)
+    barrier = threading.Barrier(WORKERS, timeout=BARRIER_TIMEOUT)
     outs = [tmp_path / f"out-{w}.jsonl" for w in range(WORKERS)]
     errors: list[BaseException] = []
 
@@ -104,7 +105,7 @@ def test_racing_threads_one_winner_per_round(tmp_path):
 
 def test_racing_processes_one_winner_per_round(tmp_path):
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
+    barrier = ctx.Barrier(WORKERS, timeout=BARRIER_TIMEOUT)  # a crashed worker breaks it
     outs = [tmp_path / f"out-{w}.jsonl" for w in range(WORKERS)]
     procs = [
         ctx.Process(
@@ -115,8 +116,9 @@ def test_racing_processes_one_winner_per_round(tmp_path):
     ]
     for p in procs:
         p.start()
+    give_up = time.monotonic() + 600  # a guard against a hang, not a timing
     for p in procs:
-        p.join(timeout=300)
+        p.join(timeout=max(0.0, give_up - time.monotonic()))
     alive = [p for p in procs if p.is_alive()]
     for p in alive:
         p.kill()
@@ -222,3 +224,66 @@ def test_sigkill_mid_save_loses_no_acknowledged_save(tmp_path):
     ScenarioStore(folder, stale_temp_seconds=0)  # as if minutes had passed
     assert [f for f in os.listdir(folder) if f.startswith(".tmp-")] == []
     assert ScenarioStore(folder).scan() == listing  # cleaning removed no scenario
+
+
+def _at_once(*actions: Any) -> list[Any]:
+    """Run the actions in threads released together; each one's result or the error it raised."""
+    barrier = threading.Barrier(len(actions), timeout=BARRIER_TIMEOUT)
+    results: list[Any] = [None] * len(actions)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = actions[i]()
+        except ScenarioError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_racing_renames_of_one_scenario_one_wins(tmp_path):
+    for round_ in range(20):
+        folder = tmp_path / str(round_)
+        ScenarioStore(folder).save(Scenario(name="Draft", assignment={"E1": "A"}))
+        results = _at_once(
+            *(
+                lambda i=i, f=folder: ScenarioStore(f).rename("Draft", f"Final {i}")
+                for i in range(8)
+            )
+        )
+        won = [r for r in results if isinstance(r, Scenario)]
+        lost = [r for r in results if isinstance(r, ScenarioError)]
+        assert len(won) == 1 and len(lost) == 7
+        assert all(re.match(r"no saved scenario is called 'Draft'", str(e)) for e in lost), lost
+        assert ScenarioStore(folder).names() == [won[0].name]
+
+
+def test_delete_racing_a_save_on_one_revision_one_wins(tmp_path):
+    outcomes: Counter[str] = Counter()
+    for round_ in range(20):
+        store = ScenarioStore(tmp_path / str(round_))
+        loaded = store.save(Scenario(name="Team plan", assignment={"E1": "A"}))
+        edited = Scenario(name="Team plan", assignment={"E1": "B"}, created=loaded.created)
+        deleted, saved = _at_once(
+            lambda s=store: s.delete("Team plan", expected_revision=1),
+            lambda s=store, e=edited: s.save(e, overwrite=True, expected_revision=1),
+        )
+        if isinstance(saved, Scenario):  # the save won: the delete was refused, the edit kept
+            assert isinstance(deleted, ScenarioConflictError)
+            assert re.search(
+                r"\(revision 2, you loaded revision 1\); it was not deleted", str(deleted)
+            )
+            assert store.load("Team plan").assignment == {"E1": "B"}
+            outcomes["save won"] += 1
+        else:  # the delete won: the save was refused, nothing came back
+            assert deleted is None and isinstance(saved, ScenarioConflictError)
+            assert re.search(r"was deleted or renamed by someone else after you loaded revision 1",
+                             str(saved))  # fmt: skip
+            assert not store.exists("Team plan")
+            outcomes["delete won"] += 1
+    assert sum(outcomes.values()) == 20

@@ -117,6 +117,15 @@ def _count(text: str) -> int | tuple[int, int]:
     return lo if hi is None or hi == lo else (lo, hi)
 
 
+def _path(text: str) -> Path:
+    """A path from a flag; an empty one is refused (``Path("")`` would mean this folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a file or folder name")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("got a name holding a NUL character; expected a path")
+    return Path(text)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so :func:`main` reports every error alike."""
 
@@ -134,28 +143,30 @@ def _input_file(path: Path, *, what: str, flag: str, max_bytes: int) -> bytes:
     The size is checked before the file is read, and the read stops one byte past the
     limit, so a file that grows (or a device) never fills the memory.
     """
-    shown = str(path) or "''"
     if not str(path).strip():
-        raise InputFileError(f"{flag}: got an empty file name; expected the path of the {what}")
+        raise InputFileError(
+            f"{flag or 'the ' + what}: got an empty file name; expected the path of the {what}"
+        )
+    shown = f"{flag} {path}" if flag else str(path)
     try:
         info = path.stat()
     except FileNotFoundError:
         raise InputFileError(
-            f"{flag} {shown}: no such file; check the path and the file name of the {what}"
+            f"{shown}: no such file; check the path and the file name of the {what}"
         ) from None
     except OSError as exc:
         raise InputFileError(
-            f"{flag} {shown}: cannot open it ({exc.strerror or exc}); check the path of the {what}"
+            f"{shown}: cannot open it ({exc.strerror or exc}); check the path of the {what}"
         ) from None
     if stat.S_ISDIR(info.st_mode):
         raise InputFileError(
-            f"{flag} {shown}: is a folder; expected the {what} file itself, e.g. {shown}/<name>"
+            f"{shown}: is a folder; expected the {what} itself, e.g. {path}/<name>"
         )
     if not stat.S_ISREG(info.st_mode):
-        raise InputFileError(f"{flag} {shown}: not a regular file; expected the {what} file")
+        raise InputFileError(f"{shown}: not a regular file; expected the {what}")
     if info.st_size > max_bytes:
         raise InputFileError(
-            f"{flag} {shown}: {info.st_size / 1024 / 1024:.1f} MB, more than the "
+            f"{shown}: {info.st_size / 1024 / 1024:.1f} MB, more than the "
             f"{max_bytes / 1024 / 1024:.1f} MB allowed for the {what}"
         )
     try:
@@ -163,11 +174,11 @@ def _input_file(path: Path, *, what: str, flag: str, max_bytes: int) -> bytes:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise InputFileError(
-            f"{flag} {shown}: cannot read it ({exc.strerror or exc}); check its permissions"
+            f"{shown}: cannot read it ({exc.strerror or exc}); check its permissions"
         ) from None
     if len(data) > max_bytes:
         raise InputFileError(
-            f"{flag} {shown}: more than the {max_bytes / 1024 / 1024:.1f} MB allowed for the {what}"
+            f"{shown}: more than the {max_bytes / 1024 / 1024:.1f} MB allowed for the {what}"
         )
     return data
 
@@ -332,7 +343,9 @@ def _read_constraints(path: Path, *, flag: str = "--constraints") -> Constraints
     """A saved run's constraints, every problem with the file in one error."""
     from .constraints import Constraints
 
-    data = _input_file(path, what="constraints (JSON)", flag=flag, max_bytes=MAX_CONSTRAINTS_BYTES)
+    data = _input_file(
+        path, what="constraints file (JSON)", flag=flag, max_bytes=MAX_CONSTRAINTS_BYTES
+    )
     where = f"{flag} {path}"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"\x00\x00\xfe\xff",):
         raise ConstraintsError(
@@ -389,14 +402,14 @@ def _geography_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--boundaries",
         nargs="+",
-        type=Path,
+        type=_path,
         default=None,
         metavar="FILE",
         help="GeoJSON, GeoPackage, TopoJSON or zipped shapefile (or the .shp, .shx, .dbf, .prj)",
     )
     g.add_argument(
         "--population",
-        type=Path,
+        type=_path,
         default=None,
         metavar="FILE.csv",
         help="CSV with a code column and a population column",
@@ -453,23 +466,31 @@ def _load(args: argparse.Namespace) -> Dataset:
     ):
         if value is None or not str(value).strip():
             problems.append(f"{flag} is needed with --boundaries")
-    if problems:
-        raise InputFileError("Cannot read your own geography", problems=problems)
-    boundary = [
-        (
-            path.name,
-            _input_file(
+    boundary = []
+    for path in args.boundaries:
+        try:
+            data = _input_file(
                 path, what="boundary file", flag="--boundaries", max_bytes=MAX_UPLOAD_BYTES
-            ),
-        )
-        for path in args.boundaries
-    ]
-    population = (
-        args.population.name,
-        _input_file(
-            args.population, what="population CSV", flag="--population", max_bytes=MAX_UPLOAD_BYTES
-        ),
-    )
+            )
+        except InputFileError as exc:
+            problems.append(str(exc))
+        else:
+            boundary.append((path.name, data))
+    population = None
+    if args.population is not None and str(args.population).strip():
+        try:
+            data = _input_file(
+                args.population,
+                what="population CSV",
+                flag="--population",
+                max_bytes=MAX_UPLOAD_BYTES,
+            )
+        except InputFileError as exc:
+            problems.append(str(exc))
+        else:
+            population = (args.population.name, data)
+    if problems or population is None:
+        raise InputFileError("Cannot read your own geography", problems=problems)
     log.info("reading your own geography from %s", ", ".join(n for n, _ in boundary))
     geo = load_uploaded_geography(
         boundary[0] if len(boundary) == 1 else boundary,
@@ -488,7 +509,7 @@ def _load(args: argparse.Namespace) -> Dataset:
 def _data_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
-        type=Path,
+        type=_path,
         default=None,
         help="folder with the reference files "
         "(default: $FOOTPRINT_DATA_DIR, ./data, ../shared/data)",
@@ -534,7 +555,7 @@ def _info(args: argparse.Namespace) -> int:
 def _audit_args(p: argparse.ArgumentParser) -> None:
     _data_arg(p)
     _geography_args(p)
-    p.add_argument("--csv", type=Path, required=True, metavar="FILE", help="write the shares here")
+    p.add_argument("--csv", type=_path, required=True, metavar="FILE", help="write the shares here")
     p.add_argument("--tier", choices=("upper", "lower"), default="upper")
     p.add_argument(
         "--tolerance",
@@ -593,7 +614,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _fetch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
-        type=Path,
+        type=_path,
         default=None,
         help="folder to download into (default: $FOOTPRINT_DATA_DIR, else ./data)",
     )
@@ -756,7 +777,7 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--current",
-        type=Path,
+        type=_path,
         default=None,
         metavar="PLAN.csv",
         help="current plan (for fewest-changes, locks, and as a warm start)",
@@ -774,13 +795,13 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", default="highs", choices=["highs", "cbc"])
     p.add_argument(
         "--constraints",
-        type=Path,
+        type=_path,
         default=None,
         metavar="FILE.json",
         help="constraints saved by an earlier run (the flags above are then ignored)",
     )
-    p.add_argument("--out", type=Path, default=None, help="write the plan CSV here")
-    p.add_argument("--log", type=Path, default=None, help="write the solver's log here")
+    p.add_argument("--out", type=_path, default=None, help="write the plan CSV here")
+    p.add_argument("--log", type=_path, default=None, help="write the solver's log here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -796,7 +817,7 @@ def _optimise(args: argparse.Namespace) -> int:
     if args.current is not None:
         _input_file(
             args.current,
-            what="current plan (CSV)",
+            what="current plan CSV",
             flag="--current",
             max_bytes=MAX_CONSTRAINTS_BYTES * 64,
         )
@@ -850,7 +871,7 @@ def _optimise(args: argparse.Namespace) -> int:
 
 
 def _validate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("plan", type=Path, metavar="PLAN.csv", help="plan file: unit_code,footprint")
+    p.add_argument("plan", type=_path, metavar="PLAN.csv", help="plan file: unit_code,footprint")
     _data_arg(p)
     _geography_args(p)
     p.add_argument(
@@ -875,7 +896,7 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--constraints",
-        type=Path,
+        type=_path,
         default=None,
         metavar="FILE.json",
         help="constraints saved as JSON; --min-pop/--max-pop/--la-rule override it",
@@ -891,7 +912,7 @@ def _validate(args: argparse.Namespace) -> int:
     from .problem import Problem
     from .validate import _unknown_violation, validate_plan
 
-    _input_file(args.plan, what="plan (CSV)", flag="PLAN.csv", max_bytes=MAX_CONSTRAINTS_BYTES * 64)
+    _input_file(args.plan, what="plan CSV", flag="", max_bytes=MAX_CONSTRAINTS_BYTES * 64)
     constraints = Constraints()
     if args.constraints is not None:
         constraints = _read_constraints(args.constraints)

@@ -82,6 +82,7 @@ LOCK_TIMEOUT_SECONDS = 10.0
 _TMP_PREFIX = ".tmp-"
 _LOCK_PREFIX = ".lock-"
 _MAX_PROBLEMS = 20
+_MAX_REVISION = 10**15
 
 # flock excludes other open files, but on some network file systems it is emulated with
 # per-process locks; a lock per file within this process keeps threads apart there too.
@@ -136,7 +137,13 @@ def _check_name(name: object) -> str:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    """``value`` as a message shows it: short, and safe for huge or deeply nested file content."""
+    if isinstance(value, list | dict) and len(value) > 10:
+        return f"({len(value)} items)"
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "(nested too deeply to show)"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -203,9 +210,9 @@ def _field_problems(
             "locked must be a list of unit codes as text; received "
             f"{type(locked).__name__} {_short(locked)}"
         )
-    if not _is_int(revision) or revision < 0:
+    if not _is_int(revision) or not 0 <= revision < _MAX_REVISION:
         problems.append(
-            "revision must be a whole number, 1 or more once saved; received "
+            "revision must be a whole number, 1 or more once saved (and below 10**15); received "
             f"{type(revision).__name__} {_short(revision)}"
         )
     if updated is not None and not isinstance(updated, str):
@@ -518,7 +525,7 @@ def _read_mark(fd: int) -> int:
 
 def _write_mark(fd: int, revision: int) -> None:
     os.lseek(fd, 0, os.SEEK_SET)
-    os.write(fd, f"{revision:<20d}\n".encode("ascii"))
+    os.write(fd, f"{revision:<20d}\n".encode("ascii"))  # fixed width: no stale tail to truncate
 
 
 @dataclass(frozen=True)

@@ -651,7 +651,9 @@ class ScenarioStore:
                     raise self._busy(path)
                 held.append((thread_lock, None))
                 try:
-                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0))
+                    fd = os.open(
+                        lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666
+                    )
                 except OSError as exc:
                     raise ScenarioError(
                         f"cannot open the lock file {lock_path.name} in {self.folder} "

@@ -446,6 +446,8 @@ def _write_temp(folder: Path, text: str) -> str:
     """A fully written, synced temporary file in ``folder``; the caller publishes or removes it."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TMP_PREFIX, suffix=".json")
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes it private; share it as the folder is shared
+            os.fchmod(fd, stat.S_IMODE(os.stat(folder).st_mode) & 0o666)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import re
+import stat
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -480,3 +481,15 @@ def test_a_folder_the_app_cannot_write_is_reported(tmp_path, monkeypatch):
     ):
         store.save(_scenario("New"))
     assert store.load("Kept").name == "Kept" and not store.exists("New")
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+def test_files_are_as_readable_as_the_shared_folder(tmp_path):
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    shared.mkdir(mode=0o775)
+    shared.chmod(0o775)  # whatever the umask
+    private.mkdir(mode=0o700)
+    for folder, mode in ((shared, 0o664), (private, 0o600)):
+        store = ScenarioStore(folder)
+        store.save(_scenario("Plan"))
+        assert stat.S_IMODE(store.path_for("Plan").stat().st_mode) == mode

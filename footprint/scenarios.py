@@ -442,12 +442,22 @@ def _sync_folder(folder: Path) -> None:
             os.close(dfd)
 
 
+def _share_like_folder(fd: int, folder: Path) -> None:
+    """Let whoever may write in ``folder`` read and write this file (rw for each rwx the folder
+    grants), so planners whose app processes run as different users share scenarios."""
+    if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+        return
+    with contextlib.suppress(OSError):  # only the file's owner may change it; one is enough
+        want = stat.S_IMODE(os.stat(folder).st_mode) & 0o666
+        if stat.S_IMODE(os.fstat(fd).st_mode) != want:
+            os.fchmod(fd, want)
+
+
 def _write_temp(folder: Path, text: str) -> str:
     """A fully written, synced temporary file in ``folder``; the caller publishes or removes it."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TMP_PREFIX, suffix=".json")
     try:
-        if hasattr(os, "fchmod"):  # mkstemp makes it private; share it as the folder is shared
-            os.fchmod(fd, stat.S_IMODE(os.stat(folder).st_mode) & 0o666)
+        _share_like_folder(fd, folder)  # mkstemp makes it private to this user
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -663,6 +673,7 @@ class ScenarioStore:
                         "to the scenario folder"
                     ) from None
                 try:
+                    _share_like_folder(fd, self.folder)
                     delay = 0.001
                     while not _try_lock(fd):
                         if time.monotonic() >= deadline:

@@ -493,3 +493,5 @@ def test_files_are_as_readable_as_the_shared_folder(tmp_path):
         store = ScenarioStore(folder)
         store.save(_scenario("Plan"))
         assert stat.S_IMODE(store.path_for("Plan").stat().st_mode) == mode
+        lock_file = folder / (".lock-" + store.path_for("Plan").stem)
+        assert stat.S_IMODE(lock_file.stat().st_mode) == mode

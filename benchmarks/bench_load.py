@@ -32,16 +32,21 @@ errors
     Anything any page showed that a planner should not see: Streamlit exception boxes,
     alerts saying "unexpected" or "Could not", script errors in the page, websockets that
     closed, and actions that timed out.
-memory
+memory and CPU
     RSS of the server process and its children (psutil, every 0.5 s): at rest after the
     warm-up, peak and at the end; beside it the browser's own memory (PSS summed over
-    its processes, so that pages they share count once).
+    its processes, so that pages they share count once); and the CPU seconds the server
+    and the browser used after the warm-up, beside the core-seconds the machine had.
+    A server near one core-second per second is saturated (Python runs one script
+    thread at a time); a machine short of core-seconds is loaded by other work.
 machine
     Cores and the 1-minute load average before and after.
 
 The browsers run on the same machine as the server, so the figures depend on the
 machine's load (other work on it included) and are an upper bound for the server alone;
-compare runs made on the same machine at quiet times. ``--private-cache`` gives the
+compare runs made on the same machine at quiet times. The server runs with Streamlit's
+file watcher off, as a team server would: edits made to the tree during a run do not
+reload modules under the sessions. ``--private-cache`` gives the
 server an empty FOOTPRINT_CACHE_DIR (the warm-up then pays for building the derived
 data); by default it uses the user's cache, as a long-running team server would.
 
@@ -89,6 +94,7 @@ OVERALL_SLACK_S = 60  # everything ends within --seconds + this
 GRACE_S = 20  # how long an action begun before --seconds may still be waited for
 TEARDOWN_S = 10  # left for closing the browser and stopping the server
 MAP_VIEW, OPTIMISE_VIEW = "Map and drawing", "Optimise"
+WATCHER = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"
 
 # A point inside an unassigned CCG that the polygon itself receives, in iframe coordinates
 # (as in bench_app.py).
@@ -169,53 +175,71 @@ class Figures:
 
 
 class Memory:
-    """Samples RSS every 0.5 s in a thread: the server and its children, and the browser."""
+    """Samples every 0.5 s in a thread: the server's and the browser's memory and CPU.
+
+    The server is its process and its children; the browser is every other process this
+    script started (Playwright's driver and Chromium's processes). CPU is summed per
+    process from when it is first seen, so contexts that close keep what they used.
+    """
 
     def __init__(self, server: psutil.Process) -> None:
         self.server = server
         self.samples: list[tuple[float, int, int]] = []  # (t, server bytes, browser bytes)
+        self.cpu_base: dict[int, float] = {}  # pid -> CPU seconds when the sampling began
+        self.cpu_last: dict[int, tuple[bool, float]] = {}  # pid -> (is server, CPU seconds)
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    @staticmethod
-    def _rss(procs) -> int:
-        total = 0
-        for p in procs:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total
-
-    @staticmethod
-    def _pss(procs) -> int:
-        """Proportional set size: pages shared between Chromium's processes counted once."""
-        total = 0
-        for p in procs:
-            with contextlib.suppress(psutil.Error, AttributeError):
-                total += p.memory_full_info().pss
-        return total
-
-    def sample(self) -> tuple[int, int]:
+    def _procs(self) -> tuple[list[psutil.Process], list[psutil.Process]]:
         try:
             server = [self.server, *self.server.children(recursive=True)]
         except psutil.Error:
             server = []
         ids = {p.pid for p in server}
-        others = [p for p in psutil.Process().children(recursive=True) if p.pid not in ids]
-        return self._rss(server), self._pss(others)
+        return server, [p for p in psutil.Process().children(recursive=True)
+                        if p.pid not in ids]
+
+    def sample(self, *, first: bool = False) -> tuple[int, int]:
+        server, browser = self._procs()
+        rss = pss = 0
+        for is_server, procs in ((True, server), (False, browser)):
+            for p in procs:
+                with contextlib.suppress(psutil.Error, AttributeError):
+                    if is_server:
+                        rss += p.memory_info().rss
+                    else:  # PSS: pages Chromium's processes share are counted once
+                        pss += p.memory_full_info().pss
+                    c = p.cpu_times()
+                    used = c.user + c.system
+                    if first:
+                        self.cpu_base[p.pid] = used
+                    self.cpu_last[p.pid] = (is_server, used)
+        return rss, pss
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds the server and the browser used since the sampling began."""
+        out = [0.0, 0.0]
+        for pid, (is_server, used) in self.cpu_last.items():
+            out[0 if is_server else 1] += used - self.cpu_base.get(pid, 0.0)
+        return out[0], out[1]
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            s, b = self.sample()
-            self.samples.append((time.monotonic(), s, b))
+            self.samples.append((time.monotonic(), *self.sample()))
 
     def start(self) -> None:
-        self.samples.append((time.monotonic(), *self.sample()))
+        self.started_at = time.monotonic()
+        self.samples.append((self.started_at, *self.sample(first=True)))
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2)
+            self.samples.append((time.monotonic(), *self.sample()))
+            self.stopped_at = time.monotonic()
 
 
 def kill_descendants() -> None:
@@ -521,6 +545,12 @@ def report(figures: Figures, memory: Memory | None, args: argparse.Namespace,
                                     "(PSS of Chromium's and Playwright's processes)"),
             ("memory samples", f"{len(memory.samples)} (every 0.5 s)"),
         ]
+        if memory.started_at and memory.stopped_at:
+            wall = memory.stopped_at - memory.started_at
+            srv, brw = memory.cpu()
+            lines.append(("CPU used after the warm-up", f"server {srv:.0f} s, browser {brw:.0f} s "
+                          f"in {wall:.0f} s ({os.cpu_count()} cores: "
+                          f"{os.cpu_count() * wall:.0f} core-seconds)"))
     lines.append(("actions cut at the end", f"{len(figures.cut)} (begun before --seconds, "
                   f"not done {GRACE_S} s later)" + "".join(f"; {c}" for c in figures.cut)))
     errors = sorted(figures.errors.items())
@@ -549,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=10, help="optimiser time limit (s)")
     ap.add_argument("--private-cache", action="store_true",
                     help="an empty FOOTPRINT_CACHE_DIR for the server (a cold start)")
+    ap.add_argument("--server-log", type=Path, help="keep a copy of the server's log here")
     ap.add_argument("--shots", type=Path, help="save a screenshot here of a page that fails")
     ap.add_argument("--verbose", action="store_true", help="each action on stderr as it ends")
     args = ap.parse_args(argv)
@@ -583,7 +614,10 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_term)
-    env_before = os.environ.get("FOOTPRINT_CACHE_DIR")
+    env_before = {k: os.environ.get(k) for k in ("FOOTPRINT_CACHE_DIR", WATCHER)}
+    # a team server runs one version of the code: others editing the tree while this runs
+    # must not make Streamlit reload modules under the sessions (serve_app passes os.environ)
+    os.environ[WATCHER] = "none"
     try:
         with tempfile.TemporaryDirectory(prefix="footprint-load-") as tmp:
             scen = Path(tmp) / "scenarios"
@@ -600,8 +634,9 @@ def main(argv: list[str] | None = None) -> int:
                                           memory_ready=memory.start))
                     finally:
                         memory.stop()
-                        memory.samples.append((time.monotonic(), *memory.sample()))
                         log = (Path(tmp) / "streamlit.log").read_text(errors="replace")
+                        if args.server_log:
+                            args.server_log.write_text(log, encoding="utf-8")
                         tracebacks = log.count("Traceback (most recent call last)")
                         if tracebacks:
                             figures.error(-2, f"{tracebacks} traceback(s) in the server's log; "
@@ -614,8 +649,11 @@ def main(argv: list[str] | None = None) -> int:
         report(figures, memory, args, load_before, partial=f"interrupted ({exc or 'Ctrl-C'})")
         return 130
     finally:
-        if env_before is None:
-            os.environ.pop("FOOTPRINT_CACHE_DIR", None)
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         kill_descendants()  # anything the ordinary ways out left behind
         timer.cancel()
     report(figures, memory, args, load_before)

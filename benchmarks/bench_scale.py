@@ -91,6 +91,7 @@ def case_adjacency(n_units: int, out: str) -> dict:
     with open(out, "wb") as fh:
         pickle.dump(plain, fh)
     return {"units": len(codes), "edges": len(adj.pairs), "adjacency_s": seconds,
+            "load": os.getloadavg()[0],
             "adjacency_peak": _peak_bytes()}
 
 
@@ -111,6 +112,7 @@ def case_optimise(path: str, objective: str) -> dict:
     res = optimise(problem, c)
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "peak": _peak_bytes(), "peak_before": before,
+            "load": os.getloadavg()[0],
             "status": res.status, "gap": res.gap, "footprints": res.footprints,
             "reasons": list(res.reasons),
             "stages": [s["stage"] for s in res.stages][-6:]}
@@ -166,7 +168,8 @@ def main() -> None:
             if "error" in adj:
                 print(f"| {n:,} | adjacency: {adj['error']} |", flush=True)
                 continue
-            row = [f"{adj['units']:,}", f"{adj['edges']:,}", f"{adj['adjacency_s']:.1f}",
+            row = [f"{adj['units']:,}", f"{adj['edges']:,}",
+                   f"{adj['adjacency_s']:.1f} (load {adj['load']:.0f})",
                    _gb(adj["adjacency_peak"])]
             notes = []
             if not a.adjacency_only:
@@ -176,7 +179,7 @@ def main() -> None:
                         row += [r["error"], "-", "-", "-"]
                         continue
                     gap = "-" if r["gap"] is None else f"{r['gap']:.1%}"
-                    row += [f"{r['seconds']:.1f}", _gb(r["peak"]),
+                    row += [f"{r['seconds']:.1f} (load {r['load']:.0f})", _gb(r["peak"]),
                             f"{r['status']} ({r['footprints'] or 0})", gap]
                     if r["reasons"]:
                         notes.append(f"  {o}: {r['reasons'][0]}")

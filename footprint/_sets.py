@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 
 from .feasibility import partners
 
@@ -31,7 +32,7 @@ class TooManySets(Exception):
 
 def floor_sets(
     nodes: tuple[str, ...],
-    nbrs: Mapping[str, set[str]],
+    nbrs: Mapping[str, AbstractSet[str]],
     pop: Mapping[str, int],
     *,
     floor: int,

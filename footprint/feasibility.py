@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 
 import networkx as nx
 
@@ -89,12 +90,17 @@ class Instance:
     def total(self) -> int:
         return sum(self.pop.values())
 
-    def node_nbrs(self) -> dict[str, set[str]]:
+    def node_nbrs(self) -> Mapping[str, frozenset[str]]:
+        """Node -> its neighbouring nodes (built once: on a large map every stage asks)."""
+        return self._node_nbrs
+
+    @cached_property
+    def _node_nbrs(self) -> Mapping[str, frozenset[str]]:
         nb: dict[str, set[str]] = {n: set() for n in self.nodes}
         for a, b in self.node_edges:
             nb[a].add(b)
             nb[b].add(a)
-        return nb
+        return MappingProxyType({n: frozenset(m) for n, m in nb.items()})
 
     def footprint_ok(self, nodes: set[str] | frozenset[str]) -> bool:
         """Do these nodes make a valid footprint: floor, ceiling, apart pairs, one piece?"""
@@ -342,7 +348,7 @@ def prepare(
     # --- locked footprints: set aside, but they must themselves be valid -------------------
     locked_plan = {u: f for u, f in current.items() if f in set(c.locked)}
     free = [u for u in problem.codes if u not in locked_plan]
-    graph = problem.graph(without=disabled)
+    graph = problem.graph(without=disabled) if c.locked else nx.Graph()  # for locked only
     for name in c.locked:
         units = sorted(u for u, f in locked_plan.items() if f == name)
         pop = sum(problem.populations[u] for u in units)

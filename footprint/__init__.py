@@ -8,6 +8,7 @@ from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
 from .compare import Comparison, compare_plans, reference_plan
 from .constraints import Constraints
+from .drawing import Change, Drawing
 from .errors import (
     ConstraintsError,
     DataError,
@@ -27,7 +28,7 @@ from .exporters import (
     export_shapefile_zip,
 )
 from .feasibility import Check
-from .geography import REGISTERED_PATIENTS, Geography, build_geography
+from .geography import MAX_UNIT_POPULATION, REGISTERED_PATIENTS, Geography, build_geography
 from .loader import (
     Dataset,
     load_dataset,
@@ -40,20 +41,29 @@ from .optimiser import optimise
 from .plans import PlanImport, read_plan_csv, write_plan_csv
 from .problem import Problem
 from .result import OptimiseResult
-from .scenarios import Scenario, ScenarioError, ScenarioStore
-from .uploads import inspect_upload_columns, load_uploaded_geography, safe_extract_zip
+from .scenarios import Scenario, ScenarioConflictError, ScenarioError, ScenarioStore
+from .uploads import (
+    MAX_UPLOAD_UNITS,
+    inspect_upload_columns,
+    load_uploaded_geography,
+    safe_extract_zip,
+)
 from .validate import Violation, summarise_plan, validate_plan
 
 __all__ = [
     "EXPORT_FORMATS",
+    "MAX_UNIT_POPULATION",
+    "MAX_UPLOAD_UNITS",
     "REGISTERED_PATIENTS",
     "Adjacency",
+    "Change",
     "Check",
     "Comparison",
     "Constraints",
     "ConstraintsError",
     "DataError",
     "Dataset",
+    "Drawing",
     "ExportFormat",
     "FootprintError",
     "Geography",
@@ -64,6 +74,7 @@ __all__ = [
     "PlanImport",
     "Problem",
     "Scenario",
+    "ScenarioConflictError",
     "ScenarioError",
     "ScenarioStore",
     "SolverError",

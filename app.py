@@ -144,19 +144,35 @@ def init_state() -> None:
         st.session_state["tiles"] = tiles_reachable()
 
 
+#: Invisible (U+2060 WORD JOINER): put into "http://", "www." and "@" it stops Streamlit's
+#: Markdown from turning a web or mail address in a name into a link, which escaping does not.
+_JOIN = "\u2060"
+_ADDRESS = re.compile(r"(?i)(\\:)(?=//)|\b(www)(?=\\\.)|(@)")
+
+
+def esc(text: object) -> str:
+    """A name (one line) for an element that renders Markdown: shown exactly as written.
+
+    :func:`footprint._text.plain` escapes every character Markdown or Streamlit acts on
+    (so ``![t](http://elsewhere/p.png)`` fetches nothing and ``$5m to $6m`` is not
+    mathematics); addresses are kept from becoming links as well.
+    """
+    return _ADDRESS.sub(lambda m: (m.group(1) + _JOIN) if m.group(1)
+                        else (m.group(2) + _JOIN) if m.group(2) else _JOIN + "@",
+                        plain(text))
+
+
 def md(text: object) -> str:
     """``text`` for an element that renders Markdown, shown exactly as written.
 
-    Every character Markdown or Streamlit would act on is escaped with
-    :func:`footprint._text.plain` (so a name such as ``![t](http://elsewhere/p.png)``
-    fetches nothing and ``$5m to $6m`` is not mathematics), line by line: a message's
-    lines and its list of problems (lines starting ``- `` after any indent, as
-    :class:`FootprintError` writes them) keep their shape.
+    Escaped with :func:`esc` line by line: a message's lines and its list of problems
+    (lines starting ``- `` after any indent, as :class:`FootprintError` writes them) keep
+    their shape.
     """
     out = []
     for line in str(text).split("\n"):
         indent, bullet, rest = re.fullmatch(r"(\s*)(- )?(.*)", line, flags=re.S).groups()
-        out.append(indent + (bullet or "") + plain(rest))
+        out.append(indent + (bullet or "") + esc(rest))
     return "\n".join(out)
 
 
@@ -507,7 +523,7 @@ def unit_labels(ds: Dataset) -> dict[str, str]:
 
 def population_note(ds: Dataset) -> None:
     st.caption(
-        f"Population means **{plain(ds.geography.population_label)}** throughout. "
+        f"Population means **{esc(ds.geography.population_label)}** throughout. "
         + " · ".join(md(a) for a in ds.geography.attribution)
     )
 
@@ -551,9 +567,9 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
             "footprint": st.column_config.TextColumn("footprint", pinned=True),
             "population": st.column_config.NumberColumn(
                 short, format="localized",
-                help=f"Sum of {plain(label)}; the floor is {floor:,}"),
+                help=f"Sum of {esc(label)}; the floor is {floor:,}"),
             "meets_floor": st.column_config.CheckboxColumn(
-                f"≥ {floor:,}", help=f"At least {floor:,} {plain(short)}"),
+                f"≥ {floor:,}", help=f"At least {floor:,} {esc(short)}"),
             "n_units": st.column_config.NumberColumn("CCGs", format="localized"),
             "contiguous": st.column_config.CheckboxColumn(
                 "in one piece", help="Every CCG reaches the others through shared borders "
@@ -591,9 +607,9 @@ def show_violations(violations: list[Any]) -> None:
                 # "footprint 'X' has ..." reads as "**X** has ...": the name is not said twice
                 said = f"footprint {v.footprint!r} "
                 if v.footprint and v.message.startswith(said):
-                    st.markdown(f"- **{plain(v.footprint)}** {md(v.message[len(said):])}")
+                    st.markdown(f"- **{esc(v.footprint)}** {md(v.message[len(said):])}")
                     continue
-                where = f"**{plain(v.footprint)}**" if v.footprint else "**The plan**"
+                where = f"**{esc(v.footprint)}**" if v.footprint else "**The plan**"
                 st.markdown(f"- {where}, {RULE_WORDS.get(v.rule, v.rule)}: {md(v.message)}")
     elif not unassigned:
         st.success("Every footprint meets the floor and the rules.")
@@ -724,7 +740,7 @@ def view_drawing(ds: Dataset) -> None:
             is_locked = target in st.session_state["locked"]
             u3.button("Unlock" if is_locked else "Lock", width="stretch",
                       on_click=toggle_lock, args=(target,), key="lock_target",
-                      help=f"{'Unlock' if is_locked else 'Lock'} {plain(target)}: locked "
+                      help=f"{'Unlock' if is_locked else 'Lock'} {esc(target)}: locked "
                            "footprints cannot be changed by clicks and the optimiser keeps "
                            "them as they are.")
         if st.session_state["locked"]:
@@ -887,10 +903,10 @@ def view_optimise(ds: Dataset) -> None:
                  "and load a result into the drawing")
     with st.form("optimise"):
         c1, c2, c3 = st.columns(3)
-        floor = c1.number_input(f"Floor: at least this many {plain(short)}", min_value=0,
+        floor = c1.number_input(f"Floor: at least this many {esc(short)}", min_value=0,
                                 step=10_000, value=int(st.session_state["floor"]),
-                                help=f"Per footprint, in {plain(label)}")
-        max_pop = c2.number_input(f"Ceiling: at most this many {plain(short)} (0 = none)",
+                                help=f"Per footprint, in {esc(label)}")
+        max_pop = c2.number_input(f"Ceiling: at most this many {esc(short)} (0 = none)",
                                   min_value=0, step=50_000, value=0)
         objective = c3.selectbox(
             "Objective", ["max-footprints", "compact", "balanced", "fewest-changes"],
@@ -1130,7 +1146,7 @@ def view_scenarios(ds: Dataset) -> None:
         st.dataframe(pd.DataFrame([{
             "name": sc.name, "created": _when(sc.created),
             "last saved": _when(sc.updated or sc.created), "revision": sc.revision,
-            "source": sc.source, "status": sc.status,
+            "source": sc.source, "status": sc.status or "",
             "footprints": len(set(sc.assignment.values())), "CCGs": len(sc.assignment),
             "notes": sc.notes} for sc in scenarios]), hide_index=True, width="stretch")
         # only saved scenarios in this box, so their names need no tag
@@ -1172,9 +1188,9 @@ def view_scenarios(ds: Dataset) -> None:
     if cmp is None:
         return
     m1, m2, m3 = st.columns(3)
-    short = plain(short_label(ds).capitalize())
+    short = esc(short_label(ds).capitalize())
     m1.metric(f"{short} kept together", f"{cmp.share_kept_together:.1%}",
-              help=f"Share of {plain(g.population_label)} whose footprint matches between "
+              help=f"Share of {esc(g.population_label)} whose footprint matches between "
                    "A and B")
     m2.metric("CCGs that moved", f"{cmp.n_moved:,}")
     m3.metric(f"{short} in moved CCGs", f"{cmp.population_moved:,}")
@@ -1432,10 +1448,10 @@ def sidebar(ds: Dataset | None) -> None:
 
 def settings(ds: Dataset) -> None:
     g = ds.geography
-    short = plain(short_label(ds))
+    short = esc(short_label(ds))
     st.number_input(f"Population floor ({short})", min_value=0, step=10_000,
                     key="floor", help=f"Each footprint needs at least this many "
-                                      f"{plain(g.population_label)}.")
+                                      f"{esc(g.population_label)}.")
     st.caption(f"= {int(st.session_state['floor']):,} {short} per footprint")
     st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
              horizontal=True)

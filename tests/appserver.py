@@ -45,11 +45,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0) -> Iterator[str]:
+def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
+              script: str | Path = "app.py") -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free local port for as long as the block lasts.
 
     Parameters
     ----------
+    script
+        The script to run (from the repository's folder): ``app.py``, or a test's wrapper
+        that changes something in the library and then runs ``app.py``.
     scenario_dir
         Folder the app saves scenarios in (``FOOTPRINT_SCENARIO_DIR``), so that a run
         never writes to the user's own scenarios.
@@ -76,7 +80,7 @@ def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0) -> I
     env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir)}
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,

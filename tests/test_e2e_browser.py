@@ -19,7 +19,10 @@ import json
 import os
 import re
 import shutil
+import textwrap
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,7 @@ from appserver import (
     CHROMIUM,
     CHROMIUM_ARGS,
     MAP_FRAME,
+    ROOT,
     UNASSIGNED_FILL,
     AppDidNotStart,
     serve_app,
@@ -72,11 +76,57 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, dataset, scenario_dir: Pat
         pytest.fail(str(exc))
 
 
+class Canary:
+    """A tiny web server on 127.0.0.1 that counts the requests reaching it.
+
+    Names in the hostile-name test point images at it: any request means a name was
+    rendered as Markdown somewhere.
+    """
+
+    def __init__(self) -> None:
+        hits: list[str] = []
+        self.hits = hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
-def page(app_url):
+def canary():
+    c = Canary()
+    yield c
+    c.close()
+
+
+def _shot(page, name: str) -> None:
+    """A screenshot into FOOTPRINT_SCREENSHOTS, when set (for docs/screenshots)."""
+    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=False)
+
+
+@pytest.fixture(scope="module")
+def page(app_url, canary):
     from playwright.sync_api import sync_playwright
 
-    host = app_url.split("//", 1)[1]
+    # the app's own server, and the canary: a request to it must reach it to be counted
+    hosts = (app_url.split("//", 1)[1], canary.host)
     blocked: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -85,7 +135,7 @@ def page(app_url):
 
         def only_local(route) -> None:
             url = route.request.url
-            if url.startswith(("data:", "blob:")) or url.split("//", 1)[-1].startswith(host):
+            if url.startswith(("data:", "blob:")) or url.split("//", 1)[-1].startswith(hosts):
                 route.continue_()
             else:
                 blocked.append(url)
@@ -217,3 +267,119 @@ def test_download_geojson(page) -> None:
     assert first["geometry"]["type"] in ("Polygon", "MultiPolygon")
     text = json.dumps(data)
     assert "registered patients" in text and "Open Government Licence" in text
+
+
+# --- names that are Markdown, and a view that fails ----------------------------------------------
+
+
+def _as_shown(text: str) -> re.Pattern:
+    """``text`` as the page shows it: the app may put invisible word joiners (U+2060) into
+    addresses so that they do not become links."""
+    return re.compile("\u2060?".join(re.escape(ch) for ch in text))
+
+
+def _no_links_to(page, host: str) -> None:
+    assert page.locator(f'a[href*="{host}"]').count() == 0, "a name became a link"
+
+
+def _selectbox(page, label: str):
+    """Streamlit's selectbox labelled ``label`` (the box to click to open its list)."""
+    return page.get_by_role("combobox", name=label, exact=True).first
+
+
+def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path, canary) -> None:
+    from footprint import Scenario, ScenarioStore
+
+    image = f"![t](http://{canary.host}/p.png)"
+    footprint = f"![f](http://{canary.host}/f.png)"
+    store = ScenarioStore(scenario_dir)
+    store.save(Scenario(name=image, assignment={"E38000001": footprint,
+                                                 "E38000015": "$5m to $6m"},
+                        notes=f"**x** and ![n](http://{canary.host}/n.png)"))
+    store.save(Scenario(name="$5m to $6m", assignment={"E38000001": "**x**"}))
+    page.get_by_text("Scenarios and comparison", exact=True).first.click()
+    page.get_by_text("Saved scenarios").first.wait_for(timeout=30_000)
+    # pick the hostile scenario and load it into the drawing (which holds the clicked CCG)
+    _selectbox(page, "Scenario").click()
+    page.get_by_role("option", name=image).click()
+    page.get_by_text("Replace my drawing with it").click()
+    page.get_by_role("button", name="Load into the drawing").click()
+    page.get_by_text(_as_shown(f"Loaded scenario '{image}' into the drawing")).first.wait_for(
+        timeout=30_000)
+    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    _no_links_to(page, canary.host)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
+    page.evaluate("""() => { window.scrollTo(0, 0);
+        document.querySelectorAll('[data-testid="stMain"], section.main, .main')
+            .forEach(e => e.scrollTo(0, 0)); }""")
+    page.wait_for_timeout(500)
+    _shot(page, "06-hostile-names.png")
+    _selectbox(page, "Plan A").click()  # its name then heads a column of the moves table
+    page.get_by_role("option", name=f"Scenario: {image}").click()
+    page.get_by_text("CCGs that moved").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.get_by_text("Map and drawing", exact=True).first.click()
+    page.get_by_text("2 of 211 CCGs assigned").first.wait_for(timeout=30_000)
+    page.get_by_text(_as_shown(f"{footprint} has")).first.wait_for(timeout=30_000)  # a rule
+    _no_links_to(page, canary.host)
+    page.get_by_text("Import and export", exact=True).first.click()
+    _selectbox(page, "Plan to export").click()
+    page.get_by_role("option", name=f"Scenario: {image}").click()
+    page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)
+    _no_links_to(page, canary.host)
+    assert canary.hits == [], canary.hits  # no element fetched an image named in a name
+    assert not [u for u in page.blocked if canary.host in u]
+    assert page.locator(".katex").count() == 0  # no dollar sign typeset as mathematics
+    # saved scenarios are shown apart from the drawing in the picker
+    _selectbox(page, "Plan to export").click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert options[0] == "Current drawing" and f"Scenario: {image}" in options, options
+
+
+@pytest.fixture(scope="module")
+def broken_app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
+    """The app with a library call the Scenarios view makes broken (as a bug would)."""
+    _require_browser()
+    folder = tmp_path_factory.mktemp("broken")
+    script = folder / "broken_app.py"
+    script.write_text(textwrap.dedent(f"""
+        import runpy
+        import footprint
+
+        def reference_plan(*args, **kwargs):
+            raise RuntimeError("a fault planted by the browser test")
+
+        footprint.reference_plan = reference_plan
+        runpy.run_path({str(ROOT / "app.py")!r}, run_name="__main__")
+    """))
+    try:
+        with serve_app(scenario_dir=folder / "scenarios", log_path=folder / "streamlit.log",
+                       timeout=60, script=script) as url:
+            yield url, folder / "streamlit.log"
+    except AppDidNotStart as exc:
+        pytest.fail(str(exc))
+
+
+def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_app_url) -> None:
+    url, log = broken_app_url
+    # a page of its own in the same browser (one Playwright per process)
+    context = page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.goto(url)
+        pg.get_by_text("Scenarios and comparison", exact=True).first.click(timeout=90_000)
+        pg.get_by_text("This view hit an unexpected problem").first.wait_for(timeout=30_000)
+        pg.wait_for_timeout(1000)
+        _shot(pg, "07-view-fails-in-place.png")
+        body = pg.locator("body").inner_text()
+        assert "Traceback" not in body and "a fault planted" not in body
+        assert pg.get_by_text("Open Government Licence v3.0").first.is_visible()
+        # the navigation is there and works
+        pg.get_by_text("Map and drawing", exact=True).first.click()
+        pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
+    finally:
+        context.close()
+    assert "a fault planted by the browser test" in log.read_text(errors="replace")  # logged

@@ -469,6 +469,25 @@ def _from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
 
 
 def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
+    """Footprints grown to ``target``, or failing that to sizes nearer the floor, then merged
+    down to the count (see `_grown_once`); None when none of them gives a valid plan."""
+    for goal in dict.fromkeys((target, (target + inst.floor) / 2, float(inst.floor))):
+        first: list[str] = []
+        for _round in range(3):
+            # a node left with no footprint (one it is kept apart from took all round it)
+            # seeds a footprint of its own on the next round
+            stuck: set[str] = set()
+            plan = _grown_once(inst, target=goal, until=until, first=first, stuck=stuck)
+            if plan is not None or time.perf_counter() > until:
+                return plan
+            if not stuck - set(first):
+                break
+            first = [*first, *sorted(stuck - set(first))]
+    return None
+
+
+def _grown_once(inst: Instance, *, target: float, until: float, first: Iterable[str] = (),
+                stuck: set[str] | None = None) -> Plan | None:
     """Footprints grown one at a time, nearest nodes first, to ``target``: a plan for any map.
 
     The start for maps too large for the floor sets and the districting model. Seeds are
@@ -486,13 +505,17 @@ def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
     plan: Plan = {}
     tried: set[str] = set()
     seeds: list[frozenset[str]] = []
-    for seed in sorted(inst.nodes, key=lambda n: (inst.xy[n][1], inst.xy[n][0], n)):
+    first = list(first)
+    for seed in first + sorted(inst.nodes, key=lambda n: (inst.xy[n][1], inst.xy[n][0], n)):
         if seed in plan or seed in tried:
             continue
         if time.perf_counter() > until:
             return None
         (sx, sy), fn = inst.xy[seed], inst.fixed_name.get(seed)
         members, pop, barred = [seed], inst.pop[seed], set(apart_of.get(seed, ()))
+        # a node kept apart from the footprint keeps its neighbours free, so that the
+        # footprint never closes round it and leaves it nowhere to go
+        moat = {m for b in barred for m in nbrs[b]}
         names = {fn} if fn is not None else set()
         taken = {seed}
         heap = [(0.0, seed)]
@@ -502,7 +525,7 @@ def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
             if n not in taken:
                 if inst.cap is not None and pop + inst.pop[n] > inst.cap:
                     continue
-                if n in barred:
+                if n in barred or n in moat:
                     continue
                 fm = inst.fixed_name.get(n)
                 if fm is not None and names - {fm}:
@@ -510,7 +533,9 @@ def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
                 taken.add(n)
                 members.append(n)
                 pop += inst.pop[n]
-                barred |= apart_of.get(n, set())
+                fresh = apart_of.get(n, set()) - barred
+                barred |= fresh
+                moat.update(m for b in fresh for m in nbrs[b])
                 if fm is not None:
                     names.add(fm)
             for m in nbrs[n]:
@@ -526,7 +551,7 @@ def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
             tried.add(seed)  # left for its neighbours' footprints to take in
     if not seeds:
         return None
-    grown = _attach(inst, seeds, check=False)
+    grown = _attach(inst, seeds, check=False, stuck=stuck)
     if grown is None or time.perf_counter() > until:
         return None
     if inst.count_hi is not None and len(seeds) > inst.count_hi:

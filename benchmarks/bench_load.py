@@ -169,6 +169,8 @@ class Figures:
     load_seconds: float | None = None
     start_seconds: float | None = None  # server start and warm-up, before the load phase
 
+    per_session: dict[int, dict[str, object]] = field(default_factory=dict)
+
     def error(self, session: int, text: str) -> None:
         key = (session, text)
         self.errors[key] = self.errors.get(key, 0) + 1
@@ -188,6 +190,7 @@ class Memory:
         self.cpu_base: dict[int, float] = {}  # pid -> CPU seconds when the sampling began
         self.cpu_last: dict[int, tuple[bool, float]] = {}  # pid -> (is server, CPU seconds)
         self.started_at: float | None = None
+        self._count = self._pss = 0
         self.stopped_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -203,20 +206,25 @@ class Memory:
 
     def sample(self, *, first: bool = False) -> tuple[int, int]:
         server, browser = self._procs()
+        self._count += 1
+        # PSS reads every page table of Chromium's many processes: every 5 s is enough
+        fresh_pss = first or self._count % 10 == 0
         rss = pss = 0
         for is_server, procs in ((True, server), (False, browser)):
             for p in procs:
                 with contextlib.suppress(psutil.Error, AttributeError):
                     if is_server:
                         rss += p.memory_info().rss
-                    else:  # PSS: pages Chromium's processes share are counted once
+                    elif fresh_pss:  # PSS: pages Chromium's processes share count once
                         pss += p.memory_full_info().pss
                     c = p.cpu_times()
                     used = c.user + c.system
                     if first:
                         self.cpu_base[p.pid] = used
                     self.cpu_last[p.pid] = (is_server, used)
-        return rss, pss
+        if fresh_pss:
+            self._pss = pss
+        return rss, self._pss
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds the server and the browser used since the sampling began."""
@@ -238,6 +246,7 @@ class Memory:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2)
+            self._count = -1  # the last sample reads PSS too
             self.samples.append((time.monotonic(), *self.sample()))
             self.stopped_at = time.monotonic()
 
@@ -274,6 +283,8 @@ class Session:
         self.context = self.page = None
         self.clicks = 0
         self.doing = "opening the page"
+        self.mine: dict[str, object] = figures.per_session.setdefault(
+            n, {"map": None, "clicks": 0, "runs": 0, "end": "worked until --seconds"})
         self.host = url.split("//", 1)[1]
 
     def log(self, what: str) -> None:
@@ -364,6 +375,7 @@ class Session:
                                           timeout=self.timeout_ms(60))
         self.fig.clicks_to_colour.append(colour)
         self.fig.clicks.append(max(colour, time.perf_counter() - t0))
+        self.mine["clicks"] += 1
         self.log(f"click {self.clicks}: {self.fig.clicks[-1]:.2f} s ({n + 1} CCGs)")
         return True
 
@@ -397,6 +409,7 @@ class Session:
         status, solver_s = (m.group(2), float(m.group(3))) if m and m.group(2) else (
             "could not optimise", None)
         self.fig.runs.append((self.n, wall, status, solver_s))
+        self.mine["runs"] += 1
         self.doing = f"going back to the map after optimiser run {run}"
         self.log(f"optimiser run {run}: {status} after {wall:.1f} s")
         await self.check_errors()
@@ -411,6 +424,7 @@ class Session:
         try:
             self.fig.first_pages.append(await self.open())
             self.fig.sessions_loaded += 1
+            self.mine["map"] = self.fig.first_pages[-1]
             self.log(f"map drawn after {self.fig.first_pages[-1]:.1f} s")
             await self.settle()
             round_no = 0
@@ -426,8 +440,9 @@ class Session:
                         continue
                     await self.check_errors()
                     await asyncio.sleep(self.args.think)
-                # an optimiser run is only begun when it can end before --seconds
-                if self.optimiser and (time.monotonic() + 2 * self.args.time_limit + 10
+                # an optimiser run is begun while its time limit fits before --seconds
+                # (what it takes beyond is waited for up to GRACE_S, then counted unfinished)
+                if self.optimiser and (time.monotonic() + self.args.time_limit + 5
                                        < self.stop_at):
                     await self.optimise(round_no)
                     await asyncio.sleep(self.args.think)
@@ -435,6 +450,7 @@ class Session:
             raise
         except Exception as exc:  # a timeout or a page that went away: count it, stop
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            self.mine["end"] = f"stopped during {self.doing}"
             if time.monotonic() < self.cut_at - 0.5:
                 self.fig.error(self.n, f"{self.doing}: {type(exc).__name__}: {first[:200]}")
                 await self.check_errors()
@@ -551,6 +567,12 @@ def report(figures: Figures, memory: Memory | None, args: argparse.Namespace,
             lines.append(("CPU used after the warm-up", f"server {srv:.0f} s, browser {brw:.0f} s "
                           f"in {wall:.0f} s ({os.cpu_count()} cores: "
                           f"{os.cpu_count() * wall:.0f} core-seconds)"))
+    for n, d in sorted(figures.per_session.items()):
+        if n < 0:
+            continue
+        shown = f"map in {d['map']:.1f} s" if d["map"] is not None else "no map"
+        lines.append((f"session {n}", f"{shown}, {d['clicks']} clicks, {d['runs']} optimiser "
+                                     f"runs, {d['end']}"))
     lines.append(("actions cut at the end", f"{len(figures.cut)} (begun before --seconds, "
                   f"not done {GRACE_S} s later)" + "".join(f"; {c}" for c in figures.cut)))
     errors = sorted(figures.errors.items())

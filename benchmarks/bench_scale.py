@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 FLOOR = 300_000
 TIME_LIMIT = 10.0
-MEMORY_CAP = 6 * 1024**3  # bytes of address space per case
-WALL_CAP = 240  # seconds per case
+MEMORY_CAP = int(float(os.environ.get("BENCH_MEMORY_CAP_GB", "6")) * 1024**3)  # per case
+WALL_CAP = int(os.environ.get("BENCH_WALL_CAP_S", "240"))  # seconds per case
 
 
 def grid(n_units: int, *, seed: int = 0, size: float = 1000.0):

@@ -291,8 +291,8 @@ def _packing_bound(
     t0 = time.perf_counter()
     # on a map too large for the districting model the plan is grown from seeds instead,
     # which needs the time more than the count bound does: the sets get a smaller share
-    budget = (max(0.0, 0.15 * run.left()) if _hess_size(inst) > MODEL_MAX_VARIABLES
-              else max(1.0, 0.3 * run.left()))
+    huge = _hess_size(inst) > MODEL_MAX_VARIABLES
+    budget = max(0.0, 0.15 * run.left()) if huge else max(1.0, 0.3 * run.left())
     try:
         sets = floor_sets(
             inst.nodes, nbrs, inst.pop, floor=inst.floor, cap=inst.cap, apart=inst.apart,
@@ -307,6 +307,13 @@ def _packing_bound(
                        "seconds": round(time.perf_counter() - t0, 3)})
     if not sets:
         return 0, [], True, []
+    if huge and _SECONDS_PER_VAR * len(sets) > 0.5 * run.left():
+        # one variable per set: on a large map a packing that cannot be built in the time
+        # left would overrun the limit (the plan is grown from seeds instead)
+        run.say(f"Too many candidate sets ({len(sets):,}) to pack in the time left; "
+                "solving directly.")
+        run.stages[-1]["status"] = "too many to pack"
+        return None
     run.say(f"Bounding the number of footprints: packing {len(sets):,} candidate sets…")
     packed = _pack(inst, run, sets, cover=frozenset())
     if packed is None:
@@ -665,6 +672,7 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
     """
     plan = dict(plan)
     nbrs = inst.node_nbrs()
+    apart_of = _apart_of(inst)
     rng = random.Random(0)
     while True:
         groups = _groups(plan)
@@ -682,7 +690,9 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
                 if inst.cap is not None and pops[k] + pops[j] > inst.cap:
                     continue
                 both = groups[k] | groups[j]
-                if any(a in both and b in both for a, b in inst.apart):
+                # through each node's partners: every pair would cost the square of the
+                # units fixed to names, once per merge tried
+                if any(apart_of[n] & both for n in both if n in apart_of):
                     continue
                 for n in groups[k]:
                     plan[n] = j

@@ -58,6 +58,8 @@ class OptimiseResult:
         The solver's own log, every solve in order.
     reasons, checks
         Why there is no plan: plain sentences, and the named checks they came from.
+        With a plan, ``reasons`` can still say what limited it: a model too large for
+        this server that was not built, so the plan has no bound from it.
     table
         Per-footprint table (population, units, LAs, area, Polsby-Popper,
         inertia, contiguity, problems), or None without a plan.
@@ -67,7 +69,8 @@ class OptimiseResult:
         What is needed to repeat the run: data and problem digests, the
         constraints as JSON, solver and versions.
     stages
-        One dictionary per step (bound, construction, solves), for the curious.
+        One dictionary per step (preparation, floor sets, constructions, solves, and a
+        ``"status": "too large"`` entry for each model not built), for the curious.
     """
 
     status: str

@@ -387,6 +387,10 @@ def store() -> ScenarioStore:
         s = ScenarioStore(folder)
     except ScenarioError as exc:
         raise ScenarioError(f"{exc} (the folder is set by FOOTPRINT_SCENARIO_DIR)") from None
+    except OSError as exc:
+        raise ScenarioError(
+            f"cannot use {folder} as the scenario folder ({exc.strerror}); choose a folder the "
+            "app can write to (the folder is set by FOOTPRINT_SCENARIO_DIR)") from None
     if not os.access(s.folder, os.W_OK | os.X_OK):
         raise ScenarioError(
             f"cannot use {s.folder} as the scenario folder (the app may not write to it); "
@@ -1236,6 +1240,10 @@ def once(slot: str, key: Any, work: Callable[[], Any]) -> Callable[[], Any]:
         try:
             outcome: tuple[Any, BaseException | None] = (work(), None)
         except Exception as exc:
+            if not isinstance(exc, FootprintError):
+                log.exception("unexpected error reading an upload (%s)", slot)
+            # kept without its traceback, whose frames would keep the file's contents alive
+            exc.__traceback__ = exc.__context__ = exc.__cause__ = None
             outcome = (None, exc)
         held = (key, outcome)
         st.session_state[slot] = held

@@ -44,11 +44,13 @@ machine
 
 The browsers run on the same machine as the server, so the figures depend on the
 machine's load (other work on it included) and are an upper bound for the server alone;
-compare runs made on the same machine at quiet times. The server runs with Streamlit's
-file watcher off, as a team server would: edits made to the tree during a run do not
-reload modules under the sessions. ``--private-cache`` gives the
-server an empty FOOTPRINT_CACHE_DIR (the warm-up then pays for building the derived
-data); by default it uses the user's cache, as a long-running team server would.
+compare runs made on the same machine at quiet times. On a small machine the browsers
+use most of the CPU (on 2 cores, ten sessions' Chromium used about five times the
+server's CPU): the "CPU used" line says which side the times are waiting for. The
+server runs with Streamlit's file watcher off, as a team server would: edits made to
+the tree during a run do not reload modules under the sessions. ``--private-cache``
+gives the server an empty FOOTPRINT_CACHE_DIR (the warm-up then pays for building the
+derived data); by default it uses the user's cache, as a long-running team server would.
 
 Bounded: no session starts an action after ``--seconds``, waits are cut
 ``GRACE_S`` seconds later, and a watchdog kills the server and the browser and exits at
@@ -413,6 +415,8 @@ class Session:
         self.doing = f"going back to the map after optimiser run {run}"
         self.log(f"optimiser run {run}: {status} after {wall:.1f} s")
         await self.check_errors()
+        if time.monotonic() >= self.stop_at:  # the run is over: no need for the map again
+            return
         await self.settle(quiet_s=0.5)
         t0 = time.perf_counter()
         await self.view(MAP_VIEW)

@@ -1008,8 +1008,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _say(message: str) -> None:
-    """One message on standard error, made safe to print whatever it quotes."""
-    text = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    """One message on standard error, made safe to print whatever it quotes.
+
+    Control characters (a terminal escape in a file or column name) are shown escaped,
+    and undecodable bytes from the command line as backslash escapes.
+    """
+    text = "".join(ch if ch in "\n\t" or ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     with contextlib.suppress(OSError, ValueError):  # standard error closed: nothing to do
         print(text, file=sys.stderr)
 
@@ -1038,7 +1043,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"error: {exc}")
         return 2
     except KeyboardInterrupt:
-        _say("error: interrupted; nothing was written")
+        _say("error: interrupted; no partial file was left behind")
         return 130
     except BrokenPipeError:  # the reader of standard output went away (e.g. `| head`)
         with contextlib.suppress(OSError, ValueError):

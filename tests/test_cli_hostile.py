@@ -380,7 +380,7 @@ def test_an_interrupt_is_exit_130(cli, monkeypatch):
 
     monkeypatch.setattr("footprint.loader.load_dataset", interrupted)
     rc, _, err = cli("info")
-    assert rc == 130 and err == "error: interrupted; nothing was written\n"
+    assert rc == 130 and err == "error: interrupted; no partial file was left behind\n"
 
 
 # --- the planner's own geography -----------------------------------------------------------------
@@ -585,3 +585,8 @@ def test_own_geography_in_a_real_process(tmp_path, own):
     proc = _run("optimise", "--out", str(plan), "--json", *own_flags(own), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["footprints"] == 3 and plan.is_file()
+
+
+def test_control_characters_in_a_message_are_shown_escaped(cli, tmp_path):
+    rc, _, err = cli("validate", str(tmp_path / "\x1b[31mred.csv"))
+    assert rc == 2 and "\x1b" not in err and "\\x1b[31mred.csv: no such file" in err

@@ -590,3 +590,33 @@ def test_own_geography_in_a_real_process(tmp_path, own):
 def test_control_characters_in_a_message_are_shown_escaped(cli, tmp_path):
     rc, _, err = cli("validate", str(tmp_path / "\x1b[31mred.csv"))
     assert rc == 2 and "\x1b" not in err and "\\x1b[31mred.csv: no such file" in err
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_england_exported_and_read_back_as_own_geography(geography, tmp_path, capsys):
+    """The 211 CCGs written out as a planner's GeoPackage and CSV come back through the flags."""
+    units = geography.units[["code", "name", "geometry"]]
+    units.to_file(tmp_path / "ccgs.gpkg", driver="GPKG")
+    geography.units[["code", "population"]].to_csv(tmp_path / "patients.csv", index=False)
+    rc = main(
+        [
+            "info",
+            "--json",
+            "--boundaries",
+            str(tmp_path / "ccgs.gpkg"),
+            "--population",
+            str(tmp_path / "patients.csv"),
+            "--code-column",
+            "code",
+            "--population-column",
+            "population",
+            "--name-column",
+            "name",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    info = json.loads(out)
+    assert info["units"] == 211 and info["population_total"] == 56_324_887
+    assert info["adjacency_components"] == 1 and info["la_blocks"] is None

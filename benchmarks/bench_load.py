@@ -451,6 +451,7 @@ class Session:
                     await self.optimise(round_no)
                     await asyncio.sleep(self.args.think)
         except asyncio.CancelledError:
+            self.mine["end"] = f"cancelled during {self.doing}"
             raise
         except Exception as exc:  # a timeout or a page that went away: count it, stop
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -499,10 +500,12 @@ async def drive(url: str, figures: Figures, args: argparse.Namespace, *, t_start
                                 and i // every < args.optimisers)
                         for i in range(args.sessions)]
             tasks = [asyncio.create_task(s.run()) for s in sessions]
-            _done, pending = await asyncio.wait(tasks, timeout=cut_at + 5 - time.monotonic())
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            try:
+                await asyncio.wait(tasks, timeout=cut_at + 5 - time.monotonic())
+            finally:  # also when interrupted: the sessions stop before the browser closes
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
             figures.load_seconds = time.monotonic() - t_load
         finally:
             with contextlib.suppress(Exception):
@@ -672,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(str(exc), file=sys.stderr)
                 return 1
     except KeyboardInterrupt as exc:
-        report(figures, memory, args, load_before, partial=f"interrupted ({exc or 'Ctrl-C'})")
+        report(figures, memory, args, load_before, partial=f"interrupted ({str(exc) or 'Ctrl-C'})")
         return 130
     finally:
         for k, v in env_before.items():

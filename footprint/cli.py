@@ -50,6 +50,8 @@ MAX_POPULATION = 10**12
 MAX_SECONDS = 24 * 3600
 #: Largest constraints file read (a saved run's constraints are a few kB).
 MAX_CONSTRAINTS_BYTES = 1024 * 1024
+#: Largest plan CSV read (one line per unit: a few kB for England).
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
 def _number(text: str, *, example: str) -> float:
@@ -819,7 +821,7 @@ def _optimise(args: argparse.Namespace) -> int:
             args.current,
             what="current plan CSV",
             flag="--current",
-            max_bytes=MAX_CONSTRAINTS_BYTES * 64,
+            max_bytes=MAX_PLAN_BYTES,
         )
     _output_file(args.out, flag="--out")
     _output_file(args.log, flag="--log")
@@ -912,7 +914,7 @@ def _validate(args: argparse.Namespace) -> int:
     from .problem import Problem
     from .validate import _unknown_violation, validate_plan
 
-    _input_file(args.plan, what="plan CSV", flag="", max_bytes=MAX_CONSTRAINTS_BYTES * 64)
+    _input_file(args.plan, what="plan CSV", flag="", max_bytes=MAX_PLAN_BYTES)
     constraints = Constraints()
     if args.constraints is not None:
         constraints = _read_constraints(args.constraints)

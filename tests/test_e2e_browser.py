@@ -383,3 +383,66 @@ def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_a
     finally:
         context.close()
     assert "a fault planted by the browser test" in log.read_text(errors="replace")  # logged
+
+
+def _session(page, app_url: str):
+    """Another planner: a browser context of its own (its own Streamlit session)."""
+    context = page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
+    host = app_url.split("//", 1)[1]
+    context.route("**/*", lambda route: route.continue_()
+                  if route.request.url.split("//", 1)[-1].startswith(host)
+                  or route.request.url.startswith(("data:", "blob:")) else route.abort())
+    pg = context.new_page()
+    pg.goto(app_url)
+    pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
+    return context, pg
+
+
+def _save_drawing(pg, name: str, *, replace: bool = False) -> None:
+    field = pg.get_by_label("Scenario name")
+    if not field.is_visible():  # the popover stays open after a save
+        pg.get_by_role("button", name="Save the drawing as a scenario").click()
+    field.fill(name)
+    if replace != pg.get_by_label("Replace a saved scenario of the same name").is_checked():
+        pg.get_by_text("Replace a saved scenario of the same name").click()
+    pg.get_by_role("button", name="Save scenario").click()
+
+
+def test_two_planners_saving_at_once_and_over_each_other(page, app_url: str,
+                                                         scenario_dir: Path) -> None:
+    from footprint import ScenarioStore
+
+    (ca, a), (cb, b) = _session(page, app_url), _session(page, app_url)
+    try:
+        # one new name saved from two sessions: one is told "Saved", the other why not
+        _save_drawing(a, "Team plan")
+        a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=30_000)
+        _save_drawing(b, "Team plan")
+        b.get_by_text(re.compile(r"Could not save the scenario: a scenario called 'Team plan' "
+                                 r"is saved already")).first.wait_for(timeout=30_000)
+        assert b.get_by_text("Saved scenario 'Team plan'").count() == 0
+        # B loads it (revision 1); A saves over it (revision 2); B's save over it is refused
+        b.get_by_text("Scenarios and comparison", exact=True).first.click()
+        _selectbox(b, "Scenario").click()
+        b.get_by_role("option", name="Team plan", exact=True).click()
+        b.get_by_role("button", name="Load into the drawing").click()
+        b.get_by_text("Loaded scenario 'Team plan' into the drawing").first.wait_for(
+            timeout=30_000)
+        _save_drawing(a, "Team plan", replace=True)
+        a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=30_000)
+        b.get_by_text("Map and drawing", exact=True).first.click()
+        b.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
+        _save_drawing(b, "Team plan", replace=True)
+        b.get_by_text(re.compile(r"scenario 'Team plan' was changed by someone else at "
+                                 r"\d\d:\d\d")).first.wait_for(timeout=30_000)
+        b.keyboard.press("Escape")  # close the popover
+        b.mouse.move(5, 5)  # no map tooltip over the picture
+        b.wait_for_timeout(1000)
+        _shot(b, "08-save-conflict.png")
+        assert ScenarioStore(scenario_dir).load("Team plan").revision == 2
+        b.get_by_role("button", name="Save as a copy").click()
+        b.get_by_text("Saved scenario 'Team plan (copy)'").first.wait_for(timeout=30_000)
+        assert ScenarioStore(scenario_dir).exists("Team plan (copy)")
+    finally:
+        ca.close()
+        cb.close()

@@ -656,6 +656,26 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
     assert not errors(app) and len(map_components(app)) == 1
 
 
+@pytest.mark.parametrize("view", ["Map and drawing", "Optimise", "Scenarios and comparison",
+                                  "Import and export"])
+def test_every_view_fails_in_place(app: AppTest, monkeypatch: pytest.MonkeyPatch,
+                                   view: str) -> None:
+    import streamlit
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    ok(go(app, view))
+    monkeypatch.setattr(streamlit, "subheader", broken)  # every view draws one; the sidebar not
+    ok(app.run())
+    assert any(e.startswith("This view hit an unexpected problem") for e in errors(app))
+    assert app.radio(key="view").value == view
+    assert [r.label for r in app.radio][-2:] == ["View", "Colour CCGs by"]  # sidebar complete
+    monkeypatch.undo()
+    ok(go(app, "Map and drawing" if view != "Map and drawing" else "Optimise"))
+    assert not any(e.startswith("This view hit") for e in errors(app))
+
+
 def test_a_scenario_folder_that_cannot_be_made_is_explained_and_the_rest_works(
         dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a_file = tmp_path / "not-a-folder"

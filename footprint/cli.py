@@ -672,17 +672,14 @@ def _constraints_from_flags(
 
     Units may be given by code, NHS code or name, as in the app's rule boxes.
     """
-    from .constraints import Constraints
-    from .errors import ConstraintsError
-    from .rule_text import RuleKind, read_rules, read_units, unit_lookup
+    from .form import constraints_from_form
+    from .rule_text import read_units, unit_lookup
 
     lookup = unit_lookup(units["code"], names=units["name"], nhs_codes=units["nhs_code"])
     problems: list[str] = []
 
-    def rules(flag: str, values: list[str], kind: RuleKind) -> list[tuple[str, ...]]:
-        out, bad = read_rules(((f"{flag} {v!r}", v) for v in values), kind=kind, lookup=lookup)
-        problems.extend(bad)
-        return out
+    def lines(flag: str, values: list[str]) -> list[tuple[str, str]]:
+        return [(f"{flag} {v!r}", v) for v in values]
 
     fixed = []
     for item in args.fix:
@@ -694,31 +691,24 @@ def _constraints_from_flags(
             problems.append(f"--fix {item!r}: {problem or 'expected one unit before the ='}")
         else:
             fixed.append((codes[0], name.strip()))
-    together = rules("--keep-together", args.keep_together, "group")
-    apart = rules("--keep-apart", args.keep_apart, "pair")
-    disabled = rules("--disable-edge", args.disable_edge, "pair")
-    try:
-        constraints = Constraints(
-            objective=args.objective,
-            min_population=args.min_pop,
-            max_population=args.max_pop,
-            n_footprints=count,
-            la_rule=args.la_rule,
-            keep_together=[frozenset(g) for g in together],
-            keep_apart=apart,
-            fixed=fixed,
-            locked=tuple(args.lock),
-            disabled_edges=disabled,
-            time_limit=args.time_limit,
-            mip_gap=args.mip_gap,
-            solver=args.solver,
-            change_measure=args.change_measure,
-        )
-    except ConstraintsError as exc:
-        problems += exc.problems
-    if problems:
-        raise ConstraintsError("The constraints are not usable", problems=problems)
-    return constraints
+    return constraints_from_form(
+        lookup=lookup,
+        keep_together=lines("--keep-together", args.keep_together),
+        keep_apart=lines("--keep-apart", args.keep_apart),
+        disabled_edges=lines("--disable-edge", args.disable_edge),
+        fixed_units=fixed,
+        problems=problems,
+        objective=args.objective,
+        min_population=args.min_pop,
+        max_population=args.max_pop,
+        n_footprints=count,
+        la_rule=args.la_rule,
+        locked=tuple(args.lock),
+        time_limit=args.time_limit,
+        mip_gap=args.mip_gap,
+        solver=args.solver,
+        change_measure=args.change_measure,
+    )
 
 
 def _optimise_args(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,184 @@
+"""The optimise form without its widgets: what a planner typed in, as ``Constraints``, and
+what came out, in words.
+
+The app's Optimise page and the command line's ``optimise`` both build their constraints
+with :func:`constraints_from_form`, so the two cannot drift apart (the app once lacked
+``change_measure`` and ``mip_gap``). Rules typed as text (keep together, keep apart, fixed
+units, borders switched off) are read here with :mod:`footprint.rule_text`, and every
+problem, in the boxes or in the values, comes back in one :class:`ConstraintsError`.
+
+:func:`verdict` reads an optimiser result into one sentence in the population's own
+words ("residents" for a planner's geography that counts residents), and
+:func:`drawing_message` words a validator message for a page that only draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .constraints import Constraints
+from .errors import ConstraintsError
+from .rule_text import RuleKind, read_rules
+
+__all__ = [
+    "box_lines",
+    "constraints_from_form",
+    "drawing_message",
+    "footprint_count",
+    "short_label",
+    "verdict",
+]
+
+#: The heading of the one error that lists every problem in a form.
+NOT_USABLE = "The constraints are not usable"
+
+
+def box_lines(text: str, *, box: str) -> list[tuple[str, str]]:
+    """Each filled line of a text box as (where, text): ``("Keep apart, line 2", "...")``."""
+    return [(f"{box}, line {n}", line) for n, line in enumerate(str(text).splitlines(), start=1)
+            if line.strip(" ,;\t")]
+
+
+def footprint_count(mode: str, low: int, high: int) -> int | tuple[int, int] | None:
+    """The number of footprints a form asks for: ``"any"``, ``"exactly"`` or ``"between"``."""
+    if mode == "exactly":
+        return int(low)
+    if mode == "between":
+        return (int(low), int(high))
+    return None
+
+
+def constraints_from_form(
+    *,
+    lookup: Mapping[str, str],
+    unit: str = "unit",
+    keep_together: Iterable[tuple[str, str]] = (),
+    keep_apart: Iterable[tuple[str, str]] = (),
+    fixed: Iterable[tuple[str, str]] = (),
+    disabled_edges: Iterable[tuple[str, str]] = (),
+    fixed_units: Iterable[tuple[str, str]] = (),
+    edges: Iterable[tuple[str, str]] = (),
+    problems: Iterable[str] = (),
+    **values: Any,
+) -> Constraints:
+    """A form's values as :class:`Constraints`, every problem listed in one error.
+
+    Parameters
+    ----------
+    lookup
+        What a planner may type for each unit -> its code (:func:`rule_text.unit_lookup`).
+    unit
+        What the units are called in messages ("CCG").
+    keep_together, keep_apart, fixed, disabled_edges
+        Rules as text, each as (where it was written, the text): a box's line
+        (:func:`box_lines`) or a command-line flag. ``fixed`` lines read "unit, footprint".
+    fixed_units, edges
+        Fixed units and switched-off adjacencies already read (a locked footprint's units,
+        a picked island bridge), added to those read from text.
+    problems
+        Problems the caller found already (a flag in the wrong shape); they head the list.
+    **values
+        The other :class:`Constraints` fields as the form holds them (``objective``,
+        ``min_population``, ``max_population``, ``n_footprints``,
+        ``la_rule``, ``locked``, ``time_limit``, ``mip_gap``, ``solver``,
+        ``change_measure``).
+
+    Raises
+    ------
+    ConstraintsError
+        "The constraints are not usable", listing what is wrong in the text, by where it
+        was written, and in the values.
+    """
+    found = list(problems)
+
+    def read(entries: Iterable[tuple[str, str]], kind: RuleKind) -> list[tuple[str, ...]]:
+        rules, bad = read_rules(entries, kind=kind, lookup=lookup, unit=unit)
+        found.extend(bad)
+        return rules
+
+    together = read(keep_together, "group")
+    apart = read(keep_apart, "pair")
+    fixed_read = read(fixed, "fixed")
+    off = read(disabled_edges, "pair")
+    fixed_map = dict(fixed_read)
+    fixed_map.update(dict(fixed_units))
+    try:
+        built = Constraints(
+            keep_together=tuple(frozenset(g) for g in together),
+            keep_apart=tuple(apart),
+            fixed=fixed_map,
+            disabled_edges=tuple([*off, *(tuple(e) for e in edges)]),
+            **values,
+        )
+    except ConstraintsError as exc:
+        raise ConstraintsError(NOT_USABLE, problems=[*found, *exc.problems]) from None
+    if found:
+        raise ConstraintsError(NOT_USABLE, problems=found)
+    return built
+
+
+def short_label(population_label: str) -> str:
+    """What the population counts, without its source: "registered patients"."""
+    return str(population_label).split(" (")[0]
+
+
+def verdict(result: Mapping[str, Any], *, population_label: str,
+            unit: str = "CCG") -> tuple[str, str]:
+    """(kind of message, one plain sentence) for an optimiser result's summary.
+
+    ``kind`` is ``"success"`` (proven best), ``"warning"`` (a plan, not proven best) or
+    ``"error"`` (no plan). ``result`` holds the result's ``status``, ``footprints``,
+    ``objective``, ``objective_value``, ``bound``, ``gap``, ``reasons``, ``time_limit`` and
+    the constraints' ``change_measure``. A repair that counts population moved says it in
+    ``population_label``'s words; units moved are counted as ``unit``\\ s.
+    """
+    status = result["status"]
+    n = result.get("footprints")
+    value = result.get("objective_value")
+    bound = result.get("bound")
+    moving = ""  # a repair says what it moves
+    if result.get("objective") == "fewest-changes" and isinstance(value, int | float):
+        what = (short_label(population_label) if result.get("change_measure") == "population"
+                else f"{unit}s")
+        moving = f", moving {value:,.0f} {what} from their footprint in the drawing"
+    if status == "optimal":
+        return "success", f"Proven best (optimal): {n} footprints{moving}."
+    if status == "feasible":
+        gap = result.get("gap")
+        if moving:
+            least = (f"; any plan that meets every rule moves at least {bound:,.0f}"
+                     if isinstance(bound, int | float) else "; the fewest possible is not known")
+            return "warning", f"Feasible: {n} footprints{moving}{least}."
+        if result.get("objective") == "balanced" and isinstance(value, int | float):
+            # the gap of a spread is measured against the mean footprint, not the best plan
+            spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"
+            share = f" ({gap:.1%} of the mean footprint)" if gap is not None else ""
+            if not bound:
+                return "warning", (f"{spread}{share}. No lower bound on the spread was proven, "
+                                   "so how much more even a plan can be is not known.")
+            return "warning", (f"{spread}; the most even plan is proven at least {bound:,.0f} "
+                               f"apart{share}.")
+        within = f"within {gap:.1%} of the best possible" if gap is not None else "gap unknown"
+        b = f" (bound {bound:,.4g})" if isinstance(bound, int | float) else ""
+        return "warning", f"Feasible, {within}{b}: {n} footprints."
+    if status == "infeasible":
+        reasons = result.get("reasons") or ["the solver proved no plan meets every constraint"]
+        return "error", "Infeasible: " + "; ".join(map(str, reasons))
+    return "error", (f"No solution within the time limit ({result.get('time_limit', '?')} s). "
+                     "Give it more time or relax a constraint.")
+
+
+#: What the validator suggests that a drawing page cannot do, and where it can be done.
+_ELSEWHERE = {
+    "or switch the LA rule off": "or plan with the LA rule off on the Optimise page (the "
+                                 "drawing is always checked with it on)",
+}
+
+
+def drawing_message(message: str) -> str:
+    """A validator message for a page that only draws: what it suggests doing elsewhere
+    says where ("switch the LA rule off" is a choice of the Optimise page)."""
+    for said, instead in _ELSEWHERE.items():
+        message = message.replace(said, instead)
+    return message

@@ -11,15 +11,29 @@ survives a reload or a server restart.
 from __future__ import annotations
 
 import json
+import os
+import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ._cache import atomic_write_bytes
 from ._text import clean_name
 from .errors import PlanError
 
-__all__ = ["HISTORY_LIMIT", "Change", "Drawing"]
+__all__ = [
+    "HISTORY_LIMIT",
+    "Change",
+    "Drawing",
+    "block_units",
+    "keep_drawings",
+    "kept_drawings",
+    "new_token",
+    "valid_token",
+]
 
 #: How many earlier states undo can go back to.
 HISTORY_LIMIT = 200
@@ -331,3 +345,105 @@ def _state_from(body: Mapping[str, Any], known: set[str] | None) -> _State:
     }
     locked = [str(f) for f in body["locked"]]
     return tuple(sorted(plan.items())), tuple(sorted(f for f in locked if f in plan.values()))
+
+
+# --- paint a block --------------------------------------------------------------------------
+
+
+def block_units(unit: str, blocks: Mapping[str, str]) -> list[str]:
+    """``unit`` and every unit in the same LA block (``blocks``: unit code -> block, as
+    ``Audit.blocks``), in code order: what painting a block assigns in one action.
+
+    A unit in no block is painted alone.
+    """
+    block = blocks.get(unit)
+    if block is None:
+        return [unit]
+    return sorted({unit, *(c for c, b in blocks.items() if b == block)})
+
+
+# --- kept across reloads and restarts -------------------------------------------------------
+
+#: What a browser's drawing token looks like (from :func:`new_token`). Anything else is
+#: refused before it comes near a path.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+#: Largest kept-drawings file read back (200 undo states of a few thousand units fit easily).
+MAX_KEPT_BYTES = 64 * 1024 * 1024
+_KEPT_FORMAT = "footprint-drawings"
+
+
+def new_token() -> str:
+    """A random token naming one browser's kept drawings (32 URL-safe characters)."""
+    return secrets.token_urlsafe(24)
+
+
+def valid_token(token: object) -> str | None:
+    """``token`` when it has a token's shape, else ``None``: it comes from a URL, so it is
+    checked before a file name is made from it."""
+    if isinstance(token, str) and _TOKEN.fullmatch(token):
+        return token
+    return None
+
+
+def _kept_path(folder: str | os.PathLike[str], token: str) -> Path:
+    checked = valid_token(token)
+    if checked is None:
+        raise PlanError("a drawing token must be 22 to 64 letters, digits, '-' or '_'")
+    return Path(folder) / f"{checked}.json"
+
+
+def keep_drawings(folder: str | os.PathLike[str], token: str,
+                  drawings: Mapping[str, Drawing]) -> Path:
+    """Write a browser's drawings (geography digest -> drawing, with history) to
+    ``folder/<token>.json`` atomically: a reader sees the old file or the new one whole.
+
+    Raises
+    ------
+    PlanError
+        When ``token`` does not have a token's shape.
+    OSError
+        When the folder cannot be written.
+    """
+    path = _kept_path(folder, token)
+    parts = ",".join(f"{json.dumps(str(k))}:{d.to_json()}" for k, d in drawings.items())
+    text = f'{{"format":"{_KEPT_FORMAT}","version":1,"drawings":{{{parts}}}}}'
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return path
+
+
+def kept_drawings(folder: str | os.PathLike[str], token: str, *,
+                  known_units: Mapping[str, Iterable[str]] | None = None) -> dict[str, Drawing]:
+    """The drawings :func:`keep_drawings` wrote for ``token`` (empty when none were kept).
+
+    ``known_units``: geography digest -> its unit codes; drawings of a geography listed
+    there keep only its units (see :meth:`Drawing.from_json`).
+
+    Raises
+    ------
+    PlanError
+        When ``token`` does not have a token's shape, or the file is too large or damaged.
+    """
+    path = _kept_path(folder, token)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_KEPT_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise PlanError(f"the kept drawing {path.name} cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_KEPT_BYTES:
+        raise PlanError(f"the kept drawing {path.name} is larger than "
+                        f"{MAX_KEPT_BYTES // 2**20} MB; it was left alone")
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise PlanError(f"the kept drawing {path.name} is not readable JSON ({exc})") from None
+    if not isinstance(body, dict) or body.get("format") != _KEPT_FORMAT or not isinstance(
+            body.get("drawings"), dict):
+        raise PlanError(f"the kept drawing {path.name} is not a file of kept drawings")
+    known = known_units or {}
+    out: dict[str, Drawing] = {}
+    for digest, one in body["drawings"].items():
+        units = known.get(digest)
+        out[str(digest)] = Drawing.from_json(json.dumps(one), known_units=units)
+    return out

@@ -65,6 +65,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioListing",
     "ScenarioStore",
+    "geography_of",
 ]
 
 #: Where a scenario came from; other values are accepted but these are the usual ones.
@@ -252,6 +253,11 @@ class Scenario:
         it, so a change someone else made in between is not lost.
     updated
         ISO 8601 time (UTC) of the last save; ``None`` before the first.
+    geography
+        The data digest of the geography the plan was drawn on (``Geography.source_digest``),
+        so that a plan of one geography is never loaded onto another's units; ``None`` when
+        not known (files saved before this field, or a geography without a digest). See
+        :func:`geography_of` for how older files are placed.
     """
 
     name: str
@@ -264,9 +270,15 @@ class Scenario:
     locked: tuple[str, ...] = ()
     revision: int = 0
     updated: str | None = None
+    geography: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _check_name(self.name))
+        if self.geography is not None and not isinstance(self.geography, str):
+            raise PlanError(
+                f"scenario {self.name!r}: geography must be a data digest as text; received "
+                f"{type(self.geography).__name__} {_short(self.geography)}"
+            )
         if not isinstance(self.assignment, Mapping):
             raise PlanError(
                 f"scenario {self.name!r}: the assignment must map unit codes to footprint labels; "
@@ -309,6 +321,7 @@ class Scenario:
             "notes": self.notes,
             "constraints_json": self.constraints_json,
             "locked": list(self.locked),
+            "geography": self.geography,
             "assignment": dict(sorted(self.assignment.items())),
         }
         return json.dumps(body, indent=1, ensure_ascii=False)
@@ -387,6 +400,12 @@ class Scenario:
         )
         if revision == 0 and _is_int(revision):
             problems.append("revision must be 1 or more in a saved file; received 0")
+        geography = body.get("geography")
+        if geography is not None and not (isinstance(geography, str) and len(geography) <= 200):
+            problems.append(
+                "geography must be a data digest as text; received "
+                f"{type(geography).__name__} {_short(geography)}"
+            )
         if problems:
             raise InputFileError(
                 f"{source_name}: scenario {_short(name)} is damaged (fix the file or move it "
@@ -405,9 +424,28 @@ class Scenario:
                 locked=tuple(locked or ()),
                 revision=revision,
                 updated=body.get("updated") or body["created"],
+                geography=geography,
             )
         except FootprintError as exc:
             raise InputFileError(f"{source_name}: {exc}") from None
+
+
+def geography_of(
+    scenario: Scenario, *, england_digest: str, england_codes: Iterable[str]
+) -> str | None:
+    """The data digest of the geography ``scenario`` was drawn on, or ``None`` if unknown.
+
+    A scenario saved with its ``geography`` says so itself. Older files have none: one
+    whose codes are all codes of the England 2013 CCGs (``england_codes``, whose data
+    digest is ``england_digest``) belongs to them, as every plan saved before planners
+    could bring their own geography did; any other is of an unknown geography.
+    """
+    if scenario.geography:
+        return scenario.geography
+    codes = set(scenario.assignment)
+    if codes and codes <= set(england_codes):
+        return england_digest
+    return None
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,73 @@ def test_random_actions_against_a_plain_model():
         undone += 1
     expected = states[-undone - 1]
     assert (dict(d.assignment), set(d.locked)) == expected
+
+
+# --- painting a block, and drawings kept across reloads and restarts --------------------------
+
+
+def test_painting_a_block_puts_its_whole_block_in_one_action():
+    from footprint.drawing import block_units
+
+    blocks = {"a": "LA1", "b": "LA1", "c": "LA2"}
+    d, ch = Drawing().assign(block_units("b", blocks), "North")
+    assert ch.units == ("a", "b") and dict(d.assignment) == {"a": "North", "b": "North"}
+    assert block_units("z", blocks) == ["z"]  # in no block: alone
+    d, _ = d.undo()
+    assert dict(d.assignment) == {}  # one undo step
+
+
+def test_drawings_are_kept_with_their_history_and_locks(tmp_path):
+    from footprint.drawing import keep_drawings, kept_drawings, new_token
+
+    token = new_token()
+    d, _ = Drawing().assign(["a", "b"], "North")
+    d, _ = d.set_locked("North", True)
+    d, _ = d.assign(["c"])
+    other, _ = Drawing().assign(["r0c0"], "Mine")
+    path = keep_drawings(tmp_path, token, {"england": d, "own": other})
+    assert path.parent == tmp_path and path.name == f"{token}.json"
+    back = kept_drawings(tmp_path, token)
+    assert dict(back["england"].assignment) == dict(d.assignment)
+    assert back["england"].locked == {"North"}
+    undone, _ = back["england"].undo()
+    assert dict(undone.assignment) == {"a": "North", "b": "North"}
+    assert dict(back["own"].assignment) == {"r0c0": "Mine"}
+    assert kept_drawings(tmp_path, new_token()) == {}  # nothing kept for another browser
+    # a unit the geography no longer has is dropped
+    only = kept_drawings(tmp_path, token, known_units={"england": ["a", "b"]})
+    assert dict(only["england"].assignment) == {"a": "North", "b": "North"}
+    assert not list(tmp_path.glob("*.tmp"))  # written atomically, no litter
+
+
+@pytest.mark.parametrize("token", ["../../etc/passwd", "short", "a" * 65, "abc/def" * 5,
+                                   "x" * 30 + "\n", None, 42, "é" * 30, ".." + "a" * 30])
+def test_a_token_that_is_not_a_token_is_refused_before_any_path(tmp_path, token):
+    from footprint.drawing import keep_drawings, kept_drawings, valid_token
+
+    assert valid_token(token) is None
+    with pytest.raises(PlanError, match="a drawing token must be"):
+        keep_drawings(tmp_path, token, {"x": Drawing()})
+    with pytest.raises(PlanError, match="a drawing token must be"):
+        kept_drawings(tmp_path, token)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_damaged_kept_file_is_refused_in_words(tmp_path):
+    from footprint.drawing import kept_drawings, new_token
+
+    token = new_token()
+    (tmp_path / f"{token}.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(PlanError, match="is not readable JSON"):
+        kept_drawings(tmp_path, token)
+    (tmp_path / f"{token}.json").write_text('{"format": "other"}', encoding="utf-8")
+    with pytest.raises(PlanError, match="is not a file of kept drawings"):
+        kept_drawings(tmp_path, token)
+
+
+def test_a_scenarios_locked_units_come_back_as_locked_footprints():
+    d, _ = Drawing().assign(["a", "b"], "North")
+    d, _ = d.assign(["c"], "South")
+    d, _ = d.set_locked("North", True)
+    again = Drawing.from_plan(dict(d.assignment), locked_units=d.locked_units)
+    assert again.locked == {"North"}

@@ -495,3 +495,43 @@ def test_files_are_as_readable_as_the_shared_folder(tmp_path):
         assert stat.S_IMODE(store.path_for("Plan").stat().st_mode) == mode
         lock_file = folder / (".lock-" + store.path_for("Plan").stem)
         assert stat.S_IMODE(lock_file.stat().st_mode) == mode
+
+
+# --- which geography a scenario belongs to ---------------------------------------------------
+
+
+def test_a_scenario_keeps_the_geography_it_was_drawn_on(tmp_path):
+    from footprint.scenarios import geography_of
+
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="Own", assignment={"r0c0": "A"}, geography="digest-of-mine"))
+    back = store.load("Own")
+    assert back.geography == "digest-of-mine"
+    assert geography_of(back, england_digest="eng", england_codes=["E38000001"]) == (
+        "digest-of-mine")
+
+
+def test_older_files_without_a_geography_are_placed_by_their_codes(tmp_path):
+    from footprint.scenarios import geography_of
+
+    old = {"format": "footprint-scenario", "version": 2, "name": "Old", "revision": 1,
+           "created": "2026-01-01T00:00:00+00:00", "assignment": {"E38000001": "North"}}
+    (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
+    odd = {**old, "name": "Odd", "assignment": {"r0c0": "A", "E38000001": "B"}}
+    (tmp_path / "odd.json").write_text(json.dumps(odd), encoding="utf-8")
+    store = ScenarioStore(tmp_path)
+    england = {"E38000001", "E38000002"}
+    assert store.load("Old").geography is None  # read as written
+    assert geography_of(store.load("Old"), england_digest="eng", england_codes=england) == "eng"
+    assert geography_of(store.load("Odd"), england_digest="eng", england_codes=england) is None
+    empty = Scenario(name="Empty", assignment={})
+    assert geography_of(empty, england_digest="eng", england_codes=england) is None
+
+
+def test_a_geography_that_is_not_text_is_refused(tmp_path):
+    with pytest.raises(PlanError, match="geography must be a data digest as text"):
+        Scenario(name="Bad", assignment={}, geography=5)
+    bad = {"format": "footprint-scenario", "version": 2, "name": "Bad", "revision": 1,
+           "created": "2026-01-01T00:00:00+00:00", "assignment": {}, "geography": [1]}
+    with pytest.raises(InputFileError, match="geography must be a data digest as text"):
+        Scenario.from_json(json.dumps(bad))

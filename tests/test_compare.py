@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
-from footprint.compare import compare_plans, reference_plan
+from footprint.compare import compare_plans, match_footprints, moved_units, reference_plan
 from footprint.errors import PlanError
 
 POP = {"u1": 100, "u2": 200, "u3": 300, "u4": 400, "u5": 500, "u6": 600}
@@ -17,7 +20,8 @@ def test_identical_up_to_renaming_has_no_moves():
     assert c.n_moved == 0 and c.identical
     assert c.moves.empty
     assert list(c.moves.columns) == [
-        "unit_code", "name", "population", "from_footprint", "to_footprint"
+        "unit_code", "name", "population", "from_footprint", "to_footprint",
+        "matched_footprint", "change",
     ]
     assert c.share_kept_together == 1.0
     assert c.matching == {"A": "north", "B": "west", "C": "east"}
@@ -35,6 +39,8 @@ def test_one_unit_moved_is_exactly_that_move():
         "population": 300,
         "from_footprint": "B",
         "to_footprint": "A",
+        "matched_footprint": "B",
+        "change": "moved",
     }
     assert c.population_moved == 300
     assert c.share_kept_together == pytest.approx(1800 / 2100)
@@ -44,7 +50,7 @@ def test_one_unit_moved_is_exactly_that_move():
 def test_matching_follows_population_not_labels():
     # B's labels are shuffled; the big unit u4 decides which footprint "B" became
     b = {"u1": "B", "u2": "B", "u3": "C", "u4": "A", "u5": "A", "u6": "A"}
-    c = compare_plans(PLAN, b, populations=POP)
+    c = compare_plans(PLAN, b, populations=POP, match_by="population")
     # A->B (300 shared), B->A? no: B shares 300 with C and 400 with A; C shares 1100 with A
     assert c.matching == {"A": "B", "B": "C", "C": "A"}
     assert c.moves["unit_code"].tolist() == ["u4"]
@@ -53,7 +59,7 @@ def test_matching_follows_population_not_labels():
 
 def test_merged_footprints_move_the_smaller_side():
     b = {u: ("AB" if f in "AB" else "C") for u, f in PLAN.items()}
-    c = compare_plans(PLAN, b, populations=POP)
+    c = compare_plans(PLAN, b, populations=POP, match_by="population")
     assert c.matching == {"A": None, "B": "AB", "C": "C"}
     assert c.moves["unit_code"].tolist() == ["u1", "u2"]
     assert c.moves["to_footprint"].tolist() == ["AB", "AB"]
@@ -64,21 +70,28 @@ def test_merged_footprints_move_the_smaller_side():
 
 def test_split_footprint_lists_the_new_one():
     b = {**PLAN, "u6": "D"}
-    c = compare_plans(PLAN, b, populations=POP)
+    c = compare_plans(PLAN, b, populations=POP, match_by="population")
     assert c.matching["C"] == "D"  # u6 (600) outweighs u5 (500)
     assert c.moves["unit_code"].tolist() == ["u5"]
     unmatched = c.pairs[c.pairs["footprint_a"].isna()]
     assert unmatched["footprint_b"].tolist() == ["C"]
+    # by units it is a tie (one each), which the same name wins
+    c = compare_plans(PLAN, b, populations=POP)
+    assert c.matching["C"] == "C" and c.moves["unit_code"].tolist() == ["u6"]
 
 
-def test_unassigned_units():
+def test_units_assigned_in_one_plan_are_listed_apart_not_moved():
     a = {**PLAN, "u6": ""}
     b = {k: v for k, v in PLAN.items() if k != "u1"}
     c = compare_plans(a, b, populations=POP)
     moved = c.moves.set_index("unit_code")
     assert moved.loc["u1", "from_footprint"] == "A" and moved.loc["u1", "to_footprint"] == ""
+    assert moved.loc["u1", "change"] == "no longer assigned"
     assert moved.loc["u6", "from_footprint"] == "" and moved.loc["u6", "to_footprint"] == "C"
-    assert c.n_moved == 2
+    assert moved.loc["u6", "change"] == "newly assigned"
+    assert c.n_moved == 0 and c.population_moved == 0 and moved_units(a, b) == []
+    assert c.newly_assigned == ("u6",) and c.no_longer_assigned == ("u1",)
+    assert not c.identical
     assert c.share_kept_together == pytest.approx((2100 - 700) / 2100)
 
 
@@ -124,3 +137,148 @@ def test_area_teams_against_regions(geography):
     # each region keeps the units of its matched Area Team; every other unit moved
     kept = [u for u, t in teams.items() if t in set(c.matching.values())]
     assert c.n_moved == 211 - len(kept)
+
+
+# --- one meaning of "moved" ----------------------------------------------------------------------
+
+
+def _shared(a, b, matching, weights):
+    return sum(
+        (weights or {}).get(u, 1) for u in a if u in b and matching.get(a[u]) == b[u]
+    )
+
+
+def _best_by_brute_force(a, b, weights):
+    """The most weight any one-to-one matching of A's footprints to B's keeps together."""
+    fa, fb = sorted(set(a.values())), sorted(set(b.values()))
+    best = 0
+    for k in range(min(len(fa), len(fb)) + 1):
+        for left in itertools.combinations(fa, k):
+            for right in itertools.permutations(fb, k):
+                best = max(best, _shared(a, b, dict(zip(left, right, strict=True)), weights))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matching_keeps_the_most_together_checked_by_brute_force(seed):
+    rng = random.Random(seed)
+    units = [f"u{i}" for i in range(rng.randint(1, 9))]
+    pops = {u: rng.choice([0, 1, 5, 100, 250, 1000]) for u in units}
+
+    def plan(prefix: str) -> dict[str, str]:
+        k = rng.randint(1, 4)
+        return {u: f"{prefix}{rng.randint(1, k)}" for u in units if rng.random() < 0.9}
+
+    a, b = plan("F"), plan(rng.choice(["F", "G"]))  # sometimes the same names
+    for weights in (None, pops):
+        m = match_footprints(a, b, weights=weights)
+        assert len(set(m.values())) == len(m)  # one to one
+        assert set(m) <= set(a.values()) and set(m.values()) <= set(b.values())
+        assert _shared(a, b, m, weights) == _best_by_brute_force(a, b, weights)
+        # moved = units in both plans minus those kept together: the fewest any matching gives
+        moved = moved_units(a, b, weights=weights)
+        both = [u for u in a if u in b]
+        assert sum((weights or {}).get(u, 1) for u in moved) == (
+            sum((weights or {}).get(u, 1) for u in both) - _best_by_brute_force(a, b, weights)
+        )
+        assert all(m.get(a[u]) != b[u] for u in moved)
+        assert all(m.get(a[u]) == b[u] for u in both if u not in moved)
+    c = compare_plans(a, b, populations=pops)
+    assert c.n_moved == len(moved_units(a, b))
+    assert sorted(c.moves.loc[c.moves["change"] == "moved", "unit_code"]) == moved_units(a, b)
+
+
+def test_fp73_to_fp73_is_not_a_move_when_fp73_is_matched_to_fp73():
+    # one unit of each of FP73's two parts: a tie on units, so the same name is matched;
+    # the old comparison matched FP73 with FP99 by population and listed u1 "FP73 -> FP73"
+    pops = {"u1": 100, "u2": 300, "u3": 500}
+    a = {"u1": "FP73", "u2": "FP73", "u3": "FP12"}
+    b = {"u1": "FP73", "u2": "FP99", "u3": "FP12"}
+    c = compare_plans(a, b, populations=pops)
+    assert c.matching == {"FP12": "FP12", "FP73": "FP73"}
+    assert c.moves["unit_code"].tolist() == ["u2"]
+    assert not ((c.moves["from_footprint"] == c.moves["matched_footprint"])
+                & (c.moves["to_footprint"] == c.moves["matched_footprint"])).any()
+    assert moved_units(a, b) == ["u2"] and c.n_moved == 1
+    assert c.matching_lines == ["FP12 ↔ FP12", "FP73 ↔ FP73", "(no match in A) ↔ FP99"]
+    assert "as many units as possible" in c.how
+    assert "ties go to footprints of the same name" in c.how
+    # by population the matching differs, and the table says where u1 was expected
+    p = compare_plans(a, b, populations=pops, match_by="population")
+    assert p.matching == {"FP12": "FP12", "FP73": "FP99"}
+    row = p.moves.set_index("unit_code").loc["u1"]
+    assert (row["from_footprint"], row["to_footprint"], row["matched_footprint"]) == (
+        "FP73", "FP73", "FP99")
+    assert moved_units(a, b, weights=pops) == ["u1"]
+    assert "as many people as possible" in p.how
+
+
+def test_every_listed_move_leaves_its_matched_footprint():
+    rng = random.Random(7)
+    units = [f"u{i:02d}" for i in range(60)]
+    pops = {u: rng.randint(0, 900) for u in units}
+    a = {u: f"FP{rng.randint(1, 9):02d}" for u in units}
+    b = {u: (f"FP{rng.randint(1, 9):02d}" if rng.random() < 0.3 else a[u]) for u in units}
+    for match_by in ("units", "population"):
+        c = compare_plans(a, b, populations=pops, match_by=match_by)
+        moved = c.moves[c.moves["change"] == "moved"]
+        assert (moved["to_footprint"] != moved["matched_footprint"]).all()
+        assert [c.matching[a[u]] or "" for u in moved["unit_code"]] == moved[
+            "matched_footprint"].tolist()
+
+
+def test_relabelled_identical_plans_move_nothing():
+    renamed = {u: f"Footprint {ord(f) - 64}" for u, f in PLAN.items()}
+    assert moved_units(PLAN, renamed) == [] and moved_units(PLAN, renamed, weights=POP) == []
+    assert match_footprints(PLAN, renamed) == {"A": "Footprint 1", "B": "Footprint 2",
+                                               "C": "Footprint 3"}
+    c = compare_plans(PLAN, renamed, populations=POP)
+    assert c.identical and c.n_moved == 0
+    assert c.matching_lines == ["A ↔ Footprint 1", "B ↔ Footprint 2", "C ↔ Footprint 3"]
+
+
+def test_unmatched_footprints_are_left_out_of_the_matching():
+    a = {"u1": "A", "u2": "B"}
+    b = {"u1": "X", "u2": "X"}
+    assert match_footprints(a, b, weights={"u1": 1, "u2": 5}) == {"B": "X"}
+    assert moved_units(a, b, weights={"u1": 1, "u2": 5}) == ["u1"]
+    assert match_footprints({}, b) == {} and moved_units(a, {}) == []
+    # footprints that share no unit are never paired, even when one is left over
+    assert match_footprints({"u1": "A"}, {"u2": "X"}) == {}
+
+
+def test_bad_weights_and_plans_are_listed_together():
+    with pytest.raises(PlanError, match=(
+        r"(?s)Cannot match the footprints.*plan A: unit 'u1' -> 3.*"
+        r"1 unit\(s\) have no weight: u2.*1 unit\(s\) have a weight that is not a whole number "
+        r"of 0 or more: u3 \(-1\)"
+    )):
+        match_footprints({"u1": 3, "u2": "A", "u3": "A"}, {"u2": "X", "u3": "X"},
+                         weights={"u3": -1})
+    with pytest.raises(PlanError, match="plan B: got list; expected a mapping of unit code"):
+        moved_units({}, [])
+    with pytest.raises(PlanError, match="match_by: got 'people'; expected 'units' or 'population'"):
+        compare_plans(PLAN, PLAN, populations=POP, match_by="people")
+
+
+def test_reference_plan_labels_groups_by_name():
+    class Geo:
+        name = "tiny"
+        import pandas as _pd
+
+        units = _pd.DataFrame({
+            "code": ["a", "b", "c"], "region_code": ["R1", "R1", "R2"],
+            "region": ["North", "North", "South"], "population": [1, 2, 3]})
+
+    assert reference_plan(Geo, "region_code") == {"a": "North", "b": "North", "c": "South"}
+    assert reference_plan(Geo, "region_code", labels="code") == {"a": "R1", "b": "R1", "c": "R2"}
+    Geo.units.loc[2, "region"] = "North"  # two regions of one name: names would merge them
+    assert reference_plan(Geo, "region_code") == {"a": "R1", "b": "R1", "c": "R2"}
+
+
+@pytest.mark.realdata
+def test_area_teams_are_named(geography):
+    teams = reference_plan(geography, "area_team_code")
+    assert len(set(teams.values())) == 25
+    assert "E39000001" not in set(teams.values())
+    assert all(not t.startswith("E39") for t in teams.values())

@@ -57,9 +57,15 @@ class Geography:
         geometry in EPSG:27700.
     la_upper, la_lower
         Local authorities (``code``, ``name``; lower tier also ``upper_code``),
-        EPSG:27700; ``None`` when the geography has no LA layer.
+        EPSG:27700; ``None`` when the geography has no LA layer. ``la_upper`` holds
+        the LAs whose blocks the ``whole-la`` rule keeps whole (for a planner's own
+        geography, the LA layer uploaded beside the boundaries).
     display_units, display_la_upper, display_la_lower
         The same layers simplified without gaps or overlaps, in EPSG:4326.
+    unit_label, unit_label_plural
+        What the units are called wherever a planner reads about them: ``"CCG"`` and
+        ``"CCGs"`` for England 2013, the planner's own words for an upload (``"unit"``
+        and ``"units"`` by default).
     """
 
     units: gpd.GeoDataFrame
@@ -72,11 +78,70 @@ class Geography:
     population_label: str
     attribution: tuple[str, ...]
     source_digest: str
+    unit_label: str = "unit"
+    unit_label_plural: str = "units"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def codes(self) -> list[str]:
         return self.units["code"].tolist()
+
+    @property
+    def has_la_layer(self) -> bool:
+        """True when the geography has the LA layer the ``whole-la`` rule and the audit need."""
+        return self.la_upper is not None
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The reference layers this geography has, in the order a map offers them.
+
+        A subset of ``("la_upper", "la_lower", "area_team_code", "region_code")``:
+        an LA tier when its layer exists, a grouping when the units have a value in
+        its column. Offer a planner only these.
+        """
+        out = [
+            k
+            for k, layer in (("la_upper", self.la_upper), ("la_lower", self.la_lower))
+            if layer is not None and len(layer)
+        ]
+        for column in ("area_team_code", "region_code"):
+            if column in self.units and self.units[column].notna().any():
+                out.append(column)
+        return tuple(out)
+
+    @property
+    def la_names(self) -> dict[str, str]:
+        """LA code -> LA name, both tiers ("E08000021" -> "Newcastle upon Tyne")."""
+        out: dict[str, str] = {}
+        for layer in (self.la_lower, self.la_upper):
+            if layer is not None and "name" in layer:
+                out.update(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
+        return out
+
+    def group_names(self, column: str) -> dict[str, str]:
+        """Group code -> name of a grouping column (``area_team_code`` -> ``area_team``).
+
+        Empty when the geography has no such names, or when they are not one to one.
+        """
+        return group_names(self.units, column)
+
+    def name_of(self, code: str) -> str:
+        """The name of any code of this geography, as a planner reads it.
+
+        A unit, an LA (either tier), an Area Team or a Region; the code itself when
+        nothing names it.
+        """
+        code = str(code)
+        units = self.units
+        hit = units.loc[units["code"] == code, "name"]
+        if len(hit):
+            return str(hit.iloc[0])
+        if (name := self.la_names.get(code)) is not None:
+            return name
+        for column in ("area_team_code", "region_code"):
+            if (name := self.group_names(column).get(code)) is not None:
+                return name
+        return code
 
     @property
     def population_total(self) -> int:
@@ -94,6 +159,22 @@ class Geography:
         frame = src[["code", "geometry"]].merge(self.units[["code", column]], on="code", how="left")
         out = frame.dissolve(by=column, as_index=False)[[column, "geometry"]]
         return out.rename(columns={column: "code"})
+
+
+def group_names(units: pd.DataFrame, column: str) -> dict[str, str]:
+    """Group code -> name from the name column beside ``column`` (``region`` for ``region_code``).
+
+    Empty when there is no such column, or when two groups share a name or one group
+    has two (labelling by name would then merge or split groups).
+    """
+    partner = column[: -len("_code")] if column.endswith("_code") else None
+    if partner is None or partner not in units.columns or column not in units.columns:
+        return {}
+    pairs = units[[column, partner]].dropna().astype(str).drop_duplicates()
+    pairs = pairs[(pairs[column].str.strip() != "") & (pairs[partner].str.strip() != "")]
+    if pairs[column].duplicated().any() or pairs[partner].duplicated().any():
+        return {}
+    return dict(zip(pairs[column], pairs[partner], strict=True))
 
 
 def repair(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
@@ -187,6 +268,117 @@ def _check_units(
                 "MultiPolygon (an area); points and lines cannot be grouped into footprints"
             )
     return problems
+
+
+def _no_crs_problem(source: str) -> str:
+    return (
+        f"{source}: the file has no coordinate reference system; say which one it uses "
+        "(27700 for British National Grid metres, 4326 for longitude/latitude: --crs on the "
+        "command line, crs= in Python); a shapefile keeps it in its .prj part"
+    )
+
+
+def build_la_layer(
+    las: gpd.GeoDataFrame,
+    *,
+    code_column: str,
+    name_column: str | None = None,
+    source: str = "LA boundaries",
+) -> gpd.GeoDataFrame:
+    """Check a planner's local authority layer and shape it as ``Geography.la_upper`` needs.
+
+    Parameters
+    ----------
+    las
+        LA boundaries, any CRS (it must be set), one or more features per LA: the
+        parts of one LA (rows with the same code) are merged.
+    code_column, name_column
+        The columns holding each LA's code and, optionally, its name (the code stands
+        in where there is no name, but messages then show codes).
+    source
+        The file's name, for messages.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code``, ``name``, geometry in EPSG:27700, one row per LA, sorted by code.
+
+    Raises
+    ------
+    InputFileError
+        Listing every problem: a missing column, no CRS, rows without a code,
+        geometries that are not areas, one code with two names.
+    """
+    problems: list[str] = []
+    columns = ", ".join(map(repr, [c for c in las.columns if c != "geometry"])) or "(none)"
+    if code_column not in las.columns:
+        problems.append(
+            f"{source}: no column {code_column!r} to take LA codes from; the columns are "
+            f"{columns}. Choose the column that holds the local authority codes"
+        )
+    if name_column is not None and name_column not in las.columns:
+        problems.append(
+            f"{source}: no column {name_column!r} for LA names; the columns are {columns}"
+        )
+    if las.crs is None:
+        problems.append(_no_crs_problem(source))
+    if problems:
+        raise InputFileError(f"Cannot use the LA layer {source}", problems=problems)
+    frame = gpd.GeoDataFrame(
+        {
+            "code": las[code_column].astype("string").str.strip(),
+            "name": (las[name_column] if name_column else las[code_column]).astype("string"),
+        },
+        geometry=las.geometry.values,
+        crs=las.crs,
+    ).reset_index(drop=True)
+    problems += _check_units(frame, source=source, code_column=code_column)
+    # the parts of one LA come as rows with one code: merged, unless their names disagree
+    problems = [p for p in problems if "appears more than once" not in p]
+    named = frame.dropna(subset=["code"])
+    for code, grp in named.groupby("code"):
+        names = sorted({clean_name(n) for n in grp["name"].dropna()})
+        if len(names) > 1:
+            problems.append(
+                f"{source}: LA code {code!r} has {len(names)} names "
+                f"({', '.join(map(repr, names[:4]))}); give each LA one name"
+            )
+    if problems:
+        raise InputFileError(f"Cannot use the LA layer {source}", problems=problems)
+    frame["name"] = frame["name"].map(lambda v: clean_name(v) if isinstance(v, str) else "")
+    frame["name"] = frame["name"].where(frame["name"] != "", frame["code"])
+    frame["code"] = frame["code"].astype(str)
+    frame = repair(frame, source=source)
+    if frame["code"].duplicated().any():
+        frame = frame.dissolve(by="code", as_index=False, aggfunc="first")
+    return frame[["code", "name", "geometry"]].sort_values("code").reset_index(drop=True)
+
+
+def check_la_cover(
+    units: gpd.GeoDataFrame, las: gpd.GeoDataFrame, *, units_source: str, la_source: str
+) -> None:
+    """Refuse an LA layer that misses some units entirely (another area, or a wrong CRS).
+
+    Raises
+    ------
+    InputFileError
+        Naming the units that lie outside every LA.
+    """
+    hit = las.sindex.query(units.geometry.values, predicate="intersects")
+    inside = set(hit[0].tolist())
+    outside = [str(units["code"].iloc[i]) for i in range(len(units)) if i not in inside]
+    if not outside:
+        return
+    shown = ", ".join(outside[:15]) + (" …" if len(outside) > 15 else "")
+    if len(outside) == len(units):
+        what = "none of the units lies in any LA of it"
+    else:
+        what = f"{len(outside)} of the {len(units)} units lie outside every LA of it ({shown})"
+    raise InputFileError(
+        f"{la_source}: the LA layer does not cover the boundaries of {units_source}: {what}. "
+        "Upload the local authorities of the same area, and check that both files say "
+        "their coordinate reference system"
+    )
 
 
 def _parse_population(raw: object) -> tuple[int | None, str]:
@@ -288,6 +480,8 @@ def build_geography(
     population_label: str = "population",
     attribution: tuple[str, ...] = (),
     source_digest: str = "",
+    unit_label: str = "unit",
+    unit_label_plural: str | None = None,
     display_tolerance_m: float = 250.0,
     la_display_tolerance_m: float = 400.0,
     extra_columns: pd.DataFrame | None = None,
@@ -308,6 +502,9 @@ def build_geography(
         from ``code_column``.
     extra_columns
         Optional per-unit attributes joined on ``code`` (NHS code, Area Team, Region...).
+    unit_label, unit_label_plural
+        What the units are called ("CCG", "sub-ICB location"); the plural defaults to
+        the label with an "s".
     display_tolerance_m, la_display_tolerance_m
         Simplification tolerances of the browser layers: about 250 m keeps the
         211 CCGs under 1 MB of GeoJSON with borders still recognisable at county zoom.
@@ -326,11 +523,7 @@ def build_geography(
             "Choose the column that holds the unit codes"
         )
     if units.crs is None:
-        problems.append(
-            f"{boundaries_source}: the file has no coordinate reference system; say which one "
-            "it uses (crs=27700 for British National Grid metres, crs=4326 for "
-            "longitude/latitude); a shapefile keeps it in its .prj part"
-        )
+        problems.append(_no_crs_problem(boundaries_source))
     # a column that merely happens to be called "code" or "name" gives way to the chosen ones
     shadowed = [
         c
@@ -420,4 +613,6 @@ def build_geography(
         population_label=population_label,
         attribution=attribution,
         source_digest=source_digest,
+        unit_label=unit_label,
+        unit_label_plural=unit_label_plural or f"{unit_label}s",
     )

@@ -20,12 +20,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from . import _cache
 from ._formats import (
     BoundarySource,
     check_boundary_file,
+    check_zipped_mapinfo,
     check_zipped_shapefile,
     gdal_detail,
     harden_gdal,
@@ -34,19 +36,27 @@ from ._manifest import Manifest, read_manifest, resolve_data_dir
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
 from .errors import DataError, InputFileError
-from .geography import REGISTERED_PATIENTS, Geography, build_geography, repair
+from .geography import (
+    REGISTERED_PATIENTS,
+    Geography,
+    build_geography,
+    build_la_layer,
+    check_la_cover,
+    repair,
+)
 
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
-BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson", ".zip", ".shp")
+BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson", ".zip", ".shp", ".tab")
 _KIND = {
     ".geojson": "GeoJSON",
     ".json": "GeoJSON or TopoJSON",
     ".gpkg": "a GeoPackage",
     ".topojson": "TopoJSON",
-    ".zip": "a shapefile",
+    ".zip": "a zipped shapefile or MapInfo table",
     ".shp": "a shapefile",
+    ".tab": "a MapInfo table",
 }
 
 
@@ -57,7 +67,9 @@ def read_boundaries(
     layer: str | None = None,
     max_units: int | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a boundary file: GeoJSON, GeoPackage, TopoJSON or zipped shapefile.
+    """Read a boundary file: GeoJSON, GeoPackage, TopoJSON, a shapefile or a MapInfo table.
+
+    Shapefiles and MapInfo tables (.tab with its .dat, .map and .id) may come zipped.
 
     The file's content must be the format its name says, and it is opened with that
     format's GDAL driver alone (see :mod:`footprint._formats`): a file that is really
@@ -88,11 +100,11 @@ def read_boundaries(
         raise InputFileError(
             f"{p.name}: unsupported boundary file type {p.suffix or '(none)'!r}; expected one of "
             f"{', '.join(BOUNDARY_SUFFIXES)}. Export the boundaries as GeoJSON, GeoPackage, "
-            "TopoJSON or a zipped shapefile"
+            "TopoJSON, a zipped shapefile or a zipped MapInfo table"
         )
     if p.stat().st_size == 0:
         raise InputFileError(f"{p.name}: the file is empty (0 bytes); export or copy it again")
-    source = _zipped_shapefile(p) if p.suffix.lower() == ".zip" else check_boundary_file(p)
+    source = _zipped(p) if p.suffix.lower() == ".zip" else check_boundary_file(p)
     try:
         info = pyogrio.read_info(source.target, layer=layer)
     except Exception as exc:  # pyogrio raises several types for unreadable input
@@ -114,7 +126,7 @@ def read_boundaries(
     except Exception as exc:  # pyogrio raises several types for unreadable input
         raise _unreadable(p, exc) from None
     if gdf.crs is None and crs is not None:
-        gdf = gdf.set_crs(crs)
+        gdf = gdf.set_crs(_assumed_crs(crs, source=p.name))
     _check_coordinates(gdf, p.name)
     if len(gdf) == 0:
         raise InputFileError(
@@ -122,6 +134,19 @@ def read_boundaries(
             + (f" in layer {layer!r}" if layer else "")
         )
     return gdf
+
+
+def _assumed_crs(crs: str | int, *, source: str) -> pyproj.CRS:
+    """The CRS a planner says a file uses, or a refusal in words (not a PROJ traceback)."""
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except (pyproj.exceptions.CRSError, TypeError, ValueError):
+        shown = str(crs)[:40]
+        raise InputFileError(
+            f"{source}: the coordinate reference system {shown!r} is not one PROJ knows; "
+            "give an EPSG number such as 27700 (British National Grid) or 4326 "
+            "(longitude/latitude)"
+        ) from None
 
 
 def _check_coordinates(gdf: gpd.GeoDataFrame, name: str) -> None:
@@ -151,8 +176,8 @@ def _check_coordinates(gdf: gpd.GeoDataFrame, name: str) -> None:
             )
 
 
-def _zipped_shapefile(p: Path) -> BoundarySource:
-    """The one shapefile inside a zip, its parts checked before GDAL opens it in place."""
+def _zipped(p: Path) -> BoundarySource:
+    """The one shapefile or MapInfo table inside a zip, its parts checked before GDAL opens it."""
     harden_gdal()
     try:
         with zipfile.ZipFile(p) as zf:
@@ -160,13 +185,19 @@ def _zipped_shapefile(p: Path) -> BoundarySource:
     except zipfile.BadZipFile:
         raise InputFileError(f"{p.name}: not a readable zip file (damaged or truncated)") from None
     shps = [n for n in names if n.lower().endswith(".shp")]
-    if len(shps) != 1:
-        found = shps or [n for n in names if not n.endswith("/")]
+    tabs = [n for n in names if n.lower().endswith(".tab")]
+    if len(shps) + len(tabs) != 1:
+        found = shps + tabs or [n for n in names if not n.endswith("/")]
         raise InputFileError(
-            f"{p.name}: a zipped shapefile must hold exactly one .shp file; found {len(shps)}"
+            f"{p.name}: a zip of boundaries must hold exactly one shapefile (.shp) or one "
+            f"MapInfo table (.tab); found {len(shps)} .shp and {len(tabs)} .tab"
             + (f" ({', '.join(found[:5])}{' …' if len(found) > 5 else ''})" if found else "")
-            + ". Zip one shapefile (.shp with its .shx, .dbf and .prj) per file"
+            + ". Zip one shapefile (.shp with its .shx, .dbf and .prj) or one MapInfo table "
+            "(.tab with its .dat, .map and .id) per file"
         )
+    if tabs:
+        check_zipped_mapinfo(p, tabs[0])
+        return BoundarySource("MapInfo File", f"/vsizip/{p}/{tabs[0]}", "a MapInfo table")
     check_zipped_shapefile(p, shps[0])
     return BoundarySource("ESRI Shapefile", f"/vsizip/{p}/{shps[0]}", "a shapefile")
 
@@ -257,6 +288,12 @@ def load_geography(
     name: str | None = None,
     population_label: str = "population",
     max_units: int | None = None,
+    la_boundaries: PathLike | None = None,
+    la_code_column: str | None = None,
+    la_name_column: str | None = None,
+    la_layer: str | None = None,
+    unit_label: str = "unit",
+    unit_label_plural: str | None = None,
 ) -> Geography:
     """Build a geography from a planner's own boundary and population files.
 
@@ -277,27 +314,78 @@ def load_geography(
         wherever a population is.
     max_units
         Most units the boundary file may hold (see :func:`read_boundaries`).
+    la_boundaries
+        Optional local authority boundaries (any format the boundaries may be in),
+        the LAs whose blocks the ``whole-la`` rule keeps whole: they become
+        ``Geography.la_upper``, so the LA audit and the rule work. Without them the
+        geography has no LA layer and ``whole-la`` is refused.
+    la_code_column, la_name_column
+        The LA layer's code column (needed with ``la_boundaries``) and name column
+        (optional: names are what a planner reads, "Newcastle upon Tyne", not E08000021).
+    la_layer
+        The layer of a multi-layer LA file.
+    unit_label, unit_label_plural
+        What the units are called ("CCG", "sub-ICB location"), shown instead of "unit";
+        the plural defaults to the label with an "s".
 
     Raises
     ------
     InputFileError
-        One error listing every problem found in both files.
+        One error listing every problem found in the files.
     """
     b, p = Path(boundaries), Path(population)
+    if la_boundaries is None and (la_code_column or la_name_column or la_layer):
+        raise InputFileError(
+            "an LA code or name column was given without LA boundaries; give the LA "
+            "boundaries too, or leave the LA columns out"
+        )
+    if la_boundaries is not None and not (la_code_column and str(la_code_column).strip()):
+        raise InputFileError(
+            f"{Path(la_boundaries).name}: say which column of the LA boundaries holds the LA "
+            "codes (la_code_column; --la-code-column on the command line)"
+        )
     units = read_boundaries(b, crs=crs, layer=layer, max_units=max_units)
     table = read_table(p)
-    return build_geography(
-        units,
-        table,
-        code_column=code_column,
-        population_column=population_column,
-        population_code_column=population_code_column,
-        name_column=name_column,
-        boundaries_source=b.name,
-        population_source=p.name,
-        name=name or b.stem,
-        population_label=population_label,
-    )
+    la_upper = None
+    la_problems: list[str] = []
+    la_name = Path(str(la_boundaries)).name
+    if la_boundaries is not None:
+        raw = read_boundaries(Path(la_boundaries), crs=crs, layer=la_layer, max_units=max_units)
+        try:
+            la_upper = build_la_layer(
+                raw, code_column=str(la_code_column), name_column=la_name_column, source=la_name
+            )
+        except InputFileError as exc:
+            la_problems = list(exc.problems) or [str(exc)]
+    try:
+        geo = build_geography(
+            units,
+            table,
+            code_column=code_column,
+            population_column=population_column,
+            population_code_column=population_code_column,
+            name_column=name_column,
+            boundaries_source=b.name,
+            population_source=p.name,
+            name=name or b.stem,
+            population_label=population_label,
+            la_upper=la_upper,
+            unit_label=unit_label,
+            unit_label_plural=unit_label_plural,
+        )
+    except InputFileError as exc:
+        if not la_problems:
+            raise
+        # every problem of the three files in one message
+        raise InputFileError(
+            f"Cannot build the geography from {b.name}, {p.name} and {la_name}",
+            problems=[*exc.problems, *la_problems],
+        ) from None
+    if la_problems:
+        raise InputFileError(f"Cannot use the LA layer {la_name}", problems=la_problems)
+    if la_upper is not None:
+        check_la_cover(geo.units, la_upper, units_source=b.name, la_source=la_name)
+    return geo
 
 
 # --- England 2013 reference data -------------------------------------------------------------
@@ -374,6 +462,8 @@ def _england_2013(root: Path, manifest: Manifest) -> Geography:
         la_lower=lad,
         name="England, April 2013 CCGs",
         population_label=REGISTERED_PATIENTS,
+        unit_label="CCG",
+        unit_label_plural="CCGs",
         attribution=(*manifest.attribution, f"Licence: {manifest.licence}"),
         source_digest=manifest.digest,
         extra_columns=extra,

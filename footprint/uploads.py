@@ -26,7 +26,7 @@ import pandas as pd
 import pyogrio
 import shapely.errors
 
-from ._formats import check_boundary_file, gdal_detail
+from ._formats import MAPINFO_PARTS, check_boundary_file, gdal_detail
 from ._text import clean_name
 from .errors import FootprintError, InputFileError
 from .geography import Geography
@@ -51,6 +51,9 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 #: a 2-core server (see the README's reliability section).
 MAX_UPLOAD_UNITS = 10_000
 GEOMETRY_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson")
+#: Suffixes an upload of boundaries may have (shapefile and MapInfo parts come zipped or
+#: together), for the app's upload boxes.
+BOUNDARY_UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".topojson", ".zip")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".xml")
 TABLE_SUFFIXES = (".csv", ".txt")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -312,17 +315,34 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
         name, data = uploads[0]
         files = safe_extract_zip(data, folder / "unzipped", max_total_bytes=max_bytes, source=name)
         shps = [p for p in files if p.suffix.lower() == ".shp"]
+        tabs = [p for p in files if p.suffix.lower() == ".tab"]
         geo = [p for p in files if p.suffix.lower() in GEOMETRY_SUFFIXES]
-        if len(shps) == 1:
+        if len(shps) == 1 and not tabs:
             _require_parts(shps[0], [p.name for p in files], source=name)
             return shps[0]
-        if not shps and len(geo) == 1:
+        if len(tabs) == 1 and not shps:
+            # the parts are checked with the .tab (footprint._formats) before GDAL opens it
+            return tabs[0]
+        if not shps and not tabs and len(geo) == 1:
             return geo[0]
         found = ", ".join(p.name for p in files[:10]) or "nothing"
         raise InputFileError(
-            f"{name}: expected exactly one shapefile (.shp with its .shx and .dbf) or one "
-            f"GeoJSON/GeoPackage file in the zip; found {found}"
+            f"{name}: expected exactly one shapefile (.shp with its .shx and .dbf), one MapInfo "
+            f"table (.tab with its .dat, .map and .id) or one GeoJSON/GeoPackage file in the "
+            f"zip; found {found}"
         )
+    if suffixes <= set(MAPINFO_PARTS):
+        names = [n for n, _ in uploads]
+        tabs = [n for n in names if n.lower().endswith(".tab")]
+        if len(tabs) != 1:
+            raise InputFileError(
+                f"a MapInfo table's parts need exactly one .tab file; received {', '.join(names)}"
+            )
+        if len({n.lower() for n in names}) != len(names):
+            raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
+        for n, data in uploads:
+            (folder / n).write_bytes(data)
+        return folder / tabs[0]
     if suffixes <= set(SHAPEFILE_PARTS):
         names = [n for n, _ in uploads]
         shps = [n for n in names if n.lower().endswith(".shp")]
@@ -339,8 +359,9 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
         return shp
     raise InputFileError(
         f"cannot read boundaries from {', '.join(n for n, _ in uploads)}: upload one .geojson, "
-        ".json, .gpkg or .topojson file, one .zip holding a shapefile, or the shapefile's "
-        ".shp, .shx, .dbf and .prj files together"
+        ".json, .gpkg or .topojson file, one .zip holding a shapefile or a MapInfo table, or "
+        "the shapefile's .shp, .shx, .dbf and .prj files (or the MapInfo table's .tab, .dat, "
+        ".map and .id files) together"
     )
 
 
@@ -353,8 +374,7 @@ def _require_parts(shp: Path, names: Sequence[str], *, source: str) -> None:
             f"{source}: the shapefile {shp.name} lacks its {' and '.join(missing)} part(s); "
             "a shapefile needs .shp, .shx and .dbf (and .prj for its coordinate system)"
         )
-    if stem + ".prj" not in have:
-        log.info("%s: %s has no .prj; the CRS must be given", source, shp.name)
+    # a missing .prj is said once, by the geography's checks (no coordinate reference system)
 
 
 def _stage_table(upload: Upload, folder: Path, *, max_bytes: int) -> Path:
@@ -385,6 +405,12 @@ def load_uploaded_geography(
     population_label: str = "population",
     max_bytes: int = MAX_UPLOAD_BYTES,
     max_units: int = MAX_UPLOAD_UNITS,
+    la_boundaries: Upload | list[Upload] | None = None,
+    la_code_column: str | None = None,
+    la_name_column: str | None = None,
+    la_layer: str | None = None,
+    unit_label: str = "unit",
+    unit_label_plural: str | None = None,
 ) -> Geography:
     """Build a geography from uploaded boundary and population files.
 
@@ -392,8 +418,9 @@ def load_uploaded_geography(
     ----------
     boundary
         ``(file name, bytes)`` of a .geojson/.json/.gpkg/.topojson file or a
-        .zip holding a shapefile (or one GeoJSON/GeoPackage); or a list of the
-        loose shapefile parts (.shp, .shx, .dbf, .prj).
+        .zip holding a shapefile, a MapInfo table (.tab, .dat, .map, .id, optionally
+        .ind) or one GeoJSON/GeoPackage; or a list of the loose parts of a shapefile
+        (.shp, .shx, .dbf, .prj) or of a MapInfo table.
     population
         ``(file name, bytes)`` of a CSV with one row per unit.
     code_column, population_column, population_code_column, name_column, crs, layer
@@ -406,6 +433,17 @@ def load_uploaded_geography(
         Largest size of an upload, and of a zip once unpacked.
     max_units
         Most units the boundaries may hold; counted before any geometry is read.
+    la_boundaries
+        Optional local authority layer, in any form ``boundary`` may take, read
+        through the same checks: the LAs whose blocks the ``whole-la`` rule keeps
+        whole (``Geography.la_upper``). Without it the geography has no LA layer,
+        and ``whole-la`` is refused rather than ignored.
+    la_code_column, la_name_column, la_layer
+        The LA layer's code column (needed with ``la_boundaries``), name column
+        (optional, but names are what planners read) and layer (multi-layer files).
+    unit_label, unit_label_plural
+        What the units are called ("CCG", "sub-ICB location"; default "unit"),
+        shown instead of "unit" wherever the geography is described.
 
     Raises
     ------
@@ -418,11 +456,16 @@ def load_uploaded_geography(
     pop = _as_uploads(population, what="population")
     if len(pop) != 1:
         raise InputFileError(f"upload one population CSV; received {len(pop)} files")
+    la_uploads = None if la_boundaries is None else _as_uploads(la_boundaries, what="LA boundary")
     with tempfile.TemporaryDirectory(prefix="footprint-upload-") as tmp:
         folder = Path(tmp)
         (folder / "boundaries").mkdir()
         boundaries = _stage_boundaries(uploads, folder / "boundaries", max_bytes=max_bytes)
         table = _stage_table(pop[0], folder, max_bytes=max_bytes)
+        la_path = None
+        if la_uploads is not None:
+            (folder / "la").mkdir()
+            la_path = _stage_boundaries(la_uploads, folder / "la", max_bytes=max_bytes)
         try:
             return load_geography(
                 boundaries,
@@ -436,12 +479,19 @@ def load_uploaded_geography(
                 name=name or Path(uploads[0][0]).stem,
                 population_label=population_label,
                 max_units=max_units,
+                la_boundaries=la_path,
+                la_code_column=la_code_column,
+                la_name_column=la_name_column,
+                la_layer=la_layer,
+                unit_label=unit_label,
+                unit_label_plural=unit_label_plural,
             )
         except FootprintError:
             raise
         except (OSError, ValueError, shapely.errors.GEOSException) as exc:
+            names = uploads[0][0] + (f" or {la_uploads[0][0]}" if la_uploads else "")
             raise InputFileError(
-                f"{uploads[0][0]}: could not be read ({type(exc).__name__}: {gdal_detail(exc)})"
+                f"{names}: could not be read ({type(exc).__name__}: {gdal_detail(exc)})"
             ) from None
 
 

@@ -332,10 +332,15 @@ def test_missing_crs(tmp_path, good):
     with pytest.raises(
         InputFileError,
         match=r"grid\.shp: the file has no coordinate reference system; say which one it uses "
-        r"\(crs=27700 for British National Grid metres, crs=4326 for longitude/latitude\); a "
-        r"shapefile keeps it in its \.prj part",
-    ):
+        r"\(27700 for British National Grid metres, 4326 for longitude/latitude: --crs on the "
+        r"command line, crs= in Python\); a shapefile keeps it in its \.prj part",
+    ) as caught:
         _load(folder / "grid.shp", good[1])
+    assert str(caught.value).count("coordinate reference system") == 1  # said once
+    with pytest.raises(InputFileError, match=(
+        r"grid\.shp: the coordinate reference system 'EPSG:99999' is not one PROJ knows; give an "
+        r"EPSG number such as 27700")):
+        _load(folder / "grid.shp", good[1], crs="EPSG:99999")
     geo = _load(folder / "grid.shp", good[1], crs=27700)
     assert geo.units.area.to_numpy() == pytest.approx([1e6] * 9)
 
@@ -408,7 +413,8 @@ def test_unsupported_extension(tmp_path, good, name):
     with pytest.raises(
         InputFileError,
         match=rf"{re.escape(name)}: unsupported boundary file type '{re.escape(suffix)}'; expected "
-        r"one of \.geojson, \.json, \.gpkg, \.topojson, \.zip, \.shp\. Export the boundaries as",
+        r"one of \.geojson, \.json, \.gpkg, \.topojson, \.zip, \.shp, \.tab\. Export the "
+        r"boundaries as",
     ):
         _load(tmp_path / name, good[1])
 
@@ -465,8 +471,9 @@ def test_zip_without_a_shapefile(tmp_path, good):
         zf.writestr("pop.csv", "code,population\n")
     with pytest.raises(
         InputFileError,
-        match=r"none\.zip: a zipped shapefile must hold exactly one \.shp file; found 0 "
-        r"\(readme\.txt, pop\.csv\)\. Zip one shapefile \(\.shp with its \.shx, \.dbf and \.prj\)",
+        match=r"none\.zip: a zip of boundaries must hold exactly one shapefile \(\.shp\) or one "
+        r"MapInfo table \(\.tab\); found 0 \.shp and 0 \.tab \(readme\.txt, pop\.csv\)\. Zip one "
+        r"shapefile \(\.shp with its \.shx, \.dbf and \.prj\) or one MapInfo table",
     ):
         _load(tmp_path / "none.zip", good[1])
 
@@ -479,8 +486,8 @@ def test_zip_with_two_shapefiles(tmp_path, good):
             zf.write(p, f"2015/{p.name}")
     with pytest.raises(
         InputFileError,
-        match=r"two\.zip: a zipped shapefile must hold exactly one "
-        r"\.shp file; found 2 \(2013/grid\.shp, 2015/grid\.shp\)",
+        match=r"two\.zip: a zip of boundaries must hold exactly one shapefile \(\.shp\) or one "
+        r"MapInfo table \(\.tab\); found 2 \.shp and 0 \.tab \(2013/grid\.shp, 2015/grid\.shp\)",
     ):
         _load(tmp_path / "two.zip", good[1])
 

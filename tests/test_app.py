@@ -116,9 +116,36 @@ def by_label(widgets, label: str):
     return found[0]
 
 
+#: Each page's title -> its module, as st.navigation registers it.
+PAGES = {
+    "Map and drawing": "app_pages/draw.py", "Optimise": "app_pages/optimise.py",
+    "Scenarios and comparison": "app_pages/scenarios.py",
+    "Import and export": "app_pages/import_export.py", "Help": "app_pages/help.py",
+}
+
+
 def go(at: AppTest, view: str) -> AppTest:
-    at.radio(key="view").set_value(view)
+    """Open the page called ``view`` (as its link in the sidebar does)."""
+    at.switch_page(PAGES[view])
     return at.run()
+
+
+def drawing_of(at: AppTest):
+    """The drawing of the geography planned on now (a footprint.drawing.Drawing)."""
+    from footprint import Drawing
+
+    return at.session_state["drawings"].get(at.session_state["geo"]) or Drawing()
+
+
+def plan_of(at: AppTest) -> dict[str, str]:
+    return dict(drawing_of(at).assignment)
+
+
+def set_plan(at: AppTest, plan: dict[str, str]) -> None:
+    from footprint import Drawing
+
+    at.session_state["drawings"] = {**at.session_state["drawings"],
+                                    at.session_state["geo"]: Drawing.from_plan(plan)}
 
 
 def ok(at: AppTest) -> AppTest:
@@ -134,6 +161,14 @@ def new_app() -> AppTest:
 def scenario_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "scenarios"
     monkeypatch.setenv("FOOTPRINT_SCENARIO_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def drawing_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Drawings are kept in a temporary folder, never in the working tree's ./drawings."""
+    folder = tmp_path / "drawings"
+    monkeypatch.setenv("FOOTPRINT_DRAWING_DIR", str(folder))
     return folder
 
 
@@ -164,7 +199,7 @@ def test_first_page_shows_the_map_what_population_counts_and_the_licence(app: Ap
 
 def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
     page = texts(app)
     assert "Put NHS Airedale, Wharfedale and Craven in 'Footprint 1'." in page
     assert "1 footprint**, 1 of 211 CCGs assigned" in page
@@ -183,7 +218,7 @@ def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppT
 
     # a second click, on another CCG, goes to the same (current) footprint
     ok(click_ccg(app, BRADFORD_CITY, count=2))
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
     assert int(app.dataframe[0].value["population"].iloc[0]) > 156_676
 
 
@@ -193,7 +228,7 @@ def test_a_click_outside_any_ccg_changes_nothing(app: AppTest) -> None:
     states.widgets.append(WidgetState(id=component.proto.id, json_value=json.dumps(
         {"last_active_drawing": None, "last_object_clicked_count": 1})))
     ok(app._run(states))
-    assert app.session_state["plan"] == {}
+    assert plan_of(app) == {}
     assert not errors(app)
 
 
@@ -201,22 +236,22 @@ def test_search_assigns_too(app: AppTest) -> None:
     app.selectbox(key="pick").set_value(AIREDALE)
     ok(app.run())
     ok(button(app, "Put in").click().run())
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
 
 
 def test_undo_and_redo(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(click_ccg(app, BRADFORD_CITY, count=2))
-    assert len(app.session_state["plan"]) == 2
+    assert len(plan_of(app)) == 2
     ok(button(app, "↶ Undo").click().run())
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
     ok(button(app, "↶ Undo").click().run())
-    assert app.session_state["plan"] == {}
+    assert plan_of(app) == {}
     assert button(app, "↶ Undo").disabled
     assert "No footprints yet" in texts(app)
     ok(button(app, "↷ Redo").click().run())
     ok(button(app, "↷ Redo").click().run())
-    assert len(app.session_state["plan"]) == 2
+    assert len(plan_of(app)) == 2
     assert button(app, "↷ Redo").disabled
 
 
@@ -225,20 +260,20 @@ def test_clear_the_drawing_and_undo_it(app: AppTest) -> None:
     by_label(app.checkbox, "Yes, clear every footprint (undo can bring it back)").check()
     ok(app.run())
     ok(button(app, "Clear").click().run())
-    assert app.session_state["plan"] == {}
+    assert plan_of(app) == {}
     assert "Cleared the drawing" in texts(app)
     ok(button(app, "↶ Undo").click().run())
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
 
 
 def test_a_locked_footprint_refuses_clicks(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(app.button(key="lock_target").click().run())
-    assert app.session_state["locked"] == ["Footprint 1"]
+    assert drawing_of(app).locked == {"Footprint 1"}
     app.selectbox(key="target").set_value(("out", ""))
     ok(app.run())
     ok(click_ccg(app, AIREDALE, count=2))
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
     assert "locked footprint 'Footprint 1'; unlock it first" in texts(app)
 
 
@@ -258,12 +293,12 @@ def test_save_a_scenario_and_load_it_after_a_restart(app: AppTest, scenario_dir:
     assert saved["assignment"] == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
 
     fresh = new_app()  # a restart: a new session, nothing in memory
-    assert fresh.session_state["plan"] == {}
+    assert plan_of(fresh) == {}
     ok(go(fresh, "Scenarios and comparison"))
     assert "West Yorkshire option A" in list(fresh.dataframe[0].value["name"])
     fresh.selectbox(key="scenario_pick").set_value("West Yorkshire option A")
     ok(button(fresh, "Load into the drawing").click().run())
-    assert fresh.session_state["plan"] == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
+    assert plan_of(fresh) == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
     assert "Loaded scenario 'West Yorkshire option A' into the drawing" in texts(fresh)
 
 
@@ -272,7 +307,7 @@ def test_saving_without_a_name_says_why_and_keeps_the_drawing(app: AppTest,
     ok(click_ccg(app, AIREDALE))
     ok(button(app, "Save scenario").click().run())
     assert any("Could not save the scenario" in e for e in errors(app))
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
     assert not list(scenario_dir.glob("*.json"))
 
 
@@ -307,7 +342,7 @@ def test_a_plan_csv_with_the_wrong_columns_is_refused_clearly(app: AppTest) -> N
     ok(app.run())
     (message,) = [e for e in errors(app) if "plan.csv" in e]
     assert "unit_code" in message and "footprint" in message
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}  # the drawing is untouched
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}  # the drawing is untouched
 
 
 def test_a_plan_csv_with_unknown_codes_lists_them_and_loads_the_rest(app: AppTest) -> None:
@@ -319,7 +354,7 @@ def test_a_plan_csv_with_unknown_codes_lists_them_and_loads_the_rest(app: AppTes
     app.checkbox(key="confirm_import").check()
     ok(app.run())
     ok(button(app, "Load the imported plan").click().run())
-    assert app.session_state["plan"] == {AIREDALE: "North"}
+    assert plan_of(app) == {AIREDALE: "North"}
 
 
 def test_a_zip_that_climbs_out_of_its_folder_is_refused(app: AppTest) -> None:
@@ -372,21 +407,21 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
     ok(button(app, "Use these files").click().run())
     assert not errors(app), errors(app)
     assert app.session_state["custom_dataset"] is not None
-    assert app.session_state["plan"] == {}  # a new geography starts a new drawing...
+    assert plan_of(app) == {}  # a new geography starts a new drawing...
     ok(go(app, "Map and drawing"))
     assert "6 unassigned" in texts(app)
     ok(click_ccg(app, "r0c0"))
-    assert app.session_state["plan"] == {"r0c0": "Footprint 1"}
+    assert plan_of(app) == {"r0c0": "Footprint 1"}
     assert "residents" in texts(app)
     ok(button(app, "↶ Undo").click().run())  # undo stays within this geography
-    assert app.session_state["plan"] == {}
+    assert plan_of(app) == {}
     assert button(app, "↶ Undo").disabled
     # ...and going back to the CCGs brings their drawing back
     ok(go(app, "Import and export"))
     ok(button(app, "Go back to the England 2013 CCGs (and the drawing made on them)")
        .click().run())
     assert app.session_state["custom_dataset"] is None
-    assert app.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(app) == {AIREDALE: "Footprint 1"}
     ok(go(app, "Map and drawing"))
     assert "210 unassigned" in texts(app)
 
@@ -492,7 +527,7 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
     from footprint import reference_plan
 
     ok(go(app, "Optimise"))
-    app.session_state["plan"] = reference_plan(dataset.geography, "area_team_code")
+    set_plan(app, reference_plan(dataset.geography, "area_team_code"))
     by_label(app.selectbox, "Objective").set_value("fewest-changes")
     by_label(app.number_input,
              "Ceiling: at most this many registered patients (0 = none)").set_value(3_500_000)
@@ -511,18 +546,39 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
 
 
 def test_the_result_map_outlines_footprints_by_the_runs_own_floor(app: AppTest) -> None:
-    # the sidebar floor stays 300,000 while the run asks for 1,000,000: the result's map, like
-    # its table, must judge footprints by 1,000,000 (it once used the sidebar's floor)
+    # one floor for the app: the run plans with the sidebar's 1,000,000; when the floor is
+    # set back to 300,000 afterwards, the result's map, like its table, still judges its
+    # footprints by the floor it was planned with
     ok(go(app, "Optimise"))
-    by_label(app.number_input, "Floor: at least this many registered patients").set_value(
-        1_000_000)
+    by_label(app.number_input, "Population floor (registered patients)").set_value(1_000_000)
+    ok(app.run())
     by_label(app.number_input, "Time limit (s)").set_value(5.0)
     ok(button(app, "Run the optimiser").click().run(timeout=120))
     assert app.session_state["last_result"]["footprints"], texts(app)
+    assert app.session_state["last_result"]["floor"] == 1_000_000
+    by_label(app.number_input, "Population floor (registered patients)").set_value(300_000)
+    ok(app.run())
     (result_map,) = map_components(app)
     assert "footprint below 1,000,000" in result_map.proto.json_args
     assert "footprint below 300,000" not in result_map.proto.json_args
     assert app.session_state["floor"] == 300_000
+
+
+def test_one_floor_for_the_whole_app(app: AppTest) -> None:
+    # the Optimise form once had a floor of its own: a 500,000 plan was checked on the
+    # drawing page against the sidebar's 300,000
+    ok(go(app, "Optimise"))
+    assert not [n for n in app.number_input if n.label.startswith("Floor")]
+    by_label(app.number_input, "Population floor (registered patients)").set_value(500_000)
+    ok(app.run())
+    assert "Floor: at least 500,000 registered patients per footprint" in texts(app)
+    by_label(app.number_input, "Time limit (s)").set_value(5.0)
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    sent = json.loads(app.session_state["last_result"]["reproduce"]["constraints"])
+    assert sent["min_population"] == 500_000
+    ok(go(app, "Map and drawing"))
+    ok(click_ccg(app, AIREDALE))
+    assert "below the floor of 500,000" in texts(app)
 
 
 def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
@@ -540,11 +596,11 @@ def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> 
     assert len(files) == 1
     saved = json.loads(files[0].read_text(encoding="utf-8"))
     assert saved["name"] == "Max at 300k" and len(saved["assignment"]) == 211
-    assert app.session_state["plan"] == {}
+    assert plan_of(app) == {}
     table = pd.DataFrame(app.dataframe[0].value)
     assert len(table) == result["footprints"] and table["meets_floor"].all()
     ok(button(app, "Load the result into the drawing").click().run())
-    assert len(app.session_state["plan"]) == 211
+    assert len(plan_of(app)) == 211
     # the next run is offered a new name, not the one just used
     ok(go(app, "Optimise"))
     offered = by_label(app.text_input, "Name of the new scenario").value
@@ -579,7 +635,7 @@ def test_hostile_names_show_as_plain_text_everywhere(app: AppTest, scenario_dir:
     app.selectbox(key="scenario_pick").set_value(HOSTILE)
     ok(app.run())
     ok(button(app, "Load into the drawing").click().run())
-    assert app.session_state["plan"] == {AIREDALE: HOSTILE, BRADFORD_CITY: MONEY}
+    assert plan_of(app) == {AIREDALE: HOSTILE, BRADFORD_CITY: MONEY}
     seen = markdown_bodies(app)
     # the message about the load quotes the name, escaped
     escaped = r"\!\[t\]\(http\:" + "\u2060" + r"//127\.0\.0\.1\:9/p\.png\)"
@@ -631,11 +687,13 @@ def test_a_scenario_named_like_the_drawing_or_a_reference_takes_neither_place(
     assert options[:3] == ["Current drawing", "NHS Area Teams (2013)", "NHS Regions (2013)"]
     assert {"Scenario: Current drawing", "Scenario: NHS Area Teams (2013)"} <= set(options)
     assert app.selectbox(key="cmp_b").value == ("reference", "area_team_code")
-    # the real Area Teams: every CCG but the one drawn moves from "no footprint"
-    moved = by_label(app.metric, "CCGs that moved").value
+    # plan B is drawn on its own map: the real Area Teams, then the scenario of that name
+    (shown,) = map_components(app)
+    assert "Spoof" not in shown.proto.json_args
     app.selectbox(key="cmp_b").set_value(("scenario", "NHS Area Teams (2013)"))
     ok(app.run())
-    assert by_label(app.metric, "CCGs that moved").value != moved
+    (shown,) = map_components(app)
+    assert "Spoof" in shown.proto.json_args
 
 
 def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
@@ -647,7 +705,7 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
 
     monkeypatch.setattr(footprint, "reference_plan", broken)
     ok(go(app, "Scenarios and comparison"))
-    assert app.radio(key="view").value == "Scenarios and comparison"  # navigation still there
+    assert by_label(app.checkbox, "Background map (OpenStreetMap, needs internet)")  # sidebar
     assert any("This view hit an unexpected problem; your drawing and saved scenarios are "
                "unchanged" in e for e in errors(app)), errors(app)
     assert "boom" not in texts(app) and "Traceback" not in texts(app)
@@ -657,7 +715,7 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
 
 
 @pytest.mark.parametrize("view", ["Map and drawing", "Optimise", "Scenarios and comparison",
-                                  "Import and export"])
+                                  "Import and export", "Help"])
 def test_every_view_fails_in_place(app: AppTest, monkeypatch: pytest.MonkeyPatch,
                                    view: str) -> None:
     import streamlit
@@ -669,8 +727,8 @@ def test_every_view_fails_in_place(app: AppTest, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(streamlit, "subheader", broken)  # every view draws one; the sidebar not
     ok(app.run())
     assert any(e.startswith("This view hit an unexpected problem") for e in errors(app))
-    assert app.radio(key="view").value == view
-    assert [r.label for r in app.radio][-2:] == ["View", "Colour CCGs by"]  # sidebar complete
+    assert [r.label for r in app.radio][-1] == "Colour CCGs by"  # the sidebar is complete
+    assert app.checkbox[-1].label == "Background map (OpenStreetMap, needs internet)"
     monkeypatch.undo()
     ok(go(app, "Map and drawing" if view != "Map and drawing" else "Optimise"))
     assert not any(e.startswith("This view hit") for e in errors(app))
@@ -701,7 +759,7 @@ def test_a_scenario_folder_that_cannot_be_made_is_explained_and_the_rest_works(
     (message,) = errors(at)
     assert message.startswith("Could not save the scenario: cannot use ") and "Not a directory" \
         in message
-    assert at.session_state["plan"] == {AIREDALE: "Footprint 1"}
+    assert plan_of(at) == {AIREDALE: "Footprint 1"}
 
 
 def _count_calls(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[int]:
@@ -738,7 +796,7 @@ def test_a_plan_csv_is_read_once_and_its_problems_are_one_message(
     ok(app.run())
     ok(app.run())
     ok(button(app, "Load the imported plan").click().run())
-    assert app.session_state["plan"] == {codes[40]: "Kept"}
+    assert plan_of(app) == {codes[40]: "Kept"}
     assert len(calls) == 1  # four runs of the page, one reading of the file
     # another file is read, once
     app.file_uploader(key="plan_csv").set_value(
@@ -826,3 +884,201 @@ def test_two_planners_saving_one_new_name_one_is_saved_the_other_told(
     assert "choose another name or overwrite it" in refusal
     assert "Saved scenario" not in texts(second)
     assert _on_disk(scenario_dir, "West option").assignment == {AIREDALE: "Footprint 1"}
+
+
+# --- pages, and nothing lost ----------------------------------------------------------------------
+
+
+def test_every_page_has_its_own_address_and_opens(app: AppTest) -> None:
+    for title in PAGES:
+        ok(go(app, title))
+        assert not errors(app), (title, errors(app))
+        assert "Open Government Licence v3.0" in texts(app)
+
+
+def test_messages_come_beside_the_map_never_above_it(app: AppTest) -> None:
+    # a message above the map moved it 72 px: a quick second click hit the CCG that had slid
+    # under the cursor
+    ok(click_ccg(app, AIREDALE))
+    above = [e for e in app.main.children.values() if type(e).__name__ != "Block"]
+    assert [type(e).__name__ for e in above][:1] == ["Markdown"]  # the one-line count
+    first_block = next(e for e in app.main.children.values() if type(e).__name__ == "Block")
+    left, right = first_block.children.values()
+    assert not list(left.success) and not list(left.warning) and not list(left.info)
+    assert len(map_components(app)) == 1
+    assert [as_read(m.value) for m in right.success] == [
+        "Put NHS Airedale, Wharfedale and Craven in 'Footprint 1'."]
+    before = [type(e).__name__ for e in app.main.children.values()]
+    ok(click_ccg(app, BRADFORD_CITY, count=2))
+    assert [type(e).__name__ for e in app.main.children.values()][:2] == before[:2]
+
+
+def test_the_footprint_chosen_for_clicks_survives_another_page(app: AppTest) -> None:
+    ok(click_ccg(app, AIREDALE))  # Footprint 1, now the target
+    app.selectbox(key="target").set_value(("new", ""))
+    ok(app.run())
+    ok(click_ccg(app, BRADFORD_CITY, count=2))  # Footprint 2
+    app.selectbox(key="target").set_value(("footprint", "Footprint 1"))
+    ok(app.run())
+    ok(go(app, "Optimise"))
+    ok(go(app, "Map and drawing"))
+    assert app.selectbox(key="target").value == ("footprint", "Footprint 1")
+    ok(click_ccg(app, "E38000025", count=3))  # NHS Calderdale
+    assert plan_of(app)["E38000025"] == "Footprint 1"
+
+
+def test_a_typed_scenario_name_is_used_for_the_next_run(app: AppTest,
+                                                        scenario_dir: Path) -> None:
+    ok(go(app, "Optimise"))
+    by_label(app.number_input, "Time limit (s)").set_value(10.0)
+    by_label(app.text_input, "Name of the new scenario").input("First try")
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    assert app.session_state["last_result"]["name"] == "First try", texts(app)
+    # typed straight after the run, with no other rerun in between (it was replaced by
+    # "Optimised <date>" twice in a row)
+    by_label(app.text_input, "Name of the new scenario").input("Second try")
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    assert app.session_state["last_result"]["name"] == "Second try", texts(app)
+    by_label(app.text_input, "Name of the new scenario").input("Third try")
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    assert app.session_state["last_result"]["name"] == "Third try", texts(app)
+    from footprint import ScenarioStore
+
+    assert {"First try", "Second try", "Third try"} <= set(ScenarioStore(scenario_dir).names())
+    ok(app.run())  # a name left as it was is not offered again
+    offered = by_label(app.text_input, "Name of the new scenario").value
+    assert offered.startswith("Optimised ")
+
+
+def test_a_locked_footprint_saved_and_loaded_back_is_still_locked(app: AppTest,
+                                                                  scenario_dir: Path) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(click_ccg(app, BRADFORD_CITY, count=2))
+    ok(app.button(key="lock_target").click().run())
+    by_label(app.text_input, "Scenario name").input("Locked west")
+    ok(button(app, "Save scenario").click().run())
+    saved = _on_disk(scenario_dir, "Locked west")
+    assert sorted(saved.locked) == sorted([AIREDALE, BRADFORD_CITY])
+    fresh = new_app()
+    ok(go(fresh, "Scenarios and comparison"))
+    fresh.selectbox(key="scenario_pick").set_value("Locked west")
+    ok(button(fresh, "Load into the drawing").click().run())
+    assert drawing_of(fresh).locked == {"Footprint 1"}
+    ok(go(fresh, "Map and drawing"))
+    assert "Locked: Footprint 1" in texts(fresh)
+    fresh.selectbox(key="target").set_value(("out", ""))
+    ok(fresh.run())
+    ok(click_ccg(fresh, AIREDALE))
+    assert plan_of(fresh)[AIREDALE] == "Footprint 1"  # refused: the lock came back
+
+
+def test_the_drawing_and_its_undo_come_back_on_reload(app: AppTest,
+                                                       drawing_dir: Path) -> None:
+    ok(click_ccg(app, AIREDALE))
+    ok(click_ccg(app, BRADFORD_CITY, count=2))
+    ok(app.button(key="lock_target").click().run())
+    token = app.query_params["d"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token)
+    assert (drawing_dir / f"{token}.json").exists()
+    # a reload: a new session at the same address (the server's memory of the old one gone)
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["d"] = token
+    ok(again.run())
+    assert plan_of(again) == {AIREDALE: "Footprint 1", BRADFORD_CITY: "Footprint 1"}
+    assert drawing_of(again).locked == {"Footprint 1"}
+    assert "2 of 211 CCGs assigned" in texts(again)
+    ok(button(again, "↶ Undo").click().run())  # the lock
+    ok(button(again, "↶ Undo").click().run())  # the second CCG
+    assert plan_of(again) == {AIREDALE: "Footprint 1"}
+    # another browser (no token) starts empty, with a token of its own
+    other = new_app()
+    assert plan_of(other) == {} and other.query_params["d"] != token
+
+
+@pytest.mark.parametrize("token", ["../../../etc/passwd", "x", "a/b" * 12, "%2e%2e%2f" * 4])
+def test_a_hostile_token_in_the_address_is_replaced_and_names_no_file(
+        dataset, drawing_dir: Path, scenario_dir: Path, token: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["d"] = token
+    ok(at.run())
+    assert at.query_params["d"] != token and re.fullmatch(r"[A-Za-z0-9_-]{32}",
+                                                          at.query_params["d"])
+    ok(click_ccg(at, AIREDALE))
+    assert [p.name for p in drawing_dir.iterdir()] == [f"{at.query_params['d']}.json"]
+
+
+def test_the_drawing_page_says_where_the_la_rule_can_be_switched_off(app: AppTest,
+                                                                     dataset) -> None:
+    blocks: dict[str, list[str]] = {}
+    for code, block in dataset.audit.blocks.items():
+        blocks.setdefault(block, []).append(code)
+    a, b = next(sorted(units)[:2] for units in blocks.values() if len(units) >= 2)
+    ok(click_ccg(app, a))
+    app.selectbox(key="target").set_value(("new", ""))
+    ok(app.run())
+    ok(click_ccg(app, b, count=2))
+    page = texts(app)
+    assert "is split across 2 footprints" in page
+    assert "or switch the LA rule off" not in page
+    assert "or plan with the LA rule off on the Optimise page" in page
+
+
+def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
+        app: AppTest, scenario_dir: Path, tmp_path: Path) -> None:
+    from conftest import grid_units
+
+    _save(scenario_dir, "England plan", {AIREDALE: "North"})
+    grid = grid_units(2, 3)
+    grid["geometry"] = grid.translate(400_000, 280_000)
+    boundaries = tmp_path / "areas.geojson"
+    grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
+    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
+                                            for i, c in enumerate(grid["code"]))
+    ok(go(app, "Import and export"))
+    app.file_uploader(key="own_boundaries").set_value(
+        ("areas.geojson", boundaries.read_bytes(), "application/geo+json"))
+    app.file_uploader(key="own_population").set_value(
+        ("people.csv", people.encode(), "text/csv"))
+    ok(app.run())
+    ok(button(app, "Use these files").click().run())
+    assert app.session_state["custom_dataset"] is not None
+    ok(go(app, "Scenarios and comparison"))
+    assert not [s for s in app.selectbox if s.key == "scenario_pick"]
+    assert "1 saved scenario drawn on another geography is not listed here." in texts(app)
+    assert ("scenario", "England plan") not in app.selectbox(key="cmp_a").options
+    assert not any("England plan" in o for o in app.selectbox(key="cmp_a").options)
+    # a scenario saved here belongs here
+    ok(go(app, "Map and drawing"))
+    ok(click_ccg(app, "r0c0"))
+    by_label(app.text_input, "Scenario name").input("Grid plan")
+    ok(button(app, "Save scenario").click().run())
+    ok(go(app, "Scenarios and comparison"))
+    assert app.selectbox(key="scenario_pick").options == ["Grid plan"]
+
+
+def test_a_scenario_of_another_geography_is_refused_in_words(dataset, scenario_dir: Path) -> None:
+    # the load button's own callback, given a scenario of another geography (a page left
+    # open while the geography changed): nothing loads and the planner is told why
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+import streamlit as st
+from app_pages.shared import dataset, digest_of, init_state, load_scenario, plan, show_flash
+from footprint import Scenario
+init_state()
+st.session_state["geo"] = st.session_state["geo"] or digest_of(dataset())
+other = Scenario(name="Elsewhere", assignment={{"r0c0": "A"}}, geography="units-abc")
+old = Scenario(name="Old England", assignment={{"{AIREDALE}": "North"}})
+st.button("other", on_click=load_scenario, args=(other,))
+st.button("old", on_click=load_scenario, args=(old,))
+show_flash()
+st.markdown(str(len(plan())))
+"""
+    at = ok(AppTest.from_string(script, default_timeout=TIMEOUT).run())
+    ok(button(at, "other").click().run())
+    assert errors(at) == ["Scenario 'Elsewhere' was drawn on another geography, not on "
+                          f"{dataset.geography.name!r}; it was not loaded. Switch to its "
+                          "geography on the Import and export page to use it."]
+    assert at.markdown[-1].value == "0"
+    ok(button(at, "old").click().run())  # a file saved before scenarios named their geography
+    assert at.markdown[-1].value == "1" and not errors(at)

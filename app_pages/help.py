@@ -1,0 +1,31 @@
+"""Help: what each page does, in a few lines."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.shared import dataset, esc, short_label
+
+ds = dataset()
+st.subheader("How the planner works")
+st.markdown(f"""
+- **Map and drawing**: choose where a click puts a CCG (a footprint, a new one, or out of its
+  footprint), then click CCGs on the map or find them by name or code. ↶ Undo and ↷ Redo go
+  back and forth; **Lock** keeps a footprint as it is. The table under the map checks every
+  footprint against the floor (set once, in the sidebar, for every page) and the LA rule.
+- **Optimise**: the optimiser plans footprints from scratch or from your drawing; its result
+  is saved as a new scenario and only replaces your drawing if you ask. The LA rule can be
+  switched off here (the drawing is always checked with it on).
+- **Scenarios and comparison**: saved scenarios of this geography; load one (its locked
+  footprints stay locked) or compare two plans.
+- **Import and export**: files for other tools, a plan CSV in, or your own boundaries and
+  populations.
+
+Your drawing and its undo history are kept on the server under the address in your browser's
+address bar (the `?d=` part): reloading the page, or coming back to the same address after
+the app restarts, brings them back. Anyone with that address sees the same drawing; save a
+scenario to share a plan on purpose.
+
+Population means {esc(ds.geography.population_label)}; the floor counts
+{esc(short_label(ds))}.
+""")

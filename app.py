@@ -13,6 +13,8 @@ page's address (``?d=...``), so it survives a reload and a restart.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app_pages.shared import (
@@ -27,17 +29,18 @@ from app_pages.shared import (
 
 st.set_page_config(page_title="CSU footprint planner", layout="wide")
 
+#: The page modules' folder: found from this file, so that the app runs from any folder and
+#: under a wrapper script (the browser tests plant faults that way).
+HERE = Path(__file__).resolve().parent / "app_pages"
 #: The pages, each with its own address; the first is the home page.
 PAGES = [
-    st.Page("app_pages/draw.py", title="Map and drawing", icon=":material/draw:",
+    st.Page(HERE / "draw.py", title="Map and drawing",
             url_path="draw", default=True),
-    st.Page("app_pages/optimise.py", title="Optimise", icon=":material/auto_fix_high:",
+    st.Page(HERE / "optimise.py", title="Optimise",
             url_path="optimise"),
-    st.Page("app_pages/scenarios.py", title="Scenarios and comparison",
-            icon=":material/compare:", url_path="scenarios"),
-    st.Page("app_pages/import_export.py", title="Import and export",
-            icon=":material/swap_vert:", url_path="import-export"),
-    st.Page("app_pages/help.py", title="Help", icon=":material/help:", url_path="help"),
+    st.Page(HERE / "scenarios.py", title="Scenarios and comparison", url_path="scenarios"),
+    st.Page(HERE / "import_export.py", title="Import and export", url_path="import-export"),
+    st.Page(HERE / "help.py", title="Help", url_path="help"),
 ]
 
 

@@ -20,6 +20,11 @@ click
     From a real mouse click inside an unassigned CCG until both the clicked
     polygon has its footprint colour and the footprint table lists the new
     number of CCGs. Median of ``--clicks`` clicks on different CCGs.
+rapid clicks
+    ``--rapid`` CCGs (30) clicked into one footprint as fast as the app takes them:
+    each click waits only for the one before to show in the count above the map. How
+    many landed in a CCG other than the one aimed at (target 0), how often the map's box
+    moved (target 0), and the median and largest time from a click to its count.
 map data
     Bytes the browser received over Streamlit's websocket while the first page
     loaded and per click, the static map files fetched over HTTP (once per
@@ -57,6 +62,7 @@ from tests.appserver import (  # noqa: E402
     MAP_FRAME,
     UNASSIGNED_FILL,
     AppDidNotStart,
+    rapid_clicks,
     serve_app,
 )
 
@@ -122,7 +128,7 @@ class Meter:
         self.ws_bytes += len(payload)
 
     def _response(self, response) -> None:
-        if "/component/app.mapdata/" in response.url or "/component/app.leaflet/" in response.url:
+        if ".mapdata/" in response.url or ".leaflet/" in response.url:  # the app's own files
             with contextlib.suppress(Exception):  # a response without a body (aborted)
                 self.map_files[response.url.rsplit("/", 1)[-1]] = len(response.body())
 
@@ -287,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5, help="first-page loads to time (median)")
     ap.add_argument("--clicks", type=int, default=8, help="clicks to time (median)")
+    ap.add_argument("--rapid", type=int, default=30, help="CCGs clicked in quick succession")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     ap.add_argument("--screenshots", type=Path, help="save PNGs of the main views here")
     args = ap.parse_args(argv)
@@ -346,6 +353,24 @@ def main(argv: list[str] | None = None) -> int:
                 settle(page)
                 per_click.append(meter.ws_bytes - before)
             context.close()
+
+            _, context, page, meter = load(browser, url)
+            settle(page)
+            got = rapid_clicks(page, args.rapid)
+            context.close()
+            clicked = set(got["clicked"])
+            coloured = {i for i, f in enumerate(got["fills"]) if f != UNASSIGNED_FILL}
+            one_fill = {got["fills"][i] for i in clicked & coloured}
+            figures.update({
+                "rapid_clicks": len(got["clicked"]),
+                # aimed at and not coloured, plus coloured and never aimed at, plus any
+                # that went to a second footprint
+                "rapid_misassigned": len(clicked - coloured) + len(coloured - clicked)
+                + max(0, len(one_fill) - 1),
+                "rapid_map_moved": sum(b != got["boxes"][0] for b in got["boxes"]),
+                "rapid_click_to_count_median_s": round(statistics.median(got["seconds"]), 3),
+                "rapid_click_to_count_max_s": round(max(got["seconds"]), 3),
+            })
 
             figures.update({
                 "first_page_runs_s": [round(x, 2) for x in loads],

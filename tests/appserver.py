@@ -9,6 +9,7 @@ Plain Python, no pytest: the benchmark imports it as a script.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -46,7 +47,8 @@ def _free_port() -> int:
 
 @contextmanager
 def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
-              script: str | Path = "app.py") -> Iterator[str]:
+              script: str | Path = "app.py", drawing_dir: Path | None = None,
+              port: int | None = None) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free local port for as long as the block lasts.
 
     Parameters
@@ -59,6 +61,11 @@ def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
         never writes to the user's own scenarios.
     log_path
         File that receives the app's output; its tail goes into `AppDidNotStart`.
+    drawing_dir
+        Folder the app keeps each browser's drawing in (``FOOTPRINT_DRAWING_DIR``); by
+        default a folder beside `scenario_dir`, so that a run never writes to ./drawings.
+    port
+        The port to serve on (a restart on the same address); by default a free one.
     timeout
         Seconds to wait for ``/_stcore/health`` to answer before giving up.
 
@@ -76,8 +83,10 @@ def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
     The process is terminated when the block ends, however it ends, and killed if it
     has not stopped ten seconds later.
     """
-    port = _free_port()
-    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir)}
+    port = port or _free_port()
+    drawings = drawing_dir or scenario_dir.with_name(scenario_dir.name + "-drawings")
+    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir),
+           "FOOTPRINT_DRAWING_DIR": str(drawings)}
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
@@ -106,3 +115,73 @@ def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# --- clicking CCGs as a planner does --------------------------------------------------------
+
+# A point inside a CCG polygon that the polygon itself receives (no other shape on top),
+# in the map iframe's own coordinates.
+INSIDE_POINT = """(start) => {
+    const paths = [...document.querySelectorAll("CCG_PATHS")];
+    for (let k = 0; k < paths.length; k++) {
+        const p = paths[(start + k) % paths.length];
+        const r = p.getBoundingClientRect();
+        for (let i = 2; i < 9; i++) for (let j = 2; j < 9; j++) {
+            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
+            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
+                    && document.elementFromPoint(x, y) === p) {
+                return {x: x, y: y, index: (start + k) % paths.length};
+            }
+        }
+    }
+    return null;
+}""".replace("CCG_PATHS", CCG_PATHS)
+
+
+def assigned_line(pg, k: int):
+    """The line above the map once ``k`` CCGs are in footprints."""
+    return pg.get_by_text(re.compile(rf"(^|\D){k} of 211 CCGs assigned")).first
+
+
+def inside_points(pg, n: int) -> list[dict]:
+    """``n`` clickable points, each inside a different CCG, in the map frame's coordinates."""
+    frame = pg.locator(MAP_FRAME).first.element_handle().content_frame()
+    found: dict[int, dict] = {}
+    start = 0
+    while len(found) < n and start < 211 * 3:
+        point = frame.evaluate(INSIDE_POINT, start % 211)
+        if point and point["index"] not in found:
+            found[point["index"]] = point
+        start += 7
+    return list(found.values())[:n]
+
+
+def rapid_clicks(pg, n: int = 30) -> dict:
+    """Click ``n`` CCGs as fast as the app takes them (each click waits only for the one
+    before to show as assigned), into one footprint; what landed where, and the map's box.
+
+    Returns the clicked path indices, the fills of every CCG afterwards, every box the map
+    had (one per click), and the seconds from each click to its table row count.
+    """
+    frame = pg.locator(MAP_FRAME).first
+    points = inside_points(pg, n)
+    assert len(points) == n, f"only {len(points)} clickable CCGs found"
+    boxes, seconds = [], []
+    for k, point in enumerate(points, start=1):
+        box = frame.bounding_box()
+        boxes.append(box)
+        t0 = time.monotonic()
+        pg.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+        assigned_line(pg, k).wait_for(timeout=60_000)
+        seconds.append(time.monotonic() - t0)
+    boxes.append(frame.bounding_box())
+    deadline = time.monotonic() + 30
+    while True:  # the map's colours follow the last click
+        fills = pg.locator(MAP_FRAME).first.element_handle().content_frame() \
+            .eval_on_selector_all(CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '')"
+                                             ".toLowerCase())")
+        if sum(f != UNASSIGNED_FILL for f in fills) >= n or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return {"clicked": [p["index"] for p in points], "fills": fills, "boxes": boxes,
+            "seconds": seconds}

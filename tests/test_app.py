@@ -571,7 +571,7 @@ def test_one_floor_for_the_whole_app(app: AppTest) -> None:
     assert not [n for n in app.number_input if n.label.startswith("Floor")]
     by_label(app.number_input, "Population floor (registered patients)").set_value(500_000)
     ok(app.run())
-    assert "Floor: at least 500,000 registered patients per footprint" in texts(app)
+    assert "Floor: at least **500,000 registered patients** per footprint" in texts(app)
     by_label(app.number_input, "Time limit (s)").set_value(5.0)
     ok(button(app, "Run the optimiser").click().run(timeout=120))
     sent = json.loads(app.session_state["last_result"]["reproduce"]["constraints"])

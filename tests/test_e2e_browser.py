@@ -9,6 +9,8 @@ FOOTPRINT_REQUIRE_BROWSER is set (CI sets it to 1), where they fail.
 
 The tests share one page and run in file order as one planner's session (the
 download tests expect the CCG clicked earlier), so select the module, not one test.
+The quick-clicks and reload tests open sessions of their own; the restart test runs
+servers of its own.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from appserver import (
     CCG_PATHS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    INSIDE_POINT,
     MAP_FRAME,
     ROOT,
     UNASSIGNED_FILL,
     AppDidNotStart,
+    assigned_line,
+    rapid_clicks,
     serve_app,
 )
 
@@ -166,23 +171,7 @@ def _fills(page) -> list[str]:
         CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '').toLowerCase())")
 
 
-# A point inside a CCG polygon that the polygon itself receives (no other shape on top),
-# in the map iframe's own coordinates.
-_INSIDE_POINT = """(start) => {
-    const paths = [...document.querySelectorAll("CCG_PATHS")];
-    for (let k = 0; k < paths.length; k++) {
-        const p = paths[(start + k) % paths.length];
-        const r = p.getBoundingClientRect();
-        for (let i = 2; i < 9; i++) for (let j = 2; j < 9; j++) {
-            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
-            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
-                    && document.elementFromPoint(x, y) === p) {
-                return {x: x, y: y, index: (start + k) % paths.length};
-            }
-        }
-    }
-    return null;
-}""".replace("CCG_PATHS", CCG_PATHS)
+_INSIDE_POINT = INSIDE_POINT
 
 
 def test_map_draws_offline_with_every_ccg(page) -> None:
@@ -229,6 +218,24 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
         timeout=30_000)
 
 
+def test_each_page_has_its_own_address_and_back_returns(page) -> None:
+    token = re.search(r"[?&]d=([A-Za-z0-9_-]+)", page.url)
+    assert token, page.url  # the drawing's token, set on the first visit
+    page.get_by_text("Scenarios and comparison", exact=True).first.click()
+    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
+    page.wait_for_url(re.compile(r"/scenarios(\?|$)"), timeout=30_000)
+    page.get_by_text("Help", exact=True).first.click()
+    page.get_by_text("How the planner works").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(800)
+    _shot(page, "09-help.png")
+    assert "/help" in page.url and f"d={token.group(1)}" in page.url
+    page.go_back()  # the browser's back button: the page before
+    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
+    page.go_back()
+    _map(page).locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
+    page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=30_000)
+
+
 def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
     pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
     page.get_by_text("Optimise", exact=True).first.click()
@@ -237,6 +244,8 @@ def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
     page.get_by_text("Proven best (optimal)").or_(page.get_by_text("Feasible, within")).first \
         .wait_for(timeout=240_000)
     page.get_by_text("saved as scenario").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    _shot(page, "03-optimiser-result.png")
     saved = [json.loads(f.read_text(encoding="utf-8")) for f in scenario_dir.glob("*.json")]
     assert len(saved) == 1 and len(saved[0]["assignment"]) == 211
 
@@ -251,6 +260,9 @@ def _download(page, label: str) -> Path:
 
 def test_download_the_plan_csv(page) -> None:
     page.get_by_text("Import and export", exact=True).first.click()
+    page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    _shot(page, "10-import-export.png")
     text = _download(page, "Plan CSV").read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["unit_code", "footprint"]
@@ -446,3 +458,64 @@ def test_two_planners_saving_at_once_and_over_each_other(page, app_url: str,
     finally:
         ca.close()
         cb.close()
+
+
+# --- quick clicks, reloads and restarts ----------------------------------------------------------
+
+
+def test_thirty_quick_clicks_each_land_where_aimed_and_the_map_never_moves(page, app_url) -> None:
+    context, pg = _session(page, app_url)  # an empty drawing of its own
+    try:
+        pg.wait_for_timeout(1500)
+        got = rapid_clicks(pg, 30)
+        assert all(b == got["boxes"][0] for b in got["boxes"]), got["boxes"]
+        coloured = {i for i, f in enumerate(got["fills"]) if f != UNASSIGNED_FILL}
+        assert coloured == set(got["clicked"]), (sorted(coloured), sorted(got["clicked"]))
+        assert len({got["fills"][i] for i in got["clicked"]}) == 1  # all in one footprint
+        assigned_line(pg, 30).wait_for(timeout=30_000)
+        pg.get_by_text(re.compile(r"^1 footprint, 30 of 211")).first.wait_for(timeout=30_000)
+        pg.mouse.move(5, 5)
+        pg.wait_for_timeout(1000)
+        _shot(pg, "11-thirty-quick-clicks.png")
+    finally:
+        context.close()
+
+
+def _undo(pg) -> None:
+    pg.get_by_role("button", name="↶ Undo").click()
+
+
+def test_the_drawing_and_its_undo_survive_a_reload_and_a_restart(
+        page, tmp_path_factory: pytest.TempPathFactory, dataset) -> None:
+    folder = tmp_path_factory.mktemp("restart")
+    drawings = folder / "drawings"
+    port = None
+    context = page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
+    try:
+        pg = context.new_page()
+        with serve_app(scenario_dir=folder / "scenarios", log_path=folder / "first.log",
+                       drawing_dir=drawings, timeout=90) as url:
+            port = int(url.rsplit(":", 1)[1])
+            pg.goto(url)
+            pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(
+                timeout=90_000)
+            pg.wait_for_timeout(1500)
+            rapid_clicks(pg, 3)
+            address = pg.url
+            assert re.search(r"[?&]d=[A-Za-z0-9_-]{32}", address), address
+            pg.reload()  # a reload: a new session at the same address
+            assigned_line(pg, 3).wait_for(timeout=90_000)
+            _undo(pg)  # the history came back too
+            assigned_line(pg, 2).wait_for(timeout=30_000)
+            pg.get_by_role("button", name="↷ Redo").click()
+            assigned_line(pg, 3).wait_for(timeout=30_000)
+        assert len(list(drawings.glob("*.json"))) == 1
+        # the server stops and starts again on the same address
+        with serve_app(scenario_dir=folder / "scenarios", log_path=folder / "second.log",
+                       drawing_dir=drawings, timeout=90, port=port):
+            pg.goto(address)
+            assigned_line(pg, 3).wait_for(timeout=90_000)
+            _undo(pg)
+            assigned_line(pg, 2).wait_for(timeout=30_000)
+    finally:
+        context.close()

@@ -4,6 +4,7 @@ The public API is what this module exports; everything in a module whose name
 starts with an underscore is private.
 """
 
+from ._version import version as _version
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
 from .compare import Comparison, compare_plans, reference_plan
@@ -50,6 +51,8 @@ from .uploads import (
 )
 from .validate import Violation, summarise_plan, validate_plan
 
+__version__ = _version()
+
 __all__ = [
     "EXPORT_FORMATS",
     "MAX_UNIT_POPULATION",
@@ -79,6 +82,7 @@ __all__ = [
     "ScenarioStore",
     "SolverError",
     "Violation",
+    "__version__",
     "audit_la",
     "build_adjacency",
     "build_geography",

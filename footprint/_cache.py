@@ -34,6 +34,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
+from ._version import version
+
 log = logging.getLogger(__name__)
 
 #: Bump when the shape of anything cached changes.
@@ -99,19 +101,12 @@ def atomic_write_bytes(path: Path, data: bytes, *, make_parents: bool = True) ->
         raise
 
 
-def _package_version() -> str:
-    try:
-        return metadata.version("footprint")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """A digest of the code that shapes cached values (see :data:`SHAPING_MODULES`)."""
     h = hashlib.sha256()
     h.update(f"cache {CACHE_VERSION} format {CACHE_FORMAT}\n".encode())
-    h.update(f"footprint {_package_version()}\n".encode())
+    h.update(f"footprint {version()}\n".encode())
     for lib in PICKLED_LIBRARIES:
         try:
             h.update(f"{lib} {metadata.version(lib)}\n".encode())
@@ -135,7 +130,7 @@ def _header(key: str, payload: bytes) -> dict[str, object]:
     return {
         "format": CACHE_FORMAT,
         "cache_version": CACHE_VERSION,
-        "package": _package_version(),
+        "package": version(),
         "code": code_version(),
         "key": key,
         "bytes": len(payload),

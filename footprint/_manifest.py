@@ -1,7 +1,8 @@
 """The data manifest: which reference files the tool needs, their checksums and sources.
 
-The manifest lives in the repository (``data/manifest.json``); the files it
-names never do. They are found, in this order, under an explicit path, under
+The manifest ships inside the package (``footprint/data/manifest.json``, read with
+:mod:`importlib.resources`, so it is there however the package is installed); the
+files it names never do. They are found, in this order, under an explicit path, under
 ``FOOTPRINT_DATA_DIR``, under ``./data`` and under ``../shared/data``.
 """
 
@@ -12,11 +13,12 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from .errors import DataError
 
-MANIFEST_PATH = Path(__file__).resolve().parent.parent / "data" / "manifest.json"
+MANIFEST_PATH = Path(str(resources.files("footprint") / "data" / "manifest.json"))
 ENV_VAR = "FOOTPRINT_DATA_DIR"
 
 
@@ -59,13 +61,13 @@ class Manifest:
 
 @lru_cache(maxsize=4)
 def read_manifest(path: Path = MANIFEST_PATH) -> Manifest:
-    """Read the manifest (``data/manifest.json``)."""
+    """Read the manifest (``footprint/data/manifest.json`` unless told)."""
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(
             f"The data manifest {path} is missing. It is part of the repository: "
-            "restore it with 'git checkout data/manifest.json'."
+            "restore it with 'git checkout footprint/data/manifest.json' or reinstall the package."
         ) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"The data manifest {path} is not valid JSON ({exc}).") from None

@@ -54,6 +54,7 @@ import pyogrio
 import shapely
 
 from ._text import clean_name, clean_text, safe_cell
+from ._version import version
 from .errors import PlanError
 from .plans import write_plan_csv
 
@@ -71,7 +72,7 @@ __all__ = [
     "footprint_layer",
 ]
 
-TOOL = "footprint 0.1.0"
+TOOL = f"footprint {version()}"
 ANALYSIS_CRS = 27700
 UNASSIGNED_NOTE = (
     "units left unassigned are listed in the assignment table with an empty footprint and "

@@ -331,7 +331,7 @@ def fetch_data(
     progress
         Show one progress bar per file on standard error.
     manifest
-        The manifest to honour; ``data/manifest.json`` by default.
+        The manifest to honour; ``footprint/data/manifest.json`` by default.
 
     Returns
     -------
@@ -407,7 +407,7 @@ def fetch_data(
             f"Could not fetch {len(problems)} of {len(manifest.files)} reference files into {root}"
         )
         if unreachable:
-            sources = "the mirror" if mirror else "the sources listed in data/manifest.json"
+            sources = "the mirror" if mirror else "the sources listed in the data manifest"
             message += (
                 ". You seem to be offline (or a firewall blocks "
                 f"{', '.join(sorted(unreachable))}): copy the files by hand from {sources} "

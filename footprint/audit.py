@@ -57,6 +57,25 @@ class LAAudit:
         return dict(zip(self.units["unit_code"], self.units["block"], strict=True))
 
     @property
+    def block_names(self) -> dict[str, str]:
+        """LA block -> the name a planner reads ("Newcastle upon Tyne", not E08000021).
+
+        A unit outside every LA (offshore) is its own block, named by its code.
+        """
+        named = self.units.dropna(subset=["home_la_name"])
+        out = dict(zip(named["block"].astype(str), named["home_la_name"].astype(str), strict=True))
+        for block in self.units["block"].astype(str):
+            out.setdefault(block, block)
+        return out
+
+    @property
+    def la_names(self) -> dict[str, str]:
+        """LA code -> LA name, for every LA a unit overlaps."""
+        return dict(
+            zip(self.shares["la_code"].astype(str), self.shares["la_name"].astype(str), strict=True)
+        )
+
+    @property
     def n_blocks(self) -> int:
         return int(self.units["block"].nunique())
 
@@ -97,7 +116,9 @@ def audit_la(
     las = geography.la_upper if tier == "upper" else geography.la_lower
     if las is None:
         raise ConstraintsError(
-            f"{geography.name} has no {tier}-tier local authority layer; an LA audit needs one"
+            f"{geography.name} has no {tier}-tier local authority layer; an LA audit needs one: "
+            "upload an LA layer beside the boundaries (la_boundaries; --la-boundaries on the "
+            "command line)"
         )
     units = geography.units[["code", "geometry"]].copy()
     shrunk = units.geometry.buffer(-edge_m, quad_segs=2)

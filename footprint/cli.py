@@ -431,6 +431,25 @@ def _geography_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--crs", default=None, help="CRS to assume when the file states none")
     g.add_argument("--layer", default=None, help="layer of a multi-layer file (GeoPackage)")
+    g.add_argument(
+        "--unit-label",
+        default=None,
+        help="what the units are called, e.g. 'sub-ICB location' (default 'unit')",
+    )
+    g.add_argument(
+        "--la-boundaries",
+        nargs="+",
+        type=_path,
+        default=None,
+        metavar="FILE",
+        help="local authority boundaries beside --boundaries (any format --boundaries takes), "
+        "for the LA audit and --la-rule whole-la",
+    )
+    g.add_argument("--la-code-column", default=None, help="LA code column of --la-boundaries")
+    g.add_argument(
+        "--la-name-column", default=None, help="LA name column of --la-boundaries (optional)"
+    )
+    g.add_argument("--la-layer", default=None, help="layer of a multi-layer LA file")
 
 
 _GEO_FLAGS = (
@@ -441,7 +460,13 @@ _GEO_FLAGS = (
     "name_column",
     "crs",
     "layer",
+    "unit_label",
+    "la_boundaries",
+    "la_code_column",
+    "la_name_column",
+    "la_layer",
 )
+_LA_FLAGS = ("la_code_column", "la_name_column", "la_layer")
 
 
 def _load(args: argparse.Namespace) -> Dataset:
@@ -478,6 +503,29 @@ def _load(args: argparse.Namespace) -> Dataset:
             problems.append(str(exc))
         else:
             boundary.append((path.name, data))
+    la_boundary = []
+    if args.la_boundaries is None:
+        given = [f"--{k.replace('_', '-')}" for k in _LA_FLAGS if getattr(args, k) is not None]
+        if given:
+            problems.append(
+                f"{', '.join(given)} given without --la-boundaries; give --la-boundaries FILE "
+                "for your local authorities, or drop these flags"
+            )
+    else:
+        if args.la_code_column is None or not str(args.la_code_column).strip():
+            problems.append("--la-code-column NAME is needed with --la-boundaries")
+        for path in args.la_boundaries:
+            try:
+                data = _input_file(
+                    path,
+                    what="LA boundary file",
+                    flag="--la-boundaries",
+                    max_bytes=MAX_UPLOAD_BYTES,
+                )
+            except InputFileError as exc:
+                problems.append(str(exc))
+            else:
+                la_boundary.append((path.name, data))
     population = None
     if args.population is not None and str(args.population).strip():
         try:
@@ -504,8 +552,26 @@ def _load(args: argparse.Namespace) -> Dataset:
         crs=args.crs,
         layer=args.layer,
         population_label=args.population_label,
+        la_boundaries=(la_boundary[0] if len(la_boundary) == 1 else la_boundary) or None,
+        la_code_column=args.la_code_column,
+        la_name_column=args.la_name_column,
+        la_layer=args.la_layer,
+        unit_label=args.unit_label or "unit",
     )
     return loader.Dataset.from_geography(geo)
+
+
+def _require_la_layer(ds: Dataset, constraints: Constraints) -> None:
+    """Refuse --la-rule whole-la on a geography without LAs, naming the flags that fix it."""
+    from .problem import NO_LA_LAYER
+
+    if constraints.la_rule == "whole-la" and ds.audit is None:
+        raise ConstraintsError(
+            "The LA rule cannot be applied",
+            problems=[
+                f"{NO_LA_LAYER} (--la-boundaries FILE --la-code-column NAME, or --la-rule off)"
+            ],
+        )
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
@@ -534,6 +600,7 @@ def _info(args: argparse.Namespace) -> int:
         "units": len(geo.units),
         "population_total": geo.population_total,
         "population_label": geo.population_label,
+        "unit_label": geo.unit_label,
         "la_upper": len(geo.la_upper) if geo.la_upper is not None else 0,
         "la_lower": len(geo.la_lower) if geo.la_lower is not None else 0,
         "adjacency_edges": len(ds.adjacency.edges),
@@ -575,8 +642,10 @@ def _audit(args: argparse.Namespace) -> int:
     ds = _load(args)
     if ds.geography.la_upper is None:
         raise InputFileError(
-            f"{ds.geography.name}: this geography has no local authority layers, so there is "
-            "nothing to audit against; audit works on the England 2013 data (drop --boundaries)"
+            f"{ds.geography.name}: this geography has no local authority layer, so there is "
+            "nothing to audit against; give --la-boundaries FILE --la-code-column NAME (and "
+            "--la-name-column NAME) beside --boundaries, or drop --boundaries to audit the "
+            "England 2013 data"
         )
     audit = audit_la(ds.geography, tier=args.tier, tolerance=args.tolerance)
     units = ds.geography.units[["code", "nhs_code", "name"]].rename(
@@ -644,7 +713,7 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
 
 @command("fetch", _fetch_args)
 def _fetch(args: argparse.Namespace) -> int:
-    """Download the reference files of data/manifest.json, checking every checksum."""
+    """Download the reference files of footprint/data/manifest.json, checking every checksum."""
     from .fetch import fetch_data, summary_lines
 
     results = fetch_data(
@@ -823,6 +892,7 @@ def _optimise(args: argparse.Namespace) -> int:
         if constraints_file is not None
         else _constraints_from_flags(args, args.footprints, ds.geography.units)
     )
+    _require_la_layer(ds, constraints)
     problem = Problem.from_dataset(ds)
     units = ds.geography.units
     current = None
@@ -925,6 +995,7 @@ def _validate(args: argparse.Namespace) -> int:
                 "The rules given are not usable", problems=exc.problems or [str(exc)]
             ) from None
     ds = _load(args)
+    _require_la_layer(ds, constraints)
     problem = Problem.from_dataset(ds)
     units = ds.geography.units
     nhs = {

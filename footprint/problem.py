@@ -19,12 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from .errors import PlanError
+from .errors import ConstraintsError, PlanError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .loader import Dataset
 
-__all__ = ["Problem"]
+__all__ = ["NO_LA_LAYER", "Problem"]
+
+#: Why ``whole-la`` is refused on a geography without local authorities.
+NO_LA_LAYER = (
+    "this geography has no local authority layer, so the rule 'keep each LA whole' cannot be "
+    "checked; upload an LA layer beside the boundaries or switch the LA rule off"
+)
 
 Pair = tuple[str, str]
 
@@ -70,6 +76,15 @@ class Problem:
         Identifies the source data (for reproducing a run).
     population_label
         What the population counts ("registered patients").
+    la_layer
+        Whether the geography has local authorities. Without them there are no LA
+        blocks, and :meth:`block_members` (what ``whole-la`` keeps whole) refuses
+        rather than treat each unit as its own block.
+    la_names
+        LA code -> LA name, for every LA in ``blocks`` and ``las``
+        ("E08000021" -> "Newcastle upon Tyne"); see :meth:`block_label`.
+    unit_label, unit_label_plural
+        What the units are called ("CCG", "CCGs"), for messages.
     """
 
     codes: tuple[str, ...]
@@ -86,6 +101,10 @@ class Problem:
     perimeters: Mapping[str, float]
     data_digest: str = ""
     population_label: str = "population"
+    la_layer: bool = True
+    la_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    unit_label: str = "unit"
+    unit_label_plural: str = "units"
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # --- construction ---------------------------------------------------------------------
@@ -107,11 +126,17 @@ class Problem:
         perimeters: Mapping[str, float] | None = None,
         data_digest: str = "",
         population_label: str = "population",
+        la_layer: bool = True,
+        la_names: Mapping[str, str] | None = None,
+        unit_label: str = "unit",
+        unit_label_plural: str | None = None,
     ) -> Problem:
         """Build and check a problem from plain mappings (tests, other geographies).
 
         Missing optional data gets neutral defaults: each unit its own block and
         name, no LAs, centroid (0, 0), unit area and perimeter, border length 1 m.
+        ``la_layer=False`` says the units have no local authorities at all, so
+        ``whole-la`` is refused instead of keeping each unit's own block whole.
 
         Raises
         ------
@@ -179,6 +204,10 @@ class Problem:
             perimeters=_frozen({c: float((perimeters or {}).get(c, 4.0)) for c in codes}),
             data_digest=data_digest,
             population_label=population_label,
+            la_layer=bool(la_layer),
+            la_names=_frozen({str(k): str(v) for k, v in (la_names or {}).items()}),
+            unit_label=unit_label,
+            unit_label_plural=unit_label_plural or f"{unit_label}s",
         )
 
     @classmethod
@@ -199,6 +228,7 @@ class Problem:
         shared.update(dict.fromkeys(adj.river_crossings, 0.0))  # a river is no shared border
         blocks: dict[str, str] = {}
         las: dict[str, tuple[str, ...]] = {}
+        la_names: dict[str, str] = {}
         if dataset.audit is not None:
             blocks = {str(k): str(v) for k, v in dataset.audit.blocks.items()}
             tol = dataset.audit.tolerance
@@ -206,6 +236,9 @@ class Problem:
             above = shares[shares["share"] > tol]
             for code, grp in above.groupby("unit_code", sort=False):
                 las[str(code)] = tuple(str(v) for v in grp["la_code"])
+            la_names = {
+                str(c): str(n) for c, n in zip(shares["la_code"], shares["la_name"], strict=True)
+            }
         return cls.build(
             populations={c: int(p) for c, p in zip(codes, units["population"], strict=True)},
             edges=adj.pairs,
@@ -220,6 +253,10 @@ class Problem:
             perimeters=dict(zip(codes, units.geometry.length.astype(float), strict=True)),
             data_digest=geo.source_digest,
             population_label=geo.population_label,
+            la_layer=dataset.audit is not None,
+            la_names=la_names,
+            unit_label=getattr(geo, "unit_label", "unit"),
+            unit_label_plural=getattr(geo, "unit_label_plural", None),
         )
 
     # --- derived views (cached; the problem itself never changes) ------------------------
@@ -247,13 +284,46 @@ class Problem:
         return self._cache["nbrs"]
 
     def block_members(self) -> Mapping[str, tuple[str, ...]]:
-        """LA block -> its units, in code order."""
+        """LA block -> its units, in code order: what the ``whole-la`` rule keeps whole.
+
+        Raises
+        ------
+        ConstraintsError
+            When the problem has no LA layer (``la_layer`` is false): there are no LA
+            blocks, and keeping each unit's own "block" whole would silently drop the
+            rule while a plan still reports "optimal".
+        """
+        self.require_la_layer()
         if "blocks" not in self._cache:
             out: dict[str, list[str]] = {}
             for c in self.codes:
                 out.setdefault(self.blocks[c], []).append(c)
             self._cache["blocks"] = MappingProxyType({k: tuple(sorted(v)) for k, v in out.items()})
         return self._cache["blocks"]
+
+    def require_la_layer(self) -> None:
+        """Refuse the ``whole-la`` rule on a problem without local authorities.
+
+        Call it wherever ``whole-la`` is applied; :meth:`block_members` does.
+
+        Raises
+        ------
+        ConstraintsError
+            Saying why, and the two ways out (an LA layer, or the LA rule off).
+        """
+        if not self.la_layer:
+            raise ConstraintsError("The LA rule cannot be applied", problems=[NO_LA_LAYER])
+
+    def block_label(self, block: str) -> str:
+        """An LA block as a planner reads it: the LA's name ("Newcastle upon Tyne").
+
+        A unit outside every LA is its own block: its name is used. The code itself
+        when nothing names it.
+        """
+        block = str(block)
+        if (name := self.la_names.get(block)) is not None:
+            return name
+        return self.names.get(block, block)
 
     def polsby_popper(self, members: Iterable[str]) -> float:
         """Polsby-Popper compactness 4*pi*A/P^2 of a group of units (1 = a circle).
@@ -288,16 +358,21 @@ class Problem:
             return 0.0
         cx = sum(self.populations[c] * self.x[c] for c in ms) / w
         cy = sum(self.populations[c] * self.y[c] for c in ms) / w
-        return sum(
-            self.populations[c] * ((self.x[c] - cx) ** 2 + (self.y[c] - cy) ** 2) for c in ms
-        ) / 1e6
+        return (
+            sum(self.populations[c] * ((self.x[c] - cx) ** 2 + (self.y[c] - cy) ** 2) for c in ms)
+            / 1e6
+        )
 
     def digest(self) -> str:
         """A short hash of the plain data (identifies the problem in a reproduce record)."""
         if "digest" not in self._cache:
             payload = json.dumps(
-                [list(self.codes), [self.populations[c] for c in self.codes],
-                 [list(e) for e in self.edges], [self.blocks[c] for c in self.codes]],
+                [
+                    list(self.codes),
+                    [self.populations[c] for c in self.codes],
+                    [list(e) for e in self.edges],
+                    [self.blocks[c] for c in self.codes],
+                ],
                 separators=(",", ":"),
             )
             self._cache["digest"] = hashlib.sha256(payload.encode()).hexdigest()[:16]

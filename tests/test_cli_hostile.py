@@ -42,6 +42,10 @@ def tiny() -> Dataset:
         name="Tiny grid",
         population_label="registered patients (test)",
         extra_columns=pd.DataFrame({"code": list(NHS), "nhs_code": list(NHS.values())}),
+        # one LA per unit, as England has LAs: whole-la then keeps each unit's own block
+        la_upper=units.assign(code="LA " + units["code"], name="Council " + units["code"])[
+            ["code", "name", "geometry"]
+        ],
     )
     return Dataset.from_geography(geo)
 
@@ -448,26 +452,115 @@ def test_own_geography_goes_through_the_apps_upload_path(cli, own, monkeypatch):
         "crs": None,
         "layer": None,
         "population_label": "residents",
+        "la_boundaries": None,
+        "la_code_column": None,
+        "la_name_column": None,
+        "la_layer": None,
+        "unit_label": "unit",
     }
     assert cli.calls == []  # the England data was not loaded
 
 
-def test_own_geography_optimise_then_validate(cli, own, tmp_path):
+NO_LA = (
+    "error: The LA rule cannot be applied:\n  - this geography has no local authority layer, "
+    "so the rule 'keep each LA whole' cannot be checked; upload an LA layer beside the "
+    "boundaries or switch the LA rule off (--la-boundaries FILE --la-code-column NAME, or "
+    "--la-rule off)\n"
+)
+
+
+def test_own_geography_without_las_refuses_whole_la(cli, own, tmp_path):
+    # it used to plan as if the rule were off and call the plan optimal
     plan = tmp_path / "own-plan.csv"
     rc, out, err = cli("optimise", "--min-pop", "300000", "--out", str(plan), *own_flags(own))
+    assert (rc, out, err) == (2, "", NO_LA)
+    assert not plan.exists() and cli.calls == []
+    (tmp_path / "p.csv").write_text("unit_code,footprint\nr0c0,A\n")
+    rc, out, err = cli("validate", str(tmp_path / "p.csv"), *own_flags(own))
+    assert (rc, out, err) == (2, "", NO_LA)
+
+
+def test_own_geography_optimise_then_validate(cli, own, tmp_path):
+    plan = tmp_path / "own-plan.csv"
+    off = ["--la-rule", "off"]
+    rc, out, err = cli(
+        "optimise", "--min-pop", "300000", "--out", str(plan), *off, *own_flags(own)
+    )
     assert rc == 0, err
     assert "footprints  3" in out and "smallest    300,000 residents" in out
-    rc, out, err = cli("validate", str(plan), "--json", *own_flags(own))
+    rc, out, err = cli("validate", str(plan), "--json", *off, *own_flags(own))
     assert rc == 0, err
     assert json.loads(out)["valid"] is True and json.loads(out)["footprints"] == 3
-    rc, out, _ = cli("validate", str(plan), "--min-pop", "400000", *own_flags(own))
+    rc, out, _ = cli("validate", str(plan), "--min-pop", "400000", *off, *own_flags(own))
     assert rc == 1 and "not valid: 3 rule(s) broken" in out
 
 
-def test_own_geography_has_nothing_to_audit(cli, own, tmp_path):
+def _la_layer(tmp_path: Path) -> list[str]:
+    """Two LAs over the 3 x 3 grid: the west column, and the rest; as a GeoPackage."""
+    g = grid_units(3, 3)
+    g["geometry"] = g.translate(400_000, 280_000)
+    g["la"] = ["W" if c.endswith("c0") else "E" for c in g["code"]]
+    las = g.dissolve(by="la").reset_index()
+    las["LAD_NAME"] = las["la"].map({"W": "Newcastle upon Tyne", "E": "Gateshead"})
+    las = las.rename(columns={"la": "LAD_CODE"})[["LAD_CODE", "LAD_NAME", "geometry"]]
+    las.to_file(tmp_path / "las.gpkg", driver="GPKG")
+    return [
+        "--la-boundaries", str(tmp_path / "las.gpkg"), "--la-code-column", "LAD_CODE",
+        "--la-name-column", "LAD_NAME",
+    ]
+
+
+def test_own_geography_with_an_la_layer_keeps_las_whole(cli, own, tmp_path):
+    la = _la_layer(tmp_path)
+    rc, out, err = cli("info", "--json", "--unit-label", "sub-ICB location", *la, *own_flags(own))
+    assert rc == 0, err
+    info = json.loads(out)
+    assert (info["la_upper"], info["la_blocks"], info["unit_label"]) == (2, 2, "sub-ICB location")
+    plan = tmp_path / "plan.csv"
+    rc, out, err = cli("optimise", "--min-pop", "300000", "--out", str(plan), *la,
+                       *own_flags(own))
+    assert rc == 0, err
+    assert "footprints  2" in out  # the west column (300,000) and the rest (600,000)
+    rows = dict(line.split(",") for line in plan.read_text().splitlines()[1:])
+    assert len({rows[f"r{r}c0"] for r in range(3)}) == 1
+    rc, out, err = cli("audit", "--csv", str(tmp_path / "s.csv"), *la, *own_flags(own))
+    assert rc == 0, err
+    shares = (tmp_path / "s.csv").read_text()
+    assert "Newcastle upon Tyne" in shares and "Gateshead" in shares
+    # a split block is named by its LA's code in the validator's words, the layer by its name
+    (tmp_path / "split.csv").write_text(
+        "unit_code,footprint\n" + "".join(f"r{r}c{c},{'A' if r else 'B'}\n"
+                                          for r in range(3) for c in range(3)))
+    rc, out, _ = cli("validate", str(tmp_path / "split.csv"), "--min-pop", "1", *la,
+                     *own_flags(own))
+    assert rc == 1 and "[la-rule]" in out
+
+
+def test_la_flags_are_checked_with_the_other_own_geography_flags(cli, own, tmp_path):
+    rc, _, err = cli("info", "--la-code-column", "LAD_CODE", *own_flags(own))
+    assert rc == 2 and err == (
+        "error: Cannot read your own geography:\n  - --la-code-column given without "
+        "--la-boundaries; give --la-boundaries FILE for your local authorities, or drop these "
+        "flags\n"
+    )
+    rc, _, err = cli("info", "--la-boundaries", str(tmp_path / "none.gpkg"), *own_flags(own))
+    assert rc == 2
+    assert "  - --la-code-column NAME is needed with --la-boundaries\n" in err
+    assert f"  - --la-boundaries {tmp_path / 'none.gpkg'}: no such file" in err
+    rc, _, err = cli("info", "--la-boundaries", str(own["boundaries"]))
+    assert rc == 2 and "--la-boundaries given without --boundaries" in err
+    la = _la_layer(tmp_path)
+    la[la.index("LAD_CODE")] = "LA_CODE"
+    rc, _, err = cli("info", *la, *own_flags(own))
+    assert rc == 2 and "las.gpkg: no column 'LA_CODE' to take LA codes from; the columns are " \
+        "'LAD_CODE', 'LAD_NAME'" in err
+
+
+def test_own_geography_without_las_has_nothing_to_audit(cli, own, tmp_path):
     rc, _, err = cli("audit", "--csv", str(tmp_path / "s.csv"), *own_flags(own))
     assert rc == 2
-    assert "this geography has no local authority layers, so there is nothing to audit" in err
+    assert "this geography has no local authority layer, so there is nothing to audit" in err
+    assert "give --la-boundaries FILE --la-code-column NAME" in err
     assert not (tmp_path / "s.csv").exists()
 
 
@@ -582,7 +675,8 @@ def test_hostile_command_lines_in_a_real_process(tmp_path, own):
 
 def test_own_geography_in_a_real_process(tmp_path, own):
     plan = tmp_path / "plan.csv"
-    proc = _run("optimise", "--out", str(plan), "--json", *own_flags(own), cwd=tmp_path)
+    proc = _run("optimise", "--out", str(plan), "--json", "--la-rule", "off", *own_flags(own),
+                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["footprints"] == 3 and plan.is_file()
 

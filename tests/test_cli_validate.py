@@ -39,6 +39,10 @@ def tiny() -> Dataset:
         name="Tiny grid",
         population_label="registered patients (test)",
         extra_columns=pd.DataFrame({"code": list(NHS), "nhs_code": list(NHS.values())}),
+        # one LA per unit, as England has LAs: whole-la then keeps each unit's own block
+        la_upper=units.assign(code="LA " + units["code"], name="Council " + units["code"])[
+            ["code", "name", "geometry"]
+        ],
     )
     return Dataset.from_geography(geo)
 

@@ -49,8 +49,10 @@ from footprint._assets import leaflet_dir
 from footprint._text import clean_name, plain
 from footprint.drawing import Change, keep_drawings, kept_drawings, new_token, valid_token
 from footprint.form import short_label as _short
-from footprint.map import base_map, clicked_unit, static_files, units_layer
+from footprint.map import base_map, static_files, units_layer
 from footprint.scenarios import ScenarioConflictError, geography_of
+
+from .clicks import INSTANT_CLICKS_JS, MAP_EVENTS, clicked_unit
 
 log = logging.getLogger("footprint.app")
 
@@ -96,9 +98,6 @@ UNEXPECTED = ("This view hit an unexpected problem; your drawing and saved scena
               "page, may work.")
 #: Most lines of a list (problems in a file, in the constraints...) shown in one message.
 MAX_LINES = 20
-# What the map reports back. Keep to these two: footprint.map's instant click reports
-# (units_layer(instant_clicks=True)) build exactly this value.
-MAP_EVENTS = ["last_active_drawing", "last_object_clicked_count"]
 #: Where each browser's drawing is kept between reloads and restarts.
 DRAWING_DIR_VARIABLE = "FOOTPRINT_DRAWING_DIR"
 #: The query parameter that names a browser's kept drawing.
@@ -827,7 +826,7 @@ def draw_map(ds: Dataset, *, plan_: Mapping[str, str], colour_by: str, key: str,
             g, audit=ds.audit, assignment=plan_, colour_by=colour_by, highlight=highlight,
             locked=sorted(locked), floor=floor,
             fill_opacity=0.6 if opts.get("tiles") else 0.75, data_url=data_url,
-            instant_clicks=events,
+            on_click=INSTANT_CLICKS_JS if events else None,
         )
         return base, layer
 

@@ -543,23 +543,25 @@ class _UnitsGeoJson(Layer):
             }).catch(function (e) { window.fpFailed(layer, e); });
         })({{ this.get_name() }}, {{ this.data }});
         {% endif %}
-        {% if this.instant %}{{ this.instant_js }}({{ this.get_name() }});{% endif %}
+        {% if this.on_click %}({{ this.on_click }})({{ this.get_name() }});{% endif %}
         {% endmacro %}
         """
     )
 
     def __init__(self, data: str, styles: list[dict[str, Any]], *, name: str,
-                 url: str | None = None, instant_clicks: bool = False) -> None:
+                 url: str | None = None, on_click: str | None = None) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "FpUnits"
         self.data = data
         self.url = url
         self.fetch_js = _FETCH_JS
-        self.instant = instant_clicks
-        self.instant_js = _INSTANT_CLICKS_JS
+        self.on_click = on_click
         self.styles = _dumps(styles)
 
 
+# Kept only for tests/test_map.py until its two click tests move to the app side: the app
+# passes its own click reporting (app_pages/clicks.py) through units_layer(on_click=...),
+# and this module needs to know nothing of its host.
 # streamlit-folium reports a click to Streamlit 250 ms after it happens (a debounce meant for
 # panning). For a click on a CCG that is a quarter of the time the planner waits, so this
 # sends the very value streamlit-folium is about to send, at once, and records it as sent;
@@ -679,6 +681,7 @@ def units_layer(
     name: str = "CCGs",
     data_url: str | None = None,
     instant_clicks: bool = False,
+    on_click: str | None = None,
 ) -> folium.FeatureGroup:
     """The CCGs as a feature group: coloured polygons with tooltips, plus the legend.
 
@@ -708,7 +711,12 @@ def units_layer(
         In streamlit-folium (0.27) with ``returned_objects`` limited to
         ``last_active_drawing`` and ``last_object_clicked_count``: report a click
         on a CCG to Streamlit at once rather than after streamlit-folium's
-        250 ms debounce. Anywhere else it does nothing.
+        250 ms debounce. Anywhere else it does nothing. Superseded by ``on_click``
+        (the host's own click reporting); kept for older callers.
+    on_click
+        A JavaScript function expression, called with the units' Leaflet layer once it is
+        made: how a host (the app) attaches its own click reporting, so that this module
+        knows nothing of it.
 
     Raises
     ------
@@ -716,6 +724,8 @@ def units_layer(
         When ``colour_by`` is unknown or the plan names unknown codes.
     """
     highlight = tuple(highlight)
+    if instant_clicks and on_click is None:
+        on_click = _INSTANT_CLICKS_JS
     kwargs: dict[str, Any] = dict(
         audit=audit, assignment=assignment, colour_by=colour_by, highlight=highlight,
         locked=locked, floor=floor, fill_opacity=fill_opacity,
@@ -723,13 +733,12 @@ def units_layer(
     group = folium.FeatureGroup(name=name, control=False)
     if data_url is None:
         data, styles = units_geojson(geography, **kwargs)
-        group.add_child(_UnitsGeoJson(data, styles, name=name, instant_clicks=instant_clicks))
+        group.add_child(_UnitsGeoJson(data, styles, name=name, on_click=on_click))
     else:
         props, styles = unit_properties(geography, **kwargs)
         by_code = _dumps({p["code"]: p for p in props})
         url = _folder(data_url) + _static_names(geography)["units"]
-        group.add_child(_UnitsGeoJson(by_code, styles, name=name, url=url,
-                                      instant_clicks=instant_clicks))
+        group.add_child(_UnitsGeoJson(by_code, styles, name=name, url=url, on_click=on_click))
     if legend:
         plan = _check_assignment(geography, assignment)
         group.add_child(_Legend(legend_html(

@@ -5,7 +5,7 @@ Each test walks a planner's flow through the real ``app.py`` on the real England
 emulated exactly as the browser reports it: the value streamlit-folium's frontend
 would send for the map component (the clicked feature with its ``code``
 property) goes in as that component's widget state, so the app's own
-``on_change`` callback, :func:`footprint.map.clicked_unit` and the assignment all
+``on_change`` callback, :func:`app_pages.clicks.clicked_unit` and the assignment all
 run. Scenarios go to a temporary folder through ``FOOTPRINT_SCENARIO_DIR``.
 """
 

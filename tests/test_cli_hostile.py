@@ -483,9 +483,7 @@ def test_own_geography_without_las_refuses_whole_la(cli, own, tmp_path):
 def test_own_geography_optimise_then_validate(cli, own, tmp_path):
     plan = tmp_path / "own-plan.csv"
     off = ["--la-rule", "off"]
-    rc, out, err = cli(
-        "optimise", "--min-pop", "300000", "--out", str(plan), *off, *own_flags(own)
-    )
+    rc, out, err = cli("optimise", "--min-pop", "300000", "--out", str(plan), *off, *own_flags(own))
     assert rc == 0, err
     assert "footprints  3" in out and "smallest    300,000 residents" in out
     rc, out, err = cli("validate", str(plan), "--json", *off, *own_flags(own))
@@ -505,8 +503,12 @@ def _la_layer(tmp_path: Path) -> list[str]:
     las = las.rename(columns={"la": "LAD_CODE"})[["LAD_CODE", "LAD_NAME", "geometry"]]
     las.to_file(tmp_path / "las.gpkg", driver="GPKG")
     return [
-        "--la-boundaries", str(tmp_path / "las.gpkg"), "--la-code-column", "LAD_CODE",
-        "--la-name-column", "LAD_NAME",
+        "--la-boundaries",
+        str(tmp_path / "las.gpkg"),
+        "--la-code-column",
+        "LAD_CODE",
+        "--la-name-column",
+        "LAD_NAME",
     ]
 
 
@@ -517,8 +519,7 @@ def test_own_geography_with_an_la_layer_keeps_las_whole(cli, own, tmp_path):
     info = json.loads(out)
     assert (info["la_upper"], info["la_blocks"], info["unit_label"]) == (2, 2, "sub-ICB location")
     plan = tmp_path / "plan.csv"
-    rc, out, err = cli("optimise", "--min-pop", "300000", "--out", str(plan), *la,
-                       *own_flags(own))
+    rc, out, err = cli("optimise", "--min-pop", "300000", "--out", str(plan), *la, *own_flags(own))
     assert rc == 0, err
     assert "footprints  2" in out  # the west column (300,000) and the rest (600,000)
     rows = dict(line.split(",") for line in plan.read_text().splitlines()[1:])
@@ -529,10 +530,12 @@ def test_own_geography_with_an_la_layer_keeps_las_whole(cli, own, tmp_path):
     assert "Newcastle upon Tyne" in shares and "Gateshead" in shares
     # a split block is named by its LA's code in the validator's words, the layer by its name
     (tmp_path / "split.csv").write_text(
-        "unit_code,footprint\n" + "".join(f"r{r}c{c},{'A' if r else 'B'}\n"
-                                          for r in range(3) for c in range(3)))
-    rc, out, _ = cli("validate", str(tmp_path / "split.csv"), "--min-pop", "1", *la,
-                     *own_flags(own))
+        "unit_code,footprint\n"
+        + "".join(f"r{r}c{c},{'A' if r else 'B'}\n" for r in range(3) for c in range(3))
+    )
+    rc, out, _ = cli(
+        "validate", str(tmp_path / "split.csv"), "--min-pop", "1", *la, *own_flags(own)
+    )
     assert rc == 1 and "[la-rule]" in out
 
 
@@ -552,8 +555,12 @@ def test_la_flags_are_checked_with_the_other_own_geography_flags(cli, own, tmp_p
     la = _la_layer(tmp_path)
     la[la.index("LAD_CODE")] = "LA_CODE"
     rc, _, err = cli("info", *la, *own_flags(own))
-    assert rc == 2 and "las.gpkg: no column 'LA_CODE' to take LA codes from; the columns are " \
-        "'LAD_CODE', 'LAD_NAME'" in err
+    assert (
+        rc == 2
+        and "las.gpkg: no column 'LA_CODE' to take LA codes from; the columns are "
+        "'LAD_CODE', 'LAD_NAME'"
+        in err
+    )
 
 
 def test_own_geography_without_las_has_nothing_to_audit(cli, own, tmp_path):
@@ -675,8 +682,9 @@ def test_hostile_command_lines_in_a_real_process(tmp_path, own):
 
 def test_own_geography_in_a_real_process(tmp_path, own):
     plan = tmp_path / "plan.csv"
-    proc = _run("optimise", "--out", str(plan), "--json", "--la-rule", "off", *own_flags(own),
-                cwd=tmp_path)
+    proc = _run(
+        "optimise", "--out", str(plan), "--json", "--la-rule", "off", *own_flags(own), cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["footprints"] == 3 and plan.is_file()
 

@@ -364,7 +364,10 @@ def check_la_cover(
     InputFileError
         Naming the units that lie outside every LA.
     """
-    hit = las.sindex.query(units.geometry.values, predicate="intersects")
+    # shrunk by a metre, so a unit that only touches an LA's edge is not counted as inside it
+    shrunk = units.geometry.buffer(-1.0)
+    shrunk = shrunk.where(~shrunk.is_empty, units.geometry)
+    hit = las.sindex.query(shrunk.values, predicate="intersects")
     inside = set(hit[0].tolist())
     outside = [str(units["code"].iloc[i]) for i in range(len(units)) if i not in inside]
     if not outside:

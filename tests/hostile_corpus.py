@@ -58,7 +58,8 @@ class Case:
         CSV imported; ``expect`` matches the refusal, or the import's problems and
         assignment), ``scenario`` (a file dropped into the shared scenario folder beside
         a good scenario; ``expect`` matches the reason it is skipped, and the good one
-        must still be listed), ``export`` (a plan with hostile footprint names written
+        must still be listed), ``la`` (a hostile LA layer uploaded beside good boundaries
+        and population), ``export`` (a plan with hostile footprint names written
         as CSV: every cell neutralised and the import reading back the same plan).
     build
         ``env -> [(file name, bytes), ...]``: the upload as the browser would send it.
@@ -664,6 +665,232 @@ MORE_CASES: list[Case] = [
     ),
 ]
 CASES += MORE_CASES
+# --- MapInfo tables and LA layers -----------------------------------------------------------------
+
+
+def _mapinfo_parts(gdf: gpd.GeoDataFrame | None = None) -> dict[str, bytes]:
+    """A real native MapInfo table of the units: .tab, .dat, .map, .id."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "units.tab"
+        (gdf if gdf is not None else _units()).to_file(
+            path, driver="MapInfo File", engine="pyogrio"
+        )
+        return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+
+
+def _seamless_tab(env: Env) -> dict[str, bytes]:
+    """A seamless table: its rows name other tables (here the secret file) to read."""
+    rows = _units()[["geometry"]].assign(Table=env["secret"], Description="part")
+    parts = _mapinfo_parts(rows)
+    text = parts["units.tab"].decode("latin-1")
+    parts["units.tab"] = (
+        text + 'begin_metadata\n"\\IsSeamless" = "TRUE"\n"\\IsReadOnly" = "FALSE"\nend_metadata\n'
+    ).encode("latin-1")
+    return parts
+
+
+def _view_tab(env: Env) -> bytes:
+    return (
+        "!table\n!version 100\n!charset WindowsLatin1\n\n"
+        f'Open Table "{env["secret"]}" Hide\n'
+        "Create View units As Select * From secret\n"
+    ).encode()
+
+
+def _linked_tab(env: Env) -> bytes:
+    return (
+        "!table\n!version 300\n!charset WindowsLatin1\n\nDefinition Table\n"
+        f'  File "{env["secret"]}"\n  Type "RASTER"\n'
+    ).encode()
+
+
+def _with_tab(tab: bytes) -> dict[str, bytes]:
+    return {**_mapinfo_parts(), "units.tab": tab}
+
+
+_NOT_NATIVE = r"units\.tab: not a plain MapInfo table; it was not opened:\n  - "
+
+
+def _mapinfo_cases() -> list[Case]:
+    return [
+        Case(
+            "mapinfo-zipped-loads",
+            "boundary",
+            lambda e: [("units.zip", _zip(_mapinfo_parts()))],
+            r"Unit r0c0",
+            outcome="load",
+        ),
+        Case(
+            "mapinfo-vrt-file-named-x-tab",
+            "boundary",
+            lambda e: [("x.tab", _vrt_file(e))],
+            r"x\.tab: not a plain MapInfo table; it was not opened:\n  - x\.tab lacks its \.dat, "
+            r"\.map, \.id part\(s\).*\n  - its \.tab part does not start with '!table' \(it "
+            r"looks like a GDAL virtual dataset \(VRT\)",
+            held=True,
+        ),
+        Case(
+            "mapinfo-vrt-url-as-tab-in-zip",
+            "boundary",
+            lambda e: [("units.zip", _zip(_with_tab(_vrt_url(e))))],
+            _NOT_NATIVE + r"its \.tab part does not start with '!table' \(it looks like a GDAL "
+            r"virtual dataset",
+            held=True,
+        ),
+        Case(
+            "mapinfo-vrt-as-tab-columns",
+            "columns",
+            lambda e: [("units.zip", _zip(_with_tab(_vrt_file(e))))],
+            _NOT_NATIVE + r"its \.tab part does not start with '!table'",
+            held=True,
+        ),
+        Case(
+            "mapinfo-seamless-table-naming-a-file",
+            "boundary",
+            lambda e: [("units.zip", _zip(_seamless_tab(e)))],
+            _NOT_NATIVE + r"its \.tab part describes a seamless table, which reads other tables "
+            r"from wherever they are",
+            held=True,
+        ),
+        Case(
+            "mapinfo-seamless-table-columns",
+            "columns",
+            lambda e: [("units.zip", _zip(_seamless_tab(e)))],
+            _NOT_NATIVE + r"its \.tab part describes a seamless table",
+            held=True,
+        ),
+        Case(
+            "mapinfo-view-opening-a-file",
+            "boundary",
+            lambda e: [("units.zip", _zip(_with_tab(_view_tab(e))))],
+            _NOT_NATIVE + r"its \.tab part is not a native table's definition \(it may be a view",
+            held=True,
+        ),
+        Case(
+            "mapinfo-raster-table-naming-a-file",
+            "boundary",
+            lambda e: [("units.zip", _zip(_with_tab(_linked_tab(e))))],
+            _NOT_NATIVE + r"its \.tab part describes a "
+            r'"raster" table, not a plain native one',
+            held=True,
+        ),
+        Case(
+            "mapinfo-extra-line-naming-a-file",
+            "boundary",
+            lambda e: [
+                (
+                    "units.zip",
+                    _zip(
+                        _with_tab(
+                            _mapinfo_parts()["units.tab"] + f'  File "{e["secret"]}"\n'.encode()
+                        )
+                    ),
+                )
+            ],
+            _NOT_NATIVE + r"its \.tab part holds a line a plain native table does not \(line \d+",
+            held=True,
+        ),
+        Case(
+            "mapinfo-vrt-as-map-part",
+            "boundary",
+            lambda e: [("units.zip", _zip({**_mapinfo_parts(), "units.map": _vrt_file(e)}))],
+            _NOT_NATIVE + r"its \.map part is not a MapInfo geometry file \(it looks like a GDAL "
+            r"virtual dataset",
+            held=True,
+        ),
+        Case(
+            "mapinfo-vrt-as-dat-part",
+            "boundary",
+            lambda e: [("units.zip", _zip({**_mapinfo_parts(), "units.dat": _vrt_url(e)}))],
+            _NOT_NATIVE + r"its \.dat part is not a MapInfo attribute table",
+            held=True,
+        ),
+        Case(
+            "mapinfo-loose-parts-with-a-vrt-tab",
+            "boundary",
+            lambda e: sorted(_with_tab(_vrt_file(e)).items()),
+            _NOT_NATIVE + r"its \.tab part does not start with '!table'",
+            held=True,
+        ),
+        Case(
+            "mapinfo-tab-in-zip-in-zip",
+            "boundary",
+            lambda e: [("upload.zip", _zip({"inner.zip": _zip(_seamless_tab(e))}))],
+            r"upload\.zip: member 'inner\.zip' is a zip inside the zip",
+            held=True,
+        ),
+    ]
+
+
+def _la_layer() -> bytes:
+    """One LA covering the good boundaries (six 0.01 degree squares near Leeds)."""
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": "E08000035", "label": "Leeds"},
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [
+                                [-1.61, 53.79],
+                                [-1.56, 53.79],
+                                [-1.56, 53.83],
+                                [-1.61, 53.83],
+                                [-1.61, 53.79],
+                            ]
+                        ],
+                    },
+                }
+            ],
+        }
+    ).encode()
+
+
+def _la_cases() -> list[Case]:
+    """The LA layer beside the boundaries comes through the same checks."""
+    cases = [
+        Case(
+            "la-layer-loads",
+            "la",
+            lambda e: [("las.geojson", _la_layer())],
+            r"Leeds",
+            outcome="load",
+        ),
+    ]
+    for payload, label in ((_vrt_file, "file"), (_vrt_url, "url")):
+        for name, kind in (("las.geojson", "GeoJSON"), ("las.gpkg", "a GeoPackage")):
+            cases.append(
+                Case(
+                    f"la-vrt-{label}-as-{name}",
+                    "la",
+                    lambda e, n=name, p=payload: [(n, p(e))],
+                    re.escape(name) + ": " + _NOT_OPENED.format(kind=kind),
+                )
+            )
+        cases.append(
+            Case(
+                f"la-vrt-{label}-as-tab-in-zip",
+                "la",
+                lambda e, p=payload: [("las.zip", _zip(_with_tab(p(e))))],
+                _NOT_NATIVE + r"its \.tab part does not start with '!table'",
+            )
+        )
+    cases.append(
+        Case(
+            "la-seamless-table",
+            "la",
+            lambda e: [("las.zip", _zip(_seamless_tab(e)))],
+            _NOT_NATIVE + r"its \.tab part describes a seamless table",
+        )
+    )
+    return cases
+
+
+CASES += [*_mapinfo_cases(), *_la_cases()]
+
 GOOD_BOUNDARY = _feature_collection({})
 
 
@@ -716,6 +943,18 @@ def _door(case: Case, env: Env, workdir: Path) -> Outcome:
             **case.options,
         )
         return Outcome("loaded", repr(list(geo.units["name"])))
+    if case.kind == "la":
+        geo = load_uploaded_geography(
+            ("units.geojson", GOOD_BOUNDARY),
+            POPULATION,
+            code_column="code",
+            population_column="pop",
+            la_boundaries=_one(files),
+            la_code_column="code",
+            la_name_column="label",
+            **case.options,
+        )
+        return Outcome("loaded", repr(list(geo.la_upper["name"])))
     if case.kind == "plan":
         imp = read_plan_csv(files[0][1], known_codes=CODES)
         return Outcome("loaded", repr(imp.assignment) + "\n" + "\n".join(imp.problems))

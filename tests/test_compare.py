@@ -282,3 +282,35 @@ def test_area_teams_are_named(geography):
     assert len(set(teams.values())) == 25
     assert "E39000001" not in set(teams.values())
     assert all(not t.startswith("E39") for t in teams.values())
+
+
+@pytest.mark.parametrize("measure", ["units", "population"])
+def test_fewest_changes_counts_what_moved_units_counts(measure):
+    """The optimiser's fewest-changes value is the number (or population) of moved_units."""
+    from footprint.constraints import Constraints
+    from footprint.optimiser import optimise
+    from footprint.problem import Problem
+
+    rng = random.Random(3)
+    n = 4
+    codes = [f"r{r}c{c}" for r in range(n) for c in range(n)]
+    edges = [(f"r{r}c{c}", f"r{r}c{c + 1}") for r in range(n) for c in range(n - 1)]
+    edges += [(f"r{r}c{c}", f"r{r + 1}c{c}") for r in range(n - 1) for c in range(n)]
+    pops = {c: rng.randint(50, 150) for c in codes}
+    problem = Problem.build(populations=pops, edges=edges)
+    # a partial drawing: its unassigned units are placed, and are not moves
+    current = {c: f"F{int(c[1]) // 2}{int(c[3]) // 2}" for c in codes if rng.random() < 0.85}
+    result = optimise(
+        problem,
+        Constraints(objective="fewest-changes", min_population=500, la_rule="off",
+                    change_measure=measure, time_limit=20),
+        current=current,
+    )
+    assert result.assignment
+    weights = pops if measure == "population" else None
+    moved = moved_units(current, result.assignment, weights=weights)
+    counted = len(moved) if weights is None else sum(pops[u] for u in moved)
+    assert result.objective_value == counted
+    c = compare_plans(current, result.assignment, populations=pops, match_by=measure)
+    assert c.n_moved == len(moved)
+    assert set(c.newly_assigned) == set(codes) - set(current)

@@ -28,6 +28,7 @@ from app_pages.shared import (
     redo,
     save_drawing,
     set_drawing,
+    set_target,
     show_flash,
     show_table,
     toggle_lock,
@@ -74,9 +75,9 @@ def show_violations(violations: list) -> None:
                    "(every CCG has to be in one).")
 
 
-def keep_target() -> None:
+def keep_target(key: str) -> None:
     """The choice of footprint outlives the widget (which is forgotten on other pages)."""
-    st.session_state["draw_target"] = st.session_state["target"]
+    st.session_state["draw_target"] = st.session_state[key]
 
 
 def draw_panel(ds) -> None:
@@ -88,11 +89,15 @@ def draw_panel(ds) -> None:
     footprints = sorted(set(d.assignment.values()))
     options = [NEW_FOOTPRINT, *(("footprint", f) for f in footprints), UNASSIGN]
     if s["draw_target"] not in options:
-        s["draw_target"] = NEW_FOOTPRINT
-    s["target"] = s["draw_target"]  # the widget shows the kept choice
+        set_target(NEW_FOOTPRINT)
     shown = picker_labels(options)
-    st.selectbox("Clicking a CCG puts it in", options, key="target",
-                 format_func=shown.__getitem__, on_change=keep_target,
+    # a key of its own for each choice the app made (a click that starts a footprint makes
+    # it the target): a click sent before the browser has shown the app's choice carries
+    # the box's old value, which must not count as the planner choosing it again
+    key = f"target-{s['target_version']}"
+    st.selectbox("Clicking a CCG puts it in", options, key=key,
+                 index=options.index(s["draw_target"]), format_func=shown.__getitem__,
+                 on_change=keep_target, args=(key,),
                  help="Choose a footprint, start a new one, or remove CCGs from theirs.")
     labels = unit_labels(ds)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")

@@ -115,6 +115,7 @@ def init_state() -> None:
         "geo": None,  # the digest of the geography planned on now
         "aside": {},  # geography digest -> what else belongs to its drawing, kept aside
         "draw_target": NEW_FOOTPRINT,  # where a click puts a CCG (kept when the page is left)
+        "target_version": 0,  # one more each time the app, not the planner, sets draw_target
         "flash": [],  # (kind, message) shown once on the next run
         "last_result": None,  # summary of the last optimiser run
         "imported_plan": None,  # a validated imported plan awaiting confirmation
@@ -423,7 +424,15 @@ def switch_geography(custom: Dataset | None) -> None:
     kept = s["aside"].pop(s["geo"], {})
     for key, empty in PER_GEOGRAPHY.items():
         s[key] = kept.get(key, empty())
-    s["draw_target"] = NEW_FOOTPRINT
+    set_target(NEW_FOOTPRINT)
+
+
+def set_target(target: tuple[str, str]) -> None:
+    """Where the next click puts a CCG, chosen by the app (the picker shows it afresh)."""
+    s = st.session_state
+    if s["draw_target"] != target:
+        s["draw_target"] = target
+        s["target_version"] = s.get("target_version", 0) + 1
 
 
 def store() -> ScenarioStore:
@@ -555,7 +564,7 @@ def assign(code: str, names: Mapping[str, str]) -> None:
         new, change = before.assign([code], None if kind == NEW_FOOTPRINT[0] else target)
     commit(new, change)
     if change.kind == "assigned" and change.footprint:
-        s["draw_target"] = ("footprint", change.footprint)
+        set_target(("footprint", change.footprint))
     say_change(change, names, before)
 
 

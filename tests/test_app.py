@@ -137,6 +137,11 @@ def drawing_of(at: AppTest):
     return at.session_state["drawings"].get(at.session_state["geo"]) or Drawing()
 
 
+def target_box(at: AppTest):
+    """The picker of where a click puts a CCG (its key changes when the app sets it)."""
+    return by_label(at.selectbox, "Clicking a CCG puts it in")
+
+
 def plan_of(at: AppTest) -> dict[str, str]:
     return dict(drawing_of(at).assignment)
 
@@ -270,7 +275,7 @@ def test_a_locked_footprint_refuses_clicks(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(app.button(key="lock_target").click().run())
     assert drawing_of(app).locked == {"Footprint 1"}
-    app.selectbox(key="target").set_value(("out", ""))
+    target_box(app).set_value(("out", ""))
     ok(app.run())
     ok(click_ccg(app, AIREDALE, count=2))
     assert plan_of(app) == {AIREDALE: "Footprint 1"}
@@ -900,8 +905,8 @@ def test_messages_come_beside_the_map_never_above_it(app: AppTest) -> None:
     # a message above the map moved it 72 px: a quick second click hit the CCG that had slid
     # under the cursor
     ok(click_ccg(app, AIREDALE))
-    above = [e for e in app.main.children.values() if type(e).__name__ != "Block"]
-    assert [type(e).__name__ for e in above][:1] == ["Markdown"]  # the one-line count
+    kinds = [type(e).__name__ for e in app.main.children.values()]
+    assert kinds[:2] == ["Markdown", "Block"]  # the one-line count, then map and panel
     first_block = next(e for e in app.main.children.values() if type(e).__name__ == "Block")
     left, right = first_block.children.values()
     assert not list(left.success) and not list(left.warning) and not list(left.info)
@@ -915,14 +920,14 @@ def test_messages_come_beside_the_map_never_above_it(app: AppTest) -> None:
 
 def test_the_footprint_chosen_for_clicks_survives_another_page(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))  # Footprint 1, now the target
-    app.selectbox(key="target").set_value(("new", ""))
+    target_box(app).set_value(("new", ""))
     ok(app.run())
     ok(click_ccg(app, BRADFORD_CITY, count=2))  # Footprint 2
-    app.selectbox(key="target").set_value(("footprint", "Footprint 1"))
+    target_box(app).set_value(("footprint", "Footprint 1"))
     ok(app.run())
     ok(go(app, "Optimise"))
     ok(go(app, "Map and drawing"))
-    assert app.selectbox(key="target").value == ("footprint", "Footprint 1")
+    assert target_box(app).value == ("footprint", "Footprint 1")
     ok(click_ccg(app, "E38000025", count=3))  # NHS Calderdale
     assert plan_of(app)["E38000025"] == "Footprint 1"
 
@@ -966,7 +971,7 @@ def test_a_locked_footprint_saved_and_loaded_back_is_still_locked(app: AppTest,
     assert drawing_of(fresh).locked == {"Footprint 1"}
     ok(go(fresh, "Map and drawing"))
     assert "Locked: Footprint 1" in texts(fresh)
-    fresh.selectbox(key="target").set_value(("out", ""))
+    target_box(fresh).set_value(("out", ""))
     ok(fresh.run())
     ok(click_ccg(fresh, AIREDALE))
     assert plan_of(fresh)[AIREDALE] == "Footprint 1"  # refused: the lock came back
@@ -1014,7 +1019,7 @@ def test_the_drawing_page_says_where_the_la_rule_can_be_switched_off(app: AppTes
         blocks.setdefault(block, []).append(code)
     a, b = next(sorted(units)[:2] for units in blocks.values() if len(units) >= 2)
     ok(click_ccg(app, a))
-    app.selectbox(key="target").set_value(("new", ""))
+    target_box(app).set_value(("new", ""))
     ok(app.run())
     ok(click_ccg(app, b, count=2))
     page = texts(app)

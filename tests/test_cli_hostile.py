@@ -15,8 +15,10 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 from conftest import ROOT, grid_units, population_table
@@ -537,6 +539,29 @@ def test_own_geography_with_an_la_layer_keeps_las_whole(cli, own, tmp_path):
         "validate", str(tmp_path / "split.csv"), "--min-pop", "1", *la, *own_flags(own)
     )
     assert rc == 1 and "[la-rule]" in out
+
+
+def test_own_geography_as_zipped_mapinfo_tables(cli, own, tmp_path):
+    g = grid_units(3, 3)
+    g["geometry"] = g.translate(400_000, 280_000)
+    g = g.rename(columns={"code": "UnitCode"})
+    g["Unit_Name"] = [f"Area {c}" for c in g["UnitCode"]]  # MapInfo names take no spaces
+    for name, gdf in (("units", g), ("las", gpd.read_file(_la_layer(tmp_path)[1]))):
+        folder = tmp_path / name
+        folder.mkdir()
+        gdf.to_file(folder / f"{name}.tab", driver="MapInfo File")
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w") as zf:
+            for part in folder.iterdir():
+                zf.write(part, part.name)
+    flags = own_flags(own)
+    flags[flags.index(str(own["boundaries"]))] = str(tmp_path / "units.zip")
+    flags[flags.index("Unit Name")] = "Unit_Name"
+    la = ["--la-boundaries", str(tmp_path / "las.zip"), "--la-code-column", "LAD_CODE",
+          "--la-name-column", "LAD_NAME"]
+    rc, out, err = cli("info", "--json", *la, *flags)
+    assert rc == 0, err
+    info = json.loads(out)
+    assert (info["units"], info["la_upper"], info["la_blocks"]) == (9, 2, 2)
 
 
 def test_la_flags_are_checked_with_the_other_own_geography_flags(cli, own, tmp_path):

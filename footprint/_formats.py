@@ -261,13 +261,17 @@ def _tab_problems(name: str, head: bytes, size: int) -> list[str]:
         return ["its .tab part holds binary data; a .tab is text"]
     text = body.decode("latin-1")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if any("seamless" in line.lower() for line in lines):
+    if any(re.match(r'"\\[^"]*seamless', line, re.IGNORECASE) for line in lines):
         return [
             "its .tab part describes a seamless table, which reads other tables from wherever "
             "they are; save the layer as one plain table (File > Save Copy As in MapInfo Pro)"
         ]
+    # "Type NATIVE ..." says what kind of table it is (a field line, such as "TypeCode
+    # Char (9) ;", ends with a semicolon)
     kinds = [
-        [*line.split(), "?"][1].upper() for line in lines if line.lower().startswith("type")
+        [*line.split(), "?"][1].upper()
+        for line in lines
+        if re.match(r"type\s", line, re.IGNORECASE) and not line.endswith(";")
     ]
     if any(k != "NATIVE" for k in kinds):
         return [

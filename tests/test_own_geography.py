@@ -261,6 +261,13 @@ def test_a_zipped_mapinfo_table_round_trips():
     assert loose.units["code"].tolist() == geo.units["code"].tolist()
 
 
+def test_mapinfo_fields_named_like_keywords_are_plain_fields():
+    g = _grid().assign(Type="ward", TypeCode="W", Seamless="no", Description="plain")
+    data = _zipped(_written(g, "units.tab", "MapInfo File"))
+    assert inspect_upload_columns(("units.zip", data)) == [
+        "code", "label", "Type", "TypeCode", "Seamless", "Description"]
+
+
 def test_mapinfo_through_the_library_paths(tmp_path):
     g = _grid()
     parts = _written(g, "units.tab", "MapInfo File")

@@ -245,3 +245,111 @@ def test_the_parts_without_each_node_match_taking_it_away(seed: int) -> None:
         want = sorted(sum(pop[m] for m in part)
                       for part in nx.connected_components(g.subgraph(rest)))
         assert sorted(got[h]) == want
+
+
+def gateways_by_taking_each_away(g: nx.Graph, n: str, pop, floor: int) -> dict[str, int]:
+    part = g.subgraph(nx.node_connected_component(g, n))
+    out = {}
+    for h in part:
+        if h != n:
+            left = sum(pop[m] for m in nx.node_connected_component(part.subgraph(
+                part.nodes - {h}), n))
+            if left < floor:
+                out[h] = left
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_gateways_from_one_search_match_taking_each_node_away(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(2, 14)
+    g = nx.relabel_nodes(nx.gnp_random_graph(n, rng.uniform(0.1, 0.6), seed=seed),
+                         {i: f"v{i}" for i in range(n)})
+    pop = {v: rng.randint(0, 5) for v in g}
+    start, *rest = sorted(g)
+    without = set(rng.sample(rest, rng.randint(0, min(2, len(rest)))))
+    floor = rng.randint(0, 25)
+    nbrs = {v: set(g[v]) for v in g}
+    reach, gates = feasibility._reach_and_gates(start, nbrs, without=without, pop=pop,
+                                                floor=floor)
+    kept = g.subgraph(set(g) - without)
+    assert reach == sum(pop[m] for m in nx.node_connected_component(kept, start))
+    assert gates == gateways_by_taking_each_away(kept, start, pop, floor)
+
+
+def test_pairs_kept_apart_on_a_large_map_prepare_in_linear_work(monkeypatch) -> None:
+    p = grid(60, 60)
+    rng = random.Random(0)
+    apart = [tuple(rng.sample(p.codes, 2)) for _ in range(20)]
+    c = Constraints(min_population=100_000, max_population=900_000, la_rule="off",
+                    keep_apart=apart)
+    searches = 0
+    search = feasibility._reach_and_gates
+
+    def counted(*a, **k):
+        nonlocal searches
+        searches += 1
+        return search(*a, **k)
+
+    def never(*_a, **_k):
+        raise AssertionError("a part of the map was searched again for one node")
+
+    monkeypatch.setattr(feasibility, "_reach_and_gates", counted)
+    monkeypatch.setattr(feasibility.nx, "node_connected_component", never)
+    inst, checks = prepare(p, c)
+    assert inst is not None, checks
+    # one search per node kept apart, none per articulation point or per node taken away
+    # (each node took two searches of the map and one more per articulation point)
+    assert searches <= 2 * len(apart)
+
+
+def widest_join_by_networkx(n, pieces, *, node_of, unit_nbrs, node_graph, pop, cap, apart):
+    """The check as it was: a search of the whole map from every piece."""
+    usable = {m for m in node_graph if m != n and m not in apart and pop[n] + pop[m] <= cap}
+    g = nx.Graph(node_graph.subgraph(usable))
+    for i, piece in enumerate(pieces):
+        g.add_node(("piece", i))
+        for u in piece:
+            g.add_edges_from((("piece", i), node_of[v]) for v in unit_nbrs[u]
+                             if node_of[v] in usable)
+
+    def entering(_u, v, _d):
+        return 0 if isinstance(v, tuple) else pop[v]
+
+    for i in range(len(pieces)):
+        dist = nx.single_source_dijkstra_path_length(g, ("piece", i), weight=entering)
+        for j in range(i + 1, len(pieces)):
+            through = dist.get(("piece", j))
+            if through is None or pop[n] + through > cap:
+                return (pieces[i][0], pieces[j][0]), through
+    return None
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_joining_pieces_under_a_ceiling_searches_near_them_with_the_same_answer(seed):
+    rng = random.Random(seed)
+    w, h = rng.randint(3, 6), rng.randint(3, 6)
+    units = [f"u{j}_{i}" for j in range(h) for i in range(w)]
+    unit_nbrs = {u: set() for u in units}
+    for j in range(h):
+        for i in range(w):
+            for dj, di in ((0, 1), (1, 0)):
+                if j + dj < h and i + di < w and rng.random() < 0.85:
+                    a, b = f"u{j}_{i}", f"u{j + dj}_{i + di}"
+                    unit_nbrs[a].add(b)
+                    unit_nbrs[b].add(a)
+    held = set(rng.sample(units, rng.randint(2, 4)))  # the units of node X, maybe apart
+    node_of = {u: ("X" if u in held else u) for u in units}
+    node_graph = nx.Graph()
+    node_graph.add_nodes_from(set(node_of.values()))
+    node_graph.add_edges_from((node_of[a], node_of[b]) for a in units for b in unit_nbrs[a]
+                              if node_of[a] != node_of[b])
+    sub = nx.Graph()
+    sub.add_nodes_from(held)
+    sub.add_edges_from((a, b) for a in held for b in unit_nbrs[a] if b in held)
+    pieces = sorted((sorted(p) for p in nx.connected_components(sub)), key=lambda p: p[0])
+    pop = {m: rng.randint(0, 9) for m in node_graph}
+    kw = dict(node_of=node_of, unit_nbrs=unit_nbrs, node_graph=node_graph, pop=pop,
+              cap=rng.randint(5, 40), apart=set(rng.sample(sorted(node_graph), 2)) - {"X"})
+    assert feasibility._widest_join("X", pieces, **kw) == widest_join_by_networkx(
+        "X", pieces, **kw)

@@ -233,14 +233,17 @@ def check_zipped_shapefile(path: Path, shp_member: str) -> None:
     """
     stem = shp_member[: -len(".shp")].lower()
     parts: dict[str, bytes] = {}
+    problems: list[str] = []
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = info.filename.lower()
             for suffix in (".shp", ".shx", ".dbf"):
                 if name == stem + suffix:
+                    if suffix in parts:  # which one GDAL would open is not known
+                        problems.append(f"its {suffix} part appears more than once")
                     with zf.open(info) as fh:
                         parts[suffix] = fh.read(4096)
-    problems = _shapefile_problems(parts)
+    problems += _shapefile_problems(parts)
     if problems:
         raise InputFileError(
             f"{path.name}: {shp_member} is not a shapefile; it was not opened", problems=problems
@@ -354,15 +357,18 @@ def check_zipped_mapinfo(path: Path, tab_member: str) -> None:
     """
     stem = tab_member[: -len(".tab")].lower()
     parts: dict[str, tuple[bytes, int]] = {}
+    problems: list[str] = []
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = info.filename.lower()
             for suffix in MAPINFO_PARTS:
                 if name == stem + suffix:
+                    if suffix in parts:  # which one GDAL would open is not known
+                        problems.append(f"its {suffix} part appears more than once")
                     with zf.open(info) as fh:
                         n = _MAX_TAB_BYTES + 1 if suffix == ".tab" else 4096
                         parts[suffix] = (fh.read(n), info.file_size)
-    problems = _mapinfo_problems(Path(tab_member).stem, parts)
+    problems += _mapinfo_problems(Path(tab_member).stem, parts)
     if problems:
         raise InputFileError(
             f"{path.name}: {tab_member} is not a plain MapInfo table; it was not opened",

@@ -281,6 +281,22 @@ def test_mapinfo_through_the_library_paths(tmp_path):
         assert len(geo.units) == 9 and geo.population_total == 900_000
 
 
+def test_a_zip_with_two_parts_of_one_name_is_refused(tmp_path):
+    g = _grid()
+    parts = _written(g, "units.tab", "MapInfo File")
+    with zipfile.ZipFile(tmp_path / "units.zip", "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+        zf.writestr("UNITS.MAP", b"<OGRVRTDataSource/>")  # GDAL might open either
+    pop = tmp_path / "people.csv"
+    pop.write_bytes(_population(g)[1])
+    with pytest.raises(InputFileError, match=(
+        r"units\.zip: units\.tab is not a plain MapInfo table; it was not opened:\n  - its "
+        r"\.map part appears more than once"
+    )):
+        load_geography(tmp_path / "units.zip", pop, code_column="code", population_column="pop")
+
+
 def test_a_mapinfo_table_without_its_parts_is_refused():
     g = _grid()
     parts = _written(g, "units.tab", "MapInfo File")

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from .errors import PlanError
+from .geography import group_names
 
 log = logging.getLogger(__name__)
 
@@ -481,23 +482,7 @@ def reference_plan(
     groups = groups[groups[column].astype(str).str.strip() != ""]
     plan = dict(zip(groups["code"].astype(str), groups[column].astype(str), strict=True))
     if labels == "name":
-        names = _group_names(units, column)
+        names = group_names(units, column)
         if names:
             plan = {u: names.get(g, g) for u, g in plan.items()}
     return plan
-
-
-def _group_names(units: pd.DataFrame, column: str) -> dict[str, str]:
-    """Group code -> name from the name column beside ``column``, when names are one to one.
-
-    Empty when there is no such column, or when two groups share a name or one group
-    has two (labelling by name would then merge or split groups).
-    """
-    partner = column[: -len("_code")] if column.endswith("_code") else None
-    if partner is None or partner not in units.columns:
-        return {}
-    pairs = units[[column, partner]].dropna().astype(str).drop_duplicates()
-    pairs = pairs[(pairs[column].str.strip() != "") & (pairs[partner].str.strip() != "")]
-    if pairs[column].duplicated().any() or pairs[partner].duplicated().any():
-        return {}
-    return dict(zip(pairs[column], pairs[partner], strict=True))

@@ -7,7 +7,7 @@ starts with an underscore is private.
 from ._version import version as _version
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
-from .compare import Comparison, compare_plans, reference_plan
+from .compare import Comparison, compare_plans, match_footprints, moved_units, reference_plan
 from .constraints import Constraints
 from .drawing import Change, Drawing
 from .errors import (
@@ -98,6 +98,8 @@ __all__ = [
     "load_england_2013",
     "load_geography",
     "load_uploaded_geography",
+    "match_footprints",
+    "moved_units",
     "optimise",
     "read_boundaries",
     "read_plan_csv",

@@ -114,16 +114,27 @@ def show(ds) -> None:
                    "A and B")
     m2.metric("CCGs that moved", f"{cmp.n_moved:,}")
     m3.metric(f"{short} in moved CCGs", f"{cmp.population_moved:,}")
-    moved = tuple(cmp.moves["unit_code"]) if len(cmp.moves) else ()
-    st.caption(f"Map: plan B coloured by footprint; the {len(moved)} CCGs that moved have a bold "
-               "black outline.")
+    how = getattr(cmp, "how", "")  # how footprints were matched, and what "moved" means
+    if how:
+        st.caption(md(how))
+    moves = cmp.moves
+    if len(moves) and "change" in moves:
+        moved = tuple(moves.loc[moves["change"] == "moved", "unit_code"])
+    else:
+        moved = tuple(moves["unit_code"]) if len(moves) else ()
+    elsewhere = len(moves) - len(moved)  # assigned in only one of the plans
+    st.caption(f"Map: plan B coloured by footprint; the {len(moved):,} CCGs that moved have a "
+               "bold black outline" + (f"; the table also lists {elsewhere:,} CCGs in a "
+                                       "footprint in only one of the plans" if elsewhere else "")
+               + ".")
     draw_map(ds, plan_=plans[b], colour_by="footprint", key="compare_map", highlight=moved,
              events=False, height=520)
     st.dataframe(cmp.moves, hide_index=True, width="stretch", column_config={
         "unit_code": "CCG code", "name": "CCG",
         "population": st.column_config.NumberColumn(short_label(ds), format="localized"),
         "from_footprint": f"footprint in A ({shown[a]})",
-        "to_footprint": f"footprint in B ({shown[b]})"})
+        "to_footprint": f"footprint in B ({shown[b]})",
+        "matched_footprint": "its footprint's match in B", "change": "change"})
 
 
 show(dataset())

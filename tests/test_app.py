@@ -326,6 +326,9 @@ def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
     assert labels == ["Registered patients kept together", "CCGs that moved",
                       "Registered patients in moved CCGs"]
     assert len(map_components(app)) == 1  # plan B on its own map
+    # one number for "moved": the map's caption says what the metric says
+    moved = by_label(app.metric, "CCGs that moved").value
+    assert f"Map: plan B coloured by footprint; the {moved} CCGs that moved" in texts(app)
 
 
 # --- import errors -------------------------------------------------------------------------------

@@ -233,7 +233,11 @@ def test_each_page_has_its_own_address_and_back_returns(page) -> None:
     page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
     page.go_back()
     _map(page).locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
-    page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=30_000)
+    page.wait_for_url(re.compile(rf"/\?d={token.group(1)}$"), timeout=30_000)
+    try:
+        assigned_line(page, 1).wait_for(timeout=60_000)
+    except Exception:
+        raise AssertionError(page.locator("body").inner_text()[:3000]) from None
 
 
 def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
@@ -384,6 +388,8 @@ def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_a
         pg.goto(url)
         pg.get_by_text("Scenarios and comparison", exact=True).first.click(timeout=90_000)
         pg.get_by_text("This view hit an unexpected problem").first.wait_for(timeout=30_000)
+        pg.get_by_text("Background map (OpenStreetMap, needs internet)").wait_for(
+            timeout=30_000)  # the sidebar is drawn after the page
         pg.wait_for_timeout(1000)
         _shot(pg, "07-view-fails-in-place.png")
         body = pg.locator("body").inner_text()

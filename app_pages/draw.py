@@ -99,6 +99,10 @@ def draw_panel(ds) -> None:
                  index=options.index(s["draw_target"]), format_func=shown.__getitem__,
                  on_change=keep_target, args=(key,),
                  help="Choose a footprint, start a new one, or remove CCGs from theirs.")
+    st.checkbox("Paint whole LA blocks", value=s["paint_block"], key="paint_box",
+                on_change=lambda: s.update(paint_block=s["paint_box"]),
+                help="A click puts in every CCG of the clicked CCG's LA block (the CCGs the "
+                     "LA rule keeps together), in one step that one undo takes back.")
     labels = unit_labels(ds)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.selectbox("…or find a CCG by name or code", list(labels), key="pick",

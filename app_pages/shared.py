@@ -47,7 +47,14 @@ from footprint import (
 )
 from footprint._assets import leaflet_dir
 from footprint._text import clean_name, plain
-from footprint.drawing import Change, keep_drawings, kept_drawings, new_token, valid_token
+from footprint.drawing import (
+    Change,
+    block_units,
+    keep_drawings,
+    kept_drawings,
+    new_token,
+    valid_token,
+)
 from footprint.form import short_label as _short
 from footprint.map import base_map, static_files, units_layer
 from footprint.scenarios import ScenarioConflictError, geography_of
@@ -116,6 +123,7 @@ def init_state() -> None:
         "aside": {},  # geography digest -> what else belongs to its drawing, kept aside
         "draw_target": NEW_FOOTPRINT,  # where a click puts a CCG (kept when the page is left)
         "target_version": 0,  # one more each time the app, not the planner, sets draw_target
+        "paint_block": False,  # a click puts the CCG's whole LA block in (kept across pages)
         "flash": [],  # (kind, message) shown once on the next run
         "last_result": None,  # summary of the last optimiser run
         "imported_plan": None,  # a validated imported plan awaiting confirmation
@@ -551,17 +559,22 @@ def say_change(change: Change, names: Mapping[str, str], before: Drawing) -> Non
 
 
 def assign(code: str, names: Mapping[str, str]) -> None:
-    """Put one CCG in the chosen footprint (or take it out), refusing changes to locked ones.
+    """Put one CCG in the chosen footprint (or take it out), refusing changes to locked ones;
+    with "paint whole LA blocks" on, every CCG of its LA block goes with it.
 
     After a CCG starts a new footprint, the next clicks go to that footprint.
     """
     s = st.session_state
     before = drawing()
     kind, target = s["draw_target"]
+    units = [code]
+    if s.get("paint_block"):  # the CCG's whole LA block, in one undo step
+        units = block_units(code, getattr(getattr(dataset(), "audit", None), "blocks", None)
+                            or {})
     if kind == UNASSIGN[0]:
-        new, change = before.unassign([code])
+        new, change = before.unassign(units)
     else:
-        new, change = before.assign([code], None if kind == NEW_FOOTPRINT[0] else target)
+        new, change = before.assign(units, None if kind == NEW_FOOTPRINT[0] else target)
     commit(new, change)
     if change.kind == "assigned" and change.footprint:
         set_target(("footprint", change.footprint))

@@ -1090,3 +1090,20 @@ st.markdown(str(len(plan())))
     assert at.markdown[-1].value == "0"
     ok(button(at, "old").click().run())  # a file saved before scenarios named their geography
     assert at.markdown[-1].value == "1" and not errors(at)
+
+
+def test_painting_a_whole_la_block_takes_one_click_and_one_undo(app: AppTest, dataset) -> None:
+    blocks: dict[str, list[str]] = {}
+    for code, block in dataset.audit.blocks.items():
+        blocks.setdefault(block, []).append(code)
+    members = next(sorted(units) for units in blocks.values() if len(units) >= 3)
+    by_label(app.checkbox, "Paint whole LA blocks").check()
+    ok(app.run())
+    ok(go(app, "Optimise"))  # the choice outlives a visit to another page
+    ok(go(app, "Map and drawing"))
+    assert by_label(app.checkbox, "Paint whole LA blocks").value
+    ok(click_ccg(app, members[0]))
+    assert plan_of(app) == dict.fromkeys(members, "Footprint 1")
+    assert f"and {len(members) - 1} others in 'Footprint 1'" in texts(app)
+    ok(button(app, "↶ Undo").click().run())
+    assert plan_of(app) == {}

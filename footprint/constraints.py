@@ -12,6 +12,7 @@ blocks) happen later, against a :class:`~footprint.problem.Problem`, in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
@@ -24,6 +25,9 @@ Objective = Literal["max-footprints", "compact", "balanced", "fewest-changes"]
 LARule = Literal["whole-la", "off"]
 Solver = Literal["highs", "cbc"]
 ChangeMeasure = Literal["units", "population"]
+
+#: The largest floor or ceiling accepted: a trillion people, far above any real map.
+MAX_POPULATION_SETTING = 10**12
 
 OBJECTIVES: tuple[str, ...] = ("max-footprints", "compact", "balanced", "fewest-changes")
 LA_RULES: tuple[str, ...] = ("whole-la", "off")
@@ -119,11 +123,22 @@ class Constraints:
         choice("change_measure", CHANGE_MEASURES)
 
         def whole(name: str, value: Any, *, minimum: int) -> int | None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (isinstance(value, float) and not math.isfinite(value))
+                or value != int(value)
+            ):
                 problems.append(f"{name}: got {value!r}; expected a whole number")
                 return None
             if value < minimum:
                 problems.append(f"{name}: got {value:,}; expected {minimum:,} or more")
+                return None
+            if value > MAX_POPULATION_SETTING:
+                problems.append(
+                    f"{name}: got {value:,}; expected at most {MAX_POPULATION_SETTING:,} (more "
+                    "people than any map holds)"
+                )
                 return None
             return int(value)
 

@@ -53,6 +53,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from ._colours import colour_apart
 from ._text import clean_name, clean_text, safe_cell
 from ._version import version
 from .errors import PlanError
@@ -80,39 +81,22 @@ UNASSIGNED_NOTE = (
 )
 KML_NS = "http://www.opengis.net/kml/2.2"
 
-#: Colours of the footprints on the report map and in KML (ColorBrewer Set3, cycled).
-_PALETTE = [
-    "#8dd3c7",
-    "#ffffb3",
-    "#bebada",
-    "#fb8072",
-    "#80b1d3",
-    "#fdb462",
-    "#b3de69",
-    "#fccde5",
-    "#d9d9d9",
-    "#bc80bd",
-    "#ccebc5",
-    "#ffed6f",
-]
-
-
 def _colours(footprints: gpd.GeoDataFrame) -> list[str]:
-    """One colour per footprint such that touching footprints differ (greedy graph colouring).
+    """One colour per footprint, the same as on the app's map, such that touching ones differ.
 
-    Neighbouring footprints in similar colours read as one; a colouring of the
-    touch graph avoids that with a handful of colours.
+    Neighbouring footprints in similar colours read as one; the shared palette and
+    choice (:mod:`footprint._colours`) keep touching footprints apart and give a
+    footprint the colour it has in the app.
     """
-    import networkx as nx
-
-    n = len(footprints)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    if n > 1:
+    labels = [str(f) for f in footprints["footprint"]]
+    touching: dict[str, set[str]] = {lab: set() for lab in labels}
+    if len(labels) > 1:
         left, right = footprints.sindex.query(footprints.geometry, predicate="intersects")
-        graph.add_edges_from((int(i), int(j)) for i, j in zip(left, right, strict=True) if i < j)
-    colour = nx.greedy_color(graph, strategy="largest_first")
-    return [_PALETTE[colour[i] % len(_PALETTE)] for i in range(n)]
+        for i, j in zip(left, right, strict=True):
+            if i != j:
+                touching[labels[int(i)]].add(labels[int(j)])
+    colours = colour_apart(labels, touching)
+    return [colours[lab] for lab in labels]
 
 
 # --- the shared preparation ------------------------------------------------------------------

@@ -897,8 +897,9 @@ def _optimise(args: argparse.Namespace) -> int:
     units = ds.geography.units
     current = None
     if args.current is not None:
-        nhs = {h: c for c, h in zip(units["code"], units["nhs_code"], strict=True) if h}
-        imp = read_plan_csv(args.current, known_codes=list(units["code"]), nhs_codes=nhs)
+        imp = read_plan_csv(
+            args.current, known_codes=list(units["code"]), nhs_codes=ds.geography.nhs_code_aliases
+        )
         for note in imp.problems:
             log.warning("%s: %s", args.current.name, note)
         current = dict(imp.assignment)
@@ -997,13 +998,9 @@ def _validate(args: argparse.Namespace) -> int:
     ds = _load(args)
     _require_la_layer(ds, constraints)
     problem = Problem.from_dataset(ds)
-    units = ds.geography.units
-    nhs = {
-        str(h): str(c)
-        for c, h in zip(units["code"], units["nhs_code"], strict=True)
-        if isinstance(h, str) and h
-    }
-    imp = read_plan_csv(args.plan, known_codes=problem.codes, nhs_codes=nhs)
+    imp = read_plan_csv(
+        args.plan, known_codes=problem.codes, nhs_codes=ds.geography.nhs_code_aliases
+    )
     violations = validate_plan(problem, imp.assignment, constraints)
     if imp.unknown_codes:
         violations.insert(0, _unknown_violation(imp.unknown_codes))

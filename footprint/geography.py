@@ -118,6 +118,21 @@ class Geography:
                 out.update(zip(layer["code"].astype(str), layer["name"].astype(str), strict=True))
         return out
 
+    @property
+    def nhs_code_aliases(self) -> dict[str, str]:
+        """NHS code -> unit code ("00C" -> "E38000042"), for units that have one.
+
+        What a plan file may name a unit by instead of its ONS code
+        (:func:`footprint.plans.read_plan_csv`'s ``nhs_codes``).
+        """
+        if "nhs_code" not in self.units:
+            return {}
+        return {
+            str(h): str(c)
+            for c, h in zip(self.units["code"], self.units["nhs_code"], strict=True)
+            if isinstance(h, str) and h
+        }
+
     def group_names(self, column: str) -> dict[str, str]:
         """Group code -> name of a grouping column (``area_team_code`` -> ``area_team``).
 

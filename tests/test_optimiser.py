@@ -931,7 +931,7 @@ def repair_area_teams(dataset, **constraints):
     from footprint import reference_plan
 
     p = Problem.from_dataset(dataset)
-    current = reference_plan(dataset.geography, "area_team_code")
+    current = reference_plan(dataset.geography, "area_team_code", labels="code")
     c = Constraints(objective="fewest-changes", la_rule="off", **constraints)
     r = optimise(p, c, current=current)
     assert r.assignment, r.reasons

@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean_name", "clean_text", "decode_text", "plain", "safe_cell", "unsafe_cell"]
+__all__ = [
+    "clean_name",
+    "clean_text",
+    "decode_text",
+    "plain",
+    "population_word",
+    "safe_cell",
+    "unsafe_cell",
+]
 
 # Characters a spreadsheet reads as the start of a formula (OWASP "CSV injection"):
 # =, +, -, @, and a leading tab or carriage return.
@@ -95,6 +103,15 @@ def _missing(value: object) -> bool:
         return True  # pd.NA: its comparison has no truth value
     except ValueError:
         return False  # an array: not one missing value
+
+
+def population_word(population_label: object) -> str:
+    """What the population counts, without its source, for a sentence.
+
+    ``"registered patients (QOF 2013/14 list sizes)"`` -> ``"registered patients"``; a
+    missing or empty label reads ``"population"``.
+    """
+    return str(population_label or "population").split(" (", 1)[0].strip()
 
 
 def plain(text: object) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._text import population_word
 from .errors import ConstraintsError, FootprintError, InputFileError
 
 if TYPE_CHECKING:
@@ -926,7 +927,7 @@ def _optimise(args: argparse.Namespace) -> int:
         for reason in result.reasons:
             print(f"reason      {reason}")
         if result.table is not None:
-            label = problem.population_label.split(" (")[0]
+            label = population_word(problem.population_label)
             print(f"smallest    {result.smallest_population:,} {label}")
         if args.out is not None and result.assignment:
             print(f"plan        {args.out}")

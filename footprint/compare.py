@@ -38,6 +38,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .errors import PlanError
 from .geography import group_names
+from .plans import clean_plan
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def _labels(plan: Mapping[str, str], *, which: str, problems: list[str]) -> dict
             "footprint name"
         )
         return {}
-    out: dict[str, str] = {}
+    texts: dict[str, str] = {}
     for code, label in plan.items():
         if label is None or (isinstance(label, str) and label.strip() == ""):
             continue  # unassigned
@@ -150,8 +151,8 @@ def _labels(plan: Mapping[str, str], *, which: str, problems: list[str]) -> dict
                 "must be text"
             )
             continue
-        out[code] = label
-    return out
+        texts[code] = label
+    return clean_plan(texts)
 
 
 def _whole_weights(

@@ -57,7 +57,7 @@ from ._colours import colour_apart
 from ._text import clean_name, clean_text, safe_cell
 from ._version import version
 from .errors import PlanError
-from .plans import write_plan_csv
+from .plans import clean_plan, write_plan_csv
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,7 @@ def _check_assignment(geography, assignment: Mapping[str, str]) -> dict[str, str
         problems.append(f"unit {code!r} -> {label!r}: footprint labels must be text")
     if problems:
         raise PlanError("Cannot export the plan", problems=problems)
-    cleaned = {c: clean_name(v) for c, v in assignment.items() if isinstance(v, str)}
-    return {c: v for c, v in cleaned.items() if v}
+    return clean_plan(assignment)
 
 
 def footprint_layer(

@@ -22,7 +22,7 @@ from pathlib import Path
 from ._text import clean_name, decode_text, safe_cell, unsafe_cell
 from .errors import InputFileError, PlanError
 
-__all__ = ["PLAN_COLUMNS", "PlanImport", "read_plan_csv", "write_plan_csv"]
+__all__ = ["PLAN_COLUMNS", "PlanImport", "clean_plan", "read_plan_csv", "write_plan_csv"]
 
 #: The two columns of a plan file, in order.
 PLAN_COLUMNS: tuple[str, str] = ("unit_code", "footprint")
@@ -355,6 +355,21 @@ def _never_closed(lines: list[str], delimiter: str) -> bool:
 def _rows(lines: list[int]) -> str:
     word = "line" if len(lines) == 1 else "lines"
     return f"{word} {_listing([str(n) for n in lines])}"
+
+
+def clean_plan(assignment: Mapping[str, str | None]) -> dict[str, str]:
+    """The units a plan assigns: code -> footprint name cleaned by ``clean_name``.
+
+    A name that is ``None``, blank or only control characters means unassigned, so
+    the unit is left out; codes become text. Check that codes and names are text
+    before calling, where a wrong type should be reported.
+    """
+    out: dict[str, str] = {}
+    for code, label in assignment.items():
+        name = clean_name(label)
+        if name:
+            out[str(code)] = name
+    return out
 
 
 def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None = None) -> bytes:

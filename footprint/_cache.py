@@ -21,6 +21,7 @@ half-written entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -64,7 +65,15 @@ _MAX_HEADER = 64 * 1024
 
 T = TypeVar("T")
 
-__all__ = ["CacheWarning", "atomic_write_bytes", "cache_dir", "cached", "code_version"]
+__all__ = [
+    "CacheWarning",
+    "atomic_write_bytes",
+    "cache_dir",
+    "cached",
+    "code_version",
+    "sync_folder",
+    "write_temp",
+]
 
 
 class CacheWarning(UserWarning):
@@ -78,27 +87,81 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "footprint"
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, make_parents: bool = True) -> None:
+def write_temp(
+    folder: Path,
+    data: bytes,
+    *,
+    prefix: str,
+    suffix: str = ".tmp",
+    prepare: Callable[[int], None] | None = None,
+) -> str:
+    """A fully written, synced, uniquely named temporary file in ``folder``.
+
+    The caller publishes it (rename or link) or removes it; on any failure here it is
+    removed. ``prepare`` gets the open file descriptor before the bytes are written
+    (to set the file's mode, say).
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if prepare is not None:
+                prepare(fh.fileno())
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename or link in ``folder`` durable (POSIX); not possible on every platform."""
+    with contextlib.suppress(OSError):
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def atomic_write_bytes(
+    path: Path,
+    data: bytes,
+    *,
+    make_parents: bool = True,
+    prefix: str | None = None,
+    suffix: str = ".tmp",
+    prepare: Callable[[int], None] | None = None,
+    durable: bool = False,
+) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
 
-    The bytes go to a uniquely named temporary file in the same folder, which is then
-    renamed over ``path``, so concurrent writers never share a temporary file and the
+    The bytes go to a uniquely named temporary file in the same folder (named
+    ``prefix``...``suffix``; by default ``.<name>.``...``.tmp``), which is then renamed
+    over ``path``, so concurrent writers never share a temporary file and the
     temporary file is removed on every failure. ``make_parents=False`` leaves a missing
-    folder missing (the caller checked it, or it is an error).
+    folder missing (the caller checked it, or it is an error). ``prepare`` is passed to
+    :func:`write_temp`; ``durable=True`` also syncs the folder, so the rename survives
+    a crash.
     """
     path = Path(path)
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = write_temp(
+        path.parent,
+        data,
+        prefix=f".{path.name}." if prefix is None else prefix,
+        suffix=suffix,
+        prepare=prepare,
+    )
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        sync_folder(path.parent)
 
 
 @lru_cache(maxsize=1)

@@ -37,7 +37,6 @@ import logging
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
 import unicodedata
@@ -48,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._cache import atomic_write_bytes, sync_folder, write_temp
 from .errors import FootprintError, InputFileError, PlanError
 
 try:  # POSIX
@@ -470,16 +470,6 @@ def file_name_for(name: str) -> str:
     return f"{slug}-{digest}.json"
 
 
-def _sync_folder(folder: Path) -> None:
-    """Make a rename or link in ``folder`` durable (POSIX); not possible on every platform."""
-    with contextlib.suppress(OSError):
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
 def _share_like_folder(fd: int, folder: Path) -> None:
     """Let whoever may write in ``folder`` read and write this file (rw for each rwx the folder
     grants), so planners whose app processes run as different users share scenarios."""
@@ -493,30 +483,26 @@ def _share_like_folder(fd: int, folder: Path) -> None:
 
 def _write_temp(folder: Path, text: str) -> str:
     """A fully written, synced temporary file in ``folder``; the caller publishes or removes it."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TMP_PREFIX, suffix=".json")
-    try:
-        _share_like_folder(fd, folder)  # mkstemp makes it private to this user
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return tmp
+    return write_temp(
+        folder,
+        text.encode("utf-8"),
+        prefix=_TMP_PREFIX,
+        suffix=".json",
+        prepare=lambda fd: _share_like_folder(fd, folder),  # mkstemp makes it private
+    )
 
 
 def _atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, never half."""
-    tmp = _write_temp(path.parent, text)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _sync_folder(path.parent)
+    atomic_write_bytes(
+        path,
+        text.encode("utf-8"),
+        make_parents=False,
+        prefix=_TMP_PREFIX,
+        suffix=".json",
+        prepare=lambda fd: _share_like_folder(fd, path.parent),  # mkstemp makes it private
+        durable=True,
+    )
 
 
 def _atomic_create(path: Path, text: str) -> None:
@@ -542,7 +528,7 @@ def _atomic_create(path: Path, text: str) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
 
 
 def _try_lock(fd: int) -> bool:
@@ -945,7 +931,7 @@ class ScenarioStore:
             if on_disk is not None:
                 _write_mark(fds[path], max(on_disk.revision, _read_mark(fds[path])))
             path.unlink()
-            _sync_folder(path.parent)
+            sync_folder(path.parent)
         log.info("deleted scenario %r (%s)", name, path)
 
     def rename(
@@ -996,7 +982,7 @@ class ScenarioStore:
             if old_path.is_file():
                 _write_mark(fds[old_path], max(scenario.revision, _read_mark(fds[old_path])))
                 old_path.unlink()
-                _sync_folder(old_path.parent)
+                sync_folder(old_path.parent)
         log.info("renamed scenario %r to %r", old, new_clean)
         return renamed
 

@@ -28,15 +28,10 @@ import networkx as nx
 import numpy as np
 import shapely
 
+from ._pairs import Pair, sorted_pair
 from .errors import ConstraintsError
 
 log = logging.getLogger(__name__)
-
-Pair = tuple[str, str]
-
-
-def _pair(a: str, b: str) -> Pair:
-    return (a, b) if a <= b else (b, a)
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ class Adjacency:
 
     def graph(self, *, without: Iterable[Pair] = ()) -> nx.Graph:
         """The graph as networkx, optionally with some pairs removed."""
-        drop = {_pair(*p) for p in without}
+        drop = {sorted_pair(*p) for p in without}
         g = nx.Graph()
         g.add_nodes_from(self.codes)
         for (a, b), length in zip(self.edges, self.shared_m, strict=True):
@@ -110,7 +105,7 @@ class Adjacency:
                     problems.append(f"{what} {a}-{c}: unknown unit code {code!r}")
             if a == c:
                 problems.append(f"{what} {a}-{c} joins a unit to itself")
-            cleaned.append(_pair(str(a), str(c)))
+            cleaned.append(sorted_pair(str(a), str(c)))
         if problems:
             raise ConstraintsError(f"Cannot use these {what}s", problems=problems)
         return tuple(sorted(set(cleaned)))
@@ -182,7 +177,7 @@ def build_adjacency(
     # (so a mere corner touch measured 2 * tolerance_m): take that overshoot off
     length = np.maximum(length - 2 * tolerance_m, 0.0)
     ok = length >= min_shared_m
-    pairs = [_pair(codes[a], codes[b]) for a, b in zip(left[ok], right[ok], strict=True)]
+    pairs = [sorted_pair(codes[a], codes[b]) for a, b in zip(left[ok], right[ok], strict=True)]
     order = np.argsort([f"{a}|{b}" for a, b in pairs], kind="stable")
     edges = tuple(pairs[i] for i in order)
     # the mask once, not once per edge: indexing ``length[ok]`` inside the loop made this
@@ -206,12 +201,12 @@ def _crossings(geoms: np.ndarray, codes: np.ndarray, tree: shapely.STRtree, bord
     left, right = tree.query(geoms, predicate="dwithin", distance=within_m)
     keep = left < right
     left, right = left[keep], right[keep]
-    fresh = np.array([_pair(codes[a], codes[b]) not in borders
+    fresh = np.array([sorted_pair(codes[a], codes[b]) not in borders
                       for a, b in zip(left, right, strict=True)], dtype=bool)
     left, right = left[fresh], right[fresh]
     length = np.maximum(_shared_lengths(geoms, left, right, within_m),
                         _shared_lengths(geoms, right, left, within_m)) - 2 * within_m
-    out = [_pair(str(codes[a]), str(codes[b]))
+    out = [sorted_pair(str(codes[a]), str(codes[b]))
            for a, b, m in zip(left, right, length, strict=True) if m >= min_m]
     if out:
         log.info("river crossings: %s", out)
@@ -238,6 +233,6 @@ def _auto_bridges(adj: Adjacency, geoms: np.ndarray, codes: np.ndarray, k: int) 
             src = min(
                 members, key=lambda m, t=geoms[main_idx[int(j)]]: shapely.distance(geoms[m], t)
             )
-            out.append(_pair(str(codes[src]), target))
+            out.append(sorted_pair(str(codes[src]), target))
         log.info("bridged island %s to %s", sorted(comp), [main[int(j)] for j in nearest])
     return out

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from ._pairs import sorted_pair
 from .errors import ConstraintsError
 
 __all__ = ["LA_RULES", "OBJECTIVES", "SOLVERS", "Constraints"]
@@ -35,10 +36,6 @@ SOLVERS: tuple[str, ...] = ("highs", "cbc")
 CHANGE_MEASURES: tuple[str, ...] = ("units", "population")
 
 _FORMAT = "footprint-constraints/1"
-
-
-def _pair(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a <= b else (b, a)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -237,7 +234,7 @@ class Constraints:
             if items[0] == items[1]:
                 problems.append(f"{name} {i}: got {items[0]!r} twice; expected two different codes")
                 continue
-            out.add(_pair(items[0], items[1]))
+            out.add(sorted_pair(items[0], items[1]))
         return tuple(sorted(out))
 
     @staticmethod

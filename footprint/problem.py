@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from ._pairs import Pair, sorted_pair
 from .errors import ConstraintsError, PlanError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -31,12 +32,6 @@ NO_LA_LAYER = (
     "this geography has no local authority layer, so the rule 'keep each LA whole' cannot be "
     "checked; upload an LA layer beside the boundaries or switch the LA rule off"
 )
-
-Pair = tuple[str, str]
-
-
-def _pair(a: str, b: str) -> Pair:
-    return (a, b) if a <= b else (b, a)
 
 
 def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
@@ -174,7 +169,7 @@ class Problem:
                 if a == b:
                     problems.append(f"{what} {a}-{b} joins a unit to itself")
                     continue
-                out.append(_pair(a, b))
+                out.append(sorted_pair(a, b))
             return out
 
         bridge_list = sorted(set(clean(bridges, "bridge")))
@@ -186,7 +181,7 @@ class Problem:
             shared[b] = 0.0
         if shared_m:
             for k, v in shared_m.items():
-                p = _pair(*k)
+                p = sorted_pair(*k)
                 if p in shared:
                     shared[p] = float(v)
         return cls(
@@ -267,7 +262,7 @@ class Problem:
 
     def graph(self, *, without: Iterable[Iterable[str]] = ()) -> nx.Graph:
         """The adjacency graph (a new object each call), optionally minus some pairs."""
-        drop = {_pair(*map(str, p)) for p in without}
+        drop = {sorted_pair(*map(str, p)) for p in without}
         g = nx.Graph()
         g.add_nodes_from(self.codes)
         g.add_edges_from(e for e in self.edges if e not in drop)

@@ -9,6 +9,7 @@ newer geographies such as 2015+ CCGs or sub-ICB locations come in.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import warnings
@@ -33,6 +34,7 @@ from ._formats import (
     harden_gdal,
 )
 from ._manifest import Manifest, read_manifest, resolve_data_dir
+from ._text import decode_text
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
 from .errors import DataError, InputFileError
@@ -218,38 +220,34 @@ def read_table(path: PathLike, *, encoding: str | None = None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{p}: no such file; check the path and the file name")
-    with open(p, "rb") as fh:
-        head = fh.read(4096)
-    if b"\x00" in head:
+    data = p.read_bytes()
+    if b"\x00" in data[:4096]:
         raise InputFileError(
             f"{p.name}: not a CSV text file (it holds binary data: a spreadsheet, or text saved "
             "as UTF-16). Save it as 'CSV UTF-8 (comma delimited)'"
         )
-    encodings = [encoding] if encoding else ["utf-8-sig", "cp1252"]
-    last: Exception | None = None
-    for enc in encodings:
-        try:
-            # index_col=False: a file whose every line has one field too many (unquoted
-            # "1,000") must be refused, not silently read with its first column as an index
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                return pd.read_csv(
-                    p,
-                    dtype=str,
-                    encoding=enc,
-                    keep_default_na=False,
-                    na_values=[""],
-                    index_col=False,
-                )
-        except UnicodeDecodeError as exc:
-            last = exc
-        except pd.errors.EmptyDataError:
-            raise InputFileError(
-                f"{p.name}: the file is empty; expected a header line and one line per unit"
-            ) from None
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-            raise InputFileError(_ragged_message(p, enc, exc)) from None
-    raise InputFileError(f"{p.name}: text encoding not recognised ({last})")
+    try:
+        text, enc = (data.decode(encoding), encoding) if encoding else decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{p.name}: text encoding not recognised ({exc})") from None
+    try:
+        # index_col=False: a file whose every line has one field too many (unquoted
+        # "1,000") must be refused, not silently read with its first column as an index
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+            )
+    except pd.errors.EmptyDataError:
+        raise InputFileError(
+            f"{p.name}: the file is empty; expected a header line and one line per unit"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        raise InputFileError(_ragged_message(p, enc, exc)) from None
 
 
 def _ragged_message(p: Path, encoding: str, exc: Exception) -> str:

@@ -27,7 +27,7 @@ import pyogrio
 import shapely.errors
 
 from ._formats import MAPINFO_PARTS, check_boundary_file, gdal_detail
-from ._text import clean_name
+from ._text import clean_name, decode_text
 from .errors import FootprintError, InputFileError
 from .geography import Geography
 from .loader import load_geography
@@ -518,9 +518,13 @@ def inspect_upload_columns(
         if len(uploads) == 1 and Path(uploads[0][0]).suffix.lower() in TABLE_SUFFIXES:
             path = _stage_table(uploads[0], folder, max_bytes=max_bytes)
             try:
-                head = pd.read_csv(path, dtype=str, nrows=0, encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                head = pd.read_csv(path, dtype=str, nrows=0, encoding="cp1252")
+                text, _encoding = decode_text(path.read_bytes())
+            except UnicodeDecodeError as exc:
+                raise InputFileError(
+                    f"{uploads[0][0]}: text encoding not recognised ({exc})"
+                ) from None
+            try:
+                head = pd.read_csv(io.StringIO(text), dtype=str, nrows=0)
             except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
                 raise InputFileError(f"{uploads[0][0]}: not a readable CSV table ({exc})") from None
             return [str(c) for c in head.columns]

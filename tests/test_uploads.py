@@ -326,3 +326,10 @@ def test_real_ccgs_uploaded_as_a_zipped_shapefile(geography, tmp_path):
     assert geo.population_total == 56_324_887
     # dBASE drops trailing spaces (two 2013 names end with one)
     assert set(geo.units["name"]) == set(geography.units["name"].str.rstrip())
+
+
+def test_inspect_columns_reads_windows_1252_and_refuses_other_encodings():
+    assert inspect_upload_columns(("p.csv", "côde,pop\nA,1\n".encode("cp1252"))) == ["côde", "pop"]
+    # 0x81 is undefined in Windows-1252 and not UTF-8: refused in words, not a UnicodeDecodeError
+    with pytest.raises(InputFileError, match=r"p\.csv: text encoding not recognised"):
+        inspect_upload_columns(("p.csv", b"code,pop\n\x81\x81,1\n"))

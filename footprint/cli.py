@@ -25,6 +25,7 @@ from .errors import ConstraintsError, FootprintError, InputFileError
 
 if TYPE_CHECKING:
     from .constraints import Constraints
+    from .geography import Geography
     from .loader import Dataset
 
 log = logging.getLogger(__name__)
@@ -475,14 +476,65 @@ def _load(args: argparse.Namespace) -> Dataset:
     from . import loader
 
     if args.boundaries is None:
-        given = [f"--{k.replace('_', '-')}" for k in _GEO_FLAGS if getattr(args, k) is not None]
+        given = _given(args, _GEO_FLAGS)
         if given:
             raise InputFileError(
                 f"{', '.join(given)} given without --boundaries; give --boundaries FILE and "
                 "--population FILE.csv to plan on your own geography, or drop these flags"
             )
         return loader.load_dataset(args.data_dir)
-    from .uploads import MAX_UPLOAD_BYTES, load_uploaded_geography
+    return loader.Dataset.from_geography(_own_geography(args))
+
+
+def _given(args: argparse.Namespace, names: Sequence[str]) -> list[str]:
+    """The flags among ``names`` that were given, as the planner typed them."""
+    return [f"--{k.replace('_', '-')}" for k in names if getattr(args, k) is not None]
+
+
+def _blank(value: object) -> bool:
+    return value is None or not str(value).strip()
+
+
+_Upload = tuple[str, bytes]
+
+
+def _read_inputs(
+    paths: Sequence[Path], *, what: str, flag: str, problems: list[str]
+) -> list[_Upload]:
+    """Each file's name and bytes; a file that cannot be read is a problem listed instead."""
+    from .uploads import MAX_UPLOAD_BYTES
+
+    out: list[_Upload] = []
+    for path in paths:
+        try:
+            data = _input_file(path, what=what, flag=flag, max_bytes=MAX_UPLOAD_BYTES)
+        except InputFileError as exc:
+            problems.append(str(exc))
+        else:
+            out.append((path.name, data))
+    return out
+
+
+def _own_la_files(args: argparse.Namespace, problems: list[str]) -> list[_Upload]:
+    """The --la-boundaries files read, or none; misused LA flags are problems listed."""
+    if args.la_boundaries is None:
+        given = _given(args, _LA_FLAGS)
+        if given:
+            problems.append(
+                f"{', '.join(given)} given without --la-boundaries; give --la-boundaries FILE "
+                "for your local authorities, or drop these flags"
+            )
+        return []
+    if _blank(args.la_code_column):
+        problems.append("--la-code-column NAME is needed with --la-boundaries")
+    return _read_inputs(
+        args.la_boundaries, what="LA boundary file", flag="--la-boundaries", problems=problems
+    )
+
+
+def _own_geography(args: argparse.Namespace) -> Geography:
+    """The planner's own geography from --boundaries and --population, every problem listed."""
+    from .uploads import load_uploaded_geography
 
     problems = []
     if args.data_dir is not None:
@@ -492,58 +544,22 @@ def _load(args: argparse.Namespace) -> Dataset:
         ("--code-column NAME", args.code_column),
         ("--population-column NAME", args.population_column),
     ):
-        if value is None or not str(value).strip():
+        if _blank(value):
             problems.append(f"{flag} is needed with --boundaries")
-    boundary = []
-    for path in args.boundaries:
-        try:
-            data = _input_file(
-                path, what="boundary file", flag="--boundaries", max_bytes=MAX_UPLOAD_BYTES
-            )
-        except InputFileError as exc:
-            problems.append(str(exc))
-        else:
-            boundary.append((path.name, data))
-    la_boundary = []
-    if args.la_boundaries is None:
-        given = [f"--{k.replace('_', '-')}" for k in _LA_FLAGS if getattr(args, k) is not None]
-        if given:
-            problems.append(
-                f"{', '.join(given)} given without --la-boundaries; give --la-boundaries FILE "
-                "for your local authorities, or drop these flags"
-            )
-    else:
-        if args.la_code_column is None or not str(args.la_code_column).strip():
-            problems.append("--la-code-column NAME is needed with --la-boundaries")
-        for path in args.la_boundaries:
-            try:
-                data = _input_file(
-                    path,
-                    what="LA boundary file",
-                    flag="--la-boundaries",
-                    max_bytes=MAX_UPLOAD_BYTES,
-                )
-            except InputFileError as exc:
-                problems.append(str(exc))
-            else:
-                la_boundary.append((path.name, data))
+    boundary = _read_inputs(
+        args.boundaries, what="boundary file", flag="--boundaries", problems=problems
+    )
+    la_boundary = _own_la_files(args, problems)
     population = None
-    if args.population is not None and str(args.population).strip():
-        try:
-            data = _input_file(
-                args.population,
-                what="population CSV",
-                flag="--population",
-                max_bytes=MAX_UPLOAD_BYTES,
-            )
-        except InputFileError as exc:
-            problems.append(str(exc))
-        else:
-            population = (args.population.name, data)
+    if not _blank(args.population):
+        read = _read_inputs(
+            [args.population], what="population CSV", flag="--population", problems=problems
+        )
+        population = read[0] if read else None
     if problems or population is None:
         raise InputFileError("Cannot read your own geography", problems=problems)
     log.info("reading your own geography from %s", ", ".join(n for n, _ in boundary))
-    geo = load_uploaded_geography(
+    return load_uploaded_geography(
         boundary[0] if len(boundary) == 1 else boundary,
         population,
         code_column=args.code_column,
@@ -559,7 +575,6 @@ def _load(args: argparse.Namespace) -> Dataset:
         la_layer=args.la_layer,
         unit_label=args.unit_label or "unit",
     )
-    return loader.Dataset.from_geography(geo)
 
 
 def _require_la_layer(ds: Dataset, constraints: Constraints) -> None:

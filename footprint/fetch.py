@@ -27,10 +27,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, BinaryIO, Literal
 
 from tqdm import tqdm
 
@@ -140,6 +140,27 @@ def _socket_of(response: object) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+@dataclass
+class _Transfer:
+    """One file on its way in: where from, where to, and its time and bytes so far."""
+
+    f: ManifestFile
+    url: str
+    dest: Path
+    timeout: float
+    limit: float
+    end: float
+    received: int = 0
+
+    def too_slow(self) -> _FileProblem:
+        return _FileProblem(
+            f"{self.f.path}: the download from {self.url} did not finish within {self.limit:g} s "
+            f"({self.received:,} of {self.f.bytes:,} bytes arrived); the server is too slow or "
+            "stalled. Run fetch again later, or give more time with --deadline. The file was "
+            "NOT installed"
+        )
+
+
 def _download(
     f: ManifestFile,
     url: str,
@@ -160,7 +181,30 @@ def _download(
     left empty, are removed on every failure (an interrupt included).
     """
     limit = default_deadline(f, timeout=timeout) if deadline is None else deadline
-    end = time.monotonic() + limit
+    t = _Transfer(f, url, dest, timeout=timeout, limit=limit, end=time.monotonic() + limit)
+    fd, tmp, created = _open_part(f, dest)
+    try:
+        response = _open_url(t)
+        out = os.fdopen(fd, "wb")
+        fd = -1  # now owned by ``out``
+        with response, out, _progress_bar(f, progress) as bar:
+            declared = response.headers.get("Content-Length")
+            got = _receive(t, response, out, bar)
+            _check_complete(t, declared)
+            _sync(t, out)
+        _check_digest(t, got)
+        _install(t, tmp)
+        return t.received
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        _remove_empty(created)
+        raise
+
+
+def _open_part(f: ManifestFile, dest: Path) -> tuple[int, Path, list[Path]]:
+    """A new ``.part`` file next to ``dest``: its descriptor, its path and the folders made."""
     created: list[Path] = []
     try:
         created = _make_folders(dest.parent)
@@ -174,130 +218,138 @@ def _download(
     except BaseException:
         _remove_empty(created)
         raise
-    tmp = Path(tmp_name)
+    return fd, Path(tmp_name), created
 
-    def too_slow(received: int) -> _FileProblem:
-        return _FileProblem(
-            f"{f.path}: the download from {url} did not finish within {limit:g} s "
-            f"({received:,} of {f.bytes:,} bytes arrived); the server is too slow or stalled. "
-            "Run fetch again later, or give more time with --deadline. The file was NOT installed"
+
+def _open_url(t: _Transfer) -> Any:
+    """The server's response for ``t.url``; a refusal or an unreachable host in words."""
+    f, url = t.f, t.url
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    try:
+        return urllib.request.urlopen(request, timeout=min(t.timeout, t.limit))
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise _FileProblem(
+            f"{f.path}: the server answered HTTP {exc.code} ({exc.reason}) for {url}"
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        if urllib.parse.urlsplit(url).scheme == "file":
+            raise _FileProblem(
+                f"{f.path}: cannot read {url} ({_network_reason(exc)}); is the mirror "
+                "complete, with the same layout as the data folder?"
+            ) from None
+        raise _FileProblem(
+            f"{f.path}: could not reach {_host(url)} ({_network_reason(exc)}) for {url}",
+            offline_host=_host(url),
+        ) from None
+
+
+def _progress_bar(f: ManifestFile, progress: bool) -> tqdm:
+    return tqdm(
+        total=f.bytes,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=f.path,
+        file=sys.stderr,
+        disable=not progress,
+        leave=False,
+    )
+
+
+def _receive(t: _Transfer, response: Any, out: BinaryIO, bar: tqdm) -> str:
+    """Copy the response into ``out`` within the deadline; the sha256 of what arrived."""
+    digest = hashlib.sha256()
+    sock = _socket_of(response)
+    # read1 returns what has arrived instead of waiting for a whole block
+    read = getattr(response, "read1", response.read)
+    try:
+        while chunk := _next_chunk(t, read, sock):
+            t.received += len(chunk)
+            if t.received > t.f.bytes:
+                raise _FileProblem(
+                    f"{t.f.path}: {t.url} sent more than the {t.f.bytes:,} bytes the manifest "
+                    "expects; it is not the file the tool was built for. The file was NOT "
+                    "installed"
+                )
+            digest.update(chunk)
+            _write_chunk(t, out, chunk)
+            bar.update(len(chunk))
+    except (OSError, http.client.HTTPException) as exc:
+        raise _FileProblem(
+            f"{t.f.path}: the download from {t.url} broke off after {t.received:,} of "
+            f"{t.f.bytes:,} bytes ({_network_reason(exc)}); run fetch again. The file "
+            "was NOT installed"
+        ) from None
+    return digest.hexdigest()
+
+
+def _next_chunk(t: _Transfer, read: Callable[[int], bytes], sock: socket.socket | None) -> bytes:
+    """The next bytes that arrive (``b""`` at the end); the deadline ends a trickle."""
+    left = t.end - time.monotonic()
+    if left <= 0:
+        raise t.too_slow()
+    if sock is not None:
+        sock.settimeout(min(t.timeout, max(left, 0.01)))
+    try:
+        return read(_CHUNK)
+    except TimeoutError:
+        if time.monotonic() >= t.end:
+            raise t.too_slow() from None
+        raise
+
+
+def _write_chunk(t: _Transfer, out: BinaryIO, chunk: bytes) -> None:
+    try:
+        out.write(chunk)
+    except OSError as exc:
+        raise _FileProblem(
+            f"{t.f.path}: writing to {t.dest.parent} failed ({exc.strerror or exc}); "
+            "free some disk space or choose another folder with --data-dir. The "
+            "file was NOT installed"
+        ) from None
+
+
+def _check_complete(t: _Transfer, declared: str | None) -> None:
+    """Refuse a download shorter than the server said it would be."""
+    if declared is not None and declared.isdigit() and t.received < int(declared):
+        raise _FileProblem(
+            f"{t.f.path}: the connection to {_host(t.url)} closed after {t.received:,} of "
+            f"{int(declared):,} bytes (truncated download from {t.url}); run fetch again. "
+            "The file was NOT installed"
         )
 
+
+def _sync(t: _Transfer, out: BinaryIO) -> None:
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-        try:
-            response = urllib.request.urlopen(request, timeout=min(timeout, limit))
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise _FileProblem(
-                f"{f.path}: the server answered HTTP {exc.code} ({exc.reason}) for {url}"
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            if urllib.parse.urlsplit(url).scheme == "file":
-                raise _FileProblem(
-                    f"{f.path}: cannot read {url} ({_network_reason(exc)}); is the mirror "
-                    "complete, with the same layout as the data folder?"
-                ) from None
-            raise _FileProblem(
-                f"{f.path}: could not reach {_host(url)} ({_network_reason(exc)}) for {url}",
-                offline_host=_host(url),
-            ) from None
-        digest = hashlib.sha256()
-        received = 0
-        out = os.fdopen(fd, "wb")
-        fd = -1  # now owned by ``out``
-        with (
-            response,
-            out,
-            tqdm(
-                total=f.bytes,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=f.path,
-                file=sys.stderr,
-                disable=not progress,
-                leave=False,
-            ) as bar,
-        ):
-            declared = response.headers.get("Content-Length")
-            sock = _socket_of(response)
-            # read1 returns what has arrived instead of waiting for a whole block
-            read = getattr(response, "read1", response.read)
-            try:
-                while True:
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        raise too_slow(received)
-                    if sock is not None:
-                        sock.settimeout(min(timeout, max(left, 0.01)))
-                    try:
-                        chunk = read(_CHUNK)
-                    except TimeoutError:
-                        if time.monotonic() >= end:
-                            raise too_slow(received) from None
-                        raise
-                    if not chunk:
-                        break
-                    received += len(chunk)
-                    if received > f.bytes:
-                        raise _FileProblem(
-                            f"{f.path}: {url} sent more than the {f.bytes:,} bytes the manifest "
-                            "expects; it is not the file the tool was built for. The file was NOT "
-                            "installed"
-                        )
-                    digest.update(chunk)
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:
-                        raise _FileProblem(
-                            f"{f.path}: writing to {dest.parent} failed ({exc.strerror or exc}); "
-                            "free some disk space or choose another folder with --data-dir. The "
-                            "file was NOT installed"
-                        ) from None
-                    bar.update(len(chunk))
-            except (OSError, http.client.HTTPException) as exc:
-                raise _FileProblem(
-                    f"{f.path}: the download from {url} broke off after {received:,} of "
-                    f"{f.bytes:,} bytes ({_network_reason(exc)}); run fetch again. The file "
-                    "was NOT installed"
-                ) from None
-            if declared is not None and declared.isdigit() and received < int(declared):
-                raise _FileProblem(
-                    f"{f.path}: the connection to {_host(url)} closed after {received:,} of "
-                    f"{int(declared):,} bytes (truncated download from {url}); run fetch again. "
-                    "The file was NOT installed"
-                )
-            try:
-                out.flush()
-                os.fsync(out.fileno())
-            except OSError as exc:
-                raise _FileProblem(
-                    f"{f.path}: writing to {dest.parent} failed ({exc.strerror or exc}). The file "
-                    "was NOT installed"
-                ) from None
-        got = digest.hexdigest()
-        if got != f.sha256:
-            raise _FileProblem(
-                f"{f.path}: checksum mismatch for the download from {url}: expected sha256 "
-                f"{f.sha256}, got {got} ({received:,} bytes, expected {f.bytes:,}). The file was "
-                "NOT installed; the server may hold a different release, or the transfer was "
-                "damaged"
-            )
-        try:
-            os.replace(tmp, dest)
-        except OSError as exc:
-            raise _FileProblem(
-                f"{f.path}: could not move the download into place at {dest} "
-                f"({exc.strerror or exc}). The file was NOT installed"
-            ) from None
-        return received
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
-        _remove_empty(created)
-        raise
+        out.flush()
+        os.fsync(out.fileno())
+    except OSError as exc:
+        raise _FileProblem(
+            f"{t.f.path}: writing to {t.dest.parent} failed ({exc.strerror or exc}). The file "
+            "was NOT installed"
+        ) from None
+
+
+def _check_digest(t: _Transfer, got: str) -> None:
+    f = t.f
+    if got != f.sha256:
+        raise _FileProblem(
+            f"{f.path}: checksum mismatch for the download from {t.url}: expected sha256 "
+            f"{f.sha256}, got {got} ({t.received:,} bytes, expected {f.bytes:,}). The file was "
+            "NOT installed; the server may hold a different release, or the transfer was "
+            "damaged"
+        )
+
+
+def _install(t: _Transfer, tmp: Path) -> None:
+    try:
+        os.replace(tmp, t.dest)
+    except OSError as exc:
+        raise _FileProblem(
+            f"{t.f.path}: could not move the download into place at {t.dest} "
+            f"({exc.strerror or exc}). The file was NOT installed"
+        ) from None
 
 
 def fetch_data(
@@ -348,28 +400,8 @@ def fetch_data(
     """
     manifest = manifest or read_manifest()
     root = Path(data_dir) if data_dir is not None else default_fetch_dir()
-    for name, value in (("timeout", timeout), ("deadline", deadline)):
-        if value is None and name == "deadline":
-            continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or not 0 < value <= MAX_SECONDS
-        ):
-            raise DataError(
-                f"{name} must be a positive number of seconds; got {value!r} (expected more "
-                f"than 0 and at most {MAX_SECONDS:,.0f})"
-            )
-    if mirror is not None:
-        try:
-            scheme = urllib.parse.urlsplit(mirror).scheme
-        except ValueError as exc:
-            raise DataError(f"--mirror {mirror!r} is not a usable URL ({exc})") from None
-        if scheme not in ("http", "https", "file"):
-            raise DataError(
-                f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r}"
-            )
+    _check_seconds(timeout=timeout, deadline=deadline)
+    _check_mirror(mirror)
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file, not a folder; choose a data folder with --data-dir")
     done: list[FetchedFile] = []
@@ -380,15 +412,13 @@ def fetch_data(
         url = file_url(f, mirror=mirror)
         if not force and dest.is_file():
             try:
-                ok = sha256_file(dest) == f.sha256
-            except OSError as exc:
-                problems.append(f"{f.path}: cannot read the existing copy at {dest} ({exc})")
+                kept = _kept(f, dest, url)
+            except _FileProblem as exc:
+                problems.append(str(exc))
                 continue
-            if ok:
-                log.info("%s is up to date", dest)
-                done.append(FetchedFile(f.path, "up to date", f.bytes, dest, url))
+            if kept is not None:
+                done.append(kept)
                 continue
-            log.info("%s differs from the manifest; downloading a fresh copy", dest)
         host = _host(url)
         if host in unreachable:
             problems.append(f"{f.path}: not tried, {host} could not be reached (see above)")
@@ -403,19 +433,75 @@ def fetch_data(
             continue
         done.append(FetchedFile(f.path, "downloaded", size, dest, url))
     if problems:
-        message = (
-            f"Could not fetch {len(problems)} of {len(manifest.files)} reference files into {root}"
-        )
-        if unreachable:
-            sources = "the mirror" if mirror else "the sources listed in the data manifest"
-            message += (
-                ". You seem to be offline (or a firewall blocks "
-                f"{', '.join(sorted(unreachable))}): copy the files by hand from {sources} "
-                f"into {root}, or set {ENV_VAR} to a folder that already holds them "
-                "(e.g. a network share), or use --mirror with an internal copy"
-            )
-        raise DataError(message, problems=problems)
+        raise _fetch_failure(manifest, root, problems, unreachable=unreachable, mirror=mirror)
     return done
+
+
+def _check_seconds(*, timeout: float, deadline: float | None) -> None:
+    """Refuse a timeout or deadline that is not a positive, finite number of seconds."""
+    for name, value in (("timeout", timeout), ("deadline", deadline)):
+        if value is None and name == "deadline":
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 < value <= MAX_SECONDS
+        ):
+            raise DataError(
+                f"{name} must be a positive number of seconds; got {value!r} (expected more "
+                f"than 0 and at most {MAX_SECONDS:,.0f})"
+            )
+
+
+def _check_mirror(mirror: str | None) -> None:
+    """Refuse a mirror that is not an http://, https:// or file:// URL."""
+    if mirror is None:
+        return
+    try:
+        scheme = urllib.parse.urlsplit(mirror).scheme
+    except ValueError as exc:
+        raise DataError(f"--mirror {mirror!r} is not a usable URL ({exc})") from None
+    if scheme not in ("http", "https", "file"):
+        raise DataError(
+            f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r}"
+        )
+
+
+def _kept(f: ManifestFile, dest: Path, url: str) -> FetchedFile | None:
+    """The copy at ``dest`` when it matches the manifest; ``None`` when it must be fetched again."""
+    try:
+        ok = sha256_file(dest) == f.sha256
+    except OSError as exc:
+        raise _FileProblem(f"{f.path}: cannot read the existing copy at {dest} ({exc})") from None
+    if ok:
+        log.info("%s is up to date", dest)
+        return FetchedFile(f.path, "up to date", f.bytes, dest, url)
+    log.info("%s differs from the manifest; downloading a fresh copy", dest)
+    return None
+
+
+def _fetch_failure(
+    manifest: Manifest,
+    root: Path,
+    problems: list[str],
+    *,
+    unreachable: dict[str, str],
+    mirror: str | None,
+) -> DataError:
+    """One error for every file not installed, with the way round being offline."""
+    message = (
+        f"Could not fetch {len(problems)} of {len(manifest.files)} reference files into {root}"
+    )
+    if unreachable:
+        sources = "the mirror" if mirror else "the sources listed in the data manifest"
+        message += (
+            ". You seem to be offline (or a firewall blocks "
+            f"{', '.join(sorted(unreachable))}): copy the files by hand from {sources} "
+            f"into {root}, or set {ENV_VAR} to a folder that already holds them "
+            "(e.g. a network share), or use --mirror with an internal copy"
+        )
+    return DataError(message, problems=problems)
 
 
 def summary_lines(results: Sequence[FetchedFile]) -> list[str]:

@@ -56,7 +56,7 @@ from footprint.drawing import (
     valid_token,
 )
 from footprint.form import short_label as _short
-from footprint.map import base_map, static_files, units_layer
+from footprint.map import base_map, units_layer, write_static_files
 from footprint.scenarios import ScenarioConflictError, geography_of
 
 from .clicks import INSTANT_CLICKS_JS, MAP_EVENTS, clicked_unit
@@ -381,14 +381,9 @@ def map_data_url(ds: Dataset) -> str:
 
     Checked on every run (a few stat calls), so a folder emptied by a temp cleaner heals.
     """
-    folder = Path(map_data_folder())
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in static_files(ds.geography).items():
-        path = folder / name
-        if not path.exists():  # names carry a content hash: an existing file is the same
-            tmp = path.with_suffix(".part")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+    # each file goes through a temporary file of its own: sessions drawing their first map at
+    # once never share one (a shared ".part" name made concurrent first draws fail)
+    write_static_files(ds.geography, map_data_folder())
     return MAPDATA_URL
 
 

@@ -35,7 +35,6 @@ import hashlib
 import html
 import json
 import os
-import re
 import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -48,6 +47,7 @@ from folium.map import CustomPane, Layer
 from folium.template import Template
 
 from ._assets import leaflet_links
+from ._colours import FOOTPRINT_PALETTE, colour_apart
 from .errors import PlanError
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
     "attribution_html",
     "base_map",
     "build_map",
-    "clicked_unit",
     "footprint_colours",
     "static_files",
     "unit_properties",
@@ -71,12 +70,6 @@ ColourBy = Literal["population", "footprint"]
 POPULATION_BREAKS = (100_000, 200_000, 300_000, 500_000)
 #: ColorBrewer YlGnBu, one colour per population class.
 POPULATION_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
-#: Qualitative colours for footprints (no grey: grey means unassigned; no red: red means
-#: below the floor). Neighbouring footprints get different colours.
-FOOTPRINT_PALETTE = (
-    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2",
-    "#ff9da7", "#9c755f", "#8cd17d", "#86bcb6", "#d4a6c8", "#f1ce63",
-)  # fmt: skip
 UNASSIGNED_FILL = "#d9d9d9"
 BELOW_FLOOR_STROKE = "#c0392b"
 HIGHLIGHT_STROKE = "#111111"
@@ -286,17 +279,14 @@ def _population_class(value: int) -> int:
     return int(np.searchsorted(POPULATION_BREAKS, value, side="right"))
 
 
-def _stable_index(label: str) -> int:
-    # a stable (not per-process randomised) hash, so a footprint keeps its colour between runs
-    return sum((i + 1) * ord(ch) for i, ch in enumerate(label)) % len(FOOTPRINT_PALETTE)
-
-
 def footprint_colours(geography: Any, assignment: Mapping[str, str]) -> dict[str, str]:
     """A colour per footprint such that footprints that touch get different colours.
 
     Each footprint prefers a colour derived from its name, so colours stay put
     while a plan is edited; it takes the next free colour only when a
-    neighbouring footprint already has it.
+    neighbouring footprint already has it. The palette and the choice are
+    :mod:`footprint._colours`, shared with the exports, so a footprint has one
+    colour on the map, in the report and in KML.
     """
     labels = sorted({str(v) for v in assignment.values() if v})
     if not labels:
@@ -307,17 +297,8 @@ def footprint_colours(geography: Any, assignment: Mapping[str, str]) -> dict[str
         if fa and fb and fa != fb:
             touching[fa].add(fb)
             touching[fb].add(fa)
-    colours: dict[str, str] = {}
-    n = len(FOOTPRINT_PALETTE)
-    for lab in labels:
-        taken = {colours[o] for o in touching[lab] if o in colours}
-        start = _stable_index(lab)
-        for step in range(n):
-            colour = FOOTPRINT_PALETTE[(start + step) % n]
-            if colour not in taken:
-                break
-        colours[lab] = colour
-    return colours
+    # the exports choose the same way (footprint._colours): one plan, one set of colours
+    return colour_apart(labels, touching)
 
 
 # --- the CCG layer ---------------------------------------------------------------------------
@@ -559,36 +540,6 @@ class _UnitsGeoJson(Layer):
         self.styles = _dumps(styles)
 
 
-# Kept only for tests/test_map.py until its two click tests move to the app side: the app
-# passes its own click reporting (app_pages/clicks.py) through units_layer(on_click=...),
-# and this module needs to know nothing of its host.
-# streamlit-folium reports a click to Streamlit 250 ms after it happens (a debounce meant for
-# panning). For a click on a CCG that is a quarter of the time the planner waits, so this
-# sends the very value streamlit-folium is about to send, at once, and records it as sent;
-# its own debounced report then finds nothing new and sends nothing. The value is built the
-# way streamlit-folium 0.27 builds it (the returned objects, in its key order); when the
-# page is not streamlit-folium's, or asks for other objects, it does nothing and the
-# normal report goes ahead.
-_INSTANT_CLICKS_JS = """(function (layer) {
-    var ORDER = ["last_object_clicked_count", "last_active_drawing"];
-    layer.on("click", function () {
-        setTimeout(function () {  // after streamlit-folium's own click handlers
-            var g = window.__GLOBAL_DATA__;
-            if (!g || !Array.isArray(g.returned_objects) || window.parent === window) { return; }
-            if (g.returned_objects.some(function (k) { return ORDER.indexOf(k) < 0; })) { return; }
-            var value = {};
-            ORDER.forEach(function (k) {
-                if (g.returned_objects.indexOf(k) >= 0) { value[k] = g[k]; }
-            });
-            if (JSON.stringify(value) === JSON.stringify(g.previous_data)) { return; }
-            g.previous_data = value;
-            window.parent.postMessage({isStreamlitMessage: true,
-                type: "streamlit:setComponentValue", value: value, dataType: "json"}, "*");
-        }, 0);
-    });
-})"""
-
-
 class _Legend(folium.MacroElement):
     """A legend as a plain HTML Leaflet control that comes and goes with its parent layer.
 
@@ -680,7 +631,6 @@ def units_layer(
     legend: bool = True,
     name: str = "CCGs",
     data_url: str | None = None,
-    instant_clicks: bool = False,
     on_click: str | None = None,
 ) -> folium.FeatureGroup:
     """The CCGs as a feature group: coloured polygons with tooltips, plus the legend.
@@ -707,12 +657,6 @@ def units_layer(
         polygons are fetched from there once (and cached by the browser) and the
         layer itself holds only the per-CCG colours and tooltips (about 60 kB
         instead of 0.8 MB for the 211 CCGs). ``None``: everything inline.
-    instant_clicks
-        In streamlit-folium (0.27) with ``returned_objects`` limited to
-        ``last_active_drawing`` and ``last_object_clicked_count``: report a click
-        on a CCG to Streamlit at once rather than after streamlit-folium's
-        250 ms debounce. Anywhere else it does nothing. Superseded by ``on_click``
-        (the host's own click reporting); kept for older callers.
     on_click
         A JavaScript function expression, called with the units' Leaflet layer once it is
         made: how a host (the app) attaches its own click reporting, so that this module
@@ -724,8 +668,6 @@ def units_layer(
         When ``colour_by`` is unknown or the plan names unknown codes.
     """
     highlight = tuple(highlight)
-    if instant_clicks and on_click is None:
-        on_click = _INSTANT_CLICKS_JS
     kwargs: dict[str, Any] = dict(
         audit=audit, assignment=assignment, colour_by=colour_by, highlight=highlight,
         locked=locked, floor=floor, fill_opacity=fill_opacity,
@@ -1068,26 +1010,3 @@ def build_map(
     )
     m.add_child(layer)  # its own overlay pane sits below the boundary and marker panes
     return m
-
-
-_CODE_IN_TOOLTIP = re.compile(r"ONS code\s+(\S+)")
-
-
-def clicked_unit(event: Mapping[str, Any] | None) -> str | None:
-    """The unit code of the CCG a map click landed on, from the dict st_folium returns.
-
-    Reads ``last_active_drawing`` (the clicked feature, whose ``code`` property
-    this module sets) and falls back to the ``ONS code`` line of
-    ``last_object_clicked_tooltip``. ``None`` when the click was not on a CCG.
-    """
-    if not event:
-        return None
-    drawing = event.get("last_active_drawing")
-    if isinstance(drawing, Mapping):
-        props = drawing.get("properties")
-        if isinstance(props, Mapping) and isinstance(props.get("code"), str) and props["code"]:
-            return props["code"]
-    tip = event.get("last_object_clicked_tooltip")
-    if isinstance(tip, str) and (match := _CODE_IN_TOOLTIP.search(tip)):
-        return match.group(1)
-    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import folium
 import pytest
@@ -15,7 +16,6 @@ from footprint.map import (
     UNASSIGNED_FILL,
     base_map,
     build_map,
-    clicked_unit,
     footprint_colours,
     static_files,
     unit_properties,
@@ -124,16 +124,28 @@ def test_with_a_data_url_each_change_sends_only_the_properties(geography, datase
 
 
 def test_instant_click_reports_only_when_asked(geography) -> None:
+    # the app's click reporting (app_pages.clicks) rides on units_layer(on_click=...): the
+    # map itself knows nothing of streamlit-folium
+    from app_pages.clicks import INSTANT_CLICKS_JS
+
     def script(**kw) -> str:
         m = base_map(geography, tiles=False, leaflet_url="x/")
         m.add_child(units_layer(geography, assignment={}, colour_by="footprint", **kw))
         return m.get_root().render()
 
     assert "streamlit:setComponentValue" not in script()
-    text = script(instant_clicks=True)
+    text = script(on_click=INSTANT_CLICKS_JS)
     assert "streamlit:setComponentValue" in text
     # it only acts inside streamlit-folium, with the two objects the app asks for
     assert "window.__GLOBAL_DATA__" in text and '"last_object_clicked_count"' in text
+
+
+def test_the_map_module_knows_nothing_of_streamlit() -> None:
+    import footprint.map as fmap
+
+    source = Path(fmap.__file__).read_text(encoding="utf-8")
+    assert "import streamlit" not in source and "streamlit_folium" not in source
+    assert not hasattr(fmap, "clicked_unit") and not hasattr(fmap, "_INSTANT_CLICKS_JS")
 
 
 def test_tooltips_say_what_population_counts(geography, dataset) -> None:
@@ -170,6 +182,20 @@ def test_touching_footprints_get_different_colours(geography, dataset) -> None:
     a, b = dataset.adjacency.pairs[0]
     colours = footprint_colours(geography, {a: "A", b: "B"})
     assert colours["A"] != colours["B"]
+
+
+def test_the_map_colours_footprints_as_the_exports_do(geography, dataset) -> None:
+    # one palette and one choice (footprint._colours) for the map and every export
+    from footprint import _colours
+    from footprint.map import FOOTPRINT_PALETTE
+
+    assert FOOTPRINT_PALETTE is _colours.FOOTPRINT_PALETTE
+    a, b = dataset.adjacency.pairs[0]
+    plan = {a: "North", b: "South"}
+    assert footprint_colours(geography, plan) == _colours.colour_apart(
+        ["North", "South"], {"North": ["South"], "South": ["North"]})
+    assert footprint_colours(geography, {a: "North"}) == {
+        "North": FOOTPRINT_PALETTE[_colours.stable_index("North")]}
 
 
 def test_highlight_and_locked_show(geography) -> None:
@@ -254,6 +280,8 @@ def test_units_layer_is_a_feature_group_with_a_legend(geography) -> None:
 
 
 def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
+    from app_pages.clicks import clicked_unit
+
     assert clicked_unit({"last_active_drawing": {"properties": {"code": "E38000007"}}}) == (
         "E38000007")
     assert clicked_unit({"last_active_drawing": None,

@@ -8,7 +8,9 @@ units, borders switched off) are read here with :mod:`footprint.rule_text`, and 
 problem, in the boxes or in the values, comes back in one :class:`ConstraintsError`.
 
 :func:`verdict` reads an optimiser result into one sentence in the population's own
-words ("residents" for a planner's geography that counts residents), and
+words ("residents" for a planner's geography that counts residents); over a partial drawing
+it says what became of the units that were in no footprint (:func:`placement_reading`).
+:func:`kept_drawing` is "keep my footprints and plan the rest" as fixed units, and
 :func:`drawing_message` words a validator message for a page that only draws.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .compare import moved_units
 from .constraints import Constraints
 from .errors import ConstraintsError
 from .rule_text import RuleKind, read_rules
@@ -26,6 +29,8 @@ __all__ = [
     "constraints_from_form",
     "drawing_message",
     "footprint_count",
+    "kept_drawing",
+    "placement_reading",
     "short_label",
     "verdict",
 ]
@@ -123,25 +128,113 @@ def short_label(population_label: str) -> str:
     return str(population_label).split(" (")[0]
 
 
+def kept_drawing(drawing: Mapping[str, str]) -> list[tuple[str, str]]:
+    """"Keep my footprints (locked or not) and plan the rest", as fixed units.
+
+    Every drawn unit is fixed to its footprint's name (``Constraints.fixed``); the
+    units in no footprint are left for the optimiser to plan.
+    """
+    return sorted((str(u), str(f)) for u, f in drawing.items() if f is not None and str(f))
+
+
+def placement_reading(
+    drawing: Mapping[str, str],
+    plan: Mapping[str, str],
+    *,
+    unit: str = "CCG",
+    unit_plural: str | None = None,
+    populations: Mapping[str, int] | None = None,
+    population_label: str = "",
+) -> str | None:
+    """What a plan made of a partial drawing, in words; ``None`` when nothing was unassigned.
+
+    "204 CCGs that were in no footprint were placed, all in one new footprint of
+    54,766,960 registered patients; 3 CCGs moved." Moved units are counted as the
+    comparison counts them (:func:`footprint.compare.moved_units`), so the two pages
+    give one number.
+
+    Parameters
+    ----------
+    drawing
+        The plan the optimiser started from (unit -> footprint; units missing are in
+        no footprint).
+    plan
+        The optimiser's plan.
+    unit, unit_plural
+        What the units are called ("CCG", "CCGs").
+    populations
+        Unit -> population: with it, a single new footprint's size is given.
+    population_label
+        What the population counts, for that size.
+    """
+    many = unit_plural or f"{unit}s"
+    drawn = {u for u, f in drawing.items() if f}
+    placed = sorted(u for u, f in plan.items() if f and u not in drawn)
+    if not placed:
+        return None
+
+    def count(n: int) -> str:
+        return f"{n:,} {unit if n == 1 else many}"
+
+    homes = {plan[u] for u in placed}
+    new = sorted(f for f in homes if not any(plan.get(u) == f for u in drawn))
+    was = "that was" if len(placed) == 1 else "that were"
+    if len(homes) == 1 and new:
+        size = ""
+        if populations is not None:
+            total = sum(int(populations.get(u, 0)) for u, f in plan.items() if f == new[0])
+            size = f" of {total:,} {short_label(population_label)}".rstrip()
+        where = f"all in one new footprint{size}"
+    elif new:
+        where = f"in {len(homes):,} footprints, {len(new):,} of them new"
+    else:
+        where = (f"into the drawn footprint {next(iter(homes))!r}" if len(homes) == 1
+                 else f"into {len(homes):,} of the drawn footprints")
+    moved = len(moved_units(dict(drawing), dict(plan)))
+    return (f"{count(len(placed))} {was} in no footprint {'was' if len(placed) == 1 else 'were'}"
+            f" placed, {where}; {count(moved)} moved.")
+
+
 def verdict(result: Mapping[str, Any], *, population_label: str,
-            unit: str = "CCG") -> tuple[str, str]:
+            unit: str = "CCG", unit_plural: str | None = None,
+            populations: Mapping[str, int] | None = None) -> tuple[str, str]:
     """(kind of message, one plain sentence) for an optimiser result's summary.
 
     ``kind`` is ``"success"`` (proven best), ``"warning"`` (a plan, not proven best) or
     ``"error"`` (no plan). ``result`` holds the result's ``status``, ``footprints``,
     ``objective``, ``objective_value``, ``bound``, ``gap``, ``reasons``, ``time_limit`` and
     the constraints' ``change_measure``. A repair that counts population moved says it in
-    ``population_label``'s words; units moved are counted as ``unit``\\ s.
+    ``population_label``'s words; units moved are counted as ``unit_plural``.
+
+    A repair (``fewest-changes``) whose ``result`` also holds the ``drawing`` it started
+    from and its ``assignment`` says what it did with the units the drawing left in no
+    footprint (:func:`placement_reading`): fewest-changes counts only moves of drawn
+    units, so where the rest went was not optimised, and the result is a warning, never
+    a bare "Proven best".
     """
+    many = unit_plural or f"{unit}s"
     status = result["status"]
     n = result.get("footprints")
     value = result.get("objective_value")
     bound = result.get("bound")
     moving = ""  # a repair says what it moves
-    if result.get("objective") == "fewest-changes" and isinstance(value, int | float):
+    repair = result.get("objective") == "fewest-changes"
+    if repair and isinstance(value, int | float):
         what = (short_label(population_label) if result.get("change_measure") == "population"
-                else f"{unit}s")
+                else many)
         moving = f", moving {value:,.0f} {what} from their footprint in the drawing"
+    placed = None
+    if repair and status in ("optimal", "feasible") and result.get("drawing") is not None:
+        placed = placement_reading(result["drawing"], result.get("assignment") or {},
+                                   unit=unit, unit_plural=many, populations=populations,
+                                   population_label=population_label)
+    if placed:
+        head = ("Optimal for the drawn " + many + " (no fewer moves are possible)"
+                if status == "optimal" else "Feasible")
+        return "warning", (f"{head}: {n} footprints. {placed} fewest-changes counts only "
+                           f"moves of the {many} you drew, so where the others went was not "
+                           "planned: to plan them, run again starting from 'Keep my "
+                           "footprints, plan the rest'.")
     if status == "optimal":
         return "success", f"Proven best (optimal): {n} footprints{moving}."
     if status == "feasible":

@@ -16,11 +16,15 @@ import io
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._text import clean_name, decode_text, safe_cell, unsafe_cell
 from .errors import InputFileError, PlanError
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 __all__ = ["PLAN_COLUMNS", "PlanImport", "clean_plan", "read_plan_csv", "write_plan_csv"]
 
@@ -110,10 +114,10 @@ def _text(data: bytes, name: str) -> str:
                 f"{name}: not a CSV text file (it looks like {kind}). Save the plan as "
                 "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
             )
-    head = data[:4096]
+    raw_head = data[:4096]
     # UTF-16 text or a binary file has NUL bytes throughout; a stray NUL in a name is
     # only a control character, which the names lose
-    if head.count(b"\x00") > 2 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw_head.count(b"\x00") > 2 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputFileError(
             f"{name}: not a CSV text file (it holds binary data: a spreadsheet, or text saved as "
             "UTF-16). Save the plan as 'CSV UTF-8 (comma delimited)'"
@@ -186,129 +190,202 @@ def read_plan_csv(
             f"{name}: the file is empty; expected a header line 'unit_code,footprint' and one "
             "line per unit"
         )
-    known = [str(c) for c in known_codes]
-    known_set = set(known)
-    aliases = {str(k).strip(): str(v) for k, v in (nhs_codes or {}).items()}
-    aliases_upper = {k.upper(): v for k, v in aliases.items()}
-    known_upper = {c.upper(): c for c in known}
-
-    first = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ","
-    if "," not in first:
-        delimiter = next((d for d in (";", "\t") if d in first), ",")
+    codes = _Codes.of(known_codes, nhs_codes)
+    delimiter = _delimiter(text)
     lines = io.StringIO(text, newline="").readlines()  # physical lines, as csv counts them
-    last_line = len(lines)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header: list[str] = []
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                header = row
-                break
-        if any("\n" in h or "\r" in h for h in header):
-            swallowed = (
-                "the rest of the file was"
-                if reader.line_num == last_line
-                else f"lines up to {reader.line_num} were"
-            )
-            raise InputFileError(
-                f"{name}: the header line (line {_first_line(lines)}) opens a double quote that "
-                f"is not closed on that line, so {swallowed} read as the header. Remove the "
-                "stray double quote; the header should be 'unit_code,footprint'"
-            )
-        columns = [_norm(h) for h in header]
-        missing_cols = [c for c in PLAN_COLUMNS if c not in columns]
-        if missing_cols:
-            found = ", ".join(repr(clean_name(h)[:40]) for h in header if h.strip()) or "(none)"
-            raise InputFileError(
-                f"{name}: the header has the column(s) {found}; expected 'unit_code' and "
-                f"'footprint' (missing: {', '.join(missing_cols)}). Put the header line "
-                "'unit_code,footprint' first, then one line per unit"
-            )
-        i_code, i_fp = columns.index("unit_code"), columns.index("footprint")
-        width = len(header)
-
-        problems: list[str] = []
-        short: list[int] = []
-        long: list[int] = []
-        no_code: list[int] = []
-        quoted: list[tuple[int, int]] = []
-        seen: dict[str, list[tuple[int, str]]] = {}
-        unknown: set[str] = set()
-        n_rows = 0
+        header = _header(reader, lines, name=name)
+        rows = _Rows(header=header, codes=codes)
         end = reader.line_num  # the last physical line read so far
         for row in reader:
             start, end = end + 1, reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            n_rows += 1
-            line = start
-            if end > start and any("\n" in cell or "\r" in cell for cell in row):
-                # a double quote at the start of a value runs it on over the line breaks until
-                # the next double quote, or to the end of the file when there is none
-                quoted.append((start, end))
-                continue
-            if len(row) <= max(i_code, i_fp):
-                short.append(line)
-                continue
-            if len(row) > width and any(cell.strip() for cell in row[width:]):
-                long.append(line)
-                continue
-            # undo the quote the app's own exports put before =, +, -, @ (see write_plan_csv),
-            # and keep no control characters in a name
-            raw_code = clean_name(unsafe_cell(row[i_code].strip()))
-            footprint = clean_name(unsafe_cell(row[i_fp].strip()))
-            if not raw_code:
-                no_code.append(line)
-                continue
-            code = raw_code
-            if code not in known_set:
-                code = (
-                    aliases.get(code)
-                    or known_upper.get(code.upper())
-                    or aliases_upper.get(code.upper())
-                    or code
-                )
-            if code not in known_set:
-                unknown.add(raw_code)
-                continue
-            seen.setdefault(code, []).append((line, footprint))
+            rows.add(row, start=start, end=end)
     except csv.Error as exc:
         raise InputFileError(
             f"{name}: not a readable CSV file (line {reader.line_num}: {exc}). Save the plan as "
             "'CSV UTF-8 (comma delimited)' with columns unit_code, footprint"
         ) from None
+    problems = rows.problems(lines, delimiter=delimiter)
+    assignment, duplicates = _settle(rows.seen, problems)
+    return PlanImport(
+        assignment=assignment,
+        unknown_codes=tuple(sorted(rows.unknown)),
+        missing=tuple(sorted(c for c in codes.known if c not in rows.seen)),
+        duplicates=tuple(duplicates),
+        problems=tuple(problems),
+        rows=rows.n_rows,
+    )
 
-    for start, end in quoted:
-        if end == last_line and _never_closed(lines[start - 1 :], delimiter):
-            problems.append(
-                f"line {start} opens a quote that is never closed; the rest of the file (lines "
-                f"{start} to {end}) was read as one value and skipped. Remove the stray double "
-                'quote (") or close it, then import the file again'
-            )
+
+@dataclass(frozen=True)
+class _Codes:
+    """The geography's unit codes and what else a file may call them (any letter case)."""
+
+    known: frozenset[str]
+    aliases: Mapping[str, str]
+    aliases_upper: Mapping[str, str]
+    known_upper: Mapping[str, str]
+
+    @classmethod
+    def of(cls, known_codes: Iterable[str], nhs_codes: Mapping[str, str] | None) -> _Codes:
+        known = [str(c) for c in known_codes]
+        aliases = {str(k).strip(): str(v) for k, v in (nhs_codes or {}).items()}
+        return cls(
+            known=frozenset(known),
+            aliases=aliases,
+            aliases_upper={k.upper(): v for k, v in aliases.items()},
+            known_upper={c.upper(): c for c in known},
+        )
+
+    def resolve(self, code: str) -> str:
+        """The unit code ``code`` names; ``code`` itself when it names none."""
+        if code in self.known:
+            return code
+        return (
+            self.aliases.get(code)
+            or self.known_upper.get(code.upper())
+            or self.aliases_upper.get(code.upper())
+            or code
+        )
+
+
+def _delimiter(text: str) -> str:
+    """Comma, else the semicolon or tab the first line holds."""
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    if "," in first:
+        return ","
+    return next((d for d in (";", "\t") if d in first), ",")
+
+
+def _header(reader: Reader, lines: list[str], *, name: str) -> list[str]:
+    """The first row with anything in it; refused unless it names both plan columns."""
+    header: list[str] = []
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            header = row
+            break
+    if any("\n" in h or "\r" in h for h in header):
+        swallowed = (
+            "the rest of the file was"
+            if reader.line_num == len(lines)
+            else f"lines up to {reader.line_num} were"
+        )
+        raise InputFileError(
+            f"{name}: the header line (line {_first_line(lines)}) opens a double quote that "
+            f"is not closed on that line, so {swallowed} read as the header. Remove the "
+            "stray double quote; the header should be 'unit_code,footprint'"
+        )
+    columns = [_norm(h) for h in header]
+    missing_cols = [c for c in PLAN_COLUMNS if c not in columns]
+    if missing_cols:
+        found = ", ".join(repr(clean_name(h)[:40]) for h in header if h.strip()) or "(none)"
+        raise InputFileError(
+            f"{name}: the header has the column(s) {found}; expected 'unit_code' and "
+            f"'footprint' (missing: {', '.join(missing_cols)}). Put the header line "
+            "'unit_code,footprint' first, then one line per unit"
+        )
+    return header
+
+
+@dataclass
+class _Rows:
+    """The plan's rows as they are read: each unit's lines and names, and the rows skipped."""
+
+    header: list[str]
+    codes: _Codes
+    short: list[int] = field(default_factory=list)
+    long: list[int] = field(default_factory=list)
+    no_code: list[int] = field(default_factory=list)
+    quoted: list[tuple[int, int]] = field(default_factory=list)
+    seen: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+    n_rows: int = 0
+
+    def __post_init__(self) -> None:
+        columns = [_norm(h) for h in self.header]
+        self.i_code, self.i_fp = columns.index("unit_code"), columns.index("footprint")
+        self.width = len(self.header)
+
+    def add(self, row: list[str], *, start: int, end: int) -> None:
+        """Take one row, read from physical lines ``start`` to ``end``."""
+        if not any(cell.strip() for cell in row):
+            return
+        self.n_rows += 1
+        if end > start and any("\n" in cell or "\r" in cell for cell in row):
+            # a double quote at the start of a value runs it on over the line breaks until
+            # the next double quote, or to the end of the file when there is none
+            self.quoted.append((start, end))
+        elif len(row) <= max(self.i_code, self.i_fp):
+            self.short.append(start)
+        elif len(row) > self.width and any(cell.strip() for cell in row[self.width :]):
+            self.long.append(start)
         else:
+            self._add_unit(row, line=start)
+
+    def _add_unit(self, row: list[str], *, line: int) -> None:
+        # undo the quote the app's own exports put before =, +, -, @ (see write_plan_csv),
+        # and keep no control characters in a name
+        raw_code = clean_name(unsafe_cell(row[self.i_code].strip()))
+        footprint = clean_name(unsafe_cell(row[self.i_fp].strip()))
+        if not raw_code:
+            self.no_code.append(line)
+            return
+        code = self.codes.resolve(raw_code)
+        if code not in self.codes.known:
+            self.unknown.add(raw_code)
+            return
+        self.seen.setdefault(code, []).append((line, footprint))
+
+    def problems(self, lines: list[str], *, delimiter: str) -> list[str]:
+        """The rows skipped, each kind in one sentence."""
+        problems = [_quote_problem(lines, start, end, delimiter) for start, end in self.quoted]
+        width = self.width
+        if self.short:
+            n = len(self.short)
             problems.append(
-                f"line {start} opens a quote that is closed only on line {end}; lines {start} to "
-                f"{end} were read as one value with line breaks and skipped. Remove the stray "
-                'double quotes (") so that each unit is on a line of its own'
+                f"{_rows(self.short)} {'has' if n == 1 else 'have'} too few values; expected "
+                f"{width} per line as in the header; {'it was' if n == 1 else 'they were'} "
+                "skipped"
             )
-    if short:
-        problems.append(
-            f"{_rows(short)} {'has' if len(short) == 1 else 'have'} too few values; expected "
-            f"{width} per line as in the header; {'it was' if len(short) == 1 else 'they were'} "
-            "skipped"
+        if self.long:
+            n = len(self.long)
+            problems.append(
+                f"{_rows(self.long)} {'has' if n == 1 else 'have'} more values than the header's "
+                f"{width}; put names holding the separator {delimiter!r} in double quotes; "
+                f"{'it was' if n == 1 else 'they were'} skipped"
+            )
+        if self.no_code:
+            n = len(self.no_code)
+            problems.append(
+                f"{_rows(self.no_code)} {'has' if n == 1 else 'have'} no unit code; "
+                f"{'it was' if n == 1 else 'they were'} skipped"
+            )
+        return problems
+
+
+def _quote_problem(lines: list[str], start: int, end: int, delimiter: str) -> str:
+    """What a value running over lines ``start`` to ``end`` did, and how to fix it."""
+    if end == len(lines) and _never_closed(lines[start - 1 :], delimiter):
+        return (
+            f"line {start} opens a quote that is never closed; the rest of the file (lines "
+            f"{start} to {end}) was read as one value and skipped. Remove the stray double "
+            'quote (") or close it, then import the file again'
         )
-    if long:
-        problems.append(
-            f"{_rows(long)} {'has' if len(long) == 1 else 'have'} more values than the header's "
-            f"{width}; put names holding the separator {delimiter!r} in double quotes; "
-            f"{'it was' if len(long) == 1 else 'they were'} skipped"
-        )
-    if no_code:
-        problems.append(
-            f"{_rows(no_code)} {'has' if len(no_code) == 1 else 'have'} no unit code; "
-            f"{'it was' if len(no_code) == 1 else 'they were'} skipped"
-        )
+    return (
+        f"line {start} opens a quote that is closed only on line {end}; lines {start} to "
+        f"{end} were read as one value with line breaks and skipped. Remove the stray "
+        'double quotes (") so that each unit is on a line of its own'
+    )
+
+
+def _settle(
+    seen: Mapping[str, list[tuple[int, str]]], problems: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each unit's one footprint, and the units given on several lines.
+
+    A unit given different footprints is left out and its lines listed in ``problems``.
+    """
     assignment: dict[str, str] = {}
     duplicates: list[str] = []
     for code in sorted(seen):
@@ -325,14 +402,7 @@ def read_plan_csv(
             )
         elif labels[0]:
             assignment[code] = labels[0]
-    return PlanImport(
-        assignment=assignment,
-        unknown_codes=tuple(sorted(unknown)),
-        missing=tuple(sorted(c for c in known_set if c not in seen)),
-        duplicates=tuple(duplicates),
-        problems=tuple(problems),
-        rows=n_rows,
-    )
+    return assignment, duplicates
 
 
 def _first_line(lines: list[str]) -> int:

@@ -20,6 +20,7 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -132,14 +133,46 @@ def safe_extract_zip(
         raise InputFileError(
             f"{source}: not a zip archive (or a damaged one); upload a .zip made by a zip tool"
         ) from None
+    job = _Extraction(
+        source=source,
+        max_total_bytes=max_total_bytes,
+        max_files=max_files,
+        max_depth=max_depth,
+        depth=_depth,
+        budget=budget,
+    )
     with zf:
         infos = zf.infolist()
-        problems: list[str] = []
         if len(infos) > max_files:
             raise InputFileError(
                 f"{source}: the archive holds {len(infos)} members, more than the {max_files} "
                 "allowed; the zip was refused. Zip only the boundary files"
             )
+        problems = job.member_problems(infos)
+        if len(problems) == 1:
+            raise InputFileError(f"{source}: {problems[0]}; the zip was refused")
+        if problems:
+            raise InputFileError(f"{source}: the zip was refused", problems=problems)
+        dest.mkdir(parents=True, exist_ok=True)
+        job.extract(zf, infos, dest.resolve())
+    return job.written
+
+
+@dataclass
+class _Extraction:
+    """One archive being checked and extracted, and the files written so far."""
+
+    source: str
+    max_total_bytes: int
+    max_files: int
+    max_depth: int
+    depth: int
+    budget: list[int]  # bytes the whole upload may still unpack to, shared with inner zips
+    written: list[Path] = field(default_factory=list)
+
+    def member_problems(self, infos: Sequence[zipfile.ZipInfo]) -> list[str]:
+        """Every member that must not be extracted, and a declared size over the budget."""
+        problems: list[str] = []
         declared = 0
         seen: set[str] = set()
         for info in infos:
@@ -147,98 +180,105 @@ def safe_extract_zip(
             if key in seen:
                 problems.append(f"member {info.filename!r} appears more than once")
             seen.add(key)
-            why = _member_problem(info.filename)
+            why = self._refused(info)
             if why:
                 problems.append(f"member {info.filename!r} {why}")
-            elif _is_symlink(info):
-                problems.append(f"member {info.filename!r} is a symbolic link")
-            elif info.flag_bits & 0x1:
-                problems.append(
-                    f"member {info.filename!r} is encrypted; upload it without a password"
-                )
-            elif _depth >= max_depth and info.filename.lower().endswith(".zip"):
-                problems.append(
-                    f"member {info.filename!r} is a zip inside the zip; unzip it and upload the "
-                    "inner archive itself"
-                )
             declared += max(info.file_size, 0)
-        if declared > budget[0]:
-            left = "" if budget[0] == max_total_bytes else f"{_mb(max(budget[0], 0))} left of the "
+        if declared > self.budget[0]:
+            left = (
+                ""
+                if self.budget[0] == self.max_total_bytes
+                else f"{_mb(max(self.budget[0], 0))} left of the "
+            )
             problems.append(
                 f"its members would unpack to {_mb(declared)}, more than the "
-                f"{left}{_mb(max_total_bytes)} allowed"
+                f"{left}{_mb(self.max_total_bytes)} allowed"
             )
-        if len(problems) == 1:
-            raise InputFileError(f"{source}: {problems[0]}; the zip was refused")
-        if problems:
-            raise InputFileError(f"{source}: the zip was refused", problems=problems)
+        return problems
 
-        dest.mkdir(parents=True, exist_ok=True)
-        root = dest.resolve()
-        written: list[Path] = []
+    def _refused(self, info: zipfile.ZipInfo) -> str | None:
+        """Why a member may not be extracted (after its name), or ``None``."""
+        why = _member_problem(info.filename)
+        if why:
+            return why
+        if _is_symlink(info):
+            return "is a symbolic link"
+        if info.flag_bits & 0x1:
+            return "is encrypted; upload it without a password"
+        if self.depth >= self.max_depth and info.filename.lower().endswith(".zip"):
+            return "is a zip inside the zip; unzip it and upload the inner archive itself"
+        return None
+
+    def extract(self, zf: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo], root: Path) -> None:
+        """Write every member under ``root``; on any failure remove what was written."""
         try:
             for info in infos:
-                target = (root / info.filename.replace("\\", "/")).resolve()
-                if root != target and root not in target.parents:  # defence in depth
-                    raise InputFileError(
-                        f"{source}: member {info.filename!r} would be written outside the upload "
-                        "folder; the zip was refused"
-                    )
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written.append(target)
-                with zf.open(info) as src, open(target, "xb") as out:
-                    while chunk := src.read(_CHUNK):
-                        budget[0] -= len(chunk)
-                        if budget[0] < 0:
-                            raise InputFileError(
-                                f"{source}: member {info.filename!r} unpacks to more than the "
-                                f"{_mb(max_total_bytes)} allowed (it declared "
-                                f"{_mb(info.file_size)}); the zip was refused"
-                            )
-                        out.write(chunk)
-                with open(target, "rb") as fh:
-                    magic = fh.read(4)
-                if magic in _ZIP_MAGIC:
-                    if _depth >= max_depth:
-                        raise InputFileError(
-                            f"{source}: member {info.filename!r} is a zip inside the zip; unzip "
-                            "it and upload the inner archive itself"
-                        )
-                    inner = target.read_bytes()
-                    target.unlink()
-                    written.pop()
-                    sub = target.with_name(target.name + ".d")
-                    written += safe_extract_zip(
-                        inner,
-                        sub,
-                        max_total_bytes=max_total_bytes,
-                        max_files=max_files,
-                        max_depth=max_depth,
-                        source=f"{source}/{info.filename}",
-                        _depth=_depth + 1,
-                        _budget=budget,
-                    )
+                self._extract_member(zf, info, root)
         except zipfile.BadZipFile as exc:
-            _remove(written)
+            _remove(self.written)
             # zipfile stops at the declared size and then fails the CRC check,
             # which is how an archive that understates its sizes ends up here
             raise InputFileError(
-                f"{source}: the archive is damaged or lies about its contents ({exc}); the zip "
-                "was refused"
+                f"{self.source}: the archive is damaged or lies about its contents ({exc}); the "
+                "zip was refused"
             ) from None
         except OSError as exc:
-            _remove(written)
+            _remove(self.written)
             raise InputFileError(
-                f"{source}: a member could not be extracted ({exc.strerror or exc}: "
+                f"{self.source}: a member could not be extracted ({exc.strerror or exc}: "
                 f"{Path(getattr(exc, 'filename', '') or '').name}); the zip was refused"
             ) from None
         except BaseException:
-            _remove(written)
+            _remove(self.written)
             raise
-    return written
+
+    def _extract_member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path) -> None:
+        target = (root / info.filename.replace("\\", "/")).resolve()
+        if root != target and root not in target.parents:  # defence in depth
+            raise InputFileError(
+                f"{self.source}: member {info.filename!r} would be written outside the upload "
+                "folder; the zip was refused"
+            )
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.written.append(target)
+        with zf.open(info) as src, open(target, "xb") as out:
+            while chunk := src.read(_CHUNK):
+                self.budget[0] -= len(chunk)
+                if self.budget[0] < 0:
+                    raise InputFileError(
+                        f"{self.source}: member {info.filename!r} unpacks to more than the "
+                        f"{_mb(self.max_total_bytes)} allowed (it declared "
+                        f"{_mb(info.file_size)}); the zip was refused"
+                    )
+                out.write(chunk)
+        with open(target, "rb") as fh:
+            magic = fh.read(4)
+        if magic in _ZIP_MAGIC:
+            self._unpack_inner(info, target)
+
+    def _unpack_inner(self, info: zipfile.ZipInfo, target: Path) -> None:
+        """Replace an inner zip by its contents in ``<name>.d``, when one more level is allowed."""
+        if self.depth >= self.max_depth:
+            raise InputFileError(
+                f"{self.source}: member {info.filename!r} is a zip inside the zip; unzip "
+                "it and upload the inner archive itself"
+            )
+        inner = target.read_bytes()
+        target.unlink()
+        self.written.pop()
+        self.written += safe_extract_zip(
+            inner,
+            target.with_name(target.name + ".d"),
+            max_total_bytes=self.max_total_bytes,
+            max_files=self.max_files,
+            max_depth=self.max_depth,
+            source=f"{self.source}/{info.filename}",
+            _depth=self.depth + 1,
+            _budget=self.budget,
+        )
 
 
 def _remove(paths: Sequence[Path]) -> None:

@@ -323,6 +323,19 @@ def _check_assignment(geography: Any, assignment: Mapping[str, str] | None) -> d
     return {str(k): str(v) for k, v in assignment.items() if v is not None and str(v).strip()}
 
 
+def _unit_words(geography: Any) -> tuple[str, str]:
+    """What the geography's units are called, one and many ("CCG", "CCGs")."""
+    one = str(getattr(geography, "unit_label", "") or "unit")
+    return one, str(getattr(geography, "unit_label_plural", "") or f"{one}s")
+
+
+def _group_count(geography: Any, column: str) -> str:
+    """How many groups a grouping column holds, for a layer's name: " (25)"."""
+    if column not in geography.units.columns:
+        return ""
+    return f" ({geography.units[column].dropna().nunique():,})"
+
+
 def _population_text(value: int, label: str) -> str:
     return f"{value:,} {html.escape(label)}"
 
@@ -375,6 +388,13 @@ def unit_properties(
         audit_rows = audit.units.set_index("unit_code").to_dict("index")
         shares = _la_shares(audit)
     label = geography.population_label
+    one, many = _unit_words(geography)
+    # Area Teams and Regions by name, as a planner reads them (where the geography has them)
+    groups = [(column, title, geography.group_names(column))
+              for column, title in (("area_team_code", "Area Team"), ("region_code", "Region"))
+              if column in units.columns]
+    group_of = {column: dict(zip(units["code"].astype(str), units[column], strict=True))
+                for column, _title, _names in groups}
 
     styles: list[dict[str, Any]] = []
     style_index: dict[str, int] = {}
@@ -409,15 +429,23 @@ def unit_properties(
             tip.append(f"Home LA: {html.escape(str(a['home_la_name']))} ({a['home_share']:.0%})")
             if code in shares:
                 tip.append(f"LA shares: {html.escape(shares[code])}")
-            if a["crosses"]:
-                tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its "
-                           "home LA</i>")
+        named = []
+        for column, title, names in groups:
+            value = group_of[column].get(code)
+            if isinstance(value, str) and value:
+                named.append(f"{title}: {html.escape(names.get(value, value))}")
+        if named:
+            tip.append(" · ".join(named))
+        if a is not None and a["crosses"]:
+            tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its "
+                       "home LA</i>")
         if fp:
             state = ""
             if floor is not None:
                 state = "meets the floor" if fp_pop[fp] >= floor else f"below the {floor:,} floor"
             lock = " (locked)" if fp in locked else ""
-            tip.append(f"Footprint <b>{html.escape(fp)}</b>{lock}: {fp_n[fp]} CCG(s), "
+            tip.append(f"Footprint <b>{html.escape(fp)}</b>{lock}: {fp_n[fp]} "
+                       f"{html.escape(one if fp_n[fp] == 1 else many)}, "
                        f"{fp_pop[fp]:,} {html.escape(label)}" + (f", {state}" if state else ""))
         elif assignment is not None:
             tip.append("<b>Unassigned</b>: in no footprint yet")
@@ -591,9 +619,10 @@ def legend_html(
 ) -> str:
     """The legend's HTML: what the colours and outlines mean, and what population counts."""
     label = html.escape(geography.population_label)
+    one = html.escape(_unit_words(geography)[0])
     rows: list[str] = []
     if colour_by == "population":
-        rows.append(f"<b>CCG population</b><br><small>{label}</small>")
+        rows.append(f"<b>{one} population</b><br><small>{label}</small>")
         edges = (0, *POPULATION_BREAKS)
         for i, colour in enumerate(POPULATION_COLOURS):
             text = (f"{edges[i]:,} – {POPULATION_BREAKS[i]:,}" if i < len(POPULATION_BREAKS)
@@ -607,12 +636,14 @@ def legend_html(
         if floor is not None:
             rows.append(f"{_swatch('#ffffff', stroke=BELOW_FLOOR_STROKE, width=2)} footprint below "
                         f"{floor:,}")
-        rows.append(f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned CCG")
+        rows.append(f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned "
+                    f"{one}")
     if highlight:
-        rows.append(f"{_swatch('#ffffff', stroke=HIGHLIGHT_STROKE, width=3)} highlighted CCG")
-    rows.append('<span class="fp-line"></span> upper-tier LA boundary')
+        rows.append(f"{_swatch('#ffffff', stroke=HIGHLIGHT_STROKE, width=3)} highlighted {one}")
+    if getattr(geography, "la_upper", None) is not None:  # no LA layer, no LA lines
+        rows.append('<span class="fp-line"></span> upper-tier LA boundary')
     if crossings:
-        rows.append(f'<span class="fp-dot" style="background:{CROSSING_COLOUR}"></span> CCG '
+        rows.append(f'<span class="fp-dot" style="background:{CROSSING_COLOUR}"></span> {one} '
                     "crossing an LA boundary")
     # the title folds the rest away, for when the legend hides part of the map
     return f"<details open><summary>{rows[0]}</summary>{'<br>'.join(rows[1:])}</details>"
@@ -917,9 +948,10 @@ def base_map(
          {"color": "#7f7f7f", "weight": 0.8, "dashArray": "2 3"}),
         (show_upper_tier, "la_upper", "Upper-tier LA boundaries",
          {"color": "#333333", "weight": 1.4}),
-        (show_area_teams, "area_team_code", "NHS Area Teams (25)",
+        (show_area_teams, "area_team_code",
+         "NHS Area Teams" + _group_count(geography, "area_team_code"),
          {"color": "#6a3d9a", "weight": 2.6, "opacity": 0.85}),
-        (show_regions, "region_code", "NHS Regions (4)",
+        (show_regions, "region_code", "NHS Regions" + _group_count(geography, "region_code"),
          {"color": "#000000", "weight": 3.6, "opacity": 0.8}),
     ]
     for wanted, key, name, style in overlays:
@@ -941,7 +973,8 @@ def base_map(
                     style={"color": LINK_COLOUR, "weight": 2.5, "dashArray": "5 4"}).add_to(m)
     if show_crossings and audit is not None and bool(audit.units["crosses"].any()):
         _PointsLayer(
-            _crossing_points(geography, audit), name="CCGs crossing an LA boundary",
+            _crossing_points(geography, audit),
+            name=f"{_unit_words(geography)[1]} crossing an LA boundary",
             style={"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": CROSSING_COLOUR,
                    "fillOpacity": 1.0},
         ).add_to(m)

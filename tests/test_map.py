@@ -292,6 +292,44 @@ def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
     assert clicked_unit({}) is None
 
 
+def _wards(tmp_path: Path):
+    """A planner's own 2 x 3 grid of wards in the Midlands, with no LA layer."""
+    from conftest import grid_units
+
+    from footprint.loader import load_geography
+
+    grid = grid_units(2, 3)
+    grid["geometry"] = grid.translate(400_000, 280_000)
+    boundaries = tmp_path / "wards.geojson"
+    grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
+    people = tmp_path / "people.csv"
+    people.write_text("code,population\n" + "".join(f"{c},{150_000 + i}\n"
+                                                    for i, c in enumerate(grid["code"])))
+    return load_geography(boundaries, people, code_column="code", population_column="population",
+                          population_label="residents", unit_label="ward")
+
+
+def test_an_own_geography_is_mapped_in_its_own_words(tmp_path) -> None:
+    wards = _wards(tmp_path)
+    group = units_layer(wards, assignment={"r0c0": "A"}, colour_by="footprint")
+    legend = next(c for c in group._children.values() if type(c).__name__ == "_Legend")
+    assert "unassigned ward" in legend.html_text and "CCG" not in legend.html_text
+    assert "LA boundary" not in legend.html_text  # no LA layer, no LA lines to explain
+    props, _ = unit_properties(wards, assignment={"r0c0": "A"}, colour_by="footprint")
+    tip = next(p["tooltip"] for p in props if p["code"] == "r0c0")
+    assert "1 ward, 150,000 residents" in tip and "CCG" not in tip
+    html_text = base_map(wards, tiles=False, show_area_teams=True,
+                         show_regions=True).get_root().render()
+    assert "NHS Area Teams" not in html_text and "Upper-tier LA boundaries" not in html_text
+
+
+def test_tooltips_name_the_area_team_and_region(geography) -> None:
+    props, _ = unit_properties(geography)
+    tip = next(p["tooltip"] for p in props if p["code"] == "E38000001")
+    team = geography.units.set_index("code").loc["E38000001", "area_team"]
+    assert f"Area Team: {team}" in tip and "Region: North of England" in tip
+
+
 pytestmark = pytest.mark.realdata
 
 

@@ -38,6 +38,28 @@ CHANGE_MEASURES: tuple[str, ...] = ("units", "population")
 _FORMAT = "footprint-constraints/1"
 
 
+def _whole(name: str, value: Any, *, minimum: int, problems: list[str]) -> int | None:
+    """``value`` as a whole number of people from ``minimum`` up, or ``None`` with a problem."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or value != int(value)
+    ):
+        problems.append(f"{name}: got {value!r}; expected a whole number")
+        return None
+    if value < minimum:
+        problems.append(f"{name}: got {value:,}; expected {minimum:,} or more")
+        return None
+    if value > MAX_POPULATION_SETTING:
+        problems.append(
+            f"{name}: got {value:,}; expected at most {MAX_POPULATION_SETTING:,} (more "
+            "people than any map holds)"
+        )
+        return None
+    return int(value)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Constraints:
     """The rules and the objective of one optimiser run.
@@ -106,51 +128,18 @@ class Constraints:
     def __post_init__(self) -> None:
         problems: list[str] = []
         put = object.__setattr__
-
-        def choice(name: str, allowed: tuple[str, ...]) -> None:
+        for name, allowed in (
+            ("objective", OBJECTIVES),
+            ("la_rule", LA_RULES),
+            ("solver", SOLVERS),
+            ("change_measure", CHANGE_MEASURES),
+        ):
             value = getattr(self, name)
             if value not in allowed:
                 problems.append(
                     f"{name}: got {value!r}; expected one of {', '.join(map(repr, allowed))}"
                 )
-
-        choice("objective", OBJECTIVES)
-        choice("la_rule", LA_RULES)
-        choice("solver", SOLVERS)
-        choice("change_measure", CHANGE_MEASURES)
-
-        def whole(name: str, value: Any, *, minimum: int) -> int | None:
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (isinstance(value, float) and not math.isfinite(value))
-                or value != int(value)
-            ):
-                problems.append(f"{name}: got {value!r}; expected a whole number")
-                return None
-            if value < minimum:
-                problems.append(f"{name}: got {value:,}; expected {minimum:,} or more")
-                return None
-            if value > MAX_POPULATION_SETTING:
-                problems.append(
-                    f"{name}: got {value:,}; expected at most {MAX_POPULATION_SETTING:,} (more "
-                    "people than any map holds)"
-                )
-                return None
-            return int(value)
-
-        floor = whole("min_population", self.min_population, minimum=0)
-        if floor is not None:
-            put(self, "min_population", floor)
-        if self.max_population is not None:
-            cap = whole("max_population", self.max_population, minimum=1)
-            if cap is not None:
-                put(self, "max_population", cap)
-                if floor is not None and cap < floor:
-                    problems.append(
-                        f"max_population {cap:,} is below min_population {floor:,}; "
-                        "raise the ceiling or lower the floor"
-                    )
+        self._populations(problems)
         put(self, "n_footprints", self._count(self.n_footprints, problems))
         put(self, "keep_together", self._groups(self.keep_together, problems))
         put(self, "keep_apart", self._pairs("keep_apart", self.keep_apart, problems))
@@ -160,16 +149,7 @@ class Constraints:
         if isinstance(locked, str):
             locked = (locked,)
         put(self, "locked", tuple(sorted({str(x).strip() for x in locked if str(x).strip()})))
-        t = self.time_limit
-        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t <= 24 * 3600:
-            problems.append(f"time_limit: got {t!r}; expected seconds above 0 and at most 86400")
-        else:
-            put(self, "time_limit", float(t))
-        g = self.mip_gap
-        if isinstance(g, bool) or not isinstance(g, int | float) or not 0 <= g < 1:
-            problems.append(f"mip_gap: got {g!r}; expected a fraction from 0 up to (not) 1")
-        else:
-            put(self, "mip_gap", float(g))
+        self._solver_settings(problems)
         if self.objective in ("compact", "balanced") and self.n_footprints is None:
             problems.append(
                 f"objective {self.objective!r} needs n_footprints (a number or a range); "
@@ -177,6 +157,36 @@ class Constraints:
             )
         if problems:
             raise ConstraintsError("The constraints are not usable", problems=problems)
+
+    def _populations(self, problems: list[str]) -> None:
+        """The floor and ceiling as whole numbers, the ceiling not below the floor."""
+        floor = _whole("min_population", self.min_population, minimum=0, problems=problems)
+        if floor is not None:
+            object.__setattr__(self, "min_population", floor)
+        if self.max_population is None:
+            return
+        cap = _whole("max_population", self.max_population, minimum=1, problems=problems)
+        if cap is None:
+            return
+        object.__setattr__(self, "max_population", cap)
+        if floor is not None and cap < floor:
+            problems.append(
+                f"max_population {cap:,} is below min_population {floor:,}; "
+                "raise the ceiling or lower the floor"
+            )
+
+    def _solver_settings(self, problems: list[str]) -> None:
+        """The time limit in seconds (at most a day) and the relative gap, as floats."""
+        t = self.time_limit
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t <= 24 * 3600:
+            problems.append(f"time_limit: got {t!r}; expected seconds above 0 and at most 86400")
+        else:
+            object.__setattr__(self, "time_limit", float(t))
+        g = self.mip_gap
+        if isinstance(g, bool) or not isinstance(g, int | float) or not 0 <= g < 1:
+            problems.append(f"mip_gap: got {g!r}; expected a fraction from 0 up to (not) 1")
+        else:
+            object.__setattr__(self, "mip_gap", float(g))
 
     # --- normalisation ------------------------------------------------------------------
 

@@ -14,12 +14,11 @@ import networkx as nx
 import pytest
 
 import footprint.feasibility as feasibility
-import footprint.optimiser as optimiser
 import footprint.rule_text as rule_text
 from footprint._sets import TooManySets, floor_sets
 from footprint.constraints import Constraints
 from footprint.feasibility import prepare
-from footprint.optimiser import optimise
+from footprint.optimiser import budget, construct, districting, optimise, state
 from footprint.problem import Problem
 from footprint.rule_text import read_rule, unit_lookup
 from footprint.validate import validate_plan
@@ -41,12 +40,12 @@ def grid(w: int, h: int, pop: int = 1_000) -> Problem:
 @pytest.fixture
 def tiny_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """A server that builds models of at most 1,000 variables, and never lists model pairs."""
-    monkeypatch.setattr(optimiser, "MODEL_MAX_VARIABLES", 1_000)
+    monkeypatch.setattr(budget, "MODEL_MAX_VARIABLES", 1_000)
 
     def never(*_a: object, **_k: object) -> None:
         raise AssertionError("the districting model's pairs were listed")
 
-    monkeypatch.setattr(optimiser, "_allowed", never)
+    monkeypatch.setattr(districting, "_allowed", never)
 
 
 def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
@@ -79,7 +78,7 @@ def test_max_footprints_on_a_map_too_large_for_the_model_is_proven_by_population
     p = grid(60, 60)
     c = Constraints(min_population=200_000, la_rule="off", time_limit=4)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(optimiser, "MODEL_MAX_VARIABLES", 1_000)
+        mp.setattr(budget, "MODEL_MAX_VARIABLES", 1_000)
         r = optimise(p, c)
     assert_valid(p, r, c)
     # 3,600,000 people in footprints of at least 200,000: at most 18, and 18 were found
@@ -88,7 +87,7 @@ def test_max_footprints_on_a_map_too_large_for_the_model_is_proven_by_population
 
 
 def test_no_plan_on_a_map_too_large_for_the_model_says_why_in_words(tiny_cap, monkeypatch):
-    monkeypatch.setattr(optimiser, "_grown_plan", lambda *_a, **_k: None)  # constructions fail
+    monkeypatch.setattr(construct, "_grown_plan", lambda *_a, **_k: None)  # constructions fail
     p = grid(40, 40)
     c = Constraints(objective="compact", n_footprints=2, min_population=600_000,
                     la_rule="off", time_limit=3)
@@ -125,7 +124,7 @@ def test_the_model_size_is_counted_exactly_without_listing_it() -> None:
         inst, _ = prepare(p, c)
         if inst is None:
             continue
-        assert optimiser._hess_size(inst) == sum(len(v) for v in optimiser._allowed(inst).values())
+        assert budget._hess_size(inst) == sum(len(v) for v in districting._allowed(inst).values())
 
 
 # --- deadlines and counts stop long stages honestly -------------------------------------------
@@ -162,8 +161,8 @@ def test_a_grown_plan_keeps_every_rule() -> None:
                     max_population=60_000, la_rule="off", keep_apart=apart)
     inst, checks = prepare(p, c)
     assert inst is not None, checks
-    plan = optimiser._grown_plan(inst, target=inst.total / 4.5, until=time.perf_counter() + 60)
-    assert plan is not None and optimiser._plan_ok(inst, plan)
+    plan = construct._grown_plan(inst, target=inst.total / 4.5, until=time.perf_counter() + 60)
+    assert plan is not None and state._plan_ok(inst, plan)
     assert len(set(plan.values())) == 4
 
 

@@ -349,8 +349,8 @@ def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
     # of plans using two new slots: the repair keeps the bound it had proven, and must not
     # take the bound for plans in more slots alone as proof (random case 833 on England
     # called a plan moving 20 CCGs optimal that way; another run found one moving 19)
-    from footprint import optimiser as optimiser_module
     from footprint import solver as solver_module
+    from footprint.optimiser.objectives import fewest_changes as optimiser_module
 
     real_slots, rounds = optimiser_module._slots, []
 
@@ -400,7 +400,8 @@ def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():
     # a strip of six 100s with its two ends kept apart: the smaller part grown from one end
     # just reaches the floor, and the rest stays whole
     from footprint.feasibility import prepare
-    from footprint.optimiser import _apart_of, _separate
+    from footprint.optimiser.bound import _apart_of
+    from footprint.optimiser.objectives.fewest_changes import _separate
 
     p = grid(6, 1, [100] * 6)
     c = Constraints(min_population=200, la_rule="off", keep_apart=[("r0c0", "r0c5")])
@@ -427,7 +428,9 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
     import time
 
     from footprint.feasibility import prepare
-    from footprint.optimiser import _attach, _groups, _packed_plan, _plan_ok, _Run
+    from footprint.optimiser.budget import _Run
+    from footprint.optimiser.construct import _attach, _packed_plan
+    from footprint.optimiser.state import _groups, _plan_ok
 
     p = Problem.build(populations={"z": 50, "h": 200, "x": 60, "b": 230},
                       edges=[("z", "h"), ("h", "x"), ("x", "b")])
@@ -445,7 +448,7 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
 
 def test_the_greedy_packing_takes_sets_that_meet_fewest_others_first():
     # on a path a-b-c-d the middle pair meets both others: the ends are taken, two sets
-    from footprint.optimiser import _greedy_packing, _sets_by_node
+    from footprint.optimiser.bound import _greedy_packing, _sets_by_node
 
     sets = [frozenset("bc"), frozenset("ab"), frozenset("cd")]
     assert _greedy_packing(sets, _sets_by_node(sets), most=None) == [1, 2]
@@ -456,7 +459,7 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
     # a strip of six units of 100, all in one current footprint of 600 under a ceiling of 250:
     # at least 350 people (four units, the fewest that add up to 350) must leave it
     from footprint.feasibility import prepare
-    from footprint.optimiser import _must_move
+    from footprint.optimiser.objectives.fewest_changes import _must_move
 
     p = grid(6, 1, [100] * 6)
     current = dict.fromkeys(p.codes, "All")
@@ -482,7 +485,7 @@ def test_units_fixed_to_one_name_that_do_not_touch_are_joined_by_the_least_popul
     # r0c0 and r0c2 share a name; r0c1 between them holds 500 people, the way round through
     # the second row 30: a footprint built from a set holding both takes the way round
     from footprint.feasibility import prepare
-    from footprint.optimiser import _bridge, _bridged, _split_nodes
+    from footprint.optimiser.bound import _bridge, _bridged, _split_nodes
 
     pops = [100, 500, 100, 10, 10, 10]
     p = grid(3, 2, pops)
@@ -1016,7 +1019,8 @@ def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
     # a deliberately poor plan on a 6 x 2 grid: two interleaved "combs"; moving single squares
     # to a neighbouring footprint must make it more compact and never break a rule
     from footprint.feasibility import prepare
-    from footprint.optimiser import _compactness, _plan_ok, _polish
+    from footprint.optimiser.local_search import _polish
+    from footprint.optimiser.state import _compactness, _plan_ok
 
     p = grid(6, 2, [100] * 12)
     c = Constraints(min_population=300, la_rule="off")
@@ -1038,7 +1042,8 @@ def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
 
 def test_balancing_polish_evens_out_a_strip():
     from footprint.feasibility import prepare
-    from footprint.optimiser import _groups, _plan_ok, _polish
+    from footprint.optimiser.local_search import _polish
+    from footprint.optimiser.state import _groups, _plan_ok
 
     p = grid(6, 1, [100] * 6)
     inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
@@ -1052,14 +1057,14 @@ def test_balancing_polish_evens_out_a_strip():
 def _even(inst, plan, **kw):
     """Recombine for 'balanced' (the spread first) with the optimiser's own cost."""
     from footprint._recombine import recombine
-    from footprint.optimiser import _cost_of
+    from footprint.optimiser.state import _cost_of
 
     cost = _cost_of(inst, "balanced", len(set(plan.values())))
     return recombine(inst, plan, cost=cost, spread_first=True, until=float("inf"), **kw)
 
 
 def _spread(inst, plan) -> int:
-    from footprint.optimiser import _groups
+    from footprint.optimiser.state import _groups
 
     ps = [sum(inst.pop[n] for n in g) for g in _groups(plan).values()]
     return max(ps) - min(ps)
@@ -1067,7 +1072,7 @@ def _spread(inst, plan) -> int:
 
 def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_plan():
     from footprint.feasibility import prepare
-    from footprint.optimiser import _plan_ok
+    from footprint.optimiser.state import _plan_ok
 
     p = grid(4, 4, [100] * 16)
     inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
@@ -1086,7 +1091,7 @@ def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_pl
 @pytest.mark.parametrize("seed", range(5))
 def test_recombining_footprints_matches_brute_force(seed):
     from footprint.feasibility import prepare
-    from footprint.optimiser import _plan_ok
+    from footprint.optimiser.state import _plan_ok
 
     p = grid(3, 3, seed=seed)
     c = Constraints(objective="balanced", n_footprints=3, min_population=150, la_rule="off")
@@ -1105,7 +1110,7 @@ def test_recombining_footprints_matches_brute_force(seed):
 
 def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
     from footprint.feasibility import prepare
-    from footprint.optimiser import _groups, _plan_ok
+    from footprint.optimiser.state import _groups, _plan_ok
 
     p = grid(4, 2, [100, 100, 100, 400, 100, 100, 100, 100])
     c = Constraints(min_population=200, max_population=500, keep_apart=[("r0c0", "r1c1")],
@@ -1133,7 +1138,7 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
 def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed):
     from footprint._recombine import recombine
     from footprint.feasibility import prepare
-    from footprint.optimiser import _compactness, _cost_of, _plan_ok
+    from footprint.optimiser.state import _compactness, _cost_of, _plan_ok
 
     p = grid(4, 2, seed=seed)
     c = Constraints(objective="compact", n_footprints=3, min_population=150, la_rule="off")
@@ -1172,7 +1177,8 @@ def test_recombining_footprints_that_share_no_border_leaves_the_plan_as_it_is():
 
 def test_merging_down_under_a_ceiling_redraws_three_footprints_as_two():
     from footprint.feasibility import prepare
-    from footprint.optimiser import _groups, _merge_down, _plan_ok
+    from footprint.optimiser.construct import _merge_down
+    from footprint.optimiser.state import _groups, _plan_ok
 
     # a strip of six units of 100 in three footprints of 200; under a ceiling of 300 no two
     # of them may merge, yet two footprints of 300 exist (the only two-footprint plan)
@@ -1191,7 +1197,8 @@ def test_merging_down_under_a_ceiling_redraws_three_footprints_as_two():
 
 def test_merging_down_under_a_ceiling_mostly_reaches_a_count_brute_force_reaches():
     from footprint.feasibility import prepare
-    from footprint.optimiser import _merge_down, _plan_ok
+    from footprint.optimiser.construct import _merge_down
+    from footprint.optimiser.state import _plan_ok
 
     # 3 x 3 grids under a ceiling just above total / count, started from every unit alone.
     # Merging down is a heuristic: it must never break a rule, and it should reach most
@@ -1247,7 +1254,7 @@ def test_real_data_cbc_count_bound_never_falls_below_a_plan_in_hand(dataset):
 
 def test_bridging_ccgs_fixed_to_one_name_goes_round_a_ccg_fixed_to_another():
     from footprint.feasibility import prepare
-    from footprint.optimiser import _bridge, _split_nodes
+    from footprint.optimiser.bound import _bridge, _split_nodes
 
     # B at both ends of the cheap middle row, A in its middle: the least-populated path
     # from one B to the other runs through A, which may not share B's footprint, so the

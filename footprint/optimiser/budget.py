@@ -1,0 +1,164 @@
+"""The run's budget and bookkeeping: time left, what each solve cost, models too large to build."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..constraints import Constraints
+from ..feasibility import Instance
+from ..solver import Model, Outcome
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Run:
+    """Bookkeeping shared by the stages of one run."""
+
+    constraints: Constraints
+    progress: Progress
+    deadline: float
+    logs: list[str] = field(default_factory=list)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    #: (variables, constraints) -> most seconds a solve of that size spent outside the solver
+    overheads: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: seconds the last solve spent building and handing over its model
+    last_cost: float = 0.0
+    #: (seconds needed, seconds left) when a districting model was not started for want
+    #: of time and no plan was held
+    unstarted: tuple[float, float] | None = None
+    #: models not built because they would not fit in memory, each said in words
+    refused: list[str] = field(default_factory=list)
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def room_for_another(self) -> bool:
+        """Whether another model like the last one can be built, handed over and solved."""
+        return self.left() > 2.0 * self.last_cost + 1.0
+
+    def handover(self, model: Model) -> float:
+        """Seconds to keep back for PuLP to hand ``model`` over and read the answer.
+
+        Measured: up to three times as long as building it; once a model of about the
+        same size has been solved, what that solve really spent outside the solver.
+        """
+        guess = 3.0 * (time.perf_counter() - model.created) + 1.5
+        nv, nc = model.size
+        seen = [o for (v, c), o in self.overheads.items()
+                if abs(v - nv) <= 0.1 * nv and abs(c - nc) <= 0.2 * max(nc, 1)]
+        return max(guess, 1.25 * max(seen) + 0.5) if seen else guess
+
+    def say(self, message: str) -> None:
+        log.info(message)
+        self.progress(message)
+
+    def refuse(self, label: str, size: int, inst: Instance, *,
+               what: str = "districting model") -> None:
+        """Record, in words and as a stage, that a model of ``size`` variables is not built."""
+        units, nodes = len(inst.node_of), len(inst.nodes)
+        of = f"{units:,} units" + (f" ({nodes:,} groups that stay whole)" if nodes != units
+                                     else "")
+        msg = (f"the {what} for {of} would hold {_sci(size)} variables, more than the "
+               f"{_sci(MODEL_MAX_VARIABLES)} this server builds, so it was not built")
+        self.say(f"{label}: {msg}.")
+        if msg not in self.refused:
+            self.refused.append(msg)
+        self.stages.append({"stage": f"{label}: model not built", "status": "too large",
+                            "variables": size, "most variables": MODEL_MAX_VARIABLES,
+                            "reason": msg})
+
+    def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
+              share: float = 1.0, abs_gap: float | None = None) -> Outcome:
+        limit = max(0.5, self.left() * share - self.handover(model))
+        built = time.perf_counter() - model.created
+        out = model.solve(
+            solver=self.constraints.solver, time_limit=limit,
+            mip_gap=self.constraints.mip_gap, start=start, abs_gap=abs_gap,
+        )
+        self.overheads[model.size] = max(self.overheads.get(model.size, 0.0), out.overhead)
+        self.last_cost = built + out.overhead
+        nv, nc = model.size
+        self.logs.append(f"===== {what} ({nv:,} variables, {nc:,} constraints) =====\n{out.log}")
+        self.stages.append({
+            "stage": what, "status": out.status, "objective": out.objective,
+            "bound": out.bound, "seconds": round(out.seconds, 3), "variables": nv,
+            "constraints": nc,
+        })
+        return out
+
+
+def _sci(n: float) -> str:
+    """A count for a sentence: 250,000 as is, 1,599,960,000 as 1.6e9."""
+    if n < 1e6:
+        return f"{round(n):,}"
+    mantissa, exponent = f"{n:.1e}".split("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+
+
+#: seconds the districting model costs per variable at the least: measured on England,
+#: 44,523 variables took 1.3 s to build and 3 s more to hand to HiGHS and read back, and
+#: HiGHS then spent 2 to 4 s more on its first round of cuts whatever its limit (a compact
+#: run of 6 s ended after 8.2 to 10.3 s); a model started with less time left than that
+#: overruns the run's limit, and in such short runs recombining the plan does better
+_SECONDS_PER_VAR = 1.7e-4
+
+#: share of the time left that the compactness stage of max-footprints gives its model
+_COMPACT_MODEL_SHARE = 0.7
+
+#: share of a 'balanced' run spent recombining footprints before the model is solved
+_BALANCE_SHARE = 0.75
+
+#: above this many floor sets the compact start's packing costs more time than it saves
+#: (14,273 sets at 1,000,000 with the LA rule off: HiGHS's presolve alone overran 20 s)
+_COMPACT_SEEDS_MAX = 5_000
+
+#: the most variables a districting model (or the fewest-changes model) is built with.
+#: Its variables are node x centre pairs, so it grows with the square of the nodes: 211
+#: CCGs make 44,523, 40,000 units 1.6e9 (a 10 s run of that reached 13.6 GB before this
+#: cap). Measured here, 200,000 binaries with one two-term row each took 0.3 GB and 21 s
+#: to build in PuLP; the districting model has about three rows per variable, so this many
+#: take about 1 GB and a minute to build before the solver starts. Above it the model is
+#: not built, the result says so, and the plan comes from the constructions and local
+#: search, with no bound from the model
+MODEL_MAX_VARIABLES = 250_000
+
+#: seconds per unit kept back at the end of a run on a map too large for the model, for
+#: checking the plan and tabulating it: measured on 40,000 units on this 2-core server while
+#: busy (load 16), the validator took 1.5 s, the summary table 2.3 s and the last checks of
+#: the plan 1 s
+_FINISH_SECONDS_PER_UNIT = 1.2e-4
+
+#: footprints of more nodes than this are not recombined: one move prices every cut of a
+#: spanning tree of two footprints, the square of their size, and on a map of 40,000
+#: units a single move outlasted a 10 s limit; moving single nodes (`_polish`) is used alone
+_RECOMBINE_MAX_NODES = 300
+
+
+def _hess_size(inst: Instance) -> int:
+    """Variables of the districting model, counted without listing them.
+
+    One per (node, centre) pair that may share a footprint: every node with itself,
+    and two different nodes unless kept apart or together above the ceiling. Counted
+    from the sorted populations, so that even a map far too large for the model is
+    measured in n log n steps.
+    """
+    n = len(inst.nodes)
+    cap = inst.cap
+    if cap is None:
+        pairs = n * (n - 1)
+    else:
+        pops = sorted(inst.pop.values())
+        pairs = 0
+        for p in pops:
+            pairs += bisect.bisect_right(pops, cap - p) - (1 if 2 * p <= cap else 0)
+    for a, b in inst.apart:
+        if cap is None or inst.pop[a] + inst.pop[b] <= cap:
+            pairs -= 2
+    return n + pairs

@@ -1,0 +1,304 @@
+"""The districting model (Hess et al., 1965) and its contiguity cuts."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .._recombine import recombine
+from ..feasibility import Instance
+from ..solver import Model, Var
+from . import budget
+from .budget import (
+    _BALANCE_SHARE,
+    _FINISH_SECONDS_PER_UNIT,
+    _RECOMBINE_MAX_NODES,
+    _SECONDS_PER_VAR,
+    _hess_size,
+    _Run,
+)
+from .construct import _repair
+from .local_search import _polish
+from .state import Plan, _best_centre, _compactness, _cost_of, _d2, _groups, _plan_ok
+
+log = logging.getLogger(__name__)
+
+
+# --- step 3: the districting model with contiguity cuts ------------------------------------------
+
+
+@dataclass
+class _Cut:
+    """A separator inequality for every footprint k at once.
+
+    A piece ``inside`` of a footprint reaches the rest only through the nodes
+    ``sep`` on its boundary, so for any footprint k: x[a,k] + x[b,k] - 1 <= sum of
+    x[c,k] over ``sep`` (a in the piece, b outside it), and, when k's centre lies
+    outside the piece, the stronger x[a,k] <= sum of x[c,k].
+    """
+
+    inside: frozenset[str]
+    a_nodes: tuple[str, ...]
+    b: str
+    sep: tuple[str, ...]
+
+
+def _cuts_for(inst: Instance, plan: Plan) -> list[_Cut]:
+    """Separator cuts for every footprint of ``plan`` that is in pieces (unit level)."""
+    cuts = []
+    for nodes in _groups(plan).values():
+        comps = inst.unit_components(nodes)
+        if len(comps) <= 1:
+            continue
+        main = max(comps, key=lambda c: (sum(inst.unit_pop[u] for u in c), min(c)))
+        b = inst.node_of[min(main)]
+        for piece in comps:
+            if piece is main:
+                continue
+            sep_units = {v for u in piece for v in inst.unit_nbrs[u]} - piece
+            inside = frozenset(inst.node_of[u] for u in piece)
+            a_nodes = tuple(sorted(inside))[:6]
+            sep = tuple(sorted({inst.node_of[v] for v in sep_units} - inside))
+            cuts.append(_Cut(inside, a_nodes, b, sep))
+    return cuts
+
+
+@dataclass
+class _Solved:
+    status: str  # optimal | feasible | infeasible | no-solution
+    plan: Plan | None
+    value: float | None
+    bound: float | None
+
+
+def _footprint_rows(m: Model, inst: Instance, col: Mapping[str, Var], used: Var,
+                    scale: float) -> None:
+    """Floor, ceiling and apart pairs for one footprint whose node variables are ``col``."""
+    terms = [(v, inst.pop[n] / scale) for n, v in col.items()]
+    m.add([*terms, (used, -inst.floor / scale)], ">=", 0)
+    if inst.cap is not None:
+        m.add([*terms, (used, -inst.cap / scale)], "<=", 0)
+    for a, b in inst.apart:
+        if a in col and b in col:
+            m.add(((col[a], 1.0), (col[b], 1.0)), "<=", 1)
+
+
+def _count_rows(m: Model, used: list[Var], lo: int, hi: int | None) -> None:
+    """Between ``lo`` and ``hi`` footprints in use."""
+    m.add(((v, 1.0) for v in used), ">=", lo)
+    if hi is not None:
+        m.add(((v, 1.0) for v in used), "<=", hi)
+
+
+def _allowed(inst: Instance) -> dict[str, list[str]]:
+    """Centre -> the nodes that may share its footprint (not apart, not above the ceiling)."""
+    pop = inst.pop
+    apart = inst.apart
+    allowed: dict[str, list[str]] = {}
+    for j in inst.nodes:
+        col = []
+        for i in inst.nodes:
+            if i != j and ((i, j) in apart or (j, i) in apart):
+                continue
+            if i != j and inst.cap is not None and pop[i] + pop[j] > inst.cap:
+                continue
+            col.append(i)
+        allowed[j] = col
+    return allowed
+
+
+def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
+          start: Plan | None, label: str, share: float = 1.0,
+          also: Plan | None = None) -> _Solved:
+    """Centre-based districting model, solved with contiguity cuts until the plan is whole.
+
+    ``kind`` is 'compact' (population x squared distance to the centre) or
+    'balanced' (largest minus smallest footprint population).
+    """
+    nodes = inst.nodes
+    pop = inst.pop
+    total = inst.total
+    scale = 1000.0  # thousands of people keep the coefficients modest
+    nbrs = inst.node_nbrs()
+    # its size is known before any of it is listed: the pairs that may share a footprint
+    # (not apart, not together above the ceiling) are the square of the nodes
+    size = _hess_size(inst)
+    allowed: dict[str, list[str]] | None = None
+    cuts: list[_Cut] = []
+    best: Plan | None = None
+    best_val: float | None = None
+    best_bound = -math.inf
+    lo, hi = count
+    # a spread can be near 0, so 'balanced' measures its gap against the mean footprint
+    abs_gap = None
+    if kind == "balanced":
+        abs_gap = run.constraints.mip_gap * total / scale / (hi if hi is not None else lo)
+
+    def value_of(plan: Plan) -> float:
+        if kind == "compact":
+            return _compactness(inst, plan)  # in thousands of people x km², as ``scale``
+        ps = [sum(pop[n] for n in g) for g in _groups(plan).values()]
+        return (max(ps) - min(ps)) / scale
+
+    def tolerance_of(val: float) -> float:
+        return abs_gap if abs_gap is not None else run.constraints.mip_gap * abs(val)
+
+    lo_hi_ok = [
+        p for p in (start, also)
+        if p is not None and _plan_ok(inst, p)
+        and lo <= len(set(p.values())) and (hi is None or len(set(p.values())) <= hi)
+    ]
+    def polished(plan: Plan, seconds: float) -> Plan:
+        better = _polish(inst, plan, until=time.perf_counter() + max(0.0, seconds), kind=kind)
+        if not _plan_ok(inst, better) or value_of(better) > value_of(plan):
+            return plan  # the stand-in for the spread can disagree with it
+        return better
+
+    def recombined(plan: Plan, seconds: float, *, stall: int) -> Plan:
+        if max(len(g) for g in _groups(plan).values()) > _RECOMBINE_MAX_NODES:
+            return plan  # one move would cost more than the time left (see the constant)
+        cost = _cost_of(inst, kind, len(set(plan.values())))
+        better = recombine(inst, plan, cost=cost, until=time.perf_counter() + max(0.0, seconds),
+                           spread_first=kind == "balanced", stall=stall)
+        return better if _plan_ok(inst, better) and value_of(better) <= value_of(plan) else plan
+
+    if lo_hi_ok:  # the better of the built plan and the planner's current one
+        best = polished(min(lo_hi_ok, key=value_of), min(2.0, 0.05 * run.left()))
+        if kind == "balanced":
+            # the model's bound is weak here, so most of the time goes to recombining plans
+            run.say("Evening out footprint populations by recombining neighbouring footprints…")
+            best = recombined(best, _BALANCE_SHARE * run.left(), stall=400)
+        best_val = value_of(best)
+    iteration = 0
+    need = _SECONDS_PER_VAR * size + 0.5
+    too_large = size > budget.MODEL_MAX_VARIABLES
+    if too_large:
+        run.refuse(label, size, inst)
+    while not too_large:
+        if best is not None and run.left() * share < need:
+            run.say(f"{label}: too little time left for the model; keeping the best plan.")
+            break
+        if best is None and run.left() < need:
+            # with no plan to keep, the model is the last chance, but one that cannot even be
+            # built and handed over in the time left would only overrun the planner's limit
+            run.say(f"{label}: too little time left to build the model.")
+            run.unstarted = (need, run.left())
+            break
+        iteration += 1
+        if allowed is None:
+            allowed = _allowed(inst)
+        m = Model(f"{label}-{iteration}")
+        x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
+        for i in nodes:
+            m.add(((x[j][i], 1.0) for j in nodes if i in x[j]), "==", 1)
+        for j in nodes:
+            y = x[j][j]
+            for i, v in x[j].items():
+                if i != j:
+                    m.add(((v, 1.0), (y, -1.0)), "<=", 0)
+                    # a non-centre node needs a neighbour in its footprint
+                    near = [(x[j][c], -1.0) for c in nbrs[i] if c in x[j]]
+                    m.add([(v, 1.0), *near], "<=", 0)
+            _footprint_rows(m, inst, x[j], y, scale)
+        _count_rows(m, [x[j][j] for j in nodes], lo, hi)
+        for cut in cuts:
+            for j in nodes:
+                col = x[j]
+                rhs_terms = [(col[c], -1.0) for c in cut.sep if c in col]
+                for a in cut.a_nodes:
+                    if a not in col:
+                        continue
+                    if j not in cut.inside:
+                        m.add([(col[a], 1.0), *rhs_terms], "<=", 0)
+                    elif cut.b in col:
+                        m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
+        if kind == "compact":
+            m.objective(
+                (v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items()
+            )
+        else:
+            hi_v = m.continuous("p_high")
+            lo_v = m.continuous("p_low")
+            for j in nodes:
+                terms = [(v, pop[i] / scale) for i, v in x[j].items()]
+                m.add([(hi_v, 1.0), *[(v, -c) for v, c in terms]], ">=", 0)
+                m.add([(lo_v, 1.0), *[(v, -c) for v, c in terms],
+                       (x[j][j], total / scale)], "<=", total / scale)
+            # the largest is at least the mean, the smallest at most the mean
+            m.add([(hi_v, 1.0)], ">=", total / scale / (hi if hi is not None else len(nodes)))
+            m.add([(lo_v, 1.0)], "<=", total / scale / max(lo, 1))
+            # with a range of counts those two leave room for a negative spread, and the
+            # relaxation took it: a bound of -2,014,255 was reported for 15 to 30 footprints
+            m.add([(hi_v, 1.0), (lo_v, -1.0)], ">=", 0)
+            m.objective(((hi_v, 1.0), (lo_v, -1.0)))
+        warm = None
+        if best is not None:
+            warm = _hess_start(inst, best, kind, scale)
+        run.say(f"{label}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
+        out = run.solve(m, f"{label}, solve {iteration}", start=warm, abs_gap=abs_gap,
+                        share=share)
+        if out.bound is not None:
+            best_bound = max(best_bound, out.bound)
+        if out.status == "infeasible":
+            if best is not None:  # a valid plan is held: the solver is wrong, not the plan
+                log.warning("%s: the solver called the model infeasible, but a valid plan "
+                            "is held; keeping it", label)
+                break
+            return _Solved("infeasible", None, None, None)
+        if out.status == "no-solution":
+            break
+        plan: Plan = {}
+        for jx, j in enumerate(nodes):
+            for i, v in x[j].items():
+                if out.values.get(v.name, 0.0) > 0.5:
+                    plan[i] = jx
+        new = _cuts_for(inst, plan)
+        if not new:
+            val = value_of(plan)
+            if best is None or best_val is None or val <= best_val:
+                best, best_val = plan, val
+            if out.status == "optimal":
+                return _Solved("optimal", best, best_val, best_bound)
+            break
+        cuts.extend(new)
+        fixed_up = _repair(inst, plan)
+        if fixed_up is not None:
+            fixed_up = polished(fixed_up, min(2.0, 0.05 * run.left()))
+            val = value_of(fixed_up)
+            if best is None or best_val is None or val < best_val:
+                best, best_val = fixed_up, val
+        if best_val is not None and best_val - best_bound <= tolerance_of(best_val) + 1e-9:
+            return _Solved("optimal", best, best_val, best_bound)
+        if not run.room_for_another():
+            break
+    if best is None:
+        return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
+    # what is left of the time goes to recombining and polishing the best plan (all of it
+    # to polishing when the model was too large and footprints too large to recombine)
+    reserve = _FINISH_SECONDS_PER_UNIT * len(inst.node_of) if too_large else 0.0
+    best = recombined(best, run.left() - 1.2 - reserve, stall=400)
+    best = polished(best, run.left() - 1.0 - reserve if too_large
+                    else min(1.0, run.left() - 0.2))
+    best_val = value_of(best)
+    bound = best_bound if best_bound > -math.inf else None
+    if bound is not None and best_val is not None and best_val - bound <= tolerance_of(best_val):
+        return _Solved("optimal", best, best_val, bound)
+    return _Solved("feasible", best, best_val, bound)
+
+
+def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str, float]:
+    start: dict[str, float] = {}
+    groups = _groups(plan)
+    ps = []
+    for g in groups.values():
+        j = _best_centre(inst, g)
+        for i in g:
+            start[f"x_{i}_{j}"] = 1.0
+        ps.append(sum(inst.pop[n] for n in g))
+    if kind == "balanced":
+        start["p_high"] = max(ps) / scale
+        start["p_low"] = min(ps) / scale
+    return start

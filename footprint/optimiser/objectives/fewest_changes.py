@@ -1,0 +1,416 @@
+"""Fewest changes: repair the current plan moving the fewest units (or people)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+
+from ...feasibility import Instance
+from ...result import OptimiseResult
+from ...solver import Model
+from .. import budget
+from ..bound import _apart_of, _bridge, _bridged, _packing_bound, _split_nodes
+from ..budget import _Run
+from ..construct import _attach, _largest_piece, _merge_down, _packed_plan, _repair
+from ..districting import _count_rows, _Cut, _cuts_for, _footprint_rows, _Solved
+from ..finish import _solver_reasons
+from ..local_search import _polish
+from ..state import Plan, _groups
+
+
+def _weigher(inst: Instance, *, by_population: bool) -> Callable[[str], float]:
+    """What moving one unit costs: 1, or its registered patients."""
+    if by_population:
+        return lambda u: float(inst.unit_pop[u])
+    return lambda _u: 1.0
+
+
+def _fewest_reaching(pops: Iterable[int], amount: float) -> int:
+    """The fewest of these populations, largest first, that add up to ``amount``."""
+    total, count = 0, 0
+    for p in sorted(pops, reverse=True):
+        if total >= amount:
+            break
+        total, count = total + p, count + 1
+    return count
+
+
+def _moves(inst: Instance, current: Mapping[str, str], labels: list[str], *,
+           by_population: bool) -> Callable[[int, set[str] | frozenset[str]], float]:
+    """What placing nodes in slot k moves: their units (or patients) now in another footprint.
+
+    Slots are the current footprints' names ``labels`` and then new footprints.
+    """
+    weight = _weigher(inst, by_population=by_population)
+
+    def moved(k: int, nodes: set[str] | frozenset[str]) -> float:
+        keep = labels[k] if k < len(labels) else None
+        return sum(weight(u) for n in nodes for u in inst.members[n]
+                   if current.get(u) and current[u] != keep)
+    return moved
+
+
+def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str], *,
+                   sets: list[frozenset[str]], by_population: bool,
+                   repacked: Callable[[], Plan | None]) -> Plan | None:
+    """A valid plan that moves few units, in slot numbers (``labels`` first, then new slots).
+
+    Two candidates, the one moving fewer kept: the current plan repaired (each node
+    takes the name most of its units, or patients, have; each footprint keeps its largest
+    piece, or, above the ceiling, splits into the disjoint floor sets ``sets`` inside
+    it; the rest join neighbours, and footprints below the floor merge into a
+    neighbour), and the plan grown from ``sets``; only when neither is valid,
+    ``repacked()``, a packing that places the units that found no room. Each
+    footprint is given the current name it overlaps most.
+    """
+    index = {f: i for i, f in enumerate(labels)}
+    weight = _weigher(inst, by_population=by_population)
+
+    def overlap(nodes: set[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for n in nodes:
+            for u in inst.members[n]:
+                f = current.get(u)
+                if f in index:
+                    out[f] = out.get(f, 0.0) + weight(u)
+        return out
+
+    def in_slots(plan: Plan) -> Plan:
+        """Name each footprint after the current footprint it overlaps most (each name once)."""
+        groups = _groups(plan)
+        pairs = sorted(((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
+                       key=lambda t: (-t[0], t[1], t[2]))
+        slot: dict[int, int] = {}
+        for _w, f, k in pairs:
+            if k not in slot and index[f] not in slot.values():
+                slot[k] = index[f]
+        # a current name no footprint overlaps costs what a new one does: use those first
+        free = [i for i in range(len(labels)) if i not in slot.values()]
+        new = iter(free + list(range(len(labels), len(labels) + len(groups))))
+        for k in sorted(groups):
+            if k not in slot:
+                slot[k] = next(new)
+        return {n: slot[k] for n, k in plan.items()}
+
+    cost = _moves(inst, current, labels, by_population=by_population)
+
+    def moved(plan: Plan) -> float:
+        return sum(cost(k, g) for k, g in _groups(plan).items())
+
+    options: list[Plan] = []
+    apart_of = _apart_of(inst)
+    voted = {n: index[max(v, key=lambda f: (v[f], f))]
+             for n in inst.nodes if (v := overlap({n}))}
+    pieces: list[frozenset[str]] = []
+    split: list[list[int]] = []  # seeds that split one footprint above the ceiling
+    wholes = {k: _largest_piece(inst, nodes) for k, nodes in _groups(voted).items()}
+    # a node in pieces (units fixed to one name far apart) joins its footprint along the
+    # least-populated path; the footprints that path crosses keep their largest piece
+    for n in sorted(_split_nodes(inst)):
+        k = voted.get(n)
+        if k is None or any(n in w for w in wholes.values()):
+            continue
+        joined = _bridge(inst, wholes.get(k, frozenset()) | {n})
+        if joined is None:
+            continue
+        for j in [j for j in wholes if j != k and wholes[j] & joined]:
+            wholes[j] = _largest_piece(inst, wholes[j] - joined)
+        wholes[k] = joined
+    for whole in wholes.values():
+        for piece in _separate(inst, whole, apart_of) if whole else ():
+            if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
+                inside = [f for f in sets if f <= piece]
+                split.append(list(range(len(pieces), len(pieces) + len(inside))))
+                pieces.extend(inside)
+            else:
+                pieces.append(piece)
+    grown = _attach(inst, pieces, check=False)
+    if grown is not None:
+        grown = _refill(inst, grown, split)
+    lifted = _merge_down(inst, grown, None) if grown is not None else None
+    if lifted is None and grown is not None and inst.count_hi is not None:
+        lifted = _merge_down(inst, grown, inst.count_hi)  # split ones: too many to keep
+    if lifted is not None:
+        options.append(in_slots(lifted))
+    packed = _attach(inst, sets) if sets else None
+    if packed is None and not options:
+        packed = repacked()
+    if packed is not None:
+        options.append(in_slots(packed))
+    return min(options, key=moved) if options else None
+
+
+def _separate(inst: Instance, nodes: frozenset[str],
+              apart_of: Mapping[str, set[str]]) -> list[frozenset[str]]:
+    """Connected parts of ``nodes`` with no pair kept apart (nor two fixed names) in one part.
+
+    A current footprint holding a pair a planner now keeps apart is split in two: a
+    part grown breadth first from one end of the pair until it reaches the floor (with
+    any piece it cuts off from the other end), and the rest. The smaller such part,
+    over both ends, is taken, so most units keep a footprint that overlaps their
+    current one. Repeated while some part still holds a pair.
+    """
+    nbrs = inst.node_nbrs()
+
+    def reach(start: str, within: frozenset[str] | set[str]) -> set[str]:
+        seen, queue = {start}, deque([start])
+        while queue:
+            for m in sorted(nbrs[queue.popleft()]):
+                if m in within and m not in seen:
+                    seen.add(m)
+                    queue.append(m)
+        return seen
+
+    def cut(part: frozenset[str], end: str, other: str) -> frozenset[str]:
+        side, pop, queue = {end}, inst.pop[end], deque([end])
+        while queue and pop < inst.floor:
+            for m in sorted(nbrs[queue.popleft()]):
+                if m in part and m not in side and m != other and pop < inst.floor:
+                    side.add(m)
+                    pop += inst.pop[m]
+                    queue.append(m)
+        return frozenset(part - reach(other, part - side))
+
+    todo, out = [nodes], []
+    while todo:
+        part = todo.pop()
+        clash = next(((a, b) for a in sorted(part) for b in sorted(apart_of.get(a, ()))
+                      if b in part), None)
+        if clash is None:
+            out.append(part)
+            continue
+        a, b = clash
+        side = min((cut(part, a, b), cut(part, b, a)),
+                   key=lambda s: (sum(inst.pop[n] for n in s), sorted(s)))
+        todo.extend((side, part - side))
+    return out
+
+
+def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
+    """Merge neighbouring footprints of one family, fullest pair first, while under the ceiling.
+
+    A footprint above the ceiling is split into all its disjoint floor sets; the
+    fewer parts it keeps, the fewer units leave their current footprint.
+    """
+    plan = dict(plan)
+    nbrs = inst.node_nbrs()
+    for family in families:
+        while True:
+            groups = _groups(plan)
+            pops = {k: sum(inst.pop[n] for n in groups[k]) for k in family if k in groups}
+            pairs = [(pops[a] + pops[b], a, b) for a in pops for b in pops if a < b
+                     and any(m in groups[b] for n in groups[a] for m in nbrs[n])
+                     and (inst.cap is None or pops[a] + pops[b] <= inst.cap)
+                     and inst.footprint_ok(groups[a] | groups[b])]
+            if not pairs:
+                break
+            _, a, b = max(pairs)
+            for n in groups[b]:
+                plan[n] = a
+    return plan
+
+
+def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: list[str],
+           by_population: bool, extra: int,
+           start: Plan | None = None) -> tuple[_Solved, list[str]]:
+    """Footprints as the current plan's named slots plus ``extra`` new ones; fewest units moved.
+
+    ``start`` (in slot numbers) is a valid plan to beat. The status and bound are for
+    these slots only; the caller decides whether more new slots could do better.
+    """
+    slot_names = labels + [f"__new{i}" for i in range(extra)]
+    nodes = inst.nodes
+    moves = _moves(inst, current, labels, by_population=by_population)
+    size = len(slot_names) * (len(nodes) + 1)
+    if size > budget.MODEL_MAX_VARIABLES:  # (slots x nodes): measured before any of it is listed
+        run.refuse("fewest changes", size, inst, what="fewest-changes model")
+        if start is None or max(start.values(), default=0) >= len(slot_names):
+            return _Solved("no-solution", None, None, None), slot_names
+        return _Solved("feasible", dict(start), sum(
+            moves(k, g) for k, g in _groups(start).items()), None), slot_names
+    cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
+    cuts: list[_Cut] = []
+    lo, hi = inst.count_lo, inst.count_hi
+    nbrs = inst.node_nbrs()
+
+    def moved(plan: Plan) -> float:
+        return sum(cost[n][slot_names[k]] for n, k in plan.items())
+
+    best: Plan | None = None
+    best_val: float | None = None
+    if start is not None and max(start.values(), default=0) < len(slot_names):
+        best, best_val = dict(start), moved(start)
+    best_bound = -math.inf
+
+    iteration = 0
+    while True:
+        iteration += 1
+        m = Model(f"fewest-changes-{iteration}")
+        x = {s: {n: m.binary(f"x_{n}_{si}") for n in nodes} for si, s in enumerate(slot_names)}
+        y = {s: m.binary(f"y_{si}") for si, s in enumerate(slot_names)}
+        for n in nodes:
+            m.add(((x[s][n], 1.0) for s in slot_names), "==", 1)
+        for s in slot_names:
+            for n in nodes:
+                m.add(((x[s][n], 1.0), (y[s], -1.0)), "<=", 0)
+                if inst.pop[n] < inst.floor:
+                    # below the floor a unit needs a neighbour in its footprint: without
+                    # this row the separator cuts chased lone units from slot to slot
+                    m.add([(x[s][n], 1.0), *((x[s][c], -1.0) for c in nbrs[n])], "<=", 0)
+            _footprint_rows(m, inst, x[s], y[s], 1000.0)
+        for i in range(extra - 1):  # new slots are interchangeable: use them in order
+            m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
+        _count_rows(m, list(y.values()), lo, hi)
+        for cut in cuts:
+            for s in slot_names:
+                col = x[s]
+                rhs_terms = [(col[c], -1.0) for c in cut.sep]
+                for a in cut.a_nodes:
+                    m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
+        m.objective((x[s][n], cost[n][s]) for s in slot_names for n in nodes if cost[n][s])
+        warm = None
+        if best is not None:
+            warm = {f"x_{n}_{k}": 1.0 for n, k in best.items()}
+            warm.update({f"y_{k}": 1.0 for k in set(best.values())})
+        run.say(f"Repairing the plan: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
+        out = run.solve(m, f"fewest changes, solve {iteration}", start=warm)
+        if out.bound is not None:
+            best_bound = max(best_bound, out.bound)
+        if out.status == "infeasible":
+            return _Solved("infeasible", None, None, None), slot_names
+        if out.status == "no-solution":
+            break
+        plan = {n: si for si, s in enumerate(slot_names) for n in nodes
+                if out.values.get(x[s][n].name, 0.0) > 0.5}
+        new = _cuts_for(inst, plan)
+        if not new:
+            val = moved(plan)
+            if best is None or best_val is None or val <= best_val:
+                best, best_val = plan, val
+            if out.status == "optimal":
+                return _Solved("optimal", best, best_val, best_bound), slot_names
+            break
+        cuts.extend(new)
+        fixed_up = _repair(inst, plan)
+        if fixed_up is not None and (best_val is None or moved(fixed_up) < best_val):
+            best, best_val = fixed_up, moved(fixed_up)
+        if best_val is not None and best_val - best_bound <= 1e-6:
+            return _Solved("optimal", best, best_val, best_bound), slot_names
+        if not run.room_for_another():
+            break
+    if best is None:
+        return _Solved("no-solution", None, None, None), slot_names
+    bound = best_bound if best_bound > -math.inf else None
+    return _Solved("feasible", best, best_val, bound), slot_names
+
+
+def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
+    """The least a footprint under a new name moves: all its units were somewhere else.
+
+    Units: the fewest units that reach the floor; population: the floor. Zero when
+    some unit has no current footprint (a new one could hold only such units).
+    """
+    units = [u for n in inst.nodes for u in inst.members[n]]
+    if any(not current.get(u) for u in units):
+        return 0.0
+    if by_population:
+        return float(max(inst.floor, min(inst.unit_pop[u] for u in units)))
+    return float(max(_fewest_reaching((inst.unit_pop[u] for u in units), inst.floor), 1))
+
+
+def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
+    """A lower bound on what any valid plan moves, from two plain facts.
+
+    A node's units share one footprint, so all but one current name among them
+    move; and a current footprint above the ceiling must shed at least its excess
+    (at least the fewest of its units that add up to it). Either bound may count a
+    unit the other counts too, so the larger of the two is the bound.
+    """
+    weight = _weigher(inst, by_population=by_population)
+    split = 0.0
+    members_of: dict[str, list[str]] = {}
+    for n in inst.nodes:
+        by_name: dict[str, float] = {}
+        for u in inst.members[n]:
+            if current.get(u):
+                by_name[current[u]] = by_name.get(current[u], 0.0) + weight(u)
+                members_of.setdefault(current[u], []).append(u)
+        split += sum(by_name.values()) - max(by_name.values(), default=0.0)
+    over = 0.0
+    if inst.cap is not None:
+        for units in members_of.values():
+            excess = sum(inst.unit_pop[u] for u in units) - inst.cap
+            if excess <= 0:
+                continue
+            over += excess if by_population else _fewest_reaching(
+                (inst.unit_pop[u] for u in units), excess)
+    return max(split, over)
+
+
+def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
+                    by_population: bool, done: Callable[..., OptimiseResult]) -> OptimiseResult:
+    """Repair the current plan moving the fewest units (or people).
+
+    New footprints are slots of their own. Offering every slot the count allows makes
+    a model of (footprints x nodes) variables that could not be solved in a minute on
+    England, so slots are offered a few at a time: a plan using more new slots than
+    offered moves at least that many times `_least_new`, which bounds what they could
+    gain, and more are offered only when that bound does not already prove the plan.
+    """
+    packed = _packing_bound(inst, run)
+    most = packed[0] if packed else inst.total // max(inst.floor, 1)
+    labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
+    want = most if inst.count_hi is None else min(most, inst.count_hi)
+    room = max(0, want - len(labels))
+
+    def repacked() -> Plan | None:
+        if not packed or not packed[1]:
+            return None
+        return _packed_plan(inst, run, _bridged(inst, packed[3]), split=_split_nodes(inst))
+
+    start = _changes_start(inst, current, labels, sets=packed[1] if packed else [],
+                           by_population=by_population, repacked=repacked)
+    if start is not None:
+        run.say("Found a valid plan close to the current one; moving fewer units…")
+        start = _polish(inst, start, until=time.perf_counter() + 0.1 * run.left(),
+                        slot_cost=_moves(inst, current, labels, by_population=by_population))
+    used = max(start.values()) + 1 - len(labels) if start else 0
+    extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
+    least = _least_new(inst, current, by_population=by_population)
+    must = _must_move(inst, current, by_population=by_population)
+    known = must  # the best bound proven so far on every plan, whatever slots it uses
+    while True:
+        solved, slots = _slots(inst, run, current=current, labels=labels,
+                               by_population=by_population, extra=extra, start=start)
+        if extra >= room or solved.status == "no-solution":
+            break
+        if solved.status == "infeasible":  # with these slots only: offer every one
+            extra = room
+            continue
+        assert solved.plan is not None and solved.value is not None
+        start = solved.plan
+        if solved.bound is not None:
+            # plans in these slots move at least solved.bound; plans in more, at least
+            # (extra + 1) * least. With no bound (the solver gave no answer) nothing is
+            # known of plans in these slots, so only the earlier bound stands
+            known = max(known, min(solved.bound, (extra + 1) * least))
+        bound = known
+        if solved.value - bound <= 1e-6:
+            solved = _Solved("optimal", solved.plan, solved.value, bound)
+            break
+        if not run.room_for_another():
+            solved = _Solved("feasible", solved.plan, solved.value, bound)
+            break
+        extra = room if least <= 0 else min(room, max(extra + 1,
+                                                      math.ceil(solved.value / least) - 1))
+    if solved.plan is None:
+        return done(solved.status, None, bound=solved.bound,
+                    reasons=_solver_reasons(solved.status, run))
+    if solved.status == "feasible" and solved.value is not None:
+        bound = max(known, solved.bound if solved.bound is not None else known)
+        solved = _Solved("optimal" if solved.value - bound <= 1e-6 else "feasible",
+                         solved.plan, solved.value, bound)
+    return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
+                slot_names=slots)

@@ -1,0 +1,85 @@
+"""Plans on the instance (node -> footprint index): groups, validity, centres and costs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..feasibility import Instance
+
+Plan = dict[str, int]  # node -> footprint index
+
+
+# --- plans on the instance ---------------------------------------------------------------------
+
+
+def _groups(plan: Plan) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for n, k in plan.items():
+        out.setdefault(k, set()).add(n)
+    return out
+
+
+def _plan_ok(inst: Instance, plan: Plan) -> bool:
+    """Every node placed and every footprint valid (the optimiser's own quick check)."""
+    if set(plan) != set(inst.nodes):
+        return False
+    groups = _groups(plan)
+    if len(groups) < inst.count_lo or (inst.count_hi is not None and len(groups) > inst.count_hi):
+        return False
+    return all(inst.footprint_ok(nodes) for nodes in groups.values())
+
+
+def _d2(inst: Instance, a: str, b: str) -> float:
+    (xa, ya), (xb, yb) = inst.xy[a], inst.xy[b]
+    return ((xa - xb) ** 2 + (ya - yb) ** 2) / 1e6  # km²
+
+
+def _inertia(inst: Instance, nodes: set[str]) -> float:
+    """Population-weighted moment of inertia of some nodes about their centre (person-km²)."""
+    w = sum(inst.pop[n] for n in nodes)
+    if w <= 0:
+        return 0.0
+    cx = sum(inst.pop[n] * inst.xy[n][0] for n in nodes) / w
+    cy = sum(inst.pop[n] * inst.xy[n][1] for n in nodes) / w
+    return sum(
+        inst.pop[n] * ((inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2) for n in nodes
+    ) / 1e6
+
+
+#: footprints of more nodes than this find their best centre as the node nearest their
+#: population centre (the same node, since the sum of population x squared distance to a
+#: point is the inertia plus the population x the point's squared distance from the
+#: centre), not by trying every node: that cost the square of the footprint's size per
+#: call, and local search calls it for every move (England's footprints are far smaller)
+_EXACT_CENTRE_NODES = 64
+
+
+def _best_centre(inst: Instance, nodes: set[str]) -> str:
+    if len(nodes) <= _EXACT_CENTRE_NODES:
+        return min(sorted(nodes), key=lambda j: sum(inst.pop[i] * _d2(inst, i, j) for i in nodes))
+    w = sum(inst.pop[n] for n in nodes)
+    if w <= 0:
+        return min(nodes)
+    cx = sum(inst.pop[n] * inst.xy[n][0] for n in nodes) / w
+    cy = sum(inst.pop[n] * inst.xy[n][1] for n in nodes) / w
+    return min(sorted(nodes), key=lambda j: (inst.xy[j][0] - cx) ** 2 + (inst.xy[j][1] - cy) ** 2)
+
+
+def _hub_cost(inst: Instance, nodes: set[str]) -> float:
+    """The districting model's compactness of one footprint (thousands of people x km²)."""
+    j = _best_centre(inst, nodes)
+    return sum(inst.pop[i] / 1000.0 * _d2(inst, i, j) for i in nodes)
+
+
+def _compactness(inst: Instance, plan: Plan) -> float:
+    return sum(_hub_cost(inst, g) for g in _groups(plan).values())
+
+
+def _cost_of(inst: Instance, kind: str, n_footprints: int) -> Callable[[set[str]], float]:
+    """One footprint's cost for local search: the districting model's compactness, or for
+    'balanced' the squared distance of its population from the mean (a smooth stand-in for
+    the spread)."""
+    if kind == "compact":
+        return lambda nodes: _hub_cost(inst, nodes)
+    mean = inst.total / max(n_footprints, 1)
+    return lambda nodes: ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2

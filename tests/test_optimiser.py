@@ -1370,3 +1370,24 @@ def test_real_data_kernow_and_torbay_kept_apart_both_needing_devon_is_named(data
         "through NHS North, East, West Devon (908,496 registered patients): without it the "
         "first reaches only 559,148 and the second only 288,212 registered patients, and only "
         "one of their footprints can hold it; drop the keep-apart pair, or lower the floor")
+
+
+def test_fewest_changes_keeps_its_plan_when_the_solver_wrongly_says_infeasible(monkeypatch,
+                                                                               caplog):
+    # the districting model always kept a valid plan it held when the solver called the model
+    # infeasible; the fewest-changes model dropped it and reported no plan at all
+    from footprint import solver as solver_module
+
+    def wrongly_infeasible(self, **_k):
+        return solver_module.Outcome("infeasible", None, None, None, {}, 0.0, "", "highs", "-")
+
+    p = grid(5, 3, seed=53)
+    current = dict(zip(p.codes, "CBCBCAAABCABCAA", strict=True))
+    c = Constraints(objective="fewest-changes", min_population=328, la_rule="off",
+                    time_limit=30)
+    monkeypatch.setattr(solver_module.Model, "solve", wrongly_infeasible)
+    with caplog.at_level("WARNING", logger="footprint.optimiser"):
+        r = optimise(p, c, current=current)
+    assert r.status == "feasible"
+    assert_valid(p, r, c, current=current)
+    assert "valid plan is held; keeping it" in caplog.text

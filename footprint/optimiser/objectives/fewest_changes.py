@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -18,6 +19,8 @@ from ..districting import _count_rows, _Cut, _cuts_for, _footprint_rows, _Solved
 from ..finish import _solver_reasons
 from ..local_search import _polish
 from ..state import Plan, _groups
+
+log = logging.getLogger(__name__)
 
 
 def _weigher(inst: Instance, *, by_population: bool) -> Callable[[str], float]:
@@ -279,6 +282,10 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
         if out.bound is not None:
             best_bound = max(best_bound, out.bound)
         if out.status == "infeasible":
+            if best is not None:  # a valid plan is held: the solver is wrong, not the plan
+                log.warning("fewest changes: the solver called the model infeasible, but a "
+                            "valid plan is held; keeping it")
+                break
             return _Solved("infeasible", None, None, None), slot_names
         if out.status == "no-solution":
             break

@@ -230,9 +230,8 @@ def _auto_bridges(adj: Adjacency, geoms: np.ndarray, codes: np.ndarray, k: int) 
         for j in nearest:
             target = main[int(j)]
             # bridge from the island unit closest to that mainland unit
-            src = min(
-                members, key=lambda m, t=geoms[main_idx[int(j)]]: shapely.distance(geoms[m], t)
-            )
+            reach = shapely.distance(geoms[members], geoms[main_idx[int(j)]])
+            src = members[int(np.argmin(reach))]
             out.append(sorted_pair(str(codes[src]), target))
         log.info("bridged island %s to %s", sorted(comp), [main[int(j)] for j in nearest])
     return out

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._text import population_word
 from .errors import ConstraintsError, FootprintError, InputFileError
@@ -133,7 +133,7 @@ def _path(text: str) -> Path:
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so :func:`main` reports every error alike."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.prog}: {message}")
 
 

@@ -263,9 +263,9 @@ def _check_units(
                 )
     dup = codes[~missing & codes.duplicated(keep=False)] if has_codes else codes.iloc[:0]
     for code, idx in dup.groupby(dup).groups.items():
-        rows = ", ".join(str(units.index.get_loc(i) + 1) for i in idx)
+        listed = ", ".join(str(units.index.get_loc(i) + 1) for i in idx)
         problems.append(
-            f"{source}: code {code!r} appears more than once (rows {rows}); each unit needs "
+            f"{source}: code {code!r} appears more than once (rows {listed}); each unit needs "
             "exactly one boundary: merge the parts into one (multi)polygon or drop the extra rows"
         )
     if "geometry" in units:
@@ -273,13 +273,13 @@ def _check_units(
         empty = geom.isna() | geom.is_empty
         for i in np.flatnonzero(empty.to_numpy()):
             problems.append(
-                f"{source}: {which(i)} has an empty geometry; expected the unit's boundary"
+                f"{source}: {which(int(i))} has an empty geometry; expected the unit's boundary"
             )
         kinds = geom.geom_type
         bad = ~empty & ~kinds.isin(["Polygon", "MultiPolygon"])
         for i in np.flatnonzero(bad.to_numpy()):
             problems.append(
-                f"{source}: {which(i)} is a {kinds.iloc[i]}, expected a Polygon or "
+                f"{source}: {which(int(i))} is a {kinds.iloc[i]}, expected a Polygon or "
                 "MultiPolygon (an area); points and lines cannot be grouped into footprints"
             )
     return problems

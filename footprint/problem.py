@@ -38,6 +38,43 @@ def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(dict(mapping))
 
 
+def _whole_populations(populations: Mapping[str, int], problems: list[str]) -> dict[str, int]:
+    """Each unit's population as an int; every one that is not a whole number >= 0 listed."""
+    pops: dict[str, int] = {}
+    for c, v in populations.items():
+        try:
+            iv = int(v)
+        except (TypeError, ValueError):
+            problems.append(f"unit {c}: population {v!r} is not a whole number")
+            continue
+        if iv < 0 or iv != v:
+            problems.append(f"unit {c}: population {v!r} must be a whole number >= 0")
+        pops[str(c)] = iv
+    return pops
+
+
+def _clean_pairs(
+    raw: Iterable[Iterable[str]], what: str, known: set[str], problems: list[str]
+) -> list[Pair]:
+    """The pairs of known, different codes; every other entry listed in ``problems``."""
+    out = []
+    for e in raw:
+        pair = tuple(str(v) for v in e)
+        if len(pair) != 2:
+            problems.append(f"{what} {e!r}: expected a pair of unit codes")
+            continue
+        a, b = pair
+        bad = [v for v in (a, b) if v not in known]
+        if bad:
+            problems.append(f"{what} {a}-{b}: unknown unit code(s) {', '.join(bad)}")
+            continue
+        if a == b:
+            problems.append(f"{what} {a}-{b} joins a unit to itself")
+            continue
+        out.append(sorted_pair(a, b))
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     """Units to group into footprints, as plain data.
@@ -143,47 +180,19 @@ class Problem:
         problems: list[str] = []
         if len(known) != len(codes):
             problems.append("unit codes repeat; each unit must appear once")
-        pops: dict[str, int] = {}
-        for c, v in populations.items():
-            try:
-                iv = int(v)
-            except (TypeError, ValueError):
-                problems.append(f"unit {c}: population {v!r} is not a whole number")
-                continue
-            if iv < 0 or iv != v:
-                problems.append(f"unit {c}: population {v!r} must be a whole number >= 0")
-            pops[str(c)] = iv
-
-        def clean(raw: Iterable[Iterable[str]], what: str) -> list[Pair]:
-            out = []
-            for e in raw:
-                pair = tuple(str(v) for v in e)
-                if len(pair) != 2:
-                    problems.append(f"{what} {e!r}: expected a pair of unit codes")
-                    continue
-                a, b = pair
-                bad = [v for v in (a, b) if v not in known]
-                if bad:
-                    problems.append(f"{what} {a}-{b}: unknown unit code(s) {', '.join(bad)}")
-                    continue
-                if a == b:
-                    problems.append(f"{what} {a}-{b} joins a unit to itself")
-                    continue
-                out.append(sorted_pair(a, b))
-            return out
-
-        bridge_list = sorted(set(clean(bridges, "bridge")))
-        edge_list = sorted(set(clean(edges, "edge")) | set(bridge_list))
+        pops = _whole_populations(populations, problems)
+        bridge_list = sorted(set(_clean_pairs(bridges, "bridge", known, problems)))
+        edge_list = sorted(set(_clean_pairs(edges, "edge", known, problems)) | set(bridge_list))
         if problems:
             raise PlanError("Cannot build the problem", problems=problems)
         shared = dict.fromkeys(edge_list, 1.0)
         for b in bridge_list:
             shared[b] = 0.0
         if shared_m:
-            for k, v in shared_m.items():
+            for k, metres in shared_m.items():
                 p = sorted_pair(*k)
                 if p in shared:
-                    shared[p] = float(v)
+                    shared[p] = float(metres)
         return cls(
             codes=codes,
             names=_frozen({c: (names or {}).get(c, c) for c in codes}),

@@ -132,7 +132,7 @@ def read_rule(
         a sentence saying what was received and what was expected.
     """
     text = text.strip()
-    name = None
+    name = ""
     if kind == "fixed":
         head, sep, name = text.replace(";", ",").rpartition(",")
         name = name.strip()

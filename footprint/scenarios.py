@@ -29,6 +29,7 @@ what it cannot read.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import hashlib
@@ -45,7 +46,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._cache import atomic_write_bytes, sync_folder, write_temp
 from .errors import FootprintError, InputFileError, PlanError
@@ -148,7 +149,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -711,11 +712,11 @@ class ScenarioStore:
                 fds[path] = fd
             yield fds
         finally:
-            for thread_lock, fd in reversed(held):
-                if fd is not None:
+            for thread_lock, held_fd in reversed(held):
+                if held_fd is not None:
                     with contextlib.suppress(OSError):
-                        _unlock(fd)
-                    os.close(fd)
+                        _unlock(held_fd)
+                    os.close(held_fd)
                 thread_lock.release()
 
     def _busy(self, path: Path) -> ScenarioError:
@@ -1042,7 +1043,7 @@ class ScenarioStore:
             )
         return list(listing.scenarios)
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [s.name for s in self.list()]
 
     def load(self, name: str) -> Scenario:
@@ -1067,5 +1068,5 @@ class ScenarioStore:
             )
         return self._read_scenario(path)
 
-    def _names_quiet(self) -> list[str]:
+    def _names_quiet(self) -> builtins.list[str]:
         return [s.name for s in self.scan().scenarios]

@@ -373,8 +373,8 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
         )
     if suffixes <= set(MAPINFO_PARTS):
         names = [n for n, _ in uploads]
-        tabs = [n for n in names if n.lower().endswith(".tab")]
-        if len(tabs) != 1:
+        tab_names = [n for n in names if n.lower().endswith(".tab")]
+        if len(tab_names) != 1:
             raise InputFileError(
                 f"a MapInfo table's parts need exactly one .tab file; received {', '.join(names)}"
             )
@@ -382,11 +382,11 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
             raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
         for n, data in uploads:
             (folder / n).write_bytes(data)
-        return folder / tabs[0]
+        return folder / tab_names[0]
     if suffixes <= set(SHAPEFILE_PARTS):
         names = [n for n, _ in uploads]
-        shps = [n for n in names if n.lower().endswith(".shp")]
-        if len(shps) != 1:
+        shp_names = [n for n in names if n.lower().endswith(".shp")]
+        if len(shp_names) != 1:
             raise InputFileError(
                 f"loose shapefile parts need exactly one .shp file; received {', '.join(names)}"
             )
@@ -394,8 +394,8 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
             raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
         for n, data in uploads:
             (folder / n).write_bytes(data)
-        shp = folder / shps[0]
-        _require_parts(shp, names, source=shps[0])
+        shp = folder / shp_names[0]
+        _require_parts(shp, names, source=shp_names[0])
         return shp
     raise InputFileError(
         f"cannot read boundaries from {', '.join(n for n, _ in uploads)}: upload one .geojson, "

@@ -21,6 +21,7 @@ from app_pages.shared import (
     flash,
     footprint_table,
     guarded,
+    la_rule,
     md,
     picker_labels,
     plural,
@@ -35,6 +36,9 @@ from app_pages.shared import (
     undo,
     unit_labels,
     unit_names,
+    unit_word,
+    units,
+    units_word,
 )
 from footprint import Constraints, validate_plan
 from footprint.form import drawing_message
@@ -45,12 +49,12 @@ RULE_WORDS = {
     "floor": "below the floor", "ceiling": "above the ceiling",
     "contiguity": "not in one piece", "la-rule": "an LA split between footprints",
     "keep-together": "a keep-together group split", "keep-apart": "a keep-apart pair together",
-    "fixed": "a fixed CCG elsewhere", "locked": "a locked footprint changed",
+    "fixed": "a fixed unit elsewhere", "locked": "a locked footprint changed",
     "count": "number of footprints",
 }
 
 
-def show_violations(violations: list) -> None:
+def show_violations(ds, violations: list) -> None:
     """Broken rules under the table; the unassigned CCGs (normal while drawing) in one line.
 
     What a rule suggests doing that only the Optimise page can do says so.
@@ -71,8 +75,8 @@ def show_violations(violations: list) -> None:
     elif not unassigned:
         st.success("Every footprint meets the floor and the rules.")
     for v in unassigned:
-        st.caption(f"Not finished: {plural(len(v.units), 'CCG')} not yet in a footprint "
-                   "(every CCG has to be in one).")
+        st.caption(md(f"Not finished: {units(ds, len(v.units))} not yet in a footprint "
+                      f"(every {unit_word(ds)} has to be in one)."))
 
 
 def keep_target(key: str) -> None:
@@ -85,6 +89,7 @@ def draw_panel(ds) -> None:
     s = st.session_state
     d = drawing()
     names = unit_names(ds)
+    one, many = esc(unit_word(ds)), esc(units_word(ds))
     st.subheader("Draw")
     footprints = sorted(set(d.assignment.values()))
     options = [NEW_FOOTPRINT, *(("footprint", f) for f in footprints), UNASSIGN]
@@ -95,17 +100,19 @@ def draw_panel(ds) -> None:
     # it the target): a click sent before the browser has shown the app's choice carries
     # the box's old value, which must not count as the planner choosing it again
     key = f"target-{s['target_version']}"
-    st.selectbox("Clicking a CCG puts it in", options, key=key,
+    st.selectbox(f"Clicking a {one} puts it in", options, key=key,
                  index=options.index(s["draw_target"]), format_func=shown.__getitem__,
                  on_change=keep_target, args=(key,),
-                 help="Choose a footprint, start a new one, or remove CCGs from theirs.")
-    st.checkbox("Paint whole LA blocks", value=s["paint_block"], key="paint_box",
-                on_change=lambda: s.update(paint_block=s["paint_box"]),
-                help="A click puts in every CCG of the clicked CCG's LA block (the CCGs the "
-                     "LA rule keeps together), in one step that one undo takes back.")
+                 help=f"Choose a footprint, start a new one, or remove {many} from theirs.")
+    if ds.geography.has_la_layer:  # LA blocks exist only where there is an LA layer
+        st.checkbox("Paint whole LA blocks", value=s["paint_block"], key="paint_box",
+                    on_change=lambda: s.update(paint_block=s["paint_box"]),
+                    help=f"A click puts in every {one} of the clicked {one}'s LA block (the "
+                         f"{many} the LA rule keeps together), in one step that one undo "
+                         "takes back.")
     labels = unit_labels(ds)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    c1.selectbox("…or find a CCG by name or code", list(labels), key="pick",
+    c1.selectbox(f"…or find a {one} by name or code", list(labels), key="pick",
                  format_func=labels.__getitem__, index=None,
                  placeholder="Type a name, ONS or NHS code")
     c2.button("Put in", key="pick_assign", disabled=s.get("pick") is None,
@@ -154,7 +161,8 @@ def show(ds) -> None:
     n_fp = len(set(plan.values()))
     # always one line: the map below it must not move
     st.markdown(
-        f"**{plural(n_fp, 'footprint')}**, {len(plan)} of {len(g.units)} CCGs assigned, "
+        f"**{plural(n_fp, 'footprint')}**, {len(plan)} of {len(g.units)} "
+        f"{esc(units_word(ds))} assigned, "
         f"**{len(g.units) - len(plan)} unassigned** (grey, dashed outline)."
     )
     left, right = st.columns([3, 2], gap="medium")
@@ -168,11 +176,11 @@ def show(ds) -> None:
     show_table(ds, table, floor=floor)
     if plan:
         problem = problem_for(ds, digest_of(ds))
-        constraints = Constraints(min_population=floor, la_rule="whole-la")
+        constraints = Constraints(min_population=floor, la_rule=la_rule(ds))
         issues = guarded(lambda: validate_plan(problem, plan, constraints),
                          what="Could not check the drawing")
         if issues is not None:
-            show_violations(issues)
+            show_violations(ds, issues)
 
 
 show(dataset())

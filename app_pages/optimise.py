@@ -32,7 +32,13 @@ from app_pages.shared import (
     unit_labels,
 )
 from footprint import FootprintError, optimise
-from footprint.form import box_lines, constraints_from_form, footprint_count, verdict
+from footprint.form import (
+    box_lines,
+    constraints_from_form,
+    footprint_count,
+    kept_drawing,
+    verdict,
+)
 from footprint.rule_text import unit_lookup
 
 
@@ -59,8 +65,31 @@ def offer_name() -> None:
         s["opt_name"] = fresh_scenario_name()
 
 
+#: The "Start from" choices; the last keeps every drawn footprint and plans only the rest.
+SCRATCH, MY_DRAWING, KEEP_REST = "Scratch", "My drawing", "Keep my footprints, plan the rest"
+
+
+#: Why the LA rule is off on a geography without LAs, and how to turn it on.
+NO_LA_WORDS = ("The LA rule is off: this geography has no local authority layer, so which "
+               "units belong to one LA is not known. To keep LAs whole, go to the Import and "
+               "export page and upload an LA layer beside your boundaries.")
+
+
+def la_rule_box(where, g) -> str:
+    """The LA rule's choice: ``whole-la`` only when the geography has an LA layer; without
+    one the rule is off, and the page says why and how to add a layer."""
+    if g.has_la_layer:
+        return where.selectbox("LA rule", ["whole-la", "off"],
+                               help=f"whole-la: {esc(g.unit_label_plural)} of one local "
+                                    "authority stay together")
+    where.selectbox("LA rule", ["off"], disabled=True, key="la_rule_off",
+                    help="This geography has no local authority layer")
+    return "off"
+
+
 def show(ds) -> None:
     g = ds.geography
+    one, many = g.unit_label, g.unit_label_plural
     label = g.population_label
     short = short_label(ds)
     d = drawing()
@@ -88,15 +117,14 @@ def show(ds) -> None:
                  "balanced: populations close to each other; fewest-changes: stay near the drawing")
         change_measure = c3.selectbox(
             "fewest-changes counts", ["units", "population"],
-            format_func={"units": "CCGs moved", "population": f"{short} moved"}.__getitem__,
+            format_func={"units": f"{many} moved", "population": f"{short} moved"}.__getitem__,
             help="What a repair of the drawing keeps as low as it can")
         c4, c5, c6 = st.columns(3)
         n_mode = c4.radio("Number of footprints", ["any", "exactly", "between"], horizontal=True)
         n_lo = c5.number_input("n (or lowest)", min_value=1, value=30)
         n_hi = c6.number_input("highest (for between)", min_value=1, value=60)
         c7, c8, c9, c10 = st.columns(4)
-        la_rule = c7.selectbox("LA rule", ["whole-la", "off"],
-                               help="whole-la: CCGs of one local authority stay together")
+        la_rule = la_rule_box(c7, g)
         time_limit = c8.number_input("Time limit (s)", min_value=1.0, max_value=3600.0,
                                      value=60.0, step=10.0)
         mip_gap = c9.number_input("Gap accepted (fraction)", min_value=0.0, max_value=0.5,
@@ -104,23 +132,33 @@ def show(ds) -> None:
                                   help="The solver stops when its plan is proven within this "
                                        "fraction of the best possible")
         solver = c10.selectbox("Solver", ["highs", "cbc"])
+        if not g.has_la_layer:
+            st.caption(NO_LA_WORDS)
         start = st.radio(
-            "Start from", ["Scratch", "My drawing"], horizontal=True,
-            help="fewest-changes always starts from the drawing and moves as few CCGs as it "
-                 "can; the other objectives take the drawing as a first plan to beat")
+            "Start from", [SCRATCH, MY_DRAWING, KEEP_REST], horizontal=True,
+            help=f"fewest-changes always starts from the drawing and moves as few {many} as "
+                 "it can; the other objectives take the drawing as a first plan to beat. "
+                 f"'{KEEP_REST}' keeps every drawn footprint as it is (locked or not) and "
+                 f"plans only the {many} in no footprint.")
+        if 0 < len(plan) < len(g.units):
+            st.caption(md(f"Your drawing puts {len(plan):,} of {len(g.units):,} {many} in "
+                          f"footprints: '{KEEP_REST}' keeps them there and plans the other "
+                          f"{len(g.units) - len(plan):,}."))
         lock_drawn = st.checkbox(f"Keep my locked footprints ({len(d.locked)})", value=True)
-        with st.expander("More rules: keep together or apart, fixed CCGs, borders switched off"):
-            st.caption("Name CCGs by ONS code, NHS code or name, separated by commas.")
+        with st.expander(f"More rules: keep together or apart, fixed {many}, borders "
+                         "switched off"):
+            st.caption(f"Name {esc(many)} by code or name, separated by commas.")
             keep_together = st.text_area(
                 "Keep together (one group per line)", height=68,
                 placeholder="E38000001, E38000002")
             keep_apart = st.text_area("Keep apart (one pair per line)", height=68,
                                       placeholder="NHS Kernow, NHS North, East, West Devon")
-            fixed = st.text_area("Fixed CCGs (one per line: CCG, footprint name)", height=68,
+            fixed = st.text_area(f"Fixed {many} (one per line: {one}, footprint name)",
+                                 height=68,
                                  placeholder="99Q, South West")
             off_bridges = st.multiselect(
                 "Switch off island bridges or river crossings", [f"{a}–{b}" for a, b in links],
-                help="Boundaries clipped to the coast stop at tidal rivers: CCGs facing each "
+                help=f"Boundaries clipped to the coast stop at tidal rivers: {many} facing each "
                      "other across the Thames in London or the Tyne are joined by a crossing",
                 format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
             off_edges = st.text_area("Switch off other adjacencies (one pair per line)",
@@ -136,16 +174,23 @@ def show(ds) -> None:
             problems.append("fewest-changes repairs the drawing, and the drawing is empty: draw "
                             "footprints on the map or load a saved scenario into it first")
         locked_fps = tuple(sorted(d.locked)) if lock_drawn else ()
+        keep_rest = start == KEEP_REST
+        if keep_rest and not plan:
+            problems.append(f"'{KEEP_REST}' keeps the drawn footprints, and the drawing is "
+                            "empty: draw footprints on the map or load a saved scenario "
+                            f"into it first, or start from {SCRATCH.lower()}")
+        kept = kept_drawing(plan) if keep_rest else [
+            (c, f) for c, f in plan.items() if f in locked_fps]
 
         def make() -> Any:
             return constraints_from_form(
                 lookup=unit_lookup(u["code"], names=u["name"], nhs_codes=u["nhs_code"]),
-                unit="CCG",
+                unit=one,
                 keep_together=box_lines(keep_together, box="Keep together"),
                 keep_apart=box_lines(keep_apart, box="Keep apart"),
-                fixed=box_lines(fixed, box="Fixed CCGs"),
+                fixed=box_lines(fixed, box=f"Fixed {many}"),
                 disabled_edges=box_lines(off_edges, box="Switch off other adjacencies"),
-                fixed_units=[(c, f) for c, f in plan.items() if f in locked_fps],
+                fixed_units=kept,
                 edges=[tuple(s.split("–")) for s in off_bridges],
                 problems=problems,
                 objective=objective, min_population=floor,
@@ -158,7 +203,7 @@ def show(ds) -> None:
         if constraints is not None:
             # the drawing goes along when it is the start, the plan to repair, or holds
             # locked footprints to keep
-            use_drawing = (start == "My drawing" or objective == "fewest-changes"
+            use_drawing = (start != SCRATCH or objective == "fewest-changes"
                            or bool(locked_fps))
             run_optimiser(ds, constraints, name=name, current=plan if use_drawing else None)
     show_last_result(ds)
@@ -190,9 +235,12 @@ def run_optimiser(ds, constraints: Any, *, name: str, current: dict[str, str] | 
         "reproduce": dict(result.reproduce or {}),
         "table": result.table, "floor": constraints.min_population,
         "change_measure": constraints.change_measure,
+        # a repair's result is read against the drawing it started from (what it did with
+        # the units in no footprint)
+        "drawing": dict(current) if current is not None else None,
     }
     if summary["assignment"]:
-        _kind, sentence = verdict(summary, population_label=ds.geography.population_label)
+        _kind, sentence = verdict_of(ds, summary)
         saved = save_scenario(name, summary["assignment"], source="optimiser",
                               status=result.status, constraints_json=constraints.to_json(),
                               notes=sentence, quiet=True)
@@ -203,11 +251,19 @@ def run_optimiser(ds, constraints: Any, *, name: str, current: dict[str, str] | 
     st.session_state["last_result"] = summary
 
 
+def verdict_of(ds, summary: dict[str, Any]) -> tuple[str, str]:
+    """The result in words, with the geography's own names for its units and population."""
+    g = ds.geography
+    pops = dict(zip(g.units["code"], g.units["population"].astype(int), strict=True))
+    return verdict(summary, population_label=g.population_label, unit=g.unit_label,
+                   unit_plural=g.unit_label_plural, populations=pops)
+
+
 def show_last_result(ds) -> None:
     res = st.session_state["last_result"]
     if not res:
         return
-    kind, sentence = verdict(res, population_label=ds.geography.population_label)
+    kind, sentence = verdict_of(ds, res)
     getattr(st, kind)(md(sentence))
     saved = (f"saved as scenario {res['name']!r}" if res["name"]
              else "not saved as a scenario" if res["assignment"] else "")

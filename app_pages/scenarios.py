@@ -26,6 +26,8 @@ from app_pages.shared import (
     short_label,
     show_flash,
     store_or_say,
+    unit_word,
+    units_word,
     when,
 )
 from footprint import Scenario, compare_plans, reference_plan
@@ -37,7 +39,7 @@ def plan_choices(ds, scenarios: list[Scenario]) -> dict[tuple[str, str], dict[st
     """
     out: dict[tuple[str, str], dict[str, str]] = {DRAWING: dict(drawing().assignment)}
     for column in ("area_team_code", "region_code"):
-        if column in ds.geography.units:
+        if column in ds.geography.layers:  # only the groupings this geography has
             out[("reference", column)] = reference_plan(ds.geography, column)
     imported = st.session_state["imported_plan"]
     if imported:
@@ -67,8 +69,9 @@ def show(ds) -> None:
             "name": sc.name, "created": when(sc.created),
             "last saved": when(sc.updated or sc.created), "revision": sc.revision,
             "source": sc.source, "status": sc.status or "",
-            "footprints": len(set(sc.assignment.values())), "CCGs": len(sc.assignment),
-            "locked CCGs": len(sc.locked), "notes": sc.notes} for sc in scenarios]),
+            "footprints": len(set(sc.assignment.values())), units_word(ds): len(sc.assignment),
+            f"locked {units_word(ds)}": len(sc.locked), "notes": sc.notes}
+            for sc in scenarios]),
             hide_index=True, width="stretch")
         # only saved scenarios in this box, so their names need no tag
         chosen = st.selectbox("Scenario", [sc.name for sc in scenarios], key="scenario_pick")
@@ -103,7 +106,9 @@ def show(ds) -> None:
     g = ds.geography
     pops = dict(zip(g.units["code"], g.units["population"].astype(int), strict=True))
     names_of = dict(zip(g.units["code"], g.units["name"], strict=True))
-    cmp = guarded(lambda: compare_plans(plans[a], plans[b], populations=pops, names=names_of),
+    cmp = guarded(lambda: compare_plans(plans[a], plans[b], populations=pops, names=names_of,
+                                        unit_label=unit_word(ds),
+                                        unit_label_plural=units_word(ds)),
                   what="Could not compare the plans")
     if cmp is None:
         return
@@ -112,8 +117,9 @@ def show(ds) -> None:
     m1.metric(f"{short} kept together", f"{cmp.share_kept_together:.1%}",
               help=f"Share of {esc(g.population_label)} whose footprint matches between "
                    "A and B")
-    m2.metric("CCGs that moved", f"{cmp.n_moved:,}")
-    m3.metric(f"{short} in moved CCGs", f"{cmp.population_moved:,}")
+    many = esc(units_word(ds))
+    m2.metric(f"{many} that moved", f"{cmp.n_moved:,}")
+    m3.metric(f"{short} in moved {many}", f"{cmp.population_moved:,}")
     how = getattr(cmp, "how", "")  # how footprints were matched, and what "moved" means
     if how:
         st.caption(md(how))
@@ -123,14 +129,14 @@ def show(ds) -> None:
     else:
         moved = tuple(moves["unit_code"]) if len(moves) else ()
     elsewhere = len(moves) - len(moved)  # assigned in only one of the plans
-    st.caption(f"Map: plan B coloured by footprint; the {len(moved):,} CCGs that moved have a "
-               "bold black outline" + (f"; the table also lists {elsewhere:,} CCGs in a "
+    st.caption(f"Map: plan B coloured by footprint; the {len(moved):,} {many} that moved have "
+               "a bold black outline" + (f"; the table also lists {elsewhere:,} {many} in a "
                                        "footprint in only one of the plans" if elsewhere else "")
                + ".")
     draw_map(ds, plan_=plans[b], colour_by="footprint", key="compare_map", highlight=moved,
              events=False, height=520)
     st.dataframe(cmp.moves, hide_index=True, width="stretch", column_config={
-        "unit_code": "CCG code", "name": "CCG",
+        "unit_code": f"{unit_word(ds)} code", "name": unit_word(ds),
         "population": st.column_config.NumberColumn(short_label(ds), format="localized"),
         "from_footprint": f"footprint in A ({shown[a]})",
         "to_footprint": f"footprint in B ({shown[b]})",

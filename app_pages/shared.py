@@ -538,7 +538,8 @@ def say_change(change: Change, names: Mapping[str, str], before: Drawing) -> Non
         flash("warning", f"{names.get(change.blocked[0], change.blocked[0])} is in the locked "
                          f"footprint {where!r}; unlock it first.")
     elif change.kind == "refused" and change.reason == "locked-target":
-        flash("warning", f"Footprint {change.footprint!r} is locked; unlock it to add CCGs.")
+        flash("warning", f"Footprint {change.footprint!r} is locked; unlock it to add "
+                         f"{units_word(dataset())}.")
     elif change.kind == "refused":
         flash("warning", f"Nothing changed ({change.reason}).")
     elif change.kind == "unchanged" and change.footprint:
@@ -638,6 +639,38 @@ def load_scenario(sc: Scenario) -> None:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def unit_word(ds: Dataset) -> str:
+    """What one unit of the geography is called ("CCG"; the planner's word for an upload)."""
+    return str(getattr(ds.geography, "unit_label", "") or "unit")
+
+
+def units_word(ds: Dataset) -> str:
+    """What the units are called ("CCGs")."""
+    return str(getattr(ds.geography, "unit_label_plural", "") or f"{unit_word(ds)}s")
+
+
+def units(ds: Dataset, n: int) -> str:
+    """``n`` units in the geography's words: "1 CCG", "204 CCGs", "3 wards"."""
+    return f"{n:,} {unit_word(ds) if n == 1 else units_word(ds)}"
+
+
+def la_rule(ds: Dataset) -> str:
+    """The LA rule a drawing is checked with: ``whole-la`` where the geography has an LA
+    layer, ``off`` where it has none (the rule would be refused, not ignored)."""
+    return "whole-la" if ds.geography.has_la_layer else "off"
+
+
+def layer_label(ds: Dataset, key: str) -> str:
+    """A reference layer as the sidebar offers it: "NHS Area Teams (25)"."""
+    g = ds.geography
+    if key == "la_upper":
+        return "Upper-tier LA boundaries"
+    if key == "la_lower":
+        return "Lower-tier LA boundaries"
+    what = {"area_team_code": "NHS Area Teams", "region_code": "NHS Regions"}.get(key, key)
+    return f"{what} ({g.units[key].dropna().nunique():,})"
 
 
 def short_label(ds: Dataset) -> str:
@@ -764,7 +797,7 @@ def footprint_table(ds: Dataset, plan_: Mapping[str, str], floor: int) -> pd.Dat
     if not plan_:
         return None
     problem = problem_for(ds, digest_of(ds))
-    constraints = Constraints(min_population=floor, la_rule="whole-la")
+    constraints = Constraints(min_population=floor, la_rule=la_rule(ds))
     return guarded(lambda: summarise_plan(problem, dict(plan_), constraints),
                    what="Could not summarise the drawing")
 
@@ -777,10 +810,12 @@ TABLE_COLUMNS = ("footprint", "population", "meets_floor", "n_units", "contiguou
 def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
     label = ds.geography.population_label
     short = short_label(ds)
+    one, many = unit_word(ds), units_word(ds)
     if table is None or len(table) == 0:
         # no empty table: Streamlit's table code costs a 2-core machine ~2 s on the first page,
         # so the browser loads it with the first click instead
-        st.info("No footprints yet: pick a target footprint and click CCGs on the map.")
+        st.info(md(f"No footprints yet: pick a target footprint and click {many} on the "
+                   "map."))
         return
     shown = table[[c for c in TABLE_COLUMNS if c in table]].copy()
     if "area_km2" in shown:
@@ -802,18 +837,19 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
                 help=f"Sum of {esc(label)}; the floor is {floor:,}"),
             "meets_floor": st.column_config.CheckboxColumn(
                 f"≥ {floor:,}", help=f"At least {floor:,} {esc(short)}"),
-            "n_units": st.column_config.NumberColumn("CCGs", format="localized"),
+            "n_units": st.column_config.NumberColumn(many, format="localized"),
             "contiguous": st.column_config.CheckboxColumn(
-                "in one piece", help="Every CCG reaches the others through shared borders "
+                "in one piece", help=f"Every {esc(one)} reaches the others through shared "
+                                     "borders "
                                      "(or the listed island bridges and river crossings)"),
             "polsby_popper": st.column_config.NumberColumn(
                 "compactness", format="%.2f",
                 help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy"),
             "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
-            "unit_names": st.column_config.TextColumn("CCG names", width="large"),
+            "unit_names": st.column_config.TextColumn(f"{one} names", width="large"),
             "las": st.column_config.TextColumn("LA codes"),
             "problems": st.column_config.TextColumn("broken rules", width="large"),
-            "units": st.column_config.TextColumn("CCG codes"),
+            "units": st.column_config.TextColumn(f"{one} codes"),
         },
     )
 
@@ -892,7 +928,7 @@ def sidebar(ds: Dataset | None) -> None:
         st.title("CSU footprint planner")
         if ds is not None:
             g = ds.geography
-            in_place(lambda: st.caption(md(f"{g.name}: {len(g.units)} units, "
+            in_place(lambda: st.caption(md(f"{g.name}: {units(ds, len(g.units))}, "
                                            f"{g.population_total:,} {g.population_label}.")),
                      where="the sidebar", message=broken)
             in_place(lambda: settings(ds), where="the sidebar's settings", message=broken)
@@ -906,10 +942,17 @@ def settings(ds: Dataset) -> None:
                                       f"{esc(g.population_label)}: the drawing is checked "
                                       "against it and the optimiser plans with it.")
     st.caption(f"= {int(st.session_state['floor']):,} {short} per footprint, on every page")
-    st.radio("Colour CCGs by", ["footprint", "population"], key="colour_by",
+    st.radio(f"Colour {esc(units_word(ds))} by", ["footprint", "population"], key="colour_by",
              horizontal=True)
+    # only the layers this geography has (a planner's own may have no LAs or NHS groupings)
+    offered = [(layer, box) for layer, box in (("la_lower", "show_lower"),
+                                               ("area_team_code", "show_teams"),
+                                               ("region_code", "show_regions"))
+               if layer in g.layers]
     st.markdown("**Reference layers**")
-    st.checkbox("Lower-tier LA boundaries", key="show_lower")
-    st.checkbox("NHS Area Teams (25)", key="show_teams")
-    st.checkbox("NHS Regions (4)", key="show_regions")
+    for layer, box in offered:
+        st.checkbox(esc(layer_label(ds, layer)), key=box)
+    if "la_upper" not in g.layers:
+        st.caption("No local authority layer: add one beside your boundaries on the Import "
+                   "and export page to see LA borders and keep LAs whole.")
     st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")

@@ -189,7 +189,7 @@ def test_first_page_shows_the_map_what_population_counts_and_the_licence(app: Ap
     page = texts(app)
     assert "registered patients" in page
     assert "Open Government Licence v3.0" in page
-    assert "211 units, 56,324,887 registered patients" in page
+    assert "211 CCGs, 56,324,887 registered patients" in page
     assert "0 footprints" in page and "211 unassigned" in page
     assert not errors(app)
     (component,) = map_components(app)
@@ -1107,3 +1107,153 @@ def test_painting_a_whole_la_block_takes_one_click_and_one_undo(app: AppTest, da
     assert f"and {len(members) - 1} others in 'Footprint 1'" in texts(app)
     ok(button(app, "↶ Undo").click().run())
     assert plan_of(app) == {}
+
+
+# --- a planner's own geography -------------------------------------------------------------------
+
+
+def _own_files(tmp_path: Path, *, la: bool) -> dict[str, tuple[str, bytes, str]]:
+    """A 2 x 3 grid of wards in the Midlands, 150,000 people or so each; with ``la``, an LA
+    layer of two local authorities, one per row."""
+    import geopandas as gpd
+    from conftest import grid_units
+    from shapely.geometry import box
+
+    grid = grid_units(2, 3)
+    grid["geometry"] = grid.translate(400_000, 280_000)
+    boundaries = tmp_path / "wards.geojson"
+    grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
+    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
+                                            for i, c in enumerate(grid["code"]))
+    files = {"own_boundaries": ("wards.geojson", boundaries.read_bytes(),
+                                "application/geo+json"),
+             "own_population": ("people.csv", people.encode(), "text/csv")}
+    if la:
+        las = gpd.GeoDataFrame(
+            {"la_code": ["L1", "L2"], "la_name": ["Northtown", "Southtown"]},
+            geometry=[box(400_000, 280_000 + r * 1000, 403_000, 281_000 + r * 1000)
+                      for r in range(2)], crs=27700)
+        path = tmp_path / "las.geojson"
+        las.to_crs(4326).to_file(path, driver="GeoJSON")
+        files["own_la"] = ("las.geojson", path.read_bytes(), "application/geo+json")
+    return files
+
+
+def use_own_geography(at: AppTest, tmp_path: Path, *, la: bool, unit: str = "ward") -> AppTest:
+    """Upload the grid (with or without its LA layer), call its units ``unit``, use it."""
+    ok(go(at, "Import and export"))
+    for key, upload in _own_files(tmp_path, la=la).items():
+        at.file_uploader(key=key).set_value(upload)
+    ok(at.run())
+    assert not errors(at), errors(at)
+    if la:
+        assert by_label(at.selectbox, "LA code column").value == "la_code"
+        by_label(at.selectbox, "LA name column (optional)").set_value("la_name")
+    by_label(at.text_input, "Units are called").input(unit)
+    ok(button(at, "Use these files").click().run())
+    assert not errors(at), errors(at)
+    assert at.session_state["custom_dataset"] is not None
+    return at
+
+
+def test_the_import_page_says_what_the_server_accepts_before_building(app: AppTest) -> None:
+    from footprint import MAX_UPLOAD_UNITS
+
+    ok(go(app, "Import and export"))
+    page = texts(app).replace("**", "")
+    assert f"at most {MAX_UPLOAD_UNITS:,} units per upload" in page
+    assert "files of at most 200 MB each" in page
+    assert "MapInfo table" in page
+    allowed = app.file_uploader(key="own_boundaries").allowed_type
+    assert {".tab", ".dat", ".map", ".id", ".ind", ".zip", ".geojson"} <= set(allowed)
+    assert app.file_uploader(key="own_boundaries").accept_multiple_files  # loose parts
+
+
+def test_an_la_layer_uploaded_beside_the_boundaries_turns_the_la_rule_on(
+        app: AppTest, tmp_path: Path) -> None:
+    use_own_geography(app, tmp_path, la=True)
+    geo = app.session_state["custom_dataset"].geography
+    assert geo.has_la_layer and geo.unit_label == "ward"
+    assert "with an LA layer: the LA rule keeps each LA whole" in texts(app)
+    assert "an LA layer of 2 local authorities" in texts(app)
+    ok(go(app, "Optimise"))
+    assert by_label(app.selectbox, "LA rule").options == ["whole-la", "off"]
+    assert "The LA rule is off" not in texts(app)
+    ok(go(app, "Map and drawing"))
+    by_label(app.checkbox, "Paint whole LA blocks")  # LA blocks exist here
+    assert "No local authority layer" not in texts(app)
+
+
+def test_a_geography_without_las_offers_no_la_rule_and_says_why(app: AppTest,
+                                                                 tmp_path: Path) -> None:
+    use_own_geography(app, tmp_path, la=False)
+    assert "without an LA layer: the LA rule is off" in texts(app)
+    ok(go(app, "Optimise"))
+    box_ = by_label(app.selectbox, "LA rule")
+    assert box_.options == ["off"] and box_.disabled
+    page = texts(app)
+    assert ("The LA rule is off: this geography has no local authority layer" in page
+            and "upload an LA layer beside your boundaries" in page)
+    ok(go(app, "Map and drawing"))
+    assert "Paint whole LA blocks" not in [c.label for c in app.checkbox]
+    labels = [c.label for c in app.sidebar.checkbox]
+    assert not [lab for lab in labels if "Area Teams" in lab or "Regions" in lab
+                or "LA boundaries" in lab]
+    assert "No local authority layer" in texts(app)
+    ok(click_ccg(app, "r0c0"))  # the drawing is checked without the LA rule, not refused
+    assert not errors(app), errors(app)
+    assert not [e for e in app.error if "LA rule" in e.value]
+
+
+def test_the_pages_call_the_units_what_the_planner_calls_them(app: AppTest,
+                                                              tmp_path: Path) -> None:
+    use_own_geography(app, tmp_path, la=False, unit="ward")
+    ok(go(app, "Map and drawing"))
+    page = texts(app)
+    assert "0 of 6 wards assigned" in page and "CCG" not in page.replace(
+        "Go back to the England 2013 CCGs", "")
+    target_ = by_label(app.selectbox, "Clicking a ward puts it in")
+    assert target_ is not None
+    ok(click_ccg(app, "r0c0"))
+    assert "Not finished: 5 wards not yet in a footprint (every ward has to be in one)." in (
+        texts(app))
+    ok(go(app, "Optimise"))
+    assert by_label(app.selectbox, "fewest-changes counts").format_func("units") == (
+        "wards moved")
+    assert [t for t in app.text_area if t.label.startswith("Fixed wards")]
+
+
+def test_a_partial_drawing_is_kept_and_the_rest_planned(app: AppTest, tmp_path: Path) -> None:
+    use_own_geography(app, tmp_path, la=False)
+    ok(go(app, "Map and drawing"))
+    set_plan(app, {"r0c0": "Mine", "r0c1": "Mine"})  # not locked
+    ok(go(app, "Optimise"))
+    assert "'Keep my footprints, plan the rest' keeps them there and plans the other 4" in (
+        texts(app))
+    by_label(app.radio, "Start from").set_value("Keep my footprints, plan the rest")
+    by_label(app.number_input, "Time limit (s)").set_value(20.0)
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    result = app.session_state["last_result"]
+    assert result["status"] == "optimal", texts(app)
+    plan = result["assignment"]
+    assert plan["r0c0"] == plan["r0c1"] == "Mine"
+    assert len(plan) == 6  # every other ward planned
+
+
+def test_a_repair_of_a_partial_drawing_says_what_became_of_the_unassigned(
+        app: AppTest, tmp_path: Path) -> None:
+    use_own_geography(app, tmp_path, la=False)
+    ok(go(app, "Map and drawing"))
+    set_plan(app, {"r0c0": "Mine", "r0c1": "Mine"})
+    ok(go(app, "Optimise"))
+    by_label(app.selectbox, "Objective").set_value("fewest-changes")
+    by_label(app.number_input, "Time limit (s)").set_value(20.0)
+    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    result = app.session_state["last_result"]
+    assert result["status"] in ("optimal", "feasible"), texts(app)
+    (sentence,) = [as_read(w.value) for w in app.warning
+                   if "in no footprint" in as_read(w.value)]
+    assert "4 wards that were in no footprint were placed" in sentence
+    assert "0 wards moved" in sentence
+    assert "Proven best" not in texts(app)
+    assert "where the others went was not planned" in sentence

@@ -1,16 +1,16 @@
-"""Shared fixtures: the real England 2013 data (loaded once) and tiny geographies built in code."""
+"""Shared fixtures: the real England 2013 data (loaded once) and an isolated cache.
+
+Helpers that build tiny geographies in code live in ``helpers.py``.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
-from shapely.geometry import box
 
-ROOT = Path(__file__).resolve().parent.parent
+# Re-exported for test modules that still import them from here; new code imports helpers.
+from helpers import ROOT, grid_units, population_table  # noqa: F401
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,17 +31,3 @@ def dataset():
 @pytest.fixture(scope="session")
 def geography(dataset):
     return dataset.geography
-
-
-def grid_units(rows: int, cols: int, *, size: float = 1000.0, crs: int = 27700) -> gpd.GeoDataFrame:
-    """A rows x cols grid of square units coded ``r{row}c{col}``, in metres."""
-    recs = [
-        {"code": f"r{r}c{c}", "geometry": box(c * size, r * size, (c + 1) * size, (r + 1) * size)}
-        for r in range(rows)
-        for c in range(cols)
-    ]
-    return gpd.GeoDataFrame(recs, geometry="geometry", crs=crs)
-
-
-def population_table(codes, values) -> pd.DataFrame:
-    return pd.DataFrame({"code": list(codes), "population": [str(v) for v in values]})

@@ -6,7 +6,7 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 import pytest
-from conftest import grid_units
+from helpers import grid_units
 from shapely.geometry import box
 
 from footprint import ConstraintsError, build_adjacency

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
-from conftest import grid_units, population_table
+from helpers import grid_units, population_table
 from shapely.geometry import box
 
 from footprint import ConstraintsError, Dataset, audit_la, build_geography

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from conftest import grid_units
+from helpers import grid_units
 
 from footprint import Dataset, load_geography, read_boundaries
 

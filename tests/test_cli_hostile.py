@@ -21,7 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from conftest import ROOT, grid_units, population_table
+from helpers import ROOT, grid_units, population_table
 
 from footprint.cli import main
 from footprint.geography import build_geography

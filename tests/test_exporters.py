@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
-from conftest import grid_units, population_table
+from helpers import grid_units, population_table
 
 from footprint.errors import PlanError
 from footprint.exporters import (

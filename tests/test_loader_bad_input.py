@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import grid_units
+from helpers import grid_units
 from shapely.geometry import LineString, Point
 
 from footprint import InputFileError, load_geography, read_boundaries, read_table

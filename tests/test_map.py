@@ -61,7 +61,7 @@ def test_static_files_written_by_many_sessions_at_once(tmp_path) -> None:
     """Each app session writes the files on its first draw; they must not trip over each other."""
     import threading
 
-    from conftest import grid_units, population_table
+    from helpers import grid_units, population_table
 
     from footprint.geography import build_geography
 
@@ -294,7 +294,7 @@ def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
 
 def _wards(tmp_path: Path):
     """A planner's own 2 x 3 grid of wards in the Midlands, with no LA layer."""
-    from conftest import grid_units
+    from helpers import grid_units
 
     from footprint.loader import load_geography
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from conftest import ROOT, grid_units
+from helpers import ROOT, grid_units
 
 from footprint import Dataset, load_geography
 from footprint.constraints import Constraints

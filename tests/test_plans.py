@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import grid_units, population_table
+from helpers import grid_units, population_table
 
 from footprint.errors import InputFileError, PlanError
 from footprint.exporters import export_csv

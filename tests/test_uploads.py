@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import grid_units
+from helpers import grid_units
 
 from footprint.errors import InputFileError
 from footprint.uploads import inspect_upload_columns, load_uploaded_geography, safe_extract_zip

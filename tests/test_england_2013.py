@@ -22,7 +22,11 @@ def test_units_and_population(geography):
     assert units["area_team_code"].nunique() == 25
     assert units["region_code"].nunique() == 4
     # codes stay strings with their leading zeros
-    assert set(units.loc[units["code"] == "E38000042", "nhs_code"]) <= set(units["nhs_code"])
+    darlington = units.loc[units["code"] == "E38000042"].iloc[0]
+    assert darlington["nhs_code"] == "00C"
+    assert darlington["name"] == "NHS Darlington"
+    assert geography.nhs_code_aliases["00C"] == "E38000042"  # what a plan file may call it
+    assert len(geography.nhs_code_aliases) == 211
     assert (units["nhs_code"].str.len() == 3).all()
     assert "00C" in set(units["nhs_code"])
     corby = units.loc[units["nhs_code"] == "03V"].iloc[0]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 import pandas as pd
 import pytest
@@ -496,13 +495,4 @@ def test_area_teams_on_the_real_data(dataset):
     assert rules(vs) == ["la-rule"] * 3
     assert all("registered patients" in m or "LA block" in m for m in [v.message for v in vs])
     assert validate_plan(problem, teams, constraints.replace(la_rule="off")) == []
-
-    # the app calls this on every click: it must be quick (measured ~8 ms; generous bound)
-    best = min(_timed(lambda: summarise_plan(problem, teams, constraints)) for _ in range(5))
-    assert best < 0.25
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    # how quick the table is (the app makes it on every click): benchmarks/bench_summarise.py

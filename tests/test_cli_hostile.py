@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from helpers import ROOT, grid_units, population_table
 
-from footprint.cli import main
+from footprint.cli import build_parser, main
 from footprint.geography import build_geography
 from footprint.loader import Dataset
 
@@ -282,14 +282,21 @@ def test_bad_optimise_flags(cli, args, expected):
     assert "solve" not in cli.calls
 
 
-@pytest.mark.parametrize("value", ["5", "20-30", "7-7", " 3 - 4 ", "300,000"])
-def test_good_counts_and_populations_are_read(cli, value):
-    from footprint.cli import _count, _population
+@pytest.mark.parametrize(
+    ("value", "expected"), [("5", 5), ("20-30", (20, 30)), ("7-7", 7), (" 3 - 4 ", (3, 4))]
+)
+def test_good_counts_are_read(value, expected):
+    args = build_parser().parse_args(["optimise", "--footprints", value])
+    assert args.footprints == expected
 
-    if "," in value:
-        assert _population(value) == 300_000
-    else:
-        assert _count(value) in (5, (20, 30), 7, (3, 4))
+
+@pytest.mark.parametrize("value", ["300,000", "300000", " 300_000 "])
+@pytest.mark.parametrize("flag", ["--min-pop", "--max-pop"])
+@pytest.mark.parametrize("command", ["optimise", "validate"])
+def test_good_populations_are_read(command, flag, value):
+    pre = ["plan.csv"] if command == "validate" else []
+    args = build_parser().parse_args([command, *pre, flag, value])
+    assert getattr(args, flag.removeprefix("--").replace("-", "_")) == 300_000
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,20 @@ def test_kml_parses_with_one_placemark_per_footprint(geo):
     assert -10 < lon < 5 and 45 < lat < 52  # British grid origin area, in degrees
 
 
+def test_kml_colours_touching_footprints_apart_as_the_app_map_does(geo):
+    from footprint._colours import FOOTPRINT_PALETTE, colour_apart
+
+    root = ET.fromstring(export_kml(geo, PLAN, metadata=META))
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    fills = [s.find("k:PolyStyle/k:color", ns).text[2:] for s in root.findall(".//k:Style", ns)]
+    # KML writes colours as aabbggrr; back to #rrggbb
+    got = [f"#{c[4:6]}{c[2:4]}{c[0:2]}" for c in fills]
+    # "East" and "N&S" touch: two different colours of the one palette, chosen as the map does
+    want = colour_apart(["East", "N&S"], {"East": {"N&S"}, "N&S": {"East"}})
+    assert got == [want["East"], want["N&S"]]
+    assert got[0] != got[1] and set(got) <= set(FOOTPRINT_PALETTE)
+
+
 def test_html_report_is_self_contained(geo):
     data = export_html_report(geo, PLAN, metadata={**META, "notes": "draft"})
     page = data.decode()

@@ -11,7 +11,13 @@ from helpers import grid_units, population_table
 from footprint.errors import InputFileError, PlanError
 from footprint.exporters import export_csv
 from footprint.geography import build_geography
-from footprint.plans import PLAN_COLUMNS, PlanImport, read_plan_csv, write_plan_csv
+from footprint.plans import (
+    PLAN_COLUMNS,
+    PlanImport,
+    clean_plan,
+    read_plan_csv,
+    write_plan_csv,
+)
 
 # ONS-style unit codes and their NHS codes (leading zeros that a number would lose)
 KNOWN = ["E38000001", "E38000002", "E38000003", "E38000004"]
@@ -403,3 +409,9 @@ def test_an_unclosed_quote_in_the_header_is_refused():
         ),
     ):
         read('unit_code,"footprint\nE38000001,North\nE38000002,South\n')
+
+
+def test_clean_plan_keeps_assigned_units_with_clean_names():
+    plan = {"A": " North ", "B": None, "C": "", "D": " \t", "E": "So\u200buth\nEast", "F": "\x00"}
+    assert clean_plan(plan) == {"A": "North", "E": "South East"}
+    assert plan["A"] == " North "  # the caller's plan is left alone

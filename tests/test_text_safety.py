@@ -12,7 +12,15 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from footprint._text import clean_name, clean_text, decode_text, plain, safe_cell, unsafe_cell
+from footprint._text import (
+    clean_name,
+    clean_text,
+    decode_text,
+    plain,
+    population_word,
+    safe_cell,
+    unsafe_cell,
+)
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -172,3 +180,16 @@ def test_decode_text():
     assert decode_text("Côte – Nord".encode("cp1252")) == ("Côte – Nord", "cp1252")
     with pytest.raises(UnicodeDecodeError):
         decode_text(b"\x81\x8d\x8f\x90\x9d")
+
+
+@pytest.mark.parametrize(
+    ("label", "word"),
+    [
+        ("registered patients (QOF 2013/14 list sizes)", "registered patients"),
+        ("residents", "residents"),
+        ("", "population"),
+        (None, "population"),
+    ],
+)
+def test_population_word_is_the_label_without_its_source(label, word):
+    assert population_word(label) == word

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .._recombine import recombine
 from ..feasibility import Instance
-from ..solver import Model, Var
+from ..solver import Model, Outcome, Var
 from . import budget
 from .budget import (
     _BALANCE_SHARE,
@@ -110,6 +110,166 @@ def _allowed(inst: Instance) -> dict[str, list[str]]:
     return allowed
 
 
+@dataclass
+class CutLoop:
+    """What one model supplies to :func:`cut_loop`.
+
+    ``build(iteration, cuts)`` returns the model with every cut so far and a reader of
+    its plan; ``value`` is the objective of a plan in the model's units, ``proven``
+    says whether a value is close enough to a bound, ``warm`` gives a warm start from a
+    plan, ``repaired`` may improve a plan repaired after cutting, and ``ready`` says
+    whether another model can be started while ``best`` is held.
+    """
+
+    label: str
+    saying: str
+    build: Callable[[int, list[_Cut]], tuple[Model, Callable[[Outcome], Plan]]]
+    value: Callable[[Plan], float]
+    proven: Callable[[float, float], bool]
+    warm: Callable[[Plan], dict[str, float]]
+    repaired: Callable[[Plan], Plan] = lambda plan: plan
+    ready: Callable[[Plan | None], bool] = lambda _best: True
+    share: float = 1.0
+    abs_gap: float | None = None
+
+
+@dataclass
+class Searched:
+    """Where the cut loop stopped: 'optimal', 'infeasible' or 'open' (time, no answer)."""
+
+    status: str
+    plan: Plan | None
+    value: float | None
+    bound: float  # -inf until a solve reports one
+
+
+def cut_loop(inst: Instance, run: _Run, loop: CutLoop, best: Plan | None) -> Searched:
+    """Build, solve, cut, repair; keep the best whole plan and the best bound.
+
+    Every objective's model goes through this one loop. A solution with a footprint in
+    pieces gets separator cuts for every footprint at once, is repaired into a plan
+    that may beat the one held, and the model is solved again, warm-started from the
+    best plan. A valid plan held when the solver calls the model infeasible is kept:
+    the solver is wrong, not the plan.
+    """
+    cuts: list[_Cut] = []
+    best_val = loop.value(best) if best is not None else None
+    best_bound = -math.inf
+    iteration = 0
+    while loop.ready(best):
+        iteration += 1
+        m, read = loop.build(iteration, cuts)
+        warm = loop.warm(best) if best is not None else None
+        run.say(f"{loop.saying}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
+        out = run.solve(m, f"{loop.label}, solve {iteration}", start=warm,
+                        abs_gap=loop.abs_gap, share=loop.share)
+        if out.bound is not None:
+            best_bound = max(best_bound, out.bound)
+        if out.status == "infeasible":
+            if best is not None:  # a valid plan is held: the solver is wrong, not the plan
+                log.warning("%s: the solver called the model infeasible, but a valid plan "
+                            "is held; keeping it", loop.label)
+                break
+            return Searched("infeasible", None, None, best_bound)
+        if out.status == "no-solution":
+            break
+        plan = read(out)
+        new = _cuts_for(inst, plan)
+        if not new:
+            val = loop.value(plan)
+            if best is None or best_val is None or val <= best_val:
+                best, best_val = plan, val
+            if out.status == "optimal":
+                return Searched("optimal", best, best_val, best_bound)
+            break
+        cuts.extend(new)
+        fixed_up = _repair(inst, plan)
+        if fixed_up is not None:
+            fixed_up = loop.repaired(fixed_up)
+            val = loop.value(fixed_up)
+            if best is None or best_val is None or val < best_val:
+                best, best_val = fixed_up, val
+        if best_val is not None and loop.proven(best_val, best_bound):
+            return Searched("optimal", best, best_val, best_bound)
+        if not run.room_for_another():
+            break
+    return Searched("open", best, best_val, best_bound)
+
+
+def _hess_model(inst: Instance, *, kind: str, count: tuple[int, int | None], label: str,
+                allowed: Mapping[str, list[str]], scale: float, iteration: int,
+                cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+    """The centre-based model with every cut so far, and a reader of its plan."""
+    nodes, pop, nbrs = inst.nodes, inst.pop, inst.node_nbrs()
+    lo, hi = count
+    m = Model(f"{label}-{iteration}")
+    x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
+    for i in nodes:
+        m.add(((x[j][i], 1.0) for j in nodes if i in x[j]), "==", 1)
+    for j in nodes:
+        y = x[j][j]
+        for i, v in x[j].items():
+            if i != j:
+                m.add(((v, 1.0), (y, -1.0)), "<=", 0)
+                # a non-centre node needs a neighbour in its footprint
+                near = [(x[j][c], -1.0) for c in nbrs[i] if c in x[j]]
+                m.add([(v, 1.0), *near], "<=", 0)
+        _footprint_rows(m, inst, x[j], y, scale)
+    _count_rows(m, [x[j][j] for j in nodes], lo, hi)
+    _centred_cut_rows(m, x, cuts)
+    if kind == "compact":
+        m.objective(
+            (v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items()
+        )
+    else:
+        _spread_objective(m, inst, x, count, scale)
+
+    def read(out: Outcome) -> Plan:
+        plan: Plan = {}
+        for jx, j in enumerate(nodes):
+            for i, v in x[j].items():
+                if out.values.get(v.name, 0.0) > 0.5:
+                    plan[i] = jx
+        return plan
+
+    return m, read
+
+
+def _centred_cut_rows(m: Model, x: Mapping[str, Mapping[str, Var]], cuts: list[_Cut]) -> None:
+    """Every cut for every centre's footprint; the stronger form when the centre is outside."""
+    for cut in cuts:
+        for j, col in x.items():
+            rhs_terms = [(col[c], -1.0) for c in cut.sep if c in col]
+            for a in cut.a_nodes:
+                if a not in col:
+                    continue
+                if j not in cut.inside:
+                    m.add([(col[a], 1.0), *rhs_terms], "<=", 0)
+                elif cut.b in col:
+                    m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
+
+
+def _spread_objective(m: Model, inst: Instance, x: Mapping[str, Mapping[str, Var]],
+                      count: tuple[int, int | None], scale: float) -> None:
+    """Minimise the largest minus the smallest footprint population."""
+    lo, hi = count
+    total = inst.total
+    hi_v = m.continuous("p_high")
+    lo_v = m.continuous("p_low")
+    for j in inst.nodes:
+        terms = [(v, inst.pop[i] / scale) for i, v in x[j].items()]
+        m.add([(hi_v, 1.0), *[(v, -c) for v, c in terms]], ">=", 0)
+        m.add([(lo_v, 1.0), *[(v, -c) for v, c in terms],
+               (x[j][j], total / scale)], "<=", total / scale)
+    # the largest is at least the mean, the smallest at most the mean
+    m.add([(hi_v, 1.0)], ">=", total / scale / (hi if hi is not None else len(inst.nodes)))
+    m.add([(lo_v, 1.0)], "<=", total / scale / max(lo, 1))
+    # with a range of counts those two leave room for a negative spread, and the
+    # relaxation took it: a bound of -2,014,255 was reported for 15 to 30 footprints
+    m.add([(hi_v, 1.0), (lo_v, -1.0)], ">=", 0)
+    m.objective(((hi_v, 1.0), (lo_v, -1.0)))
+
+
 def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
           start: Plan | None, label: str, share: float = 1.0,
           also: Plan | None = None) -> _Solved:
@@ -118,175 +278,125 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
     ``kind`` is 'compact' (population x squared distance to the centre) or
     'balanced' (largest minus smallest footprint population).
     """
-    nodes = inst.nodes
-    pop = inst.pop
-    total = inst.total
     scale = 1000.0  # thousands of people keep the coefficients modest
-    nbrs = inst.node_nbrs()
     # its size is known before any of it is listed: the pairs that may share a footprint
     # (not apart, not together above the ceiling) are the square of the nodes
     size = _hess_size(inst)
-    allowed: dict[str, list[str]] | None = None
-    cuts: list[_Cut] = []
-    best: Plan | None = None
-    best_val: float | None = None
-    best_bound = -math.inf
     lo, hi = count
     # a spread can be near 0, so 'balanced' measures its gap against the mean footprint
     abs_gap = None
     if kind == "balanced":
-        abs_gap = run.constraints.mip_gap * total / scale / (hi if hi is not None else lo)
-
-    def value_of(plan: Plan) -> float:
-        if kind == "compact":
-            return _compactness(inst, plan)  # in thousands of people x km², as ``scale``
-        ps = [sum(pop[n] for n in g) for g in _groups(plan).values()]
-        return (max(ps) - min(ps)) / scale
-
-    def tolerance_of(val: float) -> float:
-        return abs_gap if abs_gap is not None else run.constraints.mip_gap * abs(val)
-
-    lo_hi_ok = [
-        p for p in (start, also)
-        if p is not None and _plan_ok(inst, p)
-        and lo <= len(set(p.values())) and (hi is None or len(set(p.values())) <= hi)
-    ]
-    def polished(plan: Plan, seconds: float) -> Plan:
-        better = _polish(inst, plan, until=time.perf_counter() + max(0.0, seconds), kind=kind)
-        if not _plan_ok(inst, better) or value_of(better) > value_of(plan):
-            return plan  # the stand-in for the spread can disagree with it
-        return better
-
-    def recombined(plan: Plan, seconds: float, *, stall: int) -> Plan:
-        if max(len(g) for g in _groups(plan).values()) > _RECOMBINE_MAX_NODES:
-            return plan  # one move would cost more than the time left (see the constant)
-        cost = _cost_of(inst, kind, len(set(plan.values())))
-        better = recombine(inst, plan, cost=cost, until=time.perf_counter() + max(0.0, seconds),
-                           spread_first=kind == "balanced", stall=stall)
-        return better if _plan_ok(inst, better) and value_of(better) <= value_of(plan) else plan
-
-    if lo_hi_ok:  # the better of the built plan and the planner's current one
-        best = polished(min(lo_hi_ok, key=value_of), min(2.0, 0.05 * run.left()))
-        if kind == "balanced":
-            # the model's bound is weak here, so most of the time goes to recombining plans
-            run.say("Evening out footprint populations by recombining neighbouring footprints…")
-            best = recombined(best, _BALANCE_SHARE * run.left(), stall=400)
-        best_val = value_of(best)
-    iteration = 0
+        abs_gap = run.constraints.mip_gap * inst.total / scale / (hi if hi is not None else lo)
+    tune = _Tuning(inst, run, kind=kind, scale=scale, abs_gap=abs_gap)
+    best = tune.first(start, also, count)
     need = _SECONDS_PER_VAR * size + 0.5
     too_large = size > budget.MODEL_MAX_VARIABLES
     if too_large:
         run.refuse(label, size, inst)
-    while not too_large:
-        if best is not None and run.left() * share < need:
-            run.say(f"{label}: too little time left for the model; keeping the best plan.")
-            break
-        if best is None and run.left() < need:
-            # with no plan to keep, the model is the last chance, but one that cannot even be
-            # built and handed over in the time left would only overrun the planner's limit
-            run.say(f"{label}: too little time left to build the model.")
-            run.unstarted = (need, run.left())
-            break
-        iteration += 1
-        if allowed is None:
-            allowed = _allowed(inst)
-        m = Model(f"{label}-{iteration}")
-        x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
-        for i in nodes:
-            m.add(((x[j][i], 1.0) for j in nodes if i in x[j]), "==", 1)
-        for j in nodes:
-            y = x[j][j]
-            for i, v in x[j].items():
-                if i != j:
-                    m.add(((v, 1.0), (y, -1.0)), "<=", 0)
-                    # a non-centre node needs a neighbour in its footprint
-                    near = [(x[j][c], -1.0) for c in nbrs[i] if c in x[j]]
-                    m.add([(v, 1.0), *near], "<=", 0)
-            _footprint_rows(m, inst, x[j], y, scale)
-        _count_rows(m, [x[j][j] for j in nodes], lo, hi)
-        for cut in cuts:
-            for j in nodes:
-                col = x[j]
-                rhs_terms = [(col[c], -1.0) for c in cut.sep if c in col]
-                for a in cut.a_nodes:
-                    if a not in col:
-                        continue
-                    if j not in cut.inside:
-                        m.add([(col[a], 1.0), *rhs_terms], "<=", 0)
-                    elif cut.b in col:
-                        m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
-        if kind == "compact":
-            m.objective(
-                (v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items()
-            )
-        else:
-            hi_v = m.continuous("p_high")
-            lo_v = m.continuous("p_low")
-            for j in nodes:
-                terms = [(v, pop[i] / scale) for i, v in x[j].items()]
-                m.add([(hi_v, 1.0), *[(v, -c) for v, c in terms]], ">=", 0)
-                m.add([(lo_v, 1.0), *[(v, -c) for v, c in terms],
-                       (x[j][j], total / scale)], "<=", total / scale)
-            # the largest is at least the mean, the smallest at most the mean
-            m.add([(hi_v, 1.0)], ">=", total / scale / (hi if hi is not None else len(nodes)))
-            m.add([(lo_v, 1.0)], "<=", total / scale / max(lo, 1))
-            # with a range of counts those two leave room for a negative spread, and the
-            # relaxation took it: a bound of -2,014,255 was reported for 15 to 30 footprints
-            m.add([(hi_v, 1.0), (lo_v, -1.0)], ">=", 0)
-            m.objective(((hi_v, 1.0), (lo_v, -1.0)))
-        warm = None
-        if best is not None:
-            warm = _hess_start(inst, best, kind, scale)
-        run.say(f"{label}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
-        out = run.solve(m, f"{label}, solve {iteration}", start=warm, abs_gap=abs_gap,
-                        share=share)
-        if out.bound is not None:
-            best_bound = max(best_bound, out.bound)
-        if out.status == "infeasible":
-            if best is not None:  # a valid plan is held: the solver is wrong, not the plan
-                log.warning("%s: the solver called the model infeasible, but a valid plan "
-                            "is held; keeping it", label)
-                break
+        searched = Searched("open", best, tune.value(best) if best else None, -math.inf)
+    else:
+        allowed: dict[str, list[str]] = {}
+
+        def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+            if not allowed:
+                allowed.update(_allowed(inst))
+            return _hess_model(inst, kind=kind, count=count, label=label, allowed=allowed,
+                               scale=scale, iteration=iteration, cuts=cuts)
+
+        def ready(held: Plan | None) -> bool:
+            if held is not None and run.left() * share < need:
+                run.say(f"{label}: too little time left for the model; keeping the best plan.")
+                return False
+            if held is None and run.left() < need:
+                # with no plan to keep, the model is the last chance, but one that cannot even
+                # be built and handed over in the time left would only overrun the planner's
+                # limit
+                run.say(f"{label}: too little time left to build the model.")
+                run.unstarted = (need, run.left())
+                return False
+            return True
+
+        searched = cut_loop(inst, run, CutLoop(
+            label=label, saying=label, build=build, value=tune.value,
+            proven=lambda val, bound: val - bound <= tune.tolerance(val) + 1e-9,
+            warm=lambda plan: _hess_start(inst, plan, kind, scale),
+            repaired=lambda plan: tune.polished(plan, min(2.0, 0.05 * run.left())),
+            ready=ready, share=share, abs_gap=abs_gap,
+        ), best)
+    return tune.last(searched, reserve=_FINISH_SECONDS_PER_UNIT * len(inst.node_of)
+                     if too_large else 0.0, too_large=too_large)
+
+
+class _Tuning:
+    """Polishing and recombining around the districting model, measured by its objective."""
+
+    def __init__(self, inst: Instance, run: _Run, *, kind: str, scale: float,
+                 abs_gap: float | None) -> None:
+        self.inst, self.run, self.kind, self.scale, self.abs_gap = inst, run, kind, scale, abs_gap
+
+    def value(self, plan: Plan) -> float:
+        if self.kind == "compact":
+            return _compactness(self.inst, plan)  # in thousands of people x km², as ``scale``
+        ps = [sum(self.inst.pop[n] for n in g) for g in _groups(plan).values()]
+        return (max(ps) - min(ps)) / self.scale
+
+    def tolerance(self, val: float) -> float:
+        return self.abs_gap if self.abs_gap is not None else self.run.constraints.mip_gap * abs(val)
+
+    def polished(self, plan: Plan, seconds: float) -> Plan:
+        better = _polish(self.inst, plan, until=time.perf_counter() + max(0.0, seconds),
+                         kind=self.kind)
+        if not _plan_ok(self.inst, better) or self.value(better) > self.value(plan):
+            return plan  # the stand-in for the spread can disagree with it
+        return better
+
+    def recombined(self, plan: Plan, seconds: float, *, stall: int) -> Plan:
+        if max(len(g) for g in _groups(plan).values()) > _RECOMBINE_MAX_NODES:
+            return plan  # one move would cost more than the time left (see the constant)
+        cost = _cost_of(self.inst, self.kind, len(set(plan.values())))
+        better = recombine(self.inst, plan, cost=cost,
+                           until=time.perf_counter() + max(0.0, seconds),
+                           spread_first=self.kind == "balanced", stall=stall)
+        if _plan_ok(self.inst, better) and self.value(better) <= self.value(plan):
+            return better
+        return plan
+
+    def first(self, start: Plan | None, also: Plan | None,
+              count: tuple[int, int | None]) -> Plan | None:
+        """The better of the built plan and the planner's current one, polished."""
+        lo, hi = count
+        ok = [p for p in (start, also)
+              if p is not None and _plan_ok(self.inst, p)
+              and lo <= len(set(p.values())) and (hi is None or len(set(p.values())) <= hi)]
+        if not ok:
+            return None
+        run = self.run
+        best = self.polished(min(ok, key=self.value), min(2.0, 0.05 * run.left()))
+        if self.kind == "balanced":
+            # the model's bound is weak here, so most of the time goes to recombining plans
+            run.say("Evening out footprint populations by recombining neighbouring footprints…")
+            best = self.recombined(best, _BALANCE_SHARE * run.left(), stall=400)
+        return best
+
+    def last(self, searched: Searched, *, reserve: float, too_large: bool) -> _Solved:
+        """The loop's answer; when open, its best plan recombined and polished in the time left."""
+        bound = searched.bound if searched.bound > -math.inf else None
+        if searched.status == "optimal":
+            return _Solved("optimal", searched.plan, searched.value, searched.bound)
+        if searched.status == "infeasible":
             return _Solved("infeasible", None, None, None)
-        if out.status == "no-solution":
-            break
-        plan: Plan = {}
-        for jx, j in enumerate(nodes):
-            for i, v in x[j].items():
-                if out.values.get(v.name, 0.0) > 0.5:
-                    plan[i] = jx
-        new = _cuts_for(inst, plan)
-        if not new:
-            val = value_of(plan)
-            if best is None or best_val is None or val <= best_val:
-                best, best_val = plan, val
-            if out.status == "optimal":
-                return _Solved("optimal", best, best_val, best_bound)
-            break
-        cuts.extend(new)
-        fixed_up = _repair(inst, plan)
-        if fixed_up is not None:
-            fixed_up = polished(fixed_up, min(2.0, 0.05 * run.left()))
-            val = value_of(fixed_up)
-            if best is None or best_val is None or val < best_val:
-                best, best_val = fixed_up, val
-        if best_val is not None and best_val - best_bound <= tolerance_of(best_val) + 1e-9:
-            return _Solved("optimal", best, best_val, best_bound)
-        if not run.room_for_another():
-            break
-    if best is None:
-        return _Solved("no-solution", None, None, best_bound if best_bound > -math.inf else None)
-    # what is left of the time goes to recombining and polishing the best plan (all of it
-    # to polishing when the model was too large and footprints too large to recombine)
-    reserve = _FINISH_SECONDS_PER_UNIT * len(inst.node_of) if too_large else 0.0
-    best = recombined(best, run.left() - 1.2 - reserve, stall=400)
-    best = polished(best, run.left() - 1.0 - reserve if too_large
-                    else min(1.0, run.left() - 0.2))
-    best_val = value_of(best)
-    bound = best_bound if best_bound > -math.inf else None
-    if bound is not None and best_val is not None and best_val - bound <= tolerance_of(best_val):
-        return _Solved("optimal", best, best_val, bound)
-    return _Solved("feasible", best, best_val, bound)
+        if searched.plan is None:
+            return _Solved("no-solution", None, None, bound)
+        # what is left of the time goes to recombining and polishing the best plan (all of it
+        # to polishing when the model was too large and footprints too large to recombine)
+        run = self.run
+        best = self.recombined(searched.plan, run.left() - 1.2 - reserve, stall=400)
+        best = self.polished(best, run.left() - 1.0 - reserve if too_large
+                             else min(1.0, run.left() - 0.2))
+        best_val = self.value(best)
+        if bound is not None and best_val - bound <= self.tolerance(best_val):
+            return _Solved("optimal", best, best_val, bound)
+        return _Solved("feasible", best, best_val, bound)
 
 
 def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str, float]:

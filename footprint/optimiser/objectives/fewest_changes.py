@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections import deque
@@ -10,17 +9,15 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ...feasibility import Instance
 from ...result import OptimiseResult
-from ...solver import Model
+from ...solver import Model, Outcome
 from .. import budget
 from ..bound import _apart_of, _bridge, _bridged, _packing_bound, _split_nodes
 from ..budget import _Run
-from ..construct import _attach, _largest_piece, _merge_down, _packed_plan, _repair
-from ..districting import _count_rows, _Cut, _cuts_for, _footprint_rows, _Solved
+from ..construct import _attach, _largest_piece, _merge_down, _packed_plan
+from ..districting import CutLoop, _count_rows, _Cut, _footprint_rows, _Solved, cut_loop
 from ..finish import _solver_reasons
 from ..local_search import _polish
 from ..state import Plan, _groups
-
-log = logging.getLogger(__name__)
 
 
 def _weigher(inst: Instance, *, by_population: bool) -> Callable[[str], float]:
@@ -234,83 +231,69 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
         return _Solved("feasible", dict(start), sum(
             moves(k, g) for k, g in _groups(start).items()), None), slot_names
     cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
-    cuts: list[_Cut] = []
-    lo, hi = inst.count_lo, inst.count_hi
-    nbrs = inst.node_nbrs()
 
     def moved(plan: Plan) -> float:
         return sum(cost[n][slot_names[k]] for n, k in plan.items())
 
-    best: Plan | None = None
-    best_val: float | None = None
-    if start is not None and max(start.values(), default=0) < len(slot_names):
-        best, best_val = dict(start), moved(start)
-    best_bound = -math.inf
+    def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+        return _slots_model(inst, slot_names=slot_names, extra=extra, cost=cost,
+                            iteration=iteration, cuts=cuts)
 
-    iteration = 0
-    while True:
-        iteration += 1
-        m = Model(f"fewest-changes-{iteration}")
-        x = {s: {n: m.binary(f"x_{n}_{si}") for n in nodes} for si, s in enumerate(slot_names)}
-        y = {s: m.binary(f"y_{si}") for si, s in enumerate(slot_names)}
+    def warm(plan: Plan) -> dict[str, float]:
+        start = {f"x_{n}_{k}": 1.0 for n, k in plan.items()}
+        start.update({f"y_{k}": 1.0 for k in set(plan.values())})
+        return start
+
+    best = None
+    if start is not None and max(start.values(), default=0) < len(slot_names):
+        best = dict(start)
+    searched = cut_loop(inst, run, CutLoop(
+        label="fewest changes", saying="Repairing the plan", build=build, value=moved,
+        proven=lambda val, bound: val - bound <= 1e-6, warm=warm,
+    ), best)
+    if searched.status == "optimal":
+        return _Solved("optimal", searched.plan, searched.value, searched.bound), slot_names
+    if searched.status == "infeasible" or searched.plan is None:
+        return _Solved(searched.status if searched.status == "infeasible" else "no-solution",
+                       None, None, None), slot_names
+    bound = searched.bound if searched.bound > -math.inf else None
+    return _Solved("feasible", searched.plan, searched.value, bound), slot_names
+
+
+def _slots_model(inst: Instance, *, slot_names: list[str], extra: int,
+                 cost: Mapping[str, Mapping[str, float]], iteration: int,
+                 cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+    """The model of named slots with every cut so far, and a reader of its plan."""
+    nodes, nbrs = inst.nodes, inst.node_nbrs()
+    m = Model(f"fewest-changes-{iteration}")
+    x = {s: {n: m.binary(f"x_{n}_{si}") for n in nodes} for si, s in enumerate(slot_names)}
+    y = {s: m.binary(f"y_{si}") for si, s in enumerate(slot_names)}
+    for n in nodes:
+        m.add(((x[s][n], 1.0) for s in slot_names), "==", 1)
+    for s in slot_names:
         for n in nodes:
-            m.add(((x[s][n], 1.0) for s in slot_names), "==", 1)
+            m.add(((x[s][n], 1.0), (y[s], -1.0)), "<=", 0)
+            if inst.pop[n] < inst.floor:
+                # below the floor a unit needs a neighbour in its footprint: without
+                # this row the separator cuts chased lone units from slot to slot
+                m.add([(x[s][n], 1.0), *((x[s][c], -1.0) for c in nbrs[n])], "<=", 0)
+        _footprint_rows(m, inst, x[s], y[s], 1000.0)
+    for i in range(extra - 1):  # new slots are interchangeable: use them in order
+        m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
+    _count_rows(m, list(y.values()), inst.count_lo, inst.count_hi)
+    for cut in cuts:
         for s in slot_names:
-            for n in nodes:
-                m.add(((x[s][n], 1.0), (y[s], -1.0)), "<=", 0)
-                if inst.pop[n] < inst.floor:
-                    # below the floor a unit needs a neighbour in its footprint: without
-                    # this row the separator cuts chased lone units from slot to slot
-                    m.add([(x[s][n], 1.0), *((x[s][c], -1.0) for c in nbrs[n])], "<=", 0)
-            _footprint_rows(m, inst, x[s], y[s], 1000.0)
-        for i in range(extra - 1):  # new slots are interchangeable: use them in order
-            m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
-        _count_rows(m, list(y.values()), lo, hi)
-        for cut in cuts:
-            for s in slot_names:
-                col = x[s]
-                rhs_terms = [(col[c], -1.0) for c in cut.sep]
-                for a in cut.a_nodes:
-                    m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
-        m.objective((x[s][n], cost[n][s]) for s in slot_names for n in nodes if cost[n][s])
-        warm = None
-        if best is not None:
-            warm = {f"x_{n}_{k}": 1.0 for n, k in best.items()}
-            warm.update({f"y_{k}": 1.0 for k in set(best.values())})
-        run.say(f"Repairing the plan: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
-        out = run.solve(m, f"fewest changes, solve {iteration}", start=warm)
-        if out.bound is not None:
-            best_bound = max(best_bound, out.bound)
-        if out.status == "infeasible":
-            if best is not None:  # a valid plan is held: the solver is wrong, not the plan
-                log.warning("fewest changes: the solver called the model infeasible, but a "
-                            "valid plan is held; keeping it")
-                break
-            return _Solved("infeasible", None, None, None), slot_names
-        if out.status == "no-solution":
-            break
-        plan = {n: si for si, s in enumerate(slot_names) for n in nodes
+            col = x[s]
+            rhs_terms = [(col[c], -1.0) for c in cut.sep]
+            for a in cut.a_nodes:
+                m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
+    m.objective((x[s][n], cost[n][s]) for s in slot_names for n in nodes if cost[n][s])
+
+    def read(out: Outcome) -> Plan:
+        return {n: si for si, s in enumerate(slot_names) for n in nodes
                 if out.values.get(x[s][n].name, 0.0) > 0.5}
-        new = _cuts_for(inst, plan)
-        if not new:
-            val = moved(plan)
-            if best is None or best_val is None or val <= best_val:
-                best, best_val = plan, val
-            if out.status == "optimal":
-                return _Solved("optimal", best, best_val, best_bound), slot_names
-            break
-        cuts.extend(new)
-        fixed_up = _repair(inst, plan)
-        if fixed_up is not None and (best_val is None or moved(fixed_up) < best_val):
-            best, best_val = fixed_up, moved(fixed_up)
-        if best_val is not None and best_val - best_bound <= 1e-6:
-            return _Solved("optimal", best, best_val, best_bound), slot_names
-        if not run.room_for_another():
-            break
-    if best is None:
-        return _Solved("no-solution", None, None, None), slot_names
-    bound = best_bound if best_bound > -math.inf else None
-    return _Solved("feasible", best, best_val, bound), slot_names
+
+    return m, read
 
 
 def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:

@@ -114,7 +114,7 @@ def draw_panel(ds) -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.selectbox(f"…or find a {one} by name or code", list(labels), key="pick",
                  format_func=labels.__getitem__, index=None,
-                 placeholder="Type a name, ONS or NHS code")
+                 placeholder="Type a name or code")
     c2.button("Put in", key="pick_assign", disabled=s.get("pick") is None,
               on_click=lambda: assign(s["pick"], names))
     u1, u2, u3 = st.columns(3)

@@ -525,3 +525,92 @@ def test_the_drawing_and_its_undo_survive_a_reload_and_a_restart(
             assigned_line(pg, 2).wait_for(timeout=30_000)
     finally:
         context.close()
+
+
+def _own_geography_files(folder: Path) -> dict[str, Path]:
+    """A planner's own 2 x 3 grid of wards in the Midlands, its populations and an LA layer
+    of two local authorities (one per row), as files to upload."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    folder.mkdir(parents=True, exist_ok=True)
+    size, x0, y0 = 4000.0, 400_000.0, 280_000.0
+    wards = gpd.GeoDataFrame(
+        {"code": [f"r{r}c{c}" for r in range(2) for c in range(3)],
+         "ward": [f"Ward {r}{c}" for r in range(2) for c in range(3)]},
+        geometry=[box(x0 + c * size, y0 + r * size, x0 + (c + 1) * size, y0 + (r + 1) * size)
+                  for r in range(2) for c in range(3)], crs=27700)
+    las = gpd.GeoDataFrame(
+        {"la_code": ["L1", "L2"], "la_name": ["Northtown", "Southtown"]},
+        geometry=[box(x0, y0 + r * size, x0 + 3 * size, y0 + (r + 1) * size) for r in range(2)],
+        crs=27700)
+    files = {"wards": folder / "wards.geojson", "las": folder / "las.geojson",
+             "people": folder / "people.csv"}
+    wards.to_crs(4326).to_file(files["wards"], driver="GeoJSON")
+    las.to_crs(4326).to_file(files["las"], driver="GeoJSON")
+    files["people"].write_text("code,population\n" + "".join(
+        f"{c},{150_000 + i}\n" for i, c in enumerate(wards["code"])), encoding="utf-8")
+    return files
+
+
+def test_an_own_geography_with_an_la_layer_from_the_import_page(page, app_url: str,
+                                                                tmp_path: Path) -> None:
+    # a planner of their own session uploads wards with an LA layer, calls the units
+    # "wards", and the app plans on them: the map shows the six wards and the LA rule is on
+    files = _own_geography_files(tmp_path / "own")
+    context, pg = _session(page, app_url)
+    try:
+        pg.get_by_text("Import and export", exact=True).first.click()
+        pg.get_by_text("Use your own boundaries and populations").first.wait_for(timeout=30_000)
+        pg.get_by_text("units per upload").first.wait_for(timeout=30_000)
+
+        def upload(label: str, path: Path) -> None:
+            box_ = pg.locator('[data-testid="stFileUploader"]').filter(has_text=label)
+            box_.locator('input[type="file"]').set_input_files(str(path))
+            try:
+                box_.get_by_text(path.name).first.wait_for(timeout=90_000)
+            except Exception:
+                _shot(pg, "12-own-geography-failed.png")
+                raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
+            pg.wait_for_timeout(1500)  # the run the upload starts
+
+        upload("Boundary file", files["wards"])
+        upload("Population CSV", files["people"])
+        upload("LA boundaries (optional)", files["las"])
+        pg.get_by_text("LA name column (optional)").first.wait_for(timeout=60_000)
+        pg.wait_for_timeout(1000)
+        _selectbox(pg, "LA name column (optional)").click()
+        pg.keyboard.type("la_name")
+        pg.keyboard.press("Enter")
+        pg.wait_for_timeout(1000)
+        field = pg.get_by_role("textbox", name="Units are called", exact=True)
+        field.fill("ward")
+        field.press("Enter")
+        pg.wait_for_timeout(1000)
+        pg.get_by_role("button", name="Use these files").click()
+        try:
+            pg.get_by_text("the LA rule keeps each LA whole").first.wait_for(timeout=120_000)
+        except Exception:
+            _shot(pg, "12-own-geography-failed.png")
+            raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
+        pg.get_by_text("6 wards, an LA layer of 2 local authorities").first.wait_for(
+            timeout=30_000)
+        pg.wait_for_timeout(1000)
+        _shot(pg, "12-own-geography-with-la-layer.png")
+        body = pg.locator("body").inner_text()
+        assert "Could not" not in body, body[:3000]
+        pg.get_by_text("Map and drawing", exact=True).first.click()
+        pg.get_by_text("0 of 6 wards assigned").first.wait_for(timeout=60_000)
+        pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(5).wait_for(timeout=60_000)
+        assert pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).count() == 6
+        pg.wait_for_timeout(1500)
+        _shot(pg, "13-own-geography-map.png")
+        pg.get_by_text("Paint whole LA blocks").first.wait_for(timeout=30_000)
+        pg.get_by_text("Optimise", exact=True).first.click()
+        pg.get_by_role("button", name="Run the optimiser").wait_for(timeout=30_000)
+        _selectbox(pg, "LA rule").click()
+        options = pg.get_by_role("option").all_inner_texts()
+        assert options == ["whole-la", "off"], options
+        pg.keyboard.press("Escape")
+    finally:
+        context.close()

@@ -820,6 +820,10 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
     shown = table[[c for c in TABLE_COLUMNS if c in table]].copy()
     if "area_km2" in shown:
         shown["area_km2"] = shown["area_km2"].round(0)
+    if "las" in shown:  # LAs by name, as a planner reads them ("Newcastle upon Tyne")
+        la_names = ds.geography.la_names
+        shown["las"] = [[la_names.get(str(c), str(c)) for c in v]
+                        if isinstance(v, list | tuple | set) else v for v in shown["las"]]
     for col in ("units", "unit_names", "las", "problems"):
         if col in shown:
             shown[col] = [
@@ -847,7 +851,7 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
                 help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy"),
             "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
             "unit_names": st.column_config.TextColumn(f"{one} names", width="large"),
-            "las": st.column_config.TextColumn("LA codes"),
+            "las": st.column_config.TextColumn("LAs"),
             "problems": st.column_config.TextColumn("broken rules", width="large"),
             "units": st.column_config.TextColumn(f"{one} codes"),
         },

@@ -212,6 +212,7 @@ def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppT
     assert list(table["footprint"]) == ["Footprint 1"]
     assert int(table["population"].iloc[0]) == 156_676
     assert not bool(table["meets_floor"].iloc[0])
+    assert table["las"].iloc[0] == "Bradford; North Yorkshire"  # LAs by name, not code
     # the broken rule is spelt out under the table, in plain words
     assert any(e.label == "1 rule broken" for e in app.expander)
     assert ("**Footprint 1** has 156,676 registered patients, below the floor of 300,000 "
@@ -1257,3 +1258,33 @@ def test_a_repair_of_a_partial_drawing_says_what_became_of_the_unassigned(
     assert "0 wards moved" in sentence
     assert "Proven best" not in texts(app)
     assert "where the others went was not planned" in sentence
+
+
+def test_a_mapinfo_table_uploaded_as_its_parts_or_zipped_is_used(app: AppTest,
+                                                                 tmp_path: Path) -> None:
+    # MapInfo TAB, which many NHS analyst teams use: the loose parts together, or a zip
+    from conftest import grid_units
+
+    grid = grid_units(2, 3)
+    grid["geometry"] = grid.translate(400_000, 280_000)
+    folder = tmp_path / "tab"
+    folder.mkdir()
+    grid.to_file(folder / "wards.tab", driver="MapInfo File")
+    parts = [(p.name, p.read_bytes(), "application/octet-stream")
+             for p in sorted(folder.iterdir())]
+    assert {Path(n).suffix for n, _, _ in parts} >= {".tab", ".dat", ".map", ".id"}
+    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
+                                            for i, c in enumerate(grid["code"]))
+    ok(go(app, "Import and export"))
+    for upload in (parts, ("wards.zip", _zip({n: d for n, d, _ in parts}), "application/zip")):
+        app.file_uploader(key="own_boundaries").set_value(upload)
+        app.file_uploader(key="own_population").set_value(
+            ("people.csv", people.encode(), "text/csv"))
+        ok(app.run())
+        assert not errors(app), errors(app)
+        assert by_label(app.selectbox, "Code column (boundaries)").options == ["code"]
+    ok(button(app, "Use these files").click().run())
+    assert not errors(app), errors(app)
+    geo = app.session_state["custom_dataset"].geography
+    assert sorted(geo.units["code"]) == sorted(grid["code"])
+    assert "without an LA layer: the LA rule is off" in texts(app)

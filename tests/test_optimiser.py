@@ -794,7 +794,7 @@ def test_cbc_stopped_on_a_maximisation_gives_a_bound_above_its_plan():
 def test_a_bound_on_the_wrong_side_of_the_plan_is_left_out_and_logged(monkeypatch, caplog):
     # the guard behind misread bounds (CBC's negated ones were): a count bound one below the
     # plan the run holds is not reported; the plan is, as feasible, and the log says why
-    import footprint.optimiser as opt
+    from footprint.optimiser.objectives import max_footprints as opt
 
     packing = opt._packing_bound
 

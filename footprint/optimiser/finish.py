@@ -105,35 +105,18 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
         table = summarise_plan(problem, assignment, c)
         compactness = float(table["inertia"].sum())
     checks = checks or []
-    if c.objective == "max-footprints" and inst is not None and bound is not None:
-        # the model counts only the free footprints; the plan's count has the locked ones too
-        bound += len(set(inst.locked_plan.values()))
-    if c.objective == "max-footprints" and assignment:
-        value = float(len(set(assignment.values())))
-    if c.objective in ("compact", "balanced"):  # back from thousands of people
-        value = None if value is None else value * 1000.0
-        bound = None if bound is None else bound * 1000.0
-    if c.objective != "max-footprints" and bound is not None:
-        # inertia, spread and moves are never negative, whatever a solver stopped early says
-        # (HiGHS stopped before its first relaxation bounds a spread by its variables' bounds)
-        bound = max(bound, 0.0)
-    if assignment and value is not None and bound is not None and (
-            bound < value - 1e-6 * max(1.0, abs(value)) if c.objective == "max-footprints"
-            else bound > value + 1e-6 * max(1.0, abs(value))):
+    from .objectives import OBJECTIVES  # each objective reads its own value, bound and gap
+
+    objective = OBJECTIVES[c.objective]
+    value, bound = objective.read(value, bound, inst=inst, assignment=assignment)
+    if assignment and value is not None and bound is not None and objective.wrong_side(
+            value, bound):
         # a bound on the wrong side of a valid plan is a misread bound, never the plan's fault
         log.warning("the bound %s is on the wrong side of the plan's %s; it is left out",
                     bound, value)
         bound = None
         status = "feasible"
-    gap = _gap(value, bound) if status in ("optimal", "feasible") else None
-    if status == "optimal" and gap is None:
-        gap = 0.0
-    if c.objective == "balanced" and status == "feasible" and assignment and value is not None:
-        bound = 0.0 if bound is None else bound  # no solve finished: a spread is never negative
-        mean = sum(problem.populations[u] for u in assignment) / len(set(assignment.values()))
-        gap = max(0.0, value - bound) / mean
-    if c.objective == "max-footprints" and status == "feasible" and value and bound:
-        gap = (bound - value) / bound
+    gap, bound = objective.settle(status, value, bound, problem=problem, assignment=assignment)
     seconds = time.perf_counter() - t0
     reproduce = {
         "data_digest": problem.data_digest,

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from ...feasibility import Instance
+from ...problem import Problem
 from ...result import OptimiseResult
 from ...solver import Model, Outcome
 from .. import budget
@@ -18,6 +19,7 @@ from ..districting import CutLoop, _count_rows, _Cut, _footprint_rows, _Solved, 
 from ..finish import _solver_reasons
 from ..local_search import _polish
 from ..state import Plan, _groups
+from .base import Objective, above_plan, never_negative, plain_gap
 
 
 def _weigher(inst: Instance, *, by_population: bool) -> Callable[[str], float]:
@@ -404,3 +406,15 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
                          solved.plan, solved.value, bound)
     return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
                 slot_names=slots)
+
+
+def solve(inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None,
+          done: Callable[..., OptimiseResult]) -> OptimiseResult:
+    """The valid plan that moves the fewest units (or people) from the current one."""
+    assert current is not None
+    return _fewest_changes(inst, run, current=current, done=done,
+                           by_population=run.constraints.change_measure == "population")
+
+
+OBJECTIVE = Objective("fewest-changes", solve=solve, read=never_negative,
+                      wrong_side=above_plan, settle=plain_gap)

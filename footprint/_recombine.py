@@ -16,13 +16,13 @@ finds only poor plans on the England data.
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 
 from .feasibility import Instance
+from .optimiser.state import PlanState
 
 __all__ = ["recombine", "three_into_two"]
 
@@ -40,33 +40,15 @@ _KICK_TRIES = 10
 Cost = Callable[[set[str]], float]
 
 
-class _State:
-    """A plan being changed in place: footprint -> nodes, population and cost."""
+class _State(PlanState):
+    """A plan being recombined in place: the plan state, plus the graph and the order of merit."""
 
     def __init__(self, inst: Instance, nbrs: Mapping[str, tuple[str, ...]], plan: Plan,
                  cost: Cost, spread_first: bool) -> None:
-        self.inst = inst
+        super().__init__(inst, plan, lambda _k, nodes: cost(nodes))
         self.nbrs = nbrs
         self.cost = cost
         self.spread_first = spread_first
-        self.plan = dict(plan)
-        self.groups: dict[int, set[str]] = {}
-        for n, k in self.plan.items():
-            self.groups.setdefault(k, set()).add(n)
-        self.pops = {k: sum(inst.pop[n] for n in g) for k, g in self.groups.items()}
-        self.costs = {k: cost(g) for k, g in self.groups.items()}
-
-    def copy(self) -> _State:
-        """An independent copy (costs copied, not computed again)."""
-        out = copy.copy(self)
-        out.plan = dict(self.plan)
-        out.groups = {k: set(g) for k, g in self.groups.items()}
-        out.pops = dict(self.pops)
-        out.costs = dict(self.costs)
-        return out
-
-    def total(self) -> float:
-        return sum(self.costs.values())
 
     def key(self) -> tuple[int, float]:
         """(spread if it comes first, else 0; total cost): smaller is better."""
@@ -78,19 +60,6 @@ class _State:
             (min(self.plan[a], self.plan[b]), max(self.plan[a], self.plan[b]))
             for a, b in self.inst.node_edges if self.plan[a] != self.plan[b]
         })
-
-    def split(self, a: int, b: int, part: set[str]) -> None:
-        """Footprint ``a`` becomes ``part`` and ``b`` the rest of the two."""
-        both = self.groups[a] | self.groups[b]
-        rest = both - part
-        for n in part:
-            self.plan[n] = a
-        for n in rest:
-            self.plan[n] = b
-        self.groups[a], self.groups[b] = set(part), rest
-        self.pops[a] = sum(self.inst.pop[n] for n in part)
-        self.pops[b] = sum(self.inst.pop[n] for n in rest)
-        self.costs[a], self.costs[b] = self.cost(self.groups[a]), self.cost(rest)
 
 
 def _tree(nbrs: Mapping[str, tuple[str, ...]], nodes: set[str],

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..feasibility import Instance
 from .bound import _apart_of, _split_nodes
-from .state import Plan, _cost_of, _groups
+from .state import Plan, PlanState, _cost_of
 
 
 def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
@@ -22,18 +22,16 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
     cost instead (for fewest changes, where it depends on which footprint k is). Stops
     at ``until`` (perf_counter).
     """
-    plan = dict(plan)
-    groups = _groups(plan)
     nbrs = inst.node_nbrs()
-    pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
     if slot_cost is None:
-        of_nodes = _cost_of(inst, kind, len(groups))
+        of_nodes = _cost_of(inst, kind, len(set(plan.values())))
 
         def measure(_k: int, nodes: set[str]) -> float:
             return of_nodes(nodes)
     else:
         measure = slot_cost
-    cost = {k: measure(k, g) for k, g in groups.items()}
+    state = PlanState(inst, plan, measure)
+    plan, groups, pops, cost = state.plan, state.groups, state.pops, state.costs
     apart_of = _apart_of(inst)
     split = _split_nodes(inst)
     improved = True
@@ -61,11 +59,7 @@ def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
                     continue  # touching b through one of its units leaves another cut off
                 ca, cb = measure(a, rest), measure(b, grown)
                 if ca + cb < cost[a] + cost[b] - 1e-9 * max(1.0, cost[a] + cost[b]):
-                    plan[n] = b
-                    groups[a], groups[b] = rest, grown
-                    pops[a] -= inst.pop[n]
-                    pops[b] += inst.pop[n]
-                    cost[a], cost[b] = ca, cb
+                    state.move(n, b, cost_from=ca, cost_to=cb)
                     improved = True
                     break
     return plan

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Self
 
 from ..feasibility import Instance
 
@@ -83,3 +85,59 @@ def _cost_of(inst: Instance, kind: str, n_footprints: int) -> Callable[[set[str]
         return lambda nodes: _hub_cost(inst, nodes)
     mean = inst.total / max(n_footprints, 1)
     return lambda nodes: ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
+
+
+#: (footprint, its nodes) -> its cost; the footprint matters only for fewest changes
+Measure = Callable[[int, set[str]], float]
+
+
+class PlanState:
+    """A plan changed in place, with each footprint's nodes, population and cost kept up to date.
+
+    GerryChain's partition keeps its tallies from each move instead of counting them
+    again; so does this. Local search moves single nodes (:meth:`move`), recombination
+    re-cuts two footprints (:meth:`split`); both read ``groups``, ``pops`` and ``costs``.
+    """
+
+    def __init__(self, inst: Instance, plan: Plan, measure: Measure) -> None:
+        self.inst = inst
+        self.measure = measure
+        self.plan = dict(plan)
+        self.groups = _groups(self.plan)
+        self.pops = {k: sum(inst.pop[n] for n in g) for k, g in self.groups.items()}
+        self.costs = {k: measure(k, g) for k, g in self.groups.items()}
+
+    def copy(self) -> Self:
+        """An independent copy (costs copied, not computed again)."""
+        out = copy.copy(self)
+        out.plan = dict(self.plan)
+        out.groups = {k: set(g) for k, g in self.groups.items()}
+        out.pops = dict(self.pops)
+        out.costs = dict(self.costs)
+        return out
+
+    def total(self) -> float:
+        return sum(self.costs.values())
+
+    def move(self, n: str, b: int, *, cost_from: float, cost_to: float) -> None:
+        """Node ``n`` joins footprint ``b``; the two footprints' new costs are given."""
+        a = self.plan[n]
+        self.plan[n] = b
+        self.groups[a].discard(n)
+        self.groups[b].add(n)
+        self.pops[a] -= self.inst.pop[n]
+        self.pops[b] += self.inst.pop[n]
+        self.costs[a], self.costs[b] = cost_from, cost_to
+
+    def split(self, a: int, b: int, part: set[str]) -> None:
+        """Footprint ``a`` becomes ``part`` and ``b`` the rest of the two."""
+        both = self.groups[a] | self.groups[b]
+        rest = both - part
+        for n in part:
+            self.plan[n] = a
+        for n in rest:
+            self.plan[n] = b
+        self.groups[a], self.groups[b] = set(part), rest
+        self.pops[a] = sum(self.inst.pop[n] for n in part)
+        self.pops[b] = sum(self.inst.pop[n] for n in rest)
+        self.costs[a], self.costs[b] = self.measure(a, self.groups[a]), self.measure(b, rest)

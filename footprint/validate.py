@@ -14,7 +14,7 @@ it. :func:`validate_plan` returns them all (never raising for a broken rule);
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +188,237 @@ class _Checked:
     pieces: dict[str, list[list[str]]]  # footprint -> connected pieces (largest first)
 
 
+@dataclass(frozen=True, eq=False)
+class _PlanRead:
+    """A plan read once for every rule: who is where, and each footprint's pieces."""
+
+    problem: Problem
+    c: Constraints
+    assigned: dict[str, str]  # the cleaned plan, unknown codes included
+    fp_of: dict[str, str]  # known unit -> footprint
+    members: dict[str, list[str]]  # footprint -> its known units, sorted
+    pieces: dict[str, list[list[str]]]  # footprint -> connected pieces (largest first)
+    current: Mapping[str, str] | None
+
+    @property
+    def people(self) -> str:
+        return _people(self.problem)
+
+
+def _read_plan(problem: Problem, assigned: dict[str, str], c: Constraints,
+               current: Mapping[str, str] | None) -> _PlanRead:
+    known = set(problem.codes)
+    fp_of = {code: fp for code, fp in assigned.items() if code in known}
+    members: dict[str, list[str]] = {}
+    for code in sorted(fp_of):
+        members.setdefault(fp_of[code], []).append(code)
+    members = {fp: members[fp] for fp in sorted(members)}
+    graph = problem.graph(without=c.disabled_edges)
+    pops = problem.populations
+    pieces: dict[str, list[list[str]]] = {}
+    for fp, ms in members.items():
+        parts = [sorted(p) for p in nx.connected_components(graph.subgraph(ms))]
+        parts.sort(key=lambda p: (-sum(pops[u] for u in p), p))
+        pieces[fp] = parts
+    return _PlanRead(problem, c, assigned, fp_of, members, pieces, current)
+
+
+def _unknown_units(p: _PlanRead) -> Iterator[Violation]:
+    known = set(p.problem.codes)
+    unknown = [code for code in p.assigned if code not in known]
+    if unknown:
+        yield _unknown_violation(unknown)
+
+
+def _unassigned_units(p: _PlanRead) -> Iterator[Violation]:
+    problem = p.problem
+    unassigned = sorted(code for code in problem.codes if code not in p.fp_of)
+    if unassigned:
+        pop = sum(problem.populations[u] for u in unassigned)
+        yield Violation(
+            "unassigned",
+            None,
+            f"{_plural(len(unassigned), 'unit')} ({pop:,} {p.people}) "
+            f"{'has' if len(unassigned) == 1 else 'have'} no footprint: "
+            f"{_units_text(problem, unassigned)}; assign every unit to a footprint",
+            tuple(unassigned),
+        )
+
+
+def _floor(p: _PlanRead) -> Iterator[Violation]:
+    c = p.c
+    for fp, ms in p.members.items():
+        pop = sum(p.problem.populations[u] for u in ms)
+        if pop < c.min_population:
+            yield Violation(
+                "floor",
+                fp,
+                f"footprint {fp!r} has {pop:,} {p.people}, below the floor of "
+                f"{c.min_population:,} ({c.min_population - pop:,} short); add neighbouring "
+                "units or merge it with a neighbouring footprint",
+                tuple(ms),
+            )
+
+
+def _ceiling(p: _PlanRead) -> Iterator[Violation]:
+    cap = p.c.max_population
+    if cap is None:
+        return
+    for fp, ms in p.members.items():
+        pop = sum(p.problem.populations[u] for u in ms)
+        if pop > cap:
+            yield Violation(
+                "ceiling",
+                fp,
+                f"footprint {fp!r} has {pop:,} {p.people}, above the ceiling of "
+                f"{cap:,} ({pop - cap:,} over); move units on its "
+                "edge to a neighbouring footprint or split it in two",
+                tuple(ms),
+            )
+
+
+def _contiguity(p: _PlanRead) -> Iterator[Violation]:
+    problem, c, pops = p.problem, p.c, p.problem.populations
+    for fp, ms in p.members.items():
+        parts = p.pieces[fp]
+        if len(parts) <= 1:
+            continue
+        described = "; ".join(
+            f"[{_units_text(problem, part)}] ({sum(pops[u] for u in part):,} {p.people})"
+            for part in parts
+        )
+        disabled = (
+            f" (not counting the {_plural(len(c.disabled_edges), 'disabled border')})"
+            if c.disabled_edges
+            else ""
+        )
+        yield Violation(
+            "contiguity",
+            fp,
+            f"footprint {fp!r} is in {len(parts)} separate pieces{disabled}: {described}; "
+            "join the pieces through neighbouring units or make them separate footprints",
+            tuple(ms),
+        )
+
+
+def _la_rule(p: _PlanRead) -> Iterator[Violation]:
+    if p.c.la_rule != "whole-la":
+        return
+    for block, units in sorted(p.problem.block_members().items()):
+        fps, split = _split(p.problem, units, p.fp_of)
+        if len(fps) > 1:
+            yield Violation(
+                "la-rule",
+                None,
+                f"LA block {block} ({_plural(len(units), 'unit')}) is split across "
+                f"{len(fps)} footprints: {split}; put the whole block in one footprint, "
+                "or switch the LA rule off",
+                tuple(units),
+            )
+
+
+def _keep_together(p: _PlanRead) -> Iterator[Violation]:
+    for group in p.c.keep_together:
+        codes = sorted(group)
+        fps, split = _split(p.problem, codes, p.fp_of)
+        if len(fps) > 1:
+            yield Violation(
+                "keep-together",
+                None,
+                f"units {_units_text(p.problem, codes)} must share a footprint but are split "
+                f"across {len(fps)}: {split}; move them into one footprint",
+                tuple(codes),
+            )
+
+
+def _keep_apart(p: _PlanRead) -> Iterator[Violation]:
+    fp_of = p.fp_of
+    for a, b in p.c.keep_apart:
+        if a in fp_of and fp_of.get(b) == fp_of[a]:
+            fp = fp_of[a]
+            yield Violation(
+                "keep-apart",
+                fp,
+                f"units {_unit(p.problem, a)} and {_unit(p.problem, b)} must be in different "
+                f"footprints but are both in {fp!r}; move one of them to another footprint",
+                (a, b),
+            )
+
+
+def _fixed(p: _PlanRead) -> Iterator[Violation]:
+    for code, name in p.c.fixed:
+        got = p.fp_of.get(code)
+        if got != name:
+            where = f"the plan puts it in {got!r}" if got else "the plan leaves it unassigned"
+            yield Violation(
+                "fixed",
+                got,
+                f"unit {_unit(p.problem, code)} is fixed to footprint {name!r} but {where}; "
+                f"move it to {name!r} or remove the fixing",
+                (code,),
+            )
+
+
+def _locked(p: _PlanRead) -> Iterator[Violation]:
+    if p.current is None or not p.c.locked:
+        return
+    before = _clean_plan(p.current)
+    for name in p.c.locked:
+        was = {u for u, fp in before.items() if fp == name}
+        now = set(p.members.get(name, ()))
+        if not was:
+            yield Violation(
+                "locked",
+                name,
+                f"footprint {name!r} is locked but is not in the current plan; unlock it "
+                "or choose the current plan it belongs to",
+                (),
+            )
+            continue
+        if was == now:
+            continue
+        gained, lost = sorted(now - was), sorted(was - now)
+        changes = []
+        if gained:
+            changes.append(f"gained {_units_text(p.problem, gained)}")
+        if lost:
+            changes.append(f"lost {_units_text(p.problem, lost)}")
+        yield Violation(
+            "locked",
+            name,
+            f"footprint {name!r} is locked but has {' and '.join(changes)}; put it back "
+            "as it was in the current plan, or unlock it",
+            tuple(sorted(set(gained) | set(lost))),
+        )
+
+
+def _count(p: _PlanRead) -> Iterator[Violation]:
+    lo, hi = p.c.count_range
+    n = len(p.members)
+    if n < lo or (hi is not None and n > hi):
+        if hi is None:
+            expected = f"at least {lo:,}"
+        elif lo == hi:
+            expected = f"exactly {lo:,}"
+        else:
+            expected = f"between {lo:,} and {hi:,}"
+        fix = "split footprints or add new ones" if n < lo else "merge neighbouring footprints"
+        yield Violation(
+            "count",
+            None,
+            f"the plan has {_plural(n, 'footprint')}; expected {expected}; {fix}",
+            (),
+        )
+
+
+#: every rule of a valid plan, one function each (GerryChain's validator shape): each reads
+#: the plan once read and yields its violations, every one said in words
+_RULE_CHECKS: tuple[Callable[[_PlanRead], Iterable[Violation]], ...] = (
+    _unknown_units, _unassigned_units, _floor, _ceiling, _contiguity, _la_rule,
+    _keep_together, _keep_apart, _fixed, _locked, _count,
+)
+
+
 def _check(
     problem: Problem,
     plan: Mapping[str, str],
@@ -201,195 +432,10 @@ def _check(
         )
     assigned = _clean_plan(plan)
     _check_constraint_codes(problem, c)
-    known = set(problem.codes)
-    people = _people(problem)
-    pops = problem.populations
-    out: list[Violation] = []
-
-    unknown = [code for code in assigned if code not in known]
-    if unknown:
-        out.append(_unknown_violation(unknown))
-    fp_of = {code: fp for code, fp in assigned.items() if code in known}
-
-    unassigned = sorted(code for code in problem.codes if code not in fp_of)
-    if unassigned:
-        pop = sum(pops[u] for u in unassigned)
-        out.append(
-            Violation(
-                "unassigned",
-                None,
-                f"{_plural(len(unassigned), 'unit')} ({pop:,} {people}) "
-                f"{'has' if len(unassigned) == 1 else 'have'} no footprint: "
-                f"{_units_text(problem, unassigned)}; assign every unit to a footprint",
-                tuple(unassigned),
-            )
-        )
-
-    members: dict[str, list[str]] = {}
-    for code in sorted(fp_of):
-        members.setdefault(fp_of[code], []).append(code)
-    members = {fp: members[fp] for fp in sorted(members)}
-
-    graph = problem.graph(without=c.disabled_edges)
-    pieces: dict[str, list[list[str]]] = {}
-    for fp, ms in members.items():
-        pop = sum(pops[u] for u in ms)
-        if pop < c.min_population:
-            out.append(
-                Violation(
-                    "floor",
-                    fp,
-                    f"footprint {fp!r} has {pop:,} {people}, below the floor of "
-                    f"{c.min_population:,} ({c.min_population - pop:,} short); add neighbouring "
-                    "units or merge it with a neighbouring footprint",
-                    tuple(ms),
-                )
-            )
-        if c.max_population is not None and pop > c.max_population:
-            out.append(
-                Violation(
-                    "ceiling",
-                    fp,
-                    f"footprint {fp!r} has {pop:,} {people}, above the ceiling of "
-                    f"{c.max_population:,} ({pop - c.max_population:,} over); move units on its "
-                    "edge to a neighbouring footprint or split it in two",
-                    tuple(ms),
-                )
-            )
-        parts = [sorted(p) for p in nx.connected_components(graph.subgraph(ms))]
-        parts.sort(key=lambda p: (-sum(pops[u] for u in p), p))
-        pieces[fp] = parts
-        if len(parts) > 1:
-            described = "; ".join(
-                f"[{_units_text(problem, p)}] ({sum(pops[u] for u in p):,} {people})"
-                for p in parts
-            )
-            disabled = (
-                f" (not counting the {_plural(len(c.disabled_edges), 'disabled border')})"
-                if c.disabled_edges
-                else ""
-            )
-            out.append(
-                Violation(
-                    "contiguity",
-                    fp,
-                    f"footprint {fp!r} is in {len(parts)} separate pieces{disabled}: {described}; "
-                    "join the pieces through neighbouring units or make them separate footprints",
-                    tuple(ms),
-                )
-            )
-
-    if c.la_rule == "whole-la":
-        for block, units in sorted(problem.block_members().items()):
-            fps, split = _split(problem, units, fp_of)
-            if len(fps) > 1:
-                out.append(
-                    Violation(
-                        "la-rule",
-                        None,
-                        f"LA block {block} ({_plural(len(units), 'unit')}) is split across "
-                        f"{len(fps)} footprints: {split}; put the whole block in one footprint, "
-                        "or switch the LA rule off",
-                        tuple(units),
-                    )
-                )
-
-    for group in c.keep_together:
-        codes = sorted(group)
-        fps, split = _split(problem, codes, fp_of)
-        if len(fps) > 1:
-            out.append(
-                Violation(
-                    "keep-together",
-                    None,
-                    f"units {_units_text(problem, codes)} must share a footprint but are split "
-                    f"across {len(fps)}: {split}; move them into one footprint",
-                    tuple(codes),
-                )
-            )
-
-    for a, b in c.keep_apart:
-        if a in fp_of and fp_of.get(b) == fp_of[a]:
-            fp = fp_of[a]
-            out.append(
-                Violation(
-                    "keep-apart",
-                    fp,
-                    f"units {_unit(problem, a)} and {_unit(problem, b)} must be in different "
-                    f"footprints but are both in {fp!r}; move one of them to another footprint",
-                    (a, b),
-                )
-            )
-
-    for code, name in c.fixed:
-        got = fp_of.get(code)
-        if got != name:
-            where = f"the plan puts it in {got!r}" if got else "the plan leaves it unassigned"
-            out.append(
-                Violation(
-                    "fixed",
-                    got,
-                    f"unit {_unit(problem, code)} is fixed to footprint {name!r} but {where}; "
-                    f"move it to {name!r} or remove the fixing",
-                    (code,),
-                )
-            )
-
-    if current is not None and c.locked:
-        before = _clean_plan(current)
-        for name in c.locked:
-            was = {u for u, fp in before.items() if fp == name}
-            now = set(members.get(name, ()))
-            if not was:
-                out.append(
-                    Violation(
-                        "locked",
-                        name,
-                        f"footprint {name!r} is locked but is not in the current plan; unlock it "
-                        "or choose the current plan it belongs to",
-                        (),
-                    )
-                )
-                continue
-            if was == now:
-                continue
-            gained, lost = sorted(now - was), sorted(was - now)
-            changes = []
-            if gained:
-                changes.append(f"gained {_units_text(problem, gained)}")
-            if lost:
-                changes.append(f"lost {_units_text(problem, lost)}")
-            out.append(
-                Violation(
-                    "locked",
-                    name,
-                    f"footprint {name!r} is locked but has {' and '.join(changes)}; put it back "
-                    "as it was in the current plan, or unlock it",
-                    tuple(sorted(set(gained) | set(lost))),
-                )
-            )
-
-    lo, hi = c.count_range
-    n = len(members)
-    if n < lo or (hi is not None and n > hi):
-        if hi is None:
-            expected = f"at least {lo:,}"
-        elif lo == hi:
-            expected = f"exactly {lo:,}"
-        else:
-            expected = f"between {lo:,} and {hi:,}"
-        fix = "split footprints or add new ones" if n < lo else "merge neighbouring footprints"
-        out.append(
-            Violation(
-                "count",
-                None,
-                f"the plan has {_plural(n, 'footprint')}; expected {expected}; {fix}",
-                (),
-            )
-        )
-
+    read = _read_plan(problem, assigned, c, current)
+    out = [v for rule in _RULE_CHECKS for v in rule(read)]
     out.sort(key=lambda v: (_RULE_ORDER[v.rule], v.footprint or "", v.units, v.message))
-    return _Checked(violations=out, members=members, pieces=pieces)
+    return _Checked(violations=out, members=read.members, pieces=read.pieces)
 
 
 # --- public API ------------------------------------------------------------------------------

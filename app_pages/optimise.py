@@ -75,6 +75,21 @@ NO_LA_WORDS = ("The LA rule is off: this geography has no local authority layer,
                "export page and upload an LA layer beside your boundaries.")
 
 
+def example(g, kind: str) -> str:
+    """A placeholder for a rule box, made of this geography's own units (England's examples
+    would mean nothing on a planner's own)."""
+    u = g.units
+    if g.source_digest and kind == "names":  # England's: the example the help has always had
+        return "NHS Kernow, NHS North, East, West Devon"
+    if g.source_digest and kind == "fixed":
+        return "99Q, South West"
+    pick = u["name"] if kind == "names" else u["code"]
+    first = [str(v) for v in pick.iloc[:2]]
+    if kind == "fixed":
+        return f"{first[0]}, North"
+    return ", ".join(first)
+
+
 def la_rule_box(where, g) -> str:
     """The LA rule's choice: ``whole-la`` only when the geography has an LA layer; without
     one the rule is off, and the page says why and how to add a layer."""
@@ -150,19 +165,19 @@ def show(ds) -> None:
             st.caption(f"Name {esc(many)} by code or name, separated by commas.")
             keep_together = st.text_area(
                 "Keep together (one group per line)", height=68,
-                placeholder="E38000001, E38000002")
+                placeholder=example(g, "codes"))
             keep_apart = st.text_area("Keep apart (one pair per line)", height=68,
-                                      placeholder="NHS Kernow, NHS North, East, West Devon")
+                                      placeholder=example(g, "names"))
             fixed = st.text_area(f"Fixed {many} (one per line: {one}, footprint name)",
                                  height=68,
-                                 placeholder="99Q, South West")
+                                 placeholder=example(g, "fixed"))
             off_bridges = st.multiselect(
                 "Switch off island bridges or river crossings", [f"{a}–{b}" for a, b in links],
                 help=f"Boundaries clipped to the coast stop at tidal rivers: {many} facing each "
                      "other across the Thames in London or the Tyne are joined by a crossing",
                 format_func=lambda s: " ↔ ".join(labels.get(c, c) for c in s.split("–")))
             off_edges = st.text_area("Switch off other adjacencies (one pair per line)",
-                                     height=68, placeholder="E38000001, E38000002")
+                                     height=68, placeholder=example(g, "codes"))
         # keyed: a default that changed with the clock would make a new widget each minute
         # and drop the name the planner typed
         name = st.text_input("Name of the new scenario", key="opt_name")

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .constraints import Constraints
     from .geography import Geography
     from .loader import Dataset
+    from .plans import PlanImport
+    from .validate import Violation
 
 log = logging.getLogger(__name__)
 
@@ -796,6 +798,16 @@ def _constraints_from_flags(
     )
 
 
+#: The optimiser's repeatable rule flags: flag, what it takes, what it does.
+_RULE_FLAGS = (
+    ("--keep-together", "A,B,...", "codes that share a footprint (repeatable)"),
+    ("--keep-apart", "A,B", "two codes in different footprints (repeatable)"),
+    ("--fix", "CODE=NAME", "put a unit in a named footprint (repeatable)"),
+    ("--lock", "NAME", "keep a footprint of --current exactly as it is (repeatable)"),
+    ("--disable-edge", "A,B", "switch off an adjacency or island bridge (repeatable)"),
+)
+
+
 def _optimise_args(p: argparse.ArgumentParser) -> None:
     _data_arg(p)
     _geography_args(p)
@@ -817,41 +829,8 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
         help="number of footprints: N, or LOW-HIGH for a range",
     )
     p.add_argument("--la-rule", default="whole-la", choices=["whole-la", "off"])
-    p.add_argument(
-        "--keep-together",
-        action="append",
-        default=[],
-        metavar="A,B,...",
-        help="codes that share a footprint (repeatable)",
-    )
-    p.add_argument(
-        "--keep-apart",
-        action="append",
-        default=[],
-        metavar="A,B",
-        help="two codes in different footprints (repeatable)",
-    )
-    p.add_argument(
-        "--fix",
-        action="append",
-        default=[],
-        metavar="CODE=NAME",
-        help="put a unit in a named footprint (repeatable)",
-    )
-    p.add_argument(
-        "--lock",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="keep a footprint of --current exactly as it is (repeatable)",
-    )
-    p.add_argument(
-        "--disable-edge",
-        action="append",
-        default=[],
-        metavar="A,B",
-        help="switch off an adjacency or island bridge (repeatable)",
-    )
+    for flag, metavar, text in _RULE_FLAGS:
+        p.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
     p.add_argument(
         "--current",
         type=_path,
@@ -1020,51 +999,63 @@ def _validate(args: argparse.Namespace) -> int:
     violations = validate_plan(problem, imp.assignment, constraints)
     if imp.unknown_codes:
         violations.insert(0, _unknown_violation(imp.unknown_codes))
-    n_footprints = len(set(imp.assignment.values()))
-    n_unassigned = len(problem.codes) - len(imp.assignment)
-    valid = not violations
     if args.json:
-        for p in imp.problems:
-            print(f"warning: {args.plan.name}: {p}", file=sys.stderr)
-        print(
-            json.dumps(
-                {
-                    "valid": valid,
-                    "footprints": n_footprints,
-                    "unassigned": n_unassigned,
-                    "unknown_codes": list(imp.unknown_codes),
-                    "duplicates": list(imp.duplicates),
-                    "violations": [
-                        {
-                            "rule": v.rule,
-                            "footprint": v.footprint,
-                            "message": v.message,
-                            "units": list(v.units),
-                        }
-                        for v in violations
-                    ],
-                }
-            )
-        )
+        _print_validation_json(args.plan, imp, violations, n_units=len(problem.codes))
     else:
-        print(
-            f"{args.plan.name}: {imp.rows} rows, {n_footprints} footprints, "
-            f"{n_unassigned} of {len(problem.codes)} units unassigned"
+        _print_validation(args.plan, imp, violations, n_units=len(problem.codes))
+    return 1 if violations else 0
+
+
+def _print_validation_json(
+    plan: Path, imp: PlanImport, violations: list[Violation], *, n_units: int
+) -> None:
+    """``validate --json``: the plan file's notes on stderr, one JSON object on stdout."""
+    for p in imp.problems:
+        print(f"warning: {plan.name}: {p}", file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "valid": not violations,
+                "footprints": len(set(imp.assignment.values())),
+                "unassigned": n_units - len(imp.assignment),
+                "unknown_codes": list(imp.unknown_codes),
+                "duplicates": list(imp.duplicates),
+                "violations": [
+                    {
+                        "rule": v.rule,
+                        "footprint": v.footprint,
+                        "message": v.message,
+                        "units": list(v.units),
+                    }
+                    for v in violations
+                ],
+            }
         )
-        for p in imp.problems:
-            print(f"warning: {p}")
-        if imp.duplicates:
-            print(
-                f"warning: {len(imp.duplicates)} unit(s) appear on more than one line: "
-                + ", ".join(imp.duplicates)
-            )
-        if valid:
-            print("valid: every footprint meets the rules")
-        else:
-            print(f"not valid: {len(violations)} rule(s) broken")
-            for v in violations:
-                print(f"  [{v.rule}] {v.message}")
-    return 0 if valid else 1
+    )
+
+
+def _print_validation(
+    plan: Path, imp: PlanImport, violations: list[Violation], *, n_units: int
+) -> None:
+    """``validate``: the plan's counts, the file's notes and every rule broken, in lines."""
+    n_footprints = len(set(imp.assignment.values()))
+    print(
+        f"{plan.name}: {imp.rows} rows, {n_footprints} footprints, "
+        f"{n_units - len(imp.assignment)} of {n_units} units unassigned"
+    )
+    for p in imp.problems:
+        print(f"warning: {p}")
+    if imp.duplicates:
+        print(
+            f"warning: {len(imp.duplicates)} unit(s) appear on more than one line: "
+            + ", ".join(imp.duplicates)
+        )
+    if not violations:
+        print("valid: every footprint meets the rules")
+        return
+    print(f"not valid: {len(violations)} rule(s) broken")
+    for v in violations:
+        print(f"  [{v.rule}] {v.message}")
 
 
 def build_parser() -> argparse.ArgumentParser:

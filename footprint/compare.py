@@ -358,63 +358,12 @@ def compare_plans(
     matching: dict[str, str | None] = {f: matched.get(f) for f in fa}
     moved = {u for u, f in la.items() if u in lb and matched.get(f) != lb[u]}
 
-    rows = []
-    for u in units:
-        src, dst = la.get(u), lb.get(u)
-        if src is not None and dst is not None:
-            if u not in moved:
-                continue
-            change = "moved"
-        else:
-            change = "newly assigned" if src is None else "no longer assigned"
-        rows.append(
-            {
-                "unit_code": u,
-                "name": (names or {}).get(u, u),
-                "population": pop[u],
-                "from_footprint": src or "",
-                "to_footprint": dst or "",
-                "matched_footprint": (matched.get(src) or "") if src is not None else "",
-                "change": change,
-            }
-        )
-    rows.sort(key=lambda r: (CHANGES.index(r["change"]), r["unit_code"]))
-    moves = pd.DataFrame(rows, columns=list(MOVE_COLUMNS)).astype(
-        {"unit_code": str, "name": str, "population": "int64"}
-    )
-
-    pop_a = dict.fromkeys(fa, 0)
-    for u, f in la.items():
-        pop_a[f] += pop[u]
-    pop_b = dict.fromkeys(fb, 0)
-    for u, g in lb.items():
-        pop_b[g] += pop[u]
+    moves = _moves_table(units, la, lb, moved=moved, matched=matched, pop=pop, names=names)
     shared: dict[tuple[str, str], int] = {}
     for u, f in la.items():
         if u in lb:
             shared[f, lb[u]] = shared.get((f, lb[u]), 0) + pop[u]
-    matched_b = set(matched.values())
-    pair_rows = [
-        {
-            "footprint_a": f,
-            "footprint_b": g,
-            "population_a": pop_a[f],
-            "population_b": pop_b[g] if g is not None else None,
-            "shared_population": shared.get((f, g), 0) if g is not None else 0,
-        }
-        for f, g in matching.items()
-    ] + [
-        {
-            "footprint_a": None,
-            "footprint_b": g,
-            "population_a": None,
-            "population_b": pop_b[g],
-            "shared_population": 0,
-        }
-        for g in fb
-        if g not in matched_b
-    ]
-    pairs = pd.DataFrame(pair_rows, columns=list(PAIR_COLUMNS))
+    pairs = _pairs_table(la, lb, fa=fa, fb=fb, matching=matching, shared=shared, pop=pop)
 
     total = sum(pop.values())
     moved_pop = sum(pop[u] for u in moved)
@@ -445,6 +394,84 @@ def compare_plans(
         matched_by=match_by,
         how=how,
     )
+
+
+def _moves_table(
+    units: list[str],
+    la: Mapping[str, str],
+    lb: Mapping[str, str],
+    *,
+    moved: set[str],
+    matched: Mapping[str, str],
+    pop: Mapping[str, int],
+    names: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """One row per unit that moved, or is assigned in one plan only (``MOVE_COLUMNS``)."""
+    rows = []
+    for u in units:
+        src, dst = la.get(u), lb.get(u)
+        if src is not None and dst is not None:
+            if u not in moved:
+                continue
+            change = "moved"
+        else:
+            change = "newly assigned" if src is None else "no longer assigned"
+        rows.append(
+            {
+                "unit_code": u,
+                "name": (names or {}).get(u, u),
+                "population": pop[u],
+                "from_footprint": src or "",
+                "to_footprint": dst or "",
+                "matched_footprint": (matched.get(src) or "") if src is not None else "",
+                "change": change,
+            }
+        )
+    rows.sort(key=lambda r: (CHANGES.index(r["change"]), r["unit_code"]))
+    return pd.DataFrame(rows, columns=list(MOVE_COLUMNS)).astype(
+        {"unit_code": str, "name": str, "population": "int64"}
+    )
+
+
+def _pairs_table(
+    la: Mapping[str, str],
+    lb: Mapping[str, str],
+    *,
+    fa: Iterable[str],
+    fb: Iterable[str],
+    matching: Mapping[str, str | None],
+    shared: Mapping[tuple[str, str], int],
+    pop: Mapping[str, int],
+) -> pd.DataFrame:
+    """Each footprint of A with its match in B, then B's unmatched ones (``PAIR_COLUMNS``)."""
+    pop_a = dict.fromkeys(fa, 0)
+    for u, f in la.items():
+        pop_a[f] += pop[u]
+    pop_b = dict.fromkeys(fb, 0)
+    for u, g in lb.items():
+        pop_b[g] += pop[u]
+    matched_b = set(matching.values())
+    pair_rows = [
+        {
+            "footprint_a": f,
+            "footprint_b": g,
+            "population_a": pop_a[f],
+            "population_b": pop_b[g] if g is not None else None,
+            "shared_population": shared.get((f, g), 0) if g is not None else 0,
+        }
+        for f, g in matching.items()
+    ] + [
+        {
+            "footprint_a": None,
+            "footprint_b": g,
+            "population_a": None,
+            "population_b": pop_b[g],
+            "shared_population": 0,
+        }
+        for g in pop_b
+        if g not in matched_b
+    ]
+    return pd.DataFrame(pair_rows, columns=list(PAIR_COLUMNS))
 
 
 def reference_plan(

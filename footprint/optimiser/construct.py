@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .._recombine import three_into_two
 from ..feasibility import Instance
@@ -84,6 +84,48 @@ def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
     return None
 
 
+def _grow_from(inst: Instance, seed: str, plan: Plan, *, goal: float,
+               apart_of: Mapping[str, set[str]]) -> tuple[list[str], int]:
+    """One footprint grown from ``seed``, nearest unplaced nodes first, to ``goal``.
+
+    Returns its nodes and population (below the floor when it ran out of room).
+    """
+    nbrs = inst.node_nbrs()
+    (sx, sy), fn = inst.xy[seed], inst.fixed_name.get(seed)
+    members, pop, barred = [seed], inst.pop[seed], set(apart_of.get(seed, ()))
+    # a node kept apart from the footprint keeps its neighbours free, so that the
+    # footprint never closes round it and leaves it nowhere to go
+    moat = {m for b in barred for m in nbrs[b]}
+    names = {fn} if fn is not None else set()
+    taken = {seed}
+    heap = [(0.0, seed)]
+    frontier = {seed}
+    while heap and pop < goal:
+        _, n = heapq.heappop(heap)
+        if n not in taken:
+            if inst.cap is not None and pop + inst.pop[n] > inst.cap:
+                continue
+            if n in barred or n in moat:
+                continue
+            fm = inst.fixed_name.get(n)
+            if fm is not None and names - {fm}:
+                continue
+            taken.add(n)
+            members.append(n)
+            pop += inst.pop[n]
+            fresh = apart_of.get(n, set()) - barred
+            barred |= fresh
+            moat.update(m for b in fresh for m in nbrs[b])
+            if fm is not None:
+                names.add(fm)
+        for m in nbrs[n]:
+            if m not in plan and m not in frontier:
+                frontier.add(m)
+                heapq.heappush(heap, ((inst.xy[m][0] - sx) ** 2 + (inst.xy[m][1] - sy) ** 2,
+                                      m))
+    return members, pop
+
+
 def _grown_once(inst: Instance, *, target: float, until: float, first: Iterable[str] = (),
                 stuck: set[str] | None = None) -> Plan | None:
     """Footprints grown one at a time, nearest nodes first, to ``target``: a plan for any map.
@@ -97,7 +139,6 @@ def _grown_once(inst: Instance, *, target: float, until: float, first: Iterable[
     count allowed. None when a node finds no footprint, the count cannot be met or
     ``until`` (perf_counter) passes.
     """
-    nbrs = inst.node_nbrs()
     apart_of = _apart_of(inst)
     goal = max(float(inst.floor), target)
     plan: Plan = {}
@@ -109,38 +150,7 @@ def _grown_once(inst: Instance, *, target: float, until: float, first: Iterable[
             continue
         if time.perf_counter() > until:
             return None
-        (sx, sy), fn = inst.xy[seed], inst.fixed_name.get(seed)
-        members, pop, barred = [seed], inst.pop[seed], set(apart_of.get(seed, ()))
-        # a node kept apart from the footprint keeps its neighbours free, so that the
-        # footprint never closes round it and leaves it nowhere to go
-        moat = {m for b in barred for m in nbrs[b]}
-        names = {fn} if fn is not None else set()
-        taken = {seed}
-        heap = [(0.0, seed)]
-        frontier = {seed}
-        while heap and pop < goal:
-            _, n = heapq.heappop(heap)
-            if n not in taken:
-                if inst.cap is not None and pop + inst.pop[n] > inst.cap:
-                    continue
-                if n in barred or n in moat:
-                    continue
-                fm = inst.fixed_name.get(n)
-                if fm is not None and names - {fm}:
-                    continue
-                taken.add(n)
-                members.append(n)
-                pop += inst.pop[n]
-                fresh = apart_of.get(n, set()) - barred
-                barred |= fresh
-                moat.update(m for b in fresh for m in nbrs[b])
-                if fm is not None:
-                    names.add(fm)
-            for m in nbrs[n]:
-                if m not in plan and m not in frontier:
-                    frontier.add(m)
-                    heapq.heappush(heap, ((inst.xy[m][0] - sx) ** 2 + (inst.xy[m][1] - sy) ** 2,
-                                          m))
+        members, pop = _grow_from(inst, seed, plan, goal=goal, apart_of=apart_of)
         if pop >= inst.floor:
             for n in members:
                 plan[n] = len(seeds)

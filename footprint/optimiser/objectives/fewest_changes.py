@@ -80,21 +80,7 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
         return out
 
     def in_slots(plan: Plan) -> Plan:
-        """Name each footprint after the current footprint it overlaps most (each name once)."""
-        groups = _groups(plan)
-        pairs = sorted(((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
-                       key=lambda t: (-t[0], t[1], t[2]))
-        slot: dict[int, int] = {}
-        for _w, f, k in pairs:
-            if k not in slot and index[f] not in slot.values():
-                slot[k] = index[f]
-        # a current name no footprint overlaps costs what a new one does: use those first
-        free = [i for i in range(len(labels)) if i not in slot.values()]
-        new = iter(free + list(range(len(labels), len(labels) + len(groups))))
-        for k in sorted(groups):
-            if k not in slot:
-                slot[k] = next(new)
-        return {n: slot[k] for n, k in plan.items()}
+        return _in_slots(plan, overlap, index)
 
     cost = _moves(inst, current, labels, by_population=by_population)
 
@@ -102,32 +88,9 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
         return sum(cost(k, g) for k, g in _groups(plan).items())
 
     options: list[Plan] = []
-    apart_of = _apart_of(inst)
     voted = {n: index[max(v, key=lambda f: (v[f], f))]
              for n in inst.nodes if (v := overlap({n}))}
-    pieces: list[frozenset[str]] = []
-    split: list[list[int]] = []  # seeds that split one footprint above the ceiling
-    wholes = {k: _largest_piece(inst, nodes) for k, nodes in _groups(voted).items()}
-    # a node in pieces (units fixed to one name far apart) joins its footprint along the
-    # least-populated path; the footprints that path crosses keep their largest piece
-    for n in sorted(_split_nodes(inst)):
-        k = voted.get(n)
-        if k is None or any(n in w for w in wholes.values()):
-            continue
-        joined = _bridge(inst, wholes.get(k, frozenset()) | {n})
-        if joined is None:
-            continue
-        for j in [j for j in wholes if j != k and wholes[j] & joined]:
-            wholes[j] = _largest_piece(inst, wholes[j] - joined)
-        wholes[k] = joined
-    for whole in wholes.values():
-        for piece in _separate(inst, whole, apart_of) if whole else ():
-            if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
-                inside = [f for f in sets if f <= piece]
-                split.append(list(range(len(pieces), len(pieces) + len(inside))))
-                pieces.extend(inside)
-            else:
-                pieces.append(piece)
+    pieces, split = _kept_pieces(inst, voted, sets)
     grown = _attach(inst, pieces, check=False)
     if grown is not None:
         grown = _refill(inst, grown, split)
@@ -142,6 +105,67 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     if packed is not None:
         options.append(in_slots(packed))
     return min(options, key=moved) if options else None
+
+
+def _in_slots(plan: Plan, overlap: Callable[[set[str]], dict[str, float]],
+              index: Mapping[str, int]) -> Plan:
+    """Name each footprint after the current footprint it overlaps most (each name once)."""
+    groups = _groups(plan)
+    pairs = sorted(((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
+                   key=lambda t: (-t[0], t[1], t[2]))
+    slot: dict[int, int] = {}
+    for _w, f, k in pairs:
+        if k not in slot and index[f] not in slot.values():
+            slot[k] = index[f]
+    # a current name no footprint overlaps costs what a new one does: use those first
+    n_labels = len(index)
+    free = [i for i in range(n_labels) if i not in slot.values()]
+    new = iter(free + list(range(n_labels, n_labels + len(groups))))
+    for k in sorted(groups):
+        if k not in slot:
+            slot[k] = next(new)
+    return {n: slot[k] for n, k in plan.items()}
+
+
+def _joined_wholes(inst: Instance, voted: Plan) -> dict[int, frozenset[str]]:
+    """Each voted footprint's largest piece, with its nodes in pieces joined up.
+
+    A node in pieces (units fixed to one name far apart) joins its footprint along the
+    least-populated path; the footprints that path crosses keep their largest piece.
+    """
+    wholes = {k: _largest_piece(inst, nodes) for k, nodes in _groups(voted).items()}
+    for n in sorted(_split_nodes(inst)):
+        k = voted.get(n)
+        if k is None or any(n in w for w in wholes.values()):
+            continue
+        joined = _bridge(inst, wholes.get(k, frozenset()) | {n})
+        if joined is None:
+            continue
+        for j in [j for j in wholes if j != k and wholes[j] & joined]:
+            wholes[j] = _largest_piece(inst, wholes[j] - joined)
+        wholes[k] = joined
+    return wholes
+
+
+def _kept_pieces(inst: Instance, voted: Plan, sets: list[frozenset[str]],
+                 ) -> tuple[list[frozenset[str]], list[list[int]]]:
+    """The pieces of the current plan kept as seeds, and the seeds that split one footprint.
+
+    Each whole footprint is separated where it holds an apart pair; a part above the
+    ceiling is replaced by the disjoint floor sets inside it.
+    """
+    apart_of = _apart_of(inst)
+    pieces: list[frozenset[str]] = []
+    split: list[list[int]] = []  # seeds that split one footprint above the ceiling
+    for whole in _joined_wholes(inst, voted).values():
+        for piece in _separate(inst, whole, apart_of) if whole else ():
+            if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
+                inside = [f for f in sets if f <= piece]
+                split.append(list(range(len(pieces), len(pieces) + len(inside))))
+                pieces.extend(inside)
+            else:
+                pieces.append(piece)
+    return pieces, split
 
 
 def _separate(inst: Instance, nodes: frozenset[str],

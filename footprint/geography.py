@@ -482,6 +482,100 @@ def _check_population(
     return series, problems
 
 
+def _unit_frame(
+    units: gpd.GeoDataFrame,
+    *,
+    code_column: str,
+    name_column: str | None,
+    source: str,
+    problems: list[str],
+) -> gpd.GeoDataFrame:
+    """The boundaries with the chosen columns renamed ``code`` and ``name``, codes stripped.
+
+    A missing code column, CRS or name column is a problem listed.
+    """
+    has_codes = code_column in units.columns
+    columns = ", ".join(map(repr, [c for c in units.columns if c != "geometry"]))
+    if not has_codes:
+        problems.append(
+            f"{source}: no column {code_column!r} to take unit codes from; the "
+            f"columns are {columns}. "
+            "Choose the column that holds the unit codes"
+        )
+    if units.crs is None:
+        problems.append(_no_crs_problem(source))
+    # a column that merely happens to be called "code" or "name" gives way to the chosen ones
+    shadowed = [
+        c
+        for c, chosen in (("code", code_column), ("name", name_column))
+        if c in units.columns and chosen is not None and chosen != c and chosen in units.columns
+    ]
+    frame = units.drop(columns=shadowed)
+    frame = frame.rename(columns={code_column: "code"}) if has_codes else frame.assign(code=pd.NA)
+    if name_column and name_column in units.columns and name_column != code_column:
+        frame = frame.rename(columns={name_column: "name"})
+    elif name_column and name_column not in units.columns:
+        problems.append(
+            f"{source}: no column {name_column!r} for unit names; the columns are {columns}"
+        )
+    frame["code"] = frame["code"].astype("string").str.strip()
+    return frame.reset_index(drop=True)
+
+
+def _unmatched_codes(
+    frame: gpd.GeoDataFrame, pop: pd.Series, *, boundaries_source: str, population_source: str
+) -> list[str]:
+    """Codes with a population but no boundary, and with a boundary but no population."""
+    problems: list[str] = []
+    geo_codes = {c for c in frame["code"] if isinstance(c, str) and c}
+    pop_codes = {c for c in pop.index if isinstance(c, str) and c}
+    if only_pop := sorted(pop_codes - geo_codes):
+        problems.append(
+            f"{population_source}: {len(only_pop)} code(s) have a population but no boundary "
+            f"in {boundaries_source}: {', '.join(only_pop[:15])}"
+            + (" …" if len(only_pop) > 15 else "")
+        )
+    if only_geo := sorted(geo_codes - pop_codes):
+        problems.append(
+            f"{boundaries_source}: {len(only_geo)} code(s) have a boundary but no population "
+            f"in {population_source}: {', '.join(only_geo[:15])}"
+            + (" …" if len(only_geo) > 15 else "")
+        )
+    return problems
+
+
+def _finished_units(
+    frame: gpd.GeoDataFrame,
+    pop: pd.Series,
+    *,
+    extra_columns: pd.DataFrame | None,
+    source: str,
+) -> gpd.GeoDataFrame:
+    """The checked units with populations, clean names and extra columns, repaired, by code."""
+    frame["population"] = frame["code"].map(pop).astype("int64")
+    if extra_columns is not None:
+        # attributes from the lookups win over any same-named boundary columns
+        clash = [c for c in extra_columns.columns if c != "code" and c in frame.columns]
+        frame = frame.drop(columns=clash).merge(extra_columns, on="code", how="left")
+    # names come from the planner's file: no control characters (they truncate names in a
+    # GeoPackage or shapefile and break KML) and never empty (the code stands in)
+    names = frame["name"].map(clean_name) if "name" in frame else frame["code"].map(lambda _: "")
+    frame["name"] = names.where(names != "", frame["code"].astype(str))
+    for col in ("area_team", "region"):
+        if col in frame:
+            frame[col] = frame[col].map(lambda v: clean_name(v) if isinstance(v, str) else v)
+    if "nhs_code" not in frame:
+        frame["nhs_code"] = ""
+    keep = [*UNIT_COLUMNS] + [
+        c for c in ("area_team_code", "area_team", "region_code", "region") if c in frame
+    ]
+    frame = gpd.GeoDataFrame(frame[[*keep, "geometry"]], geometry="geometry", crs=frame.crs)
+    frame["code"] = frame["code"].astype(str)
+    frame["nhs_code"] = frame["nhs_code"].fillna("").astype(str)
+    frame = repair(frame, source=source)
+    return frame.sort_values("code", kind="stable").reset_index(drop=True)
+
+
 def build_geography(
     units: gpd.GeoDataFrame,
     population: pd.DataFrame,
@@ -534,31 +628,13 @@ def build_geography(
     """
     problems: list[str] = []
     has_codes = code_column in units.columns
-    if not has_codes:
-        problems.append(
-            f"{boundaries_source}: no column {code_column!r} to take unit codes from; the "
-            f"columns are {', '.join(map(repr, [c for c in units.columns if c != 'geometry']))}. "
-            "Choose the column that holds the unit codes"
-        )
-    if units.crs is None:
-        problems.append(_no_crs_problem(boundaries_source))
-    # a column that merely happens to be called "code" or "name" gives way to the chosen ones
-    shadowed = [
-        c
-        for c, chosen in (("code", code_column), ("name", name_column))
-        if c in units.columns and chosen is not None and chosen != c and chosen in units.columns
-    ]
-    frame = units.drop(columns=shadowed)
-    frame = frame.rename(columns={code_column: "code"}) if has_codes else frame.assign(code=pd.NA)
-    if name_column and name_column in units.columns and name_column != code_column:
-        frame = frame.rename(columns={name_column: "name"})
-    elif name_column and name_column not in units.columns:
-        problems.append(
-            f"{boundaries_source}: no column {name_column!r} for unit names; the columns are "
-            f"{', '.join(map(repr, [c for c in units.columns if c != 'geometry']))}"
-        )
-    frame["code"] = frame["code"].astype("string").str.strip()
-    frame = frame.reset_index(drop=True)
+    frame = _unit_frame(
+        units,
+        code_column=code_column,
+        name_column=name_column,
+        source=boundaries_source,
+        problems=problems,
+    )
     problems += _check_units(
         frame, source=boundaries_source, code_column=code_column, has_codes=has_codes
     )
@@ -573,48 +649,15 @@ def build_geography(
         population.columns
     )
     if has_codes and pop_columns_ok:
-        geo_codes = {c for c in frame["code"] if isinstance(c, str) and c}
-        pop_codes = {c for c in pop.index if isinstance(c, str) and c}
-        if only_pop := sorted(pop_codes - geo_codes):
-            problems.append(
-                f"{population_source}: {len(only_pop)} code(s) have a population but no boundary "
-                f"in {boundaries_source}: {', '.join(only_pop[:15])}"
-                + (" …" if len(only_pop) > 15 else "")
-            )
-        if only_geo := sorted(geo_codes - pop_codes):
-            problems.append(
-                f"{boundaries_source}: {len(only_geo)} code(s) have a boundary but no population "
-                f"in {population_source}: {', '.join(only_geo[:15])}"
-                + (" …" if len(only_geo) > 15 else "")
-            )
+        problems += _unmatched_codes(
+            frame, pop, boundaries_source=boundaries_source, population_source=population_source
+        )
     if problems:
         raise InputFileError(
             f"Cannot build the geography from {boundaries_source} and {population_source}",
             problems=problems,
         )
-
-    frame["population"] = frame["code"].map(pop).astype("int64")
-    if extra_columns is not None:
-        # attributes from the lookups win over any same-named boundary columns
-        clash = [c for c in extra_columns.columns if c != "code" and c in frame.columns]
-        frame = frame.drop(columns=clash).merge(extra_columns, on="code", how="left")
-    # names come from the planner's file: no control characters (they truncate names in a
-    # GeoPackage or shapefile and break KML) and never empty (the code stands in)
-    names = frame["name"].map(clean_name) if "name" in frame else frame["code"].map(lambda _: "")
-    frame["name"] = names.where(names != "", frame["code"].astype(str))
-    for col in ("area_team", "region"):
-        if col in frame:
-            frame[col] = frame[col].map(lambda v: clean_name(v) if isinstance(v, str) else v)
-    if "nhs_code" not in frame:
-        frame["nhs_code"] = ""
-    keep = [*UNIT_COLUMNS] + [
-        c for c in ("area_team_code", "area_team", "region_code", "region") if c in frame
-    ]
-    frame = gpd.GeoDataFrame(frame[[*keep, "geometry"]], geometry="geometry", crs=frame.crs)
-    frame["code"] = frame["code"].astype(str)
-    frame["nhs_code"] = frame["nhs_code"].fillna("").astype(str)
-    frame = repair(frame, source=boundaries_source)
-    frame = frame.sort_values("code", kind="stable").reset_index(drop=True)
+    frame = _finished_units(frame, pop, extra_columns=extra_columns, source=boundaries_source)
 
     return Geography(
         units=frame,

@@ -404,6 +404,35 @@ def fetch_data(
     _check_mirror(mirror)
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file, not a folder; choose a data folder with --data-dir")
+    done, problems, unreachable = _fetch_files(
+        manifest,
+        root,
+        mirror=mirror,
+        force=force,
+        timeout=timeout,
+        deadline=deadline,
+        progress=progress,
+    )
+    if problems:
+        raise _fetch_failure(manifest, root, problems, unreachable=unreachable, mirror=mirror)
+    return done
+
+
+def _fetch_files(
+    manifest: Manifest,
+    root: Path,
+    *,
+    mirror: str | None,
+    force: bool,
+    timeout: float,
+    deadline: float | None,
+    progress: bool,
+) -> tuple[list[FetchedFile], list[str], dict[str, str]]:
+    """Each manifest file kept or downloaded.
+
+    Returns the files installed, the problems, and each unreachable host with the URL
+    that failed first (its other files are not tried).
+    """
     done: list[FetchedFile] = []
     problems: list[str] = []
     unreachable: dict[str, str] = {}  # host -> url that failed first
@@ -432,9 +461,7 @@ def fetch_data(
                 unreachable[exc.offline_host] = url
             continue
         done.append(FetchedFile(f.path, "downloaded", size, dest, url))
-    if problems:
-        raise _fetch_failure(manifest, root, problems, unreachable=unreachable, mirror=mirror)
-    return done
+    return done, problems, unreachable
 
 
 def _check_seconds(*, timeout: float, deadline: float | None) -> None:

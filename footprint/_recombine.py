@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
-from .feasibility import Instance
+from .instance import Instance
 from .optimiser.state import PlanState
 
 __all__ = ["recombine", "three_into_two"]

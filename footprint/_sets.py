@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
-from .feasibility import partners
+from .instance import partners
 
 __all__ = ["TooManySets", "floor_sets"]
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 
 from .._sets import TooManySets, floor_sets
-from ..feasibility import Instance, partners
+from ..instance import Instance, partners
 from ..solver import Model
 from . import budget
 from .budget import _SECONDS_PER_VAR, _hess_size, _Run

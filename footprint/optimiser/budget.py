@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..constraints import Constraints
-from ..feasibility import Instance
+from ..instance import Instance
 from ..solver import Model, Outcome
 
 log = logging.getLogger(__name__)

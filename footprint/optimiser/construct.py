@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from .._recombine import three_into_two
-from ..feasibility import Instance
+from ..instance import Instance
 from ..solver import Model
 from .bound import _apart_of, _bridged, _greedy_packing, _pack, _sets_by_node, _split_nodes
 from .budget import _Run

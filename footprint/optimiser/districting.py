@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .._recombine import recombine
-from ..feasibility import Instance
+from ..instance import Instance
 from ..solver import Model, Outcome, Var
 from . import budget
 from .budget import (

@@ -11,7 +11,8 @@ from importlib import metadata
 
 from ..constraints import Constraints
 from ..errors import PlanError, SolverError
-from ..feasibility import Check, Instance
+from ..feasibility import Check
+from ..instance import Instance
 from ..problem import Problem
 from ..result import OptimiseResult
 from ..solver import solver_version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..feasibility import Instance
+from ..instance import Instance
 from .bound import _apart_of, _split_nodes
 from .state import Plan, PlanState, _cost_of
 

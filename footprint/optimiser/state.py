@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Self
 
-from ..feasibility import Instance
+from ..instance import Instance
 
 Plan = dict[str, int]  # node -> footprint index
 

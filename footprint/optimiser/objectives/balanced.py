@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ...feasibility import Instance
+from ...instance import Instance
 from ...problem import Problem
 from ...result import OptimiseResult
 from ..budget import _Run

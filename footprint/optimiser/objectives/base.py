@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...feasibility import Instance
+from ...instance import Instance
 from ...result import OptimiseResult
 from ..finish import _gap
 

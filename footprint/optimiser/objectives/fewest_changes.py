@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
-from ...feasibility import Instance
+from ...instance import Instance
 from ...problem import Problem
 from ...result import OptimiseResult
 from ...solver import Model, Outcome

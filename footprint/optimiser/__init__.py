@@ -26,6 +26,20 @@ Pipeline for one call of :func:`optimise`:
    footprints and re-cuts them along random spanning trees, and the model is
    warm-started from its plan.
 
+Where each part lives (one module per job, as spopt keeps one per model):
+
+- ``budget``: the run's time, what each solve cost, models too large to build.
+- ``state``: plans on the instance; ``PlanState`` keeps each footprint's nodes,
+  population and cost up to date for local search and recombination.
+- ``bound``: floor sets and their packing (the count bound).
+- ``construct``: plans packed, grown, merged down and repaired.
+- ``local_search``: single-node moves while a cost falls.
+- ``districting``: the centre-based model and ``cut_loop``, the one contiguity
+  cut loop every objective's model goes through.
+- ``objectives/``: ``max_footprints``, ``compact``, ``balanced``,
+  ``fewest_changes``, each its solve and how its value, bound and gap are read.
+- ``finish``: the result, validated by :mod:`footprint.validate`.
+
 Only :mod:`footprint.solver` talks to PuLP.
 """
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
@@ -26,6 +27,7 @@ from .problem import Problem
 __all__ = ["Check", "Instance", "partners", "prepare"]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -217,30 +219,13 @@ def _widest_join(
     return None
 
 
-def prepare(
-    problem: Problem,
-    constraints: Constraints,
-    *,
-    current: Mapping[str, str] | None = None,
-) -> tuple[Instance | None, list[Check]]:
-    """Merge units into nodes and run every feasibility check.
+def _check_request(problem: Problem, c: Constraints,
+                   current: Mapping[str, str] | None) -> set[Pair]:
+    """Raise ConstraintsError for codes the map does not have, or a plan the request lacks.
 
-    Returns
-    -------
-    (instance, checks)
-        ``instance`` is None when a check failed; ``checks`` lists every failed
-        check (empty when the instance is ready for a solver).
-
-    Raises
-    ------
-    ConstraintsError
-        When the constraints name unit codes the problem does not have, or
-        ``fewest-changes``/``locked`` is asked for without a current plan:
-        these are mistakes in the request, not properties of the map.
+    Returns the switched-off adjacencies as sorted pairs.
     """
-    c = constraints
     known = set(problem.codes)
-    label = problem.population_label.split(" (")[0]
     unknown: list[str] = []
 
     def need(codes: object, where: str) -> None:
@@ -255,6 +240,24 @@ def prepare(
     for a, b in c.disabled_edges:
         need((a, b), "disabled_edges")
     need([u for u, _ in c.fixed], "fixed")
+    unknown += _plan_problems(known, c, current)
+    disabled = {_pair(a, b) for a, b in c.disabled_edges}
+    edge_set = set(problem.edges)
+    for p in sorted(disabled):
+        if p[0] in known and p[1] in known and p not in edge_set:
+            unknown.append(
+                f"disabled_edges: {p[0]} and {p[1]} are not neighbours, so there is no adjacency "
+                "to switch off"
+            )
+    if unknown:
+        raise ConstraintsError("The constraints do not fit this geography", problems=unknown)
+    return disabled
+
+
+def _plan_problems(known: set[str], c: Constraints,
+                   current: Mapping[str, str] | None) -> list[str]:
+    """What the current plan lacks for this request (unknown codes, locked names)."""
+    unknown: list[str] = []
     if current is not None:
         bad = sorted(u for u in current if u not in known)
         if bad:
@@ -280,95 +283,174 @@ def prepare(
                     f"locked footprint(s) {', '.join(map(repr, missing))} are not in the current "
                     f"plan, whose footprints are {', '.join(map(repr, sorted(names)[:12]))}"
                 )
-    disabled = {_pair(a, b) for a, b in c.disabled_edges}
-    edge_set = set(problem.edges)
-    for p in sorted(disabled):
-        if p[0] in known and p[1] in known and p not in edge_set:
-            unknown.append(
-                f"disabled_edges: {p[0]} and {p[1]} are not neighbours, so there is no adjacency "
-                "to switch off"
-            )
-    if unknown:
-        raise ConstraintsError("The constraints do not fit this geography", problems=unknown)
+    return unknown
 
-    checks: list[Check] = []
-    fixed = c.fixed_map
-    current = dict(current or {})
 
-    # --- locked footprints: set aside, but they must themselves be valid -------------------
-    locked_plan = {u: f for u, f in current.items() if f in set(c.locked)}
-    free = [u for u in problem.codes if u not in locked_plan]
-    graph = problem.graph(without=disabled) if c.locked else nx.Graph()  # for locked only
-    for name in c.locked:
-        units = sorted(u for u, f in locked_plan.items() if f == name)
-        pop = sum(problem.populations[u] for u in units)
-        if pop < c.min_population:
-            checks.append(Check(
-                "locked-below-floor",
-                f"locked footprint {name!r} has {_fmt(pop)} {label}, below the floor of "
-                f"{_fmt(c.min_population)}; unlock it or lower the floor",
-            ))
-        if c.max_population is not None and pop > c.max_population:
-            checks.append(Check(
-                "locked-above-ceiling",
-                f"locked footprint {name!r} has {_fmt(pop)} {label}, above the ceiling of "
-                f"{_fmt(c.max_population)}; unlock it or raise the ceiling",
-            ))
-        if units and not nx.is_connected(graph.subgraph(units)):
-            pieces = [sorted(p) for p in nx.connected_components(graph.subgraph(units))]
-            checks.append(Check(
-                "locked-not-contiguous",
-                f"locked footprint {name!r} is in {len(pieces)} separate pieces "
-                f"({'; '.join(', '.join(p[:4]) for p in pieces[:4])}); unlock it to repair it",
-            ))
-        for u in units:
-            if u in fixed and fixed[u] != name:
-                checks.append(Check(
-                    "fixed-in-locked",
-                    f"unit {u} is fixed to footprint {fixed[u]!r} but lies in locked footprint "
-                    f"{name!r}; unlock {name!r} or fix {u} to {name!r}",
-                ))
-    if c.la_rule == "whole-la":
-        for block, units in problem.block_members().items():
-            inside = {locked_plan[u] for u in units if u in locked_plan}
-            if inside and (len(inside) > 1 or any(u not in locked_plan for u in units)):
-                checks.append(Check(
-                    "locked-splits-la",
-                    f"LA block {block} ({', '.join(units)}) is split by locked footprint(s) "
-                    f"{', '.join(map(repr, sorted(inside)))}, but the LA rule keeps it whole; "
-                    "unlock them, or switch the LA rule off",
-                ))
-    for a, b in c.keep_apart:
-        if a in locked_plan and b in locked_plan and locked_plan[a] == locked_plan[b]:
-            checks.append(Check(
-                "apart-in-locked",
-                f"{a} and {b} must be kept apart but share locked footprint {locked_plan[a]!r}",
-            ))
+@dataclass(eq=False)
+class _Reduction:
+    """The problem reduced to nodes, with what every named check reads.
 
-    # --- merge units that must share a footprint into nodes (union-find) -------------------
-    parent = {u: u for u in free}
+    ``merging`` holds the contradictions found while merging units into nodes (a group
+    split by a locked footprint, units fixed to two names...): they are checks too.
+    """
 
-    def find(u: str) -> str:
+    problem: Problem
+    c: Constraints
+    label: str
+    disabled: set[Pair]
+    locked_plan: dict[str, str]
+    free: list[str]
+    members: dict[str, tuple[str, ...]]
+    node_of: dict[str, str]
+    pop: dict[str, int]
+    fixed_name: dict[str, str]
+    apart: set[Pair]
+    asked: set[Pair]  # the planner's own keep-apart pairs (the rest: fixed names)
+    merging: list[Check]
+    unit_nbrs: dict[str, set[str]]  # free unit -> its usable neighbours
+    node_edges: set[Pair]
+
+    def describe(self, n: str) -> str:
+        us = self.members[n]
+        names = ", ".join(self.problem.names[u] for u in us[:3]) + (" …" if len(us) > 3 else "")
+        return f"{names} ({_fmt(self.pop[n])} {self.label})"
+
+    @cached_property
+    def ug(self) -> nx.Graph:
+        """The usable graph among free units."""
+        ug = nx.Graph()
+        ug.add_nodes_from(self.free)
+        ug.add_edges_from((a, b) for a in self.free for b in self.unit_nbrs[a] if a < b)
+        return ug
+
+    @cached_property
+    def comps(self) -> list[set[str]]:
+        return [set(cc) for cc in nx.connected_components(self.ug)]
+
+    @cached_property
+    def comp_of(self) -> dict[str, int]:
+        return {u: i for i, cc in enumerate(self.comps) for u in cc}
+
+    @cached_property
+    def node_graph(self) -> nx.Graph:
+        node_graph = nx.Graph(self.node_edges)
+        node_graph.add_nodes_from(self.members)
+        return node_graph
+
+    @cached_property
+    def nn(self) -> dict[str, set[str]]:
+        return {n: set(self.node_graph[n]) for n in self.members}
+
+    @cached_property
+    def apart_of(self) -> dict[str, set[str]]:
+        return partners(self.apart)
+
+    @cached_property
+    def gates_and_cut_off(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """Each node's gateways (nodes without which it reaches less than the floor), and the
+        nodes that reach less than the floor without their apart partners (-> what they reach).
+        """
+        c, apart_of = self.c, self.apart_of
+        # the map each node's footprint may use; left out: nodes no footprint holding them
+        # reaches the floor in (named by an earlier check)
+        part_pop: dict[str, int] = {}
+        if apart_of:
+            for part in nx.connected_components(self.node_graph):
+                part_total = sum(self.pop[m] for m in part)
+                part_pop.update(dict.fromkeys(part, part_total))
+        gates: dict[str, dict[str, int]] = {}
+        cut_off: dict[str, int] = {}
+        for n in sorted(apart_of):
+            if part_pop[n] < c.min_population:
+                continue  # its whole part of the map is below the floor: named above
+            reach, gates_n = _reach_and_gates(n, self.nn, without=apart_of[n], pop=self.pop,
+                                              floor=c.min_population)
+            if reach >= c.min_population:
+                gates[n] = gates_n
+            else:
+                cut_off[n] = reach
+        return gates, cut_off
+
+    def fixes(self, first: str) -> list[str]:
+        """``first``, then what else undoes a cut: unlocking, switching an adjacency on."""
+        return [first, *(["unlock a neighbouring footprint"] if self.locked_plan else []),
+                *(["switch an adjacency back on"] if self.disabled else [])]
+
+    def instance(self) -> Instance:
+        problem, c = self.problem, self.c
+        xy = {}
+        for n, us in self.members.items():
+            w = sum(problem.populations[u] for u in us)
+            if w > 0:
+                xy[n] = (
+                    sum(problem.populations[u] * problem.x[u] for u in us) / w,
+                    sum(problem.populations[u] * problem.y[u] for u in us) / w,
+                )
+            else:
+                xy[n] = (
+                    sum(problem.x[u] for u in us) / len(us),
+                    sum(problem.y[u] for u in us) / len(us),
+                )
+        lo_free, hi_free = _free_counts(c)
+        return Instance(
+            nodes=tuple(sorted(self.members)),
+            members=self.members,
+            pop=self.pop,
+            unit_pop={u: problem.populations[u] for u in self.free},
+            xy=xy,
+            node_of=self.node_of,
+            node_edges=frozenset(self.node_edges),
+            unit_nbrs={u: frozenset(v) for u, v in self.unit_nbrs.items()},
+            apart=frozenset(self.apart),
+            fixed_name=self.fixed_name,
+            locked_plan=self.locked_plan,
+            count_lo=max(lo_free, 1 if self.free else 0),
+            count_hi=hi_free,
+            floor=c.min_population,
+            cap=c.max_population,
+        )
+
+
+def _free_counts(c: Constraints) -> tuple[int, int | None]:
+    """The footprints asked for beyond the locked ones: (at least, at most)."""
+    lo, hi = c.count_range
+    n_locked = len(c.locked)
+    return max(0, lo - n_locked), None if hi is None else hi - n_locked
+
+
+class _UnionFind:
+    """Units that must share a footprint, merged (each group named by its least code)."""
+
+    def __init__(self, units: Iterable[str]) -> None:
+        self.parent = {u: u for u in units}
+
+    def find(self, u: str) -> str:
+        parent = self.parent
         while parent[u] != u:
             parent[u] = parent[parent[u]]
             u = parent[u]
         return u
 
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
         if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+            self.parent[max(ra, rb)] = min(ra, rb)
 
+
+def _merged(problem: Problem, c: Constraints, free: list[str], locked_plan: dict[str, str],
+            merging: list[Check]) -> dict[str, list[str]]:
+    """Root unit -> the free units that must share its footprint (union-find)."""
+    uf = _UnionFind(free)
     if c.la_rule == "whole-la":
         for units in problem.block_members().values():
-            fr = [u for u in units if u in parent]
+            fr = [u for u in units if u in uf.parent]
             for u in fr[1:]:
-                union(fr[0], u)
+                uf.union(fr[0], u)
     for i, grp in enumerate(c.keep_together, 1):
         in_locked = sorted({locked_plan[u] for u in grp if u in locked_plan})
         if in_locked:
             if len(in_locked) > 1 or any(u not in locked_plan for u in grp):
-                checks.append(Check(
+                merging.append(Check(
                     "together-vs-locked",
                     f"keep_together group {i} ({', '.join(sorted(grp))}) is split by locked "
                     f"footprint(s) {', '.join(map(repr, in_locked))}",
@@ -376,324 +458,419 @@ def prepare(
             continue
         g = sorted(grp)
         for u in g[1:]:
-            union(g[0], u)
+            uf.union(g[0], u)
+    _merge_fixed(c, uf, merging)
+    groups: dict[str, list[str]] = {}
+    for u in free:
+        groups.setdefault(uf.find(u), []).append(u)
+    return groups
+
+
+def _merge_fixed(c: Constraints, uf: _UnionFind, merging: list[Check]) -> None:
+    """Units fixed to one name share a footprint; a locked name cannot take them."""
     by_name: dict[str, list[str]] = {}
-    for u, name in fixed.items():
-        if u in parent:
+    for u, name in c.fixed_map.items():
+        if u in uf.parent:
             by_name.setdefault(name, []).append(u)
     for name, units in by_name.items():
         if name in set(c.locked):
-            checks.append(Check(
+            merging.append(Check(
                 "fixed-to-locked",
                 f"{', '.join(units)} are fixed to {name!r}, a locked footprint that stays as it "
                 "is; fix them to another name or unlock it",
             ))
         for u in units[1:]:
-            union(units[0], u)
+            uf.union(units[0], u)
 
-    groups: dict[str, list[str]] = {}
-    for u in free:
-        groups.setdefault(find(u), []).append(u)
+
+def _reduce(problem: Problem, c: Constraints, current: dict[str, str],
+            disabled: set[Pair]) -> _Reduction:
+    """Merge the free units that must share a footprint into nodes, and what binds the nodes."""
+    label = problem.population_label.split(" (")[0]
+    locked_plan = {u: f for u, f in current.items() if f in set(c.locked)}
+    free = [u for u in problem.codes if u not in locked_plan]
+    merging: list[Check] = []
+    groups = _merged(problem, c, free, locked_plan, merging)
     node_id = {root: f"n{i:03d}" for i, root in enumerate(sorted(groups))}
     members = {node_id[r]: tuple(sorted(us)) for r, us in groups.items()}
-    node_of = {u: node_id[find(u)] for u in free}
+    node_of = {u: node_id[r] for r, us in groups.items() for u in us}
+    node_of = {u: node_of[u] for u in free}
     pop = {n: sum(problem.populations[u] for u in us) for n, us in members.items()}
-
-    def describe(n: str) -> str:
-        us = members[n]
-        names = ", ".join(problem.names[u] for u in us[:3]) + (" …" if len(us) > 3 else "")
-        return f"{names} ({_fmt(pop[n])} {label})"
-
-    fixed_name: dict[str, str] = {}
-    for n, us in members.items():
-        names = sorted({fixed[u] for u in us if u in fixed})
-        if len(names) > 1:
-            why = "an LA block" if c.la_rule == "whole-la" else "a keep-together group"
-            checks.append(Check(
-                "fixed-contradiction",
-                f"{describe(n)} must stay in one footprint ({why}) but its units are fixed to "
-                f"different footprints {', '.join(map(repr, names))}",
-            ))
-        elif names:
-            fixed_name[n] = names[0]
-    apart: set[Pair] = set()
-    asked: set[Pair] = set()  # the planner's own keep-apart pairs (the rest: fixed names)
-    for a, b in c.keep_apart:
-        if a in locked_plan or b in locked_plan:
-            continue  # a locked unit is already in its own footprint
-        na, nb = node_of[a], node_of[b]
-        if na == nb:
-            checks.append(Check(
-                "apart-inside-group",
-                f"{a} and {b} must be kept apart, but they must also share a footprint "
-                f"(same LA block, keep-together group or fixed name: {describe(na)})",
-            ))
-        else:
-            apart.add(_pair(na, nb))
-            asked.add(_pair(na, nb))
-    names_nodes = sorted(fixed_name.items(), key=lambda kv: kv[1])
-    for i, (na, fa) in enumerate(names_nodes):
-        for nb, fb in names_nodes[i + 1 :]:
-            if fa != fb:
-                apart.add(_pair(na, nb))
-    if c.max_population is not None:
-        for n in sorted(members):
-            if pop[n] > c.max_population:
-                checks.append(Check(
-                    "group-above-ceiling",
-                    f"{describe(n)} must stay in one footprint but is above the ceiling of "
-                    f"{_fmt(c.max_population)}; raise the ceiling or switch the LA rule off",
-                ))
-
-    # --- the usable graph among free units --------------------------------------------------
-    unit_nbrs: dict[str, set[str]] = {u: set() for u in free}
-    node_edges: set[Pair] = set()
+    red = _Reduction(problem, c, label, disabled, locked_plan, free, members, node_of, pop,
+                     {}, set(), set(), merging, {}, set())
+    _bind(red)
+    red.unit_nbrs = {u: set() for u in free}
     for a, b in problem.edges:
         if (a, b) in disabled or a in locked_plan or b in locked_plan:
             continue
-        unit_nbrs[a].add(b)
-        unit_nbrs[b].add(a)
+        red.unit_nbrs[a].add(b)
+        red.unit_nbrs[b].add(a)
         if node_of[a] != node_of[b]:
-            node_edges.add(_pair(node_of[a], node_of[b]))
-    ug = nx.Graph()
-    ug.add_nodes_from(free)
-    ug.add_edges_from((a, b) for a in free for b in unit_nbrs[a] if a < b)
-    comps = [set(cc) for cc in nx.connected_components(ug)]
-    comp_of = {u: i for i, cc in enumerate(comps) for u in cc}
-    for n, us in members.items():
-        if len({comp_of[u] for u in us}) > 1:
-            checks.append(Check(
+            red.node_edges.add(_pair(node_of[a], node_of[b]))
+    return red
+
+
+def _bind(red: _Reduction) -> None:
+    """Each node's fixed name, and the node pairs kept apart (asked, or fixed to two names)."""
+    c, fixed = red.c, red.c.fixed_map
+    for n, us in red.members.items():
+        names = sorted({fixed[u] for u in us if u in fixed})
+        if len(names) > 1:
+            why = "an LA block" if c.la_rule == "whole-la" else "a keep-together group"
+            red.merging.append(Check(
+                "fixed-contradiction",
+                f"{red.describe(n)} must stay in one footprint ({why}) but its units are fixed "
+                f"to different footprints {', '.join(map(repr, names))}",
+            ))
+        elif names:
+            red.fixed_name[n] = names[0]
+    for a, b in c.keep_apart:
+        if a in red.locked_plan or b in red.locked_plan:
+            continue  # a locked unit is already in its own footprint
+        na, nb = red.node_of[a], red.node_of[b]
+        if na == nb:
+            red.merging.append(Check(
+                "apart-inside-group",
+                f"{a} and {b} must be kept apart, but they must also share a footprint "
+                f"(same LA block, keep-together group or fixed name: {red.describe(na)})",
+            ))
+        else:
+            red.apart.add(_pair(na, nb))
+            red.asked.add(_pair(na, nb))
+    names_nodes = sorted(red.fixed_name.items(), key=lambda kv: kv[1])
+    for i, (na, fa) in enumerate(names_nodes):
+        for nb, fb in names_nodes[i + 1 :]:
+            if fa != fb:
+                red.apart.add(_pair(na, nb))
+
+
+# --- the named checks: each reads the reduction and yields what fails, in words ------------
+
+
+def _locked_footprints(r: _Reduction) -> Iterator[Check]:
+    """Locked footprints are set aside, but they must themselves be valid."""
+    c, problem, label, fixed = r.c, r.problem, r.label, r.c.fixed_map
+    graph = problem.graph(without=r.disabled) if c.locked else nx.Graph()  # for locked only
+    for name in c.locked:
+        units = sorted(u for u, f in r.locked_plan.items() if f == name)
+        pop = sum(problem.populations[u] for u in units)
+        if pop < c.min_population:
+            yield Check(
+                "locked-below-floor",
+                f"locked footprint {name!r} has {_fmt(pop)} {label}, below the floor of "
+                f"{_fmt(c.min_population)}; unlock it or lower the floor",
+            )
+        if c.max_population is not None and pop > c.max_population:
+            yield Check(
+                "locked-above-ceiling",
+                f"locked footprint {name!r} has {_fmt(pop)} {label}, above the ceiling of "
+                f"{_fmt(c.max_population)}; unlock it or raise the ceiling",
+            )
+        if units and not nx.is_connected(graph.subgraph(units)):
+            pieces = [sorted(p) for p in nx.connected_components(graph.subgraph(units))]
+            yield Check(
+                "locked-not-contiguous",
+                f"locked footprint {name!r} is in {len(pieces)} separate pieces "
+                f"({'; '.join(', '.join(p[:4]) for p in pieces[:4])}); unlock it to repair it",
+            )
+        for u in units:
+            if u in fixed and fixed[u] != name:
+                yield Check(
+                    "fixed-in-locked",
+                    f"unit {u} is fixed to footprint {fixed[u]!r} but lies in locked footprint "
+                    f"{name!r}; unlock {name!r} or fix {u} to {name!r}",
+                )
+
+
+def _locked_splits_la(r: _Reduction) -> Iterator[Check]:
+    if r.c.la_rule != "whole-la":
+        return
+    locked_plan = r.locked_plan
+    for block, units in r.problem.block_members().items():
+        inside = {locked_plan[u] for u in units if u in locked_plan}
+        if inside and (len(inside) > 1 or any(u not in locked_plan for u in units)):
+            yield Check(
+                "locked-splits-la",
+                f"LA block {block} ({', '.join(units)}) is split by locked footprint(s) "
+                f"{', '.join(map(repr, sorted(inside)))}, but the LA rule keeps it whole; "
+                "unlock them, or switch the LA rule off",
+            )
+
+
+def _apart_in_locked(r: _Reduction) -> Iterator[Check]:
+    locked_plan = r.locked_plan
+    for a, b in r.c.keep_apart:
+        if a in locked_plan and b in locked_plan and locked_plan[a] == locked_plan[b]:
+            yield Check(
+                "apart-in-locked",
+                f"{a} and {b} must be kept apart but share locked footprint {locked_plan[a]!r}",
+            )
+
+
+def _merging(r: _Reduction) -> Iterator[Check]:
+    """Contradictions found while merging units into nodes (see `_merged` and `_bind`)."""
+    yield from r.merging
+
+
+def _group_above_ceiling(r: _Reduction) -> Iterator[Check]:
+    cap = r.c.max_population
+    if cap is None:
+        return
+    for n in sorted(r.members):
+        if r.pop[n] > cap:
+            yield Check(
+                "group-above-ceiling",
+                f"{r.describe(n)} must stay in one footprint but is above the ceiling of "
+                f"{_fmt(cap)}; raise the ceiling or switch the LA rule off",
+            )
+
+
+def _group_cannot_connect(r: _Reduction) -> Iterator[Check]:
+    for n, us in r.members.items():
+        if len({r.comp_of[u] for u in us}) > 1:
+            yield Check(
                 "group-cannot-connect",
-                f"{describe(n)} must share one footprint but its units cannot be connected "
+                f"{r.describe(n)} must share one footprint but its units cannot be connected "
                 "(they lie in separate parts of the map once locked footprints and switched-off "
                 "adjacencies are removed); switch an adjacency back on or unlock a footprint",
-            ))
+            )
+
+
+def _component_below_floor(r: _Reduction) -> Iterator[Check]:
+    c, problem, label, comps = r.c, r.problem, r.label, r.comps
     for cc in sorted(comps, key=lambda s: min(s)):
         cpop = sum(problem.populations[u] for u in cc)
-        if cpop < c.min_population and len(comps) == 1 and not locked_plan:
-            checks.append(Check(
+        if cpop < c.min_population and len(comps) == 1 and not r.locked_plan:
+            yield Check(
                 "component-below-floor",
                 f"the whole map has {_fmt(cpop)} {label}, below the floor of "
                 f"{_fmt(c.min_population)}: not even one footprint can reach it; lower the floor",
-            ))
+            )
         elif cpop < c.min_population:
             us = sorted(cc)
             names = ", ".join(problem.names[u] for u in us[:4]) + (" …" if len(us) > 4 else "")
-            checks.append(Check(
+            yield Check(
                 "component-below-floor",
                 f"{names} ({_fmt(cpop)} {label}) cannot reach the floor of "
                 f"{_fmt(c.min_population)}: no usable adjacency links "
                 f"{'it' if len(us) == 1 else 'them'} to the rest of the map (an island bridge "
                 "or border switched off, or surrounded by locked footprints); switch a bridge "
                 "back on or lower the floor",
-            ))
+            )
 
-    node_graph = nx.Graph(node_edges)
-    node_graph.add_nodes_from(members)
-    nn = {n: set(node_graph[n]) for n in members}
 
-    # a footprint never holds a node's apart partners: without them it must still reach the floor
-    apart_of = partners(apart)
-    # the map each node's footprint may use; left out: nodes no footprint holding them reaches
-    # the floor in (named here or above)
-    part_pop: dict[str, int] = {}
-    if apart_of:
-        for part in nx.connected_components(node_graph):
-            part_total = sum(pop[m] for m in part)
-            part_pop.update(dict.fromkeys(part, part_total))
-    # each node's gateways (nodes without which it reaches less than the floor) too
-    gates: dict[str, dict[str, int]] = {}
-    for n in sorted(apart_of):
-        if part_pop[n] < c.min_population:
-            continue  # its whole part of the map is below the floor: named above
-        reach, gates_n = _reach_and_gates(n, nn, without=apart_of[n], pop=pop,
-                                          floor=c.min_population)
-        if reach >= c.min_population:
-            gates[n] = gates_n
-            continue
-        away = "; ".join(describe(m) for m in sorted(apart_of[n]))
-        fixes = ["drop the keep-apart pair", *(["unlock a neighbouring footprint"]
-                                               if locked_plan else []),
-                 *(["switch an adjacency back on"] if disabled else [])]
-        checks.append(Check(
+def _apart_cuts_off(r: _Reduction) -> Iterator[Check]:
+    """A footprint never holds a node's apart partners: without them it must reach the floor."""
+    _gates, cut_off = r.gates_and_cut_off
+    for n, reach in cut_off.items():
+        away = "; ".join(r.describe(m) for m in sorted(r.apart_of[n]))
+        fixes = r.fixes("drop the keep-apart pair")
+        yield Check(
             "apart-cuts-off",
-            f"{describe(n)} can reach only {_fmt(reach)} {label} without passing through "
+            f"{r.describe(n)} can reach only {_fmt(reach)} {r.label} without passing through "
             f"{away}, which it must be kept apart from, so no footprint holding it can reach "
-            f"the floor of {_fmt(c.min_population)}; {', '.join(fixes)} or lower the floor",
-        ))
+            f"the floor of {_fmt(r.c.min_population)}; {', '.join(fixes)} or lower the floor",
+        )
 
-    # two nodes in different footprints cannot both need one node to reach the floor: only
-    # one of the two footprints can hold it
-    for a, b in sorted(apart):
+
+def _apart_share_a_gateway(r: _Reduction) -> Iterator[Check]:
+    """Two nodes in different footprints cannot both need one node to reach the floor."""
+    gates, _cut_off = r.gates_and_cut_off
+    describe = r.describe
+    for a, b in sorted(r.apart):
         if a not in gates or b not in gates:
             continue
         shared = sorted(set(gates[a]) & set(gates[b]) - {a, b})
         if not shared:
             continue
         h = shared[0]
-        if (a, b) in asked:
+        if (a, b) in r.asked:
             why, undo = "must be kept apart", "drop the keep-apart pair"
         else:
-            why = (f"are fixed to different names ({fixed_name[a]!r} and "
-                   f"{fixed_name[b]!r})")
+            why = (f"are fixed to different names ({r.fixed_name[a]!r} and "
+                   f"{r.fixed_name[b]!r})")
             undo = "fix them to one name"
-        fixes = [undo, *(["unlock a neighbouring footprint"] if locked_plan else []),
-                 *(["switch an adjacency back on"] if disabled else [])]
-        checks.append(Check(
+        yield Check(
             "apart-share-a-gateway",
             f"{describe(a)} and {describe(b)} {why}, but both reach the floor of "
-            f"{_fmt(c.min_population)} only through {describe(h)}: without it the first "
-            f"reaches only {_fmt(gates[a][h])} and the second only {_fmt(gates[b][h])} {label}, "
-            f"and only one of their footprints can hold it; {', '.join(fixes)}, or lower "
-            "the floor",
-        ))
+            f"{_fmt(r.c.min_population)} only through {describe(h)}: without it the first "
+            f"reaches only {_fmt(gates[a][h])} and the second only {_fmt(gates[b][h])} "
+            f"{r.label}, and only one of their footprints can hold it; "
+            f"{', '.join(r.fixes(undo))}, or lower the floor",
+        )
 
-    # a node in pieces (fixed to one name, or kept together, far apart) must be joined up:
-    # any footprint holding it holds a chain of nodes between each two of its pieces
-    if c.max_population is not None:
-        for n in sorted(members):
-            if len(members[n]) < 2 or len({comp_of[u] for u in members[n]}) > 1:
-                continue  # one unit, or pieces that cannot meet at all (named above)
-            pieces = sorted((sorted(p) for p in nx.connected_components(
-                ug.subgraph(members[n]))), key=lambda p: p[0])
-            if len(pieces) < 2:
-                continue
-            widest = _widest_join(n, pieces, node_of=node_of, unit_nbrs=unit_nbrs,
-                                  node_graph=node_graph, pop=pop, cap=c.max_population,
-                                  apart=apart_of.get(n, set()))
-            if widest is None:
-                continue
-            (a, b), through = widest
-            ends = f"{problem.names[a]} to {problem.names[b]}"
-            why = (
-                f"every chain of units from {ends} passes through one too large to share "
-                "their footprint or kept apart from them"
-                if through is None else
-                f"a footprint joining {ends} holds at least {_fmt(pop[n] + through)} {label} "
-                "(with the least-populated chain of units between them)"
-            )
-            checks.append(Check(
-                "split-above-ceiling",
-                f"{describe(n)} must share one footprint, but they lie apart: {why}, "
-                f"above the ceiling of {_fmt(c.max_population)}; raise the ceiling, or fix to "
-                "one name (or keep together) units that lie closer together",
-            ))
 
-    # a node below the floor must share a footprint with a neighbour: one that fits must exist
-    if c.max_population is not None:
-        no_room: set[str] = set()
-        for n in sorted(members):
-            if pop[n] >= c.min_population or not nn[n]:
-                continue
-            if all(pop[n] + pop[m] > c.max_population for m in nn[n]):
-                no_room.add(n)
-                near = "; ".join(describe(m) for m in sorted(nn[n])[:4])
-                checks.append(Check(
-                    "no-room-under-ceiling",
-                    f"{describe(n)} is below the floor of {_fmt(c.min_population)}, so it must "
-                    f"share a footprint with a neighbour, but every neighbour ({near}) would take "
-                    f"that footprint above the ceiling of {_fmt(c.max_population)}; raise the "
-                    "ceiling or lower the floor",
-                ))
-        # parts of the map below the floor that reach the rest only through one node can only
-        # join that node's footprint: all of them together, so together they must fit (the
-        # parts' populations come from one search; the parts are listed only for a check
-        # that fails)
-        pieces = _pieces_without(node_graph, pop)
-        for h in sorted(members):
-            few = [p for p in pieces[h] if p < c.min_population]
-            if not few or pop[h] + sum(few) <= c.max_population or pop[h] > c.max_population:
-                continue
-            small = [part for part in nx.connected_components(
-                         node_graph.subgraph(node_graph.nodes - {h}))
-                     if part & nn[h] and sum(pop[m] for m in part) < c.min_population]
-            held = pop[h] + sum(pop[m] for part in small for m in part)
-            parts = sorted(m for part in small for m in part)
-            if not small or held <= c.max_population or pop[h] > c.max_population \
-                    or no_room & set(parts):
-                continue  # a node above the ceiling, or with no room at all, is named above
-            unblock = (" or switch the LA rule off" if c.la_rule == "whole-la"
-                       and len(members[h]) > 1 else "")
-            names = ", ".join(n for m in parts[:4] for n in (problem.names[u] for u in members[m]))
-            checks.append(Check(
-                "satellites-above-ceiling",
-                f"{names}{' …' if len(parts) > 4 else ''} ({_fmt(held - pop[h])} {label}) "
-                f"cannot reach the floor of {_fmt(c.min_population)} and touch the rest of the "
-                f"map only through {describe(h)}, so one footprint must hold them all "
-                f"({_fmt(held)}), above the ceiling of {_fmt(c.max_population)}; raise the "
-                f"ceiling to at least {_fmt(held)}, lower the floor{unblock}",
-            ))
+def _split_above_ceiling(r: _Reduction) -> Iterator[Check]:
+    """A node in pieces must be joined up: a chain of nodes between each two of its pieces."""
+    cap = r.c.max_population
+    if cap is None:
+        return
+    problem, members = r.problem, r.members
+    for n in sorted(members):
+        if len(members[n]) < 2 or len({r.comp_of[u] for u in members[n]}) > 1:
+            continue  # one unit, or pieces that cannot meet at all (named above)
+        pieces = sorted((sorted(p) for p in nx.connected_components(
+            r.ug.subgraph(members[n]))), key=lambda p: p[0])
+        if len(pieces) < 2:
+            continue
+        widest = _widest_join(n, pieces, node_of=r.node_of, unit_nbrs=r.unit_nbrs,
+                              node_graph=r.node_graph, pop=r.pop, cap=cap,
+                              apart=r.apart_of.get(n, set()))
+        if widest is None:
+            continue
+        (a, b), through = widest
+        ends = f"{problem.names[a]} to {problem.names[b]}"
+        why = (
+            f"every chain of units from {ends} passes through one too large to share "
+            "their footprint or kept apart from them"
+            if through is None else
+            f"a footprint joining {ends} holds at least {_fmt(r.pop[n] + through)} {r.label} "
+            "(with the least-populated chain of units between them)"
+        )
+        yield Check(
+            "split-above-ceiling",
+            f"{r.describe(n)} must share one footprint, but they lie apart: {why}, "
+            f"above the ceiling of {_fmt(cap)}; raise the ceiling, or fix to "
+            "one name (or keep together) units that lie closer together",
+        )
 
-    # --- counts ------------------------------------------------------------------------------
+
+def _no_room(r: _Reduction) -> list[str]:
+    """Nodes below the floor whose every neighbour would take a footprint above the ceiling."""
+    cap, pop, nn = r.c.max_population, r.pop, r.nn
+    assert cap is not None
+    return [n for n in sorted(r.members)
+            if pop[n] < r.c.min_population and nn[n]
+            and all(pop[n] + pop[m] > cap for m in nn[n])]
+
+
+def _no_room_under_ceiling(r: _Reduction) -> Iterator[Check]:
+    """A node below the floor must share a footprint with a neighbour: one that fits must exist."""
+    c = r.c
+    if c.max_population is None:
+        return
+    for n in _no_room(r):
+        near = "; ".join(r.describe(m) for m in sorted(r.nn[n])[:4])
+        yield Check(
+            "no-room-under-ceiling",
+            f"{r.describe(n)} is below the floor of {_fmt(c.min_population)}, so it must "
+            f"share a footprint with a neighbour, but every neighbour ({near}) would take "
+            f"that footprint above the ceiling of {_fmt(c.max_population)}; raise the "
+            "ceiling or lower the floor",
+        )
+
+
+def _satellites_above_ceiling(r: _Reduction) -> Iterator[Check]:
+    """Parts below the floor reaching the rest only through one node must fit in its footprint.
+
+    The parts' populations come from one search; the parts are listed only for a check
+    that fails.
+    """
+    c, pop, problem, node_graph = r.c, r.pop, r.problem, r.node_graph
+    cap = c.max_population
+    if cap is None:
+        return
+    no_room = set(_no_room(r))
+    pieces = _pieces_without(node_graph, pop)
+    for h in sorted(r.members):
+        few = [p for p in pieces[h] if p < c.min_population]
+        if not few or pop[h] + sum(few) <= cap or pop[h] > cap:
+            continue
+        small = [part for part in nx.connected_components(
+                     node_graph.subgraph(node_graph.nodes - {h}))
+                 if part & r.nn[h] and sum(pop[m] for m in part) < c.min_population]
+        held = pop[h] + sum(pop[m] for part in small for m in part)
+        parts = sorted(m for part in small for m in part)
+        if not small or held <= cap or pop[h] > cap or no_room & set(parts):
+            continue  # a node above the ceiling, or with no room at all, is named above
+        unblock = (" or switch the LA rule off" if c.la_rule == "whole-la"
+                   and len(r.members[h]) > 1 else "")
+        names = ", ".join(n for m in parts[:4] for n in (problem.names[u] for u in r.members[m]))
+        yield Check(
+            "satellites-above-ceiling",
+            f"{names}{' …' if len(parts) > 4 else ''} ({_fmt(held - pop[h])} {r.label}) "
+            f"cannot reach the floor of {_fmt(c.min_population)} and touch the rest of the "
+            f"map only through {r.describe(h)}, so one footprint must hold them all "
+            f"({_fmt(held)}), above the ceiling of {_fmt(cap)}; raise the "
+            f"ceiling to at least {_fmt(held)}, lower the floor{unblock}",
+        )
+
+
+def _count_unreachable(r: _Reduction) -> Iterator[Check]:
+    c, label = r.c, r.label
     lo, hi = c.count_range
     n_locked = len(c.locked)
-    lo_free = max(0, lo - n_locked)
-    hi_free = None if hi is None else hi - n_locked
-    free_total = sum(pop.values())
-    if hi_free is not None and hi_free < (1 if free else 0):
-        checks.append(Check(
+    lo_free, hi_free = _free_counts(c)
+    free_total = sum(r.pop.values())
+    if hi_free is not None and hi_free < (1 if r.free else 0):
+        yield Check(
             "count-unreachable",
             f"at most {hi} footprint(s) are allowed but {n_locked} are locked and "
-            f"{len(free)} unit(s) still need a footprint",
-        ))
-    if hi_free is not None and len(comps) > hi_free >= 1:
-        checks.append(Check(
+            f"{len(r.free)} unit(s) still need a footprint",
+        )
+    if hi_free is not None and len(r.comps) > hi_free >= 1:
+        yield Check(
             "count-unreachable",
-            f"the free units form {len(comps)} separate parts of the map, each needing its own "
-            f"footprint, but at most {hi_free} more footprint(s) are allowed",
-        ))
+            f"the free units form {len(r.comps)} separate parts of the map, each needing its "
+            f"own footprint, but at most {hi_free} more footprint(s) are allowed",
+        )
     if lo_free * c.min_population > free_total and lo_free > 1:
-        checks.append(Check(
+        yield Check(
             "count-unreachable",
             f"{lo} footprints of at least {_fmt(c.min_population)} need "
             f"{_fmt(lo_free * c.min_population)} {label} among the free units, but they have "
             f"only {_fmt(free_total)}",
-        ))
-    if lo_free > len(members):
-        checks.append(Check(
+        )
+    if lo_free > len(r.members):
+        yield Check(
             "count-unreachable",
             f"{lo} footprints asked for, but the units can form at most "
-            f"{len(members) + n_locked} (units that must stay together count once)",
-        ))
+            f"{len(r.members) + n_locked} (units that must stay together count once)",
+        )
     cap = c.max_population
     if cap is not None and hi_free is not None and hi_free * cap < free_total:
-        checks.append(Check(
+        yield Check(
             "count-unreachable",
-            f"at most {hi_free} footprint(s) of at most {_fmt(c.max_population)} hold "
-            f"{_fmt(hi_free * c.max_population)} {label}, fewer than the "
+            f"at most {hi_free} footprint(s) of at most {_fmt(cap)} hold "
+            f"{_fmt(hi_free * cap)} {label}, fewer than the "
             f"{_fmt(free_total)} to place",
-        ))
+        )
 
+
+#: every named check, in the order its explanations are given (GerryChain's validator
+#: shape: each a small function of the reduced problem, yielding what fails in words)
+CHECKS: tuple[Callable[[_Reduction], Iterable[Check]], ...] = (
+    _locked_footprints, _locked_splits_la, _apart_in_locked, _merging, _group_above_ceiling,
+    _group_cannot_connect, _component_below_floor, _apart_cuts_off, _apart_share_a_gateway,
+    _split_above_ceiling, _no_room_under_ceiling, _satellites_above_ceiling,
+    _count_unreachable,
+)
+
+
+def prepare(
+    problem: Problem,
+    constraints: Constraints,
+    *,
+    current: Mapping[str, str] | None = None,
+) -> tuple[Instance | None, list[Check]]:
+    """Merge units into nodes and run every feasibility check.
+
+    Returns
+    -------
+    (instance, checks)
+        ``instance`` is None when a check failed; ``checks`` lists every failed
+        check (empty when the instance is ready for a solver).
+
+    Raises
+    ------
+    ConstraintsError
+        When the constraints name unit codes the problem does not have, or
+        ``fewest-changes``/``locked`` is asked for without a current plan:
+        these are mistakes in the request, not properties of the map.
+    """
+    disabled = _check_request(problem, constraints, current)
+    reduced = _reduce(problem, constraints, dict(current or {}), disabled)
+    checks = [failed for check in CHECKS for failed in check(reduced)]
     if checks:
         return None, checks
-    xy = {}
-    for n, us in members.items():
-        w = sum(problem.populations[u] for u in us)
-        if w > 0:
-            xy[n] = (
-                sum(problem.populations[u] * problem.x[u] for u in us) / w,
-                sum(problem.populations[u] * problem.y[u] for u in us) / w,
-            )
-        else:
-            xy[n] = (
-                sum(problem.x[u] for u in us) / len(us),
-                sum(problem.y[u] for u in us) / len(us),
-            )
-    inst = Instance(
-        nodes=tuple(sorted(members)),
-        members=members,
-        pop=pop,
-        unit_pop={u: problem.populations[u] for u in free},
-        xy=xy,
-        node_of=node_of,
-        node_edges=frozenset(node_edges),
-        unit_nbrs={u: frozenset(v) for u, v in unit_nbrs.items()},
-        apart=frozenset(apart),
-        fixed_name=fixed_name,
-        locked_plan=locked_plan,
-        count_lo=max(lo_free, 1 if free else 0),
-        count_hi=hi_free,
-        floor=c.min_population,
-        cap=c.max_population,
-    )
-    return inst, []
+    return reduced.instance(), []

@@ -567,7 +567,7 @@ def _locked_footprints(r: _Reduction) -> Iterator[Check]:
                 f"{_fmt(c.max_population)}; unlock it or raise the ceiling",
             )
         if units and not nx.is_connected(graph.subgraph(units)):
-            pieces = [sorted(p) for p in nx.connected_components(graph.subgraph(units))]
+            pieces = sorted(sorted(p) for p in nx.connected_components(graph.subgraph(units)))
             yield Check(
                 "locked-not-contiguous",
                 f"locked footprint {name!r} is in {len(pieces)} separate pieces "

@@ -106,14 +106,14 @@ def constraints_from_form(
     apart = read(keep_apart, "pair")
     fixed_read = read(fixed, "fixed")
     off = read(disabled_edges, "pair")
-    fixed_map = dict(fixed_read)
+    fixed_map = {rule[0]: rule[1] for rule in fixed_read}
     fixed_map.update(dict(fixed_units))
     try:
         built = Constraints(
             keep_together=tuple(frozenset(g) for g in together),
-            keep_apart=tuple(apart),
-            fixed=fixed_map,
-            disabled_edges=tuple([*off, *(tuple(e) for e in edges)]),
+            keep_apart=tuple(_two(p) for p in apart),
+            fixed=tuple(fixed_map.items()),
+            disabled_edges=tuple(_two(e) for e in [*off, *edges]),
             **values,
         )
     except ConstraintsError as exc:
@@ -121,6 +121,12 @@ def constraints_from_form(
     if found:
         raise ConstraintsError(NOT_USABLE, problems=found)
     return built
+
+
+def _two(items: Iterable[str]) -> tuple[str, str]:
+    """A pair read from a rule box or a flag (the reader has checked that it is two)."""
+    first, second = items
+    return first, second
 
 
 def short_label(population_label: str) -> str:

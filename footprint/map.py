@@ -928,8 +928,10 @@ def base_map(
         ``None`` writes them inline.
     """
     js, css = leaflet_links(leaflet_url)
+    # Leaflet takes fractional zooms (zoom_snap 0.5); folium's annotation says int
     m = folium.Map(
-        location=list(location), zoom_start=zoom_start, tiles=None, height=height,
+        location=list(location), zoom_start=zoom_start,  # type: ignore[arg-type]
+        tiles=None, height=height,
         control_scale=True, zoom_snap=0.5, min_zoom=5, max_zoom=14,
     )
     # Only the local Leaflet: drop folium's jQuery, Bootstrap and icon-font CDN links

@@ -27,6 +27,7 @@ from app_pages.shared import (
     short_label,
     show_flash,
     show_table,
+    solver_slot,
     store,
     store_or_say,
     unit_labels,
@@ -232,8 +233,14 @@ def run_optimiser(ds, constraints: Any, *, name: str, current: dict[str, str] | 
         def progress(message: Any, *args: Any) -> None:
             line.markdown(md(message))
 
-        result = guarded(lambda: optimise(problem, constraints, current=current,
-                                          progress=progress), what="Could not optimise")
+        with solver_slot(progress) as free:
+            if not free:
+                status.update(label="The server is busy", state="error")
+                st.warning("No solver came free in time; nothing was run. Try again in a "
+                           "moment.")
+                return
+            result = guarded(lambda: optimise(problem, constraints, current=current,
+                                              progress=progress), what="Could not optimise")
         if result is None:
             status.update(label="Could not optimise", state="error")
             return

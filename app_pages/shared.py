@@ -23,7 +23,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -960,3 +960,47 @@ def settings(ds: Dataset) -> None:
         st.caption("No local authority layer: add one beside your boundaries on the Import "
                    "and export page to see LA borders and keep LAs whole.")
     st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
+
+
+# --- the server's solvers ------------------------------------------------------------------
+
+
+#: Longest a run waits for a free solver slot before the planner is asked to try again
+#: (``FOOTPRINT_SOLVER_WAIT`` seconds sets another).
+SLOT_WAIT_SECONDS = 600.0
+
+
+@st.cache_resource(show_spinner=False)
+def solver_slots() -> threading.BoundedSemaphore:
+    """How many optimiser runs this server process does at once (one per core by default).
+
+    Several planners solving at once on a 2-core server each got a fraction of a core, so a
+    10 s time limit ended after about 27 s; runs beyond the cores now wait their turn, and
+    each planner's limit counts from when their run starts. ``FOOTPRINT_SOLVER_SLOTS`` sets
+    another number.
+    """
+    try:
+        slots = int(os.environ.get("FOOTPRINT_SOLVER_SLOTS", "") or os.cpu_count() or 1)
+    except ValueError:
+        slots = os.cpu_count() or 1
+    return threading.BoundedSemaphore(max(1, slots))
+
+
+@contextlib.contextmanager
+def solver_slot(say: Any) -> Iterator[bool]:
+    """Hold one solver slot while the block runs; yields False if none came free in time."""
+    try:
+        wait = float(os.environ.get("FOOTPRINT_SOLVER_WAIT", "") or SLOT_WAIT_SECONDS)
+    except ValueError:
+        wait = SLOT_WAIT_SECONDS
+    slots = solver_slots()
+    got = slots.acquire(blocking=False)
+    if not got:
+        say("Waiting for a free solver: other planners' runs are using this server's "
+            "cores. Your time limit starts when your run does.")
+        got = slots.acquire(timeout=wait)
+    try:
+        yield got
+    finally:
+        if got:
+            slots.release()

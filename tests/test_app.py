@@ -447,6 +447,28 @@ def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
     assert "below min_population 300,000" in message
 
 
+def test_runs_beyond_the_servers_solvers_wait_and_then_say_so(app: AppTest, monkeypatch) -> None:
+    # five planners solving at once on 2 cores each got a fraction of a core (a 10 s limit
+    # ended after 27 s); runs beyond the server's solver slots now wait their turn
+    from app_pages.shared import solver_slots
+
+    monkeypatch.setenv("FOOTPRINT_SOLVER_WAIT", "0.2")
+    ok(go(app, "Optimise"))
+    slots = solver_slots()
+    held = 0
+    while slots.acquire(blocking=False):
+        held += 1
+    try:
+        ok(button(app, "Run the optimiser").click().run(timeout=60))
+        shown = [w.value for w in app.warning]
+        assert any("No solver came free in time; nothing was run" in w for w in shown), shown
+        assert app.session_state["last_result"] is None
+    finally:
+        for _ in range(held):
+            slots.release()
+    assert held >= 1
+
+
 def test_every_mistake_in_the_rule_boxes_is_listed_by_line_and_the_text_is_kept(
         app: AppTest) -> None:
     ok(go(app, "Optimise"))

@@ -144,10 +144,8 @@ def show(ds: Dataset) -> None:
         st.session_state.pop("plan_csv_read", None)  # let the last file's contents go
     else:
         def read() -> Any:
-            nhs = {h: c for c, h in zip(g.units["code"], g.units["nhs_code"], strict=True)
-                   if h}
             return read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
-                                 nhs_codes=nhs)
+                                 nhs_codes=g.nhs_code_aliases)
 
         imp = guarded(once("plan_csv_read", (upload_key(up), digest_of(ds)), read),
                       what=f"Could not read {up.name}", drop="the plan file")

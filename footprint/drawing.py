@@ -23,6 +23,7 @@ from typing import Any
 from ._cache import atomic_write_bytes
 from ._text import clean_name
 from .errors import PlanError
+from .plans import clean_plan
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -127,7 +128,7 @@ class Drawing:
         in a scenario), whose footprints are locked when every one of their units is
         listed.
         """
-        plan = {str(k): clean_name(v) for k, v in plan.items() if clean_name(v)}
+        plan = clean_plan(plan)
         units = set(locked_units)
         members: dict[str, list[str]] = {}
         for code, fp in plan.items():

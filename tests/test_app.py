@@ -396,7 +396,7 @@ def test_a_png_posing_as_a_geopackage_is_refused(app: AppTest) -> None:
 
 
 def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path: Path) -> None:
-    from conftest import grid_units
+    from helpers import grid_units
 
     grid = grid_units(2, 3)
     grid["geometry"] = grid.translate(400_000, 280_000)  # the Midlands, in metres
@@ -1056,7 +1056,7 @@ def test_the_drawing_page_says_where_the_la_rule_can_be_switched_off(app: AppTes
 
 def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
         app: AppTest, scenario_dir: Path, tmp_path: Path) -> None:
-    from conftest import grid_units
+    from helpers import grid_units
 
     _save(scenario_dir, "England plan", {AIREDALE: "North"})
     grid = grid_units(2, 3)
@@ -1139,7 +1139,7 @@ def _own_files(tmp_path: Path, *, la: bool) -> dict[str, tuple[str, bytes, str]]
     """A 2 x 3 grid of wards in the Midlands, 150,000 people or so each; with ``la``, an LA
     layer of two local authorities, one per row."""
     import geopandas as gpd
-    from conftest import grid_units
+    from helpers import grid_units
     from shapely.geometry import box
 
     grid = grid_units(2, 3)
@@ -1285,7 +1285,7 @@ def test_a_repair_of_a_partial_drawing_says_what_became_of_the_unassigned(
 def test_a_mapinfo_table_uploaded_as_its_parts_or_zipped_is_used(app: AppTest,
                                                                  tmp_path: Path) -> None:
     # MapInfo TAB, which many NHS analyst teams use: the loose parts together, or a zip
-    from conftest import grid_units
+    from helpers import grid_units
 
     grid = grid_units(2, 3)
     grid["geometry"] = grid.translate(400_000, 280_000)

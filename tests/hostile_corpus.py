@@ -54,7 +54,9 @@ class Case:
     kind
         The door: ``boundary`` (an uploaded boundary file, with a good population
         file), ``columns`` (the upload's column list for the app's select boxes),
-        ``population`` (good boundaries, a hostile population CSV), ``plan`` (a plan
+        ``population`` (good boundaries, a hostile population CSV), ``cli`` (the command
+        line, run in process: exit 2 is a refusal, any other exit but 0 and 1 a crash),
+        ``plan`` (a plan
         CSV imported; ``expect`` matches the refusal, or the import's problems and
         assignment), ``scenario`` (a file dropped into the shared scenario folder beside
         a good scenario; ``expect`` matches the reason it is skipped, and the good one
@@ -665,6 +667,100 @@ MORE_CASES: list[Case] = [
     ),
 ]
 CASES += MORE_CASES
+
+
+def _argv_case(
+    id_: str,
+    argv: list[str],
+    expect: str,
+    *,
+    files: dict[str, bytes] | None = None,
+    held: bool = False,
+) -> Case:
+    """A command line (``{dir}`` is the case's folder, where ``files`` are written)."""
+
+    def build(env: Env) -> list[tuple[str, bytes]]:
+        return list((files or {}).items())
+
+    return Case(id_, "cli", build, expect, held=held, options={"argv": argv})
+
+
+CLI_CASES: list[Case] = [
+    _argv_case(
+        "cli-footprints-open-range",
+        ["optimise", "--footprints", "5-"],
+        r"argument --footprints: got '5-'; expected N or LOW-HIGH",
+    ),
+    _argv_case(
+        "cli-time-limit-nan",
+        ["optimise", "--time-limit", "nan"],
+        r"argument --time-limit: got 'nan'; expected a finite number",
+    ),
+    _argv_case(
+        "cli-out-is-a-folder",
+        ["optimise", "--out", "{dir}"],
+        r"--out .*: is a folder; expected a file name",
+    ),
+    _argv_case(
+        "cli-log-missing-folder",
+        ["optimise", "--log", "{dir}/no/such/run.log"],
+        r"--log .*: the folder .* does not exist",
+    ),
+    _argv_case(
+        "cli-constraints-nan",
+        ["optimise", "--constraints", "{dir}/c.json"],
+        r"--constraints .*c\.json: not usable JSON \(NaN is not a number JSON allows",
+        files={"c.json": b'{"min_population": NaN}'},
+    ),
+    _argv_case(
+        "cli-constraints-utf16",
+        ["optimise", "--constraints", "{dir}/c.json"],
+        r"--constraints .*c\.json: .*UTF-16",
+        files={"c.json": '{"min_population": 5}'.encode("utf-16")},
+    ),
+    _argv_case(
+        "cli-constraints-wrong-types",
+        ["optimise", "--constraints", "{dir}/c.json"],
+        r"min_population: got \"abc\" \(text\); expected a whole number",
+        files={"c.json": b'{"min_population": "abc", "locked": 3}'},
+    ),
+    _argv_case(
+        "cli-validate-a-folder", ["validate", "{dir}"], r"is a folder; expected the plan CSV itself"
+    ),
+    _argv_case(
+        "cli-own-geography-vrt",
+        [
+            "info",
+            "--boundaries",
+            "{dir}/x.geojson",
+            "--population",
+            "{dir}/population.csv",
+            "--code-column",
+            "code",
+            "--population-column",
+            "pop",
+        ],
+        r"x\.geojson: could not read it as a boundary file: it is named as GeoJSON but its "
+        r"content is not GeoJSON \(it looks like a GDAL virtual dataset",
+        files={"x.geojson": b"<vrt>", "population.csv": POPULATION[1]},
+    ),
+    _argv_case(
+        "cli-own-geography-missing",
+        [
+            "info",
+            "--boundaries",
+            "{dir}/none.geojson",
+            "--population",
+            "{dir}/none.csv",
+            "--code-column",
+            "code",
+            "--population-column",
+            "pop",
+        ],
+        r"Cannot read your own geography:\n  - --boundaries .*none\.geojson: no such file",
+    ),
+]
+CASES += CLI_CASES
 # --- MapInfo tables and LA layers -----------------------------------------------------------------
 
 
@@ -929,6 +1025,8 @@ def _door(case: Case, env: Env, workdir: Path) -> Outcome:
     from footprint.uploads import inspect_upload_columns, load_uploaded_geography
 
     files = case.build(env)
+    if case.kind == "cli":
+        return _run_cli(case, files, env, workdir)
     if case.kind == "columns":
         return Outcome("loaded", repr(inspect_upload_columns(_one(files), **case.options)))
     if case.kind in ("boundary", "population"):
@@ -987,6 +1085,28 @@ def _door(case: Case, env: Env, workdir: Path) -> Outcome:
             return Outcome("refused", reasons[0], lost=lost)
         return Outcome("loaded", repr([s.name for s in listing.scenarios]), lost=lost)
     raise ValueError(f"unknown door {case.kind!r}")
+
+
+def _run_cli(case: Case, files: list[tuple[str, bytes]], env: Env, workdir: Path) -> Outcome:
+    """Run ``python -m footprint`` in this process; exit 2 is a refusal, 3 a crash it caught."""
+    from footprint.cli import main
+
+    folder = workdir / case.id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files:
+        if data == b"<vrt>":  # the hidden payload names the secret file
+            data = _vrt_file(env)
+        (folder / name).write_bytes(data)
+    argv = [a.replace("{dir}", str(folder)) for a in case.options["argv"]]  # type: ignore[union-attr]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    text = err.getvalue() + out.getvalue()
+    if code == 2:
+        return Outcome("refused", text)
+    if code in (0, 1):
+        return Outcome("loaded", text)
+    return Outcome("traceback", f"exit {code}: {text}")
 
 
 def _one(files: list[tuple[str, bytes]]) -> tuple[str, bytes] | list[tuple[str, bytes]]:

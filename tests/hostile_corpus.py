@@ -1121,6 +1121,9 @@ def write(folder: Path, env: Env) -> list[Path]:
         target.mkdir(parents=True, exist_ok=True)
         for name, data in case.build(env):
             (target / name.replace("/", "_").replace(":", "_")).write_bytes(data)
+        if "argv" in case.options:  # a command line: what to type, from this folder
+            argv = " ".join(str(a) for a in case.options["argv"])  # type: ignore[union-attr]
+            (target / "command.txt").write_text(f"python -m footprint {argv}\n")
         out.append(target)
     return out
 

@@ -37,6 +37,7 @@ import json
 import os
 import weakref
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -396,64 +397,106 @@ def unit_properties(
     group_of = {column: dict(zip(units["code"].astype(str), units[column], strict=True))
                 for column, _title, _names in groups}
 
+    ctx = _Layer(plan=plan, fp_pop=fp_pop, fp_n=fp_n, colours=colours, colour_by=colour_by,
+                 floor=floor, fill_opacity=fill_opacity, highlight=highlight, locked=locked,
+                 label=label, one=one, many=many, audit_rows=audit_rows, shares=shares,
+                 groups=groups, group_of=group_of, drawn=assignment is not None)
     styles: list[dict[str, Any]] = []
     style_index: dict[str, int] = {}
     out: list[dict[str, Any]] = []
     for row in units[["code", "nhs_code", "name", "population"]].itertuples(index=False):
         code = str(row.code)
         fp = plan.get(code, "")
-        # --- style
-        style: dict[str, Any] = {"color": "#ffffff", "weight": 0.6, "opacity": 0.9,
-                                 "fillOpacity": fill_opacity}
-        if colour_by == "population":
-            style["fillColor"] = POPULATION_COLOURS[_population_class(int(row.population))]
-        elif fp:
-            style["fillColor"] = colours[fp]
-            if floor is not None and fp_pop[fp] < floor:
-                style.update(color=BELOW_FLOOR_STROKE, weight=1.6)
-        else:
-            style.update(fillColor=UNASSIGNED_FILL, fillOpacity=0.45, color="#333333",
-                         weight=1.6, dashArray="4 3")
-        if code in highlight:
-            style.update(color=HIGHLIGHT_STROKE, weight=3.2, opacity=1.0, dashArray=None)
-        key = _dumps(style)
+        key = _dumps(style := _unit_style(ctx, code, fp, int(row.population)))
         if key not in style_index:
             style_index[key] = len(styles)
             styles.append(style)
-        # --- tooltip
-        tip = [f"<b>{html.escape(str(row.name))}</b>",
-               f"ONS code {html.escape(code)} · NHS code {html.escape(str(row.nhs_code) or '-')}",
-               _population_text(int(row.population), label)]
-        a = audit_rows.get(code)
-        if a is not None:
-            tip.append(f"Home LA: {html.escape(str(a['home_la_name']))} ({a['home_share']:.0%})")
-            if code in shares:
-                tip.append(f"LA shares: {html.escape(shares[code])}")
-        named = []
-        for column, title, names in groups:
-            value = group_of[column].get(code)
-            if isinstance(value, str) and value:
-                named.append(f"{title}: {html.escape(names.get(value, value))}")
-        if named:
-            tip.append(" · ".join(named))
-        if a is not None and a["crosses"]:
-            tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its "
-                       "home LA</i>")
-        if fp:
-            state = ""
-            if floor is not None:
-                state = "meets the floor" if fp_pop[fp] >= floor else f"below the {floor:,} floor"
-            lock = " (locked)" if fp in locked else ""
-            tip.append(f"Footprint <b>{html.escape(fp)}</b>{lock}: {fp_n[fp]} "
-                       f"{html.escape(one if fp_n[fp] == 1 else many)}, "
-                       f"{fp_pop[fp]:,} {html.escape(label)}" + (f", {state}" if state else ""))
-        elif assignment is not None:
-            tip.append("<b>Unassigned</b>: in no footprint yet")
-        if code in highlight:
-            tip.append("<i>Highlighted</i>")
         out.append({"code": code, "footprint": fp, "style": style_index[key],
-                    "tooltip": "<br>".join(tip)})
+                    "tooltip": "<br>".join(_unit_tooltip(ctx, row, code, fp))})
     return out, styles
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """What every unit's style and tooltip is read from, worked out once per layer."""
+
+    plan: Mapping[str, str]
+    fp_pop: Mapping[str, int]
+    fp_n: Mapping[str, int]
+    colours: Mapping[str, str]
+    colour_by: str
+    floor: int | None
+    fill_opacity: float
+    highlight: set[str]
+    locked: set[str]
+    label: str
+    one: str
+    many: str
+    audit_rows: Mapping[str, Any]
+    shares: Mapping[str, str]
+    groups: list[tuple[str, str, Mapping[str, str]]]
+    group_of: Mapping[str, Mapping[str, Any]]
+    drawn: bool
+
+
+def _unit_style(ctx: _Layer, code: str, fp: str, population: int) -> dict[str, Any]:
+    """A unit's fill and outline: by population, by footprint (below the floor outlined), or
+    dashed grey when unassigned; highlighted units get a heavy outline."""
+    style: dict[str, Any] = {"color": "#ffffff", "weight": 0.6, "opacity": 0.9,
+                             "fillOpacity": ctx.fill_opacity}
+    if ctx.colour_by == "population":
+        style["fillColor"] = POPULATION_COLOURS[_population_class(population)]
+    elif fp:
+        style["fillColor"] = ctx.colours[fp]
+        if ctx.floor is not None and ctx.fp_pop[fp] < ctx.floor:
+            style.update(color=BELOW_FLOOR_STROKE, weight=1.6)
+    else:
+        style.update(fillColor=UNASSIGNED_FILL, fillOpacity=0.45, color="#333333",
+                     weight=1.6, dashArray="4 3")
+    if code in ctx.highlight:
+        style.update(color=HIGHLIGHT_STROKE, weight=3.2, opacity=1.0, dashArray=None)
+    return style
+
+
+def _unit_tooltip(ctx: _Layer, row: Any, code: str, fp: str) -> list[str]:
+    """A unit's tooltip lines (HTML, every name escaped)."""
+    tip = [f"<b>{html.escape(str(row.name))}</b>",
+           f"ONS code {html.escape(code)} · NHS code {html.escape(str(row.nhs_code) or '-')}",
+           _population_text(int(row.population), ctx.label)]
+    a = ctx.audit_rows.get(code)
+    if a is not None:
+        tip.append(f"Home LA: {html.escape(str(a['home_la_name']))} ({a['home_share']:.0%})")
+        if code in ctx.shares:
+            tip.append(f"LA shares: {html.escape(ctx.shares[code])}")
+    named = []
+    for column, title, names in ctx.groups:
+        value = ctx.group_of[column].get(code)
+        if isinstance(value, str) and value:
+            named.append(f"{title}: {html.escape(names.get(value, value))}")
+    if named:
+        tip.append(" · ".join(named))
+    if a is not None and a["crosses"]:
+        tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its "
+                   "home LA</i>")
+    if fp:
+        tip.append(_footprint_line(ctx, fp))
+    elif ctx.drawn:
+        tip.append("<b>Unassigned</b>: in no footprint yet")
+    if code in ctx.highlight:
+        tip.append("<i>Highlighted</i>")
+    return tip
+
+
+def _footprint_line(ctx: _Layer, fp: str) -> str:
+    state = ""
+    if ctx.floor is not None:
+        state = ("meets the floor" if ctx.fp_pop[fp] >= ctx.floor
+                 else f"below the {ctx.floor:,} floor")
+    lock = " (locked)" if fp in ctx.locked else ""
+    n = ctx.fp_n[fp]
+    return (f"Footprint <b>{html.escape(fp)}</b>{lock}: {n} "
+            f"{html.escape(ctx.one if n == 1 else ctx.many)}, "
+            f"{ctx.fp_pop[fp]:,} {html.escape(ctx.label)}" + (f", {state}" if state else ""))
 
 
 def units_geojson(

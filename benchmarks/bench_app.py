@@ -59,6 +59,8 @@ from tests.appserver import (  # noqa: E402
     CCG_PATHS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    FILL_CHANGED_JS,
+    INSIDE_POINT_JS,
     MAP_FRAME,
     UNASSIGNED_FILL,
     AppDidNotStart,
@@ -68,26 +70,7 @@ from tests.appserver import (  # noqa: E402
 
 VIEWPORT = {"width": 1500, "height": 1000}
 
-# A point inside an unassigned CCG that the polygon itself receives, in iframe coordinates.
-_INSIDE_POINT = """(start) => {
-    const paths = [...document.querySelectorAll("CCG_PATHS")];
-    for (let k = 0; k < paths.length; k++) {
-        const n = (start + k) % paths.length, p = paths[n];
-        if ((p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED") continue;
-        const r = p.getBoundingClientRect();
-        for (let i = 3; i < 8; i++) for (let j = 3; j < 8; j++) {
-            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
-            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
-                    && document.elementFromPoint(x, y) === p) return {x: x, y: y, index: n};
-        }
-    }
-    return null;
-}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
 
-_FILL_CHANGED = """([index]) => {
-    const p = document.querySelectorAll("CCG_PATHS")[index];
-    return !!p && (p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED";
-}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
 
 # The footprint table (st.dataframe) keeps an accessible copy of its cells in the DOM.
 _TABLE_HAS = """([footprint, n]) => {
@@ -185,13 +168,13 @@ def load(browser, url: str, viewport: dict[str, int] = VIEWPORT
 def click_a_ccg(page, start: int, n_assigned: int) -> tuple[float, float]:
     """Click inside an unassigned CCG; (seconds to its colour, seconds to the table)."""
     frame = map_frame(page)
-    point = frame.evaluate(_INSIDE_POINT, start)
+    point = frame.evaluate(INSIDE_POINT_JS, start)
     if not point:
         raise SystemExit("no unassigned CCG could be clicked")
     box = page.locator(MAP_FRAME).first.bounding_box()
     t0 = time.perf_counter()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    frame.wait_for_function(_FILL_CHANGED, arg=[point["index"]], timeout=30_000, polling=16)
+    frame.wait_for_function(FILL_CHANGED_JS, arg=[point["index"]], timeout=30_000, polling=16)
     t_colour = time.perf_counter() - t0
     page.wait_for_function(_TABLE_HAS, arg=["Footprint 1", n_assigned + 1], timeout=30_000,
                            polling=16)

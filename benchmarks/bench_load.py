@@ -85,8 +85,9 @@ from tests.appserver import (  # noqa: E402
     CCG_PATHS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    FILL_CHANGED_JS,
+    INSIDE_POINT_JS,
     MAP_FRAME,
-    UNASSIGNED_FILL,
     AppDidNotStart,
     serve_app,
 )
@@ -98,27 +99,7 @@ TEARDOWN_S = 10  # left for closing the browser and stopping the server
 MAP_VIEW, OPTIMISE_VIEW = "Map and drawing", "Optimise"
 WATCHER = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"
 
-# A point inside an unassigned CCG that the polygon itself receives, in iframe coordinates
-# (as in bench_app.py).
-_INSIDE_POINT = """(start) => {
-    const paths = [...document.querySelectorAll("CCG_PATHS")];
-    for (let k = 0; k < paths.length; k++) {
-        const n = (start + k) % paths.length, p = paths[n];
-        if ((p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED") continue;
-        const r = p.getBoundingClientRect();
-        for (let i = 3; i < 8; i++) for (let j = 3; j < 8; j++) {
-            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
-            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
-                    && document.elementFromPoint(x, y) === p) return {x: x, y: y, index: n};
-        }
-    }
-    return null;
-}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
 
-_FILL_CHANGED = """([index]) => {
-    const p = document.querySelectorAll("CCG_PATHS")[index];
-    return !!p && (p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED";
-}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
 
 # CCGs in footprints by the footprint table: the sum of its "CCGs" column (-1: no table yet).
 # A click goes into Footprint 1 at first; after a visit to another view the "Clicking a CCG
@@ -362,7 +343,7 @@ class Session:
         self.doing = f"click {self.clicks + 1}"
         frame = await self.map_frame()
         start = (37 * self.n + 23 * self.clicks + 7) % 211
-        point = await frame.evaluate(_INSIDE_POINT, start)
+        point = await frame.evaluate(INSIDE_POINT_JS, start)
         if not point:
             return False
         n = max(0, await self.page.evaluate(_TABLE_SUM))
@@ -370,7 +351,7 @@ class Session:
         t0 = time.perf_counter()
         await self.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
         self.clicks += 1
-        await frame.wait_for_function(_FILL_CHANGED, arg=[point["index"]], polling=25,
+        await frame.wait_for_function(FILL_CHANGED_JS, arg=[point["index"]], polling=25,
                                       timeout=self.timeout_ms(60))
         colour = time.perf_counter() - t0
         await self.page.wait_for_function(_TABLE_SUM_IS, arg=[n + 1], polling=25,

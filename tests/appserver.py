@@ -29,6 +29,28 @@ MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 CCG_PATHS = ".leaflet-overlay-pane path.leaflet-interactive"
 UNASSIGNED_FILL = "#d9d9d9"
 
+# For the benchmarks: a point inside an unassigned CCG that the polygon itself receives, in
+# iframe coordinates, and a test that a given polygon has been coloured.
+INSIDE_POINT_JS = """(start) => {
+    const paths = [...document.querySelectorAll("CCG_PATHS")];
+    for (let k = 0; k < paths.length; k++) {
+        const n = (start + k) % paths.length, p = paths[n];
+        if ((p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED") continue;
+        const r = p.getBoundingClientRect();
+        for (let i = 3; i < 8; i++) for (let j = 3; j < 8; j++) {
+            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
+            if (x > 0 && y > 0 && x < innerWidth && y < innerHeight
+                    && document.elementFromPoint(x, y) === p) return {x: x, y: y, index: n};
+        }
+    }
+    return null;
+}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
+
+FILL_CHANGED_JS = """([index]) => {
+    const p = document.querySelectorAll("CCG_PATHS")[index];
+    return !!p && (p.getAttribute("fill") || "").toLowerCase() !== "UNASSIGNED";
+}""".replace("CCG_PATHS", CCG_PATHS).replace("UNASSIGNED", UNASSIGNED_FILL)
+
 
 class AppDidNotStart(RuntimeError):
     """The app exited or did not answer its health check in time.

@@ -30,3 +30,34 @@ def grid_units(rows: int, cols: int, *, size: float = 1000.0, crs: int = 27700) 
 def population_table(codes: Iterable[str], values: Iterable[object]) -> pd.DataFrame:
     """A population CSV's table: a ``code`` column and a ``population`` column, as text."""
     return pd.DataFrame({"code": list(codes), "population": [str(v) for v in values]})
+
+
+#: The codes of :func:`tiny_dataset`'s 3 x 3 grid and their NHS codes ("r1c2" -> "012").
+TINY_CODES = [f"r{r}c{c}" for r in range(3) for c in range(3)]
+TINY_NHS = {code: f"0{code[1]}{code[3]}" for code in TINY_CODES}
+
+
+def tiny_dataset():  # -> footprint.loader.Dataset (imported late: helpers load fast)
+    """A 3 x 3 grid of 100,000-patient units with NHS codes and one LA per unit.
+
+    The command line's stand-in for England: whole-la then keeps each unit's own block.
+    """
+    from footprint.geography import build_geography
+    from footprint.loader import Dataset
+
+    units = grid_units(3, 3)
+    units["name"] = [f"Unit {c}" for c in units["code"]]
+    geo = build_geography(
+        units,
+        population_table(TINY_CODES, [100_000] * 9),
+        code_column="code",
+        population_column="population",
+        name_column="name",
+        name="Tiny grid",
+        population_label="registered patients (test)",
+        extra_columns=pd.DataFrame({"code": TINY_CODES, "nhs_code": list(TINY_NHS.values())}),
+        la_upper=units.assign(code="LA " + units["code"], name="Council " + units["code"])[
+            ["code", "name", "geometry"]
+        ],
+    )
+    return Dataset.from_geography(geo)

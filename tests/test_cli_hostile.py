@@ -19,12 +19,10 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pytest
-from helpers import ROOT, grid_units, population_table
+from helpers import ROOT, grid_units, tiny_dataset
 
 from footprint.cli import build_parser, main
-from footprint.geography import build_geography
 from footprint.loader import Dataset
 
 CODES = [f"r{r}c{c}" for r in range(3) for c in range(3)]
@@ -33,23 +31,7 @@ NHS = {code: f"0{code[1]}{code[3]}" for code in CODES}
 
 @pytest.fixture(scope="module")
 def tiny() -> Dataset:
-    units = grid_units(3, 3)
-    units["name"] = [f"Unit {c}" for c in units["code"]]
-    geo = build_geography(
-        units,
-        population_table(CODES, [100_000] * 9),
-        code_column="code",
-        population_column="population",
-        name_column="name",
-        name="Tiny grid",
-        population_label="registered patients (test)",
-        extra_columns=pd.DataFrame({"code": list(NHS), "nhs_code": list(NHS.values())}),
-        # one LA per unit, as England has LAs: whole-la then keeps each unit's own block
-        la_upper=units.assign(code="LA " + units["code"], name="Council " + units["code"])[
-            ["code", "name", "geometry"]
-        ],
-    )
-    return Dataset.from_geography(geo)
+    return tiny_dataset()
 
 
 @pytest.fixture

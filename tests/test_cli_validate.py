@@ -13,12 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from helpers import ROOT, grid_units, population_table
+from helpers import ROOT, tiny_dataset
 
 from footprint.cli import main
-from footprint.geography import build_geography
 from footprint.loader import Dataset
 
 CODES = [f"r{r}c{c}" for r in range(3) for c in range(3)]
@@ -28,23 +26,7 @@ ROWS = {f"r{r}c{c}": f"Row {r}" for r in range(3) for c in range(3)}
 
 @pytest.fixture(scope="module")
 def tiny() -> Dataset:
-    units = grid_units(3, 3)
-    units["name"] = [f"Unit {c}" for c in units["code"]]
-    geo = build_geography(
-        units,
-        population_table(CODES, [100_000] * 9),
-        code_column="code",
-        population_column="population",
-        name_column="name",
-        name="Tiny grid",
-        population_label="registered patients (test)",
-        extra_columns=pd.DataFrame({"code": list(NHS), "nhs_code": list(NHS.values())}),
-        # one LA per unit, as England has LAs: whole-la then keeps each unit's own block
-        la_upper=units.assign(code="LA " + units["code"], name="Council " + units["code"])[
-            ["code", "name", "geometry"]
-        ],
-    )
-    return Dataset.from_geography(geo)
+    return tiny_dataset()
 
 
 @pytest.fixture

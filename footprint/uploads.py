@@ -372,30 +372,10 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
             f"zip; found {found}"
         )
     if suffixes <= set(MAPINFO_PARTS):
-        names = [n for n, _ in uploads]
-        tab_names = [n for n in names if n.lower().endswith(".tab")]
-        if len(tab_names) != 1:
-            raise InputFileError(
-                f"a MapInfo table's parts need exactly one .tab file; received {', '.join(names)}"
-            )
-        if len({n.lower() for n in names}) != len(names):
-            raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
-        for n, data in uploads:
-            (folder / n).write_bytes(data)
-        return folder / tab_names[0]
+        return _stage_parts(uploads, folder, main=".tab", what="a MapInfo table's parts")
     if suffixes <= set(SHAPEFILE_PARTS):
-        names = [n for n, _ in uploads]
-        shp_names = [n for n in names if n.lower().endswith(".shp")]
-        if len(shp_names) != 1:
-            raise InputFileError(
-                f"loose shapefile parts need exactly one .shp file; received {', '.join(names)}"
-            )
-        if len({n.lower() for n in names}) != len(names):
-            raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
-        for n, data in uploads:
-            (folder / n).write_bytes(data)
-        shp = folder / shp_names[0]
-        _require_parts(shp, names, source=shp_names[0])
+        shp = _stage_parts(uploads, folder, main=".shp", what="loose shapefile parts")
+        _require_parts(shp, [n for n, _ in uploads], source=shp.name)
         return shp
     raise InputFileError(
         f"cannot read boundaries from {', '.join(n for n, _ in uploads)}: upload one .geojson, "
@@ -403,6 +383,19 @@ def _stage_boundaries(uploads: Sequence[Upload], folder: Path, *, max_bytes: int
         "the shapefile's .shp, .shx, .dbf and .prj files (or the MapInfo table's .tab, .dat, "
         ".map and .id files) together"
     )
+
+
+def _stage_parts(uploads: Sequence[Upload], folder: Path, *, main: str, what: str) -> Path:
+    """Write a format's loose parts into ``folder``; return its one main part (.shp, .tab)."""
+    names = [n for n, _ in uploads]
+    mains = [n for n in names if n.lower().endswith(main)]
+    if len(mains) != 1:
+        raise InputFileError(f"{what} need exactly one {main} file; received {', '.join(names)}")
+    if len({n.lower() for n in names}) != len(names):
+        raise InputFileError(f"the same file was uploaded twice: {', '.join(names)}")
+    for n, data in uploads:
+        (folder / n).write_bytes(data)
+    return folder / mains[0]
 
 
 def _require_parts(shp: Path, names: Sequence[str], *, source: str) -> None:

@@ -30,6 +30,25 @@ class TooManySets(Exception):
     """The enumeration passed its size or time budget (the floor is high for this graph)."""
 
 
+class _Found:
+    """The sets found so far, within the budget of sets and of nodes in all."""
+
+    def __init__(self, *, limit: int, max_entries: int) -> None:
+        self.sets: set[frozenset[str]] = set()
+        self.entries = 0
+        self.limit = limit
+        self.max_entries = max_entries
+
+    def add(self, sub: frozenset[str]) -> None:
+        if sub not in self.sets:
+            self.sets.add(sub)
+            self.entries += len(sub)
+        if len(self.sets) > self.limit:
+            raise TooManySets(f"more than {self.limit:,} sets")
+        if self.entries > self.max_entries:
+            raise TooManySets(f"sets holding more than {self.max_entries:,} nodes in all")
+
+
 def floor_sets(
     nodes: tuple[str, ...],
     nbrs: Mapping[str, AbstractSet[str]],
@@ -54,9 +73,8 @@ def floor_sets(
     order = {n: i for i, n in enumerate(nodes)}
     fixed_name = fixed_name or {}
     apart_of = partners(apart)
-    found: set[frozenset[str]] = set()
+    found = _Found(limit=limit, max_entries=max_entries)
     checks = 0
-    entries = 0
 
     def ok_with(sub: frozenset[str], w: str) -> bool:
         if apart_of.get(w, set()) & sub:
@@ -65,19 +83,13 @@ def floor_sets(
         return fw is None or all(fixed_name.get(s, fw) == fw for s in sub)
 
     def extend(sub: frozenset[str], ext: set[str], closed: set[str], p: int, root: int) -> None:
-        nonlocal checks, entries
+        nonlocal checks
         checks += 1
         if checks % 4096 == 0 and deadline is not None and time.perf_counter() > deadline:
             raise TooManySets("time budget passed")
         if p >= floor:
             if cap is None or p <= cap:
-                if sub not in found:
-                    found.add(sub)
-                    entries += len(sub)
-                if len(found) > limit:
-                    raise TooManySets(f"more than {limit:,} sets")
-                if entries > max_entries:
-                    raise TooManySets(f"sets holding more than {max_entries:,} nodes in all")
+                found.add(sub)
             return
         ext = set(ext)
         while ext:
@@ -102,7 +114,7 @@ def floor_sets(
             )
     except RecursionError:  # one level per node: a set of thousands of small nodes
         raise TooManySets("sets of too many nodes to grow one at a time") from None
-    return _drop_supersets(found, deadline=deadline)
+    return _drop_supersets(found.sets, deadline=deadline)
 
 
 def _drop_supersets(sets: set[frozenset[str]], *,

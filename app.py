@@ -34,10 +34,8 @@ st.set_page_config(page_title="CSU footprint planner", layout="wide")
 HERE = Path(__file__).resolve().parent / "app_pages"
 #: The pages, each with its own address; the first is the home page.
 PAGES = [
-    st.Page(HERE / "draw.py", title="Map and drawing",
-            url_path="draw", default=True),
-    st.Page(HERE / "optimise.py", title="Optimise",
-            url_path="optimise"),
+    st.Page(HERE / "draw.py", title="Map and drawing", url_path="draw", default=True),
+    st.Page(HERE / "optimise.py", title="Optimise", url_path="optimise"),
     st.Page(HERE / "scenarios.py", title="Scenarios and comparison", url_path="scenarios"),
     st.Page(HERE / "import_export.py", title="Import and export", url_path="import-export"),
     st.Page(HERE / "help.py", title="Help", url_path="help"),
@@ -57,8 +55,11 @@ def main() -> None:
             if st.session_state["geo"] is None:
                 st.session_state["geo"] = digest_of(ds)
             in_place(page.run, where=f"the page {page.title!r}")
-            in_place(lambda: population_note(ds), where="the population note",
-                     message="The note on what population counts could not be shown.")
+            in_place(
+                lambda: population_note(ds),
+                where="the population note",
+                message="The note on what population counts could not be shown.",
+            )
     finally:
         sidebar(ds)
 

@@ -45,11 +45,16 @@ from footprint.form import drawing_message
 
 #: Plain words for the validator's rule names.
 RULE_WORDS = {
-    "unknown-unit": "unknown codes", "unassigned": "not in a footprint",
-    "floor": "below the floor", "ceiling": "above the ceiling",
-    "contiguity": "not in one piece", "la-rule": "an LA split between footprints",
-    "keep-together": "a keep-together group split", "keep-apart": "a keep-apart pair together",
-    "fixed": "a fixed unit elsewhere", "locked": "a locked footprint changed",
+    "unknown-unit": "unknown codes",
+    "unassigned": "not in a footprint",
+    "floor": "below the floor",
+    "ceiling": "above the ceiling",
+    "contiguity": "not in one piece",
+    "la-rule": "an LA split between footprints",
+    "keep-together": "a keep-together group split",
+    "keep-apart": "a keep-apart pair together",
+    "fixed": "a fixed unit elsewhere",
+    "locked": "a locked footprint changed",
     "count": "number of footprints",
 }
 
@@ -68,15 +73,19 @@ def show_violations(ds, violations: list) -> None:
                 # "footprint 'X' has ..." reads as "**X** has ...": the name is not said twice
                 said = f"footprint {v.footprint!r} "
                 if v.footprint and message.startswith(said):
-                    st.markdown(f"- **{esc(v.footprint)}** {md(message[len(said):])}")
+                    st.markdown(f"- **{esc(v.footprint)}** {md(message[len(said) :])}")
                     continue
                 where = f"**{esc(v.footprint)}**" if v.footprint else "**The plan**"
                 st.markdown(f"- {where}, {RULE_WORDS.get(v.rule, v.rule)}: {md(message)}")
     elif not unassigned:
         st.success("Every footprint meets the floor and the rules.")
     for v in unassigned:
-        st.caption(md(f"Not finished: {units(ds, len(v.units))} not yet in a footprint "
-                      f"(every {unit_word(ds)} has to be in one)."))
+        st.caption(
+            md(
+                f"Not finished: {units(ds, len(v.units))} not yet in a footprint "
+                f"(every {unit_word(ds)} has to be in one)."
+            )
+        )
 
 
 def keep_target(key: str) -> None:
@@ -100,47 +109,77 @@ def draw_panel(ds) -> None:
     # it the target): a click sent before the browser has shown the app's choice carries
     # the box's old value, which must not count as the planner choosing it again
     key = f"target-{s['target_version']}"
-    st.selectbox(f"Clicking a {one} puts it in", options, key=key,
-                 index=options.index(s["draw_target"]), format_func=shown.__getitem__,
-                 on_change=keep_target, args=(key,),
-                 help=f"Choose a footprint, start a new one, or remove {many} from theirs.")
+    st.selectbox(
+        f"Clicking a {one} puts it in",
+        options,
+        key=key,
+        index=options.index(s["draw_target"]),
+        format_func=shown.__getitem__,
+        on_change=keep_target,
+        args=(key,),
+        help=f"Choose a footprint, start a new one, or remove {many} from theirs.",
+    )
     if ds.geography.has_la_layer:  # LA blocks exist only where there is an LA layer
-        st.checkbox("Paint whole LA blocks", value=s["paint_block"], key="paint_box",
-                    on_change=lambda: s.update(paint_block=s["paint_box"]),
-                    help=f"A click puts in every {one} of the clicked {one}'s LA block (the "
-                         f"{many} the LA rule keeps together), in one step that one undo "
-                         "takes back.")
+        st.checkbox(
+            "Paint whole LA blocks",
+            value=s["paint_block"],
+            key="paint_box",
+            on_change=lambda: s.update(paint_block=s["paint_box"]),
+            help=f"A click puts in every {one} of the clicked {one}'s LA block (the "
+            f"{many} the LA rule keeps together), in one step that one undo "
+            "takes back.",
+        )
     labels = unit_labels(ds)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    c1.selectbox(f"…or find a {one} by name or code", list(labels), key="pick",
-                 format_func=labels.__getitem__, index=None,
-                 placeholder="Type a name or code")
-    c2.button("Put in", key="pick_assign", disabled=s.get("pick") is None,
-              on_click=lambda: assign(s["pick"], names))
+    c1.selectbox(
+        f"…or find a {one} by name or code",
+        list(labels),
+        key="pick",
+        format_func=labels.__getitem__,
+        index=None,
+        placeholder="Type a name or code",
+    )
+    c2.button(
+        "Put in",
+        key="pick_assign",
+        disabled=s.get("pick") is None,
+        on_click=lambda: assign(s["pick"], names),
+    )
     u1, u2, u3 = st.columns(3)
     u1.button("↶ Undo", on_click=undo, disabled=not d.can_undo, width="stretch")
     u2.button("↷ Redo", on_click=redo, disabled=not d.can_redo, width="stretch")
     kind, target = s["draw_target"]
     if kind == "footprint" and target in footprints:
         is_locked = target in d.locked
-        u3.button("Unlock" if is_locked else "Lock", width="stretch",
-                  on_click=toggle_lock, args=(target,), key="lock_target",
-                  help=f"{'Unlock' if is_locked else 'Lock'} {esc(target)}: locked "
-                       "footprints cannot be changed by clicks and the optimiser keeps "
-                       "them as they are.")
+        u3.button(
+            "Unlock" if is_locked else "Lock",
+            width="stretch",
+            on_click=toggle_lock,
+            args=(target,),
+            key="lock_target",
+            help=f"{'Unlock' if is_locked else 'Lock'} {esc(target)}: locked "
+            "footprints cannot be changed by clicks and the optimiser keeps "
+            "them as they are.",
+        )
     # messages here, beside the map, never above it: the map keeps its place
     show_flash(st.container())
     if d.locked:
         st.caption(md("Locked: " + ", ".join(sorted(d.locked))))
     # popovers, not expanders: their widgets are only built when opened, which
     # takes ~0.4 s off the first page on 2 cores (measured)
-    with st.popover("Save the drawing as a scenario", width="stretch"), st.form(
-            "save_drawing", clear_on_submit=False, border=False):
+    with (
+        st.popover("Save the drawing as a scenario", width="stretch"),
+        st.form("save_drawing", clear_on_submit=False, border=False),
+    ):
         source = s["loaded_from"]
         if source:
-            st.caption(md(f"This drawing came from scenario {source['name']!r} "
-                          f"(revision {source['revision']}). Saving over it is "
-                          "refused if someone else has saved it since."))
+            st.caption(
+                md(
+                    f"This drawing came from scenario {source['name']!r} "
+                    f"(revision {source['revision']}). Saving over it is "
+                    "refused if someone else has saved it since."
+                )
+            )
         st.text_input("Scenario name", placeholder="e.g. North option A", key="save_name")
         st.text_area("Notes", height=68, key="save_notes")
         st.checkbox("Replace a saved scenario of the same name", key="save_overwrite")
@@ -167,8 +206,13 @@ def show(ds) -> None:
     )
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        draw_map(ds, plan_=plan, colour_by=st.session_state.get("colour_by", "footprint"),
-                 key="ccg_map", locked=d.locked)
+        draw_map(
+            ds,
+            plan_=plan,
+            colour_by=st.session_state.get("colour_by", "footprint"),
+            key="ccg_map",
+            locked=d.locked,
+        )
     with right:
         draw_panel(ds)
     st.subheader("Footprints")
@@ -177,8 +221,9 @@ def show(ds) -> None:
     if plan:
         problem = problem_for(ds, digest_of(ds))
         constraints = Constraints(min_population=floor, la_rule=la_rule(ds))
-        issues = guarded(lambda: validate_plan(problem, plan, constraints),
-                         what="Could not check the drawing")
+        issues = guarded(
+            lambda: validate_plan(problem, plan, constraints), what="Could not check the drawing"
+        )
         if issues is not None:
             show_violations(ds, issues)
 

@@ -113,7 +113,9 @@ def show(ds: Dataset) -> None:
     listing = s and guarded(s.scan, what="Could not read the scenario folder")
     saved, others = of_this_geography(ds, listing.scenarios) if listing else ([], 0)
     by_option: dict[tuple[str, str], Scenario | None] = {
-        DRAWING: None, **{("scenario", sc.name): sc for sc in saved}}
+        DRAWING: None,
+        **{("scenario", sc.name): sc for sc in saved},
+    }
     which = picker(st, "Plan to export", list(by_option), key="export_pick")
     others_note(others)
     sc = by_option[which]
@@ -122,40 +124,60 @@ def show(ds: Dataset) -> None:
     meta = export_metadata(ds, name, sc)
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "plan"
     if not plan:
-        st.info(md(f"{picker_labels(list(by_option))[which]} has no footprints yet: the files "
-                   f"will list every {unit_word(ds)} with an empty footprint. Draw on the map, "
-                   "or pick a "
-                   "saved scenario above."))
+        st.info(
+            md(
+                f"{picker_labels(list(by_option))[which]} has no footprints yet: the files "
+                f"will list every {unit_word(ds)} with an empty footprint. Draw on the map, "
+                "or pick a "
+                "saved scenario above."
+            )
+        )
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items(), strict=True):
         col.download_button(
-            fmt.label, data=_exporter(fmt.function, ds, plan, meta),
-            file_name=f"{stem}{fmt.extension}", mime=fmt.mime, key=f"dl_{key}",
-            on_click="ignore", width="stretch")
-    st.caption(md(f"The CSV has one row per {unit_word(ds)}, unit_code,footprint; codes stay "
-                  "text. Every "
-                  "file carries the attribution and says that population means "
-                  f"{g.population_label}."))
+            fmt.label,
+            data=_exporter(fmt.function, ds, plan, meta),
+            file_name=f"{stem}{fmt.extension}",
+            mime=fmt.mime,
+            key=f"dl_{key}",
+            on_click="ignore",
+            width="stretch",
+        )
+    st.caption(
+        md(
+            f"The CSV has one row per {unit_word(ds)}, unit_code,footprint; codes stay "
+            "text. Every "
+            "file carries the attribution and says that population means "
+            f"{g.population_label}."
+        )
+    )
 
     st.subheader("Import a plan (CSV)")
-    up = st.file_uploader("A CSV with columns unit_code, footprint", type=["csv", "txt"],
-                          key="plan_csv")
+    up = st.file_uploader(
+        "A CSV with columns unit_code, footprint", type=["csv", "txt"], key="plan_csv"
+    )
     if up is None:
         st.session_state.pop("plan_csv_read", None)  # let the last file's contents go
     else:
-        def read() -> Any:
-            return read_plan_csv(up.getvalue(), known_codes=list(g.units["code"]),
-                                 nhs_codes=g.nhs_code_aliases)
 
-        imp = guarded(once("plan_csv_read", (upload_key(up), digest_of(ds)), read),
-                      what=f"Could not read {up.name}", drop="the plan file")
+        def read() -> Any:
+            return read_plan_csv(
+                up.getvalue(), known_codes=list(g.units["code"]), nhs_codes=g.nhs_code_aliases
+            )
+
+        imp = guarded(
+            once("plan_csv_read", (upload_key(up), digest_of(ds)), read),
+            what=f"Could not read {up.name}",
+            drop="the plan file",
+        )
         if imp is not None:
             show_import(ds, imp, up.name)
     own_geography()
 
 
-def _exporter(fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str],
-              meta: dict[str, Any]) -> Callable[[], bytes]:
+def _exporter(
+    fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str], meta: dict[str, Any]
+) -> Callable[[], bytes]:
     def make() -> bytes:
         # runs when the button is pressed, outside the script: a failure becomes a short
         # text file that says what went wrong (and the log has the details), never a traceback
@@ -164,8 +186,10 @@ def _exporter(fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str],
         except Exception as exc:
             log.exception("export failed (%s)", getattr(fn, "__name__", fn))
             why = str(exc) if isinstance(exc, FootprintError) else "an unexpected error"
-            return (f"The export could not be made: {why}. Your drawing and saved scenarios "
-                    "are unchanged; the app log has the details.\n").encode()
+            return (
+                f"The export could not be made: {why}. Your drawing and saved scenarios "
+                "are unchanged; the app log has the details.\n"
+            ).encode()
 
     return make
 
@@ -175,37 +199,51 @@ def show_import(ds: Dataset, imp: Any, file_name: str) -> None:
     problems = [*(getattr(imp, "problems", ()) or ())]
     many = units_word(ds)
     if imp.unknown_codes:
-        problems.append(f"{len(imp.unknown_codes)} code(s) are not {many} of this geography: "
-                        + ", ".join(map(str, imp.unknown_codes[:15]))
-                        + (", …" if len(imp.unknown_codes) > 15 else ""))
+        problems.append(
+            f"{len(imp.unknown_codes)} code(s) are not {many} of this geography: "
+            + ", ".join(map(str, imp.unknown_codes[:15]))
+            + (", …" if len(imp.unknown_codes) > 15 else "")
+        )
     if imp.duplicates:
-        problems.append(f"{units(ds, len(imp.duplicates))} appear more than once: "
-                        + ", ".join(map(str, imp.duplicates[:15]))
-                        + (", …" if len(imp.duplicates) > 15 else ""))
+        problems.append(
+            f"{units(ds, len(imp.duplicates))} appear more than once: "
+            + ", ".join(map(str, imp.duplicates[:15]))
+            + (", …" if len(imp.duplicates) > 15 else "")
+        )
     if imp.missing:
-        st.warning(md(f"{units(ds, len(imp.missing))} are not in the file; they will be "
-                      "unassigned."))
+        st.warning(
+            md(f"{units(ds, len(imp.missing))} are not in the file; they will be unassigned.")
+        )
     if problems:
-        st.error(md(listed(f"{file_name}: {plural(len(problems), 'problem')} in the file",
-                           problems)))
+        st.error(
+            md(listed(f"{file_name}: {plural(len(problems), 'problem')} in the file", problems))
+        )
     if not imp.assignment:
         st.error(md(f"{file_name}: no valid rows to load."))
         return
     n = len(imp.assignment)
-    st.info(md(f"{file_name}: {n} valid row(s) in {len(set(imp.assignment.values()))} "
-               "footprints."))
+    st.info(md(f"{file_name}: {n} valid row(s) in {len(set(imp.assignment.values()))} footprints."))
     st.session_state["imported_plan"] = {"assignment": dict(imp.assignment), "file": file_name}
-    ok = st.checkbox(f"Load these {n} rows" + (" (ignoring the problems above)" if problems
-                                                else "") + ", replacing my drawing",
-                     key="confirm_import")
-    st.button("Load the imported plan", disabled=not ok, on_click=load_into_drawing,
-              args=(dict(imp.assignment), f"the plan from {file_name}"), key="load_import")
+    ok = st.checkbox(
+        f"Load these {n} rows"
+        + (" (ignoring the problems above)" if problems else "")
+        + ", replacing my drawing",
+        key="confirm_import",
+    )
+    st.button(
+        "Load the imported plan",
+        disabled=not ok,
+        on_click=load_into_drawing,
+        args=(dict(imp.assignment), f"the plan from {file_name}"),
+        key="load_import",
+    )
 
 
 #: What the boundary boxes take: one file (GeoJSON, GeoPackage, TopoJSON, a zip), or the
 #: loose parts of one shapefile or one MapInfo table together.
-BOUNDARY_TYPES = sorted({ext.lstrip(".") for ext in
-                         (*BOUNDARY_UPLOAD_SUFFIXES, *MAPINFO_PARTS, *SHAPEFILE_PARTS)})
+BOUNDARY_TYPES = sorted(
+    {ext.lstrip(".") for ext in (*BOUNDARY_UPLOAD_SUFFIXES, *MAPINFO_PARTS, *SHAPEFILE_PARTS)}
+)
 
 
 def as_upload(files: list[Any]) -> tuple[str, bytes] | list[tuple[str, bytes]]:
@@ -228,8 +266,9 @@ def upload_columns(files: list[Any], slot: str) -> list[str] | None:
         st.session_state.pop(slot, None)
         return None
     names = ", ".join(f.name for f in files)
-    read = once(slot, tuple(upload_key(f) for f in files),
-                lambda: inspect_upload_columns(as_upload(files)))
+    read = once(
+        slot, tuple(upload_key(f) for f in files), lambda: inspect_upload_columns(as_upload(files))
+    )
     return guarded(read, what=f"Could not use {names}", drop=names)
 
 
@@ -244,46 +283,64 @@ def largest_upload_mb() -> int:
 
 def limits_note() -> str:
     """What the server accepts, said before anything is built."""
-    return (f"The server accepts at most **{MAX_UPLOAD_UNITS:,} units** per upload and files of "
-            f"at most **{largest_upload_mb():,} MB** each (a zip at most that much unpacked).")
+    return (
+        f"The server accepts at most **{MAX_UPLOAD_UNITS:,} units** per upload and files of "
+        f"at most **{largest_upload_mb():,} MB** each (a zip at most that much unpacked)."
+    )
 
 
 def geography_now(ds: Dataset) -> None:
     """What the geography planned on now is, its units' name and whether it has LAs."""
     g = ds.geography
-    la = (f"an LA layer of {len(g.la_upper):,} local authorities (the LA rule can keep them "
-          "whole)" if g.has_la_layer and g.la_upper is not None
-          else "no LA layer (the LA rule is off)")
+    la = (
+        f"an LA layer of {len(g.la_upper):,} local authorities (the LA rule can keep them whole)"
+        if g.has_la_layer and g.la_upper is not None
+        else "no LA layer (the LA rule is off)"
+    )
     st.caption(md(f"Planning on {g.name}: {units(ds, len(g.units))}, {la}."))
 
 
 def own_geography() -> None:
     st.subheader("Use your own boundaries and populations")
     geography_now(dataset())
-    st.caption("Boundaries: GeoJSON, GeoPackage, TopoJSON, a zipped shapefile, or a MapInfo "
-               "table (.tab with its .dat, .map and .id, zipped or the parts together); one "
-               "feature per unit. Populations: a CSV with a code column and a population "
-               "column. " + limits_note())
+    st.caption(
+        "Boundaries: GeoJSON, GeoPackage, TopoJSON, a zipped shapefile, or a MapInfo "
+        "table (.tab with its .dat, .map and .id, zipped or the parts together); one "
+        "feature per unit. Populations: a CSV with a code column and a population "
+        "column. " + limits_note()
+    )
     if st.session_state["custom_dataset"] is not None and st.button(
-            "Go back to the England 2013 CCGs (and the drawing made on them)"):
+        "Go back to the England 2013 CCGs (and the drawing made on them)"
+    ):
         switch_geography(None)
         flash("success", "Back on the England 2013 CCGs, with the drawing you left there.")
         st.rerun()
-    b = files_of(st.file_uploader(
-        "Boundary file (or the parts of one shapefile or MapInfo table)", type=BOUNDARY_TYPES,
-        key="own_boundaries", accept_multiple_files=True))
+    b = files_of(
+        st.file_uploader(
+            "Boundary file (or the parts of one shapefile or MapInfo table)",
+            type=BOUNDARY_TYPES,
+            key="own_boundaries",
+            accept_multiple_files=True,
+        )
+    )
     p = st.file_uploader("Population CSV", type=["csv", "txt"], key="own_population")
-    la = files_of(st.file_uploader(
-        "LA boundaries (optional): local authorities, so the LA rule can keep them whole",
-        type=BOUNDARY_TYPES, key="own_la", accept_multiple_files=True))
+    la = files_of(
+        st.file_uploader(
+            "LA boundaries (optional): local authorities, so the LA rule can keep them whole",
+            type=BOUNDARY_TYPES,
+            key="own_la",
+            accept_multiple_files=True,
+        )
+    )
     # each file is checked as soon as it arrives (once), so a bad one is reported at once
     bcols = upload_columns(b, "own_boundaries_read")
     pcols = upload_columns([p] if p is not None else [], "own_population_read")
     lcols = upload_columns(la, "own_la_read")
     if not bcols or not pcols:
         if bool(b) != (p is not None) and (bcols or pcols):
-            st.caption("Add the " + ("population CSV" if p is None else "boundary file")
-                       + " to go on.")
+            st.caption(
+                "Add the " + ("population CSV" if p is None else "boundary file") + " to go on."
+            )
         return
     c1, c2, c3, c4 = st.columns(4)
     code_col = c1.selectbox("Code column (boundaries)", bcols)
@@ -298,23 +355,41 @@ def own_geography() -> None:
         la_code = l1.selectbox("LA code column", lcols, key="own_la_code")
         la_name = l2.selectbox("LA name column (optional)", [None, *lcols], key="own_la_name")
     else:
-        st.caption("Without an LA layer the LA rule stays off: which units belong to one "
-                   "local authority is not known. Add LA boundaries above to turn it on.")
+        st.caption(
+            "Without an LA layer the LA rule stays off: which units belong to one "
+            "local authority is not known. Add LA boundaries above to turn it on."
+        )
     w1, w2, w3 = st.columns(3)
     pop_label = w1.text_input("What the population counts", value="residents")
-    one = w2.text_input("Units are called", value="unit", key="own_unit_label",
-                        help="As your file calls them: 'ward', 'sub-ICB location', 'CCG'…")
-    many = w3.text_input("…and more than one", value="", key="own_unit_plural",
-                         placeholder=f"{(one or 'unit').strip()}s")
+    one = w2.text_input(
+        "Units are called",
+        value="unit",
+        key="own_unit_label",
+        help="As your file calls them: 'ward', 'sub-ICB location', 'CCG'…",
+    )
+    many = w3.text_input(
+        "…and more than one",
+        value="",
+        key="own_unit_plural",
+        placeholder=f"{(one or 'unit').strip()}s",
+    )
     if st.button("Use these files"):
+
         def build() -> Dataset:
             geo = load_uploaded_geography(
-                as_upload(b), (p.name, p.getvalue()), code_column=code_col,
-                population_column=pop_col, population_code_column=pcode_col,
-                name_column=name_col, population_label=pop_label,
-                la_boundaries=as_upload(la) if la else None, la_code_column=la_code,
-                la_name_column=la_name, unit_label=one.strip() or "unit",
-                unit_label_plural=many.strip() or None)
+                as_upload(b),
+                (p.name, p.getvalue()),
+                code_column=code_col,
+                population_column=pop_col,
+                population_code_column=pcode_col,
+                name_column=name_col,
+                population_label=pop_label,
+                la_boundaries=as_upload(la) if la else None,
+                la_code_column=la_code,
+                la_name_column=la_name,
+                unit_label=one.strip() or "unit",
+                unit_label_plural=many.strip() or None,
+            )
             return Dataset.from_geography(geo)
 
         with st.spinner("Checking the files and building the geography…"):
@@ -322,11 +397,13 @@ def own_geography() -> None:
         if custom is not None:
             switch_geography(custom)
             g = custom.geography
-            rule = ("with an LA layer: the LA rule keeps each LA whole" if g.has_la_layer
-                    else "without an LA layer: the LA rule is off (add LA boundaries on the "
-                         "Import and export page to turn it on)")
-            flash("success", f"Now planning on {g.name!r} ({units(custom, len(g.units))}), "
-                             f"{rule}.")
+            rule = (
+                "with an LA layer: the LA rule keeps each LA whole"
+                if g.has_la_layer
+                else "without an LA layer: the LA rule is off (add LA boundaries on the "
+                "Import and export page to turn it on)"
+            )
+            flash("success", f"Now planning on {g.name!r} ({units(custom, len(g.units))}), {rule}.")
             st.rerun()
 
 

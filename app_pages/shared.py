@@ -95,14 +95,18 @@ UNASSIGN = ("out", "")
 DRAWING = ("drawing", "")
 #: What the app's own choices are called in the pickers.
 OWN_LABELS = {
-    NEW_FOOTPRINT: "(a new footprint)", UNASSIGN: "(no footprint: take it out)",
-    DRAWING: "Current drawing", ("reference", "area_team_code"): "NHS Area Teams (2013)",
+    NEW_FOOTPRINT: "(a new footprint)",
+    UNASSIGN: "(no footprint: take it out)",
+    DRAWING: "Current drawing",
+    ("reference", "area_team_code"): "NHS Area Teams (2013)",
     ("reference", "region_code"): "NHS Regions (2013)",
 }
 #: What a page shows when it fails for a reason nobody foresaw (the log has the traceback).
-UNEXPECTED = ("This view hit an unexpected problem; your drawing and saved scenarios are "
-              "unchanged. The details are in the app log; another view, or reloading the "
-              "page, may work.")
+UNEXPECTED = (
+    "This view hit an unexpected problem; your drawing and saved scenarios are "
+    "unchanged. The details are in the app log; another view, or reloading the "
+    "page, may work."
+)
 #: Most lines of a list (problems in a file, in the constraints...) shown in one message.
 MAX_LINES = 20
 #: Where each browser's drawing is kept between reloads and restarts.
@@ -191,9 +195,12 @@ def persist() -> None:
         log.warning("could not keep the drawing: %s", exc)
         if not st.session_state.get("keep_failed"):
             st.session_state["keep_failed"] = True
-            flash("warning", f"Your drawing could not be kept on the server "
-                             f"({getattr(exc, 'strerror', None) or exc}): it lasts only while "
-                             "this tab is open. Save it as a scenario to keep it.")
+            flash(
+                "warning",
+                f"Your drawing could not be kept on the server "
+                f"({getattr(exc, 'strerror', None) or exc}): it lasts only while "
+                "this tab is open. Save it as a scenario to keep it.",
+            )
 
 
 #: Invisible (U+2060 WORD JOINER): put into "http://", "www." and "@" it stops Streamlit's
@@ -209,9 +216,16 @@ def esc(text: object) -> str:
     (so ``![t](http://elsewhere/p.png)`` fetches nothing and ``$5m to $6m`` is not
     mathematics); addresses are kept from becoming links as well.
     """
-    return _ADDRESS.sub(lambda m: (m.group(1) + _JOIN) if m.group(1)
-                        else (m.group(2) + _JOIN) if m.group(2) else _JOIN + "@",
-                        plain(text))
+    return _ADDRESS.sub(
+        lambda m: (
+            (m.group(1) + _JOIN)
+            if m.group(1)
+            else (m.group(2) + _JOIN)
+            if m.group(2)
+            else _JOIN + "@"
+        ),
+        plain(text),
+    )
 
 
 def md(text: object) -> str:
@@ -260,9 +274,15 @@ def picker_labels(options: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     taken: set[str] = set()
     for option in sorted(options, key=lambda o: o not in OWN_LABELS):  # own choices first
         kind, ident = option
-        label = OWN_LABELS.get(option) or clean_name(
-            {"scenario": f"Scenario: {ident}", "imported": f"Imported plan: {ident}"}
-            .get(kind, ident)) or "(no name)"
+        label = (
+            OWN_LABELS.get(option)
+            or clean_name(
+                {"scenario": f"Scenario: {ident}", "imported": f"Imported plan: {ident}"}.get(
+                    kind, ident
+                )
+            )
+            or "(no name)"
+        )
         text, n = label, 1
         while text in taken:
             n += 1
@@ -301,18 +321,23 @@ def show_flash(box: Any = None) -> None:
     conflict = st.session_state["save_conflict"]
     if conflict:
         with box:
-            st.warning(md(f"Your drawing was not saved over scenario {conflict['name']!r}, "
-                          "which someone else saved after you loaded it. Keep both: save "
-                          f"yours as {copy_name(conflict['name'])!r}."))
+            st.warning(
+                md(
+                    f"Your drawing was not saved over scenario {conflict['name']!r}, "
+                    "which someone else saved after you loaded it. Keep both: save "
+                    f"yours as {copy_name(conflict['name'])!r}."
+                )
+            )
             c1, c2 = st.columns(2)
-            c1.button("Save as a copy", on_click=save_copy, type="primary",
-                      key="save_copy")
-            c2.button("Leave it unsaved", key="drop_conflict",
-                      on_click=lambda: st.session_state.update(save_conflict=None))
+            c1.button("Save as a copy", on_click=save_copy, type="primary", key="save_copy")
+            c2.button(
+                "Leave it unsaved",
+                key="drop_conflict",
+                on_click=lambda: st.session_state.update(save_conflict=None),
+            )
 
 
-def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
-            later: bool = False) -> Any:
+def guarded(action: Callable[[], Any], *, what: str, drop: str = "", later: bool = False) -> Any:
     """Run a library call; show its message (never a traceback) if it fails.
 
     The message is headed by ``what`` unless it already starts with those words; ``drop`` is
@@ -321,6 +346,7 @@ def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
     Messages quote names from planners' files, so they are shown as plain text (:func:`md`),
     with a long list of problems cut to its first lines (:func:`capped`).
     """
+
     def say(text: str) -> None:
         if later:
             flash("error", capped(text))
@@ -332,12 +358,14 @@ def guarded(action: Callable[[], Any], *, what: str, drop: str = "",
     except FootprintError as exc:
         text = str(exc)
         if drop and text.startswith(drop + ": "):
-            text = text[len(drop) + 2:]
+            text = text[len(drop) + 2 :]
         say(text if text.startswith(what) else f"{what}: {text}")
     except Exception:  # unexpected: log it for the maintainer, show a plain message
         log.exception("unexpected error (%s)", what)
-        say(f"{what}: something unexpected went wrong (details are in the app log). "
-            "Your drawing and saved scenarios are unchanged.")
+        say(
+            f"{what}: something unexpected went wrong (details are in the app log). "
+            "Your drawing and saved scenarios are unchanged."
+        )
     return None
 
 
@@ -410,8 +438,12 @@ def digest_of(ds: Dataset) -> str:
 
 
 #: What belongs to one geography besides its drawing (codes of one mean nothing in another).
-PER_GEOGRAPHY = {"last_result": lambda: None, "imported_plan": lambda: None,
-                 "loaded_from": lambda: None, "save_conflict": lambda: None}
+PER_GEOGRAPHY = {
+    "last_result": lambda: None,
+    "imported_plan": lambda: None,
+    "loaded_from": lambda: None,
+    "save_conflict": lambda: None,
+}
 
 
 def switch_geography(custom: Dataset | None) -> None:
@@ -455,12 +487,14 @@ def store() -> ScenarioStore:
     except OSError as exc:
         raise ScenarioError(
             f"cannot use {folder} as the scenario folder ({exc.strerror}); choose a folder the "
-            "app can write to (the folder is set by FOOTPRINT_SCENARIO_DIR)") from None
+            "app can write to (the folder is set by FOOTPRINT_SCENARIO_DIR)"
+        ) from None
     if not os.access(s.folder, os.W_OK | os.X_OK):
         raise ScenarioError(
             f"cannot use {s.folder} as the scenario folder (the app may not write to it); "
             "choose a folder the app can write to (the folder is set by "
-            "FOOTPRINT_SCENARIO_DIR)")
+            "FOOTPRINT_SCENARIO_DIR)"
+        )
     return s
 
 
@@ -482,8 +516,9 @@ def distinct(scenarios: tuple[Scenario, ...] | list[Scenario]) -> list[Scenario]
 def belongs_here(sc: Scenario, ds: Dataset) -> bool:
     """Whether ``sc`` was drawn on the geography planned on now (older files: by codes)."""
     eng = england()
-    drawn_on = geography_of(sc, england_digest=digest_of(eng),
-                            england_codes=eng.geography.units["code"])
+    drawn_on = geography_of(
+        sc, england_digest=digest_of(eng), england_codes=eng.geography.units["code"]
+    )
     return drawn_on == digest_of(ds)
 
 
@@ -496,8 +531,10 @@ def of_this_geography(ds: Dataset, scenarios: Any) -> tuple[list[Scenario], int]
 
 def others_note(n: int) -> None:
     if n:
-        st.caption(f"{plural(n, 'saved scenario')} drawn on another geography "
-                   f"{'is' if n == 1 else 'are'} not listed here.")
+        st.caption(
+            f"{plural(n, 'saved scenario')} drawn on another geography "
+            f"{'is' if n == 1 else 'are'} not listed here."
+        )
 
 
 # --- the drawing ----------------------------------------------------------------------------
@@ -535,11 +572,16 @@ def say_change(change: Change, names: Mapping[str, str], before: Drawing) -> Non
         name = f"{name} and {plural(len(change.units) - 1, 'other')}"
     if change.kind == "refused" and change.reason == "locked-unit":
         where = before.assignment.get(change.blocked[0])
-        flash("warning", f"{names.get(change.blocked[0], change.blocked[0])} is in the locked "
-                         f"footprint {where!r}; unlock it first.")
+        flash(
+            "warning",
+            f"{names.get(change.blocked[0], change.blocked[0])} is in the locked "
+            f"footprint {where!r}; unlock it first.",
+        )
     elif change.kind == "refused" and change.reason == "locked-target":
-        flash("warning", f"Footprint {change.footprint!r} is locked; unlock it to add "
-                         f"{units_word(dataset())}.")
+        flash(
+            "warning",
+            f"Footprint {change.footprint!r} is locked; unlock it to add {units_word(dataset())}.",
+        )
     elif change.kind == "refused":
         flash("warning", f"Nothing changed ({change.reason}).")
     elif change.kind == "unchanged" and change.footprint:
@@ -550,8 +592,10 @@ def say_change(change: Change, names: Mapping[str, str], before: Drawing) -> Non
         flash("success", f"Removed {name} from {change.previous[first]!r}.")
     elif change.kind == "assigned":
         moved = change.previous.get(first)
-        flash("success", f"Put {name} in {change.footprint!r}"
-              + (f" (moved from {moved!r})." if moved else "."))
+        flash(
+            "success",
+            f"Put {name} in {change.footprint!r}" + (f" (moved from {moved!r})." if moved else "."),
+        )
 
 
 def assign(code: str, names: Mapping[str, str]) -> None:
@@ -565,8 +609,7 @@ def assign(code: str, names: Mapping[str, str]) -> None:
     kind, target = s["draw_target"]
     units = [code]
     if s.get("paint_block"):  # the CCG's whole LA block, in one undo step
-        units = block_units(code, getattr(getattr(dataset(), "audit", None), "blocks", None)
-                            or {})
+        units = block_units(code, getattr(getattr(dataset(), "audit", None), "blocks", None) or {})
     if kind == UNASSIGN[0]:
         new, change = before.unassign(units)
     else:
@@ -613,13 +656,17 @@ def set_drawing(new_plan: Mapping[str, str], *, locked_units: tuple[str, ...] = 
     commit(*d.replace_plan(new_plan, locked=locked))
 
 
-def load_into_drawing(new_plan: Mapping[str, str], what: str,
-                      scenario: tuple[str, int] | None = None,
-                      locked_units: tuple[str, ...] = ()) -> None:
+def load_into_drawing(
+    new_plan: Mapping[str, str],
+    what: str,
+    scenario: tuple[str, int] | None = None,
+    locked_units: tuple[str, ...] = (),
+) -> None:
     """Replace the drawing; ``scenario``: the (name, revision) of the saved scenario it is."""
     set_drawing(new_plan, locked_units=locked_units)
     st.session_state["loaded_from"] = (
-        {"name": scenario[0], "revision": scenario[1]} if scenario else None)
+        {"name": scenario[0], "revision": scenario[1]} if scenario else None
+    )
     st.session_state["save_conflict"] = None
     flash("success", f"Loaded {what} into the drawing (undo brings the previous drawing back).")
 
@@ -629,12 +676,19 @@ def load_scenario(sc: Scenario) -> None:
     another geography is refused in words."""
     ds = dataset()
     if not belongs_here(sc, ds):
-        flash("error", f"Scenario {sc.name!r} was drawn on another geography, not on "
-                       f"{ds.geography.name!r}; it was not loaded. Switch to its geography "
-                       "on the Import and export page to use it.")
+        flash(
+            "error",
+            f"Scenario {sc.name!r} was drawn on another geography, not on "
+            f"{ds.geography.name!r}; it was not loaded. Switch to its geography "
+            "on the Import and export page to use it.",
+        )
         return
-    load_into_drawing(sc.assignment, f"scenario {sc.name!r}", (sc.name, sc.revision),
-                      locked_units=tuple(sc.locked))
+    load_into_drawing(
+        sc.assignment,
+        f"scenario {sc.name!r}",
+        (sc.name, sc.revision),
+        locked_units=tuple(sc.locked),
+    )
 
 
 def plural(n: int, word: str) -> str:
@@ -689,12 +743,21 @@ def unit_labels(ds: Dataset) -> dict[str, str]:
 # --- saving ---------------------------------------------------------------------------------
 
 
-def save_scenario(name: str, plan_: Mapping[str, str], *, source: str, notes: str = "",
-                  status: str | None = None, constraints_json: str | None = None,
-                  overwrite: bool = False, expected_revision: int | None = None,
-                  on_conflict: Callable[[], None] | None = None, quiet: bool = False,
-                  later: bool = False, locked_units: tuple[str, ...] = ()
-                  ) -> Scenario | None:
+def save_scenario(
+    name: str,
+    plan_: Mapping[str, str],
+    *,
+    source: str,
+    notes: str = "",
+    status: str | None = None,
+    constraints_json: str | None = None,
+    overwrite: bool = False,
+    expected_revision: int | None = None,
+    on_conflict: Callable[[], None] | None = None,
+    quiet: bool = False,
+    later: bool = False,
+    locked_units: tuple[str, ...] = (),
+) -> Scenario | None:
     """Save a plan as a scenario of the geography planned on now; the saved scenario (with
     its revision), or ``None`` after saying why not.
 
@@ -705,20 +768,32 @@ def save_scenario(name: str, plan_: Mapping[str, str], *, source: str, notes: st
     folder: list[Path] = []
 
     def _save() -> Scenario:
-        scenario = Scenario(name=name, assignment=dict(plan_), source=source, notes=notes,
-                            status=status, constraints_json=constraints_json,
-                            locked=tuple(locked_units), geography=digest_of(dataset()))
+        scenario = Scenario(
+            name=name,
+            assignment=dict(plan_),
+            source=source,
+            notes=notes,
+            status=status,
+            constraints_json=constraints_json,
+            locked=tuple(locked_units),
+            geography=digest_of(dataset()),
+        )
         s = store()
         try:
-            saved = s.save(scenario, overwrite=overwrite or expected_revision is not None,
-                           expected_revision=expected_revision)
+            saved = s.save(
+                scenario,
+                overwrite=overwrite or expected_revision is not None,
+                expected_revision=expected_revision,
+            )
         except ScenarioConflictError:
             if on_conflict is not None:
                 on_conflict()
             raise
         except OSError as exc:  # a folder that went read-only or full since it was checked
-            raise ScenarioError(f"the scenario folder {s.folder} cannot be written to "
-                                f"({exc.strerror}); nothing was saved") from None
+            raise ScenarioError(
+                f"the scenario folder {s.folder} cannot be written to "
+                f"({exc.strerror}); nothing was saved"
+            ) from None
         folder.append(s.folder)
         return saved
 
@@ -752,13 +827,25 @@ def save_drawing() -> None:
     name = str(s["save_name"]).strip()
     over_source = bool(s["save_overwrite"] and source and name == source["name"])
     d = drawing()
-    pending = {"name": name, "plan": dict(d.assignment), "notes": s["save_notes"],
-               "locked_units": d.locked_units}
-    remember_source(save_scenario(
-        name, d.assignment, source="drawn", notes=s["save_notes"],
-        overwrite=s["save_overwrite"], locked_units=d.locked_units,
-        expected_revision=source["revision"] if over_source else None,
-        on_conflict=lambda: s.update(save_conflict=pending), later=True))
+    pending = {
+        "name": name,
+        "plan": dict(d.assignment),
+        "notes": s["save_notes"],
+        "locked_units": d.locked_units,
+    }
+    remember_source(
+        save_scenario(
+            name,
+            d.assignment,
+            source="drawn",
+            notes=s["save_notes"],
+            overwrite=s["save_overwrite"],
+            locked_units=d.locked_units,
+            expected_revision=source["revision"] if over_source else None,
+            on_conflict=lambda: s.update(save_conflict=pending),
+            later=True,
+        )
+    )
 
 
 def copy_name(name: str) -> str:
@@ -778,9 +865,16 @@ def save_copy() -> None:
     """Save the drawing a conflict kept from being saved, under a new name (the way out)."""
     conflict = st.session_state["save_conflict"]
     if conflict:
-        remember_source(save_scenario(copy_name(conflict["name"]), conflict["plan"],
-                                      source="drawn", notes=conflict["notes"], later=True,
-                                      locked_units=tuple(conflict.get("locked_units", ()))))
+        remember_source(
+            save_scenario(
+                copy_name(conflict["name"]),
+                conflict["plan"],
+                source="drawn",
+                notes=conflict["notes"],
+                later=True,
+                locked_units=tuple(conflict.get("locked_units", ())),
+            )
+        )
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -798,13 +892,26 @@ def footprint_table(ds: Dataset, plan_: Mapping[str, str], floor: int) -> pd.Dat
         return None
     problem = problem_for(ds, digest_of(ds))
     constraints = Constraints(min_population=floor, la_rule=la_rule(ds))
-    return guarded(lambda: summarise_plan(problem, dict(plan_), constraints),
-                   what="Could not summarise the drawing")
+    return guarded(
+        lambda: summarise_plan(problem, dict(plan_), constraints),
+        what="Could not summarise the drawing",
+    )
 
 
 #: The summary table's columns as the planner sees them, in this order (the rest are hidden).
-TABLE_COLUMNS = ("footprint", "population", "meets_floor", "n_units", "contiguous",
-                 "polsby_popper", "area_km2", "unit_names", "las", "problems", "units")
+TABLE_COLUMNS = (
+    "footprint",
+    "population",
+    "meets_floor",
+    "n_units",
+    "contiguous",
+    "polsby_popper",
+    "area_km2",
+    "unit_names",
+    "las",
+    "problems",
+    "units",
+)
 
 
 def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
@@ -814,16 +921,17 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
     if table is None or len(table) == 0:
         # no empty table: Streamlit's table code costs a 2-core machine ~2 s on the first page,
         # so the browser loads it with the first click instead
-        st.info(md(f"No footprints yet: pick a target footprint and click {many} on the "
-                   "map."))
+        st.info(md(f"No footprints yet: pick a target footprint and click {many} on the map."))
         return
     shown = table[[c for c in TABLE_COLUMNS if c in table]].copy()
     if "area_km2" in shown:
         shown["area_km2"] = shown["area_km2"].round(0)
     if "las" in shown:  # LAs by name, as a planner reads them ("Newcastle upon Tyne")
         la_names = ds.geography.la_names
-        shown["las"] = [[la_names.get(str(c), str(c)) for c in v]
-                        if isinstance(v, list | tuple | set) else v for v in shown["las"]]
+        shown["las"] = [
+            [la_names.get(str(c), str(c)) for c in v] if isinstance(v, list | tuple | set) else v
+            for v in shown["las"]
+        ]
     for col in ("units", "unit_names", "las", "problems"):
         if col in shown:
             shown[col] = [
@@ -837,18 +945,23 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
         column_config={
             "footprint": st.column_config.TextColumn("footprint", pinned=True),
             "population": st.column_config.NumberColumn(
-                short, format="localized",
-                help=f"Sum of {esc(label)}; the floor is {floor:,}"),
+                short, format="localized", help=f"Sum of {esc(label)}; the floor is {floor:,}"
+            ),
             "meets_floor": st.column_config.CheckboxColumn(
-                f"≥ {floor:,}", help=f"At least {floor:,} {esc(short)}"),
+                f"≥ {floor:,}", help=f"At least {floor:,} {esc(short)}"
+            ),
             "n_units": st.column_config.NumberColumn(many, format="localized"),
             "contiguous": st.column_config.CheckboxColumn(
-                "in one piece", help=f"Every {esc(one)} reaches the others through shared "
-                                     "borders "
-                                     "(or the listed island bridges and river crossings)"),
+                "in one piece",
+                help=f"Every {esc(one)} reaches the others through shared "
+                "borders "
+                "(or the listed island bridges and river crossings)",
+            ),
             "polsby_popper": st.column_config.NumberColumn(
-                "compactness", format="%.2f",
-                help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy"),
+                "compactness",
+                format="%.2f",
+                help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy",
+            ),
             "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
             "unit_names": st.column_config.TextColumn(f"{one} names", width="large"),
             "las": st.column_config.TextColumn("LAs"),
@@ -858,9 +971,18 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
     )
 
 
-def draw_map(ds: Dataset, *, plan_: Mapping[str, str], colour_by: str, key: str,
-             highlight: tuple[str, ...] = (), events: bool = True, height: int = 620,
-             floor: int | None = None, locked: frozenset[str] = frozenset()) -> None:
+def draw_map(
+    ds: Dataset,
+    *,
+    plan_: Mapping[str, str],
+    colour_by: str,
+    key: str,
+    highlight: tuple[str, ...] = (),
+    events: bool = True,
+    height: int = 620,
+    floor: int | None = None,
+    locked: frozenset[str] = frozenset(),
+) -> None:
     """Draw ``plan_``; footprints below ``floor`` (by default the app's) are outlined."""
     g = ds.geography
     opts = st.session_state
@@ -869,20 +991,30 @@ def draw_map(ds: Dataset, *, plan_: Mapping[str, str], colour_by: str, key: str,
     def build() -> tuple[Any, Any]:
         data_url = map_data_url(ds)
         base = base_map(
-            g, audit=ds.audit, show_lower_tier=opts.get("show_lower", False),
+            g,
+            audit=ds.audit,
+            show_lower_tier=opts.get("show_lower", False),
             show_area_teams=opts.get("show_teams", False),
             show_regions=opts.get("show_regions", False),
             links=ds.adjacency.bridges + ds.adjacency.river_crossings,
-            tiles=opts.get("tiles", False), leaflet_url=LEAFLET_URL, data_url=data_url,
+            tiles=opts.get("tiles", False),
+            leaflet_url=LEAFLET_URL,
+            data_url=data_url,
             zoom_start=6.5 if height >= 600 else 6.0,  # all of England in view either way
         )
         if opts["custom_dataset"] is not None:  # a planner's own units: frame them
             west, south, east, north = (float(v) for v in g.display_units.total_bounds)
             base.fit_bounds([[south, west], [north, east]])
         layer = units_layer(
-            g, audit=ds.audit, assignment=plan_, colour_by=colour_by, highlight=highlight,
-            locked=sorted(locked), floor=floor,
-            fill_opacity=0.6 if opts.get("tiles") else 0.75, data_url=data_url,
+            g,
+            audit=ds.audit,
+            assignment=plan_,
+            colour_by=colour_by,
+            highlight=highlight,
+            locked=sorted(locked),
+            floor=floor,
+            fill_opacity=0.6 if opts.get("tiles") else 0.75,
+            data_url=data_url,
             on_click=INSTANT_CLICKS_JS if events else None,
         )
         return base, layer
@@ -892,14 +1024,19 @@ def draw_map(ds: Dataset, *, plan_: Mapping[str, str], colour_by: str, key: str,
         return
     base, layer = built
     st_folium(
-        base, key=key, height=height, use_container_width=True,
+        base,
+        key=key,
+        height=height,
+        use_container_width=True,
         returned_objects=MAP_EVENTS if events else [],
-        feature_group_to_add=layer, on_change=on_map_click if events else None,
+        feature_group_to_add=layer,
+        on_change=on_map_click if events else None,
     )
 
 
-def picker(where: Any, label: str, options: list[tuple[str, str]], *, key: str,
-           index: int = 0) -> tuple[str, str]:
+def picker(
+    where: Any, label: str, options: list[tuple[str, str]], *, key: str, index: int = 0
+) -> tuple[str, str]:
     """A selectbox over (kind, id) choices, showing ``picker_labels``; returns the choice.
 
     A choice kept from an earlier run that is gone now (a deleted scenario) is dropped
@@ -908,8 +1045,9 @@ def picker(where: Any, label: str, options: list[tuple[str, str]], *, key: str,
     if key in st.session_state and st.session_state[key] not in options:
         del st.session_state[key]
     shown = picker_labels(options)
-    chosen = where.selectbox(label, options, key=key, index=index,
-                             format_func=lambda o: shown.get(o, str(o)))
+    chosen = where.selectbox(
+        label, options, key=key, index=index, format_func=lambda o: shown.get(o, str(o))
+    )
     return chosen if chosen in options else options[index]
 
 
@@ -932,33 +1070,56 @@ def sidebar(ds: Dataset | None) -> None:
         st.title("CSU footprint planner")
         if ds is not None:
             g = ds.geography
-            in_place(lambda: st.caption(md(f"{g.name}: {units(ds, len(g.units))}, "
-                                           f"{g.population_total:,} {g.population_label}.")),
-                     where="the sidebar", message=broken)
+            in_place(
+                lambda: st.caption(
+                    md(
+                        f"{g.name}: {units(ds, len(g.units))}, "
+                        f"{g.population_total:,} {g.population_label}."
+                    )
+                ),
+                where="the sidebar",
+                message=broken,
+            )
             in_place(lambda: settings(ds), where="the sidebar's settings", message=broken)
 
 
 def settings(ds: Dataset) -> None:
     g = ds.geography
     short = esc(short_label(ds))
-    st.number_input(f"Population floor ({short})", min_value=0, step=10_000,
-                    key="floor", help=f"Each footprint needs at least this many "
-                                      f"{esc(g.population_label)}: the drawing is checked "
-                                      "against it and the optimiser plans with it.")
+    st.number_input(
+        f"Population floor ({short})",
+        min_value=0,
+        step=10_000,
+        key="floor",
+        help=f"Each footprint needs at least this many "
+        f"{esc(g.population_label)}: the drawing is checked "
+        "against it and the optimiser plans with it.",
+    )
     st.caption(f"= {int(st.session_state['floor']):,} {short} per footprint, on every page")
-    st.radio(f"Colour {esc(units_word(ds))} by", ["footprint", "population"], key="colour_by",
-             horizontal=True)
+    st.radio(
+        f"Colour {esc(units_word(ds))} by",
+        ["footprint", "population"],
+        key="colour_by",
+        horizontal=True,
+    )
     # only the layers this geography has (a planner's own may have no LAs or NHS groupings)
-    offered = [(layer, box) for layer, box in (("la_lower", "show_lower"),
-                                               ("area_team_code", "show_teams"),
-                                               ("region_code", "show_regions"))
-               if layer in g.layers]
+    offered = [
+        (layer, box)
+        for layer, box in (
+            ("la_lower", "show_lower"),
+            ("area_team_code", "show_teams"),
+            ("region_code", "show_regions"),
+        )
+        if layer in g.layers
+    ]
     st.markdown("**Reference layers**")
     for layer, box in offered:
         st.checkbox(esc(layer_label(ds, layer)), key=box)
     if "la_upper" not in g.layers:
-        st.caption("No local authority layer: add one beside your boundaries on the Import "
-                   "and export page to see LA borders and keep LAs whole.")
+        st.caption(
+            "No local authority layer: add one beside your boundaries on the Import "
+            "and export page to see LA borders and keep LAs whole."
+        )
     st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
 
 
@@ -996,8 +1157,10 @@ def solver_slot(say: Any) -> Iterator[bool]:
     slots = solver_slots()
     got = slots.acquire(blocking=False)
     if not got:
-        say("Waiting for a free solver: other planners' runs are using this server's "
-            "cores. Your time limit starts when your run does.")
+        say(
+            "Waiting for a free solver: other planners' runs are using this server's "
+            "cores. Your time limit starts when your run does."
+        )
         got = slots.acquire(timeout=wait)
     try:
         yield got

@@ -71,7 +71,6 @@ from tests.appserver import (  # noqa: E402
 VIEWPORT = {"width": 1500, "height": 1000}
 
 
-
 # The footprint table (st.dataframe) keeps an accessible copy of its cells in the DOM.
 _TABLE_HAS = """([footprint, n]) => {
     const grid = document.querySelector('[data-testid="stDataFrame"]');
@@ -90,8 +89,9 @@ _TABLE_HAS = """([footprint, n]) => {
 def app_server(scenario_dir: Path) -> Iterator[str]:
     """The app on a free port, its log beside the scenarios; exits the script if it fails."""
     try:
-        with serve_app(scenario_dir=scenario_dir,
-                       log_path=scenario_dir.parent / "streamlit.log") as url:
+        with serve_app(
+            scenario_dir=scenario_dir, log_path=scenario_dir.parent / "streamlit.log"
+        ) as url:
             yield url
     except AppDidNotStart as exc:
         raise SystemExit(str(exc)) from None
@@ -155,8 +155,9 @@ def settle(page, quiet_ms: int = 1200, limit_s: float = 30.0) -> None:
             return
 
 
-def load(browser, url: str, viewport: dict[str, int] = VIEWPORT
-         ) -> tuple[float, object, object, Meter]:
+def load(
+    browser, url: str, viewport: dict[str, int] = VIEWPORT
+) -> tuple[float, object, object, Meter]:
     context, page, meter = new_page(browser, url, viewport)
     page.meter = meter
     t0 = time.perf_counter()
@@ -176,8 +177,9 @@ def click_a_ccg(page, start: int, n_assigned: int) -> tuple[float, float]:
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     frame.wait_for_function(FILL_CHANGED_JS, arg=[point["index"]], timeout=30_000, polling=16)
     t_colour = time.perf_counter() - t0
-    page.wait_for_function(_TABLE_HAS, arg=["Footprint 1", n_assigned + 1], timeout=30_000,
-                           polling=16)
+    page.wait_for_function(
+        _TABLE_HAS, arg=["Footprint 1", n_assigned + 1], timeout=30_000, polling=16
+    )
     t_table = time.perf_counter() - t0
     return t_colour, max(t_table, t_colour)
 
@@ -189,8 +191,9 @@ def layer_sizes() -> dict[str, int]:
 
     ds = load_dataset()
     inline, _ = units_geojson(ds.geography, audit=ds.audit, assignment={}, colour_by="footprint")
-    props, styles = unit_properties(ds.geography, audit=ds.audit, assignment={},
-                                    colour_by="footprint")
+    props, styles = unit_properties(
+        ds.geography, audit=ds.audit, assignment={}, colour_by="footprint"
+    )
     files = static_files(ds.geography)
     return {
         "ccg_layer_inline_bytes": len(inline.encode("utf-8")),
@@ -228,7 +231,8 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
             from PIL import Image
 
             Image.open(path).convert("RGB").quantize(
-                colors=256, method=Image.Quantize.MAXCOVERAGE).save(path, optimize=True)
+                colors=256, method=Image.Quantize.MAXCOVERAGE
+            ).save(path, optimize=True)
         out.append(path)
 
     shot("01-map.png")
@@ -241,8 +245,12 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
 
     view(page, "Optimise")
     page.get_by_role("button", name="Run the optimiser").click()
-    verdict = page.get_by_text("Proven best (optimal)").or_(
-        page.get_by_text("Feasible, within")).or_(page.get_by_text("Infeasible")).first
+    verdict = (
+        page.get_by_text("Proven best (optimal)")
+        .or_(page.get_by_text("Feasible, within"))
+        .or_(page.get_by_text("Infeasible"))
+        .first
+    )
     verdict.wait_for(timeout=600_000)
     settle(page)
     verdict.evaluate("e => e.scrollIntoView({block: 'start'})")
@@ -259,8 +267,9 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
 
     view(page, "Import and export")
     uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-    uploads.nth(1).set_input_files(files=[{
-        "name": "ccgs.zip", "mimeType": "application/zip", "buffer": _zip_slip()}])
+    uploads.nth(1).set_input_files(
+        files=[{"name": "ccgs.zip", "mimeType": "application/zip", "buffer": _zip_slip()}]
+    )
     page.get_by_text("refused").first.wait_for(timeout=30_000)
     settle(page)
     page.get_by_text("refused").first.scroll_into_view_if_needed()
@@ -287,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict[str, object] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                   f"{platform.python_version()}",
+        f"{platform.python_version()}",
         "load_average_before": round(os.getloadavg()[0], 2),
         **layer_sizes(),
     }
@@ -344,34 +353,40 @@ def main(argv: list[str] | None = None) -> int:
             clicked = set(got["clicked"])
             coloured = {i for i, f in enumerate(got["fills"]) if f != UNASSIGNED_FILL}
             one_fill = {got["fills"][i] for i in clicked & coloured}
-            figures.update({
-                "rapid_clicks": len(got["clicked"]),
-                # aimed at and not coloured, plus coloured and never aimed at, plus any
-                # that went to a second footprint
-                "rapid_misassigned": len(clicked - coloured) + len(coloured - clicked)
-                + max(0, len(one_fill) - 1),
-                "rapid_map_moved": sum(b != got["boxes"][0] for b in got["boxes"]),
-                "rapid_click_to_count_median_s": round(statistics.median(got["seconds"]), 3),
-                "rapid_click_to_count_max_s": round(max(got["seconds"]), 3),
-            })
+            figures.update(
+                {
+                    "rapid_clicks": len(got["clicked"]),
+                    # aimed at and not coloured, plus coloured and never aimed at, plus any
+                    # that went to a second footprint
+                    "rapid_misassigned": len(clicked - coloured)
+                    + len(coloured - clicked)
+                    + max(0, len(one_fill) - 1),
+                    "rapid_map_moved": sum(b != got["boxes"][0] for b in got["boxes"]),
+                    "rapid_click_to_count_median_s": round(statistics.median(got["seconds"]), 3),
+                    "rapid_click_to_count_max_s": round(max(got["seconds"]), 3),
+                }
+            )
 
-            figures.update({
-                "first_page_runs_s": [round(x, 2) for x in loads],
-                "first_page_median_s": round(statistics.median(loads), 2),
-                "first_page_browser_cached_runs_s": [round(x, 2) for x in reloads],
-                "first_page_browser_cached_median_s": round(statistics.median(reloads), 2),
-                "click_to_colour_median_s": round(statistics.median(colour), 3),
-                "click_to_table_median_s": round(statistics.median(table), 3),
-                "click_to_table_max_s": round(max(table), 3),
-                "click_runs_s": [round(x, 3) for x in table],
-                "websocket_bytes_first_page_median": int(statistics.median(ws_first)),
-                "websocket_bytes_per_click_median": int(statistics.median(per_click)),
-                "static_files_fetched_bytes": files_first,
-            })
+            figures.update(
+                {
+                    "first_page_runs_s": [round(x, 2) for x in loads],
+                    "first_page_median_s": round(statistics.median(loads), 2),
+                    "first_page_browser_cached_runs_s": [round(x, 2) for x in reloads],
+                    "first_page_browser_cached_median_s": round(statistics.median(reloads), 2),
+                    "click_to_colour_median_s": round(statistics.median(colour), 3),
+                    "click_to_table_median_s": round(statistics.median(table), 3),
+                    "click_to_table_max_s": round(max(table), 3),
+                    "click_runs_s": [round(x, 3) for x in table],
+                    "websocket_bytes_first_page_median": int(statistics.median(ws_first)),
+                    "websocket_bytes_per_click_median": int(statistics.median(per_click)),
+                    "static_files_fetched_bytes": files_first,
+                }
+            )
             if args.screenshots:
-                figures["screenshots"] = [str(x.relative_to(ROOT)) if x.is_relative_to(ROOT)
-                                          else str(x)
-                                          for x in screenshots(browser, url, args.screenshots)]
+                figures["screenshots"] = [
+                    str(x.relative_to(ROOT)) if x.is_relative_to(ROOT) else str(x)
+                    for x in screenshots(browser, url, args.screenshots)
+                ]
             browser.close()
 
     figures["load_average_after"] = round(os.getloadavg()[0], 2)

@@ -100,7 +100,6 @@ MAP_VIEW, OPTIMISE_VIEW = "Map and drawing", "Optimise"
 WATCHER = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"
 
 
-
 # CCGs in footprints by the footprint table: the sum of its "CCGs" column (-1: no table yet).
 # A click goes into Footprint 1 at first; after a visit to another view the "Clicking a CCG
 # puts it in" box starts again at a new footprint, so the sum is watched, not one row.
@@ -184,8 +183,7 @@ class Memory:
         except psutil.Error:
             server = []
         ids = {p.pid for p in server}
-        return server, [p for p in psutil.Process().children(recursive=True)
-                        if p.pid not in ids]
+        return server, [p for p in psutil.Process().children(recursive=True) if p.pid not in ids]
 
     def sample(self, *, first: bool = False) -> tuple[int, int]:
         server, browser = self._procs()
@@ -257,8 +255,18 @@ def server_process(port: str) -> psutil.Process:
 
 
 class Session:
-    def __init__(self, n: int, browser, url: str, figures: Figures, *, stop_at: float,
-                 cut_at: float, args: argparse.Namespace, optimiser: bool) -> None:
+    def __init__(
+        self,
+        n: int,
+        browser,
+        url: str,
+        figures: Figures,
+        *,
+        stop_at: float,
+        cut_at: float,
+        args: argparse.Namespace,
+        optimiser: bool,
+    ) -> None:
         self.n, self.browser, self.url, self.fig = n, browser, url, figures
         self.stop_at, self.cut_at, self.args, self.optimiser = stop_at, cut_at, args, optimiser
         self.ws_bytes = 0
@@ -267,13 +275,17 @@ class Session:
         self.clicks = 0
         self.doing = "opening the page"
         self.mine: dict[str, object] = figures.per_session.setdefault(
-            n, {"map": None, "clicks": 0, "runs": 0, "end": "worked until --seconds"})
+            n, {"map": None, "clicks": 0, "runs": 0, "end": "worked until --seconds"}
+        )
         self.host = url.split("//", 1)[1]
 
     def log(self, what: str) -> None:
         if self.args.verbose:
-            print(f"{time.monotonic() - self.args.t0:7.1f} s  session {self.n}: {what}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{time.monotonic() - self.args.t0:7.1f} s  session {self.n}: {what}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def timeout_ms(self, wanted_s: float) -> float:
         """``wanted_s`` or what is left before waits are cut, whichever is less (at least 1 s)."""
@@ -284,8 +296,14 @@ class Session:
 
     def _websocket(self, ws) -> None:
         ws.on("framereceived", self._frame)
-        ws.on("close", lambda _ws: None if self.closing else self.fig.error(
-            self.n, "the page's websocket to the server closed"))
+        ws.on(
+            "close",
+            lambda _ws: (
+                None
+                if self.closing
+                else self.fig.error(self.n, "the page's websocket to the server closed")
+            ),
+        )
 
     async def _route(self, route) -> None:
         u = route.request.url
@@ -313,8 +331,12 @@ class Session:
                 await self.context.close()
 
     async def wait_polygons(self, wanted_s: float) -> None:
-        await self.page.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(
-            timeout=self.timeout_ms(wanted_s))
+        await (
+            self.page.frame_locator(MAP_FRAME)
+            .first.locator(CCG_PATHS)
+            .nth(210)
+            .wait_for(timeout=self.timeout_ms(wanted_s))
+        )
 
     async def settle(self, quiet_s: float = 1.0, limit_s: float = 20.0) -> None:
         """Until Streamlit stops sending (the script run and any rerun it caused are over)."""
@@ -335,7 +357,8 @@ class Session:
 
     async def map_frame(self):
         handle = await self.page.locator(MAP_FRAME).first.element_handle(
-            timeout=self.timeout_ms(30))
+            timeout=self.timeout_ms(30)
+        )
         return await handle.content_frame()
 
     async def click(self) -> bool:
@@ -351,11 +374,13 @@ class Session:
         t0 = time.perf_counter()
         await self.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
         self.clicks += 1
-        await frame.wait_for_function(FILL_CHANGED_JS, arg=[point["index"]], polling=25,
-                                      timeout=self.timeout_ms(60))
+        await frame.wait_for_function(
+            FILL_CHANGED_JS, arg=[point["index"]], polling=25, timeout=self.timeout_ms(60)
+        )
         colour = time.perf_counter() - t0
-        await self.page.wait_for_function(_TABLE_SUM_IS, arg=[n + 1], polling=25,
-                                          timeout=self.timeout_ms(60))
+        await self.page.wait_for_function(
+            _TABLE_SUM_IS, arg=[n + 1], polling=25, timeout=self.timeout_ms(60)
+        )
         self.fig.clicks_to_colour.append(colour)
         self.fig.clicks.append(max(colour, time.perf_counter() - t0))
         self.mine["clicks"] += 1
@@ -363,8 +388,11 @@ class Session:
         return True
 
     async def view(self, name: str) -> None:
-        await self.page.locator('[data-testid="stSidebar"]').get_by_text(
-            name, exact=True).click(timeout=self.timeout_ms(30))
+        await (
+            self.page.locator('[data-testid="stSidebar"]')
+            .get_by_text(name, exact=True)
+            .click(timeout=self.timeout_ms(30))
+        )
 
     async def optimise(self, run: int) -> None:
         page, limit = self.page, self.args.time_limit
@@ -375,7 +403,8 @@ class Session:
         await self.settle(quiet_s=0.5)
         await page.get_by_label("Time limit (s)").fill(f"{limit:g}", timeout=self.timeout_ms(30))
         await page.get_by_label("Name of the new scenario").fill(
-            f"Load test session {self.n} run {run}", timeout=self.timeout_ms(30))
+            f"Load test session {self.n} run {run}", timeout=self.timeout_ms(30)
+        )
         t0 = time.perf_counter()
         await button.click(timeout=self.timeout_ms(30))
         done = page.get_by_text(_FINISHED).first
@@ -389,8 +418,9 @@ class Session:
             raise
         wall = time.perf_counter() - t0
         m = _FINISHED.match((await done.inner_text()).strip())
-        status, solver_s = (m.group(2), float(m.group(3))) if m and m.group(2) else (
-            "could not optimise", None)
+        status, solver_s = (
+            (m.group(2), float(m.group(3))) if m and m.group(2) else ("could not optimise", None)
+        )
         self.fig.runs.append((self.n, wall, status, solver_s))
         self.mine["runs"] += 1
         self.doing = f"going back to the map after optimiser run {run}"
@@ -427,8 +457,7 @@ class Session:
                     await asyncio.sleep(self.args.think)
                 # an optimiser run is begun while its time limit fits before --seconds
                 # (what it takes beyond is waited for up to GRACE_S, then counted unfinished)
-                if self.optimiser and (time.monotonic() + self.args.time_limit + 5
-                                       < self.stop_at):
+                if self.optimiser and (time.monotonic() + self.args.time_limit + 5 < self.stop_at):
                     await self.optimise(round_no)
                     await asyncio.sleep(self.args.think)
         except asyncio.CancelledError:
@@ -446,14 +475,16 @@ class Session:
             if self.args.shots:
                 with contextlib.suppress(Exception):
                     self.args.shots.mkdir(parents=True, exist_ok=True)
-                    await self.page.screenshot(path=str(self.args.shots / f"session{self.n}.png"),
-                                               timeout=5000)
+                    await self.page.screenshot(
+                        path=str(self.args.shots / f"session{self.n}.png"), timeout=5000
+                    )
         finally:
             await self.close()
 
 
-async def drive(url: str, figures: Figures, args: argparse.Namespace, *, t_start: float,
-                memory_ready) -> None:
+async def drive(
+    url: str, figures: Figures, args: argparse.Namespace, *, t_start: float, memory_ready
+) -> None:
     from playwright.async_api import async_playwright
 
     hard_end = t_start + args.seconds + OVERALL_SLACK_S
@@ -461,8 +492,16 @@ async def drive(url: str, figures: Figures, args: argparse.Namespace, *, t_start
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             # one session alone first: warms the server's caches, measured on its own
-            warm = Session(-1, browser, url, figures, stop_at=0, args=args, optimiser=False,
-                           cut_at=hard_end - GRACE_S - TEARDOWN_S)
+            warm = Session(
+                -1,
+                browser,
+                url,
+                figures,
+                stop_at=0,
+                args=args,
+                optimiser=False,
+                cut_at=hard_end - GRACE_S - TEARDOWN_S,
+            )
             try:
                 figures.first_page_alone = await warm.open()
                 await warm.settle()
@@ -475,11 +514,19 @@ async def drive(url: str, figures: Figures, args: argparse.Namespace, *, t_start
             stop_at = min(t_load + args.seconds, hard_end - GRACE_S - TEARDOWN_S)
             cut_at = stop_at + GRACE_S
             every = max(1, round(args.sessions / args.optimisers)) if args.optimisers else 0
-            sessions = [Session(i, browser, url, figures, stop_at=stop_at, cut_at=cut_at,
-                                args=args,
-                                optimiser=bool(every) and i % every == 0
-                                and i // every < args.optimisers)
-                        for i in range(args.sessions)]
+            sessions = [
+                Session(
+                    i,
+                    browser,
+                    url,
+                    figures,
+                    stop_at=stop_at,
+                    cut_at=cut_at,
+                    args=args,
+                    optimiser=bool(every) and i % every == 0 and i // every < args.optimisers,
+                )
+                for i in range(args.sessions)
+            ]
             tasks = [asyncio.create_task(s.run()) for s in sessions]
             try:
                 await asyncio.wait(tasks, timeout=cut_at + 5 - time.monotonic())
@@ -504,39 +551,63 @@ def _q(xs: list[float], q: float) -> float:
 def _secs(xs: list[float]) -> str:
     if not xs:
         return "none"
-    return (f"median {statistics.median(xs):.2f} s, p90 {_q(xs, 0.9):.2f} s, "
-            f"max {max(xs):.2f} s")
+    return f"median {statistics.median(xs):.2f} s, p90 {_q(xs, 0.9):.2f} s, max {max(xs):.2f} s"
 
 
-def report(figures: Figures, memory: Memory | None, args: argparse.Namespace,
-           load_before: tuple[float, float, float], *, partial: str = "") -> None:
+def report(
+    figures: Figures,
+    memory: Memory | None,
+    args: argparse.Namespace,
+    load_before: tuple[float, float, float],
+    *,
+    partial: str = "",
+) -> None:
     mb = 1 / 2**20
     lines: list[tuple[str, str]] = []
     if partial:
         lines.append(("INCOMPLETE", partial))
     lines += [
-        ("machine", f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                    f"{platform.python_version()}"),
+        (
+            "machine",
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        ),
         ("load average before", " ".join(f"{x:.2f}" for x in load_before) + " (1, 5, 15 min)"),
         ("load average after", " ".join(f"{x:.2f}" for x in os.getloadavg())),
-        ("sessions", f"{figures.sessions_loaded} of {args.sessions} opened the map, "
-                     f"{args.optimisers} of them optimising"),
-        ("load phase", f"{figures.load_seconds:.0f} s (asked {args.seconds:g} s; server start "
-                       f"and warm-up took {figures.start_seconds:.0f} s before it)"
-         if figures.load_seconds else "not run"),
-        ("first page, alone (warm-up)",
-         f"{figures.first_page_alone:.2f} s" if figures.first_page_alone else "none"),
+        (
+            "sessions",
+            f"{figures.sessions_loaded} of {args.sessions} opened the map, "
+            f"{args.optimisers} of them optimising",
+        ),
+        (
+            "load phase",
+            f"{figures.load_seconds:.0f} s (asked {args.seconds:g} s; server start "
+            f"and warm-up took {figures.start_seconds:.0f} s before it)"
+            if figures.load_seconds
+            else "not run",
+        ),
+        (
+            "first page, alone (warm-up)",
+            f"{figures.first_page_alone:.2f} s" if figures.first_page_alone else "none",
+        ),
         ("first page, all opened at once", _secs(figures.first_pages)),
         ("clicks done", str(len(figures.clicks))),
         ("click to table updated", _secs(figures.clicks)),
         ("click to polygon coloured", _secs(figures.clicks_to_colour)),
         ("slowest click", f"{max(figures.clicks):.2f} s" if figures.clicks else "none"),
-        ("optimiser runs done", f"{len(figures.runs)} (time limit {args.time_limit:g} s), "
-                                f"{figures.runs_unfinished} unfinished at the end"),
+        (
+            "optimiser runs done",
+            f"{len(figures.runs)} (time limit {args.time_limit:g} s), "
+            f"{figures.runs_unfinished} unfinished at the end",
+        ),
         ("optimiser wall time", _secs([r[1] for r in figures.runs])),
-        ("optimiser runs", "; ".join(
-            f"s{n} {wall:.1f} s {status}" + (f" (solver {s:.1f} s)" if s is not None else "")
-            for n, wall, status, s in figures.runs) or "none"),
+        (
+            "optimiser runs",
+            "; ".join(
+                f"s{n} {wall:.1f} s {status}" + (f" (solver {s:.1f} s)" if s is not None else "")
+                for n, wall, status, s in figures.runs
+            )
+            or "none",
+        ),
         ("map view back after a run", _secs(figures.map_reopen)),
     ]
     if memory is not None and memory.samples:
@@ -545,24 +616,41 @@ def report(figures: Figures, memory: Memory | None, args: argparse.Namespace,
             ("server RSS at rest", f"{rest[1] * mb:.0f} MB (after the warm-up)"),
             ("server RSS peak", f"{max(s[1] for s in memory.samples) * mb:.0f} MB"),
             ("server RSS at the end", f"{memory.samples[-1][1] * mb:.0f} MB"),
-            ("browser memory peak", f"{max(s[2] for s in memory.samples) * mb:.0f} MB "
-                                    "(PSS of Chromium's and Playwright's processes)"),
+            (
+                "browser memory peak",
+                f"{max(s[2] for s in memory.samples) * mb:.0f} MB "
+                "(PSS of Chromium's and Playwright's processes)",
+            ),
             ("memory samples", f"{len(memory.samples)} (every 0.5 s)"),
         ]
         if memory.started_at and memory.stopped_at:
             wall = memory.stopped_at - memory.started_at
             srv, brw = memory.cpu()
-            lines.append(("CPU used after the warm-up", f"server {srv:.0f} s, browser {brw:.0f} s "
-                          f"in {wall:.0f} s ({os.cpu_count()} cores: "
-                          f"{os.cpu_count() * wall:.0f} core-seconds)"))
+            lines.append(
+                (
+                    "CPU used after the warm-up",
+                    f"server {srv:.0f} s, browser {brw:.0f} s "
+                    f"in {wall:.0f} s ({os.cpu_count()} cores: "
+                    f"{os.cpu_count() * wall:.0f} core-seconds)",
+                )
+            )
     for n, d in sorted(figures.per_session.items()):
         if n < 0:
             continue
         shown = f"map in {d['map']:.1f} s" if d["map"] is not None else "no map"
-        lines.append((f"session {n}", f"{shown}, {d['clicks']} clicks, {d['runs']} optimiser "
-                                     f"runs, {d['end']}"))
-    lines.append(("actions cut at the end", f"{len(figures.cut)} (begun before --seconds, "
-                  f"not done {GRACE_S} s later)" + "".join(f"; {c}" for c in figures.cut)))
+        lines.append(
+            (
+                f"session {n}",
+                f"{shown}, {d['clicks']} clicks, {d['runs']} optimiser runs, {d['end']}",
+            )
+        )
+    lines.append(
+        (
+            "actions cut at the end",
+            f"{len(figures.cut)} (begun before --seconds, "
+            f"not done {GRACE_S} s later)" + "".join(f"; {c}" for c in figures.cut),
+        )
+    )
     errors = sorted(figures.errors.items())
     lines.append(("errors seen", str(sum(c for _, c in errors))))
     for (n, text), count in errors:
@@ -584,11 +672,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=120, help="how long the sessions work")
     ap.add_argument("--clicks", type=int, default=5, help="CCGs clicked per round")
     ap.add_argument("--think", type=float, default=1.0, help="seconds between actions")
-    ap.add_argument("--optimisers", type=int, help="sessions that also optimise "
-                    "(default: every other one)")
+    ap.add_argument(
+        "--optimisers", type=int, help="sessions that also optimise (default: every other one)"
+    )
     ap.add_argument("--time-limit", type=float, default=10, help="optimiser time limit (s)")
-    ap.add_argument("--private-cache", action="store_true",
-                    help="an empty FOOTPRINT_CACHE_DIR for the server (a cold start)")
+    ap.add_argument(
+        "--private-cache",
+        action="store_true",
+        help="an empty FOOTPRINT_CACHE_DIR for the server (a cold start)",
+    )
     ap.add_argument("--server-log", type=Path, help="keep a copy of the server's log here")
     ap.add_argument("--shots", type=Path, help="save a screenshot here of a page that fails")
     ap.add_argument("--verbose", action="store_true", help="each action on stderr as it ends")
@@ -609,8 +701,12 @@ def main(argv: list[str] | None = None) -> int:
     memory: Memory | None = None
 
     def watchdog() -> None:  # the last resort: nothing outlives --seconds + 60 s
-        print(f"watchdog: still running after {args.seconds + OVERALL_SLACK_S:.0f} s, "
-              "killing the server and the browser", file=sys.stderr, flush=True)
+        print(
+            f"watchdog: still running after {args.seconds + OVERALL_SLACK_S:.0f} s, "
+            "killing the server and the browser",
+            file=sys.stderr,
+            flush=True,
+        )
         kill_descendants()
         with contextlib.suppress(Exception):
             report(figures, memory, args, load_before, partial="stopped by the watchdog")
@@ -635,13 +731,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.private_cache:  # serve_app passes os.environ on to the server
                 os.environ["FOOTPRINT_CACHE_DIR"] = str(Path(tmp) / "cache")
             try:
-                with serve_app(scenario_dir=scen, log_path=Path(tmp) / "streamlit.log",
-                               timeout=min(60.0, args.seconds + 20)) as url:
+                with serve_app(
+                    scenario_dir=scen,
+                    log_path=Path(tmp) / "streamlit.log",
+                    timeout=min(60.0, args.seconds + 20),
+                ) as url:
                     server = server_process(url.rsplit(":", 1)[1])
                     memory = Memory(server)
                     try:
-                        asyncio.run(drive(url, figures, args, t_start=t_start,
-                                          memory_ready=memory.start))
+                        asyncio.run(
+                            drive(url, figures, args, t_start=t_start, memory_ready=memory.start)
+                        )
                     finally:
                         memory.stop()
                         log = (Path(tmp) / "streamlit.log").read_text(errors="replace")
@@ -649,9 +749,12 @@ def main(argv: list[str] | None = None) -> int:
                             args.server_log.write_text(log, encoding="utf-8")
                         tracebacks = log.count("Traceback (most recent call last)")
                         if tracebacks:
-                            figures.error(-2, f"{tracebacks} traceback(s) in the server's log; "
-                                              "the last lines: " + " | ".join(
-                                                  log.strip().splitlines()[-3:])[:400])
+                            figures.error(
+                                -2,
+                                f"{tracebacks} traceback(s) in the server's log; "
+                                "the last lines: "
+                                + " | ".join(log.strip().splitlines()[-3:])[:400],
+                            )
             except AppDidNotStart as exc:
                 print(str(exc), file=sys.stderr)
                 return 1

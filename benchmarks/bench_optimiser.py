@@ -224,8 +224,10 @@ def run_optimiser(problem: Problem, sc: Scenario) -> tuple[Row, Any]:
             status += f"; compactness gap {res.compactness_gap:.1%}"
     elif c.objective == "balanced" and res.objective_value is not None:
         # the gap of a spread is taken against the mean footprint (its bound is 0)
-        status = (f"{res.status}; spread {res.objective_value:,.0f}, {res.gap or 0:.1%} of the "
-                  f"mean footprint; bound {res.bound or 0:,.0f}")
+        status = (
+            f"{res.status}; spread {res.objective_value:,.0f}, {res.gap or 0:.1%} of the "
+            f"mean footprint; bound {res.bound or 0:,.0f}"
+        )
     else:
         status = f"{res.status}; gap {res.gap or 0:.2%}"
     row = Row(

@@ -56,8 +56,12 @@ def grid(n_units: int, *, seed: int = 0, size: float = 1000.0):
     codes, geoms = [], []
     for r in range(rows):
         for c in range(cols):
-            ring = [(xs[r, c], ys[r, c]), (xs[r, c + 1], ys[r, c + 1]),
-                    (xs[r + 1, c + 1], ys[r + 1, c + 1]), (xs[r + 1, c], ys[r + 1, c])]
+            ring = [
+                (xs[r, c], ys[r, c]),
+                (xs[r, c + 1], ys[r, c + 1]),
+                (xs[r + 1, c + 1], ys[r + 1, c + 1]),
+                (xs[r + 1, c], ys[r + 1, c]),
+            ]
             codes.append(f"r{r}c{c}")
             geoms.append(Polygon(ring))
     units = gpd.GeoDataFrame({"code": codes, "geometry": geoms}, crs=27700)
@@ -80,7 +84,9 @@ def case_adjacency(n_units: int, out: str) -> dict:
     cent = units.geometry.centroid
     codes = list(units["code"])
     plain = dict(
-        populations=pops, edges=list(adj.pairs), bridges=list(adj.bridges),
+        populations=pops,
+        edges=list(adj.pairs),
+        bridges=list(adj.bridges),
         shared_m=dict(zip(adj.edges, adj.shared_m, strict=True)),
         x=dict(zip(codes, map(float, cent.x), strict=True)),
         y=dict(zip(codes, map(float, cent.y), strict=True)),
@@ -90,9 +96,13 @@ def case_adjacency(n_units: int, out: str) -> dict:
     Problem.build(**plain)  # checked here; the optimise case builds it again from this
     with open(out, "wb") as fh:
         pickle.dump(plain, fh)
-    return {"units": len(codes), "edges": len(adj.pairs), "adjacency_s": seconds,
-            "load": os.getloadavg()[0],
-            "adjacency_peak": _peak_bytes()}
+    return {
+        "units": len(codes),
+        "edges": len(adj.pairs),
+        "adjacency_s": seconds,
+        "load": os.getloadavg()[0],
+        "adjacency_peak": _peak_bytes(),
+    }
 
 
 def case_optimise(path: str, objective: str) -> dict:
@@ -105,28 +115,42 @@ def case_optimise(path: str, objective: str) -> dict:
     kw: dict = {}
     if objective == "compact":
         kw["n_footprints"] = max(2, problem.total_population // (2 * FLOOR))
-    c = Constraints(objective=objective, min_population=FLOOR, la_rule="off",
-                    time_limit=TIME_LIMIT, **kw)
+    c = Constraints(
+        objective=objective, min_population=FLOOR, la_rule="off", time_limit=TIME_LIMIT, **kw
+    )
     before = _peak_bytes()
     t = time.perf_counter()
     res = optimise(problem, c)
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "peak": _peak_bytes(), "peak_before": before,
-            "load": os.getloadavg()[0],
-            "status": res.status, "gap": res.gap, "footprints": res.footprints,
-            "reasons": list(res.reasons),
-            "stages": [s["stage"] for s in res.stages][-6:]}
+    return {
+        "seconds": seconds,
+        "peak": _peak_bytes(),
+        "peak_before": before,
+        "load": os.getloadavg()[0],
+        "status": res.status,
+        "gap": res.gap,
+        "footprints": res.footprints,
+        "reasons": list(res.reasons),
+        "stages": [s["stage"] for s in res.stages][-6:],
+    }
 
 
 def _child(args: list[str]) -> dict:
     """Run one case in a fresh process under the memory and wall-clock caps."""
+
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
     t = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
-                              text=True, timeout=WALL_CAP, preexec_fn=limit, check=False)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", *args],
+            capture_output=True,
+            text=True,
+            timeout=WALL_CAP,
+            preexec_fn=limit,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"stopped after {WALL_CAP} s"}
     if done.returncode != 0:
@@ -148,13 +172,19 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
-        out = case_adjacency(int(rest[0]), rest[1]) if kind == "adjacency" else \
-            case_optimise(rest[0], rest[1])
+        out = (
+            case_adjacency(int(rest[0]), rest[1])
+            if kind == "adjacency"
+            else case_optimise(rest[0], rest[1])
+        )
         print(json.dumps(out))
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    print(f"floor {FLOOR:,}, time limit {TIME_LIMIT:g} s, caps {_gb(MEMORY_CAP)} GB and "
-          f"{WALL_CAP} s per case", flush=True)
+    print(
+        f"floor {FLOOR:,}, time limit {TIME_LIMIT:g} s, caps {_gb(MEMORY_CAP)} GB and "
+        f"{WALL_CAP} s per case",
+        flush=True,
+    )
     head = ["units", "edges", "adjacency s", "adjacency GB"]
     if not a.adjacency_only:
         for o in a.objectives:
@@ -168,9 +198,12 @@ def main() -> None:
             if "error" in adj:
                 print(f"| {n:,} | adjacency: {adj['error']} |", flush=True)
                 continue
-            row = [f"{adj['units']:,}", f"{adj['edges']:,}",
-                   f"{adj['adjacency_s']:.1f} (load {adj['load']:.0f})",
-                   _gb(adj["adjacency_peak"])]
+            row = [
+                f"{adj['units']:,}",
+                f"{adj['edges']:,}",
+                f"{adj['adjacency_s']:.1f} (load {adj['load']:.0f})",
+                _gb(adj["adjacency_peak"]),
+            ]
             notes = []
             if not a.adjacency_only:
                 for o in a.objectives:
@@ -179,8 +212,12 @@ def main() -> None:
                         row += [r["error"], "-", "-", "-"]
                         continue
                     gap = "-" if r["gap"] is None else f"{r['gap']:.1%}"
-                    row += [f"{r['seconds']:.1f} (load {r['load']:.0f})", _gb(r["peak"]),
-                            f"{r['status']} ({r['footprints'] or 0})", gap]
+                    row += [
+                        f"{r['seconds']:.1f} (load {r['load']:.0f})",
+                        _gb(r["peak"]),
+                        f"{r['status']} ({r['footprints'] or 0})",
+                        gap,
+                    ]
                     if r["reasons"]:
                         notes.append(f"  {o}: {r['reasons'][0]}")
             print("| " + " | ".join(row) + " |", flush=True)

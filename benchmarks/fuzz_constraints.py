@@ -47,13 +47,15 @@ from footprint import (
 OVERRUN = 3.0
 
 
-def draw(seed: int, problem: Problem, area_teams: dict[str, str],
-         time_limit: float | None) -> tuple[dict[str, Any], dict[str, str] | None]:
+def draw(
+    seed: int, problem: Problem, area_teams: dict[str, str], time_limit: float | None
+) -> tuple[dict[str, Any], dict[str, str] | None]:
     """The constraints (as keyword arguments) and the current plan of case ``seed``."""
     r = random.Random(seed)
     codes, edges = list(problem.codes), list(problem.edges)
-    objective = r.choice(["max-footprints", "max-footprints", "compact", "balanced",
-                          "fewest-changes"])
+    objective = r.choice(
+        ["max-footprints", "max-footprints", "compact", "balanced", "fewest-changes"]
+    )
     kw: dict[str, Any] = {
         "objective": objective,
         "min_population": r.choice([200_000, 300_000, 300_000, 500_000, 800_000]),
@@ -96,12 +98,14 @@ class _Misread(logging.Handler):
             self.messages.append(message)
 
 
-def run_case(seed: int, problem: Problem, area_teams: dict[str, str],
-             time_limit: float | None) -> tuple[str, list[str]]:
+def run_case(
+    seed: int, problem: Problem, area_teams: dict[str, str], time_limit: float | None
+) -> tuple[str, list[str]]:
     """(one line about the case, what went wrong)."""
     kw, current = draw(seed, problem, area_teams, time_limit)
-    asked = json.dumps({k: v if isinstance(v, str | int | float) else str(v)
-                        for k, v in kw.items()})
+    asked = json.dumps(
+        {k: v if isinstance(v, str | int | float) else str(v) for k, v in kw.items()}
+    )
     try:
         c = Constraints(**kw)
     except FootprintError as exc:  # a contradiction in the draw, said in words
@@ -128,8 +132,10 @@ def run_case(seed: int, problem: Problem, area_teams: dict[str, str],
     if wall > c.time_limit + OVERRUN:
         wrong.append(f"{wall - c.time_limit:.1f} s over its limit")
     reason = f" — {res.reasons[0][:140]}" if res.reasons else ""
-    line = (f"{seed:4d} {res.status:11s} footprints={res.footprints} "
-            f"value={res.objective_value} bound={res.bound} {wall:5.1f}s{reason}  {asked}")
+    line = (
+        f"{seed:4d} {res.status:11s} footprints={res.footprints} "
+        f"value={res.objective_value} bound={res.bound} {wall:5.1f}s{reason}  {asked}"
+    )
     return line, wrong
 
 
@@ -137,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=40, help="how many cases (default 40)")
     ap.add_argument("--first", type=int, default=0, help="seed of the first case")
-    ap.add_argument("--case", type=int, action="append", default=[],
-                    help="run only this case (repeatable)")
+    ap.add_argument(
+        "--case", type=int, action="append", default=[], help="run only this case (repeatable)"
+    )
     ap.add_argument("--time-limit", type=float, help="the same time limit for every case")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")  # soft warnings about the data are not what is looked at
@@ -154,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         counts[status] = counts.get(status, 0) + 1
         print(line + "".join(f"\n     WRONG: {w}" for w in wrong), flush=True)
         bad += bool(wrong)
-    print("cases: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-          + f"; wrong: {bad}", flush=True)
+    print(
+        "cases: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wrong: {bad}",
+        flush=True,
+    )
     return 1 if bad else 0
 
 

@@ -28,9 +28,7 @@ def stable_index(label: str) -> int:
     return sum((i + 1) * ord(ch) for i, ch in enumerate(label)) % len(FOOTPRINT_PALETTE)
 
 
-def colour_apart(
-    labels: Iterable[str], touching: Mapping[str, Iterable[str]]
-) -> dict[str, str]:
+def colour_apart(labels: Iterable[str], touching: Mapping[str, Iterable[str]]) -> dict[str, str]:
     """A colour per footprint such that footprints that touch get different colours.
 
     ``labels`` are coloured in sorted order; ``touching`` maps a footprint to the

@@ -43,8 +43,14 @@ Cost = Callable[[set[str]], float]
 class _State(PlanState):
     """A plan being recombined in place: the plan state, plus the graph and the order of merit."""
 
-    def __init__(self, inst: Instance, nbrs: Mapping[str, tuple[str, ...]], plan: Plan,
-                 cost: Cost, spread_first: bool) -> None:
+    def __init__(
+        self,
+        inst: Instance,
+        nbrs: Mapping[str, tuple[str, ...]],
+        plan: Plan,
+        cost: Cost,
+        spread_first: bool,
+    ) -> None:
         super().__init__(inst, plan, lambda _k, nodes: cost(nodes))
         self.nbrs = nbrs
         self.cost = cost
@@ -56,14 +62,18 @@ class _State(PlanState):
         return spread, self.total()
 
     def pairs(self) -> list[tuple[int, int]]:
-        return sorted({
-            (min(self.plan[a], self.plan[b]), max(self.plan[a], self.plan[b]))
-            for a, b in self.inst.node_edges if self.plan[a] != self.plan[b]
-        })
+        return sorted(
+            {
+                (min(self.plan[a], self.plan[b]), max(self.plan[a], self.plan[b]))
+                for a, b in self.inst.node_edges
+                if self.plan[a] != self.plan[b]
+            }
+        )
 
 
-def _tree(nbrs: Mapping[str, tuple[str, ...]], nodes: set[str],
-          rng: random.Random) -> dict[str, list[str]]:
+def _tree(
+    nbrs: Mapping[str, tuple[str, ...]], nodes: set[str], rng: random.Random
+) -> dict[str, list[str]]:
     """A random spanning tree of ``nodes`` (Kruskal under random edge order, as GerryChain).
 
     Written out rather than built with networkx: a descent draws thousands of
@@ -171,8 +181,16 @@ def _better(a: tuple[int, float], b: tuple[int, float]) -> bool:
     return a[1] < b[1] - 1e-9 * max(1.0, abs(b[1]))
 
 
-def recombine(inst: Instance, plan: Plan, *, cost: Cost, until: float,
-              spread_first: bool = False, seed: int = 0, stall: int = 400) -> dict[str, int]:
+def recombine(
+    inst: Instance,
+    plan: Plan,
+    *,
+    cost: Cost,
+    until: float,
+    spread_first: bool = False,
+    seed: int = 0,
+    stall: int = 400,
+) -> dict[str, int]:
     """A valid plan with the same number of footprints and a total cost as low as found.
 
     Parameters
@@ -206,8 +224,11 @@ def recombine(inst: Instance, plan: Plan, *, cost: Cost, until: float,
         return dict(state.plan)
     first = state.key()
     _descend(state, rng, until)
-    best = state.copy() if not _better(first, state.key()) else _State(inst, nbrs, plan, cost,
-                                                                      spread_first)
+    best = (
+        state.copy()
+        if not _better(first, state.key())
+        else _State(inst, nbrs, plan, cost, spread_first)
+    )
     kicks = since = 0
     while since < stall and time.perf_counter() < until:
         kicks += 1
@@ -232,8 +253,9 @@ _SPLIT_TRIES = 20
 _SPLIT_SECONDS = 1.0
 
 
-def three_into_two(inst: Instance, plan: Plan, *, among: list[int],
-                   rng: random.Random) -> dict[str, int] | None:
+def three_into_two(
+    inst: Instance, plan: Plan, *, among: list[int], rng: random.Random
+) -> dict[str, int] | None:
     """One footprint fewer: three neighbouring footprints redrawn as two valid ones.
 
     Merging two neighbours is the plain way down to a count, but under a ceiling
@@ -272,8 +294,11 @@ def three_into_two(inst: Instance, plan: Plan, *, among: list[int],
     limit = None if inst.cap is None else 2 * inst.cap
     give_up = time.perf_counter() + _SPLIT_SECONDS
     for a in among:
-        triples = {tuple(sorted((a, b, c))) for b in touching[a]
-                   for c in (touching[a] | touching[b]) - {a, b}}
+        triples = {
+            tuple(sorted((a, b, c)))
+            for b in touching[a]
+            for c in (touching[a] | touching[b]) - {a, b}
+        }
         for t in sorted(triples, key=lambda t: (sum(pops[k] for k in t), t)):
             total = sum(pops[k] for k in t)
             if total < 2 * inst.floor or (limit is not None and total > limit):

@@ -117,8 +117,9 @@ def floor_sets(
     return _drop_supersets(found.sets, deadline=deadline)
 
 
-def _drop_supersets(sets: set[frozenset[str]], *,
-                    deadline: float | None = None) -> list[frozenset[str]]:
+def _drop_supersets(
+    sets: set[frozenset[str]], *, deadline: float | None = None
+) -> list[frozenset[str]]:
     """Keep only sets with no other found set inside them (smaller packing, same bound)."""
     by_size = sorted(sets, key=lambda s: (len(s), sorted(s)))
     keep: list[frozenset[str]] = []

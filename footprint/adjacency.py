@@ -188,26 +188,43 @@ def build_adjacency(
     if river_crossings is not None:
         adj = adj.with_river_crossings(river_crossings)
     elif river_m > tolerance_m:
-        adj = adj.with_river_crossings(_crossings(geoms, codes, tree, set(edges), river_m,
-                                                  river_min_m))
+        adj = adj.with_river_crossings(
+            _crossings(geoms, codes, tree, set(edges), river_m, river_min_m)
+        )
     if bridges is not None:
         return adj.with_bridges(bridges)
     return adj.with_bridges(_auto_bridges(adj, geoms, codes, bridges_per_island))
 
 
-def _crossings(geoms: np.ndarray, codes: np.ndarray, tree: shapely.STRtree, borders: set[Pair],
-               within_m: float, min_m: float) -> list[Pair]:
+def _crossings(
+    geoms: np.ndarray,
+    codes: np.ndarray,
+    tree: shapely.STRtree,
+    borders: set[Pair],
+    within_m: float,
+    min_m: float,
+) -> list[Pair]:
     """Pairs that are not neighbours but whose boundaries face each other across a river."""
     left, right = tree.query(geoms, predicate="dwithin", distance=within_m)
     keep = left < right
     left, right = left[keep], right[keep]
-    fresh = np.array([sorted_pair(codes[a], codes[b]) not in borders
-                      for a, b in zip(left, right, strict=True)], dtype=bool)
+    fresh = np.array(
+        [sorted_pair(codes[a], codes[b]) not in borders for a, b in zip(left, right, strict=True)],
+        dtype=bool,
+    )
     left, right = left[fresh], right[fresh]
-    length = np.maximum(_shared_lengths(geoms, left, right, within_m),
-                        _shared_lengths(geoms, right, left, within_m)) - 2 * within_m
-    out = [sorted_pair(str(codes[a]), str(codes[b]))
-           for a, b, m in zip(left, right, length, strict=True) if m >= min_m]
+    length = (
+        np.maximum(
+            _shared_lengths(geoms, left, right, within_m),
+            _shared_lengths(geoms, right, left, within_m),
+        )
+        - 2 * within_m
+    )
+    out = [
+        sorted_pair(str(codes[a]), str(codes[b]))
+        for a, b, m in zip(left, right, length, strict=True)
+        if m >= min_m
+    ]
     if out:
         log.info("river crossings: %s", out)
     return out

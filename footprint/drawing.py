@@ -393,8 +393,9 @@ def _kept_path(folder: str | os.PathLike[str], token: str) -> Path:
     return Path(folder) / f"{checked}.json"
 
 
-def keep_drawings(folder: str | os.PathLike[str], token: str,
-                  drawings: Mapping[str, Drawing]) -> Path:
+def keep_drawings(
+    folder: str | os.PathLike[str], token: str, drawings: Mapping[str, Drawing]
+) -> Path:
     """Write a browser's drawings (geography digest -> drawing, with history) to
     ``folder/<token>.json`` atomically: a reader sees the old file or the new one whole.
 
@@ -412,8 +413,12 @@ def keep_drawings(folder: str | os.PathLike[str], token: str,
     return path
 
 
-def kept_drawings(folder: str | os.PathLike[str], token: str, *,
-                  known_units: Mapping[str, Iterable[str]] | None = None) -> dict[str, Drawing]:
+def kept_drawings(
+    folder: str | os.PathLike[str],
+    token: str,
+    *,
+    known_units: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, Drawing]:
     """The drawings :func:`keep_drawings` wrote for ``token`` (empty when none were kept).
 
     ``known_units``: geography digest -> its unit codes; drawings of a geography listed
@@ -433,14 +438,19 @@ def kept_drawings(folder: str | os.PathLike[str], token: str, *,
     except OSError as exc:
         raise PlanError(f"the kept drawing {path.name} cannot be read ({exc.strerror})") from None
     if len(data) > MAX_KEPT_BYTES:
-        raise PlanError(f"the kept drawing {path.name} is larger than "
-                        f"{MAX_KEPT_BYTES // 2**20} MB; it was left alone")
+        raise PlanError(
+            f"the kept drawing {path.name} is larger than "
+            f"{MAX_KEPT_BYTES // 2**20} MB; it was left alone"
+        )
     try:
         body = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise PlanError(f"the kept drawing {path.name} is not readable JSON ({exc})") from None
-    if not isinstance(body, dict) or body.get("format") != _KEPT_FORMAT or not isinstance(
-            body.get("drawings"), dict):
+    if (
+        not isinstance(body, dict)
+        or body.get("format") != _KEPT_FORMAT
+        or not isinstance(body.get("drawings"), dict)
+    ):
         raise PlanError(f"the kept drawing {path.name} is not a file of kept drawings")
     known = known_units or {}
     out: dict[str, Drawing] = {}

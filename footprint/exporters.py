@@ -81,6 +81,7 @@ UNASSIGNED_NOTE = (
 )
 KML_NS = "http://www.opengis.net/kml/2.2"
 
+
 def _colours(footprints: gpd.GeoDataFrame) -> list[str]:
     """One colour per footprint, the same as on the app's map, such that touching ones differ.
 
@@ -505,9 +506,9 @@ def export_kml(
     for i, row in enumerate(fps.itertuples(index=False)):
         pm = ET.SubElement(doc, f"{k}Placemark")
         ET.SubElement(pm, f"{k}name").text = row.footprint
-        ET.SubElement(pm, f"{k}description").text = (
-            f"Population ({label}): {row.population:,}\nUnits ({row.n_units}): {row.units}"
-        )
+        ET.SubElement(
+            pm, f"{k}description"
+        ).text = f"Population ({label}): {row.population:,}\nUnits ({row.n_units}): {row.units}"
         ET.SubElement(pm, f"{k}styleUrl").text = f"#fp{i}"
         data = ET.SubElement(pm, f"{k}ExtendedData")
         for key in ("footprint", "population", "n_units", "units", "area_km2"):

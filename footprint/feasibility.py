@@ -45,8 +45,9 @@ def _fmt(n: float) -> str:
     return f"{round(n):,}"
 
 
-def _reach_and_gates(n: str, nbrs: Mapping[str, set[str]], *, without: set[str],
-                     pop: Mapping[str, int], floor: int) -> tuple[int, dict[str, int]]:
+def _reach_and_gates(
+    n: str, nbrs: Mapping[str, set[str]], *, without: set[str], pop: Mapping[str, int], floor: int
+) -> tuple[int, dict[str, int]]:
     """What ``n`` reaches leaving out ``without``, and its gateways, in one search.
 
     A depth-first search from ``n`` with low points: taking away a node ``h`` cuts off the
@@ -156,9 +157,15 @@ _JOIN_WORK = 200_000
 
 
 def _widest_join(
-    n: str, pieces: list[list[str]], *, node_of: Mapping[str, str],
-    unit_nbrs: Mapping[str, set[str]], node_graph: nx.Graph, pop: Mapping[str, int],
-    cap: int, apart: set[str],
+    n: str,
+    pieces: list[list[str]],
+    *,
+    node_of: Mapping[str, str],
+    unit_nbrs: Mapping[str, set[str]],
+    node_graph: nx.Graph,
+    pop: Mapping[str, int],
+    cap: int,
+    apart: set[str],
 ) -> tuple[tuple[str, str], int | None] | None:
     """Two pieces of node ``n`` that no footprint under ``cap`` can join, and the least
     population of the nodes between them (None: no way at all); None when every two can.
@@ -168,12 +175,14 @@ def _widest_join(
     those kept apart from ``n`` and those too large to share its footprint) bounds
     the footprint from below: ``pop[n]`` plus that chain.
     """
+
     def usable(m: str) -> bool:
         return m != n and m not in apart and pop[n] + pop[m] <= cap
 
     # the pieces are points of their own on the map, entered at no cost
-    piece_nbrs = [{node_of[v] for u in piece for v in unit_nbrs[u] if usable(node_of[v])}
-                  for piece in pieces]
+    piece_nbrs = [
+        {node_of[v] for u in piece for v in unit_nbrs[u] if usable(node_of[v])} for piece in pieces
+    ]
     touch: dict[str, list[int]] = {}
     for k, near in enumerate(piece_nbrs):
         for m in near:
@@ -209,8 +218,12 @@ def _widest_join(
     # that still names a piece no footprint can join to it
     first = len(pieces) if len(pieces) * node_graph.number_of_nodes() <= _JOIN_WORK else 1
     if first < len(pieces):
-        log.info("%s: %d pieces on %d nodes; joining them checked from the first only",
-                 n, len(pieces), node_graph.number_of_nodes())
+        log.info(
+            "%s: %d pieces on %d nodes; joining them checked from the first only",
+            n,
+            len(pieces),
+            node_graph.number_of_nodes(),
+        )
     for i in range(first):
         near = reached(i, budget)
         for j in range(i + 1, len(pieces)):
@@ -219,8 +232,9 @@ def _widest_join(
     return None
 
 
-def _check_request(problem: Problem, c: Constraints,
-                   current: Mapping[str, str] | None) -> set[Pair]:
+def _check_request(
+    problem: Problem, c: Constraints, current: Mapping[str, str] | None
+) -> set[Pair]:
     """Raise ConstraintsError for codes the map does not have, or a plan the request lacks.
 
     Returns the switched-off adjacencies as sorted pairs.
@@ -254,8 +268,7 @@ def _check_request(problem: Problem, c: Constraints,
     return disabled
 
 
-def _plan_problems(known: set[str], c: Constraints,
-                   current: Mapping[str, str] | None) -> list[str]:
+def _plan_problems(known: set[str], c: Constraints, current: Mapping[str, str] | None) -> list[str]:
     """What the current plan lacks for this request (unknown codes, locked names)."""
     unknown: list[str] = []
     if current is not None:
@@ -363,8 +376,9 @@ class _Reduction:
         for n in sorted(apart_of):
             if part_pop[n] < c.min_population:
                 continue  # its whole part of the map is below the floor: named above
-            reach, gates_n = _reach_and_gates(n, self.nn, without=apart_of[n], pop=self.pop,
-                                              floor=c.min_population)
+            reach, gates_n = _reach_and_gates(
+                n, self.nn, without=apart_of[n], pop=self.pop, floor=c.min_population
+            )
             if reach >= c.min_population:
                 gates[n] = gates_n
             else:
@@ -373,8 +387,11 @@ class _Reduction:
 
     def fixes(self, first: str) -> list[str]:
         """``first``, then what else undoes a cut: unlocking, switching an adjacency on."""
-        return [first, *(["unlock a neighbouring footprint"] if self.locked_plan else []),
-                *(["switch an adjacency back on"] if self.disabled else [])]
+        return [
+            first,
+            *(["unlock a neighbouring footprint"] if self.locked_plan else []),
+            *(["switch an adjacency back on"] if self.disabled else []),
+        ]
 
     def instance(self) -> Instance:
         problem, c = self.problem, self.c
@@ -437,8 +454,13 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _merged(problem: Problem, c: Constraints, free: list[str], locked_plan: dict[str, str],
-            merging: list[Check]) -> dict[str, list[str]]:
+def _merged(
+    problem: Problem,
+    c: Constraints,
+    free: list[str],
+    locked_plan: dict[str, str],
+    merging: list[Check],
+) -> dict[str, list[str]]:
     """Root unit -> the free units that must share its footprint (union-find)."""
     uf = _UnionFind(free)
     if c.la_rule == "whole-la":
@@ -450,11 +472,13 @@ def _merged(problem: Problem, c: Constraints, free: list[str], locked_plan: dict
         in_locked = sorted({locked_plan[u] for u in grp if u in locked_plan})
         if in_locked:
             if len(in_locked) > 1 or any(u not in locked_plan for u in grp):
-                merging.append(Check(
-                    "together-vs-locked",
-                    f"keep_together group {i} ({', '.join(sorted(grp))}) is split by locked "
-                    f"footprint(s) {', '.join(map(repr, in_locked))}",
-                ))
+                merging.append(
+                    Check(
+                        "together-vs-locked",
+                        f"keep_together group {i} ({', '.join(sorted(grp))}) is split by locked "
+                        f"footprint(s) {', '.join(map(repr, in_locked))}",
+                    )
+                )
             continue
         g = sorted(grp)
         for u in g[1:]:
@@ -474,17 +498,20 @@ def _merge_fixed(c: Constraints, uf: _UnionFind, merging: list[Check]) -> None:
             by_name.setdefault(name, []).append(u)
     for name, units in by_name.items():
         if name in set(c.locked):
-            merging.append(Check(
-                "fixed-to-locked",
-                f"{', '.join(units)} are fixed to {name!r}, a locked footprint that stays as it "
-                "is; fix them to another name or unlock it",
-            ))
+            merging.append(
+                Check(
+                    "fixed-to-locked",
+                    f"{', '.join(units)} are fixed to {name!r}, a locked footprint that stays "
+                    "as it is; fix them to another name or unlock it",
+                )
+            )
         for u in units[1:]:
             uf.union(units[0], u)
 
 
-def _reduce(problem: Problem, c: Constraints, current: dict[str, str],
-            disabled: set[Pair]) -> _Reduction:
+def _reduce(
+    problem: Problem, c: Constraints, current: dict[str, str], disabled: set[Pair]
+) -> _Reduction:
     """Merge the free units that must share a footprint into nodes, and what binds the nodes."""
     label = problem.population_label.split(" (")[0]
     locked_plan = {u: f for u, f in current.items() if f in set(c.locked)}
@@ -496,8 +523,23 @@ def _reduce(problem: Problem, c: Constraints, current: dict[str, str],
     node_of = {u: node_id[r] for r, us in groups.items() for u in us}
     node_of = {u: node_of[u] for u in free}
     pop = {n: sum(problem.populations[u] for u in us) for n, us in members.items()}
-    red = _Reduction(problem, c, label, disabled, locked_plan, free, members, node_of, pop,
-                     {}, set(), set(), merging, {}, set())
+    red = _Reduction(
+        problem,
+        c,
+        label,
+        disabled,
+        locked_plan,
+        free,
+        members,
+        node_of,
+        pop,
+        {},
+        set(),
+        set(),
+        merging,
+        {},
+        set(),
+    )
     _bind(red)
     red.unit_nbrs = {u: set() for u in free}
     for a, b in problem.edges:
@@ -517,11 +559,13 @@ def _bind(red: _Reduction) -> None:
         names = sorted({fixed[u] for u in us if u in fixed})
         if len(names) > 1:
             why = "an LA block" if c.la_rule == "whole-la" else "a keep-together group"
-            red.merging.append(Check(
-                "fixed-contradiction",
-                f"{red.describe(n)} must stay in one footprint ({why}) but its units are fixed "
-                f"to different footprints {', '.join(map(repr, names))}",
-            ))
+            red.merging.append(
+                Check(
+                    "fixed-contradiction",
+                    f"{red.describe(n)} must stay in one footprint ({why}) but its units are fixed "
+                    f"to different footprints {', '.join(map(repr, names))}",
+                )
+            )
         elif names:
             red.fixed_name[n] = names[0]
     for a, b in c.keep_apart:
@@ -529,11 +573,13 @@ def _bind(red: _Reduction) -> None:
             continue  # a locked unit is already in its own footprint
         na, nb = red.node_of[a], red.node_of[b]
         if na == nb:
-            red.merging.append(Check(
-                "apart-inside-group",
-                f"{a} and {b} must be kept apart, but they must also share a footprint "
-                f"(same LA block, keep-together group or fixed name: {red.describe(na)})",
-            ))
+            red.merging.append(
+                Check(
+                    "apart-inside-group",
+                    f"{a} and {b} must be kept apart, but they must also share a footprint "
+                    f"(same LA block, keep-together group or fixed name: {red.describe(na)})",
+                )
+            )
         else:
             red.apart.add(_pair(na, nb))
             red.asked.add(_pair(na, nb))
@@ -687,8 +733,7 @@ def _apart_share_a_gateway(r: _Reduction) -> Iterator[Check]:
         if (a, b) in r.asked:
             why, undo = "must be kept apart", "drop the keep-apart pair"
         else:
-            why = (f"are fixed to different names ({r.fixed_name[a]!r} and "
-                   f"{r.fixed_name[b]!r})")
+            why = f"are fixed to different names ({r.fixed_name[a]!r} and {r.fixed_name[b]!r})"
             undo = "fix them to one name"
         yield Check(
             "apart-share-a-gateway",
@@ -709,13 +754,22 @@ def _split_above_ceiling(r: _Reduction) -> Iterator[Check]:
     for n in sorted(members):
         if len(members[n]) < 2 or len({r.comp_of[u] for u in members[n]}) > 1:
             continue  # one unit, or pieces that cannot meet at all (named above)
-        pieces = sorted((sorted(p) for p in nx.connected_components(
-            r.ug.subgraph(members[n]))), key=lambda p: p[0])
+        pieces = sorted(
+            (sorted(p) for p in nx.connected_components(r.ug.subgraph(members[n]))),
+            key=lambda p: p[0],
+        )
         if len(pieces) < 2:
             continue
-        widest = _widest_join(n, pieces, node_of=r.node_of, unit_nbrs=r.unit_nbrs,
-                              node_graph=r.node_graph, pop=r.pop, cap=cap,
-                              apart=r.apart_of.get(n, set()))
+        widest = _widest_join(
+            n,
+            pieces,
+            node_of=r.node_of,
+            unit_nbrs=r.unit_nbrs,
+            node_graph=r.node_graph,
+            pop=r.pop,
+            cap=cap,
+            apart=r.apart_of.get(n, set()),
+        )
         if widest is None:
             continue
         (a, b), through = widest
@@ -723,8 +777,8 @@ def _split_above_ceiling(r: _Reduction) -> Iterator[Check]:
         why = (
             f"every chain of units from {ends} passes through one too large to share "
             "their footprint or kept apart from them"
-            if through is None else
-            f"a footprint joining {ends} holds at least {_fmt(r.pop[n] + through)} {r.label} "
+            if through is None
+            else f"a footprint joining {ends} holds at least {_fmt(r.pop[n] + through)} {r.label} "
             "(with the least-populated chain of units between them)"
         )
         yield Check(
@@ -739,9 +793,11 @@ def _no_room(r: _Reduction) -> list[str]:
     """Nodes below the floor whose every neighbour would take a footprint above the ceiling."""
     cap, pop, nn = r.c.max_population, r.pop, r.nn
     assert cap is not None
-    return [n for n in sorted(r.members)
-            if pop[n] < r.c.min_population and nn[n]
-            and all(pop[n] + pop[m] > cap for m in nn[n])]
+    return [
+        n
+        for n in sorted(r.members)
+        if pop[n] < r.c.min_population and nn[n] and all(pop[n] + pop[m] > cap for m in nn[n])
+    ]
 
 
 def _no_room_under_ceiling(r: _Reduction) -> Iterator[Check]:
@@ -776,15 +832,20 @@ def _satellites_above_ceiling(r: _Reduction) -> Iterator[Check]:
         few = [p for p in pieces[h] if p < c.min_population]
         if not few or pop[h] + sum(few) <= cap or pop[h] > cap:
             continue
-        small = [part for part in nx.connected_components(
-                     node_graph.subgraph(node_graph.nodes - {h}))
-                 if part & r.nn[h] and sum(pop[m] for m in part) < c.min_population]
+        small = [
+            part
+            for part in nx.connected_components(node_graph.subgraph(node_graph.nodes - {h}))
+            if part & r.nn[h] and sum(pop[m] for m in part) < c.min_population
+        ]
         held = pop[h] + sum(pop[m] for part in small for m in part)
         parts = sorted(m for part in small for m in part)
         if not small or held <= cap or pop[h] > cap or no_room & set(parts):
             continue  # a node above the ceiling, or with no room at all, is named above
-        unblock = (" or switch the LA rule off" if c.la_rule == "whole-la"
-                   and len(r.members[h]) > 1 else "")
+        unblock = (
+            " or switch the LA rule off"
+            if c.la_rule == "whole-la" and len(r.members[h]) > 1
+            else ""
+        )
         names = ", ".join(n for m in parts[:4] for n in (problem.names[u] for u in r.members[m]))
         yield Check(
             "satellites-above-ceiling",
@@ -840,9 +901,18 @@ def _count_unreachable(r: _Reduction) -> Iterator[Check]:
 #: every named check, in the order its explanations are given (GerryChain's validator
 #: shape: each a small function of the reduced problem, yielding what fails in words)
 CHECKS: tuple[Callable[[_Reduction], Iterable[Check]], ...] = (
-    _locked_footprints, _locked_splits_la, _apart_in_locked, _merging, _group_above_ceiling,
-    _group_cannot_connect, _component_below_floor, _apart_cuts_off, _apart_share_a_gateway,
-    _split_above_ceiling, _no_room_under_ceiling, _satellites_above_ceiling,
+    _locked_footprints,
+    _locked_splits_la,
+    _apart_in_locked,
+    _merging,
+    _group_above_ceiling,
+    _group_cannot_connect,
+    _component_below_floor,
+    _apart_cuts_off,
+    _apart_share_a_gateway,
+    _split_above_ceiling,
+    _no_room_under_ceiling,
+    _satellites_above_ceiling,
     _count_unreachable,
 )
 

@@ -41,8 +41,11 @@ NOT_USABLE = "The constraints are not usable"
 
 def box_lines(text: str, *, box: str) -> list[tuple[str, str]]:
     """Each filled line of a text box as (where, text): ``("Keep apart, line 2", "...")``."""
-    return [(f"{box}, line {n}", line) for n, line in enumerate(str(text).splitlines(), start=1)
-            if line.strip(" ,;\t")]
+    return [
+        (f"{box}, line {n}", line)
+        for n, line in enumerate(str(text).splitlines(), start=1)
+        if line.strip(" ,;\t")
+    ]
 
 
 def footprint_count(mode: str, low: int, high: int) -> int | tuple[int, int] | None:
@@ -135,7 +138,7 @@ def short_label(population_label: str) -> str:
 
 
 def kept_drawing(drawing: Mapping[str, str]) -> list[tuple[str, str]]:
-    """"Keep my footprints (locked or not) and plan the rest", as fixed units.
+    """ "Keep my footprints (locked or not) and plan the rest", as fixed units.
 
     Every drawn unit is fixed to its footprint's name (``Constraints.fixed``); the
     units in no footprint are left for the optimiser to plan.
@@ -194,16 +197,26 @@ def placement_reading(
     elif new:
         where = f"in {len(homes):,} footprints, {len(new):,} of them new"
     else:
-        where = (f"into the drawn footprint {next(iter(homes))!r}" if len(homes) == 1
-                 else f"into {len(homes):,} of the drawn footprints")
+        where = (
+            f"into the drawn footprint {next(iter(homes))!r}"
+            if len(homes) == 1
+            else f"into {len(homes):,} of the drawn footprints"
+        )
     moved = len(moved_units(dict(drawing), dict(plan)))
-    return (f"{count(len(placed))} {was} in no footprint {'was' if len(placed) == 1 else 'were'}"
-            f" placed, {where}; {count(moved)} moved.")
+    return (
+        f"{count(len(placed))} {was} in no footprint {'was' if len(placed) == 1 else 'were'}"
+        f" placed, {where}; {count(moved)} moved."
+    )
 
 
-def verdict(result: Mapping[str, Any], *, population_label: str,
-            unit: str = "CCG", unit_plural: str | None = None,
-            populations: Mapping[str, int] | None = None) -> tuple[str, str]:
+def verdict(
+    result: Mapping[str, Any],
+    *,
+    population_label: str,
+    unit: str = "CCG",
+    unit_plural: str | None = None,
+    populations: Mapping[str, int] | None = None,
+) -> tuple[str, str]:
     """(kind of message, one plain sentence) for an optimiser result's summary.
 
     ``kind`` is ``"success"`` (proven best), ``"warning"`` (a plan, not proven best) or
@@ -226,52 +239,71 @@ def verdict(result: Mapping[str, Any], *, population_label: str,
     moving = ""  # a repair says what it moves
     repair = result.get("objective") == "fewest-changes"
     if repair and isinstance(value, int | float):
-        what = (short_label(population_label) if result.get("change_measure") == "population"
-                else many)
+        what = (
+            short_label(population_label) if result.get("change_measure") == "population" else many
+        )
         moving = f", moving {value:,.0f} {what} from their footprint in the drawing"
     placed = None
     if repair and status in ("optimal", "feasible") and result.get("drawing") is not None:
-        placed = placement_reading(result["drawing"], result.get("assignment") or {},
-                                   unit=unit, unit_plural=many, populations=populations,
-                                   population_label=population_label)
+        placed = placement_reading(
+            result["drawing"],
+            result.get("assignment") or {},
+            unit=unit,
+            unit_plural=many,
+            populations=populations,
+            population_label=population_label,
+        )
     if placed:
-        head = ("Optimal for the drawn " + many + " (no fewer moves are possible)"
-                if status == "optimal" else "Feasible")
-        return "warning", (f"{head}: {n} footprints. {placed} fewest-changes counts only "
-                           f"moves of the {many} you drew, so where the others went was not "
-                           "planned: to plan them, run again starting from 'Keep my "
-                           "footprints, plan the rest'.")
+        head = (
+            "Optimal for the drawn " + many + " (no fewer moves are possible)"
+            if status == "optimal"
+            else "Feasible"
+        )
+        return "warning", (
+            f"{head}: {n} footprints. {placed} fewest-changes counts only "
+            f"moves of the {many} you drew, so where the others went was not "
+            "planned: to plan them, run again starting from 'Keep my "
+            "footprints, plan the rest'."
+        )
     if status == "optimal":
         return "success", f"Proven best (optimal): {n} footprints{moving}."
     if status == "feasible":
         gap = result.get("gap")
         if moving:
-            least = (f"; any plan that meets every rule moves at least {bound:,.0f}"
-                     if isinstance(bound, int | float) else "; the fewest possible is not known")
+            least = (
+                f"; any plan that meets every rule moves at least {bound:,.0f}"
+                if isinstance(bound, int | float)
+                else "; the fewest possible is not known"
+            )
             return "warning", f"Feasible: {n} footprints{moving}{least}."
         if result.get("objective") == "balanced" and isinstance(value, int | float):
             # the gap of a spread is measured against the mean footprint, not the best plan
             spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"
             share = f" ({gap:.1%} of the mean footprint)" if gap is not None else ""
             if not bound:
-                return "warning", (f"{spread}{share}. No lower bound on the spread was proven, "
-                                   "so how much more even a plan can be is not known.")
-            return "warning", (f"{spread}; the most even plan is proven at least {bound:,.0f} "
-                               f"apart{share}.")
+                return "warning", (
+                    f"{spread}{share}. No lower bound on the spread was proven, "
+                    "so how much more even a plan can be is not known."
+                )
+            return "warning", (
+                f"{spread}; the most even plan is proven at least {bound:,.0f} apart{share}."
+            )
         within = f"within {gap:.1%} of the best possible" if gap is not None else "gap unknown"
         b = f" (bound {bound:,.4g})" if isinstance(bound, int | float) else ""
         return "warning", f"Feasible, {within}{b}: {n} footprints."
     if status == "infeasible":
         reasons = result.get("reasons") or ["the solver proved no plan meets every constraint"]
         return "error", "Infeasible: " + "; ".join(map(str, reasons))
-    return "error", (f"No solution within the time limit ({result.get('time_limit', '?')} s). "
-                     "Give it more time or relax a constraint.")
+    return "error", (
+        f"No solution within the time limit ({result.get('time_limit', '?')} s). "
+        "Give it more time or relax a constraint."
+    )
 
 
 #: What the validator suggests that a drawing page cannot do, and where it can be done.
 _ELSEWHERE = {
     "or switch the LA rule off": "or plan with the LA rule off on the Optimise page (the "
-                                 "drawing is always checked with it on)",
+    "drawing is always checked with it on)",
 }
 
 

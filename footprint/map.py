@@ -162,8 +162,11 @@ def _boundary_lines(geography: Any, key: str, *, decimals: int = 4) -> str:
             lines = shapely.line_merge(shapely.set_precision(lines, 10.0**-decimals))
             parts = [p for p in shapely.get_parts(lines) if not p.is_empty]
             geom = shapely.MultiLineString(parts) if parts else shapely.MultiLineString()
-            cache[ck] = ('{"type":"Feature","properties":{},"geometry":'
-                         + _geojson_texts([geom], decimals)[0] + "}")
+            cache[ck] = (
+                '{"type":"Feature","properties":{},"geometry":'
+                + _geojson_texts([geom], decimals)[0]
+                + "}"
+            )
     return cache[ck]
 
 
@@ -200,10 +203,14 @@ def _static_texts(geography: Any) -> dict[str, tuple[str, str]]:
     cache = _cache_for(geography)
     if "static" not in cache:
         geoms = _unit_geometries(geography)
-        texts = {"units": '{"type":"FeatureCollection","features":[' + ",".join(
-            '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":' + g + "}"
-            for c, g in geoms.items()
-        ) + "]}"}
+        texts = {
+            "units": '{"type":"FeatureCollection","features":['
+            + ",".join(
+                '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":' + g + "}"
+                for c, g in geoms.items()
+            )
+            + "]}"
+        }
         for key in _STATIC_KEYS[1:]:
             if key in ("la_upper", "la_lower") or key in geography.units.columns:
                 text = _boundary_lines(geography, key)
@@ -318,7 +325,8 @@ def _check_assignment(geography: Any, assignment: Mapping[str, str] | None) -> d
     if unknown:
         raise PlanError(
             f"the plan to map names {len(unknown)} unit code(s) that are not in "
-            f"{geography.name!r}: {', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else "")
+            f"{geography.name!r}: {', '.join(unknown[:10])}"
+            + (" …" if len(unknown) > 10 else "")
             + ". Use the ONS codes of this geography (for example E38000001)"
         )
     return {str(k): str(v) for k, v in assignment.items() if v is not None and str(v).strip()}
@@ -369,9 +377,7 @@ def unit_properties(
         When ``colour_by`` is unknown or the plan names codes not in the geography.
     """
     if colour_by not in ("population", "footprint"):
-        raise PlanError(
-            f"colour_by must be 'population' or 'footprint'; received {colour_by!r}"
-        )
+        raise PlanError(f"colour_by must be 'population' or 'footprint'; received {colour_by!r}")
     plan = _check_assignment(geography, assignment)
     highlight = {str(c) for c in highlight}
     locked = {str(f) for f in locked}
@@ -391,16 +397,35 @@ def unit_properties(
     label = geography.population_label
     one, many = _unit_words(geography)
     # Area Teams and Regions by name, as a planner reads them (where the geography has them)
-    groups = [(column, title, geography.group_names(column))
-              for column, title in (("area_team_code", "Area Team"), ("region_code", "Region"))
-              if column in units.columns]
-    group_of = {column: dict(zip(units["code"].astype(str), units[column], strict=True))
-                for column, _title, _names in groups}
+    groups = [
+        (column, title, geography.group_names(column))
+        for column, title in (("area_team_code", "Area Team"), ("region_code", "Region"))
+        if column in units.columns
+    ]
+    group_of = {
+        column: dict(zip(units["code"].astype(str), units[column], strict=True))
+        for column, _title, _names in groups
+    }
 
-    ctx = _Layer(plan=plan, fp_pop=fp_pop, fp_n=fp_n, colours=colours, colour_by=colour_by,
-                 floor=floor, fill_opacity=fill_opacity, highlight=highlight, locked=locked,
-                 label=label, one=one, many=many, audit_rows=audit_rows, shares=shares,
-                 groups=groups, group_of=group_of, drawn=assignment is not None)
+    ctx = _Layer(
+        plan=plan,
+        fp_pop=fp_pop,
+        fp_n=fp_n,
+        colours=colours,
+        colour_by=colour_by,
+        floor=floor,
+        fill_opacity=fill_opacity,
+        highlight=highlight,
+        locked=locked,
+        label=label,
+        one=one,
+        many=many,
+        audit_rows=audit_rows,
+        shares=shares,
+        groups=groups,
+        group_of=group_of,
+        drawn=assignment is not None,
+    )
     styles: list[dict[str, Any]] = []
     style_index: dict[str, int] = {}
     out: list[dict[str, Any]] = []
@@ -411,8 +436,14 @@ def unit_properties(
         if key not in style_index:
             style_index[key] = len(styles)
             styles.append(style)
-        out.append({"code": code, "footprint": fp, "style": style_index[key],
-                    "tooltip": "<br>".join(_unit_tooltip(ctx, row, code, fp))})
+        out.append(
+            {
+                "code": code,
+                "footprint": fp,
+                "style": style_index[key],
+                "tooltip": "<br>".join(_unit_tooltip(ctx, row, code, fp)),
+            }
+        )
     return out, styles
 
 
@@ -442,8 +473,12 @@ class _Layer:
 def _unit_style(ctx: _Layer, code: str, fp: str, population: int) -> dict[str, Any]:
     """A unit's fill and outline: by population, by footprint (below the floor outlined), or
     dashed grey when unassigned; highlighted units get a heavy outline."""
-    style: dict[str, Any] = {"color": "#ffffff", "weight": 0.6, "opacity": 0.9,
-                             "fillOpacity": ctx.fill_opacity}
+    style: dict[str, Any] = {
+        "color": "#ffffff",
+        "weight": 0.6,
+        "opacity": 0.9,
+        "fillOpacity": ctx.fill_opacity,
+    }
     if ctx.colour_by == "population":
         style["fillColor"] = POPULATION_COLOURS[_population_class(population)]
     elif fp:
@@ -451,8 +486,13 @@ def _unit_style(ctx: _Layer, code: str, fp: str, population: int) -> dict[str, A
         if ctx.floor is not None and ctx.fp_pop[fp] < ctx.floor:
             style.update(color=BELOW_FLOOR_STROKE, weight=1.6)
     else:
-        style.update(fillColor=UNASSIGNED_FILL, fillOpacity=0.45, color="#333333",
-                     weight=1.6, dashArray="4 3")
+        style.update(
+            fillColor=UNASSIGNED_FILL,
+            fillOpacity=0.45,
+            color="#333333",
+            weight=1.6,
+            dashArray="4 3",
+        )
     if code in ctx.highlight:
         style.update(color=HIGHLIGHT_STROKE, weight=3.2, opacity=1.0, dashArray=None)
     return style
@@ -460,9 +500,11 @@ def _unit_style(ctx: _Layer, code: str, fp: str, population: int) -> dict[str, A
 
 def _unit_tooltip(ctx: _Layer, row: Any, code: str, fp: str) -> list[str]:
     """A unit's tooltip lines (HTML, every name escaped)."""
-    tip = [f"<b>{html.escape(str(row.name))}</b>",
-           f"ONS code {html.escape(code)} · NHS code {html.escape(str(row.nhs_code) or '-')}",
-           _population_text(int(row.population), ctx.label)]
+    tip = [
+        f"<b>{html.escape(str(row.name))}</b>",
+        f"ONS code {html.escape(code)} · NHS code {html.escape(str(row.nhs_code) or '-')}",
+        _population_text(int(row.population), ctx.label),
+    ]
     a = ctx.audit_rows.get(code)
     if a is not None:
         tip.append(f"Home LA: {html.escape(str(a['home_la_name']))} ({a['home_share']:.0%})")
@@ -476,8 +518,7 @@ def _unit_tooltip(ctx: _Layer, row: Any, code: str, fp: str) -> list[str]:
     if named:
         tip.append(" · ".join(named))
     if a is not None and a["crosses"]:
-        tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its "
-                   "home LA</i>")
+        tip.append(f"<i>Crosses an LA boundary: {a['outside_share']:.0%} outside its home LA</i>")
     if fp:
         tip.append(_footprint_line(ctx, fp))
     elif ctx.drawn:
@@ -490,13 +531,16 @@ def _unit_tooltip(ctx: _Layer, row: Any, code: str, fp: str) -> list[str]:
 def _footprint_line(ctx: _Layer, fp: str) -> str:
     state = ""
     if ctx.floor is not None:
-        state = ("meets the floor" if ctx.fp_pop[fp] >= ctx.floor
-                 else f"below the {ctx.floor:,} floor")
+        state = (
+            "meets the floor" if ctx.fp_pop[fp] >= ctx.floor else f"below the {ctx.floor:,} floor"
+        )
     lock = " (locked)" if fp in ctx.locked else ""
     n = ctx.fp_n[fp]
-    return (f"Footprint <b>{html.escape(fp)}</b>{lock}: {n} "
-            f"{html.escape(ctx.one if n == 1 else ctx.many)}, "
-            f"{ctx.fp_pop[fp]:,} {html.escape(ctx.label)}" + (f", {state}" if state else ""))
+    return (
+        f"Footprint <b>{html.escape(fp)}</b>{lock}: {n} "
+        f"{html.escape(ctx.one if n == 1 else ctx.many)}, "
+        f"{ctx.fp_pop[fp]:,} {html.escape(ctx.label)}" + (f", {state}" if state else "")
+    )
 
 
 def units_geojson(
@@ -523,8 +567,14 @@ def units_geojson(
         When ``colour_by`` is unknown or the plan names codes not in the geography.
     """
     props, styles = unit_properties(
-        geography, audit=audit, assignment=assignment, colour_by=colour_by,
-        highlight=highlight, locked=locked, floor=floor, fill_opacity=fill_opacity,
+        geography,
+        audit=audit,
+        assignment=assignment,
+        colour_by=colour_by,
+        highlight=highlight,
+        locked=locked,
+        floor=floor,
+        fill_opacity=fill_opacity,
     )
     geoms = _unit_geometries(geography)
     features = [
@@ -600,8 +650,15 @@ class _UnitsGeoJson(Layer):
         """
     )
 
-    def __init__(self, data: str, styles: list[dict[str, Any]], *, name: str,
-                 url: str | None = None, on_click: str | None = None) -> None:
+    def __init__(
+        self,
+        data: str,
+        styles: list[dict[str, Any]],
+        *,
+        name: str,
+        url: str | None = None,
+        on_click: str | None = None,
+    ) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "FpUnits"
         self.data = data
@@ -647,7 +704,7 @@ class _Legend(folium.MacroElement):
 
 def _swatch(fill: str, *, stroke: str = "#ffffff", dash: bool = False, width: float = 1) -> str:
     border = f"{width}px {'dashed' if dash else 'solid'} {stroke}"
-    return (f'<span class="fp-sw" style="background:{fill};border:{border}"></span>')
+    return f'<span class="fp-sw" style="background:{fill};border:{border}"></span>'
 
 
 def legend_html(
@@ -668,26 +725,38 @@ def legend_html(
         rows.append(f"<b>{one} population</b><br><small>{label}</small>")
         edges = (0, *POPULATION_BREAKS)
         for i, colour in enumerate(POPULATION_COLOURS):
-            text = (f"{edges[i]:,} – {POPULATION_BREAKS[i]:,}" if i < len(POPULATION_BREAKS)
-                    else f"{edges[i]:,} or more")
+            text = (
+                f"{edges[i]:,} – {POPULATION_BREAKS[i]:,}"
+                if i < len(POPULATION_BREAKS)
+                else f"{edges[i]:,} or more"
+            )
             rows.append(f"{_swatch(colour, stroke='#999')} {text}")
     else:
-        rows.append(f"<b>Footprints: {n_footprints:,}</b><br><small>neighbours differ in colour; "
-                    f"population = {label}</small>")
-        rows.append(f"{_swatch(FOOTPRINT_PALETTE[0])}{_swatch(FOOTPRINT_PALETTE[1])}"
-                    f"{_swatch(FOOTPRINT_PALETTE[2])} in a footprint")
+        rows.append(
+            f"<b>Footprints: {n_footprints:,}</b><br><small>neighbours differ in colour; "
+            f"population = {label}</small>"
+        )
+        rows.append(
+            f"{_swatch(FOOTPRINT_PALETTE[0])}{_swatch(FOOTPRINT_PALETTE[1])}"
+            f"{_swatch(FOOTPRINT_PALETTE[2])} in a footprint"
+        )
         if floor is not None:
-            rows.append(f"{_swatch('#ffffff', stroke=BELOW_FLOOR_STROKE, width=2)} footprint below "
-                        f"{floor:,}")
-        rows.append(f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned "
-                    f"{one}")
+            rows.append(
+                f"{_swatch('#ffffff', stroke=BELOW_FLOOR_STROKE, width=2)} footprint below "
+                f"{floor:,}"
+            )
+        rows.append(
+            f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned {one}"
+        )
     if highlight:
         rows.append(f"{_swatch('#ffffff', stroke=HIGHLIGHT_STROKE, width=3)} highlighted {one}")
     if getattr(geography, "la_upper", None) is not None:  # no LA layer, no LA lines
         rows.append('<span class="fp-line"></span> upper-tier LA boundary')
     if crossings:
-        rows.append(f'<span class="fp-dot" style="background:{CROSSING_COLOUR}"></span> {one} '
-                    "crossing an LA boundary")
+        rows.append(
+            f'<span class="fp-dot" style="background:{CROSSING_COLOUR}"></span> {one} '
+            "crossing an LA boundary"
+        )
     # the title folds the rest away, for when the legend hides part of the map
     return f"<details open><summary>{rows[0]}</summary>{'<br>'.join(rows[1:])}</details>"
 
@@ -743,8 +812,13 @@ def units_layer(
     """
     highlight = tuple(highlight)
     kwargs: dict[str, Any] = dict(
-        audit=audit, assignment=assignment, colour_by=colour_by, highlight=highlight,
-        locked=locked, floor=floor, fill_opacity=fill_opacity,
+        audit=audit,
+        assignment=assignment,
+        colour_by=colour_by,
+        highlight=highlight,
+        locked=locked,
+        floor=floor,
+        fill_opacity=fill_opacity,
     )
     group = folium.FeatureGroup(name=name, control=False)
     if data_url is None:
@@ -757,12 +831,19 @@ def units_layer(
         group.add_child(_UnitsGeoJson(by_code, styles, name=name, url=url, on_click=on_click))
     if legend:
         plan = _check_assignment(geography, assignment)
-        group.add_child(_Legend(legend_html(
-            geography, colour_by=colour_by, n_footprints=len(set(plan.values())),
-            has_plan=assignment is not None, floor=floor,
-            crossings=audit is not None and bool(audit.units["crosses"].any()),
-            highlight=bool(highlight),
-        )))
+        group.add_child(
+            _Legend(
+                legend_html(
+                    geography,
+                    colour_by=colour_by,
+                    n_footprints=len(set(plan.values())),
+                    has_plan=assignment is not None,
+                    floor=floor,
+                    crossings=audit is not None and bool(audit.units["crosses"].any()),
+                    highlight=bool(highlight),
+                )
+            )
+        )
     return group
 
 
@@ -789,8 +870,15 @@ class _LinesLayer(Layer):
         """
     )
 
-    def __init__(self, data: str, *, name: str, style: dict[str, Any], show: bool = True,
-                 url: str | None = None) -> None:
+    def __init__(
+        self,
+        data: str,
+        *,
+        name: str,
+        style: dict[str, Any],
+        show: bool = True,
+        url: str | None = None,
+    ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "FpLines"
         self.data = data
@@ -882,8 +970,10 @@ def attribution_html(geography: Any) -> str:
     if not entries:
         return line
     body = "<br>".join(html.escape(e) for e in entries)
-    return (f'<details class="fp-attr"><summary>{line} <span class="fp-more">(sources)</span>'
-            f"</summary><div>{body}</div></details>")
+    return (
+        f'<details class="fp-attr"><summary>{line} <span class="fp-more">(sources)</span>'
+        f"</summary><div>{body}</div></details>"
+    )
 
 
 def _inside_points(geography: Any) -> dict[str, Any]:
@@ -891,9 +981,13 @@ def _inside_points(geography: Any) -> dict[str, Any]:
     cache = _cache_for(geography)
     if "inside" not in cache:
         disp = geography.display_units
-        cache["inside"] = dict(zip(disp["code"].astype(str),
-                                   shapely.point_on_surface(disp.geometry.to_numpy()),
-                                   strict=True))
+        cache["inside"] = dict(
+            zip(
+                disp["code"].astype(str),
+                shapely.point_on_surface(disp.geometry.to_numpy()),
+                strict=True,
+            )
+        )
     return cache["inside"]
 
 
@@ -906,10 +1000,10 @@ def _link_lines(geography: Any, links: list[tuple[str, str]]) -> str:
         raise PlanError(
             f"the links to draw name {len(unknown)} unit code(s) that are not in "
             f"{geography.name!r}: {', '.join(unknown[:10])}; pass pairs of this geography's "
-            "codes (for example dataset.adjacency.bridges)")
+            "codes (for example dataset.adjacency.bridges)"
+        )
     geom = shapely.MultiLineString([[where[a].coords[0], where[b].coords[0]] for a, b in pairs])
-    return ('{"type":"Feature","properties":{},"geometry":'
-            + _geojson_texts([geom], 4)[0] + "}")
+    return '{"type":"Feature","properties":{},"geometry":' + _geojson_texts([geom], 4)[0] + "}"
 
 
 def _crossing_points(geography: Any, audit: Any) -> str:
@@ -973,31 +1067,52 @@ def base_map(
     js, css = leaflet_links(leaflet_url)
     # Leaflet takes fractional zooms (zoom_snap 0.5); folium's annotation says int
     m = folium.Map(
-        location=list(location), zoom_start=zoom_start,  # type: ignore[arg-type]
-        tiles=None, height=height,
-        control_scale=True, zoom_snap=0.5, min_zoom=5, max_zoom=14,
+        location=list(location),
+        zoom_start=zoom_start,  # type: ignore[arg-type]
+        tiles=None,
+        height=height,
+        control_scale=True,
+        zoom_snap=0.5,
+        min_zoom=5,
+        max_zoom=14,
     )
     # Only the local Leaflet: drop folium's jQuery, Bootstrap and icon-font CDN links
     # (nothing here uses them) so the page loads nothing from outside the app.
     m.default_js = [("leaflet", js)]
     m.default_css = [("leaflet_css", css)]
     if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (needs internet)",
-                         control=True, opacity=0.6).add_to(m)
+        folium.TileLayer(
+            "OpenStreetMap", name="OpenStreetMap (needs internet)", control=True, opacity=0.6
+        ).add_to(m)
     CustomPane(_LINES_PANE, z_index=450, pointer_events=False).add_to(m)
     CustomPane(_MARKS_PANE, z_index=460, pointer_events=False).add_to(m)
     _Decor(attribution=attribution_html(geography), background=BACKGROUND).add_to(m)
 
     overlays = [
-        (show_lower_tier, "la_lower", "Lower-tier LA boundaries",
-         {"color": "#7f7f7f", "weight": 0.8, "dashArray": "2 3"}),
-        (show_upper_tier, "la_upper", "Upper-tier LA boundaries",
-         {"color": "#333333", "weight": 1.4}),
-        (show_area_teams, "area_team_code",
-         "NHS Area Teams" + _group_count(geography, "area_team_code"),
-         {"color": "#6a3d9a", "weight": 2.6, "opacity": 0.85}),
-        (show_regions, "region_code", "NHS Regions" + _group_count(geography, "region_code"),
-         {"color": "#000000", "weight": 3.6, "opacity": 0.8}),
+        (
+            show_lower_tier,
+            "la_lower",
+            "Lower-tier LA boundaries",
+            {"color": "#7f7f7f", "weight": 0.8, "dashArray": "2 3"},
+        ),
+        (
+            show_upper_tier,
+            "la_upper",
+            "Upper-tier LA boundaries",
+            {"color": "#333333", "weight": 1.4},
+        ),
+        (
+            show_area_teams,
+            "area_team_code",
+            "NHS Area Teams" + _group_count(geography, "area_team_code"),
+            {"color": "#6a3d9a", "weight": 2.6, "opacity": 0.85},
+        ),
+        (
+            show_regions,
+            "region_code",
+            "NHS Regions" + _group_count(geography, "region_code"),
+            {"color": "#000000", "weight": 3.6, "opacity": 0.8},
+        ),
     ]
     for wanted, key, name, style in overlays:
         if not wanted:
@@ -1014,14 +1129,22 @@ def base_map(
             _LinesLayer("null", name=name, style=style, url=url).add_to(m)
     links = list(links)
     if links:
-        _LinesLayer(_link_lines(geography, links), name="Island bridges and river crossings",
-                    style={"color": LINK_COLOUR, "weight": 2.5, "dashArray": "5 4"}).add_to(m)
+        _LinesLayer(
+            _link_lines(geography, links),
+            name="Island bridges and river crossings",
+            style={"color": LINK_COLOUR, "weight": 2.5, "dashArray": "5 4"},
+        ).add_to(m)
     if show_crossings and audit is not None and bool(audit.units["crosses"].any()):
         _PointsLayer(
             _crossing_points(geography, audit),
             name=f"{_unit_words(geography)[1]} crossing an LA boundary",
-            style={"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": CROSSING_COLOUR,
-                   "fillOpacity": 1.0},
+            style={
+                "radius": 4,
+                "color": "#ffffff",
+                "weight": 1,
+                "fillColor": CROSSING_COLOUR,
+                "fillOpacity": 1.0,
+            },
         ).add_to(m)
     if layer_control:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -1077,14 +1200,28 @@ def build_map(
     if colour_by is None:
         colour_by = "footprint" if assignment is not None else "population"
     m = base_map(
-        geography, audit=audit, show_lower_tier=show_lower_tier, show_area_teams=show_area_teams,
-        show_regions=show_regions, show_crossings=show_crossings, links=links, tiles=tiles,
-        leaflet_url=leaflet_url, data_url=data_url, height=height,
+        geography,
+        audit=audit,
+        show_lower_tier=show_lower_tier,
+        show_area_teams=show_area_teams,
+        show_regions=show_regions,
+        show_crossings=show_crossings,
+        links=links,
+        tiles=tiles,
+        leaflet_url=leaflet_url,
+        data_url=data_url,
+        height=height,
     )
     layer = units_layer(
-        geography, audit=audit, assignment=assignment, colour_by=colour_by,
-        highlight=highlight, locked=locked, floor=floor,
-        fill_opacity=0.6 if tiles else 0.75, data_url=data_url,
+        geography,
+        audit=audit,
+        assignment=assignment,
+        colour_by=colour_by,
+        highlight=highlight,
+        locked=locked,
+        floor=floor,
+        fill_opacity=0.6 if tiles else 0.75,
+        data_url=data_url,
     )
     m.add_child(layer)  # its own overlay pane sits below the boundary and marker panes
     return m

@@ -92,8 +92,14 @@ def read_units(
     most = _most_items(lookup)
     i = 0
     while i < len(items):
-        j = next((j for j in range(min(len(items), i + most), i, -1)
-                  if _key(", ".join(items[i:j])) in lookup), i)
+        j = next(
+            (
+                j
+                for j in range(min(len(items), i + most), i, -1)
+                if _key(", ".join(items[i:j])) in lookup
+            ),
+            i,
+        )
         if j > i:
             codes.append(lookup[_key(", ".join(items[i:j]))])
             i = j
@@ -137,27 +143,33 @@ def read_rule(
         head, sep, name = text.replace(";", ",").rpartition(",")
         name = name.strip()
         if not sep or not head.strip() or not name:
-            return (), (f"got {text!r}; expected a {unit} and a footprint name separated by a "
-                        "comma, e.g. 'E38000001, North'")
+            return (), (
+                f"got {text!r}; expected a {unit} and a footprint name separated by a "
+                "comma, e.g. 'E38000001, North'"
+            )
         text = head
     codes, problem = read_units(text, lookup=lookup, unit=unit)
     if problem is not None:
         return (), problem
     if kind == "fixed":
         if len(codes) != 1:
-            return (), (f"got {len(codes)} {unit}s before the footprint name {name!r}; "
-                        f"expected one {unit} per line")
+            return (), (
+                f"got {len(codes)} {unit}s before the footprint name {name!r}; "
+                f"expected one {unit} per line"
+            )
         return (codes[0], name), None
     if kind == "pair" and len(codes) != 2:
         return (), f"got {len(codes)} {unit}(s); expected exactly two, separated by a comma"
     if kind == "group" and len(set(codes)) < 2:
-        return (), (f"got {len(set(codes))} {unit}; a group needs two or more, separated by "
-                    "commas")
+        return (), (f"got {len(set(codes))} {unit}; a group needs two or more, separated by commas")
     return codes, None
 
 
 def read_rules(
-    entries: Iterable[tuple[str, str]], *, kind: RuleKind, lookup: Mapping[str, str],
+    entries: Iterable[tuple[str, str]],
+    *,
+    kind: RuleKind,
+    lookup: Mapping[str, str],
     unit: str = "unit",
 ) -> tuple[list[tuple[str, ...]], list[str]]:
     """Many rules of one kind, each with where it was written (a box's line, a flag).

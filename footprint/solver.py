@@ -78,7 +78,8 @@ class _HiGHS(pulp.HiGHS):  # type: ignore[misc, name-defined]
             cols = lp.variables()
             idx = np.fromiter((v.index for v in cols), dtype=np.int32, count=len(cols))
             val = np.fromiter(
-                (float(self._start.get(v.name, 0.0)) for v in cols), dtype=np.float64,
+                (float(self._start.get(v.name, 0.0)) for v in cols),
+                dtype=np.float64,
                 count=len(cols),
             )
             lp.solverModel.setSolution(len(cols), idx, val)
@@ -122,9 +123,7 @@ class Model:
         expr = pulp.LpAffineExpression(_merge(terms))
         op = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
         self._n_rows += 1
-        self._lp.addConstraint(
-            pulp.LpConstraint(expr, op[sense], rhs=rhs), name=f"c{self._n_rows}"
-        )
+        self._lp.addConstraint(pulp.LpConstraint(expr, op[sense], rhs=rhs), name=f"c{self._n_rows}")
 
     def objective(self, terms: Iterable[tuple[Var, float]], constant: float = 0.0) -> None:
         self._lp.setObjective(pulp.LpAffineExpression(_merge(terms), constant=constant))
@@ -191,8 +190,15 @@ class Model:
             bound, gap = _cbc_bound(text, obj, maximise=self.maximise)
         inside = self._lp.solverModel.getRunTime() if solver == "highs" else _cbc_seconds(text)
         return Outcome(
-            status=status, objective=obj, bound=bound, gap=gap, values=values,
-            seconds=seconds, log=text, solver=solver, version=solver_version(solver),
+            status=status,
+            objective=obj,
+            bound=bound,
+            gap=gap,
+            values=values,
+            seconds=seconds,
+            log=text,
+            solver=solver,
+            version=solver_version(solver),
             overhead=max(0.0, seconds - inside) if inside is not None else 0.0,
         )
 
@@ -200,12 +206,21 @@ class Model:
         return {name: (v.varValue or 0.0) for name, v in self._vars.items()}
 
     def _solve_highs(
-        self, path: str, time_limit: float, mip_gap: float, start: Mapping[str, float] | None,
+        self,
+        path: str,
+        time_limit: float,
+        mip_gap: float,
+        start: Mapping[str, float] | None,
         abs_gap: float | None,
     ) -> tuple[Status, float | None, float | None, float | None, dict[str, float]]:
         s = _HiGHS(
-            start=start, msg=True, timeLimit=max(0.5, time_limit), gapRel=mip_gap,
-            log_to_console=False, log_file=path, threads=1,
+            start=start,
+            msg=True,
+            timeLimit=max(0.5, time_limit),
+            gapRel=mip_gap,
+            log_to_console=False,
+            log_file=path,
+            threads=1,
             **({"gapAbs": abs_gap} if abs_gap is not None else {}),
         )
         self._lp.solve(s)
@@ -226,13 +241,16 @@ class Model:
             return "infeasible", None, None, None, {}
         if has_plan:
             return "feasible", obj, bound, _gap(obj, bound), self._values()
-        if ms in (kinds.kTimeLimit, kinds.kIterationLimit, kinds.kInterrupt,
-                  kinds.kSolutionLimit):
+        if ms in (kinds.kTimeLimit, kinds.kIterationLimit, kinds.kInterrupt, kinds.kSolutionLimit):
             return "no-solution", None, bound, None, {}
         raise SolverError(f"HiGHS ended with status {h.modelStatusToString(ms)!r}")
 
     def _solve_cbc(
-        self, path: str, time_limit: float, mip_gap: float, start: Mapping[str, float] | None,
+        self,
+        path: str,
+        time_limit: float,
+        mip_gap: float,
+        start: Mapping[str, float] | None,
         abs_gap: float | None,
     ) -> tuple[Status, float | None, float | None, float | None, dict[str, float]]:
         if start:
@@ -250,8 +268,12 @@ class Model:
         if not os.access(path_cbc, os.X_OK):
             os.chmod(path_cbc, 0o755)
         s = pulp.COIN_CMD(
-            path=path_cbc, msg=False, timeLimit=max(0.5, time_limit), gapRel=mip_gap,
-            warmStart=bool(start), logPath=path,
+            path=path_cbc,
+            msg=False,
+            timeLimit=max(0.5, time_limit),
+            gapRel=mip_gap,
+            warmStart=bool(start),
+            logPath=path,
             **({"gapAbs": abs_gap} if abs_gap is not None else {}),
         )
         no_objective, dummy = self._lp.fixObjective()
@@ -264,8 +286,13 @@ class Model:
                 # footprints): only the search without it may say so
                 left = time_limit - (time.perf_counter() - t0)
                 answered = left >= 1.0 and _run_cbc(
-                    s, self._lp, path, deadline=left + _CBC_GRACE, seconds=left,
-                    extra=("-preprocess", "off"), append=True,
+                    s,
+                    self._lp,
+                    path,
+                    deadline=left + _CBC_GRACE,
+                    seconds=left,
+                    extra=("-preprocess", "off"),
+                    append=True,
                 )
         finally:
             self._lp.restoreObjective(no_objective, dummy)
@@ -282,8 +309,10 @@ class Model:
         return "no-solution", None, None, None, {}
 
     def _cbc_infeasible(self) -> bool:
-        return (self._lp.sol_status == pulp.LpSolutionInfeasible
-                or self._lp.status == pulp.LpStatusInfeasible)
+        return (
+            self._lp.sol_status == pulp.LpSolutionInfeasible
+            or self._lp.status == pulp.LpStatusInfeasible
+        )
 
 
 #: seconds past its time limit after which a CBC run is stopped: CBC does not look at its
@@ -299,9 +328,16 @@ def _cbc_preprocess_refused(log_path: str) -> bool:
     return "Pre-processing says infeasible" in runs[-1]
 
 
-def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float,
-             seconds: float | None = None, extra: tuple[str, ...] = (),
-             append: bool = False) -> bool:
+def _run_cbc(
+    s: Any,
+    lp: pulp.LpProblem,
+    log_path: str,
+    *,
+    deadline: float,
+    seconds: float | None = None,
+    extra: tuple[str, ...] = (),
+    append: bool = False,
+) -> bool:
     """Run CBC as PuLP's COIN_CMD would, but stop it ``deadline`` seconds after it started.
 
     PuLP waits on CBC with no timeout, so this owns the process: the model and the
@@ -324,21 +360,23 @@ def _run_cbc(s: Any, lp: pulp.LpProblem, log_path: str, *, deadline: float,
         args += [*extra, "-solve", "-printingOptions", "all", "-solution", sol]
         log.debug("CBC: %s", " ".join(args))
         with open(log_path, "a" if append else "w", encoding="utf-8") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
             try:
                 code = proc.wait(timeout=deadline)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                out.write(f"\nStopped by footprint: CBC was still running {deadline:.0f} s after "
-                          f"it started, past its time limit of {limit:.1f} s.\n")
+                out.write(
+                    f"\nStopped by footprint: CBC was still running {deadline:.0f} s after "
+                    f"it started, past its time limit of {limit:.1f} s.\n"
+                )
                 log.info("CBC stopped after %.0f s (time limit %.1f s)", deadline, limit)
                 return False
             if code < 0:  # killed by a signal: CBC crashed (SIGSEGV) once in 200 random runs
                 out.write(f"\nCBC crashed (signal {-code}); this solve gave no answer.\n")
-                log.warning("CBC crashed with signal %d; the solve is treated as unanswered",
-                            -code)
+                log.warning("CBC crashed with signal %d; the solve is treated as unanswered", -code)
                 return False
         if code != 0 or not os.path.exists(sol):
             raise pulp.PulpSolverError(f"CBC ended with exit code {code} and no solution file")
@@ -373,8 +411,9 @@ def _cbc_seconds(text: str) -> float | None:
     return float(found[-1]) if found else None
 
 
-def _cbc_bound(text: str, obj: float | None, *,
-               maximise: bool) -> tuple[float | None, float | None]:
+def _cbc_bound(
+    text: str, obj: float | None, *, maximise: bool
+) -> tuple[float | None, float | None]:
     """Best bound from a CBC log ('Lower bound:' in its summary; '(best possible X)' otherwise).
 
     CBC minimises, and a maximisation reaches it negated: its log shows that problem's

@@ -205,8 +205,9 @@ class _PlanRead:
         return _people(self.problem)
 
 
-def _read_plan(problem: Problem, assigned: dict[str, str], c: Constraints,
-               current: Mapping[str, str] | None) -> _PlanRead:
+def _read_plan(
+    problem: Problem, assigned: dict[str, str], c: Constraints, current: Mapping[str, str] | None
+) -> _PlanRead:
     known = set(problem.codes)
     fp_of = {code: fp for code, fp in assigned.items() if code in known}
     members: dict[str, list[str]] = {}
@@ -414,8 +415,17 @@ def _count(p: _PlanRead) -> Iterator[Violation]:
 #: every rule of a valid plan, one function each (GerryChain's validator shape): each reads
 #: the plan once read and yields its violations, every one said in words
 _RULE_CHECKS: tuple[Callable[[_PlanRead], Iterable[Violation]], ...] = (
-    _unknown_units, _unassigned_units, _floor, _ceiling, _contiguity, _la_rule,
-    _keep_together, _keep_apart, _fixed, _locked, _count,
+    _unknown_units,
+    _unassigned_units,
+    _floor,
+    _ceiling,
+    _contiguity,
+    _la_rule,
+    _keep_together,
+    _keep_apart,
+    _fixed,
+    _locked,
+    _count,
 )
 
 
@@ -504,9 +514,18 @@ def validate_plan(
 
 def _empty_summary() -> pd.DataFrame:
     dtypes: dict[str, Any] = {
-        "footprint": object, "population": "int64", "n_units": "int64", "units": object,
-        "unit_names": object, "las": object, "area_km2": "float64", "polsby_popper": "float64",
-        "inertia": "float64", "contiguous": bool, "meets_floor": bool, "problems": object,
+        "footprint": object,
+        "population": "int64",
+        "n_units": "int64",
+        "units": object,
+        "unit_names": object,
+        "las": object,
+        "area_km2": "float64",
+        "polsby_popper": "float64",
+        "inertia": "float64",
+        "contiguous": bool,
+        "meets_floor": bool,
+        "problems": object,
     }
     return pd.DataFrame({col: pd.Series(dtype=dtypes[col]) for col in SUMMARY_COLUMNS})
 

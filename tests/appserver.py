@@ -68,9 +68,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
-              script: str | Path = "app.py", drawing_dir: Path | None = None,
-              port: int | None = None) -> Iterator[str]:
+def serve_app(
+    *,
+    scenario_dir: Path,
+    log_path: Path,
+    timeout: float = 90.0,
+    script: str | Path = "app.py",
+    drawing_dir: Path | None = None,
+    port: int | None = None,
+) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free local port for as long as the block lasts.
 
     Parameters
@@ -107,14 +113,32 @@ def serve_app(*, scenario_dir: Path, log_path: Path, timeout: float = 90.0,
     """
     port = port or _free_port()
     drawings = drawing_dir or scenario_dir.with_name(scenario_dir.name + "-drawings")
-    env = {**os.environ, "FOOTPRINT_SCENARIO_DIR": str(scenario_dir),
-           "FOOTPRINT_DRAWING_DIR": str(drawings)}
+    env = {
+        **os.environ,
+        "FOOTPRINT_SCENARIO_DIR": str(scenario_dir),
+        "FOOTPRINT_DRAWING_DIR": str(drawings),
+    }
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -199,11 +223,20 @@ def rapid_clicks(pg, n: int = 30) -> dict:
     boxes.append(frame.bounding_box())
     deadline = time.monotonic() + 30
     while True:  # the map's colours follow the last click
-        fills = pg.locator(MAP_FRAME).first.element_handle().content_frame() \
-            .eval_on_selector_all(CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '')"
-                                             ".toLowerCase())")
+        fills = (
+            pg.locator(MAP_FRAME)
+            .first.element_handle()
+            .content_frame()
+            .eval_on_selector_all(
+                CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '').toLowerCase())"
+            )
+        )
         if sum(f != UNASSIGNED_FILL for f in fills) >= n or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    return {"clicked": [p["index"] for p in points], "fills": fills, "boxes": boxes,
-            "seconds": seconds}
+    return {
+        "clicked": [p["index"] for p in points],
+        "fills": fills,
+        "boxes": boxes,
+        "seconds": seconds,
+    }

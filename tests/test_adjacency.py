@@ -120,8 +120,11 @@ def test_unknown_codes_in_bridges_are_reported_together():
 
 
 def test_needs_a_projected_crs():
-    with pytest.raises(ConstraintsError, match=r"needs units in a projected CRS in metres .*got "
-                       r"EPSG:4326.*to_crs\(27700\)"):
+    with pytest.raises(
+        ConstraintsError,
+        match=r"needs units in a projected CRS in metres .*got "
+        r"EPSG:4326.*to_crs\(27700\)",
+    ):
         build_adjacency(grid_units(2, 2).to_crs(4326))
 
 
@@ -142,14 +145,17 @@ def test_units_facing_each_other_across_a_river_are_joined_by_a_listed_crossing(
     assert build_adjacency(_river(200.0), river_m=0, bridges=[]).river_crossings == ()
 
 
-@pytest.mark.parametrize(("width", "banks", "joined"), [
-    (290.0, 3000.0, True),    # the Thames at Westminster: joined
-    (400.0, 3000.0, False),   # an estuary wider than river_m
-    # the banks' length within 300 m of each other (1,200 m plus 100 m of each side wall),
-    # less the 2 x 300 m that the buffer catches beyond the ends: 800 m, short of 1,000 m
-    (200.0, 1200.0, False),
-    (200.0, 1500.0, True),    # 1,100 m
-])
+@pytest.mark.parametrize(
+    ("width", "banks", "joined"),
+    [
+        (290.0, 3000.0, True),  # the Thames at Westminster: joined
+        (400.0, 3000.0, False),  # an estuary wider than river_m
+        # the banks' length within 300 m of each other (1,200 m plus 100 m of each side wall),
+        # less the 2 x 300 m that the buffer catches beyond the ends: 800 m, short of 1,000 m
+        (200.0, 1200.0, False),
+        (200.0, 1500.0, True),  # 1,100 m
+    ],
+)
 def test_a_crossing_needs_close_banks_along_a_long_stretch(width, banks, joined):
     adj = build_adjacency(_river(width, banks=banks), bridges=[])
     assert (adj.river_crossings == (("N", "S"),)) is joined
@@ -166,7 +172,10 @@ def test_river_crossings_are_editable_and_checked_like_bridges():
     assert adj.with_river_crossings([]).river_crossings == ()
     assert adj.river_crossings == (("N", "S"),)  # the original is untouched
     assert build_adjacency(_river(200.0), river_crossings=[], bridges=[]).pairs == ()
-    with pytest.raises(ConstraintsError, match=r"(?s)Cannot use these river crossings.*"
-                       r"river crossing N-Q: unknown unit code 'Q'.*"
-                       r"river crossing S-S joins a unit to itself"):
+    with pytest.raises(
+        ConstraintsError,
+        match=r"(?s)Cannot use these river crossings.*"
+        r"river crossing N-Q: unknown unit code 'Q'.*"
+        r"river crossing S-S joins a unit to itself",
+    ):
         adj.with_river_crossings([("N", "Q"), ("S", "S")])

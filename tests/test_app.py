@@ -46,8 +46,10 @@ def _walk(node) -> Iterator:
 def map_components(at: AppTest) -> list:
     """The streamlit-folium map components on the page (AppTest shows them as unknown)."""
     return [
-        n for n in _walk(at._tree)
-        if type(n).__name__ == "UnknownElement" and n.type == "component_instance"
+        n
+        for n in _walk(at._tree)
+        if type(n).__name__ == "UnknownElement"
+        and n.type == "component_instance"
         and n.proto.component_name == MAP_COMPONENT
     ]
 
@@ -118,9 +120,11 @@ def by_label(widgets, label: str):
 
 #: Each page's title -> its module, as st.navigation registers it.
 PAGES = {
-    "Map and drawing": "app_pages/draw.py", "Optimise": "app_pages/optimise.py",
+    "Map and drawing": "app_pages/draw.py",
+    "Optimise": "app_pages/optimise.py",
     "Scenarios and comparison": "app_pages/scenarios.py",
-    "Import and export": "app_pages/import_export.py", "Help": "app_pages/help.py",
+    "Import and export": "app_pages/import_export.py",
+    "Help": "app_pages/help.py",
 }
 
 
@@ -149,8 +153,10 @@ def plan_of(at: AppTest) -> dict[str, str]:
 def set_plan(at: AppTest, plan: dict[str, str]) -> None:
     from footprint import Drawing
 
-    at.session_state["drawings"] = {**at.session_state["drawings"],
-                                    at.session_state["geo"]: Drawing.from_plan(plan)}
+    at.session_state["drawings"] = {
+        **at.session_state["drawings"],
+        at.session_state["geo"]: Drawing.from_plan(plan),
+    }
 
 
 def ok(at: AppTest) -> AppTest:
@@ -215,8 +221,10 @@ def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppT
     assert table["las"].iloc[0] == "Bradford; North Yorkshire"  # LAs by name, not code
     # the broken rule is spelt out under the table, in plain words
     assert any(e.label == "1 rule broken" for e in app.expander)
-    assert ("**Footprint 1** has 156,676 registered patients, below the floor of 300,000 "
-            "(143,324 short)" in page)
+    assert (
+        "**Footprint 1** has 156,676 registered patients, below the floor of 300,000 "
+        "(143,324 short)" in page
+    )
     assert "Not finished: 210 CCGs not yet in a footprint" in page
     # the map now colours it as a footprint
     (component,) = map_components(app)
@@ -231,8 +239,12 @@ def test_a_map_click_puts_the_ccg_in_a_footprint_and_the_table_follows(app: AppT
 def test_a_click_outside_any_ccg_changes_nothing(app: AppTest) -> None:
     (component,) = map_components(app)
     states = app._tree.get_widget_states()
-    states.widgets.append(WidgetState(id=component.proto.id, json_value=json.dumps(
-        {"last_active_drawing": None, "last_object_clicked_count": 1})))
+    states.widgets.append(
+        WidgetState(
+            id=component.proto.id,
+            json_value=json.dumps({"last_active_drawing": None, "last_object_clicked_count": 1}),
+        )
+    )
     ok(app._run(states))
     assert plan_of(app) == {}
     assert not errors(app)
@@ -308,8 +320,9 @@ def test_save_a_scenario_and_load_it_after_a_restart(app: AppTest, scenario_dir:
     assert "Loaded scenario 'West Yorkshire option A' into the drawing" in texts(fresh)
 
 
-def test_saving_without_a_name_says_why_and_keeps_the_drawing(app: AppTest,
-                                                               scenario_dir: Path) -> None:
+def test_saving_without_a_name_says_why_and_keeps_the_drawing(
+    app: AppTest, scenario_dir: Path
+) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(button(app, "Save scenario").click().run())
     assert any("Could not save the scenario" in e for e in errors(app))
@@ -324,8 +337,11 @@ def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
     app.selectbox(key="cmp_b").set_value(("reference", "area_team_code"))
     ok(app.run())
     labels = [m.label for m in app.metric]
-    assert labels == ["Registered patients kept together", "CCGs that moved",
-                      "Registered patients in moved CCGs"]
+    assert labels == [
+        "Registered patients kept together",
+        "CCGs that moved",
+        "Registered patients in moved CCGs",
+    ]
     assert len(map_components(app)) == 1  # plan B on its own map
     # one number for "moved": the map's caption says what the metric says
     moved = by_label(app.metric, "CCGs that moved").value
@@ -347,7 +363,8 @@ def test_a_plan_csv_with_the_wrong_columns_is_refused_clearly(app: AppTest) -> N
     ok(click_ccg(app, AIREDALE))
     ok(go(app, "Import and export"))
     app.file_uploader(key="plan_csv").set_value(
-        ("plan.csv", b"code,name\nE38000001,North\n", "text/csv"))
+        ("plan.csv", b"code,name\nE38000001,North\n", "text/csv")
+    )
     ok(app.run())
     (message,) = [e for e in errors(app) if "plan.csv" in e]
     assert "unit_code" in message and "footprint" in message
@@ -380,7 +397,8 @@ def test_a_zip_that_climbs_out_of_its_folder_is_refused(app: AppTest) -> None:
 def test_a_file_that_is_not_geometry_is_refused(app: AppTest) -> None:
     ok(go(app, "Import and export"))
     app.file_uploader(key="own_boundaries").set_value(
-        ("boundaries.geojson", b"name,population\nA,100\n", "application/geo+json"))
+        ("boundaries.geojson", b"name,population\nA,100\n", "application/geo+json")
+    )
     ok(app.run())
     (message,) = [e for e in errors(app) if "boundaries.geojson" in e]
     assert "boundar" in message
@@ -390,7 +408,8 @@ def test_a_file_that_is_not_geometry_is_refused(app: AppTest) -> None:
 def test_a_png_posing_as_a_geopackage_is_refused(app: AppTest) -> None:
     ok(go(app, "Import and export"))
     app.file_uploader(key="own_boundaries").set_value(
-        ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream"))
+        ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream")
+    )
     ok(app.run())
     assert any("areas.gpkg" in e for e in errors(app))
 
@@ -402,14 +421,15 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
     grid["geometry"] = grid.translate(400_000, 280_000)  # the Midlands, in metres
     boundaries = tmp_path / "areas.geojson"
     grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
-    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
-                                            for i, c in enumerate(grid["code"]))
+    people = "code,population\n" + "".join(
+        f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
+    )
     ok(click_ccg(app, AIREDALE))
     ok(go(app, "Import and export"))
     app.file_uploader(key="own_boundaries").set_value(
-        ("areas.geojson", boundaries.read_bytes(), "application/geo+json"))
-    app.file_uploader(key="own_population").set_value(
-        ("people.csv", people.encode(), "text/csv"))
+        ("areas.geojson", boundaries.read_bytes(), "application/geo+json")
+    )
+    app.file_uploader(key="own_population").set_value(("people.csv", people.encode(), "text/csv"))
     ok(app.run())
     assert not errors(app), errors(app)
     by_label(app.text_input, "What the population counts").input("residents")
@@ -427,8 +447,7 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
     assert button(app, "↶ Undo").disabled
     # ...and going back to the CCGs brings their drawing back
     ok(go(app, "Import and export"))
-    ok(button(app, "Go back to the England 2013 CCGs (and the drawing made on them)")
-       .click().run())
+    ok(button(app, "Go back to the England 2013 CCGs (and the drawing made on them)").click().run())
     assert app.session_state["custom_dataset"] is None
     assert plan_of(app) == {AIREDALE: "Footprint 1"}
     ok(go(app, "Map and drawing"))
@@ -440,8 +459,9 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
 
 def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
     ok(go(app, "Optimise"))
-    by_label(app.number_input, "Ceiling: at most this many registered patients (0 = none)"
-             ).set_value(100_000)
+    by_label(
+        app.number_input, "Ceiling: at most this many registered patients (0 = none)"
+    ).set_value(100_000)
     ok(button(app, "Run the optimiser").click().run())
     (message,) = [e for e in errors(app) if "constraints are not usable" in e]
     assert "below min_population 300,000" in message
@@ -470,7 +490,8 @@ def test_runs_beyond_the_servers_solvers_wait_and_then_say_so(app: AppTest, monk
 
 
 def test_every_mistake_in_the_rule_boxes_is_listed_by_line_and_the_text_is_kept(
-        app: AppTest) -> None:
+    app: AppTest,
+) -> None:
     ok(go(app, "Optimise"))
     boxes = {
         "Keep together (one group per line)": f"{AIREDALE}, E99999999\nNHS Kernow",
@@ -496,14 +517,18 @@ def test_every_mistake_in_the_rule_boxes_is_listed_by_line_and_the_text_is_kept(
 
 
 def test_rule_boxes_take_names_with_commas_nhs_codes_and_codes_split_by_spaces(
-        app: AppTest) -> None:
+    app: AppTest,
+) -> None:
     ok(go(app, "Optimise"))
     by_label(app.text_area, "Keep apart (one pair per line)").input(
-        "nhs kernow, NHS North, East, West Devon")
+        "nhs kernow, NHS North, East, West Devon"
+    )
     by_label(app.text_area, "Fixed CCGs (one per line: CCG, footprint name)").input(
-        "99q, South West")
+        "99q, South West"
+    )
     by_label(app.text_area, "Keep together (one group per line)").input(
-        f"{AIREDALE} {BRADFORD_CITY}")
+        f"{AIREDALE} {BRADFORD_CITY}"
+    )
     by_label(app.number_input, "Time limit (s)").set_value(20.0)
     ok(button(app, "Run the optimiser").click().run())
     assert not errors(app), errors(app)
@@ -528,8 +553,9 @@ def test_fewest_changes_with_an_empty_drawing_says_what_to_do(app: AppTest) -> N
 
 def test_exporting_an_empty_drawing_says_so(app: AppTest) -> None:
     ok(go(app, "Import and export"))
-    assert any(as_read(i.value).startswith("Current drawing has no footprints yet")
-               for i in app.info)
+    assert any(
+        as_read(i.value).startswith("Current drawing has no footprints yet") for i in app.info
+    )
 
 
 def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
@@ -543,16 +569,16 @@ def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
     ok(button(app, "Run the optimiser").click().run(timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] == "feasible" and result["footprints"] == 25, texts(app)
-    (sentence,) = [as_read(w.value) for w in app.warning
-                   if as_read(w.value).startswith("Feasible")]
+    (sentence,) = [as_read(w.value) for w in app.warning if as_read(w.value).startswith("Feasible")]
     spread = f"{result['objective_value']:,.0f}"
     assert sentence.startswith(f"Feasible: 25 footprints, populations at most {spread} apart")
     assert "of the mean footprint" in sentence and "best possible" not in sentence
     assert "No lower bound on the spread was proven" in sentence
 
 
-def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTest,
-                                                                     dataset) -> None:
+def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(
+    app: AppTest, dataset
+) -> None:
     # the Area Teams as the drawing, under a ceiling of 3.5 million: London's largest Area
     # Team must split, so CCGs move; the sentence gives the count and the proven least
     from footprint import reference_plan
@@ -560,8 +586,9 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
     ok(go(app, "Optimise"))
     set_plan(app, reference_plan(dataset.geography, "area_team_code"))
     by_label(app.selectbox, "Objective").set_value("fewest-changes")
-    by_label(app.number_input,
-             "Ceiling: at most this many registered patients (0 = none)").set_value(3_500_000)
+    by_label(
+        app.number_input, "Ceiling: at most this many registered patients (0 = none)"
+    ).set_value(3_500_000)
     # no "Start from": fewest-changes always starts from the drawing
     by_label(app.number_input, "Time limit (s)").set_value(10.0)
     ok(button(app, "Run the optimiser").click().run(timeout=120))
@@ -569,11 +596,12 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(app: AppTe
     assert result["status"] == "feasible", texts(app)
     moved, least = result["objective_value"], result["bound"]
     assert 0 < least < moved
-    (sentence,) = [as_read(w.value) for w in app.warning
-                   if as_read(w.value).startswith("Feasible")]
-    assert sentence == (f"Feasible: {result['footprints']} footprints, moving {moved:,.0f} CCGs "
-                        "from their footprint in the drawing; any plan that meets every rule "
-                        f"moves at least {least:,.0f}.")
+    (sentence,) = [as_read(w.value) for w in app.warning if as_read(w.value).startswith("Feasible")]
+    assert sentence == (
+        f"Feasible: {result['footprints']} footprints, moving {moved:,.0f} CCGs "
+        "from their footprint in the drawing; any plan that meets every rule "
+        f"moves at least {least:,.0f}."
+    )
 
 
 def test_the_result_map_outlines_footprints_by_the_runs_own_floor(app: AppTest) -> None:
@@ -653,8 +681,12 @@ def _save(folder: Path, name: str, assignment: dict[str, str], notes: str = "") 
 
 def _unescaped(bodies: list[str], *marks: str) -> list[str]:
     """Bodies holding one of ``marks`` (Markdown that acts) without its backslash."""
-    return [b for b in bodies for m in marks
-            if re.search(r"(?<!\\)" + re.escape(m), b.replace("\\\\", ""))]
+    return [
+        b
+        for b in bodies
+        for m in marks
+        if re.search(r"(?<!\\)" + re.escape(m), b.replace("\\\\", ""))
+    ]
 
 
 def test_hostile_names_show_as_plain_text_everywhere(app: AppTest, scenario_dir: Path) -> None:
@@ -704,14 +736,18 @@ def test_an_error_quoting_a_name_is_plain_text(app: AppTest, monkeypatch) -> Non
 
 
 def test_a_scenario_named_like_the_drawing_or_a_reference_takes_neither_place(
-        app: AppTest, scenario_dir: Path) -> None:
+    app: AppTest, scenario_dir: Path
+) -> None:
     _save(scenario_dir, "Current drawing", {AIREDALE: "Spoof", BRADFORD_CITY: "Spoof"})
     _save(scenario_dir, "NHS Area Teams (2013)", {AIREDALE: "Spoof"})
     ok(click_ccg(app, AIREDALE))
     ok(go(app, "Import and export"))
     pick = app.selectbox(key="export_pick")
-    assert pick.options == ["Current drawing", "Scenario: Current drawing",
-                            "Scenario: NHS Area Teams (2013)"]
+    assert pick.options == [
+        "Current drawing",
+        "Scenario: Current drawing",
+        "Scenario: NHS Area Teams (2013)",
+    ]
     assert pick.value == ("drawing", "")  # the planner's own drawing, not the saved one
     ok(go(app, "Scenarios and comparison"))
     options = app.selectbox(key="cmp_b").options
@@ -728,7 +764,8 @@ def test_a_scenario_named_like_the_drawing_or_a_reference_takes_neither_place(
 
 
 def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
-        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import footprint
 
     def broken(*args, **kwargs):
@@ -737,18 +774,22 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
     monkeypatch.setattr(footprint, "reference_plan", broken)
     ok(go(app, "Scenarios and comparison"))
     assert by_label(app.checkbox, "Background map (OpenStreetMap, needs internet)")  # sidebar
-    assert any("This view hit an unexpected problem; your drawing and saved scenarios are "
-               "unchanged" in e for e in errors(app)), errors(app)
+    assert any(
+        "This view hit an unexpected problem; your drawing and saved scenarios are unchanged" in e
+        for e in errors(app)
+    ), errors(app)
     assert "boom" not in texts(app) and "Traceback" not in texts(app)
     assert "Open Government Licence v3.0" in texts(app)  # the note under the view as well
     ok(go(app, "Map and drawing"))  # and the others still work
     assert not errors(app) and len(map_components(app)) == 1
 
 
-@pytest.mark.parametrize("view", ["Map and drawing", "Optimise", "Scenarios and comparison",
-                                  "Import and export", "Help"])
-def test_every_view_fails_in_place(app: AppTest, monkeypatch: pytest.MonkeyPatch,
-                                   view: str) -> None:
+@pytest.mark.parametrize(
+    "view", ["Map and drawing", "Optimise", "Scenarios and comparison", "Import and export", "Help"]
+)
+def test_every_view_fails_in_place(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
     import streamlit
 
     def broken(*args, **kwargs):
@@ -766,7 +807,8 @@ def test_every_view_fails_in_place(app: AppTest, monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_scenario_folder_that_cannot_be_made_is_explained_and_the_rest_works(
-        dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a_file = tmp_path / "not-a-folder"
     a_file.write_text("a file where the scenario folder should go")
     monkeypatch.setenv("FOOTPRINT_SCENARIO_DIR", str(a_file / "scenarios"))
@@ -774,22 +816,28 @@ def test_a_scenario_folder_that_cannot_be_made_is_explained_and_the_rest_works(
     ok(click_ccg(at, AIREDALE))
     ok(go(at, "Scenarios and comparison"))
     (warning,) = [as_read(w.value) for w in at.warning]
-    assert warning.startswith("Saved scenarios are not available; the comparisons below still "
-                              f"work: cannot use {a_file / 'scenarios'} as the scenario folder")
+    assert warning.startswith(
+        "Saved scenarios are not available; the comparisons below still "
+        f"work: cannot use {a_file / 'scenarios'} as the scenario folder"
+    )
     assert "FOOTPRINT_SCENARIO_DIR" in warning and not errors(at)
     assert [m.label for m in at.metric][1] == "CCGs that moved"  # comparing still works
     ok(go(at, "Optimise"))
     (warning,) = [as_read(w.value) for w in at.warning]
     assert warning.startswith("Results cannot be saved as scenarios, but you can still run")
     ok(go(at, "Import and export"))
-    assert any("Saved scenarios cannot be exported; the drawing can" in as_read(w.value)
-               for w in at.warning)
+    assert any(
+        "Saved scenarios cannot be exported; the drawing can" in as_read(w.value)
+        for w in at.warning
+    )
     ok(go(at, "Map and drawing"))
     by_label(at.text_input, "Scenario name").input("Kept?")
     ok(button(at, "Save scenario").click().run())
     (message,) = errors(at)
-    assert message.startswith("Could not save the scenario: cannot use ") and "Not a directory" \
-        in message
+    assert (
+        message.startswith("Could not save the scenario: cannot use ")
+        and "Not a directory" in message
+    )
     assert plan_of(at) == {AIREDALE: "Footprint 1"}
 
 
@@ -806,7 +854,8 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[int
 
 
 def test_a_plan_csv_is_read_once_and_its_problems_are_one_message(
-        app: AppTest, dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: AppTest, dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import footprint
 
     calls = _count_calls(monkeypatch, footprint, "read_plan_csv")
@@ -817,8 +866,7 @@ def test_a_plan_csv_is_read_once_and_its_problems_are_one_message(
         rows += [f"{code},A", f"{code},B"]
     rows += [f"NOPE{i},South" for i in range(50)]
     ok(go(app, "Import and export"))
-    app.file_uploader(key="plan_csv").set_value(
-        ("big.csv", "\n".join(rows).encode(), "text/csv"))
+    app.file_uploader(key="plan_csv").set_value(("big.csv", "\n".join(rows).encode(), "text/csv"))
     ok(app.run())
     (message,) = [e for e in errors(app) if "big.csv" in e]
     assert message.startswith("big.csv: 32 problems in the file")
@@ -831,20 +879,21 @@ def test_a_plan_csv_is_read_once_and_its_problems_are_one_message(
     assert len(calls) == 1  # four runs of the page, one reading of the file
     # another file is read, once
     app.file_uploader(key="plan_csv").set_value(
-        ("other.csv", b"unit_code,footprint\nE38000001,North\n", "text/csv"))
+        ("other.csv", b"unit_code,footprint\nE38000001,North\n", "text/csv")
+    )
     ok(app.run())
     ok(app.run())
     assert len(calls) == 2
 
 
-def test_a_refused_upload_is_inspected_once(app: AppTest,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_upload_is_inspected_once(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     import footprint.uploads
 
     calls = _count_calls(monkeypatch, footprint.uploads, "inspect_upload_columns")
     ok(go(app, "Import and export"))
     app.file_uploader(key="own_boundaries").set_value(
-        ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream"))
+        ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream")
+    )
     for _ in range(3):
         ok(app.run())
         assert any("areas.gpkg" in e for e in errors(app))  # the reason stays on the page
@@ -861,7 +910,8 @@ def _on_disk(folder: Path, name: str):
 
 
 def test_saving_over_a_scenario_someone_else_changed_is_refused_with_a_copy_offered(
-        app: AppTest, scenario_dir: Path) -> None:
+    app: AppTest, scenario_dir: Path
+) -> None:
     from footprint import Scenario, ScenarioStore
 
     _save(scenario_dir, "Shared plan", {AIREDALE: "North"})
@@ -870,17 +920,21 @@ def test_saving_over_a_scenario_someone_else_changed_is_refused_with_a_copy_offe
     ok(button(app, "Load into the drawing").click().run())
     assert app.session_state["loaded_from"] == {"name": "Shared plan", "revision": 1}
     # meanwhile another planner saves over it
-    ScenarioStore(scenario_dir).save(Scenario(name="Shared plan", assignment={AIREDALE: "Theirs"}),
-                                     overwrite=True)
+    ScenarioStore(scenario_dir).save(
+        Scenario(name="Shared plan", assignment={AIREDALE: "Theirs"}), overwrite=True
+    )
     ok(go(app, "Map and drawing"))
     ok(click_ccg(app, BRADFORD_CITY))
     by_label(app.text_input, "Scenario name").input("Shared plan")
     by_label(app.checkbox, "Replace a saved scenario of the same name").check()
     ok(button(app, "Save scenario").click().run())
     (message,) = errors(app)
-    assert re.match(r"Could not save the scenario: scenario 'Shared plan' was changed by someone "
-                    r"else at \d\d:\d\d on \d{4}-\d\d-\d\d \(revision 2, you loaded revision 1\); "
-                    r"nothing was saved", message), message
+    assert re.match(
+        r"Could not save the scenario: scenario 'Shared plan' was changed by someone "
+        r"else at \d\d:\d\d on \d{4}-\d\d-\d\d \(revision 2, you loaded revision 1\); "
+        r"nothing was saved",
+        message,
+    ), message
     assert not any("Saved scenario" in m for m in texts(app).splitlines())
     theirs = _on_disk(scenario_dir, "Shared plan")
     assert theirs.revision == 2 and theirs.assignment == {AIREDALE: "Theirs"}  # kept
@@ -900,7 +954,8 @@ def test_saving_over_a_scenario_someone_else_changed_is_refused_with_a_copy_offe
 
 
 def test_two_planners_saving_one_new_name_one_is_saved_the_other_told(
-        dataset, scenario_dir: Path) -> None:
+    dataset, scenario_dir: Path
+) -> None:
     first, second = new_app(), new_app()
     ok(click_ccg(first, AIREDALE))
     ok(click_ccg(second, BRADFORD_CITY))
@@ -910,8 +965,10 @@ def test_two_planners_saving_one_new_name_one_is_saved_the_other_told(
     ok(button(second, "Save scenario").click().run())
     assert "Saved scenario 'West option'" in texts(first) and not errors(first)
     (refusal,) = errors(second)
-    assert refusal.startswith("Could not save the scenario: a scenario called 'West option' is "
-                              "saved already (last saved at ")
+    assert refusal.startswith(
+        "Could not save the scenario: a scenario called 'West option' is "
+        "saved already (last saved at "
+    )
     assert "choose another name or overwrite it" in refusal
     assert "Saved scenario" not in texts(second)
     assert _on_disk(scenario_dir, "West option").assignment == {AIREDALE: "Footprint 1"}
@@ -938,7 +995,8 @@ def test_messages_come_beside_the_map_never_above_it(app: AppTest) -> None:
     assert not list(left.success) and not list(left.warning) and not list(left.info)
     assert len(map_components(app)) == 1
     assert [as_read(m.value) for m in right.success] == [
-        "Put NHS Airedale, Wharfedale and Craven in 'Footprint 1'."]
+        "Put NHS Airedale, Wharfedale and Craven in 'Footprint 1'."
+    ]
     before = [type(e).__name__ for e in app.main.children.values()]
     ok(click_ccg(app, BRADFORD_CITY, count=2))
     assert [type(e).__name__ for e in app.main.children.values()][:2] == before[:2]
@@ -958,8 +1016,7 @@ def test_the_footprint_chosen_for_clicks_survives_another_page(app: AppTest) -> 
     assert plan_of(app)["E38000025"] == "Footprint 1"
 
 
-def test_a_typed_scenario_name_is_used_for_the_next_run(app: AppTest,
-                                                        scenario_dir: Path) -> None:
+def test_a_typed_scenario_name_is_used_for_the_next_run(app: AppTest, scenario_dir: Path) -> None:
     ok(go(app, "Optimise"))
     by_label(app.number_input, "Time limit (s)").set_value(10.0)
     by_label(app.text_input, "Name of the new scenario").input("First try")
@@ -981,8 +1038,9 @@ def test_a_typed_scenario_name_is_used_for_the_next_run(app: AppTest,
     assert offered.startswith("Optimised ")
 
 
-def test_a_locked_footprint_saved_and_loaded_back_is_still_locked(app: AppTest,
-                                                                  scenario_dir: Path) -> None:
+def test_a_locked_footprint_saved_and_loaded_back_is_still_locked(
+    app: AppTest, scenario_dir: Path
+) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(click_ccg(app, BRADFORD_CITY, count=2))
     ok(app.button(key="lock_target").click().run())
@@ -1003,8 +1061,7 @@ def test_a_locked_footprint_saved_and_loaded_back_is_still_locked(app: AppTest,
     assert plan_of(fresh)[AIREDALE] == "Footprint 1"  # refused: the lock came back
 
 
-def test_the_drawing_and_its_undo_come_back_on_reload(app: AppTest,
-                                                       drawing_dir: Path) -> None:
+def test_the_drawing_and_its_undo_come_back_on_reload(app: AppTest, drawing_dir: Path) -> None:
     ok(click_ccg(app, AIREDALE))
     ok(click_ccg(app, BRADFORD_CITY, count=2))
     ok(app.button(key="lock_target").click().run())
@@ -1028,18 +1085,19 @@ def test_the_drawing_and_its_undo_come_back_on_reload(app: AppTest,
 
 @pytest.mark.parametrize("token", ["../../../etc/passwd", "x", "a/b" * 12, "%2e%2e%2f" * 4])
 def test_a_hostile_token_in_the_address_is_replaced_and_names_no_file(
-        dataset, drawing_dir: Path, scenario_dir: Path, token: str) -> None:
+    dataset, drawing_dir: Path, scenario_dir: Path, token: str
+) -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["d"] = token
     ok(at.run())
-    assert at.query_params["d"] != token and re.fullmatch(r"[A-Za-z0-9_-]{32}",
-                                                          at.query_params["d"])
+    assert at.query_params["d"] != token and re.fullmatch(
+        r"[A-Za-z0-9_-]{32}", at.query_params["d"]
+    )
     ok(click_ccg(at, AIREDALE))
     assert [p.name for p in drawing_dir.iterdir()] == [f"{at.query_params['d']}.json"]
 
 
-def test_the_drawing_page_says_where_the_la_rule_can_be_switched_off(app: AppTest,
-                                                                     dataset) -> None:
+def test_the_drawing_page_says_where_the_la_rule_can_be_switched_off(app: AppTest, dataset) -> None:
     blocks: dict[str, list[str]] = {}
     for code, block in dataset.audit.blocks.items():
         blocks.setdefault(block, []).append(code)
@@ -1055,7 +1113,8 @@ def test_the_drawing_page_says_where_the_la_rule_can_be_switched_off(app: AppTes
 
 
 def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
-        app: AppTest, scenario_dir: Path, tmp_path: Path) -> None:
+    app: AppTest, scenario_dir: Path, tmp_path: Path
+) -> None:
     from helpers import grid_units
 
     _save(scenario_dir, "England plan", {AIREDALE: "North"})
@@ -1063,13 +1122,14 @@ def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
     grid["geometry"] = grid.translate(400_000, 280_000)
     boundaries = tmp_path / "areas.geojson"
     grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
-    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
-                                            for i, c in enumerate(grid["code"]))
+    people = "code,population\n" + "".join(
+        f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
+    )
     ok(go(app, "Import and export"))
     app.file_uploader(key="own_boundaries").set_value(
-        ("areas.geojson", boundaries.read_bytes(), "application/geo+json"))
-    app.file_uploader(key="own_population").set_value(
-        ("people.csv", people.encode(), "text/csv"))
+        ("areas.geojson", boundaries.read_bytes(), "application/geo+json")
+    )
+    app.file_uploader(key="own_population").set_value(("people.csv", people.encode(), "text/csv"))
     ok(app.run())
     ok(button(app, "Use these files").click().run())
     assert app.session_state["custom_dataset"] is not None
@@ -1107,9 +1167,11 @@ st.markdown(str(len(plan())))
 """
     at = ok(AppTest.from_string(script, default_timeout=TIMEOUT).run())
     ok(button(at, "other").click().run())
-    assert errors(at) == ["Scenario 'Elsewhere' was drawn on another geography, not on "
-                          f"{dataset.geography.name!r}; it was not loaded. Switch to its "
-                          "geography on the Import and export page to use it."]
+    assert errors(at) == [
+        "Scenario 'Elsewhere' was drawn on another geography, not on "
+        f"{dataset.geography.name!r}; it was not loaded. Switch to its "
+        "geography on the Import and export page to use it."
+    ]
     assert at.markdown[-1].value == "0"
     ok(button(at, "old").click().run())  # a file saved before scenarios named their geography
     assert at.markdown[-1].value == "1" and not errors(at)
@@ -1146,16 +1208,21 @@ def _own_files(tmp_path: Path, *, la: bool) -> dict[str, tuple[str, bytes, str]]
     grid["geometry"] = grid.translate(400_000, 280_000)
     boundaries = tmp_path / "wards.geojson"
     grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
-    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
-                                            for i, c in enumerate(grid["code"]))
-    files = {"own_boundaries": ("wards.geojson", boundaries.read_bytes(),
-                                "application/geo+json"),
-             "own_population": ("people.csv", people.encode(), "text/csv")}
+    people = "code,population\n" + "".join(
+        f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
+    )
+    files = {
+        "own_boundaries": ("wards.geojson", boundaries.read_bytes(), "application/geo+json"),
+        "own_population": ("people.csv", people.encode(), "text/csv"),
+    }
     if la:
         las = gpd.GeoDataFrame(
             {"la_code": ["L1", "L2"], "la_name": ["Northtown", "Southtown"]},
-            geometry=[box(400_000, 280_000 + r * 1000, 403_000, 281_000 + r * 1000)
-                      for r in range(2)], crs=27700)
+            geometry=[
+                box(400_000, 280_000 + r * 1000, 403_000, 281_000 + r * 1000) for r in range(2)
+            ],
+            crs=27700,
+        )
         path = tmp_path / "las.geojson"
         las.to_crs(4326).to_file(path, driver="GeoJSON")
         files["own_la"] = ("las.geojson", path.read_bytes(), "application/geo+json")
@@ -1193,7 +1260,8 @@ def test_the_import_page_says_what_the_server_accepts_before_building(app: AppTe
 
 
 def test_an_la_layer_uploaded_beside_the_boundaries_turns_the_la_rule_on(
-        app: AppTest, tmp_path: Path) -> None:
+    app: AppTest, tmp_path: Path
+) -> None:
     use_own_geography(app, tmp_path, la=True)
     geo = app.session_state["custom_dataset"].geography
     assert geo.has_la_layer and geo.unit_label == "ward"
@@ -1207,42 +1275,46 @@ def test_an_la_layer_uploaded_beside_the_boundaries_turns_the_la_rule_on(
     assert "No local authority layer" not in texts(app)
 
 
-def test_a_geography_without_las_offers_no_la_rule_and_says_why(app: AppTest,
-                                                                 tmp_path: Path) -> None:
+def test_a_geography_without_las_offers_no_la_rule_and_says_why(
+    app: AppTest, tmp_path: Path
+) -> None:
     use_own_geography(app, tmp_path, la=False)
     assert "without an LA layer: the LA rule is off" in texts(app)
     ok(go(app, "Optimise"))
     box_ = by_label(app.selectbox, "LA rule")
     assert box_.options == ["off"] and box_.disabled
     page = texts(app)
-    assert ("The LA rule is off: this geography has no local authority layer" in page
-            and "upload an LA layer beside your boundaries" in page)
+    assert (
+        "The LA rule is off: this geography has no local authority layer" in page
+        and "upload an LA layer beside your boundaries" in page
+    )
     ok(go(app, "Map and drawing"))
     assert "Paint whole LA blocks" not in [c.label for c in app.checkbox]
     labels = [c.label for c in app.sidebar.checkbox]
-    assert not [lab for lab in labels if "Area Teams" in lab or "Regions" in lab
-                or "LA boundaries" in lab]
+    assert not [
+        lab for lab in labels if "Area Teams" in lab or "Regions" in lab or "LA boundaries" in lab
+    ]
     assert "No local authority layer" in texts(app)
     ok(click_ccg(app, "r0c0"))  # the drawing is checked without the LA rule, not refused
     assert not errors(app), errors(app)
     assert not [e for e in app.error if "LA rule" in e.value]
 
 
-def test_the_pages_call_the_units_what_the_planner_calls_them(app: AppTest,
-                                                              tmp_path: Path) -> None:
+def test_the_pages_call_the_units_what_the_planner_calls_them(app: AppTest, tmp_path: Path) -> None:
     use_own_geography(app, tmp_path, la=False, unit="ward")
     ok(go(app, "Map and drawing"))
     page = texts(app)
     assert "0 of 6 wards assigned" in page and "CCG" not in page.replace(
-        "Go back to the England 2013 CCGs", "")
+        "Go back to the England 2013 CCGs", ""
+    )
     target_ = by_label(app.selectbox, "Clicking a ward puts it in")
     assert target_ is not None
     ok(click_ccg(app, "r0c0"))
     assert "Not finished: 5 wards not yet in a footprint (every ward has to be in one)." in (
-        texts(app))
+        texts(app)
+    )
     ok(go(app, "Optimise"))
-    assert by_label(app.selectbox, "fewest-changes counts").format_func("units") == (
-        "wards moved")
+    assert by_label(app.selectbox, "fewest-changes counts").format_func("units") == ("wards moved")
     assert [t for t in app.text_area if t.label.startswith("Fixed wards")]
 
 
@@ -1252,7 +1324,8 @@ def test_a_partial_drawing_is_kept_and_the_rest_planned(app: AppTest, tmp_path: 
     set_plan(app, {"r0c0": "Mine", "r0c1": "Mine"})  # not locked
     ok(go(app, "Optimise"))
     assert "'Keep my footprints, plan the rest' keeps them there and plans the other 4" in (
-        texts(app))
+        texts(app)
+    )
     by_label(app.radio, "Start from").set_value("Keep my footprints, plan the rest")
     by_label(app.number_input, "Time limit (s)").set_value(20.0)
     ok(button(app, "Run the optimiser").click().run(timeout=120))
@@ -1264,7 +1337,8 @@ def test_a_partial_drawing_is_kept_and_the_rest_planned(app: AppTest, tmp_path: 
 
 
 def test_a_repair_of_a_partial_drawing_says_what_became_of_the_unassigned(
-        app: AppTest, tmp_path: Path) -> None:
+    app: AppTest, tmp_path: Path
+) -> None:
     use_own_geography(app, tmp_path, la=False)
     ok(go(app, "Map and drawing"))
     set_plan(app, {"r0c0": "Mine", "r0c1": "Mine"})
@@ -1274,16 +1348,16 @@ def test_a_repair_of_a_partial_drawing_says_what_became_of_the_unassigned(
     ok(button(app, "Run the optimiser").click().run(timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] in ("optimal", "feasible"), texts(app)
-    (sentence,) = [as_read(w.value) for w in app.warning
-                   if "in no footprint" in as_read(w.value)]
+    (sentence,) = [as_read(w.value) for w in app.warning if "in no footprint" in as_read(w.value)]
     assert "4 wards that were in no footprint were placed" in sentence
     assert "0 wards moved" in sentence
     assert "Proven best" not in texts(app)
     assert "where the others went was not planned" in sentence
 
 
-def test_a_mapinfo_table_uploaded_as_its_parts_or_zipped_is_used(app: AppTest,
-                                                                 tmp_path: Path) -> None:
+def test_a_mapinfo_table_uploaded_as_its_parts_or_zipped_is_used(
+    app: AppTest, tmp_path: Path
+) -> None:
     # MapInfo TAB, which many NHS analyst teams use: the loose parts together, or a zip
     from helpers import grid_units
 
@@ -1292,16 +1366,17 @@ def test_a_mapinfo_table_uploaded_as_its_parts_or_zipped_is_used(app: AppTest,
     folder = tmp_path / "tab"
     folder.mkdir()
     grid.to_file(folder / "wards.tab", driver="MapInfo File")
-    parts = [(p.name, p.read_bytes(), "application/octet-stream")
-             for p in sorted(folder.iterdir())]
+    parts = [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted(folder.iterdir())]
     assert {Path(n).suffix for n, _, _ in parts} >= {".tab", ".dat", ".map", ".id"}
-    people = "code,population\n" + "".join(f"{c},{150_000 + i}\n"
-                                            for i, c in enumerate(grid["code"]))
+    people = "code,population\n" + "".join(
+        f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
+    )
     ok(go(app, "Import and export"))
     for upload in (parts, ("wards.zip", _zip({n: d for n, d, _ in parts}), "application/zip")):
         app.file_uploader(key="own_boundaries").set_value(upload)
         app.file_uploader(key="own_population").set_value(
-            ("people.csv", people.encode(), "text/csv"))
+            ("people.csv", people.encode(), "text/csv")
+        )
         ok(app.run())
         assert not errors(app), errors(app)
         assert by_label(app.selectbox, "Code column (boundaries)").options == ["code"]

@@ -124,13 +124,19 @@ def test_thin_unit_is_measured_unshrunk():
 
 def test_bad_arguments():
     geo = _geography(UNITS)
-    with pytest.raises(ConstraintsError, match=r"tolerance must be a share between 0 and 0\.5 "
-                       r"\(e\.g\. 0\.01 for 1%\); got 5"):
+    with pytest.raises(
+        ConstraintsError,
+        match=r"tolerance must be a share between 0 and 0\.5 "
+        r"\(e\.g\. 0\.01 for 1%\); got 5",
+    ):
         audit_la(geo, tolerance=5)
     with pytest.raises(ConstraintsError, match=r"tier must be 'upper' or 'lower'; got 'county'"):
         audit_la(geo, tier="county")  # type: ignore[arg-type]
-    with pytest.raises(ConstraintsError, match=r"test squares has no upper-tier local authority "
-                       r"layer; an LA audit needs one"):
+    with pytest.raises(
+        ConstraintsError,
+        match=r"test squares has no upper-tier local authority "
+        r"layer; an LA audit needs one",
+    ):
         audit_la(_geography(UNITS, with_las=False))
 
 

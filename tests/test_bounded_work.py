@@ -59,16 +59,22 @@ def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
 
 def test_compact_on_a_map_too_large_for_the_model_says_so_and_still_plans(tiny_cap) -> None:
     p = grid(60, 60)  # 3,600 units: 1.3e7 node x centre pairs
-    c = Constraints(objective="compact", n_footprints=12, min_population=200_000,
-                    la_rule="off", time_limit=4)
+    c = Constraints(
+        objective="compact", n_footprints=12, min_population=200_000, la_rule="off", time_limit=4
+    )
     r = optimise(p, c)
     assert_valid(p, r, c)
     assert r.footprints == 12
     assert r.status == "feasible" and r.bound is None  # no bound is claimed without the model
-    assert any(re.search(
-        r"districting model for 3,600 units would hold 1\.3e7 variables, more than the 1,000 "
-        r"this server builds, so it was not built; the plan below comes from the quick "
-        r"constructions and local search", why) for why in r.reasons)
+    assert any(
+        re.search(
+            r"districting model for 3,600 units would hold 1\.3e7 variables, more than the 1,000 "
+            r"this server builds, so it was not built; the plan below comes from the quick "
+            r"constructions and local search",
+            why,
+        )
+        for why in r.reasons
+    )
     refused = [s for s in r.stages if s.get("status") == "too large"]
     assert refused and refused[0]["variables"] == 3_600 * 3_600
     assert refused[0]["reason"].startswith("the districting model for 3,600 units")
@@ -89,20 +95,26 @@ def test_max_footprints_on_a_map_too_large_for_the_model_is_proven_by_population
 def test_no_plan_on_a_map_too_large_for_the_model_says_why_in_words(tiny_cap, monkeypatch):
     monkeypatch.setattr(construct, "_grown_plan", lambda *_a, **_k: None)  # constructions fail
     p = grid(40, 40)
-    c = Constraints(objective="compact", n_footprints=2, min_population=600_000,
-                    la_rule="off", time_limit=3)
+    c = Constraints(
+        objective="compact", n_footprints=2, min_population=600_000, la_rule="off", time_limit=3
+    )
     r = optimise(p, c)
     assert r.status == "no-solution" and not r.assignment and r.bound is None
-    assert any(re.search(r"would hold 2\.6e6 variables, more than the 1,000 this server "
-                         r"builds, so it was not built; and the quick constructions found "
-                         r"no valid plan", why) for why in r.reasons), r.reasons
+    assert any(
+        re.search(
+            r"would hold 2\.6e6 variables, more than the 1,000 this server "
+            r"builds, so it was not built; and the quick constructions found "
+            r"no valid plan",
+            why,
+        )
+        for why in r.reasons
+    ), r.reasons
 
 
 def test_fewest_changes_on_a_map_too_large_for_its_model_says_so(tiny_cap) -> None:
     p = grid(30, 30)
     current = {u: f"band{int(u.split('c')[0][1:]) // 5}" for u in p.codes}  # six of 150,000
-    c = Constraints(objective="fewest-changes", min_population=100_000, la_rule="off",
-                    time_limit=4)
+    c = Constraints(objective="fewest-changes", min_population=100_000, la_rule="off", time_limit=4)
     r = optimise(p, c, current=current)
     assert_valid(p, r, c, current=current)
     assert r.objective_value == 0
@@ -119,8 +131,12 @@ def test_the_model_size_is_counted_exactly_without_listing_it() -> None:
             + [(f"r{j}c{i}", f"r{j + 1}c{i}") for j in range(h - 1) for i in range(w)],
         )
         apart = [tuple(rng.sample(p.codes, 2)) for _ in range(rng.randint(0, 3))]
-        c = Constraints(min_population=0, la_rule="off", keep_apart=apart,
-                        max_population=rng.choice([None, 40, 60, 100]))
+        c = Constraints(
+            min_population=0,
+            la_rule="off",
+            keep_apart=apart,
+            max_population=rng.choice([None, 40, 60, 100]),
+        )
         inst, _ = prepare(p, c)
         if inst is None:
             continue
@@ -157,8 +173,14 @@ def test_a_tiny_time_limit_stops_the_floor_sets_and_the_answer_stays_honest() ->
 def test_a_grown_plan_keeps_every_rule() -> None:
     p = grid(12, 12)
     apart = [("r0c0", "r11c11"), ("r2c3", "r9c8")]
-    c = Constraints(objective="compact", n_footprints=4, min_population=30_000,
-                    max_population=60_000, la_rule="off", keep_apart=apart)
+    c = Constraints(
+        objective="compact",
+        n_footprints=4,
+        min_population=30_000,
+        max_population=60_000,
+        la_rule="off",
+        keep_apart=apart,
+    )
     inst, checks = prepare(p, c)
     assert inst is not None, checks
     plan = construct._grown_plan(inst, target=inst.total / 4.5, until=time.perf_counter() + 60)
@@ -199,8 +221,9 @@ def test_a_name_with_commas_is_still_read_within_a_long_line() -> None:
 def test_keep_together_of_1600_units_under_a_ceiling_prepares_in_linear_work(monkeypatch):
     p = grid(60, 60)
     group = frozenset(f"r{j}c{i}" for j in range(40) for i in range(40))  # 1,600 units
-    c = Constraints(min_population=100_000, max_population=2_000_000, la_rule="off",
-                    keep_together=(group,))
+    c = Constraints(
+        min_population=100_000, max_population=2_000_000, la_rule="off", keep_together=(group,)
+    )
     calls = 0
     components = nx.connected_components
 
@@ -223,8 +246,9 @@ def test_keep_together_of_1600_units_under_a_ceiling_still_names_the_satellites(
     # only through the block, so the block and the strip must fit under the ceiling together
     p = grid(40, 41)
     group = frozenset(f"r{j}c{i}" for j in range(40) for i in range(40))
-    c = Constraints(min_population=100_000, max_population=1_620_000, la_rule="off",
-                    keep_together=(group,))
+    c = Constraints(
+        min_population=100_000, max_population=1_620_000, la_rule="off", keep_together=(group,)
+    )
     inst, checks = prepare(p, c)
     assert inst is None
     assert [ch.name for ch in checks] == ["satellites-above-ceiling"]
@@ -235,14 +259,16 @@ def test_keep_together_of_1600_units_under_a_ceiling_still_names_the_satellites(
 def test_the_parts_without_each_node_match_taking_it_away(seed: int) -> None:
     rng = random.Random(seed)
     n = rng.randint(1, 14)
-    g = nx.relabel_nodes(nx.gnp_random_graph(n, rng.uniform(0.05, 0.5), seed=seed),
-                         {i: f"v{i}" for i in range(n)})
+    g = nx.relabel_nodes(
+        nx.gnp_random_graph(n, rng.uniform(0.05, 0.5), seed=seed), {i: f"v{i}" for i in range(n)}
+    )
     pop = {v: rng.randint(0, 5) for v in g}
     got = feasibility._pieces_without(g, pop)
     for h in g:
         rest = nx.node_connected_component(g, h) - {h}
-        want = sorted(sum(pop[m] for m in part)
-                      for part in nx.connected_components(g.subgraph(rest)))
+        want = sorted(
+            sum(pop[m] for m in part) for part in nx.connected_components(g.subgraph(rest))
+        )
         assert sorted(got[h]) == want
 
 
@@ -251,8 +277,9 @@ def gateways_by_taking_each_away(g: nx.Graph, n: str, pop, floor: int) -> dict[s
     out = {}
     for h in part:
         if h != n:
-            left = sum(pop[m] for m in nx.node_connected_component(part.subgraph(
-                part.nodes - {h}), n))
+            left = sum(
+                pop[m] for m in nx.node_connected_component(part.subgraph(part.nodes - {h}), n)
+            )
             if left < floor:
                 out[h] = left
     return out
@@ -262,8 +289,9 @@ def gateways_by_taking_each_away(g: nx.Graph, n: str, pop, floor: int) -> dict[s
 def test_gateways_from_one_search_match_taking_each_node_away(seed: int) -> None:
     rng = random.Random(seed)
     n = rng.randint(2, 14)
-    g = nx.relabel_nodes(nx.gnp_random_graph(n, rng.uniform(0.1, 0.6), seed=seed),
-                         {i: f"v{i}" for i in range(n)})
+    g = nx.relabel_nodes(
+        nx.gnp_random_graph(n, rng.uniform(0.1, 0.6), seed=seed), {i: f"v{i}" for i in range(n)}
+    )
     pop = {v: rng.randint(0, 5) for v in g}
     start, *rest = sorted(g)
     without = set(rng.sample(rest, rng.randint(0, min(2, len(rest)))))
@@ -272,8 +300,7 @@ def test_gateways_from_one_search_match_taking_each_node_away(seed: int) -> None
     kept = g.subgraph(set(g) - without)
     whole = sum(pop[m] for m in nx.node_connected_component(kept, start))
     want = gateways_by_taking_each_away(kept, start, pop, floor)
-    reach, gates = feasibility._reach_and_gates(start, nbrs, without=without, pop=pop,
-                                                floor=floor)
+    reach, gates = feasibility._reach_and_gates(start, nbrs, without=without, pop=pop, floor=floor)
     assert reach == whole and gates == want
 
 
@@ -281,8 +308,7 @@ def test_pairs_kept_apart_on_a_large_map_prepare_in_linear_work(monkeypatch) -> 
     p = grid(60, 60)
     rng = random.Random(0)
     apart = [tuple(rng.sample(p.codes, 2)) for _ in range(20)]
-    c = Constraints(min_population=100_000, max_population=900_000, la_rule="off",
-                    keep_apart=apart)
+    c = Constraints(min_population=100_000, max_population=900_000, la_rule="off", keep_apart=apart)
     searches = 0
     search = feasibility._reach_and_gates
 
@@ -310,8 +336,9 @@ def widest_join_by_networkx(n, pieces, *, node_of, unit_nbrs, node_graph, pop, c
     for i, piece in enumerate(pieces):
         g.add_node(("piece", i))
         for u in piece:
-            g.add_edges_from((("piece", i), node_of[v]) for v in unit_nbrs[u]
-                             if node_of[v] in usable)
+            g.add_edges_from(
+                (("piece", i), node_of[v]) for v in unit_nbrs[u] if node_of[v] in usable
+            )
 
     def entering(_u, v, _d):
         return 0 if isinstance(v, tuple) else pop[v]
@@ -342,17 +369,23 @@ def test_joining_pieces_under_a_ceiling_searches_near_them_with_the_same_answer(
     node_of = {u: ("X" if u in held else u) for u in units}
     node_graph = nx.Graph()
     node_graph.add_nodes_from(set(node_of.values()))
-    node_graph.add_edges_from((node_of[a], node_of[b]) for a in units for b in unit_nbrs[a]
-                              if node_of[a] != node_of[b])
+    node_graph.add_edges_from(
+        (node_of[a], node_of[b]) for a in units for b in unit_nbrs[a] if node_of[a] != node_of[b]
+    )
     sub = nx.Graph()
     sub.add_nodes_from(held)
     sub.add_edges_from((a, b) for a in held for b in unit_nbrs[a] if b in held)
     pieces = sorted((sorted(p) for p in nx.connected_components(sub)), key=lambda p: p[0])
     pop = {m: rng.randint(0, 9) for m in node_graph}
-    kw = dict(node_of=node_of, unit_nbrs=unit_nbrs, node_graph=node_graph, pop=pop,
-              cap=rng.randint(5, 40), apart=set(rng.sample(sorted(node_graph), 2)) - {"X"})
-    assert feasibility._widest_join("X", pieces, **kw) == widest_join_by_networkx(
-        "X", pieces, **kw)
+    kw = dict(
+        node_of=node_of,
+        unit_nbrs=unit_nbrs,
+        node_graph=node_graph,
+        pop=pop,
+        cap=rng.randint(5, 40),
+        apart=set(rng.sample(sorted(node_graph), 2)) - {"X"},
+    )
+    assert feasibility._widest_join("X", pieces, **kw) == widest_join_by_networkx("X", pieces, **kw)
     # on a large map only the first piece is searched from: what it names is still named
     old = widest_join_by_networkx("X", pieces, **kw)
     with pytest.MonkeyPatch.context() as mp:

@@ -545,8 +545,14 @@ def test_own_geography_as_zipped_mapinfo_tables(cli, own, tmp_path):
     flags = own_flags(own)
     flags[flags.index(str(own["boundaries"]))] = str(tmp_path / "units.zip")
     flags[flags.index("Unit Name")] = "Unit_Name"
-    la = ["--la-boundaries", str(tmp_path / "las.zip"), "--la-code-column", "LAD_CODE",
-          "--la-name-column", "LAD_NAME"]
+    la = [
+        "--la-boundaries",
+        str(tmp_path / "las.zip"),
+        "--la-code-column",
+        "LAD_CODE",
+        "--la-name-column",
+        "LAD_NAME",
+    ]
     rc, out, err = cli("info", "--json", *la, *flags)
     assert rc == 0, err
     info = json.loads(out)

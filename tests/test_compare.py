@@ -20,8 +20,13 @@ def test_identical_up_to_renaming_has_no_moves():
     assert c.n_moved == 0 and c.identical
     assert c.moves.empty
     assert list(c.moves.columns) == [
-        "unit_code", "name", "population", "from_footprint", "to_footprint",
-        "matched_footprint", "change",
+        "unit_code",
+        "name",
+        "population",
+        "from_footprint",
+        "to_footprint",
+        "matched_footprint",
+        "change",
     ]
     assert c.share_kept_together == 1.0
     assert c.matching == {"A": "north", "B": "west", "C": "east"}
@@ -143,9 +148,7 @@ def test_area_teams_against_regions(geography):
 
 
 def _shared(a, b, matching, weights):
-    return sum(
-        (weights or {}).get(u, 1) for u in a if u in b and matching.get(a[u]) == b[u]
-    )
+    return sum((weights or {}).get(u, 1) for u in a if u in b and matching.get(a[u]) == b[u])
 
 
 def _best_by_brute_force(a, b, weights):
@@ -197,8 +200,10 @@ def test_fp73_to_fp73_is_not_a_move_when_fp73_is_matched_to_fp73():
     c = compare_plans(a, b, populations=pops)
     assert c.matching == {"FP12": "FP12", "FP73": "FP73"}
     assert c.moves["unit_code"].tolist() == ["u2"]
-    assert not ((c.moves["from_footprint"] == c.moves["matched_footprint"])
-                & (c.moves["to_footprint"] == c.moves["matched_footprint"])).any()
+    assert not (
+        (c.moves["from_footprint"] == c.moves["matched_footprint"])
+        & (c.moves["to_footprint"] == c.moves["matched_footprint"])
+    ).any()
     assert moved_units(a, b) == ["u2"] and c.n_moved == 1
     assert c.matching_lines == ["FP12 ↔ FP12", "FP73 ↔ FP73", "(no match in A) ↔ FP99"]
     assert "as many units as possible" in c.how
@@ -208,7 +213,10 @@ def test_fp73_to_fp73_is_not_a_move_when_fp73_is_matched_to_fp73():
     assert p.matching == {"FP12": "FP12", "FP73": "FP99"}
     row = p.moves.set_index("unit_code").loc["u1"]
     assert (row["from_footprint"], row["to_footprint"], row["matched_footprint"]) == (
-        "FP73", "FP73", "FP99")
+        "FP73",
+        "FP73",
+        "FP99",
+    )
     assert moved_units(a, b, weights=pops) == ["u1"]
     assert "as many people as possible" in p.how
 
@@ -224,14 +232,18 @@ def test_every_listed_move_leaves_its_matched_footprint():
         moved = c.moves[c.moves["change"] == "moved"]
         assert (moved["to_footprint"] != moved["matched_footprint"]).all()
         assert [c.matching[a[u]] or "" for u in moved["unit_code"]] == moved[
-            "matched_footprint"].tolist()
+            "matched_footprint"
+        ].tolist()
 
 
 def test_relabelled_identical_plans_move_nothing():
     renamed = {u: f"Footprint {ord(f) - 64}" for u, f in PLAN.items()}
     assert moved_units(PLAN, renamed) == [] and moved_units(PLAN, renamed, weights=POP) == []
-    assert match_footprints(PLAN, renamed) == {"A": "Footprint 1", "B": "Footprint 2",
-                                               "C": "Footprint 3"}
+    assert match_footprints(PLAN, renamed) == {
+        "A": "Footprint 1",
+        "B": "Footprint 2",
+        "C": "Footprint 3",
+    }
     c = compare_plans(PLAN, renamed, populations=POP)
     assert c.identical and c.n_moved == 0
     assert c.matching_lines == ["A ↔ Footprint 1", "B ↔ Footprint 2", "C ↔ Footprint 3"]
@@ -248,13 +260,17 @@ def test_unmatched_footprints_are_left_out_of_the_matching():
 
 
 def test_bad_weights_and_plans_are_listed_together():
-    with pytest.raises(PlanError, match=(
-        r"(?s)Cannot match the footprints.*plan A: unit 'u1' -> 3.*"
-        r"1 unit\(s\) have no weight: u2.*1 unit\(s\) have a weight that is not a whole number "
-        r"of 0 or more: u3 \(-1\)"
-    )):
-        match_footprints({"u1": 3, "u2": "A", "u3": "A"}, {"u2": "X", "u3": "X"},
-                         weights={"u3": -1})
+    with pytest.raises(
+        PlanError,
+        match=(
+            r"(?s)Cannot match the footprints.*plan A: unit 'u1' -> 3.*"
+            r"1 unit\(s\) have no weight: u2.*1 unit\(s\) have a weight that is not a whole number "
+            r"of 0 or more: u3 \(-1\)"
+        ),
+    ):
+        match_footprints(
+            {"u1": 3, "u2": "A", "u3": "A"}, {"u2": "X", "u3": "X"}, weights={"u3": -1}
+        )
     with pytest.raises(PlanError, match="plan B: got list; expected a mapping of unit code"):
         moved_units({}, [])
     with pytest.raises(PlanError, match="match_by: got 'people'; expected 'units' or 'population'"):
@@ -266,9 +282,14 @@ def test_reference_plan_labels_groups_by_name():
         name = "tiny"
         import pandas as _pd
 
-        units = _pd.DataFrame({
-            "code": ["a", "b", "c"], "region_code": ["R1", "R1", "R2"],
-            "region": ["North", "North", "South"], "population": [1, 2, 3]})
+        units = _pd.DataFrame(
+            {
+                "code": ["a", "b", "c"],
+                "region_code": ["R1", "R1", "R2"],
+                "region": ["North", "North", "South"],
+                "population": [1, 2, 3],
+            }
+        )
 
     assert reference_plan(Geo, "region_code") == {"a": "North", "b": "North", "c": "South"}
     assert reference_plan(Geo, "region_code", labels="code") == {"a": "R1", "b": "R1", "c": "R2"}
@@ -302,8 +323,13 @@ def test_fewest_changes_counts_what_moved_units_counts(measure):
     current = {c: f"F{int(c[1]) // 2}{int(c[3]) // 2}" for c in codes if rng.random() < 0.85}
     result = optimise(
         problem,
-        Constraints(objective="fewest-changes", min_population=500, la_rule="off",
-                    change_measure=measure, time_limit=20),
+        Constraints(
+            objective="fewest-changes",
+            min_population=500,
+            la_rule="off",
+            change_measure=measure,
+            time_limit=20,
+        ),
         current=current,
     )
     assert result.assignment

@@ -220,8 +220,20 @@ def test_drawings_are_kept_with_their_history_and_locks(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))  # written atomically, no litter
 
 
-@pytest.mark.parametrize("token", ["../../etc/passwd", "short", "a" * 65, "abc/def" * 5,
-                                   "x" * 30 + "\n", None, 42, "é" * 30, ".." + "a" * 30])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "../../etc/passwd",
+        "short",
+        "a" * 65,
+        "abc/def" * 5,
+        "x" * 30 + "\n",
+        None,
+        42,
+        "é" * 30,
+        ".." + "a" * 30,
+    ],
+)
 def test_a_token_that_is_not_a_token_is_refused_before_any_path(tmp_path, token):
     from footprint.drawing import keep_drawings, kept_drawings, valid_token
 

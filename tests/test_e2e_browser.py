@@ -53,8 +53,9 @@ def _require_browser() -> None:
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if _browser_required():
-            pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so the browser tests "
-                        "must run")
+            pytest.fail(
+                reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so the browser tests must run"
+            )
         pytest.skip(reason)
     try:
         import playwright.sync_api  # noqa: F401
@@ -135,8 +136,9 @@ def page(app_url, canary):
     blocked: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100},
-                                      accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": 1500, "height": 1100}, accept_downloads=True
+        )
 
         def only_local(route) -> None:
             url = route.request.url
@@ -168,7 +170,8 @@ def _map_frame(page):
 
 def _fills(page) -> list[str]:
     return _map_frame(page).eval_on_selector_all(
-        CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '').toLowerCase())")
+        CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '').toLowerCase())"
+    )
 
 
 _INSIDE_POINT = INSIDE_POINT
@@ -214,8 +217,7 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     page.wait_for_timeout(1000)
     assert len(page.sent) == 1, page.sent
     # under the table: the plan is not finished (210 CCGs still to place)
-    page.get_by_text("Not finished: 210 CCGs not yet in a footprint").first.wait_for(
-        timeout=30_000)
+    page.get_by_text("Not finished: 210 CCGs not yet in a footprint").first.wait_for(timeout=30_000)
 
 
 def test_each_page_has_its_own_address_and_back_returns(page) -> None:
@@ -245,8 +247,9 @@ def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
     page.get_by_text("Optimise", exact=True).first.click()
     page.get_by_role("button", name="Run the optimiser").wait_for(timeout=30_000)
     page.get_by_role("button", name="Run the optimiser").click()
-    page.get_by_text("Proven best (optimal)").or_(page.get_by_text("Feasible, within")).first \
-        .wait_for(timeout=240_000)
+    page.get_by_text("Proven best (optimal)").or_(
+        page.get_by_text("Feasible, within")
+    ).first.wait_for(timeout=240_000)
     page.get_by_text("saved as scenario").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     _shot(page, "03-optimiser-result.png")
@@ -309,9 +312,13 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
     image = f"![t](http://{canary.host}/p.png)"
     footprint = f"![f](http://{canary.host}/f.png)"
     store = ScenarioStore(scenario_dir)
-    store.save(Scenario(name=image, assignment={"E38000001": footprint,
-                                                 "E38000015": "$5m to $6m"},
-                        notes=f"**x** and ![n](http://{canary.host}/n.png)"))
+    store.save(
+        Scenario(
+            name=image,
+            assignment={"E38000001": footprint, "E38000015": "$5m to $6m"},
+            notes=f"**x** and ![n](http://{canary.host}/n.png)",
+        )
+    )
     store.save(Scenario(name="$5m to $6m", assignment={"E38000001": "**x**"}))
     page.get_by_text("Scenarios and comparison", exact=True).first.click()
     page.get_by_text("Saved scenarios").first.wait_for(timeout=30_000)
@@ -321,7 +328,8 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
     page.get_by_text("Replace my drawing with it").click()
     page.get_by_role("button", name="Load into the drawing").click()
     page.get_by_text(_as_shown(f"Loaded scenario '{image}' into the drawing")).first.wait_for(
-        timeout=30_000)
+        timeout=30_000
+    )
     page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     _no_links_to(page, canary.host)
@@ -361,7 +369,8 @@ def broken_app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
     _require_browser()
     folder = tmp_path_factory.mktemp("broken")
     script = folder / "broken_app.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import runpy
         import footprint
 
@@ -370,10 +379,15 @@ def broken_app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
 
         footprint.reference_plan = reference_plan
         runpy.run_path({str(ROOT / "app.py")!r}, run_name="__main__")
-    """))
+    """)
+    )
     try:
-        with serve_app(scenario_dir=folder / "scenarios", log_path=folder / "streamlit.log",
-                       timeout=60, script=script) as url:
+        with serve_app(
+            scenario_dir=folder / "scenarios",
+            log_path=folder / "streamlit.log",
+            timeout=60,
+            script=script,
+        ) as url:
             yield url, folder / "streamlit.log"
     except AppDidNotStart as exc:
         pytest.fail(str(exc))
@@ -389,7 +403,8 @@ def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_a
         pg.get_by_text("Scenarios and comparison", exact=True).first.click(timeout=90_000)
         pg.get_by_text("This view hit an unexpected problem").first.wait_for(timeout=30_000)
         pg.get_by_text("Background map (OpenStreetMap, needs internet)").wait_for(
-            timeout=30_000)  # the sidebar is drawn after the page
+            timeout=30_000
+        )  # the sidebar is drawn after the page
         pg.wait_for_timeout(1000)
         _shot(pg, "07-view-fails-in-place.png")
         body = pg.locator("body").inner_text()
@@ -407,9 +422,15 @@ def _session(page, app_url: str):
     """Another planner: a browser context of its own (its own Streamlit session)."""
     context = page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
     host = app_url.split("//", 1)[1]
-    context.route("**/*", lambda route: route.continue_()
-                  if route.request.url.split("//", 1)[-1].startswith(host)
-                  or route.request.url.startswith(("data:", "blob:")) else route.abort())
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.split("//", 1)[-1].startswith(host)
+            or route.request.url.startswith(("data:", "blob:"))
+            else route.abort()
+        ),
+    )
     pg = context.new_page()
     pg.goto(app_url)
     pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
@@ -426,8 +447,9 @@ def _save_drawing(pg, name: str, *, replace: bool = False) -> None:
     pg.get_by_role("button", name="Save scenario").click()
 
 
-def test_two_planners_saving_at_once_and_over_each_other(page, app_url: str,
-                                                         scenario_dir: Path) -> None:
+def test_two_planners_saving_at_once_and_over_each_other(
+    page, app_url: str, scenario_dir: Path
+) -> None:
     from footprint import ScenarioStore
 
     (ca, a), (cb, b) = _session(page, app_url), _session(page, app_url)
@@ -436,23 +458,30 @@ def test_two_planners_saving_at_once_and_over_each_other(page, app_url: str,
         _save_drawing(a, "Team plan")
         a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=30_000)
         _save_drawing(b, "Team plan")
-        b.get_by_text(re.compile(r"Could not save the scenario: a scenario called 'Team plan' "
-                                 r"is saved already")).first.wait_for(timeout=30_000)
+        b.get_by_text(
+            re.compile(
+                r"Could not save the scenario: a scenario called 'Team plan' "
+                r"is saved already"
+            )
+        ).first.wait_for(timeout=30_000)
         assert b.get_by_text("Saved scenario 'Team plan'").count() == 0
         # B loads it (revision 1); A saves over it (revision 2); B's save over it is refused
         b.get_by_text("Scenarios and comparison", exact=True).first.click()
         _selectbox(b, "Scenario").click()
         b.get_by_role("option", name="Team plan", exact=True).click()
         b.get_by_role("button", name="Load into the drawing").click()
-        b.get_by_text("Loaded scenario 'Team plan' into the drawing").first.wait_for(
-            timeout=30_000)
+        b.get_by_text("Loaded scenario 'Team plan' into the drawing").first.wait_for(timeout=30_000)
         _save_drawing(a, "Team plan", replace=True)
         a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=30_000)
         b.get_by_text("Map and drawing", exact=True).first.click()
         b.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
         _save_drawing(b, "Team plan", replace=True)
-        b.get_by_text(re.compile(r"scenario 'Team plan' was changed by someone else at "
-                                 r"\d\d:\d\d")).first.wait_for(timeout=30_000)
+        b.get_by_text(
+            re.compile(
+                r"scenario 'Team plan' was changed by someone else at "
+                r"\d\d:\d\d"
+            )
+        ).first.wait_for(timeout=30_000)
         b.keyboard.press("Escape")  # close the popover
         b.mouse.move(5, 5)  # no map tooltip over the picture
         b.wait_for_timeout(1000)
@@ -492,19 +521,23 @@ def _undo(pg) -> None:
 
 
 def test_the_drawing_and_its_undo_survive_a_reload_and_a_restart(
-        page, tmp_path_factory: pytest.TempPathFactory, dataset) -> None:
+    page, tmp_path_factory: pytest.TempPathFactory, dataset
+) -> None:
     folder = tmp_path_factory.mktemp("restart")
     drawings = folder / "drawings"
     port = None
     context = page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
     try:
         pg = context.new_page()
-        with serve_app(scenario_dir=folder / "scenarios", log_path=folder / "first.log",
-                       drawing_dir=drawings, timeout=90) as url:
+        with serve_app(
+            scenario_dir=folder / "scenarios",
+            log_path=folder / "first.log",
+            drawing_dir=drawings,
+            timeout=90,
+        ) as url:
             port = int(url.rsplit(":", 1)[1])
             pg.goto(url)
-            pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(
-                timeout=90_000)
+            pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
             pg.wait_for_timeout(1500)
             rapid_clicks(pg, 3)
             address = pg.url
@@ -517,8 +550,13 @@ def test_the_drawing_and_its_undo_survive_a_reload_and_a_restart(
             assigned_line(pg, 3).wait_for(timeout=30_000)
         assert len(list(drawings.glob("*.json"))) == 1
         # the server stops and starts again on the same address
-        with serve_app(scenario_dir=folder / "scenarios", log_path=folder / "second.log",
-                       drawing_dir=drawings, timeout=90, port=port):
+        with serve_app(
+            scenario_dir=folder / "scenarios",
+            log_path=folder / "second.log",
+            drawing_dir=drawings,
+            timeout=90,
+            port=port,
+        ):
             pg.goto(address)
             assigned_line(pg, 3).wait_for(timeout=90_000)
             _undo(pg)
@@ -536,25 +574,39 @@ def _own_geography_files(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     size, x0, y0 = 4000.0, 400_000.0, 280_000.0
     wards = gpd.GeoDataFrame(
-        {"code": [f"r{r}c{c}" for r in range(2) for c in range(3)],
-         "ward": [f"Ward {r}{c}" for r in range(2) for c in range(3)]},
-        geometry=[box(x0 + c * size, y0 + r * size, x0 + (c + 1) * size, y0 + (r + 1) * size)
-                  for r in range(2) for c in range(3)], crs=27700)
+        {
+            "code": [f"r{r}c{c}" for r in range(2) for c in range(3)],
+            "ward": [f"Ward {r}{c}" for r in range(2) for c in range(3)],
+        },
+        geometry=[
+            box(x0 + c * size, y0 + r * size, x0 + (c + 1) * size, y0 + (r + 1) * size)
+            for r in range(2)
+            for c in range(3)
+        ],
+        crs=27700,
+    )
     las = gpd.GeoDataFrame(
         {"la_code": ["L1", "L2"], "la_name": ["Northtown", "Southtown"]},
         geometry=[box(x0, y0 + r * size, x0 + 3 * size, y0 + (r + 1) * size) for r in range(2)],
-        crs=27700)
-    files = {"wards": folder / "wards.geojson", "las": folder / "las.geojson",
-             "people": folder / "people.csv"}
+        crs=27700,
+    )
+    files = {
+        "wards": folder / "wards.geojson",
+        "las": folder / "las.geojson",
+        "people": folder / "people.csv",
+    }
     wards.to_crs(4326).to_file(files["wards"], driver="GeoJSON")
     las.to_crs(4326).to_file(files["las"], driver="GeoJSON")
-    files["people"].write_text("code,population\n" + "".join(
-        f"{c},{150_000 + i}\n" for i, c in enumerate(wards["code"])), encoding="utf-8")
+    files["people"].write_text(
+        "code,population\n" + "".join(f"{c},{150_000 + i}\n" for i, c in enumerate(wards["code"])),
+        encoding="utf-8",
+    )
     return files
 
 
-def test_an_own_geography_with_an_la_layer_from_the_import_page(page, app_url: str,
-                                                                tmp_path: Path) -> None:
+def test_an_own_geography_with_an_la_layer_from_the_import_page(
+    page, app_url: str, tmp_path: Path
+) -> None:
     # a planner of their own session uploads wards with an LA layer, calls the units
     # "wards", and the app plans on them: the map shows the six wards and the LA rule is on
     files = _own_geography_files(tmp_path / "own")
@@ -593,8 +645,7 @@ def test_an_own_geography_with_an_la_layer_from_the_import_page(page, app_url: s
         except Exception:
             _shot(pg, "12-own-geography-failed.png")
             raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
-        pg.get_by_text("6 wards, an LA layer of 2 local authorities").first.wait_for(
-            timeout=30_000)
+        pg.get_by_text("6 wards, an LA layer of 2 local authorities").first.wait_for(timeout=30_000)
         pg.wait_for_timeout(1000)
         _shot(pg, "12-own-geography-with-la-layer.png")
         body = pg.locator("body").inner_text()

@@ -85,7 +85,10 @@ def test_la_audit(dataset, geography):
 def test_info_json_command():
     out = subprocess.run(
         [sys.executable, "-m", "footprint", "info", "--json"],
-        capture_output=True, text=True, check=True, timeout=300,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     info = json.loads(out.stdout)
     assert info["units"] == 211
@@ -108,12 +111,15 @@ def test_river_crossings_join_tyneside_and_london_across_the_water(dataset, geog
     adj = dataset.adjacency
     crossings = {frozenset((names[a], names[b])) for a, b in adj.river_crossings}
     assert len(crossings) == 11
-    for a, b in [("NHS Newcastle West", "NHS Gateshead"),
-                 ("NHS North Tyneside", "NHS South Tyneside"),
-                 ("NHS City and Hackney", "NHS Southwark"),
-                 ("NHS Southwark", "NHS Tower Hamlets"),
-                 ("NHS Central London (Westminster)", "NHS Lambeth")]:
+    for a, b in [
+        ("NHS Newcastle West", "NHS Gateshead"),
+        ("NHS North Tyneside", "NHS South Tyneside"),
+        ("NHS City and Hackney", "NHS Southwark"),
+        ("NHS Southwark", "NHS Tower Hamlets"),
+        ("NHS Central London (Westminster)", "NHS Lambeth"),
+    ]:
         assert frozenset((a, b)) in crossings
-    assert not any(n in pair for pair in crossings
-                   for n in ("NHS Wirral", "NHS Hull", "NHS Liverpool"))
+    assert not any(
+        n in pair for pair in crossings for n in ("NHS Wirral", "NHS Hull", "NHS Liverpool")
+    )
     assert not set(adj.river_crossings) & set(adj.edges)

@@ -337,9 +337,13 @@ def test_missing_crs(tmp_path, good):
     ) as caught:
         _load(folder / "grid.shp", good[1])
     assert str(caught.value).count("coordinate reference system") == 1  # said once
-    with pytest.raises(InputFileError, match=(
-        r"grid\.shp: the coordinate reference system 'EPSG:99999' is not one PROJ knows; give an "
-        r"EPSG number such as 27700")):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"grid\.shp: the coordinate reference system 'EPSG:99999' is not one PROJ knows; "
+            r"give an EPSG number such as 27700"
+        ),
+    ):
         _load(folder / "grid.shp", good[1], crs="EPSG:99999")
     geo = _load(folder / "grid.shp", good[1], crs=27700)
     assert geo.units.area.to_numpy() == pytest.approx([1e6] * 9)

@@ -24,8 +24,14 @@ from footprint.map import (
     write_static_files,
 )
 
-CDN_HOSTS = ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "code.jquery.com",
-             "netdna.bootstrapcdn.com", "d3js.org")
+CDN_HOSTS = (
+    "cdn.jsdelivr.net",
+    "cdnjs.cloudflare.com",
+    "unpkg.com",
+    "code.jquery.com",
+    "netdna.bootstrapcdn.com",
+    "d3js.org",
+)
 
 
 def _features(data: str) -> list[dict]:
@@ -49,7 +55,8 @@ def test_static_files_carry_the_geometry_once(geography, dataset) -> None:
     files = static_files(geography)
     names = sorted(files)
     assert [n.split("-")[0] for n in names] == sorted(
-        ["units", "la_upper", "la_lower", "area_team_code", "region_code"])
+        ["units", "la_upper", "la_lower", "area_team_code", "region_code"]
+    )
     assert all(re.fullmatch(r"[a-z_]+-[0-9a-f]{16}\.json", n) for n in names)
     units = json.loads(files[next(n for n in names if n.startswith("units-"))])
     assert len(units["features"]) == 211
@@ -104,10 +111,20 @@ def test_static_files_written_by_many_sessions_at_once(tmp_path) -> None:
 
 def test_with_a_data_url_each_change_sends_only_the_properties(geography, dataset) -> None:
     plan = {"E38000001": "North"}
-    group = units_layer(geography, audit=dataset.audit, assignment=plan, colour_by="footprint",
-                        data_url="../app.mapdata")
-    m = base_map(geography, audit=dataset.audit, tiles=False, leaflet_url="../app.leaflet/",
-                 data_url="../app.mapdata")
+    group = units_layer(
+        geography,
+        audit=dataset.audit,
+        assignment=plan,
+        colour_by="footprint",
+        data_url="../app.mapdata",
+    )
+    m = base_map(
+        geography,
+        audit=dataset.audit,
+        tiles=False,
+        leaflet_url="../app.leaflet/",
+        data_url="../app.mapdata",
+    )
     m.add_child(group)
     html = m.get_root().render()
     units_name = next(n for n in static_files(geography) if n.startswith("units-"))
@@ -117,8 +134,9 @@ def test_with_a_data_url_each_change_sends_only_the_properties(geography, datase
     # no polygons or lines inline (only the few crossing dots, as points)
     assert not re.search(r'"(Multi)?(Polygon|LineString)"', html)
     assert len(html.encode("utf-8")) < 150_000
-    props, styles = unit_properties(geography, audit=dataset.audit, assignment=plan,
-                                    colour_by="footprint")
+    props, styles = unit_properties(
+        geography, audit=dataset.audit, assignment=plan, colour_by="footprint"
+    )
     assert len(props) == 211 and props[0]["footprint"] == "North"
     assert styles[props[0]["style"]]["fillColor"] != UNASSIGNED_FILL
 
@@ -150,8 +168,9 @@ def test_the_map_module_knows_nothing_of_streamlit() -> None:
 
 def test_tooltips_say_what_population_counts(geography, dataset) -> None:
     data, _ = units_geojson(geography, audit=dataset.audit)
-    tip = next(f for f in _features(data) if f["properties"]["code"] == "E38000001")[
-        "properties"]["tooltip"]
+    tip = next(f for f in _features(data) if f["properties"]["code"] == "E38000001")["properties"][
+        "tooltip"
+    ]
     assert "NHS Airedale, Wharfedale and Craven" in tip
     assert "ONS code E38000001" in tip and "NHS code 02N" in tip
     assert "156,676 registered patients (QOF 2013/14 list sizes)" in tip
@@ -193,15 +212,18 @@ def test_the_map_colours_footprints_as_the_exports_do(geography, dataset) -> Non
     a, b = dataset.adjacency.pairs[0]
     plan = {a: "North", b: "South"}
     assert footprint_colours(geography, plan) == _colours.colour_apart(
-        ["North", "South"], {"North": ["South"], "South": ["North"]})
+        ["North", "South"], {"North": ["South"], "South": ["North"]}
+    )
     assert footprint_colours(geography, {a: "North"}) == {
-        "North": FOOTPRINT_PALETTE[_colours.stable_index("North")]}
+        "North": FOOTPRINT_PALETTE[_colours.stable_index("North")]
+    }
 
 
 def test_highlight_and_locked_show(geography) -> None:
     plan = {"E38000001": "North"}
-    data, styles = units_geojson(geography, assignment=plan, colour_by="footprint",
-                                 highlight=["E38000001"], locked=["North"])
+    data, styles = units_geojson(
+        geography, assignment=plan, colour_by="footprint", highlight=["E38000001"], locked=["North"]
+    )
     f = next(f for f in _features(data) if f["properties"]["code"] == "E38000001")
     assert styles[f["properties"]["style"]]["weight"] >= 3
     assert "(locked)" in f["properties"]["tooltip"]
@@ -209,8 +231,9 @@ def test_highlight_and_locked_show(geography) -> None:
 
 
 def test_bad_inputs_raise_clear_errors(geography) -> None:
-    with pytest.raises(PlanError, match="colour_by must be 'population' or 'footprint'; "
-                                        "received 'rainbow'"):
+    with pytest.raises(
+        PlanError, match="colour_by must be 'population' or 'footprint'; received 'rainbow'"
+    ):
         units_geojson(geography, colour_by="rainbow")  # type: ignore[arg-type]
     with pytest.raises(PlanError, match=r"1 unit code\(s\) that are not in .*: NOPE"):
         units_geojson(geography, assignment={"NOPE": "F1"})
@@ -245,8 +268,13 @@ def test_self_contained_map_embeds_leaflet(geography) -> None:
 
 
 def test_boundary_overlays_are_written_short(geography, dataset) -> None:
-    html = base_map(geography, audit=dataset.audit, tiles=False, leaflet_url="x/",
-                    show_lower_tier=True).get_root().render()
+    html = (
+        base_map(
+            geography, audit=dataset.audit, tiles=False, leaflet_url="x/", show_lower_tier=True
+        )
+        .get_root()
+        .render()
+    )
     coords = re.findall(r"\[(-?\d+\.\d+),(-?\d+\.\d+)\]", html)
     assert len(coords) > 10_000
     assert max(len(n.split(".")[1]) for pair in coords for n in pair) <= 4
@@ -262,10 +290,24 @@ def test_tiles_are_optional_and_background_is_set(geography) -> None:
 
 def test_reference_layers_only_when_asked(geography, dataset) -> None:
     plain = base_map(geography, tiles=False).get_root().render()
-    full = base_map(geography, audit=dataset.audit, tiles=False, show_lower_tier=True,
-                    show_area_teams=True, show_regions=True).get_root().render()
-    for name in ("Lower-tier LA boundaries", "NHS Area Teams (25)", "NHS Regions (4)",
-                 "CCGs crossing an LA boundary"):
+    full = (
+        base_map(
+            geography,
+            audit=dataset.audit,
+            tiles=False,
+            show_lower_tier=True,
+            show_area_teams=True,
+            show_regions=True,
+        )
+        .get_root()
+        .render()
+    )
+    for name in (
+        "Lower-tier LA boundaries",
+        "NHS Area Teams (25)",
+        "NHS Regions (4)",
+        "CCGs crossing an LA boundary",
+    ):
         assert name in full and name not in plain
     assert "Upper-tier LA boundaries" in plain
     assert len(full) > len(plain)
@@ -283,10 +325,17 @@ def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
     from app_pages.clicks import clicked_unit
 
     assert clicked_unit({"last_active_drawing": {"properties": {"code": "E38000007"}}}) == (
-        "E38000007")
-    assert clicked_unit({"last_active_drawing": None,
-                         "last_object_clicked_tooltip": "NHS X ONS code E38000009 · NHS code 01A"}
-                        ) == "E38000009"
+        "E38000007"
+    )
+    assert (
+        clicked_unit(
+            {
+                "last_active_drawing": None,
+                "last_object_clicked_tooltip": "NHS X ONS code E38000009 · NHS code 01A",
+            }
+        )
+        == "E38000009"
+    )
     assert clicked_unit({"last_active_drawing": {"properties": {}}}) is None
     assert clicked_unit(None) is None
     assert clicked_unit({}) is None
@@ -303,10 +352,17 @@ def _wards(tmp_path: Path):
     boundaries = tmp_path / "wards.geojson"
     grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
     people = tmp_path / "people.csv"
-    people.write_text("code,population\n" + "".join(f"{c},{150_000 + i}\n"
-                                                    for i, c in enumerate(grid["code"])))
-    return load_geography(boundaries, people, code_column="code", population_column="population",
-                          population_label="residents", unit_label="ward")
+    people.write_text(
+        "code,population\n" + "".join(f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"]))
+    )
+    return load_geography(
+        boundaries,
+        people,
+        code_column="code",
+        population_column="population",
+        population_label="residents",
+        unit_label="ward",
+    )
 
 
 def test_an_own_geography_is_mapped_in_its_own_words(tmp_path) -> None:
@@ -318,8 +374,9 @@ def test_an_own_geography_is_mapped_in_its_own_words(tmp_path) -> None:
     props, _ = unit_properties(wards, assignment={"r0c0": "A"}, colour_by="footprint")
     tip = next(p["tooltip"] for p in props if p["code"] == "r0c0")
     assert "1 ward, 150,000 residents" in tip and "CCG" not in tip
-    html_text = base_map(wards, tiles=False, show_area_teams=True,
-                         show_regions=True).get_root().render()
+    html_text = (
+        base_map(wards, tiles=False, show_area_teams=True, show_regions=True).get_root().render()
+    )
     assert "NHS Area Teams" not in html_text and "Upper-tier LA boundaries" not in html_text
 
 
@@ -349,8 +406,13 @@ def test_bridges_and_river_crossings_are_drawn_as_dashed_links(geography, datase
     for (a, b), line in zip(links, lines, strict=True):
         for code, (lon, lat) in ((a, line[0]), (b, line[1])):
             assert disp.loc[code, "geometry"].buffer(1e-3).contains(shapely.Point(lon, lat))
-    assert "Island bridges and river crossings" not in base_map(
-        geography, tiles=False).get_root().render()
-    with pytest.raises(PlanError, match=r"the links to draw name 1 unit code\(s\) that are not "
-                                        r"in .*: NOPE; pass pairs of this geography's codes"):
+    assert (
+        "Island bridges and river crossings"
+        not in base_map(geography, tiles=False).get_root().render()
+    )
+    with pytest.raises(
+        PlanError,
+        match=r"the links to draw name 1 unit code\(s\) that are not "
+        r"in .*: NOPE; pass pairs of this geography's codes",
+    ):
         base_map(geography, links=[("E38000001", "NOPE")], tiles=False)

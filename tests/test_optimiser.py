@@ -88,11 +88,12 @@ def fewest_moved(part, current, weight=lambda _u: 1) -> float:
 
 def hub_inertia(p: Problem, grp: list[str]) -> float:
     """Population x squared km to the best unit as centre (the model's compactness)."""
+
     def cost(j: str) -> float:
         return sum(
-            p.populations[i] * ((p.x[i] - p.x[j]) ** 2 + (p.y[i] - p.y[j]) ** 2) / 1e6
-            for i in grp
+            p.populations[i] * ((p.x[i] - p.x[j]) ** 2 + (p.y[i] - p.y[j]) ** 2) / 1e6 for i in grp
         )
+
     return min(cost(j) for j in grp)
 
 
@@ -102,8 +103,9 @@ def repair_against_brute_force(p: Problem, c: Constraints, current, weight=lambd
 
     Returns (result, that least), or (None, None) when it was infeasible.
     """
-    best = min((fewest_moved(part, current, weight) for part in valid_partitions(p, c)),
-               default=None)
+    best = min(
+        (fewest_moved(part, current, weight) for part in valid_partitions(p, c)), default=None
+    )
     r = optimise(p, c, current=current)
     if best is None:
         assert r.status == "infeasible"
@@ -136,9 +138,11 @@ def test_max_footprints_on_a_strip_with_a_known_answer():
 
 def test_compact_keeps_two_towns_apart():
     # a road of four units: two close pairs 10 km apart; two footprints must be the pairs
-    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
-                      edges=[("a", "b"), ("b", "c"), ("c", "d")],
-                      x={"a": 0.0, "b": 1000.0, "c": 11000.0, "d": 12000.0})
+    p = Problem.build(
+        populations={"a": 100, "b": 100, "c": 100, "d": 100},
+        edges=[("a", "b"), ("b", "c"), ("c", "d")],
+        x={"a": 0.0, "b": 1000.0, "c": 11000.0, "d": 12000.0},
+    )
     c = Constraints(objective="compact", n_footprints=2, min_population=100, la_rule="off")
     r = optimise(p, c)
     assert r.status == "optimal"
@@ -149,8 +153,9 @@ def test_compact_keeps_two_towns_apart():
 
 def test_progress_is_reported_in_plain_sentences():
     lines: list[str] = []
-    optimise(grid(3, 1, [100] * 3), Constraints(min_population=100, la_rule="off"),
-             progress=lines.append)
+    optimise(
+        grid(3, 1, [100] * 3), Constraints(min_population=100, la_rule="off"), progress=lines.append
+    )
     assert lines[0].startswith("Checking")
     assert lines[-1].startswith("Finished: optimal")
 
@@ -165,8 +170,9 @@ def test_max_footprints_matches_brute_force(seed):
     floor = rng.choice([150, 250, 350])
     cap = rng.choice([None, 600, 900])
     apart = (("r0c0", "r0c1"),) if seed % 2 else ()
-    c = Constraints(min_population=floor, max_population=cap, keep_apart=apart, la_rule="off",
-                    time_limit=30)
+    c = Constraints(
+        min_population=floor, max_population=cap, keep_apart=apart, la_rule="off", time_limit=30
+    )
     best = max((len(part) for part in valid_partitions(p, c)), default=None)
     r = optimise(p, c)
     if best is None:
@@ -177,8 +183,7 @@ def test_max_footprints_matches_brute_force(seed):
     assert_valid(p, r, c)
 
 
-def test_a_count_proven_impossible_below_unanswered_counts_does_not_bound_the_count(
-        monkeypatch):
+def test_a_count_proven_impossible_below_unanswered_counts_does_not_bound_the_count(monkeypatch):
     # Under a ceiling, exactly 1 footprint can be impossible while 2 are possible. When the
     # count bound and the search for 2 get no answer (time, a crash) and 1 is then proven
     # impossible, the run has no plan, but it must not say that at most 0 footprints exist
@@ -190,8 +195,17 @@ def test_a_count_proven_impossible_below_unanswered_counts_does_not_bound_the_co
     def only_one_footprint_is_answered(self, **kwargs):
         if self._lp.name.startswith("plan_with_1_"):
             return real(self, **kwargs)
-        return Outcome(status="no-solution", objective=None, bound=None, gap=None, values={},
-                       seconds=0.0, log="", solver="highs", version="")
+        return Outcome(
+            status="no-solution",
+            objective=None,
+            bound=None,
+            gap=None,
+            values={},
+            seconds=0.0,
+            log="",
+            solver="highs",
+            version="",
+        )
 
     p = grid(4, 2, seed=102)
     c = Constraints(min_population=350, max_population=600, la_rule="off", time_limit=30)
@@ -206,10 +220,12 @@ def test_a_count_proven_impossible_below_unanswered_counts_does_not_bound_the_co
 @pytest.mark.parametrize("seed", range(4))
 def test_compact_matches_brute_force(seed):
     p = grid(4, 2, seed=seed)
-    c = Constraints(objective="compact", n_footprints=3, min_population=150, la_rule="off",
-                    time_limit=30)
-    best = min((sum(hub_inertia(p, g) for g in part) for part in valid_partitions(p, c)),
-               default=None)
+    c = Constraints(
+        objective="compact", n_footprints=3, min_population=150, la_rule="off", time_limit=30
+    )
+    best = min(
+        (sum(hub_inertia(p, g) for g in part) for part in valid_partitions(p, c)), default=None
+    )
     r = optimise(p, c)
     if best is None:
         assert r.status == "infeasible"
@@ -222,8 +238,14 @@ def test_compact_matches_brute_force(seed):
 @pytest.mark.parametrize("seed", range(3))
 def test_balanced_matches_brute_force(seed):
     p = grid(3, 2, seed=seed)
-    c = Constraints(objective="balanced", n_footprints=2, min_population=100, la_rule="off",
-                    time_limit=30, mip_gap=0.01)
+    c = Constraints(
+        objective="balanced",
+        n_footprints=2,
+        min_population=100,
+        la_rule="off",
+        time_limit=30,
+        mip_gap=0.01,
+    )
     spreads = []
     for part in valid_partitions(p, c):
         ps = [sum(p.populations[u] for u in g) for g in part]
@@ -240,8 +262,7 @@ def test_fewest_changes_matches_brute_force(seed):
     rng = random.Random(seed)
     p = grid(4, 2, seed=seed)
     current = {u: rng.choice(["A", "B", "C"]) for u in p.codes}
-    c = Constraints(objective="fewest-changes", min_population=250, la_rule="off",
-                    time_limit=30)
+    c = Constraints(objective="fewest-changes", min_population=250, la_rule="off", time_limit=30)
 
     r, best = repair_against_brute_force(p, c, current)
     if r is not None:
@@ -249,15 +270,22 @@ def test_fewest_changes_matches_brute_force(seed):
         assert changed == best
 
 
-@pytest.mark.parametrize(("seed", "measure"), [(s, m) for s in range(3)
-                                                for m in ("units", "population")])
+@pytest.mark.parametrize(
+    ("seed", "measure"), [(s, m) for s in range(3) for m in ("units", "population")]
+)
 def test_fewest_changes_splitting_footprints_above_a_ceiling_matches_brute_force(seed, measure):
     # two current footprints far above the ceiling: the repair must open new footprints, and
     # is offered new slots a few at a time, so its 'optimal' must still be the true optimum
     p = grid(4, 2, seed=10 + seed)
     current = {u: ("West" if int(u[-1]) < 2 else "East") for u in p.codes}
-    c = Constraints(objective="fewest-changes", min_population=150, max_population=260,
-                    la_rule="off", change_measure=measure, time_limit=30)
+    c = Constraints(
+        objective="fewest-changes",
+        min_population=150,
+        max_population=260,
+        la_rule="off",
+        change_measure=measure,
+        time_limit=30,
+    )
 
     def weight(u):
         return p.populations[u] if measure == "population" else 1
@@ -280,9 +308,14 @@ def test_solves_that_give_no_answer_or_stop_early_never_make_a_false_claim(seed,
     rng = random.Random(seed)
     p = grid(4, 2, seed=seed)
     objective = rng.choice(["max-footprints", "compact", "fewest-changes"])
-    kwargs: dict = dict(objective=objective, min_population=rng.choice([150, 250, 350]),
-                        max_population=rng.choice([None, 600, 900]), la_rule="off",
-                        solver=rng.choice(["highs", "cbc"]), time_limit=30)
+    kwargs: dict = dict(
+        objective=objective,
+        min_population=rng.choice([150, 250, 350]),
+        max_population=rng.choice([None, 600, 900]),
+        la_rule="off",
+        solver=rng.choice(["highs", "cbc"]),
+        time_limit=30,
+    )
     if objective == "compact":
         kwargs["n_footprints"] = rng.choice([2, 3, (2, 3)])
     if objective == "max-footprints" and rng.random() < 0.4:
@@ -304,8 +337,17 @@ def test_solves_that_give_no_answer_or_stop_early_never_make_a_false_claim(seed,
     def unreliable(self, **kw):
         roll = flaky.random()
         if roll < 0.25:
-            return Outcome(status="no-solution", objective=None, bound=None, gap=None,
-                           values={}, seconds=0.0, log="", solver=kw["solver"], version="")
+            return Outcome(
+                status="no-solution",
+                objective=None,
+                bound=None,
+                gap=None,
+                values={},
+                seconds=0.0,
+                log="",
+                solver=kw["solver"],
+                version="",
+            )
         out = real(self, **kw)
         if roll < 0.5 and out.status in ("optimal", "feasible"):
             return dataclasses.replace(out, status="feasible", bound=None, gap=None)
@@ -336,8 +378,13 @@ def test_a_repair_never_moves_a_unit_fixed_to_a_name_away_from_its_other_units()
     # leaving r1c0 cut off, and the run ended in "a plan that breaks a rule"
     p = grid(4, 2, seed=369)
     current = dict(zip(p.codes, "ABABBABA", strict=True))
-    c = Constraints(objective="fewest-changes", min_population=250, la_rule="off",
-                    fixed={"r0c3": "X", "r1c0": "X"}, time_limit=30)
+    c = Constraints(
+        objective="fewest-changes",
+        min_population=250,
+        la_rule="off",
+        fixed={"r0c3": "X", "r1c0": "X"},
+        time_limit=30,
+    )
     r, _ = repair_against_brute_force(p, c, current)
     assert r is not None and r.assignment["r0c3"] == r.assignment["r1c0"] == "X"
 
@@ -364,8 +411,9 @@ def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
 
     p = grid(5, 3, seed=53)
     current = dict(zip(p.codes, "CBCBCAAABCABCAA", strict=True))
-    c = Constraints(objective="fewest-changes", min_population=328, la_rule="off",
-                    solver="cbc", time_limit=30)
+    c = Constraints(
+        objective="fewest-changes", min_population=328, la_rule="off", solver="cbc", time_limit=30
+    )
     answered = optimise(p, c, current=current)  # both rounds answered: 5 is proven
     assert answered.status == "optimal" and answered.objective_value == 5
 
@@ -381,8 +429,7 @@ def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
 
 
 @pytest.mark.parametrize(("seed", "count"), [(s, n) for s in range(3) for n in (None, 3)])
-def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute_force(seed,
-                                                                                      count):
+def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute_force(seed, count):
     # a pair now kept apart sits in each current footprint: each must be split, moving few;
     # with exactly 3 footprints two of the four parts must merge again
     rng = random.Random(20 + seed)
@@ -390,9 +437,14 @@ def test_fewest_changes_splitting_footprints_with_pairs_kept_apart_matches_brute
     current = {u: ("West" if int(u[-1]) < 2 else "East") for u in p.codes}
     west = [u for u in p.codes if current[u] == "West"]
     east = [u for u in p.codes if current[u] == "East"]
-    c = Constraints(objective="fewest-changes", min_population=120, la_rule="off",
-                    keep_apart=[tuple(rng.sample(west, 2)), tuple(rng.sample(east, 2))],
-                    n_footprints=count, time_limit=30)
+    c = Constraints(
+        objective="fewest-changes",
+        min_population=120,
+        la_rule="off",
+        keep_apart=[tuple(rng.sample(west, 2)), tuple(rng.sample(east, 2))],
+        n_footprints=count,
+        time_limit=30,
+    )
     repair_against_brute_force(p, c, current)
 
 
@@ -411,8 +463,9 @@ def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():
     assert units == [["r0c0", "r0c1"], ["r0c2", "r0c3", "r0c4", "r0c5"]]
     # a 2 x 3 block with two pairs kept apart: every part connected, no pair left together
     q = grid(3, 2, [100] * 6)
-    c2 = Constraints(min_population=100, la_rule="off",
-                     keep_apart=[("r0c0", "r1c2"), ("r0c1", "r1c1")])
+    c2 = Constraints(
+        min_population=100, la_rule="off", keep_apart=[("r0c0", "r1c2"), ("r0c1", "r1c1")]
+    )
     inst2, _ = prepare(q, c2)
     parts2 = _separate(inst2, frozenset(inst2.nodes), _apart_of(inst2))
     assert sorted(n for part in parts2 for n in part) == sorted(inst2.nodes)
@@ -432,8 +485,10 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
     from footprint.optimiser.construct import _attach, _packed_plan
     from footprint.optimiser.state import _groups, _plan_ok
 
-    p = Problem.build(populations={"z": 50, "h": 200, "x": 60, "b": 230},
-                      edges=[("z", "h"), ("h", "x"), ("x", "b")])
+    p = Problem.build(
+        populations={"z": 50, "h": 200, "x": 60, "b": 230},
+        edges=[("z", "h"), ("h", "x"), ("x", "b")],
+    )
     c = Constraints(min_population=200, max_population=300, la_rule="off")
     inst, _ = prepare(p, c)
     sets = [frozenset({inst.node_of["h"]}), frozenset({inst.node_of["b"]})]
@@ -442,8 +497,9 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
     run = _Run(c, lambda _m: None, time.perf_counter() + 30)
     plan = _packed_plan(inst, run, sets, split=frozenset())
     assert plan is not None and _plan_ok(inst, plan)
-    assert sorted(sorted(u for n in g for u in inst.members[n])
-                  for g in _groups(plan).values()) == [["b", "x"], ["h", "z"]]
+    assert sorted(
+        sorted(u for n in g for u in inst.members[n]) for g in _groups(plan).values()
+    ) == [["b", "x"], ["h", "z"]]
 
 
 def test_the_greedy_packing_takes_sets_that_meet_fewest_others_first():
@@ -466,8 +522,9 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
 
     p = grid(6, 1, [100] * 6)
     current = dict.fromkeys(p.codes, "All")
-    c = Constraints(objective="fewest-changes", min_population=100, max_population=250,
-                    la_rule="off")
+    c = Constraints(
+        objective="fewest-changes", min_population=100, max_population=250, la_rule="off"
+    )
     inst, _ = prepare(p, c, current=current)
     assert _must_move(inst, current, by_population=False) == 4
     assert _must_move(inst, current, by_population=True) == 350
@@ -476,8 +533,12 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
     assert_valid(p, r, c, current=current)
     # units that must stay together (keep_together) but sit in two current footprints
     split = {u: ("W" if i < 3 else "E") for i, u in enumerate(p.codes)}
-    c2 = Constraints(objective="fewest-changes", min_population=100, la_rule="off",
-                     keep_together=[("r0c1", "r0c2", "r0c3", "r0c4")])
+    c2 = Constraints(
+        objective="fewest-changes",
+        min_population=100,
+        la_rule="off",
+        keep_together=[("r0c1", "r0c2", "r0c3", "r0c4")],
+    )
     inst2, _ = prepare(p, c2, current=split)
     assert _must_move(inst2, split, by_population=False) == 2
     r2 = optimise(p, c2, current=split)
@@ -504,10 +565,17 @@ def test_units_fixed_to_one_name_that_do_not_touch_are_joined_by_the_least_popul
 @pytest.mark.parametrize("seed", range(4))
 def test_max_footprints_with_a_name_fixed_to_units_apart_matches_brute_force(seed):
     p = grid(4, 2, seed=20 + seed)
-    c = Constraints(min_population=250, la_rule="off", fixed={"r0c0": "N", "r0c2": "N"},
-                    time_limit=30)
-    best = max((len(part) for part in valid_partitions(p, c)
-                if any({"r0c0", "r0c2"} <= set(g) for g in part)), default=None)
+    c = Constraints(
+        min_population=250, la_rule="off", fixed={"r0c0": "N", "r0c2": "N"}, time_limit=30
+    )
+    best = max(
+        (
+            len(part)
+            for part in valid_partitions(p, c)
+            if any({"r0c0", "r0c2"} <= set(g) for g in part)
+        ),
+        default=None,
+    )
     r = optimise(p, c)
     if best is None:
         assert r.status == "infeasible"
@@ -533,8 +601,9 @@ def test_locked_footprint_stays_exactly_as_drawn():
 
 def test_fixed_and_keep_together_are_honoured():
     p = grid(4, 1, [100] * 4)
-    c = Constraints(min_population=100, la_rule="off", fixed={"r0c0": "West"},
-                    keep_together=[{"r0c1", "r0c2"}])
+    c = Constraints(
+        min_population=100, la_rule="off", fixed={"r0c0": "West"}, keep_together=[{"r0c1", "r0c2"}]
+    )
     r = optimise(p, c)
     assert_valid(p, r, c)
     assert r.assignment["r0c0"] == "West"
@@ -544,19 +613,28 @@ def test_fixed_and_keep_together_are_honoured():
 
 def test_disabled_edge_changes_the_answer():
     # a ring of four where cutting one link leaves a path
-    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
-                      edges=[("a", "b"), ("b", "c"), ("c", "d"), ("d", "a")])
-    c = Constraints(objective="compact", n_footprints=2, min_population=200, la_rule="off",
-                    disabled_edges=[("a", "b"), ("c", "d")])
+    p = Problem.build(
+        populations={"a": 100, "b": 100, "c": 100, "d": 100},
+        edges=[("a", "b"), ("b", "c"), ("c", "d"), ("d", "a")],
+    )
+    c = Constraints(
+        objective="compact",
+        n_footprints=2,
+        min_population=200,
+        la_rule="off",
+        disabled_edges=[("a", "b"), ("c", "d")],
+    )
     r = optimise(p, c)
     assert_valid(p, r, c)
     assert r.assignment["a"] == r.assignment["d"] and r.assignment["b"] == r.assignment["c"]
 
 
 def test_la_blocks_stay_whole():
-    p = Problem.build(populations={"a": 100, "b": 100, "c": 100, "d": 100},
-                      edges=[("a", "b"), ("b", "c"), ("c", "d")],
-                      blocks={"a": "L1", "b": "L2", "c": "L2", "d": "L3"})
+    p = Problem.build(
+        populations={"a": 100, "b": 100, "c": 100, "d": 100},
+        edges=[("a", "b"), ("b", "c"), ("c", "d")],
+        blocks={"a": "L1", "b": "L2", "c": "L2", "d": "L3"},
+    )
     c = Constraints(min_population=100)
     r = optimise(p, c)
     assert_valid(p, r, c)
@@ -571,19 +649,50 @@ def test_la_blocks_stay_whole():
     ("kwargs", "current", "check", "words"),
     [
         ({"min_population": 1000}, None, "component-below-floor", "the whole map has 600"),
-        ({"min_population": 100, "n_footprints": 7}, None, "count-unreachable",
-         "7 footprints asked for"),
-        ({"min_population": 100, "max_population": 150, "keep_together": [{"r0c0", "r0c1"}]},
-         None, "group-above-ceiling", "above the ceiling of 150"),
-        ({"min_population": 100, "keep_together": [{"r0c0", "r0c1"}],
-          "keep_apart": [("r0c0", "r0c1")]}, None, "apart-inside-group", "must be kept apart"),
-        ({"min_population": 100, "fixed": {"r0c0": "X", "r0c1": "Y"},
-          "keep_together": [{"r0c0", "r0c1"}]}, None, "fixed-contradiction",
-         "fixed to different footprints 'X', 'Y'"),
-        ({"min_population": 300, "locked": ("L",)}, {"r0c0": "L"}, "locked-below-floor",
-         "locked footprint 'L' has 100"),
-        ({"min_population": 200, "disabled_edges": [("r0c0", "r0c1"), ("r0c0", "r1c0")]}, None,
-         "component-below-floor", "no usable adjacency links it"),
+        (
+            {"min_population": 100, "n_footprints": 7},
+            None,
+            "count-unreachable",
+            "7 footprints asked for",
+        ),
+        (
+            {"min_population": 100, "max_population": 150, "keep_together": [{"r0c0", "r0c1"}]},
+            None,
+            "group-above-ceiling",
+            "above the ceiling of 150",
+        ),
+        (
+            {
+                "min_population": 100,
+                "keep_together": [{"r0c0", "r0c1"}],
+                "keep_apart": [("r0c0", "r0c1")],
+            },
+            None,
+            "apart-inside-group",
+            "must be kept apart",
+        ),
+        (
+            {
+                "min_population": 100,
+                "fixed": {"r0c0": "X", "r0c1": "Y"},
+                "keep_together": [{"r0c0", "r0c1"}],
+            },
+            None,
+            "fixed-contradiction",
+            "fixed to different footprints 'X', 'Y'",
+        ),
+        (
+            {"min_population": 300, "locked": ("L",)},
+            {"r0c0": "L"},
+            "locked-below-floor",
+            "locked footprint 'L' has 100",
+        ),
+        (
+            {"min_population": 200, "disabled_edges": [("r0c0", "r0c1"), ("r0c0", "r1c0")]},
+            None,
+            "component-below-floor",
+            "no usable adjacency links it",
+        ),
     ],
 )
 def test_infeasible_cases_name_their_reason(kwargs, current, check, words):
@@ -598,8 +707,9 @@ def test_infeasible_cases_name_their_reason(kwargs, current, check, words):
 
 def test_a_unit_with_no_room_under_the_ceiling_is_named():
     p = grid(3, 2, [100, 200, 100, 100, 100, 100])
-    c = Constraints(min_population=150, max_population=250, la_rule="off",
-                    disabled_edges=[("r0c0", "r1c0")])
+    c = Constraints(
+        min_population=150, max_population=250, la_rule="off", disabled_edges=[("r0c0", "r1c0")]
+    )
     r = optimise(p, c)
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["no-room-under-ceiling"]
@@ -610,8 +720,10 @@ def test_a_unit_with_no_room_under_the_ceiling_is_named():
 def test_small_parts_reaching_the_map_only_through_one_unit_must_fit_with_it():
     # a and b (100 each) touch only h (500); each fits with h alone under 650, but neither can
     # reach the floor without h, so h's footprint holds both: 700, above the ceiling
-    p = Problem.build(populations={"a": 100, "b": 100, "h": 500, "r": 600},
-                      edges=[("a", "h"), ("b", "h"), ("h", "r")])
+    p = Problem.build(
+        populations={"a": 100, "b": 100, "h": 500, "r": 600},
+        edges=[("a", "h"), ("b", "h"), ("h", "r")],
+    )
     c = Constraints(min_population=300, max_population=650, la_rule="off")
     r = optimise(p, c)
     assert r.status == "infeasible"
@@ -619,7 +731,8 @@ def test_small_parts_reaching_the_map_only_through_one_unit_must_fit_with_it():
     assert r.reasons[0] == (
         "a, b (200 population) cannot reach the floor of 300 and touch the rest of the map "
         "only through h (500 population), so one footprint must hold them all (700), above "
-        "the ceiling of 650; raise the ceiling to at least 700, lower the floor")
+        "the ceiling of 650; raise the ceiling to at least 700, lower the floor"
+    )
     assert optimise(p, c.replace(max_population=700)).status == "optimal"
 
 
@@ -627,8 +740,9 @@ def test_units_fixed_to_one_name_too_far_apart_for_the_ceiling_are_named():
     # r0c0 and r0c4 are fixed to one name at the two ends of a strip: their footprint holds
     # the whole strip (500), above a ceiling of 400
     p = grid(5, 1, [100] * 5)
-    c = Constraints(min_population=100, max_population=400, la_rule="off",
-                    fixed={"r0c0": "B", "r0c4": "B"})
+    c = Constraints(
+        min_population=100, max_population=400, la_rule="off", fixed={"r0c0": "B", "r0c4": "B"}
+    )
     r = optimise(p, c)
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["split-above-ceiling"]
@@ -636,7 +750,8 @@ def test_units_fixed_to_one_name_too_far_apart_for_the_ceiling_are_named():
         "r0c0, r0c4 (200 population) must share one footprint, but they lie apart: a "
         "footprint joining r0c0 to r0c4 holds at least 500 population (with the "
         "least-populated chain of units between them), above the ceiling of 400; raise the "
-        "ceiling, or fix to one name (or keep together) units that lie closer together")
+        "ceiling, or fix to one name (or keep together) units that lie closer together"
+    )
     assert not list(valid_partitions(p, c))
     assert optimise(p, c.replace(max_population=500)).status == "optimal"
     # a unit too large to share their footprint blocks the only way between them
@@ -652,8 +767,7 @@ def test_a_unit_cut_off_by_the_unit_it_is_kept_apart_from_is_named():
     # be kept apart from r0c1, so r0c0 (100) can never reach the floor of 200
     p = grid(3, 2, [100] * 6)
     current = {"r1c0": "L", "r1c1": "L"}
-    c = Constraints(min_population=200, la_rule="off", locked=("L",),
-                    keep_apart=[("r0c0", "r0c1")])
+    c = Constraints(min_population=200, la_rule="off", locked=("L",), keep_apart=[("r0c0", "r0c1")])
     r = optimise(p, c, current=current)
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["apart-cuts-off"]
@@ -661,7 +775,8 @@ def test_a_unit_cut_off_by_the_unit_it_is_kept_apart_from_is_named():
         "r0c0 (100 population) can reach only 100 population without passing through r0c1 "
         "(100 population), which it must be kept apart from, so no footprint holding it can "
         "reach the floor of 200; drop the keep-apart pair, unlock a neighbouring footprint "
-        "or lower the floor")
+        "or lower the floor"
+    )
     # unlocked, r0c0 can go with r1c0 instead, and the optimiser finds that plan
     free = optimise(p, c.replace(locked=()), current=current)
     assert free.status == "optimal" and free.assignment["r0c0"] != free.assignment["r0c1"]
@@ -669,8 +784,10 @@ def test_a_unit_cut_off_by_the_unit_it_is_kept_apart_from_is_named():
 
 def test_infeasibility_proven_by_the_count_bound_is_explained():
     # each check passes alone, but on a star of 100s every footprint of 200 needs the hub b
-    p = Problem.build(populations=dict.fromkeys("abcde", 100),
-                      edges=[("a", "b"), ("b", "c"), ("b", "d"), ("b", "e")])
+    p = Problem.build(
+        populations=dict.fromkeys("abcde", 100),
+        edges=[("a", "b"), ("b", "c"), ("b", "d"), ("b", "e")],
+    )
     # (with a and e kept apart as well, the shared-gateway check names b before solving)
     c = Constraints(objective="compact", min_population=200, n_footprints=2, la_rule="off")
     r = optimise(p, c)
@@ -681,8 +798,11 @@ def test_infeasibility_proven_by_the_count_bound_is_explained():
 def test_unknown_codes_are_a_request_error_listing_all():
     p = grid(2, 1, [100, 100])
     c = Constraints(keep_apart=[("r0c0", "nope")], fixed={"zzz": "A"})
-    with pytest.raises(ConstraintsError, match=r"(?s)keep_apart: 'nope' is not a unit code.*"
-                                               r"fixed: 'zzz' is not a unit code"):
+    with pytest.raises(
+        ConstraintsError,
+        match=r"(?s)keep_apart: 'nope' is not a unit code.*"
+        r"fixed: 'zzz' is not a unit code",
+    ):
         optimise(p, c)
 
 
@@ -697,8 +817,9 @@ def test_fewest_changes_needs_a_current_plan():
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_both_solvers_agree(solver):
     p = grid(4, 2, seed=3)
-    c = Constraints(objective="compact", n_footprints=2, min_population=200, la_rule="off",
-                    solver=solver)
+    c = Constraints(
+        objective="compact", n_footprints=2, min_population=200, la_rule="off", solver=solver
+    )
     r = optimise(p, c)
     assert r.status == "optimal" and r.solver == solver
     ref = optimise(p, c.replace(solver="highs"))
@@ -740,8 +861,7 @@ def test_a_cbc_crash_is_an_unanswered_solve_said_in_the_log(tmp_path, monkeypatc
     assert "CBC crashed with signal 11" in caplog.text
 
 
-def test_cbc_preprocessing_calling_a_model_infeasible_is_checked_without_it(tmp_path,
-                                                                             monkeypatch):
+def test_cbc_preprocessing_calling_a_model_infeasible_is_checked_without_it(tmp_path, monkeypatch):
     # CBC 2.10's preprocessing called a feasible districting model of England infeasible
     # (warm-started from a valid plan of 80 footprints), and the count bound fell to 79
     # beside that plan. The same refusal is replayed here in front of the real CBC: the
@@ -838,8 +958,14 @@ def test_a_spread_is_never_bounded_below_zero(monkeypatch):
 
 def test_time_limit_gives_feasible_with_gap_or_no_solution_never_a_false_optimal():
     p = grid(6, 5, seed=11)
-    c = Constraints(objective="balanced", n_footprints=6, min_population=300, la_rule="off",
-                    time_limit=2, mip_gap=0.0)
+    c = Constraints(
+        objective="balanced",
+        n_footprints=6,
+        min_population=300,
+        la_rule="off",
+        time_limit=2,
+        mip_gap=0.0,
+    )
     r = optimise(p, c)
     assert r.status in ("optimal", "feasible", "no-solution")
     if r.status == "feasible":
@@ -860,20 +986,33 @@ def test_result_says_how_to_repeat_it():
     assert "highspy" in rep["solver_version"]
     d = r.to_dict()
     json.dumps(d)
-    assert {"status", "footprints", "bound", "gap", "seconds", "min_population",
-            "max_population"} <= set(d)
+    assert {
+        "status",
+        "footprints",
+        "bound",
+        "gap",
+        "seconds",
+        "min_population",
+        "max_population",
+    } <= set(d)
 
 
 def test_a_valid_current_plan_warm_starts_and_is_never_beaten_by_a_worse_one():
     p = grid(4, 2, seed=5)
-    c = Constraints(objective="compact", n_footprints=2, min_population=200, la_rule="off",
-                    time_limit=1)
+    c = Constraints(
+        objective="compact", n_footprints=2, min_population=200, la_rule="off", time_limit=1
+    )
     current = {u: ("W" if u[-1] in "01" else "E") for u in p.codes}
     r = optimise(p, c, current=current)
     assert r.ok
     west_east = sum(
-        min(sum(p.populations[i] * ((p.x[i] - p.x[j]) ** 2 + (p.y[i] - p.y[j]) ** 2) / 1e6
-                for i in grp) for j in grp)
+        min(
+            sum(
+                p.populations[i] * ((p.x[i] - p.x[j]) ** 2 + (p.y[i] - p.y[j]) ** 2) / 1e6
+                for i in grp
+            )
+            for j in grp
+        )
         for grp in ([u for u in p.codes if current[u] == f] for f in "WE")
     )
     assert r.objective_value <= west_east + 1e-6
@@ -883,16 +1022,18 @@ def test_optimise_never_mutates_its_inputs():
     p = grid(3, 2, [100] * 6)
     current = {"r0c0": "A", "r0c1": "A"}
     before = dict(current)
-    optimise(p, Constraints(objective="fewest-changes", min_population=200, la_rule="off"),
-             current=current)
+    optimise(
+        p,
+        Constraints(objective="fewest-changes", min_population=200, la_rule="off"),
+        current=current,
+    )
     assert current == before
 
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_every_plan_of_a_count_range_is_valid(n):
     p = grid(3, 3, seed=n)
-    c = Constraints(objective="compact", n_footprints=(n, n + 1), min_population=200,
-                    la_rule="off")
+    c = Constraints(objective="compact", n_footprints=(n, n + 1), min_population=200, la_rule="off")
     r = optimise(p, c)
     assert_valid(p, r, c)
     assert n <= r.footprints <= n + 1
@@ -900,7 +1041,12 @@ def test_every_plan_of_a_count_range_is_valid(n):
 
 def test_brute_force_helper_enumerates_bell_numbers():
     assert [sum(1 for _ in partitions(list("abcdef"[:k]))) for k in range(1, 6)] == [
-        1, 2, 5, 15, 52]
+        1,
+        2,
+        5,
+        15,
+        52,
+    ]
     assert list(itertools.islice(partitions(["a"]), 2)) == [[["a"]]]
 
 
@@ -924,8 +1070,9 @@ def test_real_data_with_two_ccgs_apart_fixed_to_one_footprint_finds_a_plan(datas
     # NHS Airedale, Wharfedale and Craven and NHS Bradford City touch only through another
     # CCG; before plans were built from sets joined up, no plan was found in 20 s
     p = Problem.from_dataset(dataset)
-    c = Constraints(la_rule="off", fixed={"E38000001": "North", "E38000018": "North"},
-                    time_limit=20)
+    c = Constraints(
+        la_rule="off", fixed={"E38000001": "North", "E38000018": "North"}, time_limit=20
+    )
     r = optimise(p, c)
     assert r.status in ("optimal", "feasible") and r.footprints >= 120
     assert validate_plan(p, dict(r.assignment), c) == []
@@ -950,11 +1097,18 @@ def test_real_data_repair_of_area_teams_with_pairs_kept_apart_moves_few_ccgs(dat
     # three pairs of CCGs now kept apart, two of them inside one Area Team each: the repair
     # splits those Area Teams and moves 3 CCGs; it once fell back to a plan built from
     # scratch that moved 160 of the 211
-    r = repair_area_teams(dataset, min_population=200_000,
-                          keep_together=[("E38000160", "E38000209")],
-                          keep_apart=[("E38000071", "E38000169"), ("E38000032", "E38000174"),
-                                      ("E38000103", "E38000133")],
-                          locked=("E39000014",), time_limit=20)
+    r = repair_area_teams(
+        dataset,
+        min_population=200_000,
+        keep_together=[("E38000160", "E38000209")],
+        keep_apart=[
+            ("E38000071", "E38000169"),
+            ("E38000032", "E38000174"),
+            ("E38000103", "E38000133"),
+        ],
+        locked=("E39000014",),
+        time_limit=20,
+    )
     assert r.status == "optimal" and r.objective_value == 3
 
 
@@ -964,10 +1118,13 @@ def test_real_data_repair_with_ccgs_far_apart_fixed_to_one_name_finds_a_close_pl
     # them along the least-populated path, and the rest of the Area Teams stay close to how
     # they are (19 CCGs moved from the repaired start); before, no plan was found in 6 s, and
     # then only one built from scratch that moved 107
-    r = repair_area_teams(dataset, min_population=800_000,
-                          keep_together=[("E38000105", "E38000179")],
-                          fixed={"E38000015": "B", "E38000178": "A", "E38000018": "A"},
-                          time_limit=10)
+    r = repair_area_teams(
+        dataset,
+        min_population=800_000,
+        keep_together=[("E38000105", "E38000179")],
+        fixed={"E38000015": "B", "E38000178": "A", "E38000018": "A"},
+        time_limit=10,
+    )
     assert r.status in ("optimal", "feasible") and r.objective_value <= 19
     assert r.assignment["E38000178"] == r.assignment["E38000018"] == "A"
 
@@ -975,15 +1132,15 @@ def test_real_data_repair_with_ccgs_far_apart_fixed_to_one_name_finds_a_close_pl
 @pytest.mark.realdata
 def test_real_data_kernow_kept_apart_from_its_only_neighbour_is_named_before_solving(dataset):
     p = Problem.from_dataset(dataset)
-    c = Constraints(min_population=800_000, la_rule="off",
-                    keep_apart=[("E38000089", "E38000129")])
+    c = Constraints(min_population=800_000, la_rule="off", keep_apart=[("E38000089", "E38000129")])
     r = optimise(p, c)
     assert r.status == "infeasible" and [ch.name for ch in r.checks] == ["apart-cuts-off"]
     assert r.reasons == (
         "NHS Kernow (559,148 registered patients) can reach only 559,148 registered patients "
         "without passing through NHS North, East, West Devon (908,496 registered patients), "
         "which it must be kept apart from, so no footprint holding it can reach the floor of "
-        "800,000; drop the keep-apart pair or lower the floor",)
+        "800,000; drop the keep-apart pair or lower the floor",
+    )
 
 
 @pytest.mark.realdata
@@ -994,8 +1151,12 @@ def test_real_data_most_footprints_with_ccgs_far_apart_fixed_to_one_name(dataset
     # Exact counts were tried from 92 down to 88 and then a model per count, which found no
     # plan in 10 s; the most sets packed with that node inside one give 85 at once
     p = Problem.from_dataset(dataset)
-    c = Constraints(min_population=500_000, la_rule="off", time_limit=10,
-                    fixed={"E38000061": "A", "E38000202": "B", "E38000001": "B"})
+    c = Constraints(
+        min_population=500_000,
+        la_rule="off",
+        time_limit=10,
+        fixed={"E38000061": "A", "E38000202": "B", "E38000001": "B"},
+    )
     r = optimise(p, c)
     assert r.status == "feasible" and r.footprints >= 80 and r.bound == 92
     assert r.assignment["E38000202"] == r.assignment["E38000001"] == "B"
@@ -1009,8 +1170,9 @@ def test_cbc_is_stopped_when_it_runs_past_its_time_limit(dataset):
     # plan recombination found, and say in the log what happened.
     p = Problem.from_dataset(dataset)
     # (20 s: recombination has three quarters, and the model needs 3.5 s of what is left)
-    c = Constraints(objective="balanced", n_footprints=25, min_population=500_000,
-                    solver="cbc", time_limit=20)
+    c = Constraints(
+        objective="balanced", n_footprints=25, min_population=500_000, solver="cbc", time_limit=20
+    )
     r = optimise(p, c)
     assert "Stopped by footprint: CBC was still running" in r.log
     assert r.seconds < 40  # not a speed target: unstopped, this run takes over 4 minutes
@@ -1081,8 +1243,11 @@ def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_pl
     inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
     assert inst is not None
     # three single squares in a corner column and one footprint of the other 13
-    lopsided = {inst.node_of[f"r{j}c{i}"]: (j if i == 0 and j < 3 else 3)
-                for j in range(4) for i in range(4)}
+    lopsided = {
+        inst.node_of[f"r{j}c{i}"]: (j if i == 0 and j < 3 else 3)
+        for j in range(4)
+        for i in range(4)
+    }
     before = dict(lopsided)
     assert _plan_ok(inst, lopsided) and _spread(inst, lopsided) == 1200
     even = _even(inst, lopsided)
@@ -1116,8 +1281,9 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
     from footprint.optimiser.state import _groups, _plan_ok
 
     p = grid(4, 2, [100, 100, 100, 400, 100, 100, 100, 100])
-    c = Constraints(min_population=200, max_population=500, keep_apart=[("r0c0", "r1c1")],
-                    la_rule="off")
+    c = Constraints(
+        min_population=200, max_population=500, keep_apart=[("r0c0", "r1c1")], la_rule="off"
+    )
     inst, _ = prepare(p, c)
     assert inst is not None
     # 200 | 400 | 500 by columns; evening it out must keep r0c0 and r1c1 apart
@@ -1127,8 +1293,14 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
     assert _plan_ok(inst, even)  # checks the floor, the ceiling and the apart pair
     apart = {inst.node_of["r0c0"], inst.node_of["r1c1"]}
     assert all(len(apart & g) < 2 for g in _groups(even).values())
-    three = Constraints(objective="balanced", n_footprints=3, min_population=200,
-                        max_population=500, keep_apart=[("r0c0", "r1c1")], la_rule="off")
+    three = Constraints(
+        objective="balanced",
+        n_footprints=3,
+        min_population=200,
+        max_population=500,
+        keep_apart=[("r0c0", "r1c1")],
+        la_rule="off",
+    )
     best = min(
         max(sums) - min(sums)
         for part in valid_partitions(p, three)
@@ -1152,8 +1324,9 @@ def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed)
     column_to_footprint = {0: 0, 1: 1, 2: 1, 3: 2}
     start = {inst.node_of[f"r{j}c{i}"]: column_to_footprint[i] for j in range(2) for i in range(4)}
     assert _plan_ok(inst, start)
-    better = recombine(inst, start, cost=_cost_of(inst, "compact", 3), until=float("inf"),
-                       seed=seed)
+    better = recombine(
+        inst, start, cost=_cost_of(inst, "compact", 3), until=float("inf"), seed=seed
+    )
     assert _plan_ok(inst, better)
     assert _compactness(inst, better) * 1000 == pytest.approx(best, rel=1e-9)
 
@@ -1213,8 +1386,7 @@ def test_merging_down_under_a_ceiling_mostly_reaches_a_count_brute_force_reaches
         total = sum(p.populations.values())
         for k in range(2, 5):
             cap = -(-total // k) + rng.choice([0, 20, 40])
-            c = Constraints(min_population=60, max_population=cap, n_footprints=k,
-                            la_rule="off")
+            c = Constraints(min_population=60, max_population=cap, n_footprints=k, la_rule="off")
             inst, _ = prepare(p, c)
             assert inst is not None
             merged = _merge_down(inst, {n: i for i, n in enumerate(inst.nodes)}, k)
@@ -1234,8 +1406,14 @@ def test_real_data_forty_footprints_under_a_ceiling_of_two_million(dataset, obje
     # plan in 6 s. Now many smaller footprints are merged down to 40; pairs stall above 40,
     # each together above 2,000,000, and redrawing three neighbours as two goes on
     p = Problem.from_dataset(dataset)
-    c = Constraints(objective=objective, min_population=300_000, max_population=2_000_000,
-                    n_footprints=40, la_rule="off", time_limit=6)
+    c = Constraints(
+        objective=objective,
+        min_population=300_000,
+        max_population=2_000_000,
+        n_footprints=40,
+        la_rule="off",
+        time_limit=6,
+    )
     r = optimise(p, c)
     assert r.status in ("optimal", "feasible") and r.footprints == 40
     assert validate_plan(p, dict(r.assignment), c) == []
@@ -1247,9 +1425,15 @@ def test_real_data_cbc_count_bound_never_falls_below_a_plan_in_hand(dataset):
     # footprints, CBC: a plan of 80 footprints was in hand, CBC's preprocessing called the
     # model for 80 infeasible, and the answer was 80 footprints with a bound of 79
     p = Problem.from_dataset(dataset)
-    c = Constraints(min_population=300_000, la_rule="off", solver="cbc", time_limit=6,
-                    n_footprints=(50, 80), fixed={"E38000091": "B", "E38000050": "B"},
-                    keep_apart=[("E38000059", "E38000198"), ("E38000058", "E38000134")])
+    c = Constraints(
+        min_population=300_000,
+        la_rule="off",
+        solver="cbc",
+        time_limit=6,
+        n_footprints=(50, 80),
+        fixed={"E38000091": "B", "E38000050": "B"},
+        keep_apart=[("E38000059", "E38000198"), ("E38000058", "E38000134")],
+    )
     r = optimise(p, c)
     assert (r.status, r.footprints, r.bound) == ("optimal", 80, 80.0)
     assert validate_plan(p, dict(r.assignment), c) == []
@@ -1264,8 +1448,13 @@ def test_bridging_ccgs_fixed_to_one_name_goes_round_a_ccg_fixed_to_another():
     # bridge goes round it
     pops = [100] * 5 + [10] * 5 + [100] * 5
     p = grid(5, 3, pops)
-    c = Constraints(objective="compact", n_footprints=2, min_population=100, la_rule="off",
-                    fixed={"r1c0": "B", "r1c4": "B", "r1c2": "A"})
+    c = Constraints(
+        objective="compact",
+        n_footprints=2,
+        min_population=100,
+        la_rule="off",
+        fixed={"r1c0": "B", "r1c4": "B", "r1c2": "A"},
+    )
     inst, _ = prepare(p, c)
     assert inst is not None
     (b,) = _split_nodes(inst)
@@ -1274,8 +1463,10 @@ def test_bridging_ccgs_fixed_to_one_name_goes_round_a_ccg_fixed_to_another():
     units = {u for n in joined for u in inst.members[n]}
     assert "r1c2" not in units
     # round A by the cheapest way: r1c1, three of the top (or bottom) row, r1c3
-    assert units in ({"r1c0", "r1c1", "r0c1", "r0c2", "r0c3", "r1c3", "r1c4"},
-                     {"r1c0", "r1c1", "r2c1", "r2c2", "r2c3", "r1c3", "r1c4"})
+    assert units in (
+        {"r1c0", "r1c1", "r0c1", "r0c2", "r0c3", "r1c3", "r1c4"},
+        {"r1c0", "r1c1", "r2c1", "r2c2", "r2c3", "r1c3", "r1c4"},
+    )
     r = optimise(p, c)
     assert r.status in ("optimal", "feasible")
     assert_valid(p, r, c)
@@ -1287,9 +1478,13 @@ def test_real_data_most_footprints_keeps_its_packed_plan_when_time_runs_out(data
     # Thurrock fixed to one name: a plan of 115 footprints was packed at once, the 6 s then
     # went on looking for 122, and the run ended with no plan at all
     p = Problem.from_dataset(dataset)
-    c = Constraints(min_population=300_000, la_rule="off", time_limit=6,
-                    keep_together=[("E38000051", "E38000108"), ("E38000069", "E38000145")],
-                    fixed={"E38000049": "A", "E38000055": "A", "E38000185": "A"})
+    c = Constraints(
+        min_population=300_000,
+        la_rule="off",
+        time_limit=6,
+        keep_together=[("E38000051", "E38000108"), ("E38000069", "E38000145")],
+        fixed={"E38000049": "A", "E38000055": "A", "E38000185": "A"},
+    )
     r = optimise(p, c)
     assert r.status in ("optimal", "feasible") and r.footprints >= 115
     assert r.bound == 123  # 122 before the river crossings
@@ -1302,15 +1497,23 @@ def test_real_data_a_model_too_big_for_the_limit_says_how_long_to_give_it(datase
     # constructions find nothing and the districting model needs about 8 s to start, so the
     # run stops after 0.3 s of a 6 s limit; it used to say only that the time ran out
     p = Problem.from_dataset(dataset)
-    c = Constraints(objective="compact", min_population=200_000, max_population=2_000_000,
-                    n_footprints=(15, 30), la_rule="off", time_limit=6)
+    c = Constraints(
+        objective="compact",
+        min_population=200_000,
+        max_population=2_000_000,
+        n_footprints=(15, 30),
+        la_rule="off",
+        time_limit=6,
+    )
     r = optimise(p, c)
     assert r.status == "no-solution" and r.assignment == {}
     (reason,) = r.reasons
     assert re.fullmatch(
         r"the quick constructions found no valid plan, and the full districting model needs "
         r"about 8 s to build and start, more than the 5\.\d s left of the time limit of 6 s; "
-        r"give it at least 20 s, or relax a constraint", reason)
+        r"give it at least 20 s, or relax a constraint",
+        reason,
+    )
 
 
 @pytest.mark.parametrize("rule", ["apart", "names"])
@@ -1318,20 +1521,31 @@ def test_two_units_needing_the_same_gateway_in_different_footprints_are_named(ru
     # r0c0 and r2c0 touch the rest only through r1c0 (their other borders are off): each
     # needs it to reach the floor of 200, and only one footprint can hold it
     p = grid(2, 3, [100] * 6)
-    split = ({"keep_apart": [("r0c0", "r2c0")]} if rule == "apart"
-             else {"fixed": {"r0c0": "A", "r2c0": "B"}})
-    c = Constraints(min_population=200, la_rule="off",
-                    disabled_edges=[("r0c0", "r0c1"), ("r2c0", "r2c1")], **split)
+    split = (
+        {"keep_apart": [("r0c0", "r2c0")]}
+        if rule == "apart"
+        else {"fixed": {"r0c0": "A", "r2c0": "B"}}
+    )
+    c = Constraints(
+        min_population=200,
+        la_rule="off",
+        disabled_edges=[("r0c0", "r0c1"), ("r2c0", "r2c1")],
+        **split,
+    )
     r = optimise(p, c)
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["apart-share-a-gateway"]
-    why, undo = (("must be kept apart", "drop the keep-apart pair") if rule == "apart" else
-                 ("are fixed to different names ('A' and 'B')", "fix them to one name"))
+    why, undo = (
+        ("must be kept apart", "drop the keep-apart pair")
+        if rule == "apart"
+        else ("are fixed to different names ('A' and 'B')", "fix them to one name")
+    )
     assert r.reasons[0] == (
         f"r0c0 (100 population) and r2c0 (100 population) {why}, but both reach the floor of "
         "200 only through r1c0 (100 population): without it the first reaches only 100 and "
         "the second only 100 population, and only one of their footprints can hold it; "
-        f"{undo}, switch an adjacency back on, or lower the floor")
+        f"{undo}, switch an adjacency back on, or lower the floor"
+    )
 
 
 def test_the_shared_gateway_check_never_fires_on_a_feasible_problem():
@@ -1345,8 +1559,9 @@ def test_the_shared_gateway_check_never_fires_on_a_feasible_problem():
         w, h = rng.choice([(7, 1), (4, 2), (3, 3)])
         p = grid(w, h, seed=seed)
         pairs = [tuple(rng.sample(list(p.codes), 2)) for _ in range(rng.randint(1, 2))]
-        c = Constraints(min_population=rng.choice([200, 250, 300, 350]), la_rule="off",
-                        keep_apart=pairs)
+        c = Constraints(
+            min_population=rng.choice([200, 250, 300, 350]), la_rule="off", keep_apart=pairs
+        )
         _, checks = prepare(p, c)
         if "apart-share-a-gateway" in {ch.name for ch in checks}:
             fired += 1
@@ -1362,8 +1577,13 @@ def test_real_data_kernow_and_torbay_kept_apart_both_needing_devon_is_named(data
     from footprint import reference_plan
 
     p = Problem.from_dataset(dataset)
-    c = Constraints(objective="fewest-changes", min_population=800_000, la_rule="off",
-                    keep_apart=[("E38000089", "E38000152")], time_limit=6)
+    c = Constraints(
+        objective="fewest-changes",
+        min_population=800_000,
+        la_rule="off",
+        keep_apart=[("E38000089", "E38000152")],
+        time_limit=6,
+    )
     r = optimise(p, c, current=reference_plan(dataset.geography, "area_team_code"))
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["apart-share-a-gateway"]
@@ -1372,11 +1592,11 @@ def test_real_data_kernow_and_torbay_kept_apart_both_needing_devon_is_named(data
         "registered patients) must be kept apart, but both reach the floor of 800,000 only "
         "through NHS North, East, West Devon (908,496 registered patients): without it the "
         "first reaches only 559,148 and the second only 288,212 registered patients, and only "
-        "one of their footprints can hold it; drop the keep-apart pair, or lower the floor")
+        "one of their footprints can hold it; drop the keep-apart pair, or lower the floor"
+    )
 
 
-def test_fewest_changes_keeps_its_plan_when_the_solver_wrongly_says_infeasible(monkeypatch,
-                                                                               caplog):
+def test_fewest_changes_keeps_its_plan_when_the_solver_wrongly_says_infeasible(monkeypatch, caplog):
     # the districting model always kept a valid plan it held when the solver called the model
     # infeasible; the fewest-changes model dropped it and reported no plan at all
     from footprint import solver as solver_module
@@ -1386,8 +1606,7 @@ def test_fewest_changes_keeps_its_plan_when_the_solver_wrongly_says_infeasible(m
 
     p = grid(5, 3, seed=53)
     current = dict(zip(p.codes, "CBCBCAAABCABCAA", strict=True))
-    c = Constraints(objective="fewest-changes", min_population=328, la_rule="off",
-                    time_limit=30)
+    c = Constraints(objective="fewest-changes", min_population=328, la_rule="off", time_limit=30)
     monkeypatch.setattr(solver_module.Model, "solve", wrongly_infeasible)
     with caplog.at_level("WARNING", logger="footprint.optimiser"):
         r = optimise(p, c, current=current)

@@ -103,7 +103,9 @@ def test_whole_la_without_an_la_layer_is_refused_by_the_optimiser_and_the_valida
 def test_plain_problems_say_whether_they_have_las():
     pops = {"a": 1, "b": 2}
     assert Problem.build(populations=pops, edges=[("a", "b")]).block_members() == {
-        "a": ("a",), "b": ("b",)}
+        "a": ("a",),
+        "b": ("b",),
+    }
     bare = Problem.build(populations=pops, edges=[("a", "b")], la_layer=False)
     with pytest.raises(ConstraintsError, match=NO_LA):
         bare.require_la_layer()
@@ -137,9 +139,15 @@ def test_a_zipped_mapinfo_la_layer_and_units_of_the_planners_name():
     las = _zipped(_written(_las(g), "las.tab", "MapInfo File"))
     units = _zipped(_written(g, "units.tab", "MapInfo File"))
     geo = load_uploaded_geography(
-        ("units.zip", units), _population(g), code_column="code", population_column="pop",
-        name_column="label", la_boundaries=("las.zip", las), la_code_column="LAD_CODE",
-        la_name_column="LAD_NAME", unit_label="sub-ICB location",
+        ("units.zip", units),
+        _population(g),
+        code_column="code",
+        population_column="pop",
+        name_column="label",
+        la_boundaries=("las.zip", las),
+        la_code_column="LAD_CODE",
+        la_name_column="LAD_NAME",
+        unit_label="sub-ICB location",
     )
     assert (geo.unit_label, geo.unit_label_plural) == ("sub-ICB location", "sub-ICB locations")
     assert geo.la_names == {"E": "Gateshead", "W": "Newcastle upon Tyne"}
@@ -150,57 +158,88 @@ def test_a_zipped_mapinfo_la_layer_and_units_of_the_planners_name():
 def test_la_layer_problems_are_listed_with_the_boundaries_problems():
     g = _grid()
     las = _las(g)
-    with pytest.raises(InputFileError, match=(
-        r"(?s)Cannot build the geography from units\.geojson, people\.csv and las\.geojson:\n"
-        r"  - units\.geojson: no column 'nope' to take unit codes from.*"
-        r"  - las\.geojson: no column 'LA_CODE' to take LA codes from; the columns are "
-        r"'LAD_CODE', 'LAD_NAME'\. Choose the column that holds the local authority codes"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"(?s)Cannot build the geography from units\.geojson, people\.csv and las\.geojson:\n"
+            r"  - units\.geojson: no column 'nope' to take unit codes from.*"
+            r"  - las\.geojson: no column 'LA_CODE' to take LA codes from; the columns are "
+            r"'LAD_CODE', 'LAD_NAME'\. Choose the column that holds the local authority codes"
+        ),
+    ):
         load_uploaded_geography(
-            _geojson(g, "units.geojson"), _population(g), code_column="nope",
-            population_column="pop", la_boundaries=_geojson(las, "las.geojson"),
+            _geojson(g, "units.geojson"),
+            _population(g),
+            code_column="nope",
+            population_column="pop",
+            la_boundaries=_geojson(las, "las.geojson"),
             la_code_column="LA_CODE",
         )
-    with pytest.raises(InputFileError, match=(
-        r"^Cannot use the LA layer las\.geojson:\n  - las\.geojson: no column 'NAME' for LA "
-        r"names; the columns are 'LAD_CODE', 'LAD_NAME'$"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"^Cannot use the LA layer las\.geojson:\n  - las\.geojson: no column 'NAME' for LA "
+            r"names; the columns are 'LAD_CODE', 'LAD_NAME'$"
+        ),
+    ):
         load_uploaded_geography(
-            _geojson(g, "units.geojson"), _population(g), code_column="code",
-            population_column="pop", la_boundaries=_geojson(las, "las.geojson"),
-            la_code_column="LAD_CODE", la_name_column="NAME",
+            _geojson(g, "units.geojson"),
+            _population(g),
+            code_column="code",
+            population_column="pop",
+            la_boundaries=_geojson(las, "las.geojson"),
+            la_code_column="LAD_CODE",
+            la_name_column="NAME",
         )
-    with pytest.raises(InputFileError, match=(
-        r"^las\.geojson: say which column of the LA boundaries holds the LA codes "
-        r"\(la_code_column; --la-code-column on the command line\)$"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"^las\.geojson: say which column of the LA boundaries holds the LA codes "
+            r"\(la_code_column; --la-code-column on the command line\)$"
+        ),
+    ):
         load_uploaded_geography(
-            _geojson(g, "units.geojson"), _population(g), code_column="code",
-            population_column="pop", la_boundaries=_geojson(las, "las.geojson"),
+            _geojson(g, "units.geojson"),
+            _population(g),
+            code_column="code",
+            population_column="pop",
+            la_boundaries=_geojson(las, "las.geojson"),
         )
-    with pytest.raises(InputFileError, match=(
-        r"^an LA code or name column was given without LA boundaries; give the LA boundaries "
-        r"too, or leave the LA columns out$"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"^an LA code or name column was given without LA boundaries; give the LA boundaries "
+            r"too, or leave the LA columns out$"
+        ),
+    ):
         load_uploaded_geography(
-            _geojson(g, "units.geojson"), _population(g), code_column="code",
-            population_column="pop", la_code_column="LAD_CODE",
+            _geojson(g, "units.geojson"),
+            _population(g),
+            code_column="code",
+            population_column="pop",
+            la_code_column="LAD_CODE",
         )
 
 
 def test_an_la_layer_of_another_area_is_refused():
     g = _grid()
     far = _las(g).assign(geometry=lambda d: d.translate(50_000, 0))
-    with pytest.raises(InputFileError, match=(
-        r"^las\.geojson: the LA layer does not cover the boundaries of units\.geojson: none of "
-        r"the units lies in any LA of it\. Upload the local authorities of the same area, and "
-        r"check that both files say their coordinate reference system$"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"^las\.geojson: the LA layer does not cover the boundaries of units\.geojson: none of "
+            r"the units lies in any LA of it\. Upload the local authorities of the same area, and "
+            r"check that both files say their coordinate reference system$"
+        ),
+    ):
         _load(g, las=far)
     half = _las(g).iloc[[1]]  # only the west column
-    with pytest.raises(InputFileError, match=(
-        r"6 of the 9 units lie outside every LA of it \(r0c1, r0c2, r1c1, r1c2, r2c1, r2c2\)"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"6 of the 9 units lie outside every LA of it \(r0c1, r0c2, r1c1, r1c2, r2c1, r2c2\)"
+        ),
+    ):
         _load(g, las=half)
 
 
@@ -212,10 +251,13 @@ def test_an_la_in_parts_is_one_la_but_one_code_with_two_names_is_refused():
     assert geo.la_upper["code"].tolist() == ["E", "W"]
     assert geo.la_upper.area.round().tolist() == [6e6, 3e6]
     parts.loc[0, "LAD_NAME"] = "Newcastle"
-    with pytest.raises(InputFileError, match=(
-        r"las\.geojson: LA code 'W' has 2 names \('Newcastle', 'Newcastle upon Tyne'\); give "
-        r"each LA one name"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"las\.geojson: LA code 'W' has 2 names \('Newcastle', 'Newcastle upon Tyne'\); give "
+            r"each LA one name"
+        ),
+    ):
         _load(g, las=parts[["LAD_CODE", "LAD_NAME", "geometry"]])
 
 
@@ -230,8 +272,12 @@ def test_missing_crs_is_said_once_per_file(tmp_path):
     pop.write_bytes(_population(g)[1])
     with pytest.raises(InputFileError) as caught:
         load_geography(
-            tmp_path / "units/units.shp", pop, code_column="code", population_column="pop",
-            la_boundaries=tmp_path / "las/las.shp", la_code_column="LAD_CODE",
+            tmp_path / "units/units.shp",
+            pop,
+            code_column="code",
+            population_column="pop",
+            la_boundaries=tmp_path / "las/las.shp",
+            la_code_column="LAD_CODE",
         )
     text = str(caught.value)
     assert text.count("units.shp: the file has no coordinate reference system") == 1
@@ -249,7 +295,10 @@ def test_a_zipped_mapinfo_table_round_trips():
     data = _zipped({f"boundaries/{n}": b for n, b in parts.items()})
     assert inspect_upload_columns(("units.zip", data)) == ["code", "label"]
     geo = load_uploaded_geography(
-        ("units.zip", data), _population(g), code_column="code", population_column="pop",
+        ("units.zip", data),
+        _population(g),
+        code_column="code",
+        population_column="pop",
         name_column="label",
     )
     assert geo.units["code"].tolist() == sorted(g["code"])
@@ -257,7 +306,8 @@ def test_a_zipped_mapinfo_table_round_trips():
     assert geo.units.area.to_numpy() == pytest.approx([1e6] * 9, rel=1e-6)
     # loose parts, the library's path to a .tab and to a .zip read the same
     loose = load_uploaded_geography(
-        sorted(parts.items()), _population(g), code_column="code", population_column="pop")
+        sorted(parts.items()), _population(g), code_column="code", population_column="pop"
+    )
     assert loose.units["code"].tolist() == geo.units["code"].tolist()
 
 
@@ -265,7 +315,13 @@ def test_mapinfo_fields_named_like_keywords_are_plain_fields():
     g = _grid().assign(Type="ward", TypeCode="W", Seamless="no", Description="plain")
     data = _zipped(_written(g, "units.tab", "MapInfo File"))
     assert inspect_upload_columns(("units.zip", data)) == [
-        "code", "label", "Type", "TypeCode", "Seamless", "Description"]
+        "code",
+        "label",
+        "Type",
+        "TypeCode",
+        "Seamless",
+        "Description",
+    ]
 
 
 def test_mapinfo_through_the_library_paths(tmp_path):
@@ -290,10 +346,13 @@ def test_a_zip_with_two_parts_of_one_name_is_refused(tmp_path):
         zf.writestr("UNITS.MAP", b"<OGRVRTDataSource/>")  # GDAL might open either
     pop = tmp_path / "people.csv"
     pop.write_bytes(_population(g)[1])
-    with pytest.raises(InputFileError, match=(
-        r"units\.zip: units\.tab is not a plain MapInfo table; it was not opened:\n  - its "
-        r"\.map part appears more than once"
-    )):
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"units\.zip: units\.tab is not a plain MapInfo table; it was not opened:\n  - its "
+            r"\.map part appears more than once"
+        ),
+    ):
         load_geography(tmp_path / "units.zip", pop, code_column="code", population_column="pop")
 
 
@@ -301,13 +360,20 @@ def test_a_mapinfo_table_without_its_parts_is_refused():
     g = _grid()
     parts = _written(g, "units.tab", "MapInfo File")
     del parts["units.map"], parts["units.id"]
-    with pytest.raises(InputFileError, match=(
-        r"units\.tab: not a plain MapInfo table; it was not opened:\n  - units\.tab "
-        r"lacks its \.map, \.id part\(s\); a MapInfo table needs its \.tab, \.dat, \.map and \.id "
-        r"files together"
-    )):
-        load_uploaded_geography(("units.zip", _zipped(parts)), _population(g),
-                                code_column="code", population_column="pop")
+    with pytest.raises(
+        InputFileError,
+        match=(
+            r"units\.tab: not a plain MapInfo table; it was not opened:\n  - units\.tab "
+            r"lacks its \.map, \.id part\(s\); a MapInfo table needs its \.tab, \.dat, \.map and "
+            r"\.id files together"
+        ),
+    ):
+        load_uploaded_geography(
+            ("units.zip", _zipped(parts)),
+            _population(g),
+            code_column="code",
+            population_column="pop",
+        )
 
 
 # --- real data -----------------------------------------------------------------------------------
@@ -358,14 +424,25 @@ def test_2015_ccgs_with_their_las_as_a_planner_would_upload_them(dataset):
     people = ("ccg15.csv", units[["code", "population"]].to_csv(index=False).encode())
     las = geo13.la_upper.rename(columns={"code": "CTYUA_CD", "name": "CTYUA_NM"})
     gpkg = _written(las, "ctyua.gpkg", "GPKG")["ctyua.gpkg"]
-    bare = load_uploaded_geography(("ccg15.zip", tab), people, code_column="code",
-                                   population_column="population", name_column="name")
+    bare = load_uploaded_geography(
+        ("ccg15.zip", tab),
+        people,
+        code_column="code",
+        population_column="population",
+        name_column="name",
+    )
     with pytest.raises(ConstraintsError, match=NO_LA):
         optimise(Problem.from_dataset(Dataset.from_geography(bare)), Constraints(time_limit=5))
     geo = load_uploaded_geography(
-        ("ccg15.zip", tab), people, code_column="code", population_column="population",
-        name_column="name", la_boundaries=("ctyua.gpkg", gpkg), la_code_column="CTYUA_CD",
-        la_name_column="CTYUA_NM", unit_label="CCG",
+        ("ccg15.zip", tab),
+        people,
+        code_column="code",
+        population_column="population",
+        name_column="name",
+        la_boundaries=("ctyua.gpkg", gpkg),
+        la_code_column="CTYUA_CD",
+        la_name_column="CTYUA_NM",
+        unit_label="CCG",
     )
     assert len(geo.units) == 209 and geo.population_total == geo13.population_total
     ds = Dataset.from_geography(geo)
@@ -373,4 +450,6 @@ def test_2015_ccgs_with_their_las_as_a_planner_would_upload_them(dataset):
     blocks = ds.audit.blocks
     assert ds.audit.block_names[blocks["E38000212"]] in {"Newcastle upon Tyne", "Gateshead"}
     assert Problem.from_dataset(ds).block_label(blocks["E38000212"]) in {
-        "Newcastle upon Tyne", "Gateshead"}
+        "Newcastle upon Tyne",
+        "Gateshead",
+    }

@@ -36,7 +36,9 @@ def test_units_by_code_nhs_code_or_name(lookup, text, codes) -> None:
 
 def test_the_first_unknown_item_is_named(lookup) -> None:
     assert read_units("E1, Devon, E9", lookup=lookup, unit="CCG") == (
-        (), "'Devon' is not a CCG's code or name")
+        (),
+        "'Devon' is not a CCG's code or name",
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,7 +77,11 @@ def test_names_must_line_up_with_codes() -> None:
 
 
 def test_many_rules_keep_the_good_and_say_where_each_bad_one_was(lookup) -> None:
-    rules, problems = read_rules([("line 1", "E1, E2"), ("line 2", "E1"), ("line 3", "11N, E4")],
-                                 kind="pair", lookup=lookup, unit="CCG")
+    rules, problems = read_rules(
+        [("line 1", "E1, E2"), ("line 2", "E1"), ("line 3", "11N, E4")],
+        kind="pair",
+        lookup=lookup,
+        unit="CCG",
+    )
     assert rules == [("E1", "E2"), ("E2", "E4")]
     assert problems == ["line 2: got 1 CCG(s); expected exactly two, separated by a comma"]

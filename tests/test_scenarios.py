@@ -508,14 +508,21 @@ def test_a_scenario_keeps_the_geography_it_was_drawn_on(tmp_path):
     back = store.load("Own")
     assert back.geography == "digest-of-mine"
     assert geography_of(back, england_digest="eng", england_codes=["E38000001"]) == (
-        "digest-of-mine")
+        "digest-of-mine"
+    )
 
 
 def test_older_files_without_a_geography_are_placed_by_their_codes(tmp_path):
     from footprint.scenarios import geography_of
 
-    old = {"format": "footprint-scenario", "version": 2, "name": "Old", "revision": 1,
-           "created": "2026-01-01T00:00:00+00:00", "assignment": {"E38000001": "North"}}
+    old = {
+        "format": "footprint-scenario",
+        "version": 2,
+        "name": "Old",
+        "revision": 1,
+        "created": "2026-01-01T00:00:00+00:00",
+        "assignment": {"E38000001": "North"},
+    }
     (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
     odd = {**old, "name": "Odd", "assignment": {"r0c0": "A", "E38000001": "B"}}
     (tmp_path / "odd.json").write_text(json.dumps(odd), encoding="utf-8")
@@ -531,7 +538,14 @@ def test_older_files_without_a_geography_are_placed_by_their_codes(tmp_path):
 def test_a_geography_that_is_not_text_is_refused(tmp_path):
     with pytest.raises(PlanError, match="geography must be a data digest as text"):
         Scenario(name="Bad", assignment={}, geography=5)
-    bad = {"format": "footprint-scenario", "version": 2, "name": "Bad", "revision": 1,
-           "created": "2026-01-01T00:00:00+00:00", "assignment": {}, "geography": [1]}
+    bad = {
+        "format": "footprint-scenario",
+        "version": 2,
+        "name": "Bad",
+        "revision": 1,
+        "created": "2026-01-01T00:00:00+00:00",
+        "assignment": {},
+        "geography": [1],
+    }
     with pytest.raises(InputFileError, match="geography must be a data digest as text"):
         Scenario.from_json(json.dumps(bad))

@@ -319,8 +319,11 @@ def test_real_ccgs_uploaded_as_a_zipped_shapefile(geography, tmp_path):
     parts = {p.name: p.read_bytes() for p in folder.iterdir()}
     csv = geography.units[["code", "population"]].to_csv(index=False).encode()
     geo = load_uploaded_geography(
-        ("ccg2013.zip", _zip(parts)), ("list_sizes.csv", csv),
-        code_column="code", population_column="population", name_column="name",
+        ("ccg2013.zip", _zip(parts)),
+        ("list_sizes.csv", csv),
+        code_column="code",
+        population_column="population",
+        name_column="name",
     )
     assert len(geo.units) == 211
     assert geo.population_total == 56_324_887

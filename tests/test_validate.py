@@ -324,8 +324,10 @@ def test_locks_need_a_current_plan():
     [
         (4, "the plan has 3 footprints; expected exactly 4; split footprints or add new ones"),
         (2, "the plan has 3 footprints; expected exactly 2; merge neighbouring footprints"),
-        ((4, 6), "the plan has 3 footprints; expected between 4 and 6; split footprints or add "
-                 "new ones"),
+        (
+            (4, 6),
+            "the plan has 3 footprints; expected between 4 and 6; split footprints or add new ones",
+        ),
     ],
 )
 def test_count(n_footprints, expected):
@@ -339,8 +341,11 @@ def test_count_of_an_empty_plan():
     assert vs[-1].message == (
         "the plan has 0 footprints; expected at least 1; split footprints or add new ones"
     )
-    [one] = [v for v in validate_plan(grid(), dict.fromkeys(CODES, "All"), Constraints(
-        n_footprints=2)) if v.rule == "count"]
+    [one] = [
+        v
+        for v in validate_plan(grid(), dict.fromkeys(CODES, "All"), Constraints(n_footprints=2))
+        if v.rule == "count"
+    ]
     assert one.message.startswith("the plan has 1 footprint; expected exactly 2;")
 
 
@@ -349,24 +354,56 @@ def test_count_of_an_empty_plan():
 
 def test_every_rule_at_once_in_rule_order_and_independent_of_plan_order():
     c = Constraints(
-        min_population=150_000, max_population=250_000, n_footprints=5,
-        keep_together=[{"a", "h"}], keep_apart=[("e", "f")], fixed={"b": "Middle"},
+        min_population=150_000,
+        max_population=250_000,
+        n_footprints=5,
+        keep_together=[{"a", "h"}],
+        keep_apart=[("e", "f")],
+        fixed={"b": "Middle"},
         locked=("South",),
     )
     plan = {
-        "a": "North", "b": "North",
-        "c": "Far", "i": "Far",  # c and i do not touch
-        "d": "Middle", "e": "Middle", "f": "Middle",  # 300,000: above the ceiling
-        "h": "South", "zz": "South",  # 100,000: below the floor; zz unknown; g unassigned
+        "a": "North",
+        "b": "North",
+        "c": "Far",
+        "i": "Far",  # c and i do not touch
+        "d": "Middle",
+        "e": "Middle",
+        "f": "Middle",  # 300,000: above the ceiling
+        "h": "South",
+        "zz": "South",  # 100,000: below the floor; zz unknown; g unassigned
     }
     blocks = {"a": "L1", "d": "L1"}
     vs = validate_plan(grid(blocks=blocks), plan, c, current=PLAN)
-    assert rules(vs) == list(RULES) == [
-        "unknown-unit", "unassigned", "floor", "ceiling", "contiguity", "la-rule",
-        "keep-together", "keep-apart", "fixed", "locked", "count",
-    ]
+    assert (
+        rules(vs)
+        == list(RULES)
+        == [
+            "unknown-unit",
+            "unassigned",
+            "floor",
+            "ceiling",
+            "contiguity",
+            "la-rule",
+            "keep-together",
+            "keep-apart",
+            "fixed",
+            "locked",
+            "count",
+        ]
+    )
     assert [v.footprint for v in vs] == [
-        None, None, "South", "Middle", "Far", None, None, "Middle", "North", "South", None
+        None,
+        None,
+        "South",
+        "Middle",
+        "Far",
+        None,
+        None,
+        "Middle",
+        "North",
+        "South",
+        None,
     ]
     items = list(plan.items())
     random.Random(4).shuffle(items)
@@ -379,20 +416,29 @@ def test_unknown_codes_do_not_count_in_footprints():
 
 
 def test_malformed_plans_are_refused_with_every_entry_listed():
-    with pytest.raises(PlanError, match=r"(?s)The plan is malformed:.*unit 'a' -> 5: footprint "
-                       r"names must be text.*unit code 7 is int; unit codes must be text"):
+    with pytest.raises(
+        PlanError,
+        match=r"(?s)The plan is malformed:.*unit 'a' -> 5: footprint "
+        r"names must be text.*unit code 7 is int; unit codes must be text",
+    ):
         validate_plan(grid(), {**PLAN, "a": 5, 7: "North"})
-    with pytest.raises(PlanError, match="a plan must map unit codes to footprint names; "
-                                        "received list"):
+    with pytest.raises(
+        PlanError, match="a plan must map unit codes to footprint names; received list"
+    ):
         validate_plan(grid(), [("a", "North")])
-    with pytest.raises(PlanError, match="constraints must be a Constraints object or None; "
-                                        "received dict"):
+    with pytest.raises(
+        PlanError, match="constraints must be a Constraints object or None; received dict"
+    ):
         validate_plan(grid(), PLAN, {"min_population": 3})
 
 
 def test_constraints_naming_unknown_units_are_refused():
-    c = Constraints(keep_together=[{"a", "zz"}], keep_apart=[("b", "yy")], fixed={"xx": "N"},
-                    disabled_edges=[("a", "ww")])
+    c = Constraints(
+        keep_together=[{"a", "zz"}],
+        keep_apart=[("b", "yy")],
+        fixed={"xx": "N"},
+        disabled_edges=[("a", "ww")],
+    )
     with pytest.raises(ConstraintsError) as info:
         validate_plan(grid(), PLAN, c)
     assert info.value.problems == (
@@ -421,10 +467,24 @@ def test_summary_columns_and_values():
     las = {c: [f"LA{i // 3}"] for i, c in enumerate(CODES)}
     las["d"] = ["LA1", "LA0"]
     t = summarise_plan(grid(las=las), PLAN)
-    assert list(t.columns) == list(SUMMARY_COLUMNS) == [
-        "footprint", "population", "n_units", "units", "unit_names", "las", "area_km2",
-        "polsby_popper", "inertia", "contiguous", "meets_floor", "problems",
-    ]
+    assert (
+        list(t.columns)
+        == list(SUMMARY_COLUMNS)
+        == [
+            "footprint",
+            "population",
+            "n_units",
+            "units",
+            "unit_names",
+            "las",
+            "area_km2",
+            "polsby_popper",
+            "inertia",
+            "contiguous",
+            "meets_floor",
+            "problems",
+        ]
+    )
     assert t["footprint"].tolist() == ["Middle", "North", "South"]
     north = t.set_index("footprint").loc["North"]
     assert north["population"] == 300_000 and north["n_units"] == 3

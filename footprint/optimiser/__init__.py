@@ -111,19 +111,30 @@ def optimise(
         return _finish(problem, c, run, t0, status="infeasible", checks=checks, current=current)
 
     def done(status: str, plan: Plan | None, **kw: Any) -> OptimiseResult:
-        return _finish(problem, c, run, t0, status=status, inst=inst, plan=plan,
-                       current=current, **kw)
+        return _finish(
+            problem, c, run, t0, status=status, inst=inst, plan=plan, current=current, **kw
+        )
 
     if not inst.nodes:  # everything is locked
         return done("optimal", {}, value=0.0, bound=0.0)
-    run.stages.append({"stage": "preparation", "nodes": len(inst.nodes),
-                       "seconds": round(time.perf_counter() - t0, 3)})
+    run.stages.append(
+        {
+            "stage": "preparation",
+            "nodes": len(inst.nodes),
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+    )
     if run.left() <= 0:
         # merging units and checking the rules is linear in the map, but a large map on a
         # busy server can still use the whole limit: say so rather than overrun it
-        return done("no-solution", None, reasons=(
-            f"checking the constraints against the map of {len(problem.codes):,} units took "
-            f"{time.perf_counter() - t0:.1f} s, the whole time limit of {c.time_limit:g} s; "
-            "give it more time, or plan on fewer, larger units",))
+        return done(
+            "no-solution",
+            None,
+            reasons=(
+                f"checking the constraints against the map of {len(problem.codes):,} units took "
+                f"{time.perf_counter() - t0:.1f} s, the whole time limit of {c.time_limit:g} s; "
+                "give it more time, or plan on fewer, larger units",
+            ),
+        )
 
     return OBJECTIVES[c.objective].solve(inst, run, problem=problem, current=current, done=done)

@@ -106,23 +106,36 @@ def _packing_bound(
     seconds = max(0.0, 0.15 * run.left()) if huge else max(1.0, 0.3 * run.left())
     try:
         sets = floor_sets(
-            inst.nodes, nbrs, inst.pop, floor=inst.floor, cap=inst.cap, apart=inst.apart,
-            fixed_name=inst.fixed_name, deadline=t0 + seconds,
+            inst.nodes,
+            nbrs,
+            inst.pop,
+            floor=inst.floor,
+            cap=inst.cap,
+            apart=inst.apart,
+            fixed_name=inst.fixed_name,
+            deadline=t0 + seconds,
         )
     except TooManySets as exc:
         run.say(f"Too many candidate sets to bound the count exactly ({exc}); solving directly.")
-        run.stages.append({"stage": "floor sets", "status": "too many", "seconds":
-                           round(time.perf_counter() - t0, 3)})
+        run.stages.append(
+            {
+                "stage": "floor sets",
+                "status": "too many",
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
         return None
-    run.stages.append({"stage": "floor sets", "sets": len(sets),
-                       "seconds": round(time.perf_counter() - t0, 3)})
+    run.stages.append(
+        {"stage": "floor sets", "sets": len(sets), "seconds": round(time.perf_counter() - t0, 3)}
+    )
     if not sets:
         return 0, [], True, []
     if huge and _SECONDS_PER_VAR * len(sets) > 0.5 * run.left():
         # one variable per set: on a large map a packing that cannot be built in the time
         # left would overrun the limit (the plan is grown from seeds instead)
-        run.say(f"Too many candidate sets ({len(sets):,}) to pack in the time left; "
-                "solving directly.")
+        run.say(
+            f"Too many candidate sets ({len(sets):,}) to pack in the time left; solving directly."
+        )
         run.stages[-1]["status"] = "too many to pack"
         return None
     run.say(f"Bounding the number of footprints: packing {len(sets):,} candidate sets…")
@@ -133,7 +146,11 @@ def _packing_bound(
 
 
 def _pack(
-    inst: Instance, run: _Run, sets: list[frozenset[str]], *, cover: frozenset[str],
+    inst: Instance,
+    run: _Run,
+    sets: list[frozenset[str]],
+    *,
+    cover: frozenset[str],
     small: bool = False,
 ) -> tuple[int, list[frozenset[str]], bool] | None:
     """Pack the most disjoint sets (each ``cover`` node inside one)."""
@@ -160,8 +177,14 @@ def _pack(
     if not cover:
         greedy = _greedy_packing(sets, by_node, most=inst.count_hi)
         warm = {z[i].name: 1.0 for i in greedy}
-    out = run.solve(m, "count bound (set packing)" if not cover else "set packing, covering "
-                    f"{len(cover)} stuck node(s)", share=0.5, start=warm)
+    out = run.solve(
+        m,
+        "count bound (set packing)"
+        if not cover
+        else f"set packing, covering {len(cover)} stuck node(s)",
+        share=0.5,
+        start=warm,
+    )
     if out.status not in ("optimal", "feasible"):
         return None
     chosen = [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
@@ -177,8 +200,9 @@ def _pack(
     return max(len(chosen), math.floor(out.bound + slack + 1e-6)), chosen, False
 
 
-def _greedy_packing(sets: list[frozenset[str]], by_node: Mapping[str, list[int]], *,
-                    most: int | None) -> list[int]:
+def _greedy_packing(
+    sets: list[frozenset[str]], by_node: Mapping[str, list[int]], *, most: int | None
+) -> list[int]:
     """Disjoint sets, those meeting fewest others first: a start for the packing model.
 
     With a short time limit the solver may stop at its first incumbent (39 sets at

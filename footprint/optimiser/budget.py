@@ -51,46 +51,73 @@ class _Run:
         """
         guess = 3.0 * (time.perf_counter() - model.created) + 1.5
         nv, nc = model.size
-        seen = [o for (v, c), o in self.overheads.items()
-                if abs(v - nv) <= 0.1 * nv and abs(c - nc) <= 0.2 * max(nc, 1)]
+        seen = [
+            o
+            for (v, c), o in self.overheads.items()
+            if abs(v - nv) <= 0.1 * nv and abs(c - nc) <= 0.2 * max(nc, 1)
+        ]
         return max(guess, 1.25 * max(seen) + 0.5) if seen else guess
 
     def say(self, message: str) -> None:
         log.info(message)
         self.progress(message)
 
-    def refuse(self, label: str, size: int, inst: Instance, *,
-               what: str = "districting model") -> None:
+    def refuse(
+        self, label: str, size: int, inst: Instance, *, what: str = "districting model"
+    ) -> None:
         """Record, in words and as a stage, that a model of ``size`` variables is not built."""
         units, nodes = len(inst.node_of), len(inst.nodes)
-        of = f"{units:,} units" + (f" ({nodes:,} groups that stay whole)" if nodes != units
-                                     else "")
-        msg = (f"the {what} for {of} would hold {_sci(size)} variables, more than the "
-               f"{_sci(MODEL_MAX_VARIABLES)} this server builds, so it was not built")
+        of = f"{units:,} units" + (f" ({nodes:,} groups that stay whole)" if nodes != units else "")
+        msg = (
+            f"the {what} for {of} would hold {_sci(size)} variables, more than the "
+            f"{_sci(MODEL_MAX_VARIABLES)} this server builds, so it was not built"
+        )
         self.say(f"{label}: {msg}.")
         if msg not in self.refused:
             self.refused.append(msg)
-        self.stages.append({"stage": f"{label}: model not built", "status": "too large",
-                            "variables": size, "most variables": MODEL_MAX_VARIABLES,
-                            "reason": msg})
+        self.stages.append(
+            {
+                "stage": f"{label}: model not built",
+                "status": "too large",
+                "variables": size,
+                "most variables": MODEL_MAX_VARIABLES,
+                "reason": msg,
+            }
+        )
 
-    def solve(self, model: Model, what: str, *, start: Mapping[str, float] | None = None,
-              share: float = 1.0, abs_gap: float | None = None) -> Outcome:
+    def solve(
+        self,
+        model: Model,
+        what: str,
+        *,
+        start: Mapping[str, float] | None = None,
+        share: float = 1.0,
+        abs_gap: float | None = None,
+    ) -> Outcome:
         limit = max(0.5, self.left() * share - self.handover(model))
         built = time.perf_counter() - model.created
         out = model.solve(
-            solver=self.constraints.solver, time_limit=limit,
-            mip_gap=self.constraints.mip_gap, start=start, abs_gap=abs_gap,
+            solver=self.constraints.solver,
+            time_limit=limit,
+            mip_gap=self.constraints.mip_gap,
+            start=start,
+            abs_gap=abs_gap,
         )
         self.overheads[model.size] = max(self.overheads.get(model.size, 0.0), out.overhead)
         self.last_cost = built + out.overhead
         nv, nc = model.size
         self.logs.append(f"===== {what} ({nv:,} variables, {nc:,} constraints) =====\n{out.log}")
-        self.stages.append({
-            "stage": what, "status": out.status, "objective": out.objective,
-            "bound": out.bound, "seconds": round(out.seconds, 3), "variables": nv,
-            "constraints": nc,
-        })
+        self.stages.append(
+            {
+                "stage": what,
+                "status": out.status,
+                "objective": out.objective,
+                "bound": out.bound,
+                "seconds": round(out.seconds, 3),
+                "variables": nv,
+                "constraints": nc,
+            }
+        )
         return out
 
 

@@ -15,8 +15,9 @@ from .budget import _Run
 from .state import Plan, _groups, _hub_cost, _plan_ok
 
 
-def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
-                 split: frozenset[str]) -> Plan | None:
+def _packed_plan(
+    inst: Instance, run: _Run, candidates: list[frozenset[str]], *, split: frozenset[str]
+) -> Plan | None:
     """Pack the most floor sets and attach the rest; nodes left with no room must then be
     packed.
 
@@ -28,8 +29,7 @@ def _packed_plan(inst: Instance, run: _Run, candidates: list[frozenset[str]], *,
     candidates = list(candidates)
     for _round in range(6 if candidates else 0):
         candidates += _widened(inst, candidates, cover)
-        repacked = _pack(inst, run, candidates, cover=frozenset(cover),
-                         small=inst.cap is not None)
+        repacked = _pack(inst, run, candidates, cover=frozenset(cover), small=inst.cap is not None)
         if repacked is None:
             return None
         stuck: set[str] = set()
@@ -84,8 +84,9 @@ def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
     return None
 
 
-def _grow_from(inst: Instance, seed: str, plan: Plan, *, goal: float,
-               apart_of: Mapping[str, set[str]]) -> tuple[list[str], int]:
+def _grow_from(
+    inst: Instance, seed: str, plan: Plan, *, goal: float, apart_of: Mapping[str, set[str]]
+) -> tuple[list[str], int]:
     """One footprint grown from ``seed``, nearest unplaced nodes first, to ``goal``.
 
     Returns its nodes and population (below the floor when it ran out of room).
@@ -121,13 +122,18 @@ def _grow_from(inst: Instance, seed: str, plan: Plan, *, goal: float,
         for m in nbrs[n]:
             if m not in plan and m not in frontier:
                 frontier.add(m)
-                heapq.heappush(heap, ((inst.xy[m][0] - sx) ** 2 + (inst.xy[m][1] - sy) ** 2,
-                                      m))
+                heapq.heappush(heap, ((inst.xy[m][0] - sx) ** 2 + (inst.xy[m][1] - sy) ** 2, m))
     return members, pop
 
 
-def _grown_once(inst: Instance, *, target: float, until: float, first: Iterable[str] = (),
-                stuck: set[str] | None = None) -> Plan | None:
+def _grown_once(
+    inst: Instance,
+    *,
+    target: float,
+    until: float,
+    first: Iterable[str] = (),
+    stuck: set[str] | None = None,
+) -> Plan | None:
     """Footprints grown one at a time, nearest nodes first, to ``target``: a plan for any map.
 
     The start for maps too large for the floor sets and the districting model. Seeds are
@@ -172,14 +178,20 @@ def _grown(inst: Instance, run: _Run, *, target: float) -> Plan | None:
     t = time.perf_counter()
     run.say("Growing footprints one at a time (the map is too large for the full model)…")
     plan = _grown_plan(inst, target=target, until=run.deadline - 0.5)
-    run.stages.append({"stage": "footprints grown from seeds", "status": "plan" if plan
-                       else "no plan", "footprints": len(set(plan.values())) if plan else None,
-                       "seconds": round(time.perf_counter() - t, 3)})
+    run.stages.append(
+        {
+            "stage": "footprints grown from seeds",
+            "status": "plan" if plan else "no plan",
+            "footprints": len(set(plan.values())) if plan else None,
+            "seconds": round(time.perf_counter() - t, 3),
+        }
+    )
     return plan
 
 
-def _widened(inst: Instance, sets: list[frozenset[str]],
-             nodes: Iterable[str]) -> list[frozenset[str]]:
+def _widened(
+    inst: Instance, sets: list[frozenset[str]], nodes: Iterable[str]
+) -> list[frozenset[str]]:
     """For each of ``nodes`` in no set, every set it touches with that node added (if valid).
 
     A node that only ever joins a footprint (no minimal floor set holds it: a
@@ -196,8 +208,9 @@ def _widened(inst: Instance, sets: list[frozenset[str]],
     return sorted(out, key=lambda s: (len(s), sorted(s)))
 
 
-def _compact_seeds(inst: Instance, run: _Run, sets: list[frozenset[str]],
-                   count: int) -> list[frozenset[str]] | None:
+def _compact_seeds(
+    inst: Instance, run: _Run, sets: list[frozenset[str]], count: int
+) -> list[frozenset[str]] | None:
     """``count`` disjoint floor sets that are together as compact as possible (a start plan).
 
     The count bound's packing is any one of many with that count; this one
@@ -216,8 +229,13 @@ def _compact_seeds(inst: Instance, run: _Run, sets: list[frozenset[str]],
     return [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
 
 
-def _attach(inst: Instance, seeds: list[frozenset[str]], *,
-            stuck: set[str] | None = None, check: bool = True) -> Plan | None:
+def _attach(
+    inst: Instance,
+    seeds: list[frozenset[str]],
+    *,
+    stuck: set[str] | None = None,
+    check: bool = True,
+) -> Plan | None:
     """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints.
 
     With ``check=False`` a plan whose footprints miss the floor is returned too (for
@@ -305,8 +323,9 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
             # every pair of neighbours is together above the ceiling (or holds an apart
             # pair): redraw three neighbours as two instead, around the few smallest (each
             # costs up to a few hundred random trees)
-            redrawn = three_into_two(inst, plan, rng=rng,
-                                     among=sorted(small, key=lambda k: (pops[k], k))[:5])
+            redrawn = three_into_two(
+                inst, plan, rng=rng, among=sorted(small, key=lambda k: (pops[k], k))[:5]
+            )
             if redrawn is None:
                 return None
             plan = redrawn
@@ -317,8 +336,9 @@ def _largest_piece(inst: Instance, nodes: Iterable[str]) -> frozenset[str]:
     nodes = set(nodes)
     if not nodes:
         return frozenset()
-    main = max(inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c),
-                                                            min(c)))
+    main = max(
+        inst.unit_components(nodes), key=lambda c: (sum(inst.unit_pop[u] for u in c), min(c))
+    )
     return frozenset(n for n in nodes if set(inst.members[n]) <= main)
 
 

@@ -74,8 +74,9 @@ class _Solved:
     bound: float | None
 
 
-def _footprint_rows(m: Model, inst: Instance, col: Mapping[str, Var], used: Var,
-                    scale: float) -> None:
+def _footprint_rows(
+    m: Model, inst: Instance, col: Mapping[str, Var], used: Var, scale: float
+) -> None:
     """Floor, ceiling and apart pairs for one footprint whose node variables are ``col``."""
     terms = [(v, inst.pop[n] / scale) for n, v in col.items()]
     m.add([*terms, (used, -inst.floor / scale)], ">=", 0)
@@ -161,14 +162,22 @@ def cut_loop(inst: Instance, run: _Run, loop: CutLoop, best: Plan | None) -> Sea
         m, read = loop.build(iteration, cuts)
         warm = loop.warm(best) if best is not None else None
         run.say(f"{loop.saying}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
-        out = run.solve(m, f"{loop.label}, solve {iteration}", start=warm,
-                        abs_gap=loop.abs_gap, share=loop.share)
+        out = run.solve(
+            m,
+            f"{loop.label}, solve {iteration}",
+            start=warm,
+            abs_gap=loop.abs_gap,
+            share=loop.share,
+        )
         if out.bound is not None:
             best_bound = max(best_bound, out.bound)
         if out.status == "infeasible":
             if best is not None:  # a valid plan is held: the solver is wrong, not the plan
-                log.warning("%s: the solver called the model infeasible, but a valid plan "
-                            "is held; keeping it", loop.label)
+                log.warning(
+                    "%s: the solver called the model infeasible, but a valid plan "
+                    "is held; keeping it",
+                    loop.label,
+                )
                 break
             return Searched("infeasible", None, None, best_bound)
         if out.status == "no-solution":
@@ -196,9 +205,17 @@ def cut_loop(inst: Instance, run: _Run, loop: CutLoop, best: Plan | None) -> Sea
     return Searched("open", best, best_val, best_bound)
 
 
-def _hess_model(inst: Instance, *, kind: str, count: tuple[int, int | None], label: str,
-                allowed: Mapping[str, list[str]], scale: float, iteration: int,
-                cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+def _hess_model(
+    inst: Instance,
+    *,
+    kind: str,
+    count: tuple[int, int | None],
+    label: str,
+    allowed: Mapping[str, list[str]],
+    scale: float,
+    iteration: int,
+    cuts: list[_Cut],
+) -> tuple[Model, Callable[[Outcome], Plan]]:
     """The centre-based model with every cut so far, and a reader of its plan."""
     nodes, pop, nbrs = inst.nodes, inst.pop, inst.node_nbrs()
     lo, hi = count
@@ -218,9 +235,7 @@ def _hess_model(inst: Instance, *, kind: str, count: tuple[int, int | None], lab
     _count_rows(m, [x[j][j] for j in nodes], lo, hi)
     _centred_cut_rows(m, x, cuts)
     if kind == "compact":
-        m.objective(
-            (v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items()
-        )
+        m.objective((v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items())
     else:
         _spread_objective(m, inst, x, count, scale)
 
@@ -249,8 +264,13 @@ def _centred_cut_rows(m: Model, x: Mapping[str, Mapping[str, Var]], cuts: list[_
                     m.add([(col[a], 1.0), (col[cut.b], 1.0), *rhs_terms], "<=", 1)
 
 
-def _spread_objective(m: Model, inst: Instance, x: Mapping[str, Mapping[str, Var]],
-                      count: tuple[int, int | None], scale: float) -> None:
+def _spread_objective(
+    m: Model,
+    inst: Instance,
+    x: Mapping[str, Mapping[str, Var]],
+    count: tuple[int, int | None],
+    scale: float,
+) -> None:
     """Minimise the largest minus the smallest footprint population."""
     lo, hi = count
     total = inst.total
@@ -259,8 +279,11 @@ def _spread_objective(m: Model, inst: Instance, x: Mapping[str, Mapping[str, Var
     for j in inst.nodes:
         terms = [(v, inst.pop[i] / scale) for i, v in x[j].items()]
         m.add([(hi_v, 1.0), *[(v, -c) for v, c in terms]], ">=", 0)
-        m.add([(lo_v, 1.0), *[(v, -c) for v, c in terms],
-               (x[j][j], total / scale)], "<=", total / scale)
+        m.add(
+            [(lo_v, 1.0), *[(v, -c) for v, c in terms], (x[j][j], total / scale)],
+            "<=",
+            total / scale,
+        )
     # the largest is at least the mean, the smallest at most the mean
     m.add([(hi_v, 1.0)], ">=", total / scale / (hi if hi is not None else len(inst.nodes)))
     m.add([(lo_v, 1.0)], "<=", total / scale / max(lo, 1))
@@ -270,9 +293,17 @@ def _spread_objective(m: Model, inst: Instance, x: Mapping[str, Mapping[str, Var
     m.objective(((hi_v, 1.0), (lo_v, -1.0)))
 
 
-def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None],
-          start: Plan | None, label: str, share: float = 1.0,
-          also: Plan | None = None) -> _Solved:
+def _hess(
+    inst: Instance,
+    run: _Run,
+    *,
+    kind: str,
+    count: tuple[int, int | None],
+    start: Plan | None,
+    label: str,
+    share: float = 1.0,
+    also: Plan | None = None,
+) -> _Solved:
     """Centre-based districting model, solved with contiguity cuts until the plan is whole.
 
     ``kind`` is 'compact' (population x squared distance to the centre) or
@@ -300,8 +331,16 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
         def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
             if not allowed:
                 allowed.update(_allowed(inst))
-            return _hess_model(inst, kind=kind, count=count, label=label, allowed=allowed,
-                               scale=scale, iteration=iteration, cuts=cuts)
+            return _hess_model(
+                inst,
+                kind=kind,
+                count=count,
+                label=label,
+                allowed=allowed,
+                scale=scale,
+                iteration=iteration,
+                cuts=cuts,
+            )
 
         def ready(held: Plan | None) -> bool:
             if held is not None and run.left() * share < need:
@@ -316,22 +355,36 @@ def _hess(inst: Instance, run: _Run, *, kind: str, count: tuple[int, int | None]
                 return False
             return True
 
-        searched = cut_loop(inst, run, CutLoop(
-            label=label, saying=label, build=build, value=tune.value,
-            proven=lambda val, bound: val - bound <= tune.tolerance(val) + 1e-9,
-            warm=lambda plan: _hess_start(inst, plan, kind, scale),
-            repaired=lambda plan: tune.polished(plan, min(2.0, 0.05 * run.left())),
-            ready=ready, share=share, abs_gap=abs_gap,
-        ), best)
-    return tune.last(searched, reserve=_FINISH_SECONDS_PER_UNIT * len(inst.node_of)
-                     if too_large else 0.0, too_large=too_large)
+        searched = cut_loop(
+            inst,
+            run,
+            CutLoop(
+                label=label,
+                saying=label,
+                build=build,
+                value=tune.value,
+                proven=lambda val, bound: val - bound <= tune.tolerance(val) + 1e-9,
+                warm=lambda plan: _hess_start(inst, plan, kind, scale),
+                repaired=lambda plan: tune.polished(plan, min(2.0, 0.05 * run.left())),
+                ready=ready,
+                share=share,
+                abs_gap=abs_gap,
+            ),
+            best,
+        )
+    return tune.last(
+        searched,
+        reserve=_FINISH_SECONDS_PER_UNIT * len(inst.node_of) if too_large else 0.0,
+        too_large=too_large,
+    )
 
 
 class _Tuning:
     """Polishing and recombining around the districting model, measured by its objective."""
 
-    def __init__(self, inst: Instance, run: _Run, *, kind: str, scale: float,
-                 abs_gap: float | None) -> None:
+    def __init__(
+        self, inst: Instance, run: _Run, *, kind: str, scale: float, abs_gap: float | None
+    ) -> None:
         self.inst, self.run, self.kind, self.scale, self.abs_gap = inst, run, kind, scale, abs_gap
 
     def value(self, plan: Plan) -> float:
@@ -344,8 +397,9 @@ class _Tuning:
         return self.abs_gap if self.abs_gap is not None else self.run.constraints.mip_gap * abs(val)
 
     def polished(self, plan: Plan, seconds: float) -> Plan:
-        better = _polish(self.inst, plan, until=time.perf_counter() + max(0.0, seconds),
-                         kind=self.kind)
+        better = _polish(
+            self.inst, plan, until=time.perf_counter() + max(0.0, seconds), kind=self.kind
+        )
         if not _plan_ok(self.inst, better) or self.value(better) > self.value(plan):
             return plan  # the stand-in for the spread can disagree with it
         return better
@@ -354,20 +408,31 @@ class _Tuning:
         if max(len(g) for g in _groups(plan).values()) > _RECOMBINE_MAX_NODES:
             return plan  # one move would cost more than the time left (see the constant)
         cost = _cost_of(self.inst, self.kind, len(set(plan.values())))
-        better = recombine(self.inst, plan, cost=cost,
-                           until=time.perf_counter() + max(0.0, seconds),
-                           spread_first=self.kind == "balanced", stall=stall)
+        better = recombine(
+            self.inst,
+            plan,
+            cost=cost,
+            until=time.perf_counter() + max(0.0, seconds),
+            spread_first=self.kind == "balanced",
+            stall=stall,
+        )
         if _plan_ok(self.inst, better) and self.value(better) <= self.value(plan):
             return better
         return plan
 
-    def first(self, start: Plan | None, also: Plan | None,
-              count: tuple[int, int | None]) -> Plan | None:
+    def first(
+        self, start: Plan | None, also: Plan | None, count: tuple[int, int | None]
+    ) -> Plan | None:
         """The better of the built plan and the planner's current one, polished."""
         lo, hi = count
-        ok = [p for p in (start, also)
-              if p is not None and _plan_ok(self.inst, p)
-              and lo <= len(set(p.values())) and (hi is None or len(set(p.values())) <= hi)]
+        ok = [
+            p
+            for p in (start, also)
+            if p is not None
+            and _plan_ok(self.inst, p)
+            and lo <= len(set(p.values()))
+            and (hi is None or len(set(p.values())) <= hi)
+        ]
         if not ok:
             return None
         run = self.run
@@ -391,8 +456,9 @@ class _Tuning:
         # to polishing when the model was too large and footprints too large to recombine)
         run = self.run
         best = self.recombined(searched.plan, run.left() - 1.2 - reserve, stall=400)
-        best = self.polished(best, run.left() - 1.0 - reserve if too_large
-                             else min(1.0, run.left() - 0.2))
+        best = self.polished(
+            best, run.left() - 1.0 - reserve if too_large else min(1.0, run.left() - 0.2)
+        )
         best_val = self.value(best)
         if bound is not None and best_val - bound <= self.tolerance(best_val):
             return _Solved("optimal", best, best_val, bound)

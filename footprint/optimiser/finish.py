@@ -55,9 +55,11 @@ def _too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Che
 def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
     c = run.constraints
     if status == "infeasible":
-        return ("the solver proved that no plan meets every constraint together (each "
-                "constraint alone passed the checks); relax a ceiling, count, apart pair or "
-                "fixed footprint",)
+        return (
+            "the solver proved that no plan meets every constraint together (each "
+            "constraint alone passed the checks); relax a ceiling, count, apart pair or "
+            "fixed footprint",
+        )
     if status == "no-solution" and run.refused:
         return ()  # the model that was not built says why (`_finish`)
     if status == "no-solution" and run.unstarted is not None:
@@ -65,31 +67,49 @@ def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
         # time ran out would hide that a longer limit lets the solver try at all
         need, left = run.unstarted
         enough = 10 * math.ceil((c.time_limit - left + 2 * need) / 10)
-        return (f"the quick constructions found no valid plan, and the full districting model "
-                f"needs about {need:.0f} s to build and start, more than the {max(left, 0):.1f} s "
-                f"left of the time limit of {c.time_limit:g} s; give it at least {enough} s, "
-                "or relax a constraint",)
+        return (
+            f"the quick constructions found no valid plan, and the full districting model "
+            f"needs about {need:.0f} s to build and start, more than the {max(left, 0):.1f} s "
+            f"left of the time limit of {c.time_limit:g} s; give it at least {enough} s, "
+            "or relax a constraint",
+        )
     if status == "no-solution":
-        return (f"no valid plan was found within the time limit of {c.time_limit:g} s; give it "
-                "more time or relax a constraint",)
+        return (
+            f"no valid plan was found within the time limit of {c.time_limit:g} s; give it "
+            "more time or relax a constraint",
+        )
     return ()
 
 
 def _refusals(run: _Run, *, with_plan: bool) -> tuple[str, ...]:
     """The models not built for want of memory, and what the answer is instead."""
-    tail = ("; the plan below comes from the quick constructions and local search, with no "
-            "bound proven by that model" if with_plan else
-            "; and the quick constructions found no valid plan: relax a constraint, or plan "
-            "on fewer, larger units")
+    tail = (
+        "; the plan below comes from the quick constructions and local search, with no "
+        "bound proven by that model"
+        if with_plan
+        else "; and the quick constructions found no valid plan: relax a constraint, or plan "
+        "on fewer, larger units"
+    )
     return tuple(msg[0].upper() + msg[1:] + tail for msg in run.refused)
 
 
-def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: str,
-            inst: Instance | None = None, plan: Plan | None = None,
-            current: Mapping[str, str] | None = None, value: float | None = None,
-            bound: float | None = None, checks: list[Check] | None = None,
-            reasons: tuple[str, ...] = (), compactness_gap: float | None = None,
-            slot_names: list[str] | None = None) -> OptimiseResult:
+def _finish(
+    problem: Problem,
+    c: Constraints,
+    run: _Run,
+    t0: float,
+    *,
+    status: str,
+    inst: Instance | None = None,
+    plan: Plan | None = None,
+    current: Mapping[str, str] | None = None,
+    value: float | None = None,
+    bound: float | None = None,
+    checks: list[Check] | None = None,
+    reasons: tuple[str, ...] = (),
+    compactness_gap: float | None = None,
+    slot_names: list[str] | None = None,
+) -> OptimiseResult:
     assignment: dict[str, str] = {}
     table = None
     compactness = None
@@ -110,11 +130,16 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
 
     objective = OBJECTIVES[c.objective]
     value, bound = objective.read(value, bound, inst=inst, assignment=assignment)
-    if assignment and value is not None and bound is not None and objective.wrong_side(
-            value, bound):
+    if (
+        assignment
+        and value is not None
+        and bound is not None
+        and objective.wrong_side(value, bound)
+    ):
         # a bound on the wrong side of a valid plan is a misread bound, never the plan's fault
-        log.warning("the bound %s is on the wrong side of the plan's %s; it is left out",
-                    bound, value)
+        log.warning(
+            "the bound %s is on the wrong side of the plan's %s; it is left out", bound, value
+        )
         bound = None
         status = "feasible"
     gap, bound = objective.settle(status, value, bound, problem=problem, assignment=assignment)
@@ -144,7 +169,8 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
         solver_version=solver_version(c.solver),
         constraints=c,
         log="\n".join(run.logs),
-        reasons=_refusals(run, with_plan=bool(assignment)) + tuple(reasons)
+        reasons=_refusals(run, with_plan=bool(assignment))
+        + tuple(reasons)
         + tuple(ch.message for ch in checks),
         checks=tuple(checks),
         compactness=compactness,
@@ -155,8 +181,14 @@ def _finish(problem: Problem, c: Constraints, run: _Run, t0: float, *, status: s
     )
 
 
-def _name(problem: Problem, inst: Instance, plan: Plan, *, current: Mapping[str, str] | None,
-          slot_names: list[str] | None) -> dict[str, str]:
+def _name(
+    problem: Problem,
+    inst: Instance,
+    plan: Plan,
+    *,
+    current: Mapping[str, str] | None,
+    slot_names: list[str] | None,
+) -> dict[str, str]:
     """Unit -> footprint name: fixed names first, then the current plan's names, then FP01…"""
     groups = _groups(plan)
     names: dict[int, str] = {}

@@ -10,8 +10,14 @@ from .bound import _apart_of, _split_nodes
 from .state import Plan, PlanState, _cost_of
 
 
-def _polish(inst: Instance, plan: Plan, *, until: float, kind: str = "compact",
-            slot_cost: Callable[[int, set[str]], float] | None = None) -> Plan:
+def _polish(
+    inst: Instance,
+    plan: Plan,
+    *,
+    until: float,
+    kind: str = "compact",
+    slot_cost: Callable[[int, set[str]], float] | None = None,
+) -> Plan:
     """Move single nodes to a neighbouring footprint while that improves the plan.
 
     A first-improvement local search on the districting model's own compactness

@@ -43,9 +43,10 @@ def _inertia(inst: Instance, nodes: set[str]) -> float:
         return 0.0
     cx = sum(inst.pop[n] * inst.xy[n][0] for n in nodes) / w
     cy = sum(inst.pop[n] * inst.xy[n][1] for n in nodes) / w
-    return sum(
-        inst.pop[n] * ((inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2) for n in nodes
-    ) / 1e6
+    return (
+        sum(inst.pop[n] * ((inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2) for n in nodes)
+        / 1e6
+    )
 
 
 #: footprints of more nodes than this find their best centre as the node nearest their

@@ -10,8 +10,13 @@ from . import balanced, compact, fewest_changes, max_footprints
 from .base import Objective
 
 OBJECTIVES: dict[str, Objective] = {
-    o.name: o for o in (max_footprints.OBJECTIVE, compact.OBJECTIVE, balanced.OBJECTIVE,
-                        fewest_changes.OBJECTIVE)
+    o.name: o
+    for o in (
+        max_footprints.OBJECTIVE,
+        compact.OBJECTIVE,
+        balanced.OBJECTIVE,
+        fewest_changes.OBJECTIVE,
+    )
 }
 
 __all__ = ["OBJECTIVES", "Objective"]

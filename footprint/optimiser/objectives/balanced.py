@@ -19,15 +19,28 @@ from .base import Objective, above_plan, plain_gap
 from .compact import in_people, solve_districting
 
 
-def solve(inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None,
-          done: Callable[..., OptimiseResult]) -> OptimiseResult:
+def solve(
+    inst: Instance,
+    run: _Run,
+    *,
+    problem: Problem,
+    current: Mapping[str, str] | None,
+    done: Callable[..., OptimiseResult],
+) -> OptimiseResult:
     """The plan with the most even footprint populations, with a count the constraints allow."""
-    return solve_districting(inst, run, kind="balanced", problem=problem, current=current,
-                             done=done)
+    return solve_districting(
+        inst, run, kind="balanced", problem=problem, current=current, done=done
+    )
 
 
-def settle(status: str, value: float | None, bound: float | None, *, problem: Problem,
-           assignment: Mapping[str, str]) -> tuple[float | None, float | None]:
+def settle(
+    status: str,
+    value: float | None,
+    bound: float | None,
+    *,
+    problem: Problem,
+    assignment: Mapping[str, str],
+) -> tuple[float | None, float | None]:
     """A spread's gap is read against the mean footprint (a spread can be near 0)."""
     gap, bound = plain_gap(status, value, bound)
     if status == "feasible" and assignment and value is not None:
@@ -37,5 +50,4 @@ def settle(status: str, value: float | None, bound: float | None, *, problem: Pr
     return gap, bound
 
 
-OBJECTIVE = Objective("balanced", solve=solve, read=in_people, wrong_side=above_plan,
-                      settle=settle)
+OBJECTIVE = Objective("balanced", solve=solve, read=in_people, wrong_side=above_plan, settle=settle)

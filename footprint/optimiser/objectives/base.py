@@ -37,8 +37,13 @@ class Objective:
     settle: Settle
 
 
-def never_negative(value: float | None, bound: float | None, *, inst: Instance | None,
-                   assignment: Mapping[str, str]) -> tuple[float | None, float | None]:
+def never_negative(
+    value: float | None,
+    bound: float | None,
+    *,
+    inst: Instance | None,
+    assignment: Mapping[str, str],
+) -> tuple[float | None, float | None]:
     """A value as the model gives it; a bound of at least 0.
 
     Inertia, spread and moves are never negative, whatever a solver stopped early says
@@ -52,11 +57,14 @@ def above_plan(value: float, bound: float) -> bool:
     return bound > value + 1e-6 * max(1.0, abs(value))
 
 
-def plain_gap(status: str, value: float | None, bound: float | None, **_: Any,
-              ) -> tuple[float | None, float | None]:
+def plain_gap(
+    status: str,
+    value: float | None,
+    bound: float | None,
+    **_: Any,
+) -> tuple[float | None, float | None]:
     """The relative gap of a plan (0 when proven optimal without a bound), and the bound."""
     gap = _gap(value, bound) if status in ("optimal", "feasible") else None
     if status == "optimal" and gap is None:
         gap = 0.0
     return gap, bound
-

@@ -24,39 +24,58 @@ from ..state import Plan
 from .base import Objective, above_plan, never_negative, plain_gap
 
 
-def solve(inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None,
-          done: Callable[..., OptimiseResult]) -> OptimiseResult:
+def solve(
+    inst: Instance,
+    run: _Run,
+    *,
+    problem: Problem,
+    current: Mapping[str, str] | None,
+    done: Callable[..., OptimiseResult],
+) -> OptimiseResult:
     """The most compact plan with a count the constraints allow."""
-    return solve_districting(inst, run, kind="compact", problem=problem, current=current,
-                             done=done)
+    return solve_districting(inst, run, kind="compact", problem=problem, current=current, done=done)
 
 
-def solve_districting(inst: Instance, run: _Run, *, kind: str, problem: Problem,
-                      current: Mapping[str, str] | None,
-                      done: Callable[..., OptimiseResult]) -> OptimiseResult:
+def solve_districting(
+    inst: Instance,
+    run: _Run,
+    *,
+    kind: str,
+    problem: Problem,
+    current: Mapping[str, str] | None,
+    done: Callable[..., OptimiseResult],
+) -> OptimiseResult:
     """The districting model for ``kind``, started from the packed floor sets or a grown plan."""
     start = None
     packed = _packing_bound(inst, run) if inst.floor > 0 else None
     if packed is not None:
         most, sets, proven, candidates = packed
         if proven and most < inst.count_lo:
-            return done("infeasible", None,
-                        checks=[_too_few(inst, run.constraints, most, problem)])
+            return done("infeasible", None, checks=[_too_few(inst, run.constraints, most, problem)])
         start = _start_from_sets(inst, run, sets, candidates)
     if start is None and _hess_size(inst) > budget.MODEL_MAX_VARIABLES:
         # the model will not be built (`_hess` says so): a plan grown to the mean size
         most = inst.count_hi if inst.count_hi is not None else inst.count_lo
         start = _grown(inst, run, target=inst.total / (max(most, 1) + 0.5))
-    solved = _hess(inst, run, kind=kind, count=(inst.count_lo, inst.count_hi),
-                   start=start, label=kind, also=_from_current(inst, current))
+    solved = _hess(
+        inst,
+        run,
+        kind=kind,
+        count=(inst.count_lo, inst.count_hi),
+        start=start,
+        label=kind,
+        also=_from_current(inst, current),
+    )
     if solved.plan is None:
-        return done(solved.status, None, bound=solved.bound,
-                    reasons=_solver_reasons(solved.status, run))
+        return done(
+            solved.status, None, bound=solved.bound, reasons=_solver_reasons(solved.status, run)
+        )
     return done(solved.status, solved.plan, value=solved.value, bound=solved.bound)
 
 
-def _start_from_sets(inst: Instance, run: _Run, sets: list[frozenset[str]],
-                     candidates: list[frozenset[str]]) -> Plan | None:
+def _start_from_sets(
+    inst: Instance, run: _Run, sets: list[frozenset[str]], candidates: list[frozenset[str]]
+) -> Plan | None:
     """A plan from the packed floor sets, merged down to the most footprints allowed."""
     plan = _attach(inst, sets) if sets else None
     if plan is None and sets:  # a node with no room, or in pieces: pack it in a set
@@ -68,18 +87,26 @@ def _start_from_sets(inst: Instance, run: _Run, sets: list[frozenset[str]],
     return plan
 
 
-def in_people(value: float | None, bound: float | None, *, inst: Instance | None,
-              assignment: Mapping[str, str]) -> tuple[float | None, float | None]:
+def in_people(
+    value: float | None,
+    bound: float | None,
+    *,
+    inst: Instance | None,
+    assignment: Mapping[str, str],
+) -> tuple[float | None, float | None]:
     """Back from the model's thousands of people; a bound of at least 0."""
     value = None if value is None else value * 1000.0
     bound = None if bound is None else bound * 1000.0
     return never_negative(value, bound, inst=inst, assignment=assignment)
 
 
-def _settle(status: str, value: float | None, bound: float | None, **kw: Any,
-            ) -> tuple[float | None, float | None]:
+def _settle(
+    status: str,
+    value: float | None,
+    bound: float | None,
+    **kw: Any,
+) -> tuple[float | None, float | None]:
     return plain_gap(status, value, bound, **kw)
 
 
-OBJECTIVE = Objective("compact", solve=solve, read=in_people, wrong_side=above_plan,
-                      settle=_settle)
+OBJECTIVE = Objective("compact", solve=solve, read=in_people, wrong_side=above_plan, settle=_settle)

@@ -39,8 +39,9 @@ def _fewest_reaching(pops: Iterable[int], amount: float) -> int:
     return count
 
 
-def _moves(inst: Instance, current: Mapping[str, str], labels: list[str], *,
-           by_population: bool) -> Callable[[int, set[str] | frozenset[str]], float]:
+def _moves(
+    inst: Instance, current: Mapping[str, str], labels: list[str], *, by_population: bool
+) -> Callable[[int, set[str] | frozenset[str]], float]:
     """What placing nodes in slot k moves: their units (or patients) now in another footprint.
 
     Slots are the current footprints' names ``labels`` and then new footprints.
@@ -49,14 +50,25 @@ def _moves(inst: Instance, current: Mapping[str, str], labels: list[str], *,
 
     def moved(k: int, nodes: set[str] | frozenset[str]) -> float:
         keep = labels[k] if k < len(labels) else None
-        return sum(weight(u) for n in nodes for u in inst.members[n]
-                   if current.get(u) and current[u] != keep)
+        return sum(
+            weight(u)
+            for n in nodes
+            for u in inst.members[n]
+            if current.get(u) and current[u] != keep
+        )
+
     return moved
 
 
-def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str], *,
-                   sets: list[frozenset[str]], by_population: bool,
-                   repacked: Callable[[], Plan | None]) -> Plan | None:
+def _changes_start(
+    inst: Instance,
+    current: Mapping[str, str],
+    labels: list[str],
+    *,
+    sets: list[frozenset[str]],
+    by_population: bool,
+    repacked: Callable[[], Plan | None],
+) -> Plan | None:
     """A valid plan that moves few units, in slot numbers (``labels`` first, then new slots).
 
     Two candidates, the one moving fewer kept: the current plan repaired (each node
@@ -88,8 +100,7 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
         return sum(cost(k, g) for k, g in _groups(plan).items())
 
     options: list[Plan] = []
-    voted = {n: index[max(v, key=lambda f: (v[f], f))]
-             for n in inst.nodes if (v := overlap({n}))}
+    voted = {n: index[max(v, key=lambda f: (v[f], f))] for n in inst.nodes if (v := overlap({n}))}
     pieces, split = _kept_pieces(inst, voted, sets)
     grown = _attach(inst, pieces, check=False)
     if grown is not None:
@@ -107,12 +118,15 @@ def _changes_start(inst: Instance, current: Mapping[str, str], labels: list[str]
     return min(options, key=moved) if options else None
 
 
-def _in_slots(plan: Plan, overlap: Callable[[set[str]], dict[str, float]],
-              index: Mapping[str, int]) -> Plan:
+def _in_slots(
+    plan: Plan, overlap: Callable[[set[str]], dict[str, float]], index: Mapping[str, int]
+) -> Plan:
     """Name each footprint after the current footprint it overlaps most (each name once)."""
     groups = _groups(plan)
-    pairs = sorted(((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
-                   key=lambda t: (-t[0], t[1], t[2]))
+    pairs = sorted(
+        ((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
     slot: dict[int, int] = {}
     for _w, f, k in pairs:
         if k not in slot and index[f] not in slot.values():
@@ -147,8 +161,11 @@ def _joined_wholes(inst: Instance, voted: Plan) -> dict[int, frozenset[str]]:
     return wholes
 
 
-def _kept_pieces(inst: Instance, voted: Plan, sets: list[frozenset[str]],
-                 ) -> tuple[list[frozenset[str]], list[list[int]]]:
+def _kept_pieces(
+    inst: Instance,
+    voted: Plan,
+    sets: list[frozenset[str]],
+) -> tuple[list[frozenset[str]], list[list[int]]]:
     """The pieces of the current plan kept as seeds, and the seeds that split one footprint.
 
     Each whole footprint is separated where it holds an apart pair; a part above the
@@ -168,8 +185,9 @@ def _kept_pieces(inst: Instance, voted: Plan, sets: list[frozenset[str]],
     return pieces, split
 
 
-def _separate(inst: Instance, nodes: frozenset[str],
-              apart_of: Mapping[str, set[str]]) -> list[frozenset[str]]:
+def _separate(
+    inst: Instance, nodes: frozenset[str], apart_of: Mapping[str, set[str]]
+) -> list[frozenset[str]]:
     """Connected parts of ``nodes`` with no pair kept apart (nor two fixed names) in one part.
 
     A current footprint holding a pair a planner now keeps apart is split in two: a
@@ -202,14 +220,17 @@ def _separate(inst: Instance, nodes: frozenset[str],
     todo, out = [nodes], []
     while todo:
         part = todo.pop()
-        clash = next(((a, b) for a in sorted(part) for b in sorted(apart_of.get(a, ()))
-                      if b in part), None)
+        clash = next(
+            ((a, b) for a in sorted(part) for b in sorted(apart_of.get(a, ())) if b in part), None
+        )
         if clash is None:
             out.append(part)
             continue
         a, b = clash
-        side = min((cut(part, a, b), cut(part, b, a)),
-                   key=lambda s: (sum(inst.pop[n] for n in s), sorted(s)))
+        side = min(
+            (cut(part, a, b), cut(part, b, a)),
+            key=lambda s: (sum(inst.pop[n] for n in s), sorted(s)),
+        )
         todo.extend((side, part - side))
     return out
 
@@ -226,10 +247,15 @@ def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
         while True:
             groups = _groups(plan)
             pops = {k: sum(inst.pop[n] for n in groups[k]) for k in family if k in groups}
-            pairs = [(pops[a] + pops[b], a, b) for a in pops for b in pops if a < b
-                     and any(m in groups[b] for n in groups[a] for m in nbrs[n])
-                     and (inst.cap is None or pops[a] + pops[b] <= inst.cap)
-                     and inst.footprint_ok(groups[a] | groups[b])]
+            pairs = [
+                (pops[a] + pops[b], a, b)
+                for a in pops
+                for b in pops
+                if a < b
+                and any(m in groups[b] for n in groups[a] for m in nbrs[n])
+                and (inst.cap is None or pops[a] + pops[b] <= inst.cap)
+                and inst.footprint_ok(groups[a] | groups[b])
+            ]
             if not pairs:
                 break
             _, a, b = max(pairs)
@@ -238,9 +264,16 @@ def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
     return plan
 
 
-def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: list[str],
-           by_population: bool, extra: int,
-           start: Plan | None = None) -> tuple[_Solved, list[str]]:
+def _slots(
+    inst: Instance,
+    run: _Run,
+    *,
+    current: Mapping[str, str],
+    labels: list[str],
+    by_population: bool,
+    extra: int,
+    start: Plan | None = None,
+) -> tuple[_Solved, list[str]]:
     """Footprints as the current plan's named slots plus ``extra`` new ones; fewest units moved.
 
     ``start`` (in slot numbers) is a valid plan to beat. The status and bound are for
@@ -254,16 +287,18 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
         run.refuse("fewest changes", size, inst, what="fewest-changes model")
         if start is None or max(start.values(), default=0) >= len(slot_names):
             return _Solved("no-solution", None, None, None), slot_names
-        return _Solved("feasible", dict(start), sum(
-            moves(k, g) for k, g in _groups(start).items()), None), slot_names
+        return _Solved(
+            "feasible", dict(start), sum(moves(k, g) for k, g in _groups(start).items()), None
+        ), slot_names
     cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
 
     def moved(plan: Plan) -> float:
         return sum(cost[n][slot_names[k]] for n, k in plan.items())
 
     def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
-        return _slots_model(inst, slot_names=slot_names, extra=extra, cost=cost,
-                            iteration=iteration, cuts=cuts)
+        return _slots_model(
+            inst, slot_names=slot_names, extra=extra, cost=cost, iteration=iteration, cuts=cuts
+        )
 
     def warm(plan: Plan) -> dict[str, float]:
         start = {f"x_{n}_{k}": 1.0 for n, k in plan.items()}
@@ -273,22 +308,38 @@ def _slots(inst: Instance, run: _Run, *, current: Mapping[str, str], labels: lis
     best = None
     if start is not None and max(start.values(), default=0) < len(slot_names):
         best = dict(start)
-    searched = cut_loop(inst, run, CutLoop(
-        label="fewest changes", saying="Repairing the plan", build=build, value=moved,
-        proven=lambda val, bound: val - bound <= 1e-6, warm=warm,
-    ), best)
+    searched = cut_loop(
+        inst,
+        run,
+        CutLoop(
+            label="fewest changes",
+            saying="Repairing the plan",
+            build=build,
+            value=moved,
+            proven=lambda val, bound: val - bound <= 1e-6,
+            warm=warm,
+        ),
+        best,
+    )
     if searched.status == "optimal":
         return _Solved("optimal", searched.plan, searched.value, searched.bound), slot_names
     if searched.status == "infeasible" or searched.plan is None:
-        return _Solved(searched.status if searched.status == "infeasible" else "no-solution",
-                       None, None, None), slot_names
+        return _Solved(
+            searched.status if searched.status == "infeasible" else "no-solution", None, None, None
+        ), slot_names
     bound = searched.bound if searched.bound > -math.inf else None
     return _Solved("feasible", searched.plan, searched.value, bound), slot_names
 
 
-def _slots_model(inst: Instance, *, slot_names: list[str], extra: int,
-                 cost: Mapping[str, Mapping[str, float]], iteration: int,
-                 cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+def _slots_model(
+    inst: Instance,
+    *,
+    slot_names: list[str],
+    extra: int,
+    cost: Mapping[str, Mapping[str, float]],
+    iteration: int,
+    cuts: list[_Cut],
+) -> tuple[Model, Callable[[Outcome], Plan]]:
     """The model of named slots with every cut so far, and a reader of its plan."""
     nodes, nbrs = inst.nodes, inst.node_nbrs()
     m = Model(f"fewest-changes-{iteration}")
@@ -316,8 +367,12 @@ def _slots_model(inst: Instance, *, slot_names: list[str], extra: int,
     m.objective((x[s][n], cost[n][s]) for s in slot_names for n in nodes if cost[n][s])
 
     def read(out: Outcome) -> Plan:
-        return {n: si for si, s in enumerate(slot_names) for n in nodes
-                if out.values.get(x[s][n].name, 0.0) > 0.5}
+        return {
+            n: si
+            for si, s in enumerate(slot_names)
+            for n in nodes
+            if out.values.get(x[s][n].name, 0.0) > 0.5
+        }
 
     return m, read
 
@@ -360,13 +415,22 @@ def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: boo
             excess = sum(inst.unit_pop[u] for u in units) - inst.cap
             if excess <= 0:
                 continue
-            over += excess if by_population else _fewest_reaching(
-                (inst.unit_pop[u] for u in units), excess)
+            over += (
+                excess
+                if by_population
+                else _fewest_reaching((inst.unit_pop[u] for u in units), excess)
+            )
     return max(split, over)
 
 
-def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
-                    by_population: bool, done: Callable[..., OptimiseResult]) -> OptimiseResult:
+def _fewest_changes(
+    inst: Instance,
+    run: _Run,
+    *,
+    current: Mapping[str, str],
+    by_population: bool,
+    done: Callable[..., OptimiseResult],
+) -> OptimiseResult:
     """Repair the current plan moving the fewest units (or people).
 
     New footprints are slots of their own. Offering every slot the count allows makes
@@ -386,20 +450,37 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
             return None
         return _packed_plan(inst, run, _bridged(inst, packed[3]), split=_split_nodes(inst))
 
-    start = _changes_start(inst, current, labels, sets=packed[1] if packed else [],
-                           by_population=by_population, repacked=repacked)
+    start = _changes_start(
+        inst,
+        current,
+        labels,
+        sets=packed[1] if packed else [],
+        by_population=by_population,
+        repacked=repacked,
+    )
     if start is not None:
         run.say("Found a valid plan close to the current one; moving fewer units…")
-        start = _polish(inst, start, until=time.perf_counter() + 0.1 * run.left(),
-                        slot_cost=_moves(inst, current, labels, by_population=by_population))
+        start = _polish(
+            inst,
+            start,
+            until=time.perf_counter() + 0.1 * run.left(),
+            slot_cost=_moves(inst, current, labels, by_population=by_population),
+        )
     used = max(start.values()) + 1 - len(labels) if start else 0
     extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     least = _least_new(inst, current, by_population=by_population)
     must = _must_move(inst, current, by_population=by_population)
     known = must  # the best bound proven so far on every plan, whatever slots it uses
     while True:
-        solved, slots = _slots(inst, run, current=current, labels=labels,
-                               by_population=by_population, extra=extra, start=start)
+        solved, slots = _slots(
+            inst,
+            run,
+            current=current,
+            labels=labels,
+            by_population=by_population,
+            extra=extra,
+            start=start,
+        )
         if extra >= room or solved.status == "no-solution":
             break
         if solved.status == "infeasible":  # with these slots only: offer every one
@@ -419,26 +500,45 @@ def _fewest_changes(inst: Instance, run: _Run, *, current: Mapping[str, str],
         if not run.room_for_another():
             solved = _Solved("feasible", solved.plan, solved.value, bound)
             break
-        extra = room if least <= 0 else min(room, max(extra + 1,
-                                                      math.ceil(solved.value / least) - 1))
+        extra = (
+            room if least <= 0 else min(room, max(extra + 1, math.ceil(solved.value / least) - 1))
+        )
     if solved.plan is None:
-        return done(solved.status, None, bound=solved.bound,
-                    reasons=_solver_reasons(solved.status, run))
+        return done(
+            solved.status, None, bound=solved.bound, reasons=_solver_reasons(solved.status, run)
+        )
     if solved.status == "feasible" and solved.value is not None:
         bound = max(known, solved.bound if solved.bound is not None else known)
-        solved = _Solved("optimal" if solved.value - bound <= 1e-6 else "feasible",
-                         solved.plan, solved.value, bound)
-    return done(solved.status, solved.plan, value=solved.value, bound=solved.bound,
-                slot_names=slots)
+        solved = _Solved(
+            "optimal" if solved.value - bound <= 1e-6 else "feasible",
+            solved.plan,
+            solved.value,
+            bound,
+        )
+    return done(
+        solved.status, solved.plan, value=solved.value, bound=solved.bound, slot_names=slots
+    )
 
 
-def solve(inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None,
-          done: Callable[..., OptimiseResult]) -> OptimiseResult:
+def solve(
+    inst: Instance,
+    run: _Run,
+    *,
+    problem: Problem,
+    current: Mapping[str, str] | None,
+    done: Callable[..., OptimiseResult],
+) -> OptimiseResult:
     """The valid plan that moves the fewest units (or people) from the current one."""
     assert current is not None
-    return _fewest_changes(inst, run, current=current, done=done,
-                           by_population=run.constraints.change_measure == "population")
+    return _fewest_changes(
+        inst,
+        run,
+        current=current,
+        done=done,
+        by_population=run.constraints.change_measure == "population",
+    )
 
 
-OBJECTIVE = Objective("fewest-changes", solve=solve, read=never_negative,
-                      wrong_side=above_plan, settle=plain_gap)
+OBJECTIVE = Objective(
+    "fewest-changes", solve=solve, read=never_negative, wrong_side=above_plan, settle=plain_gap
+)

@@ -29,8 +29,9 @@ from .base import Objective, plain_gap
 Done = Callable[..., OptimiseResult]
 
 
-def solve(inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None,
-          done: Done) -> OptimiseResult:
+def solve(
+    inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None, done: Done
+) -> OptimiseResult:
     """The most footprints the constraints allow, as compact as the time allows."""
     packed = _packing_bound(inst, run)
     if packed is None:
@@ -45,19 +46,32 @@ def solve(inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, 
         return done("infeasible", None, checks=[_too_few(inst, run.constraints, most, problem)])
     plan = _attach(inst, sets)
     if plan is None:
-        return _count_down(inst, run, top=most, proven=proven, candidates=candidates,
-                           done=done)
-    return _most_compact(inst, run, plan, most=most, proven=proven, candidates=candidates,
-                         current=current, done=done)
+        return _count_down(inst, run, top=most, proven=proven, candidates=candidates, done=done)
+    return _most_compact(
+        inst, run, plan, most=most, proven=proven, candidates=candidates, current=current, done=done
+    )
 
 
-def _most_compact(inst: Instance, run: _Run, plan: Plan, *, most: int, proven: bool,
-                  candidates: list[frozenset[str]], current: Mapping[str, str] | None,
-                  done: Done) -> OptimiseResult:
+def _most_compact(
+    inst: Instance,
+    run: _Run,
+    plan: Plan,
+    *,
+    most: int,
+    proven: bool,
+    candidates: list[frozenset[str]],
+    current: Mapping[str, str] | None,
+    done: Done,
+) -> OptimiseResult:
     """The packed plan's count, made as compact as possible by the districting model."""
     k_plan = len(set(plan.values()))
-    if (inst.cap is None and not inst.apart and not inst.fixed_name
-            and proven and len(candidates) <= _COMPACT_SEEDS_MAX):
+    if (
+        inst.cap is None
+        and not inst.apart
+        and not inst.fixed_name
+        and proven
+        and len(candidates) <= _COMPACT_SEEDS_MAX
+    ):
         # with only a floor any k disjoint floor sets grow into a plan: start from
         # the most compact ones (too slow to be worth it with very many sets)
         seeds = _compact_seeds(inst, run, candidates, k_plan)
@@ -65,25 +79,43 @@ def _most_compact(inst: Instance, run: _Run, plan: Plan, *, most: int, proven: b
         if tight is not None and _compactness(inst, tight) < _compactness(inst, plan):
             plan = tight
     if proven and k_plan == most:
-        run.say(f"{most} footprints is the proven largest number; "
-                "making them as compact as possible…")
+        run.say(
+            f"{most} footprints is the proven largest number; making them as compact as possible…"
+        )
     else:
-        run.say(f"Found {k_plan} footprints; at most {most} are possible. Making them "
-                "as compact as possible…")
+        run.say(
+            f"Found {k_plan} footprints; at most {most} are possible. Making them "
+            "as compact as possible…"
+        )
     # the model gets part of the time: HiGHS reads its clock only between rounds of
     # cuts, and a round on England's 88,202 rows once ran 12 s past it, so what is
     # left goes to recombination, which stops when asked
-    solved = _hess(inst, run, kind="compact", count=(k_plan, k_plan), start=plan,
-                   label="most compact plan with the largest count",
-                   also=_from_current(inst, current), share=_COMPACT_MODEL_SHARE)
+    solved = _hess(
+        inst,
+        run,
+        kind="compact",
+        count=(k_plan, k_plan),
+        start=plan,
+        label="most compact plan with the largest count",
+        also=_from_current(inst, current),
+        share=_COMPACT_MODEL_SHARE,
+    )
     final = solved.plan if solved.plan is not None else plan
     cgap = _gap(solved.value, solved.bound) if solved.plan is not None else None
-    return done("optimal" if proven and k_plan == most else "feasible", final,
-                value=float(k_plan), bound=float(most), compactness_gap=cgap)
+    return done(
+        "optimal" if proven and k_plan == most else "feasible",
+        final,
+        value=float(k_plan),
+        bound=float(most),
+        compactness_gap=cgap,
+    )
 
 
-def _fallback(inst: Instance, run: _Run, candidates: list[frozenset[str]],
-              ) -> tuple[tuple[int, Plan] | None, bool]:
+def _fallback(
+    inst: Instance,
+    run: _Run,
+    candidates: list[frozenset[str]],
+) -> tuple[tuple[int, Plan] | None, bool]:
     """A plan to start from (its count and plan), and whether the model is too large to build.
 
     The most sets that can be packed with every stuck node inside one; on a map too
@@ -105,8 +137,15 @@ def _fallback(inst: Instance, run: _Run, candidates: list[frozenset[str]],
     return fallback, huge
 
 
-def _count_down(inst: Instance, run: _Run, *, top: int, proven: bool,
-                candidates: list[frozenset[str]], done: Done) -> OptimiseResult:
+def _count_down(
+    inst: Instance,
+    run: _Run,
+    *,
+    top: int,
+    proven: bool,
+    candidates: list[frozenset[str]],
+    done: Done,
+) -> OptimiseResult:
     """Counts from the bound downwards: the first count with a plan is the answer."""
     upper = top
     k_top = top if inst.count_hi is None else min(top, inst.count_hi)
@@ -124,8 +163,15 @@ def _count_down(inst: Instance, run: _Run, *, top: int, proven: bool,
         else:
             run.say(f"Looking for a plan with {k} footprints…")
             start = None
-        solved = _hess(inst, run, kind="compact", count=(k, k), start=start,
-                       label=f"plan with {k} footprints", share=1.0 if start else 0.3)
+        solved = _hess(
+            inst,
+            run,
+            kind="compact",
+            count=(k, k),
+            start=start,
+            label=f"plan with {k} footprints",
+            share=1.0 if start else 0.3,
+        )
         if solved.status == "infeasible":
             # exactly k is impossible; that bounds the count only if every count above k
             # was proven impossible too (a ceiling can rule out k and allow k + 1)
@@ -138,14 +184,20 @@ def _count_down(inst: Instance, run: _Run, *, top: int, proven: bool,
             continue
         status = "optimal" if k == upper and (proven or upper < top) else "feasible"
         cgap = _gap(solved.value, solved.bound)
-        return done(status, solved.plan, value=float(k), bound=float(upper),
-                    compactness_gap=cgap)
-    return _out_of_counts(inst, run, k=k, upper=upper, proven=proven, fallback=fallback,
-                          done=done)
+        return done(status, solved.plan, value=float(k), bound=float(upper), compactness_gap=cgap)
+    return _out_of_counts(inst, run, k=k, upper=upper, proven=proven, fallback=fallback, done=done)
 
 
-def _out_of_counts(inst: Instance, run: _Run, *, k: int, upper: int, proven: bool,
-                   fallback: tuple[int, Plan] | None, done: Done) -> OptimiseResult:
+def _out_of_counts(
+    inst: Instance,
+    run: _Run,
+    *,
+    k: int,
+    upper: int,
+    proven: bool,
+    fallback: tuple[int, Plan] | None,
+    done: Done,
+) -> OptimiseResult:
     """No count answered: the plan in hand, a proof that none exists, or no plan in time."""
     if fallback is not None and k >= fallback[0]:
         # the time ran out before the packed plan was reached: it is still valid
@@ -153,15 +205,26 @@ def _out_of_counts(inst: Instance, run: _Run, *, k: int, upper: int, proven: boo
         status = "optimal" if fallback[0] == upper and proven else "feasible"
         return done(status, fallback[1], value=float(fallback[0]), bound=float(upper))
     if upper < inst.count_lo:
-        return done("infeasible", None, reasons=(
-            f"no plan with at least {inst.count_lo} footprints meets every constraint together "
-            "(each count was proven impossible by the solver)",))
-    return done("no-solution", None, bound=float(upper),
-                reasons=_solver_reasons("no-solution", run))
+        return done(
+            "infeasible",
+            None,
+            reasons=(
+                f"no plan with at least {inst.count_lo} footprints meets every constraint together "
+                "(each count was proven impossible by the solver)",
+            ),
+        )
+    return done(
+        "no-solution", None, bound=float(upper), reasons=_solver_reasons("no-solution", run)
+    )
 
 
-def read(value: float | None, bound: float | None, *, inst: Instance | None,
-         assignment: Mapping[str, str]) -> tuple[float | None, float | None]:
+def read(
+    value: float | None,
+    bound: float | None,
+    *,
+    inst: Instance | None,
+    assignment: Mapping[str, str],
+) -> tuple[float | None, float | None]:
     """The plan's count and bound, the locked footprints included (the model counts the free)."""
     if inst is not None and bound is not None:
         bound += len(set(inst.locked_plan.values()))
@@ -175,8 +238,12 @@ def below_plan(value: float, bound: float) -> bool:
     return bound < value - 1e-6 * max(1.0, abs(value))
 
 
-def settle(status: str, value: float | None, bound: float | None, **kw: Any,
-           ) -> tuple[float | None, float | None]:
+def settle(
+    status: str,
+    value: float | None,
+    bound: float | None,
+    **kw: Any,
+) -> tuple[float | None, float | None]:
     """A count's gap is read against the bound: footprints short of the most possible."""
     gap, bound = plain_gap(status, value, bound, **kw)
     if status == "feasible" and value and bound:
@@ -184,5 +251,6 @@ def settle(status: str, value: float | None, bound: float | None, **kw: Any,
     return gap, bound
 
 
-OBJECTIVE = Objective("max-footprints", solve=solve, read=read, wrong_side=below_plan,
-                      settle=settle)
+OBJECTIVE = Objective(
+    "max-footprints", solve=solve, read=read, wrong_side=below_plan, settle=settle
+)

@@ -51,7 +51,7 @@ class _State(PlanState):
         cost: Cost,
         spread_first: bool,
     ) -> None:
-        super().__init__(inst, plan, lambda _k, nodes: cost(nodes))
+        super().__init__(inst, dict(plan), lambda _k, nodes: cost(nodes))
         self.nbrs = nbrs
         self.cost = cost
         self.spread_first = spread_first
@@ -287,14 +287,14 @@ def three_into_two(
         groups.setdefault(k, set()).add(n)
     pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
     touching: dict[int, set[int]] = {k: set() for k in groups}
-    for a, b in inst.node_edges:
-        if plan[a] != plan[b]:
-            touching[plan[a]].add(plan[b])
-            touching[plan[b]].add(plan[a])
+    for u, v in inst.node_edges:
+        if plan[u] != plan[v]:
+            touching[plan[u]].add(plan[v])
+            touching[plan[v]].add(plan[u])
     limit = None if inst.cap is None else 2 * inst.cap
     give_up = time.perf_counter() + _SPLIT_SECONDS
     for a in among:
-        triples = {
+        triples: set[tuple[int, ...]] = {
             tuple(sorted((a, b, c)))
             for b in touching[a]
             for c in (touching[a] | touching[b]) - {a, b}

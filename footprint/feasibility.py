@@ -37,6 +37,10 @@ class Check:
     message: str
 
 
+#: A point of the joining search: a node, or ("piece", k) for the k-th piece of a group.
+_Point = str | tuple[str, int]
+
+
 def _pair(a: str, b: str) -> Pair:
     return (a, b) if a <= b else (b, a)
 
@@ -184,21 +188,22 @@ def _widest_join(
         {node_of[v] for u in piece for v in unit_nbrs[u] if usable(node_of[v])} for piece in pieces
     ]
     touch: dict[str, list[int]] = {}
-    for k, near in enumerate(piece_nbrs):
-        for m in near:
+    for k, around in enumerate(piece_nbrs):
+        for m in around:
             touch.setdefault(m, []).append(k)
 
     def reached(i: int, limit: int | None) -> dict[int, int]:
         """Piece -> the least population entered on the way from piece ``i`` (within
         ``limit``: a search bounded by the ceiling stays near the piece, where a search of
         the whole map from every piece cost the pieces times the map)."""
-        dist: dict[object, int] = {("piece", i): 0}
-        heap: list[tuple[int, int, object]] = [(0, 0, ("piece", i))]
+        dist: dict[_Point, int] = {("piece", i): 0}
+        heap: list[tuple[int, int, _Point]] = [(0, 0, ("piece", i))]
         count = 1
         while heap:
             d, _, v = heapq.heappop(heap)
             if d > dist[v]:
                 continue
+            steps: list[tuple[_Point, int]]
             if isinstance(v, tuple):
                 steps = [(m, pop[m]) for m in piece_nbrs[v[1]]]
             else:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import pulp
 
@@ -33,7 +33,7 @@ __all__ = ["Model", "Outcome", "Var", "solver_version"]
 
 log = logging.getLogger(__name__)
 
-Var = pulp.LpVariable
+Var: TypeAlias = pulp.LpVariable
 Status = Literal["optimal", "feasible", "infeasible", "no-solution"]
 
 
@@ -64,7 +64,7 @@ class Outcome:
     overhead: float = 0.0
 
 
-class _HiGHS(pulp.HiGHS):  # type: ignore[misc, name-defined]
+class _HiGHS(pulp.HiGHS):
     """PuLP's highspy interface plus a warm start and a log file."""
 
     def __init__(self, *, start: Mapping[str, float] | None, **kw: Any) -> None:

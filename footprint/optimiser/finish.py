@@ -8,6 +8,7 @@ import platform
 import time
 from collections.abc import Mapping
 from importlib import metadata
+from typing import Any
 
 from ..constraints import Constraints
 from ..errors import PlanError, SolverError
@@ -144,7 +145,7 @@ def _finish(
         status = "feasible"
     gap, bound = objective.settle(status, value, bound, problem=problem, assignment=assignment)
     seconds = time.perf_counter() - t0
-    reproduce = {
+    reproduce: dict[str, Any] = {
         "data_digest": problem.data_digest,
         "problem_digest": problem.digest(),
         "constraints": c.to_json(),

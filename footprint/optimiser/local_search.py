@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..instance import Instance
 from .bound import _apart_of, _split_nodes
-from .state import Plan, PlanState, _cost_of
+from .state import Measure, Plan, PlanState, _cost_of
 
 
 def _polish(
@@ -29,6 +29,7 @@ def _polish(
     at ``until`` (perf_counter).
     """
     nbrs = inst.node_nbrs()
+    measure: Measure
     if slot_cost is None:
         of_nodes = _cost_of(inst, kind, len(set(plan.values())))
 

@@ -487,22 +487,20 @@ def _fewest_changes(
             extra = room
             continue
         assert solved.plan is not None and solved.value is not None
-        start = solved.plan
+        start, value = solved.plan, solved.value
         if solved.bound is not None:
             # plans in these slots move at least solved.bound; plans in more, at least
             # (extra + 1) * least. With no bound (the solver gave no answer) nothing is
             # known of plans in these slots, so only the earlier bound stands
             known = max(known, min(solved.bound, (extra + 1) * least))
         bound = known
-        if solved.value - bound <= 1e-6:
-            solved = _Solved("optimal", solved.plan, solved.value, bound)
+        if value - bound <= 1e-6:
+            solved = _Solved("optimal", solved.plan, value, bound)
             break
         if not run.room_for_another():
-            solved = _Solved("feasible", solved.plan, solved.value, bound)
+            solved = _Solved("feasible", solved.plan, value, bound)
             break
-        extra = (
-            room if least <= 0 else min(room, max(extra + 1, math.ceil(solved.value / least) - 1))
-        )
+        extra = room if least <= 0 else min(room, max(extra + 1, math.ceil(value / least) - 1))
     if solved.plan is None:
         return done(
             solved.status, None, bound=solved.bound, reasons=_solver_reasons(solved.status, run)

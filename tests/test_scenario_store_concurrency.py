@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,18 @@ def test_racing_threads_one_winner_per_round(tmp_path):
     _check_race(tmp_path / "s", _records(outs))
 
 
-def test_racing_processes_one_winner_per_round(tmp_path):
+@pytest.fixture
+def plain_main(monkeypatch):
+    """A ``__main__`` without a file, so spawned workers start clean.
+
+    Spawned processes run the parent's ``__main__`` file again; after the app's AppTest
+    tests, that is app.py (Streamlit runs the script as ``__main__``), and every worker
+    died running the app.
+    """
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
+def test_racing_processes_one_winner_per_round(tmp_path, plain_main):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS, timeout=BARRIER_TIMEOUT)  # a crashed worker breaks it
     outs = [tmp_path / f"out-{w}.jsonl" for w in range(WORKERS)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -284,6 +284,36 @@ class Constraints:
         if isinstance(n, int):
             return n, n
         return n
+
+    def code_problems(self, known: Collection[str]) -> list[str]:
+        """What the rules name that is not a unit of the map (``known``): one line per rule.
+
+        The one check of constraint codes against a map, used by the optimiser before it
+        prepares and by the validator before it checks a plan, so both say it alike.
+        """
+        problems: list[str] = []
+
+        def check(what: str, codes: Iterable[str]) -> None:
+            bad = sorted(code for code in set(codes) if code not in known)
+            if bad:
+                one = len(bad) == 1
+                shown = ", ".join(bad[:15]) + (
+                    f" and {len(bad) - 15} more" if len(bad) > 15 else ""
+                )
+                problems.append(
+                    f"{what} names {len(bad):,} code{'' if one else 's'} that "
+                    f"{'is' if one else 'are'} not a unit of this geography: {shown}; correct or "
+                    f"remove {'it' if one else 'them'}"
+                )
+
+        for i, group in enumerate(self.keep_together, start=1):
+            check(f"keep_together group {i}", group)
+        for i, pair in enumerate(self.keep_apart, start=1):
+            check(f"keep_apart pair {i}", pair)
+        check("fixed", (code for code, _ in self.fixed))
+        for i, pair in enumerate(self.disabled_edges, start=1):
+            check(f"disabled_edges pair {i}", pair)
+        return problems
 
     def replace(self, **changes: Any) -> Constraints:
         """A copy with some fields changed (validated again)."""

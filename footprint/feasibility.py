@@ -245,21 +245,7 @@ def _check_request(
     Returns the switched-off adjacencies as sorted pairs.
     """
     known = set(problem.codes)
-    unknown: list[str] = []
-
-    def need(codes: object, where: str) -> None:
-        for code in codes:  # type: ignore[attr-defined]
-            if code not in known:
-                unknown.append(f"{where}: {code!r} is not a unit code of this geography")
-
-    for i, grp in enumerate(c.keep_together, 1):
-        need(sorted(grp), f"keep_together group {i}")
-    for a, b in c.keep_apart:
-        need((a, b), "keep_apart")
-    for a, b in c.disabled_edges:
-        need((a, b), "disabled_edges")
-    need([u for u, _ in c.fixed], "fixed")
-    unknown += _plan_problems(known, c, current)
+    unknown = c.code_problems(known) + _plan_problems(known, c, current)
     disabled = {_pair(a, b) for a, b in c.disabled_edges}
     edge_set = set(problem.edges)
     for p in sorted(disabled):

@@ -158,25 +158,7 @@ def _clean_plan(plan: Mapping[str, str]) -> dict[str, str]:
 
 
 def _check_constraint_codes(problem: Problem, constraints: Constraints) -> None:
-    known = set(problem.codes)
-    problems: list[str] = []
-
-    def check(what: str, codes: Iterable[str]) -> None:
-        bad = sorted(c for c in set(codes) if c not in known)
-        if bad:
-            problems.append(
-                f"{what} names {_plural(len(bad), 'code')} that {'is' if len(bad) == 1 else 'are'}"
-                f" not a unit of this geography: {_listing(bad)}; correct or remove "
-                f"{'it' if len(bad) == 1 else 'them'}"
-            )
-
-    for i, group in enumerate(constraints.keep_together, start=1):
-        check(f"keep_together group {i}", group)
-    for i, pair in enumerate(constraints.keep_apart, start=1):
-        check(f"keep_apart pair {i}", pair)
-    check("fixed", (code for code, _ in constraints.fixed))
-    for i, pair in enumerate(constraints.disabled_edges, start=1):
-        check(f"disabled_edges pair {i}", pair)
+    problems = constraints.code_problems(set(problem.codes))
     if problems:
         raise ConstraintsError("The constraints do not fit this geography", problems=problems)
 

@@ -97,3 +97,16 @@ def test_populations_beyond_any_map_are_refused_in_words(field, value, words):
     # inf and nan failed inside int() with OverflowError and ValueError
     with pytest.raises(ConstraintsError, match=words):
         Constraints(**{field: value})
+
+
+def test_one_check_of_rule_codes_serves_the_optimiser_and_the_validator():
+    from footprint import optimise, validate_plan
+    from footprint.problem import Problem
+
+    p = Problem.build(populations={"a": 5, "b": 5}, edges=[("a", "b")], la_layer=False)
+    c = Constraints(min_population=1, la_rule="off", keep_apart=[("a", "zz")], time_limit=5)
+    words = r"keep_apart pair 1 names 1 code that is not a unit of this geography: zz"
+    with pytest.raises(ConstraintsError, match=words):
+        optimise(p, c)
+    with pytest.raises(ConstraintsError, match=words):
+        validate_plan(p, {"a": "A", "b": "A"}, c)

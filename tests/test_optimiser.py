@@ -800,8 +800,8 @@ def test_unknown_codes_are_a_request_error_listing_all():
     c = Constraints(keep_apart=[("r0c0", "nope")], fixed={"zzz": "A"})
     with pytest.raises(
         ConstraintsError,
-        match=r"(?s)keep_apart: 'nope' is not a unit code.*"
-        r"fixed: 'zzz' is not a unit code",
+        match=r"(?s)keep_apart pair 1 names 1 code that is not a unit of this geography: nope.*"
+        r"fixed names 1 code that is not a unit of this geography: zzz; correct or remove it",
     ):
         optimise(p, c)
 

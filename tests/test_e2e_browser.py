@@ -317,9 +317,10 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
             name=image,
             assignment={"E38000001": footprint, "E38000015": "$5m to $6m"},
             notes=f"**x** and ![n](http://{canary.host}/n.png)",
-        )
+        ),
+        overwrite=True,  # a retry of this test finds them saved
     )
-    store.save(Scenario(name="$5m to $6m", assignment={"E38000001": "**x**"}))
+    store.save(Scenario(name="$5m to $6m", assignment={"E38000001": "**x**"}), overwrite=True)
     page.get_by_text("Scenarios and comparison", exact=True).first.click()
     page.get_by_text("Saved scenarios").first.wait_for(timeout=30_000)
     # pick the hostile scenario and load it into the drawing (which holds the clicked CCG)

@@ -27,17 +27,23 @@ from .plans import clean_plan
 
 __all__ = [
     "HISTORY_LIMIT",
+    "NAME_LIMIT",
+    "PAINT_MODES",
     "Change",
     "Drawing",
     "block_units",
+    "footprint_name",
     "keep_drawings",
     "kept_drawings",
     "new_token",
+    "painted_units",
     "valid_token",
 ]
 
 #: How many earlier states undo can go back to.
 HISTORY_LIMIT = 200
+#: Longest footprint name kept (characters): longer names are cut, and the change says so.
+NAME_LIMIT = 80
 _FORMAT = "footprint-drawing"
 _VERSION = 1
 
@@ -69,6 +75,9 @@ class Change:
         ``"unknown-units"``.
     blocked
         The units (or footprints) that caused a refusal.
+    notes
+        What cleaning did to a name the planner typed (see :func:`footprint_name`), so
+        that the page can say it: ``("line breaks and tabs became spaces",)``.
     """
 
     kind: str
@@ -77,6 +86,7 @@ class Change:
     previous: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""
     blocked: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -175,9 +185,13 @@ class Drawing:
         target are left as they are.
         """
         codes = list(dict.fromkeys(units))
-        target = self.new_footprint_name() if footprint is None else clean_name(footprint)
+        notes: tuple[str, ...] = ()
+        if footprint is None:
+            target = self.new_footprint_name()
+        else:
+            target, notes = footprint_name(footprint)
         if not target:
-            return self, Change("refused", tuple(codes), reason="empty-name")
+            return self, Change("refused", tuple(codes), reason="empty-name", notes=notes)
         if target in self.locked:
             return self, Change(
                 "refused", tuple(codes), target, reason="locked-target", blocked=(target,)
@@ -192,7 +206,9 @@ class Drawing:
             return self, Change("unchanged", tuple(codes), target)
         previous = {c: self.assignment[c] for c in moving if c in self.assignment}
         plan = {**self.assignment, **dict.fromkeys(moving, target)}
-        return self._then(plan, self.locked), Change("assigned", tuple(moving), target, previous)
+        return self._then(plan, self.locked), Change(
+            "assigned", tuple(moving), target, previous, notes=notes
+        )
 
     def unassign(self, units: Iterable[str]) -> tuple[Drawing, Change]:
         """Take ``units`` out of their footprints (all or nothing, as :meth:`assign`)."""
@@ -210,23 +226,28 @@ class Drawing:
     def rename(self, old: str, new: str) -> tuple[Drawing, Change]:
         """Give footprint ``old`` the name ``new``; its lock goes with it.
 
+        ``new`` is cleaned by :func:`footprint_name` (the change's ``notes`` say how).
         Refused when ``old`` is not a footprint, ``new`` is empty once cleaned, or
-        ``new`` is another footprint's name (merging is done by assigning units).
+        ``new`` is another footprint's name, in any letter case (merging is done by
+        assigning units; "north" beside "North" would read as one footprint).
         """
-        name = clean_name(new)
+        name, notes = footprint_name(new)
         members = self.members(old)
         if not members:
             return self, Change("refused", footprint=old, reason="no-such-footprint")
         if not name:
-            return self, Change("refused", footprint=old, reason="empty-name")
+            return self, Change("refused", footprint=old, reason="empty-name", notes=notes)
         if name == old:
-            return self, Change("unchanged", footprint=old)
-        if name in set(self.assignment.values()):
-            return self, Change("refused", footprint=name, reason="name-taken", blocked=(name,))
+            return self, Change("unchanged", footprint=old, notes=notes)
+        taken = [f for f in self.footprints if f != old and f.casefold() == name.casefold()]
+        if taken:
+            return self, Change(
+                "refused", footprint=name, reason="name-taken", blocked=(taken[0],), notes=notes
+            )
         plan = {c: (name if f == old else f) for c, f in self.assignment.items()}
         locked = {name if f == old else f for f in self.locked}
         return self._then(plan, frozenset(locked)), Change(
-            "renamed", tuple(members), name, previous=dict.fromkeys(members, old)
+            "renamed", tuple(members), name, previous=dict.fromkeys(members, old), notes=notes
         )
 
     def set_locked(self, footprint: str, locked: bool) -> tuple[Drawing, Change]:
@@ -348,7 +369,40 @@ def _state_from(body: Mapping[str, Any], known: set[str] | None) -> _State:
     return tuple(sorted(plan.items())), tuple(sorted(f for f in locked if f in plan.values()))
 
 
+# --- names ----------------------------------------------------------------------------------
+
+
+def footprint_name(value: object) -> tuple[str, tuple[str, ...]]:
+    """A footprint name as the drawing keeps it, and what was changed to make it so.
+
+    The name is cleaned by :func:`footprint._text.clean_name` (control and invisible
+    characters dropped, line breaks and tabs made spaces, spaces squeezed) and cut to
+    :data:`NAME_LIMIT` characters. Markup stays as typed: every page shows names as
+    text, never as HTML or Markdown. The notes say each change in words, for the page
+    to tell the planner (``()`` when the name was kept as typed).
+    """
+    raw = "" if value is None else str(value)
+    name = clean_name(value)
+    notes: list[str] = []
+    if any(ch in raw for ch in "\t\n\r\x0b\x0c\u2028\u2029"):
+        notes.append("line breaks and tabs became spaces")
+    spaced = " ".join(raw.split())
+    kept = set(name)
+    if any(ch not in kept and not ch.isspace() for ch in spaced):
+        notes.append("control or invisible characters were removed")
+    if raw != raw.strip() or "  " in raw:
+        notes.append("extra spaces were removed")
+    if len(name) > NAME_LIMIT:
+        name = name[:NAME_LIMIT].rstrip()
+        notes.append(f"it was cut to {NAME_LIMIT} characters")
+    return name, tuple(notes)
+
+
 # --- paint a block --------------------------------------------------------------------------
+
+#: What one click can paint: the unit, its LA block, or every unit of its group (a column
+#: of the units, e.g. the Area Team).
+PAINT_MODES = ("unit", "la-block", "area-team")
 
 
 def block_units(unit: str, blocks: Mapping[str, str]) -> list[str]:
@@ -357,10 +411,7 @@ def block_units(unit: str, blocks: Mapping[str, str]) -> list[str]:
 
     A unit in no block is painted alone.
     """
-    block = blocks.get(unit)
-    if block is None:
-        return [unit]
-    return sorted({unit, *(c for c, b in blocks.items() if b == block)})
+    return painted_units(unit, blocks)
 
 
 # --- kept across reloads and restarts -------------------------------------------------------
@@ -458,3 +509,18 @@ def kept_drawings(
         units = known.get(digest)
         out[str(digest)] = Drawing.from_json(json.dumps(one), known_units=units)
     return out
+
+
+def painted_units(unit: str, groups: Mapping[str, object] | None) -> list[str]:
+    """``unit`` and every unit in the same group, in code order: what one paint assigns.
+
+    ``groups`` maps unit code -> group (an LA block from ``Audit.blocks``, an Area Team
+    code from the units' ``area_team_code``). A unit in no group, or an empty or missing
+    group (``None``, ``""``, ``NaN``), is painted alone; ``groups=None`` paints the unit.
+    """
+    if not groups:
+        return [unit]
+    group = groups.get(unit)
+    if group is None or group == "" or group != group:  # group != group: NaN
+        return [unit]
+    return sorted({unit, *(c for c, g in groups.items() if g == group)})

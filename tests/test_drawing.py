@@ -263,3 +263,65 @@ def test_a_scenarios_locked_units_come_back_as_locked_footprints():
     d, _ = d.set_locked("North", True)
     again = Drawing.from_plan(dict(d.assignment), locked_units=d.locked_units)
     assert again.locked == {"North"}
+
+
+# --- painting an Area Team, several units at once, hostile names ------------------------------
+
+
+def test_painting_an_area_team_takes_every_unit_of_the_team_in_one_undo_step():
+    from footprint.drawing import painted_units
+
+    teams = {"a": "Q44", "b": "Q45", "c": "Q44", "d": float("nan"), "e": ""}
+    assert painted_units("c", teams) == ["a", "c"]
+    # no team (missing, empty or NaN) or no grouping at all: the unit alone
+    assert painted_units("d", teams) == ["d"]
+    assert painted_units("e", teams) == ["e"]
+    assert painted_units("z", teams) == ["z"]
+    assert painted_units("a", None) == ["a"]
+    d, ch = Drawing.from_plan({"b": "South"}).assign(painted_units("a", teams), "North")
+    assert ch.kind == "assigned" and ch.units == ("a", "c")
+    back, _ = d.undo()
+    assert dict(back.assignment) == {"b": "South"}
+
+
+def test_a_selection_goes_into_one_footprint_all_or_nothing():
+    d = Drawing.from_plan({"a": "N", "b": "S", "c": "L"}, locked=["L"])
+    d2, ch = d.assign(["a", "b", "x"], "N")
+    assert ch.units == ("b", "x") and ch.previous == {"b": "S"}
+    assert dict(d2.assignment) == {"a": "N", "b": "N", "c": "L", "x": "N"}
+    # one locked unit in the selection: nothing moves, and the change says which
+    same, ch = d.assign(["a", "b", "c"], "N")
+    assert same is d and ch.reason == "locked-unit" and ch.blocked == ("c",)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept", "said"),
+    [
+        ("Tyne and Wear", "Tyne and Wear", ()),
+        ("<b>North</b> & 'Co'", "<b>North</b> & 'Co'", ()),  # markup kept as text
+        ("Tyne\nand\tWear", "Tyne and Wear", ("line breaks and tabs became spaces",)),
+        ("Kent\u202e\u200b", "Kent", ("control or invisible characters were removed",)),
+        ("  Kent   East ", "Kent East", ("extra spaces were removed",)),
+        ("=" + "x" * 200, "=" + "x" * 79, ("it was cut to 80 characters",)),
+    ],
+)
+def test_footprint_names_are_cleaned_and_the_cleaning_is_said(typed, kept, said):
+    from footprint.drawing import NAME_LIMIT, footprint_name
+
+    assert footprint_name(typed) == (kept, said)
+    d, ch = Drawing.from_plan({"a": "Footprint 1"}).rename("Footprint 1", typed)
+    assert ch.kind == "renamed" and ch.footprint == kept and ch.notes == said
+    assert len(ch.footprint) <= NAME_LIMIT and list(d.footprints) == [kept]
+
+
+def test_renaming_refuses_a_name_that_differs_only_in_case_and_an_empty_one():
+    d = Drawing.from_plan({"a": "North", "b": "South"})
+    _, ch = d.rename("South", " NORTH ")
+    assert ch.reason == "name-taken" and ch.blocked == ("North",)
+    _, ch = d.rename("South", "\u200b\x00")
+    assert ch.reason == "empty-name" and ch.notes == (
+        "control or invisible characters were removed",
+    )
+    # a footprint may change the case of its own name
+    d2, ch = d.rename("North", "NORTH")
+    assert ch.kind == "renamed" and d2.footprints == ["NORTH", "South"]

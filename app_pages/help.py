@@ -21,9 +21,9 @@ st.markdown(f"""
   footprint and plans only the {many} in no footprint.
 - **Scenarios and comparison**: saved scenarios of this geography; load one (its locked
   footprints stay locked) or compare two plans.
-- **Import and export**: files for other tools, a plan CSV in, or your own boundaries and
-  populations, with an optional LA layer (without one the LA rule is off) and your own name
-  for the units.
+- **Import and export**: files for other tools, or a plan CSV in.
+- **Your own boundaries**: your own boundaries and populations, with an optional LA layer
+  (without one the LA rule is off) and your own name for the units.
 
 Your drawing and its undo history are kept on the server under the address in your browser's
 address bar (the `?d=` part): reloading the page, or coming back to the same address after

@@ -680,7 +680,7 @@ def load_scenario(sc: Scenario) -> None:
             "error",
             f"Scenario {sc.name!r} was drawn on another geography, not on "
             f"{ds.geography.name!r}; it was not loaded. Switch to its geography "
-            "on the Import and export page to use it.",
+            "on the Your own boundaries page to use it.",
         )
         return
     load_into_drawing(

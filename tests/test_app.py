@@ -124,6 +124,7 @@ PAGES = {
     "Optimise": "app_pages/optimise.py",
     "Scenarios and comparison": "app_pages/scenarios.py",
     "Import and export": "app_pages/import_export.py",
+    "Your own boundaries": "app_pages/own_geography.py",
     "Help": "app_pages/help.py",
 }
 
@@ -384,7 +385,7 @@ def test_a_plan_csv_with_unknown_codes_lists_them_and_loads_the_rest(app: AppTes
 
 
 def test_a_zip_that_climbs_out_of_its_folder_is_refused(app: AppTest) -> None:
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     evil = _zip({"../evil.txt": b"gotcha", "ccgs.geojson": b"{}"})
     app.file_uploader(key="own_boundaries").set_value(("ccgs.zip", evil, "application/zip"))
     ok(app.run())
@@ -395,7 +396,7 @@ def test_a_zip_that_climbs_out_of_its_folder_is_refused(app: AppTest) -> None:
 
 
 def test_a_file_that_is_not_geometry_is_refused(app: AppTest) -> None:
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     app.file_uploader(key="own_boundaries").set_value(
         ("boundaries.geojson", b"name,population\nA,100\n", "application/geo+json")
     )
@@ -406,7 +407,7 @@ def test_a_file_that_is_not_geometry_is_refused(app: AppTest) -> None:
 
 
 def test_a_png_posing_as_a_geopackage_is_refused(app: AppTest) -> None:
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     app.file_uploader(key="own_boundaries").set_value(
         ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream")
     )
@@ -425,7 +426,7 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
         f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
     )
     ok(click_ccg(app, AIREDALE))
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     app.file_uploader(key="own_boundaries").set_value(
         ("areas.geojson", boundaries.read_bytes(), "application/geo+json")
     )
@@ -446,7 +447,7 @@ def test_own_boundaries_and_populations_replace_the_ccgs(app: AppTest, tmp_path:
     assert plan_of(app) == {}
     assert button(app, "↶ Undo").disabled
     # ...and going back to the CCGs brings their drawing back
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     ok(button(app, "Go back to the England 2013 CCGs (and the drawing made on them)").click().run())
     assert app.session_state["custom_dataset"] is None
     assert plan_of(app) == {AIREDALE: "Footprint 1"}
@@ -890,7 +891,7 @@ def test_a_refused_upload_is_inspected_once(app: AppTest, monkeypatch: pytest.Mo
     import footprint.uploads
 
     calls = _count_calls(monkeypatch, footprint.uploads, "inspect_upload_columns")
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     app.file_uploader(key="own_boundaries").set_value(
         ("areas.gpkg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/octet-stream")
     )
@@ -1125,7 +1126,7 @@ def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
     people = "code,population\n" + "".join(
         f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
     )
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     app.file_uploader(key="own_boundaries").set_value(
         ("areas.geojson", boundaries.read_bytes(), "application/geo+json")
     )
@@ -1170,7 +1171,7 @@ st.markdown(str(len(plan())))
     assert errors(at) == [
         "Scenario 'Elsewhere' was drawn on another geography, not on "
         f"{dataset.geography.name!r}; it was not loaded. Switch to its "
-        "geography on the Import and export page to use it."
+        "geography on the Your own boundaries page to use it."
     ]
     assert at.markdown[-1].value == "0"
     ok(button(at, "old").click().run())  # a file saved before scenarios named their geography
@@ -1231,7 +1232,7 @@ def _own_files(tmp_path: Path, *, la: bool) -> dict[str, tuple[str, bytes, str]]
 
 def use_own_geography(at: AppTest, tmp_path: Path, *, la: bool, unit: str = "ward") -> AppTest:
     """Upload the grid (with or without its LA layer), call its units ``unit``, use it."""
-    ok(go(at, "Import and export"))
+    ok(go(at, "Your own boundaries"))
     for key, upload in _own_files(tmp_path, la=la).items():
         at.file_uploader(key=key).set_value(upload)
     ok(at.run())
@@ -1249,7 +1250,7 @@ def use_own_geography(at: AppTest, tmp_path: Path, *, la: bool, unit: str = "war
 def test_the_import_page_says_what_the_server_accepts_before_building(app: AppTest) -> None:
     from footprint import MAX_UPLOAD_UNITS
 
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     page = texts(app).replace("**", "")
     assert f"at most {MAX_UPLOAD_UNITS:,} units per upload" in page
     assert "files of at most 200 MB each" in page
@@ -1371,7 +1372,7 @@ def test_a_mapinfo_table_uploaded_as_its_parts_or_zipped_is_used(
     people = "code,population\n" + "".join(
         f"{c},{150_000 + i}\n" for i, c in enumerate(grid["code"])
     )
-    ok(go(app, "Import and export"))
+    ok(go(app, "Your own boundaries"))
     for upload in (parts, ("wards.zip", _zip({n: d for n, d, _ in parts}), "application/zip")):
         app.file_uploader(key="own_boundaries").set_value(upload)
         app.file_uploader(key="own_population").set_value(

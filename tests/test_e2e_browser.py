@@ -605,7 +605,7 @@ def _own_geography_files(folder: Path) -> dict[str, Path]:
     return files
 
 
-def test_an_own_geography_with_an_la_layer_from_the_import_page(
+def test_an_own_geography_with_an_la_layer_from_its_page(
     page, app_url: str, tmp_path: Path
 ) -> None:
     # a planner of their own session uploads wards with an LA layer, calls the units
@@ -613,7 +613,7 @@ def test_an_own_geography_with_an_la_layer_from_the_import_page(
     files = _own_geography_files(tmp_path / "own")
     context, pg = _session(page, app_url)
     try:
-        pg.get_by_text("Import and export", exact=True).first.click()
+        pg.get_by_text("Your own boundaries", exact=True).first.click()
         pg.get_by_text("Use your own boundaries and populations").first.wait_for(timeout=30_000)
         pg.get_by_text("units per upload").first.wait_for(timeout=30_000)
 

@@ -7,9 +7,16 @@ next free colour only when a footprint it touches already has that one.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["FOOTPRINT_PALETTE", "colour_apart", "stable_index"]
+import shapely
+
+__all__ = ["FOOTPRINT_PALETTE", "colour_apart", "plan_colours", "stable_index", "unit_neighbours"]
+
+# Per-geography pairs of touching units; weak keys, so they go when the geography does.
+_NEIGHBOURS: weakref.WeakKeyDictionary[Any, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 #: Qualitative colours for footprints (no grey: grey means unassigned; no red: red means
 #: below the floor). Neighbouring footprints get different colours.
@@ -47,3 +54,48 @@ def colour_apart(labels: Iterable[str], touching: Mapping[str, Iterable[str]]) -
                 break
         colours[lab] = colour
     return colours
+
+
+def unit_neighbours(geography: Any) -> list[tuple[str, str]]:
+    """Pairs of units whose display polygons touch (each pair once, cached per geography).
+
+    The display layer is the one the map draws (simplified without gaps or overlaps),
+    so "touching" means the same for the map and every export.
+    """
+    try:
+        return _NEIGHBOURS[geography]
+    except KeyError:
+        pass
+    except TypeError:  # not weak-referenceable: worked out every time
+        return _touching_pairs(geography)
+    pairs = _touching_pairs(geography)
+    _NEIGHBOURS[geography] = pairs
+    return pairs
+
+
+def _touching_pairs(geography: Any) -> list[tuple[str, str]]:
+    disp = geography.display_units
+    geoms = disp.geometry.to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    codes = disp["code"].astype(str).to_numpy()
+    keep = left < right
+    return list(zip(codes[left[keep]], codes[right[keep]], strict=True))
+
+
+def plan_colours(geography: Any, assignment: Mapping[str, str]) -> dict[str, str]:
+    """A colour per footprint of a plan, the one the map and every export give it.
+
+    Footprints touch when any of their units touch (:func:`unit_neighbours`); the
+    choice is :func:`colour_apart`'s. Blank footprint names (unassigned units) get
+    no colour.
+    """
+    labels = sorted({str(v) for v in assignment.values() if v})
+    if not labels:
+        return {}
+    touching: dict[str, set[str]] = {lab: set() for lab in labels}
+    for a, b in unit_neighbours(geography):
+        fa, fb = assignment.get(a), assignment.get(b)
+        if fa and fb and fa != fb:
+            touching[str(fa)].add(str(fb))
+            touching[str(fb)].add(str(fa))
+    return colour_apart(labels, touching)

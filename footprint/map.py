@@ -48,7 +48,7 @@ from folium.map import CustomPane, Layer
 from folium.template import Template
 
 from ._assets import leaflet_links
-from ._colours import FOOTPRINT_PALETTE, colour_apart
+from ._colours import FOOTPRINT_PALETTE, plan_colours
 from .errors import PlanError
 
 __all__ = [
@@ -125,19 +125,6 @@ def _unit_geometries(geography: Any, *, decimals: int = 5) -> dict[str, str]:
         texts = _geojson_texts(disp.geometry.to_numpy(), decimals)
         cache["geometries"] = dict(zip(disp["code"].astype(str), texts, strict=True))
     return cache["geometries"]
-
-
-def _unit_neighbours(geography: Any) -> list[tuple[str, str]]:
-    """Pairs of units whose display polygons touch (cached): for colouring footprints apart."""
-    cache = _cache_for(geography)
-    if "neighbours" not in cache:
-        disp = geography.display_units
-        geoms = disp.geometry.to_numpy()
-        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-        codes = disp["code"].astype(str).to_numpy()
-        keep = left < right
-        cache["neighbours"] = list(zip(codes[left[keep]], codes[right[keep]], strict=True))
-    return cache["neighbours"]
 
 
 def _boundary_lines(geography: Any, key: str, *, decimals: int = 4) -> str:
@@ -296,17 +283,7 @@ def footprint_colours(geography: Any, assignment: Mapping[str, str]) -> dict[str
     :mod:`footprint._colours`, shared with the exports, so a footprint has one
     colour on the map, in the report and in KML.
     """
-    labels = sorted({str(v) for v in assignment.values() if v})
-    if not labels:
-        return {}
-    touching: dict[str, set[str]] = {lab: set() for lab in labels}
-    for a, b in _unit_neighbours(geography):
-        fa, fb = assignment.get(a), assignment.get(b)
-        if fa and fb and fa != fb:
-            touching[fa].add(fb)
-            touching[fb].add(fa)
-    # the exports choose the same way (footprint._colours): one plan, one set of colours
-    return colour_apart(labels, touching)
+    return plan_colours(geography, assignment)
 
 
 # --- the CCG layer ---------------------------------------------------------------------------

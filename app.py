@@ -36,7 +36,8 @@ HERE = Path(__file__).resolve().parent / "app_pages"
 PAGES = [
     st.Page(HERE / "draw.py", title="Map and drawing", url_path="draw", default=True),
     st.Page(HERE / "optimise.py", title="Optimise", url_path="optimise"),
-    st.Page(HERE / "scenarios.py", title="Scenarios and comparison", url_path="scenarios"),
+    st.Page(HERE / "scenarios.py", title="Scenarios", url_path="scenarios"),
+    st.Page(HERE / "compare.py", title="Compare", url_path="compare"),
     st.Page(HERE / "import_export.py", title="Import and export", url_path="import-export"),
     st.Page(HERE / "own_geography.py", title="Your own boundaries", url_path="own-geography"),
     st.Page(HERE / "help.py", title="Help", url_path="help"),

@@ -122,7 +122,8 @@ def by_label(widgets, label: str):
 PAGES = {
     "Map and drawing": "app_pages/draw.py",
     "Optimise": "app_pages/optimise.py",
-    "Scenarios and comparison": "app_pages/scenarios.py",
+    "Scenarios": "app_pages/scenarios.py",
+    "Compare": "app_pages/compare.py",
     "Import and export": "app_pages/import_export.py",
     "Your own boundaries": "app_pages/own_geography.py",
     "Help": "app_pages/help.py",
@@ -313,7 +314,7 @@ def test_save_a_scenario_and_load_it_after_a_restart(app: AppTest, scenario_dir:
 
     fresh = new_app()  # a restart: a new session, nothing in memory
     assert plan_of(fresh) == {}
-    ok(go(fresh, "Scenarios and comparison"))
+    ok(go(fresh, "Scenarios"))
     assert "West Yorkshire option A" in list(fresh.dataframe[0].value["name"])
     fresh.selectbox(key="scenario_pick").set_value("West Yorkshire option A")
     ok(button(fresh, "Load into the drawing").click().run())
@@ -333,7 +334,7 @@ def test_saving_without_a_name_says_why_and_keeps_the_drawing(
 
 def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
     ok(click_ccg(app, AIREDALE))
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Compare"))
     app.selectbox(key="cmp_a").set_value(("drawing", ""))
     app.selectbox(key="cmp_b").set_value(("reference", "area_team_code"))
     ok(app.run())
@@ -695,7 +696,7 @@ def test_hostile_names_show_as_plain_text_everywhere(app: AppTest, scenario_dir:
     # typeset mathematics or make text bold
     _save(scenario_dir, HOSTILE, {AIREDALE: HOSTILE, BRADFORD_CITY: MONEY}, notes=BOLD)
     _save(scenario_dir, MONEY, {AIREDALE: BOLD})
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Scenarios"))
     app.selectbox(key="scenario_pick").set_value(HOSTILE)
     ok(app.run())
     ok(button(app, "Load into the drawing").click().run())
@@ -705,6 +706,7 @@ def test_hostile_names_show_as_plain_text_everywhere(app: AppTest, scenario_dir:
     escaped = r"\!\[t\]\(http\:" + "\u2060" + r"//127\.0\.0\.1\:9/p\.png\)"
     assert any(escaped in b for b in seen), seen
     # compare the two hostile scenarios: column names and every message quote them
+    ok(go(app, "Compare"))
     app.selectbox(key="cmp_a").set_value(("scenario", HOSTILE))
     app.selectbox(key="cmp_b").set_value(("scenario", MONEY))
     ok(app.run())
@@ -729,7 +731,7 @@ def test_an_error_quoting_a_name_is_plain_text(app: AppTest, monkeypatch) -> Non
         raise PlanError(f"footprint {HOSTILE!r} is odd", problems=[f"{MONEY} is not a footprint"])
 
     monkeypatch.setattr(footprint, "compare_plans", refuse)
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Compare"))
     (message,) = [e.value for e in app.error]
     assert message.startswith("Could not compare the plans\\: footprint '\\!\\[t\\]\\("), message
     assert "\n  - \\$5m to \\$6m is not a footprint" in message  # the list keeps its shape
@@ -750,7 +752,7 @@ def test_a_scenario_named_like_the_drawing_or_a_reference_takes_neither_place(
         "Scenario: NHS Area Teams (2013)",
     ]
     assert pick.value == ("drawing", "")  # the planner's own drawing, not the saved one
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Compare"))
     options = app.selectbox(key="cmp_b").options
     assert options[:3] == ["Current drawing", "NHS Area Teams (2013)", "NHS Regions (2013)"]
     assert {"Scenario: Current drawing", "Scenario: NHS Area Teams (2013)"} <= set(options)
@@ -773,7 +775,7 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
         raise RuntimeError("boom: internals the planner should not see")
 
     monkeypatch.setattr(footprint, "reference_plan", broken)
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Compare"))
     assert by_label(app.checkbox, "Background map (OpenStreetMap, needs internet)")  # sidebar
     assert any(
         "This view hit an unexpected problem; your drawing and saved scenarios are unchanged" in e
@@ -786,7 +788,7 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
 
 
 @pytest.mark.parametrize(
-    "view", ["Map and drawing", "Optimise", "Scenarios and comparison", "Import and export", "Help"]
+    "view", ["Map and drawing", "Optimise", "Scenarios", "Compare", "Import and export", "Help"]
 )
 def test_every_view_fails_in_place(
     app: AppTest, monkeypatch: pytest.MonkeyPatch, view: str
@@ -815,11 +817,11 @@ def test_a_scenario_folder_that_cannot_be_made_is_explained_and_the_rest_works(
     monkeypatch.setenv("FOOTPRINT_SCENARIO_DIR", str(a_file / "scenarios"))
     at = new_app()
     ok(click_ccg(at, AIREDALE))
-    ok(go(at, "Scenarios and comparison"))
+    ok(go(at, "Compare"))
     (warning,) = [as_read(w.value) for w in at.warning]
     assert warning.startswith(
-        "Saved scenarios are not available; the comparisons below still "
-        f"work: cannot use {a_file / 'scenarios'} as the scenario folder"
+        "Saved scenarios cannot be compared, but the drawing and the reference plans "
+        f"can: cannot use {a_file / 'scenarios'} as the scenario folder"
     )
     assert "FOOTPRINT_SCENARIO_DIR" in warning and not errors(at)
     assert [m.label for m in at.metric][1] == "CCGs that moved"  # comparing still works
@@ -916,7 +918,7 @@ def test_saving_over_a_scenario_someone_else_changed_is_refused_with_a_copy_offe
     from footprint import Scenario, ScenarioStore
 
     _save(scenario_dir, "Shared plan", {AIREDALE: "North"})
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Scenarios"))
     app.selectbox(key="scenario_pick").set_value("Shared plan")
     ok(button(app, "Load into the drawing").click().run())
     assert app.session_state["loaded_from"] == {"name": "Shared plan", "revision": 1}
@@ -1050,7 +1052,7 @@ def test_a_locked_footprint_saved_and_loaded_back_is_still_locked(
     saved = _on_disk(scenario_dir, "Locked west")
     assert sorted(saved.locked) == sorted([AIREDALE, BRADFORD_CITY])
     fresh = new_app()
-    ok(go(fresh, "Scenarios and comparison"))
+    ok(go(fresh, "Scenarios"))
     fresh.selectbox(key="scenario_pick").set_value("Locked west")
     ok(button(fresh, "Load into the drawing").click().run())
     assert drawing_of(fresh).locked == {"Footprint 1"}
@@ -1134,9 +1136,10 @@ def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
     ok(app.run())
     ok(button(app, "Use these files").click().run())
     assert app.session_state["custom_dataset"] is not None
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Scenarios"))
     assert not [s for s in app.selectbox if s.key == "scenario_pick"]
     assert "1 saved scenario drawn on another geography is not listed here." in texts(app)
+    ok(go(app, "Compare"))
     assert ("scenario", "England plan") not in app.selectbox(key="cmp_a").options
     assert not any("England plan" in o for o in app.selectbox(key="cmp_a").options)
     # a scenario saved here belongs here
@@ -1144,7 +1147,7 @@ def test_scenarios_of_another_geography_are_neither_listed_nor_loaded(
     ok(click_ccg(app, "r0c0"))
     by_label(app.text_input, "Scenario name").input("Grid plan")
     ok(button(app, "Save scenario").click().run())
-    ok(go(app, "Scenarios and comparison"))
+    ok(go(app, "Scenarios"))
     assert app.selectbox(key="scenario_pick").options == ["Grid plan"]
 
 

@@ -3,7 +3,9 @@
 The manifest ships inside the package (``footprint/data/manifest.json``, read with
 :mod:`importlib.resources`, so it is there however the package is installed); the
 files it names never do. They are found, in this order, under an explicit path, under
-``FOOTPRINT_DATA_DIR``, under ``./data`` and under ``../shared/data``.
+``FOOTPRINT_DATA_DIR``, under ``./data``, under ``../shared/data`` and under the user's
+data folder (:func:`user_data_dir`, where a download goes when ``./data`` cannot be
+written).
 """
 
 from __future__ import annotations
@@ -93,6 +95,17 @@ def read_manifest(path: Path = MANIFEST_PATH) -> Manifest:
     )
 
 
+def user_data_dir() -> Path:
+    """The user's own data folder: ``$XDG_DATA_HOME/footprint/data``, else
+    ``~/.local/share/footprint/data``.
+
+    Searched last, so that a download made where ``./data`` could not be written (a
+    read-only checkout) is found again on the next start without setting anything.
+    """
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "footprint" / "data"
+
+
 def candidate_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """The folders searched for the data, most specific first."""
     if data_dir is not None:
@@ -100,8 +113,15 @@ def candidate_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]
     dirs = []
     if os.environ.get(ENV_VAR):
         dirs.append(Path(os.environ[ENV_VAR]))
-    dirs += [Path.cwd() / "data", Path.cwd().parent / "shared" / "data"]
+    dirs += [Path.cwd() / "data", Path.cwd().parent / "shared" / "data", user_data_dir()]
     return dirs
+
+
+def holding_dir(candidates: list[Path], manifest: Manifest) -> Path | None:
+    """The first folder of ``candidates`` that holds any of the manifest's files."""
+    return next(
+        (d for d in candidates if any((d / f.path).is_file() for f in manifest.files)), None
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -127,14 +147,13 @@ def resolve_data_dir(
     """
     manifest = manifest or read_manifest()
     candidates = candidate_dirs(data_dir)
-    chosen = next(
-        (d for d in candidates if any((d / f.path).is_file() for f in manifest.files)), None
-    )
+    chosen = holding_dir(candidates, manifest)
     if chosen is None:
         looked = ", ".join(str(d) for d in candidates)
         raise DataError(
             f"No reference data found (looked in: {looked}). Expected the files listed in "
-            f"{MANIFEST_PATH} there. Get them with 'python -m footprint fetch', or point "
+            f"{MANIFEST_PATH} there. Get them with the app's download button or 'python -m "
+            f"footprint fetch', or point "
             f"{ENV_VAR} (or the data_dir argument) at a folder that holds them"
         )
     problems = []

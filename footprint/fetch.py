@@ -7,9 +7,15 @@ the final name and never replaces a good one. Files already present with the
 right checksum are skipped. Problems with all files are collected and raised as
 one :class:`~footprint.errors.DataError`.
 
-Only the standard library (``urllib``) is used for the transfer; ``--mirror``
-points at an internal copy of the same layout (an NHS network share served over
-HTTP, or a ``file://`` folder) for machines that cannot reach the internet.
+Only the standard library (``urllib``) is used for the transfer; ``--mirror`` (or
+``FOOTPRINT_DATA_MIRROR``, which the app honours too) points at an internal copy of
+the same layout (an NHS network share served over HTTP, or a ``file://`` folder) for
+machines that cannot reach the internet.
+
+The app's download button and ``python -m footprint fetch`` are one code path:
+:func:`plan_fetch` says up front where the files will go, which are missing and how
+many bytes that is; :func:`fetch_data` downloads them, reporting each file's progress
+to a callback as well as to the terminal.
 """
 
 from __future__ import annotations
@@ -34,12 +40,34 @@ from typing import Any, BinaryIO, Literal
 
 from tqdm import tqdm
 
-from ._manifest import ENV_VAR, Manifest, ManifestFile, read_manifest, sha256_file
+from ._manifest import (
+    ENV_VAR,
+    Manifest,
+    ManifestFile,
+    candidate_dirs,
+    holding_dir,
+    read_manifest,
+    sha256_file,
+    user_data_dir,
+)
 from .errors import DataError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FetchedFile", "default_fetch_dir", "fetch_data", "file_url"]
+__all__ = [
+    "MIRROR_VAR",
+    "FetchPlan",
+    "FetchedFile",
+    "default_fetch_dir",
+    "fetch_data",
+    "file_url",
+    "offline_advice",
+    "plan_fetch",
+]
+
+#: The environment variable naming an internal copy to fetch from instead of the manifest's
+#: sources (the same as ``--mirror``; the app has no other way to be told).
+MIRROR_VAR = "FOOTPRINT_DATA_MIRROR"
 
 #: Seconds to wait for a connection or for the next block of a download.
 DEFAULT_TIMEOUT = 60.0
@@ -52,6 +80,9 @@ _CHUNK = 256 * 1024
 _USER_AGENT = "footprint-fetch/0.1 (+python urllib)"
 
 Status = Literal["downloaded", "up to date"]
+#: Told how far each file has come: the file and its bytes received so far (0 when it
+#: starts, its whole size when it is installed or was already there).
+Progress = Callable[[ManifestFile, int], None]
 
 
 @dataclass(frozen=True)
@@ -74,7 +105,7 @@ class _FileProblem(Exception):
 
 
 def default_fetch_dir() -> Path:
-    """Where files go without ``--data-dir``: ``FOOTPRINT_DATA_DIR``, else ``./data``."""
+    """The usual download folder: ``FOOTPRINT_DATA_DIR``, else ``./data``."""
     env = os.environ.get(ENV_VAR)
     return Path(env) if env else Path.cwd() / "data"
 
@@ -122,7 +153,11 @@ def _make_folders(folder: Path) -> list[Path]:
     while not p.exists() and p != p.parent:
         missing.append(p)
         p = p.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except BaseException:  # a parent made before the failure is not left behind
+        _remove_empty(missing)
+        raise
     return missing
 
 
@@ -151,6 +186,11 @@ class _Transfer:
     limit: float
     end: float
     received: int = 0
+    on_progress: Progress | None = None
+
+    def tell(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.f, self.received)
 
     def too_slow(self) -> _FileProblem:
         return _FileProblem(
@@ -169,6 +209,7 @@ def _download(
     timeout: float,
     progress: bool,
     deadline: float | None = None,
+    on_progress: Progress | None = None,
 ) -> int:
     """Stream ``url`` into a temporary file next to ``dest``, check it, rename it into place.
 
@@ -181,7 +222,7 @@ def _download(
     left empty, are removed on every failure (an interrupt included).
     """
     limit = default_deadline(f, timeout=timeout) if deadline is None else deadline
-    t = _Transfer(f, url, dest, timeout=timeout, limit=limit, end=time.monotonic() + limit)
+    t = _Transfer(f, url, dest, timeout, limit, time.monotonic() + limit, on_progress=on_progress)
     fd, tmp, created = _open_part(f, dest)
     try:
         response = _open_url(t)
@@ -275,6 +316,7 @@ def _receive(t: _Transfer, response: Any, out: BinaryIO, bar: tqdm) -> str:
             digest.update(chunk)
             _write_chunk(t, out, chunk)
             bar.update(len(chunk))
+            t.tell()
     except (OSError, http.client.HTTPException) as exc:
         raise _FileProblem(
             f"{t.f.path}: the download from {t.url} broke off after {t.received:,} of "
@@ -360,6 +402,7 @@ def fetch_data(
     timeout: float = DEFAULT_TIMEOUT,
     deadline: float | None = None,
     progress: bool = True,
+    on_progress: Progress | None = None,
     manifest: Manifest | None = None,
 ) -> list[FetchedFile]:
     """Download every file of the data manifest that is missing or changed.
@@ -367,11 +410,13 @@ def fetch_data(
     Parameters
     ----------
     data_dir
-        Folder to fill (the layout of the manifest's ``path`` entries); by
-        default ``FOOTPRINT_DATA_DIR``, else ``./data``.
+        Folder to fill (the layout of the manifest's ``path`` entries); by default the
+        folder :func:`plan_fetch` chooses (``FOOTPRINT_DATA_DIR``, else ``./data``, else
+        the user's data folder when those cannot be written).
     mirror
         Base URL of a copy with the same layout (``http://``, ``https://`` or
-        ``file://``) used instead of the manifest's sources.
+        ``file://``) used instead of the manifest's sources; by default
+        ``FOOTPRINT_DATA_MIRROR`` when it is set.
     force
         Download even files already present with the right checksum (a good
         file is only replaced once its fresh copy has passed the check).
@@ -382,6 +427,9 @@ def fetch_data(
         default ``timeout`` plus the file's size at 32 kB/s (:func:`default_deadline`).
     progress
         Show one progress bar per file on standard error.
+    on_progress
+        Called with a file and its bytes received so far, as they arrive (the app's
+        progress bars); with its whole size for a file already up to date.
     manifest
         The manifest to honour; ``footprint/data/manifest.json`` by default.
 
@@ -399,34 +447,34 @@ def fetch_data(
         partial file and no empty folder behind.
     """
     manifest = manifest or read_manifest()
-    root = Path(data_dir) if data_dir is not None else default_fetch_dir()
+    mirror = _mirror_or_env(mirror)
     _check_seconds(timeout=timeout, deadline=deadline)
     _check_mirror(mirror)
+    root = Path(data_dir) if data_dir is not None else plan_fetch(manifest=manifest).folder
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file, not a folder; choose a data folder with --data-dir")
     done, problems, unreachable = _fetch_files(
         manifest,
         root,
-        mirror=mirror,
-        force=force,
-        timeout=timeout,
-        deadline=deadline,
-        progress=progress,
+        _Options(mirror, force, timeout, deadline, progress, on_progress),
     )
     if problems:
         raise _fetch_failure(manifest, root, problems, unreachable=unreachable, mirror=mirror)
     return done
 
 
+@dataclass(frozen=True)
+class _Options:
+    mirror: str | None
+    force: bool
+    timeout: float
+    deadline: float | None
+    progress: bool
+    on_progress: Progress | None
+
+
 def _fetch_files(
-    manifest: Manifest,
-    root: Path,
-    *,
-    mirror: str | None,
-    force: bool,
-    timeout: float,
-    deadline: float | None,
-    progress: bool,
+    manifest: Manifest, root: Path, opts: _Options
 ) -> tuple[list[FetchedFile], list[str], dict[str, str]]:
     """Each manifest file kept or downloaded.
 
@@ -438,14 +486,16 @@ def _fetch_files(
     unreachable: dict[str, str] = {}  # host -> url that failed first
     for f in manifest.files:
         dest = root / f.path
-        url = file_url(f, mirror=mirror)
-        if not force and dest.is_file():
+        url = file_url(f, mirror=opts.mirror)
+        if not opts.force and dest.is_file():
             try:
                 kept = _kept(f, dest, url)
             except _FileProblem as exc:
                 problems.append(str(exc))
                 continue
             if kept is not None:
+                if opts.on_progress is not None:
+                    opts.on_progress(f, f.bytes)
                 done.append(kept)
                 continue
         host = _host(url)
@@ -454,7 +504,15 @@ def _fetch_files(
             continue
         log.info("downloading %s from %s", f.path, url)
         try:
-            size = _download(f, url, dest, timeout=timeout, progress=progress, deadline=deadline)
+            size = _download(
+                f,
+                url,
+                dest,
+                timeout=opts.timeout,
+                progress=opts.progress,
+                deadline=opts.deadline,
+                on_progress=opts.on_progress,
+            )
         except _FileProblem as exc:
             problems.append(str(exc))
             if exc.offline_host:
@@ -462,6 +520,156 @@ def _fetch_files(
             continue
         done.append(FetchedFile(f.path, "downloaded", size, dest, url))
     return done, problems, unreachable
+
+
+def _mirror_or_env(mirror: str | None) -> str | None:
+    """``mirror``, else ``FOOTPRINT_DATA_MIRROR`` when it is set and not blank."""
+    if mirror is not None:
+        return mirror
+    return os.environ.get(MIRROR_VAR, "").strip() or None
+
+
+# --- before a fetch: where, what and how much -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    """What a fetch would do, known before it starts (the app shows it up front).
+
+    Attributes
+    ----------
+    folder
+        Where the files will be written.
+    files
+        The manifest files that are missing or changed there, to be downloaded.
+    mirror
+        The internal copy they come from (``None``: the manifest's sources).
+    note
+        Why ``folder`` is not the usual one (the usual one cannot be written), or ``""``.
+    """
+
+    folder: Path
+    files: tuple[ManifestFile, ...]
+    mirror: str | None = None
+    note: str = ""
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes to download in all."""
+        return sum(f.bytes for f in self.files)
+
+    def url(self, f: ManifestFile) -> str:
+        """Where ``f`` comes from."""
+        return file_url(f, mirror=self.mirror)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The servers the download will ask, in the order first met."""
+        return tuple(dict.fromkeys(_host(self.url(f)) for f in self.files))
+
+
+def plan_fetch(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    mirror: str | None = None,
+    manifest: Manifest | None = None,
+) -> FetchPlan:
+    """Where a fetch would write, which files it would download and how many bytes.
+
+    Without ``data_dir`` the folder is the one the loader reads when it already holds
+    some of the files (it is completed), else ``FOOTPRINT_DATA_DIR`` or ``./data``, else
+    (when that cannot be written) the user's data folder, which the loader also
+    searches. Whether a folder can be written is tried, not guessed: a file is made and
+    removed in it, and any folder made for the try is removed again.
+
+    Raises
+    ------
+    DataError
+        When no folder can be written, saying which were tried, why they failed and
+        what to set.
+    """
+    manifest = manifest or read_manifest()
+    mirror = _mirror_or_env(mirror)
+    _check_mirror(mirror)
+    folder, note = _target(data_dir, manifest)
+    files = tuple(f for f in manifest.files if not _good(folder / f.path, f))
+    return FetchPlan(folder, files, mirror, note)
+
+
+def _target(data_dir: str | os.PathLike[str] | None, manifest: Manifest) -> tuple[Path, str]:
+    """The folder to fill and, when it is not the usual one, why."""
+    if data_dir is not None:
+        folder = Path(data_dir)
+        if (why := _unwritable(folder)) is not None:
+            raise DataError(
+                f"Cannot write the reference data into {folder} ({why}); choose a writable "
+                "folder with --data-dir"
+            )
+        return folder, ""
+    holding = holding_dir(candidate_dirs(), manifest)
+    usual = holding or default_fetch_dir()
+    why = _unwritable(usual)
+    if why is None:
+        return usual, ""
+    if holding is not None:
+        raise DataError(
+            f"{holding} holds an incomplete or changed copy of the reference data and cannot "
+            f"be written ({why}). Copy the missing files into it by hand, or set {ENV_VAR} to a "
+            "writable folder (or one that holds all the files) and start again"
+        )
+    fallback = user_data_dir()
+    if (why_fallback := _unwritable(fallback)) is not None:
+        raise DataError(
+            f"Nowhere to write the reference data: {usual} ({why}) and {fallback} "
+            f"({why_fallback}) cannot be written. Set {ENV_VAR} to a writable folder and "
+            "start again"
+        )
+    return fallback, (
+        f"{usual} cannot be written ({why}), so the files go to {fallback}, where the app "
+        f"and the command line also look; set {ENV_VAR} to choose another folder"
+    )
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why files cannot be created in ``folder`` (``None`` when they can).
+
+    Tried by making the folder if it is missing and a file in it, then removing both:
+    permissions alone do not tell (a read-only disk; root ignores the mode bits).
+    """
+    try:
+        created = _make_folders(folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".footprint-try-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        _remove_empty(created)
+    return None
+
+
+def _good(path: Path, f: ManifestFile) -> bool:
+    """Whether ``path`` holds ``f`` with the right size and checksum."""
+    try:
+        return path.stat().st_size == f.bytes and sha256_file(path) == f.sha256
+    except OSError:
+        return False
+
+
+def offline_advice(plan: FetchPlan, *, manifest: Manifest | None = None) -> str:
+    """What to do where the sources cannot be reached, in words for the planner."""
+    manifest = manifest or read_manifest()
+    tops = sorted({f.path.split("/", 1)[0] + "/" for f in manifest.files})
+    return (
+        f"Without internet: on a machine that has the reference data, copy the folder that "
+        f"holds {', '.join(tops)} (the same layout as the data manifest; on a working copy it "
+        f"is its data/ folder) to this machine or a network share, then start the app with "
+        f"{ENV_VAR} set to that folder (or put the files into {plan.folder}). An internal "
+        f"copy served over HTTP can be named with {MIRROR_VAR} instead."
+    )
 
 
 def _check_seconds(*, timeout: float, deadline: float | None) -> None:
@@ -491,7 +699,8 @@ def _check_mirror(mirror: str | None) -> None:
         raise DataError(f"--mirror {mirror!r} is not a usable URL ({exc})") from None
     if scheme not in ("http", "https", "file"):
         raise DataError(
-            f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r}"
+            f"--mirror must be an http://, https:// or file:// base URL; got {mirror!r} "
+            f"(from --mirror or {MIRROR_VAR})"
         )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import http.server
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from footprint.fetch import fetch_data, file_url
 @dataclass
 class Behaviour:
     """What the test server does per path: ``ok`` (default), ``corrupt``, ``404``, ``truncate``,
-    ``trickle`` (one byte every 0.5 s)."""
+    ``reset`` (half the file, then a torn-down connection), ``trickle`` (one byte every 0.5 s)."""
 
     by_path: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -69,6 +70,15 @@ def _handler(root: Path, behaviour: Behaviour) -> type[http.server.BaseHTTPReque
                         self.close_connection = True
                         return
                     time.sleep(0.5)
+                return
+            if mode == "reset":  # half the file, then the connection is torn down (RST)
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
                 return
             if mode == "truncate":
                 self.wfile.write(body[: len(body) // 2])
@@ -492,3 +502,151 @@ def test_fetch_command_refuses_bad_seconds(tmp_path, capsys, flag, value, expect
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
     assert not (tmp_path / "d").exists()
+
+
+# --- the app's way in: the plan up front, progress per file, where to write ----------------------
+
+
+def test_progress_is_told_per_file_up_to_its_size(tmp_path, manifest):
+    seen: dict[str, list[int]] = {}
+    fetch_data(
+        tmp_path / "data",
+        manifest=manifest,
+        progress=False,
+        on_progress=lambda f, n: seen.setdefault(f.path, []).append(n),
+    )
+    assert sorted(seen) == sorted(FILES)
+    for rel, counts in seen.items():
+        assert counts == sorted(counts), rel
+        assert counts[-1] == len(FILES[rel])
+    assert len(seen["tables/population.csv"]) >= 2  # more than one block: a moving bar
+    # files already there are told at their whole size, once
+    again: list[tuple[str, int]] = []
+    fetch_data(
+        tmp_path / "data",
+        manifest=manifest,
+        progress=False,
+        on_progress=lambda f, n: again.append((f.path, n)),
+    )
+    assert sorted(again) == sorted((rel, len(data)) for rel, data in FILES.items())
+
+
+def test_plan_says_where_what_and_how_much_up_front(tmp_path, manifest, server):
+    from footprint.fetch import plan_fetch
+
+    dest = tmp_path / "new" / "data"
+    plan = plan_fetch(dest, manifest=manifest)
+    assert plan.folder == dest and plan.note == ""
+    assert [f.path for f in plan.files] == list(FILES)
+    assert plan.total_bytes == sum(len(d) for d in FILES.values())
+    assert plan.hosts == (server.url.removeprefix("http://"),)
+    assert not (tmp_path / "new").exists(), "the write test left a folder behind"
+    fetch_data(dest, manifest=manifest, progress=False)
+    (dest / "tables/names.csv").write_bytes(b"changed")
+    plan = plan_fetch(dest, manifest=manifest)
+    assert [f.path for f in plan.files] == ["tables/names.csv"]
+    assert _leftovers(dest) == sorted([*FILES, "boundaries", "tables"]), (
+        "the write test left a file behind"
+    )
+
+
+def test_unwritable_folder_goes_to_the_user_folder_and_says_so(tmp_path, manifest, monkeypatch):
+    from footprint._manifest import candidate_dirs
+    from footprint.fetch import plan_fetch
+
+    # a folder under a file cannot be made, whoever runs the test (root ignores mode bits)
+    (tmp_path / "plain-file").write_text("x")
+    blocked = tmp_path / "plain-file" / "data"
+    monkeypatch.setenv("FOOTPRINT_DATA_DIR", str(blocked))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    plan = plan_fetch(manifest=manifest)
+    fallback = tmp_path / "xdg" / "footprint" / "data"
+    assert plan.folder == fallback
+    assert plan.note.startswith(f"{blocked} cannot be written (")
+    assert f"the files go to {fallback}, where the app and the command line also look" in plan.note
+    assert "set FOOTPRINT_DATA_DIR to choose another folder" in plan.note
+    assert not (tmp_path / "xdg").exists(), "the write test left a folder behind"
+    # the loader looks there last, so the download is found on the next start
+    assert candidate_dirs()[-1] == fallback
+    out = fetch_data(manifest=manifest, progress=False)
+    assert {r.location.parent.parent for r in out} == {fallback}
+
+
+def test_nowhere_writable_says_what_to_set(tmp_path, manifest, monkeypatch):
+    from footprint.fetch import plan_fetch
+
+    (tmp_path / "plain-file").write_text("x")
+    monkeypatch.setenv("FOOTPRINT_DATA_DIR", str(tmp_path / "plain-file" / "a"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "plain-file" / "b"))
+    with pytest.raises(
+        DataError,
+        match=r"Nowhere to write the reference data: .*plain-file/a \(.+\) and .*plain-file/b/"
+        r"footprint/data \(.+\) cannot be written\. Set FOOTPRINT_DATA_DIR to a writable folder",
+    ):
+        plan_fetch(manifest=manifest)
+    with pytest.raises(DataError, match=r"Cannot write the reference data into .*a writable"):
+        plan_fetch(tmp_path / "plain-file" / "c", manifest=manifest)
+
+
+def test_a_partial_copy_that_cannot_be_written_is_named(tmp_path, manifest, monkeypatch):
+    import footprint.fetch as fetch_mod
+
+    partial = tmp_path / "partial"
+    (partial / "tables").mkdir(parents=True)
+    (partial / "tables/names.csv").write_bytes(FILES["tables/names.csv"])
+    monkeypatch.setenv("FOOTPRINT_DATA_DIR", str(partial))
+    monkeypatch.setattr(fetch_mod, "_unwritable", lambda folder: "Read-only file system")
+    with pytest.raises(
+        DataError,
+        match=r"partial holds an incomplete or changed copy of the reference data and cannot "
+        r"be written \(Read-only file system\)\. Copy the missing files into it by hand, or set "
+        r"FOOTPRINT_DATA_DIR",
+    ):
+        fetch_mod.plan_fetch(manifest=manifest)
+
+
+def test_mirror_from_the_environment(tmp_path, manifest, server, monkeypatch):
+    from footprint.fetch import plan_fetch
+
+    dead = Manifest(
+        name=manifest.name,
+        vintage=manifest.vintage,
+        licence=manifest.licence,
+        attribution=(),
+        files=tuple(
+            ManifestFile(**{**vars(x), "url": f"http://127.0.0.1:{_free_port()}/x"})
+            for x in manifest.files
+        ),
+    )
+    monkeypatch.setenv("FOOTPRINT_DATA_MIRROR", server.url)
+    assert plan_fetch(tmp_path / "d", manifest=dead).url(dead.files[0]).startswith(server.url)
+    out = fetch_data(tmp_path / "d", manifest=dead, progress=False)
+    assert [r.status for r in out] == ["downloaded"] * 3
+    monkeypatch.setenv("FOOTPRINT_DATA_MIRROR", "ftp://x")
+    with pytest.raises(DataError, match=r"'ftp://x' \(from --mirror or FOOTPRINT_DATA_MIRROR\)"):
+        fetch_data(tmp_path / "d", manifest=dead, progress=False)
+
+
+def test_connection_torn_down_mid_file_leaves_nothing(tmp_path, manifest, server):
+    server.behaviour.by_path["tables/population.csv"] = "reset"
+    server.behaviour.by_path["tables/names.csv"] = "404"
+    dest = tmp_path / "data"
+    with pytest.raises(
+        DataError,
+        match=r"tables/population\.csv: (the download from .* broke off after [\d,]+ of 300,000 "
+        r"bytes|the connection to .* closed after [\d,]+ of 300,000 bytes)",
+    ):
+        fetch_data(dest, manifest=manifest, progress=False)
+    # no partial file, no empty tables/ folder: only the file that arrived
+    assert _leftovers(dest) == ["boundaries", "boundaries/units.geojson"]
+
+
+def test_offline_advice_names_the_folders_and_the_variable(tmp_path, manifest):
+    from footprint.fetch import offline_advice, plan_fetch
+
+    text = offline_advice(plan_fetch(tmp_path / "d", manifest=manifest), manifest=manifest)
+    assert "copy the folder that holds boundaries/, tables/" in text
+    assert "FOOTPRINT_DATA_DIR set to that folder" in text
+    assert f"put the files into {tmp_path / 'd'}" in text
+    assert "FOOTPRINT_DATA_MIRROR" in text

@@ -282,10 +282,8 @@ def three_into_two(
         The new plan, or None when no triple gave a valid split within a second.
     """
     nbrs = {n: tuple(sorted(m)) for n, m in inst.node_nbrs().items()}
-    groups: dict[int, set[str]] = {}
-    for n, k in plan.items():
-        groups.setdefault(k, set()).add(n)
-    pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
+    state = PlanState(inst, plan)
+    groups, pops = state.groups, state.pops
     touching: dict[int, set[int]] = {k: set() for k in groups}
     for u, v in inst.node_edges:
         if plan[u] != plan[v]:

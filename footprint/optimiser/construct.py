@@ -12,7 +12,7 @@ from ..instance import Instance
 from ..solver import Model
 from .bound import _apart_of, _bridged, _greedy_packing, _pack, _sets_by_node, _split_nodes
 from .budget import _Run
-from .state import Plan, _groups, _hub_cost, _plan_ok
+from .state import Plan, PlanState, _groups, _hub_cost, _plan_ok
 
 
 def _packed_plan(
@@ -241,37 +241,20 @@ def _attach(
     With ``check=False`` a plan whose footprints miss the floor is returned too (for
     `_merge_down` to lift); None still means some node found no footprint to join.
     """
-    plan: Plan = {n: k for k, s in enumerate(seeds) for n in s}
+    state = PlanState(inst, {n: k for k, s in enumerate(seeds) for n in s})
     nbrs = inst.node_nbrs()
-    pops = {k: sum(inst.pop[n] for n in s) for k, s in enumerate(seeds)}
-    groups = {k: set(s) for k, s in enumerate(seeds)}
     apart_of = _apart_of(inst)
-    names = {k: {inst.fixed_name[n] for n in s if n in inst.fixed_name} for k, s in groups.items()}
-    left = dict.fromkeys(n for n in inst.nodes if n not in plan)  # in order, O(1) removal
+    names = {
+        k: {inst.fixed_name[n] for n in g if n in inst.fixed_name} for k, g in state.groups.items()
+    }
+    left = dict.fromkeys(n for n in inst.nodes if n not in state.plan)  # in order, O(1) removal
     while left:
         progress = False
         for n in list(left):
-            options = []
-            for k in {plan[m] for m in nbrs[n] if m in plan}:
-                if inst.cap is not None and pops[k] + inst.pop[n] > inst.cap:
-                    continue
-                if apart_of.get(n, set()) & groups[k]:
-                    continue
-                fn = inst.fixed_name.get(n)
-                if fn is not None and names[k] - {fn}:
-                    continue
-                if inst.cap is not None:  # under a ceiling, the footprint with most room
-                    options.append((float(pops[k]), k))
-                    continue
-                cx = sum(inst.pop[m] * inst.xy[m][0] for m in groups[k]) / max(pops[k], 1)
-                cy = sum(inst.pop[m] * inst.xy[m][1] for m in groups[k]) / max(pops[k], 1)
-                d = (inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2
-                options.append((d, k))
+            options = _attach_options(inst, state, n, apart_of=apart_of, names=names, nbrs=nbrs)
             if options:
                 _, k = min(options)
-                plan[n] = k
-                groups[k].add(n)
-                pops[k] += inst.pop[n]
+                state.place(n, k)
                 if n in inst.fixed_name:
                     names[k].add(inst.fixed_name[n])
                 del left[n]
@@ -280,7 +263,38 @@ def _attach(
             if stuck is not None:
                 stuck.update(left)
             return None
-    return plan if not check or _plan_ok(inst, plan) else None
+    return state.plan if not check or _plan_ok(inst, state.plan) else None
+
+
+def _attach_options(
+    inst: Instance,
+    state: PlanState,
+    n: str,
+    *,
+    apart_of: Mapping[str, set[str]],
+    names: Mapping[int, set[str]],
+    nbrs: Mapping[str, frozenset[str]],
+) -> list[tuple[float, int]]:
+    """The neighbouring footprints node ``n`` may join, each with its preference (lowest
+    first): under a ceiling the one with most room, else the one whose population centre
+    is nearest."""
+    options = []
+    for k in {state.plan[m] for m in nbrs[n] if m in state.plan}:
+        pop_k, group = state.pops[k], state.groups[k]
+        if inst.cap is not None and pop_k + inst.pop[n] > inst.cap:
+            continue
+        if apart_of.get(n, set()) & group:
+            continue
+        fn = inst.fixed_name.get(n)
+        if fn is not None and names[k] - {fn}:
+            continue
+        if inst.cap is not None:
+            options.append((float(pop_k), k))
+            continue
+        cx = sum(inst.pop[m] * inst.xy[m][0] for m in group) / max(pop_k, 1)
+        cy = sum(inst.pop[m] * inst.xy[m][1] for m in group) / max(pop_k, 1)
+        options.append(((inst.xy[n][0] - cx) ** 2 + (inst.xy[n][1] - cy) ** 2, k))
+    return options
 
 
 def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
@@ -289,46 +303,55 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
 
     When no two neighbours may merge, three are redrawn as two (`three_into_two`).
     """
-    plan = dict(plan)
+    state = PlanState(inst, plan)
     nbrs = inst.node_nbrs()
     apart_of = _apart_of(inst)
     rng = random.Random(0)
     while True:
-        groups = _groups(plan)
-        pops = {k: sum(inst.pop[n] for n in g) for k, g in groups.items()}
+        groups, pops = state.groups, state.pops
         if target is None:
             small = [k for k in groups if pops[k] < inst.floor]
         else:
             small = list(groups) if len(groups) > target else []
         if not small:
-            return plan if _plan_ok(inst, plan) else None
-        merged = False
-        for k in sorted(small, key=lambda k: (pops[k], k)):
-            adj = {plan[m] for n in groups[k] for m in nbrs[n]} - {k}
-            for j in sorted(adj, key=lambda j: pops[j]):
-                if inst.cap is not None and pops[k] + pops[j] > inst.cap:
-                    continue
-                both = groups[k] | groups[j]
-                # through each node's partners: every pair would cost the square of the
-                # units fixed to names, once per merge tried
-                if any(apart_of[n] & both for n in both if n in apart_of):
-                    continue
-                for n in groups[k]:
-                    plan[n] = j
-                merged = True
-                break
-            if merged:
-                break
-        if not merged:
-            # every pair of neighbours is together above the ceiling (or holds an apart
-            # pair): redraw three neighbours as two instead, around the few smallest (each
-            # costs up to a few hundred random trees)
-            redrawn = three_into_two(
-                inst, plan, rng=rng, among=sorted(small, key=lambda k: (pops[k], k))[:5]
-            )
-            if redrawn is None:
-                return None
-            plan = redrawn
+            return state.plan if _plan_ok(inst, state.plan) else None
+        pair = _merge_pair(inst, state, sorted(small, key=lambda k: (pops[k], k)), nbrs, apart_of)
+        if pair is not None:
+            state.merge(*pair)
+            continue
+        # every pair of neighbours is together above the ceiling (or holds an apart pair):
+        # redraw three neighbours as two instead, around the few smallest (each costs up to
+        # a few hundred random trees)
+        redrawn = three_into_two(
+            inst, state.plan, rng=rng, among=sorted(small, key=lambda k: (pops[k], k))[:5]
+        )
+        if redrawn is None:
+            return None
+        state = PlanState(inst, redrawn)
+
+
+def _merge_pair(
+    inst: Instance,
+    state: PlanState,
+    small: list[int],
+    nbrs: Mapping[str, frozenset[str]],
+    apart_of: Mapping[str, set[str]],
+) -> tuple[int, int] | None:
+    """The first of the ``small`` footprints (in order) that may join a neighbour, with the
+    least populated such neighbour; None when no two may merge."""
+    groups, pops = state.groups, state.pops
+    for k in small:
+        adj = {state.plan[m] for n in groups[k] for m in nbrs[n]} - {k}
+        for j in sorted(adj, key=lambda j: pops[j]):
+            if inst.cap is not None and pops[k] + pops[j] > inst.cap:
+                continue
+            both = groups[k] | groups[j]
+            # through each node's partners: every pair would cost the square of the units
+            # fixed to names, once per merge tried
+            if any(apart_of[n] & both for n in both if n in apart_of):
+                continue
+            return k, j
+    return None
 
 
 def _largest_piece(inst: Instance, nodes: Iterable[str]) -> frozenset[str]:

@@ -96,17 +96,20 @@ class PlanState:
     """A plan changed in place, with each footprint's nodes, population and cost kept up to date.
 
     GerryChain's partition keeps its tallies from each move instead of counting them
-    again; so does this. Local search moves single nodes (:meth:`move`), recombination
-    re-cuts two footprints (:meth:`split`); both read ``groups``, ``pops`` and ``costs``.
+    again; so does this. Constructions attach unplaced nodes (:meth:`place`) and merge
+    footprints (:meth:`merge`), local search moves single nodes (:meth:`move`),
+    recombination re-cuts two footprints (:meth:`split`); all read ``groups`` and ``pops``,
+    and ``costs`` when a ``measure`` is given (constructions need none). The plan may
+    start partial: nodes not in it are simply not placed yet.
     """
 
-    def __init__(self, inst: Instance, plan: Plan, measure: Measure) -> None:
+    def __init__(self, inst: Instance, plan: Plan, measure: Measure | None = None) -> None:
         self.inst = inst
         self.measure = measure
         self.plan = dict(plan)
         self.groups = _groups(self.plan)
         self.pops = {k: sum(inst.pop[n] for n in g) for k, g in self.groups.items()}
-        self.costs = {k: measure(k, g) for k, g in self.groups.items()}
+        self.costs = {} if measure is None else {k: measure(k, g) for k, g in self.groups.items()}
 
     def copy(self) -> Self:
         """An independent copy (costs copied, not computed again)."""
@@ -130,6 +133,26 @@ class PlanState:
         self.pops[b] += self.inst.pop[n]
         self.costs[a], self.costs[b] = cost_from, cost_to
 
+    def place(self, n: str, k: int) -> None:
+        """Unplaced node ``n`` joins footprint ``k``."""
+        self.plan[n] = k
+        self.groups[k].add(n)
+        self.pops[k] += self.inst.pop[n]
+        self._recost(k)
+
+    def merge(self, a: int, b: int) -> None:
+        """Footprint ``a`` joins footprint ``b`` and is gone."""
+        for n in self.groups[a]:
+            self.plan[n] = b
+        self.groups[b] |= self.groups.pop(a)
+        self.pops[b] += self.pops.pop(a)
+        self.costs.pop(a, None)
+        self._recost(b)
+
+    def _recost(self, k: int) -> None:
+        if self.measure is not None:
+            self.costs[k] = self.measure(k, self.groups[k])
+
     def split(self, a: int, b: int, part: set[str]) -> None:
         """Footprint ``a`` becomes ``part`` and ``b`` the rest of the two."""
         both = self.groups[a] | self.groups[b]
@@ -141,4 +164,5 @@ class PlanState:
         self.groups[a], self.groups[b] = set(part), rest
         self.pops[a] = sum(self.inst.pop[n] for n in part)
         self.pops[b] = sum(self.inst.pop[n] for n in rest)
-        self.costs[a], self.costs[b] = self.measure(a, self.groups[a]), self.measure(b, rest)
+        self._recost(a)
+        self._recost(b)

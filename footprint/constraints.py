@@ -20,20 +20,38 @@ from typing import Any, Literal
 from ._pairs import sorted_pair
 from .errors import ConstraintsError
 
-__all__ = ["LA_RULES", "OBJECTIVES", "SOLVERS", "Constraints"]
+__all__ = ["CLUSTER_RANGE", "LA_RULES", "NESTED_COUNTS", "OBJECTIVES", "SOLVERS", "Constraints"]
 
-Objective = Literal["max-footprints", "compact", "balanced", "fewest-changes"]
+Objective = Literal["max-footprints", "compact", "balanced", "fewest-changes", "nested"]
 LARule = Literal["whole-la", "off"]
 Solver = Literal["highs", "cbc"]
 ChangeMeasure = Literal["units", "population"]
+NestedCount = Literal["footprints", "clusters"]
 
 #: The largest floor or ceiling accepted: a trillion people, far above any real map.
 MAX_POPULATION_SETTING = 10**12
 
-OBJECTIVES: tuple[str, ...] = ("max-footprints", "compact", "balanced", "fewest-changes")
+OBJECTIVES: tuple[str, ...] = ("max-footprints", "compact", "balanced", "fewest-changes", "nested")
 LA_RULES: tuple[str, ...] = ("whole-la", "off")
 SOLVERS: tuple[str, ...] = ("highs", "cbc")
 CHANGE_MEASURES: tuple[str, ...] = ("units", "population")
+#: What the ``nested`` objective maximises: the top-level footprints or the clusters.
+NESTED_COUNTS: tuple[str, ...] = ("footprints", "clusters")
+
+#: The cluster range of the 2013 guidance: the scale of contract negotiation, some medicines
+#: management and local IT ("cluster level, 250,000 to 1,000,000").
+CLUSTER_RANGE: tuple[int, int] = (250_000, 1_000_000)
+
+#: Rules the ``nested`` objective does not take yet (each would need a meaning at both levels).
+_NOT_NESTED = ("keep_together", "keep_apart", "fixed", "locked")
+
+#: Fields left out of :meth:`Constraints.to_dict` while at their defaults, so that the JSON of
+#: every other objective (and the digests and caches keyed on it) is as it was before them.
+_QUIET_DEFAULTS = {
+    "cluster_min_population": CLUSTER_RANGE[0],
+    "cluster_max_population": CLUSTER_RANGE[1],
+    "nested_maximise": "footprints",
+}
 
 _FORMAT = "footprint-constraints/1"
 
@@ -103,6 +121,14 @@ class Constraints:
         For ``fewest-changes``: count moved ``units`` or moved ``population``.
     mip_gap
         Relative gap at which the solver may stop and call a plan optimal.
+    cluster_min_population, cluster_max_population
+        For ``nested``: the population range of the clusters every top-level
+        footprint is divided into (250,000 to 1,000,000 by default, the 2013
+        cluster level). Clusters keep LA blocks whole under ``whole-la`` too.
+    nested_maximise
+        For ``nested``: maximise the number of top-level ``footprints`` (each
+        then divided into as many clusters as it can hold) or of ``clusters``
+        (then grouped into as many footprints as they allow).
 
     Raises
     ------
@@ -124,6 +150,9 @@ class Constraints:
     solver: Solver = "highs"
     change_measure: ChangeMeasure = "units"
     mip_gap: float = 1e-4
+    cluster_min_population: int = CLUSTER_RANGE[0]
+    cluster_max_population: int = CLUSTER_RANGE[1]
+    nested_maximise: NestedCount = "footprints"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -133,6 +162,7 @@ class Constraints:
             ("la_rule", LA_RULES),
             ("solver", SOLVERS),
             ("change_measure", CHANGE_MEASURES),
+            ("nested_maximise", NESTED_COUNTS),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -150,6 +180,7 @@ class Constraints:
             locked = (locked,)
         put(self, "locked", tuple(sorted({str(x).strip() for x in locked if str(x).strip()})))
         self._solver_settings(problems)
+        self._clusters(problems)
         if self.objective in ("compact", "balanced") and self.n_footprints is None:
             problems.append(
                 f"objective {self.objective!r} needs n_footprints (a number or a range); "
@@ -174,6 +205,39 @@ class Constraints:
                 f"max_population {cap:,} is below min_population {floor:,}; "
                 "raise the ceiling or lower the floor"
             )
+
+    def _clusters(self, problems: list[str]) -> None:
+        """The cluster range as whole numbers, low <= high; rules ``nested`` does not take."""
+        lo = _whole(
+            "cluster_min_population", self.cluster_min_population, minimum=0, problems=problems
+        )
+        hi = _whole(
+            "cluster_max_population", self.cluster_max_population, minimum=1, problems=problems
+        )
+        if lo is not None:
+            object.__setattr__(self, "cluster_min_population", lo)
+        if hi is not None:
+            object.__setattr__(self, "cluster_max_population", hi)
+        if lo is not None and hi is not None and hi < lo:
+            problems.append(
+                f"cluster_max_population {hi:,} is below cluster_min_population {lo:,}; "
+                "raise the cluster ceiling or lower the cluster floor"
+            )
+        if self.objective != "nested":
+            return
+        cap = self.max_population
+        if lo is not None and isinstance(cap, int) and cap < lo:
+            problems.append(
+                f"max_population {cap:,} is below cluster_min_population {lo:,}: no footprint "
+                "could hold a single cluster; raise the ceiling or lower the cluster floor"
+            )
+        for name in _NOT_NESTED:
+            if getattr(self, name):
+                problems.append(
+                    f"{name}: the nested objective does not take {name.replace('_', ' ')} "
+                    "rules yet (they would need a meaning at both levels); remove them, or "
+                    "choose another objective"
+                )
 
     def _solver_settings(self, problems: list[str]) -> None:
         """The time limit in seconds (at most a day) and the relative gap, as floats."""
@@ -285,6 +349,23 @@ class Constraints:
             return n, n
         return n
 
+    def cluster_level(self) -> Constraints:
+        """The rules every cluster of a nested plan meets, as ``max-footprints`` rules.
+
+        The cluster range as floor and ceiling, the LA rule, the disabled borders and the
+        solver settings: what the optimiser plans clusters with and the validator checks
+        them against, so the two read the range alike.
+        """
+        return Constraints(
+            min_population=self.cluster_min_population,
+            max_population=self.cluster_max_population,
+            la_rule=self.la_rule,
+            disabled_edges=self.disabled_edges,
+            time_limit=self.time_limit,
+            solver=self.solver,
+            mip_gap=self.mip_gap,
+        )
+
     def code_problems(self, known: Collection[str]) -> list[str]:
         """What the rules name that is not a unit of the map (``known``): one line per rule.
 
@@ -330,6 +411,12 @@ class Constraints:
             if f.name.startswith("_"):
                 continue
             v = getattr(self, f.name)
+            if (
+                self.objective != "nested"
+                and f.name in _QUIET_DEFAULTS
+                and v == _QUIET_DEFAULTS[f.name]
+            ):
+                continue
             if f.name == "keep_together":
                 v = [sorted(g) for g in v]
             elif f.name == "fixed":

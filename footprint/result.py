@@ -68,6 +68,15 @@ class OptimiseResult:
     reproduce
         What is needed to repeat the run: data and problem digests, the
         constraints as JSON, solver and versions.
+    clusters
+        For ``nested``: unit code -> cluster name, each cluster inside one footprint
+        and named after it (``FP01.1``, ``FP01.2``…); empty otherwise.
+    cluster_table
+        For ``nested``: the per-cluster table (the columns of ``table``), or None.
+    levels
+        For ``nested``: ``{"footprints": ..., "clusters": ...}``, each level's
+        ``count``, ``bound`` (valid over every nested plan, or None where only the
+        other level's plan bounds it) and ``proof``, a sentence saying what is proven.
     stages
         One dictionary per step (preparation, floor sets, constructions, solves, and a
         ``"status": "too large"`` entry for each model not built), for the curious.
@@ -92,6 +101,9 @@ class OptimiseResult:
     table: pd.DataFrame | None = field(default=None, repr=False)
     reproduce: Mapping[str, Any] = field(default_factory=dict, repr=False)
     stages: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    clusters: Mapping[str, str] = field(default_factory=dict, repr=False)
+    cluster_table: pd.DataFrame | None = field(default=None, repr=False)
+    levels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -111,8 +123,12 @@ class OptimiseResult:
         return int(self.table["population"].max())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no log, no table, no assignment)."""
-        return {
+        """JSON-ready summary (no log, no table, no assignment).
+
+        A ``nested`` run adds ``clusters``: their count, bound and proof, the cluster
+        range, the smallest and largest cluster, and each footprint's clusters.
+        """
+        out: dict[str, Any] = {
             "status": self.status,
             "objective": self.objective,
             "footprints": self.footprints,
@@ -131,4 +147,25 @@ class OptimiseResult:
             "reasons": list(self.reasons),
             "checks": [c.name for c in self.checks],
             "reproduce": dict(self.reproduce),
+        }
+        if self.objective == "nested":
+            out["clusters"] = self._clusters_dict()
+            out["levels"] = {k: dict(v) for k, v in self.levels.items()}
+        return out
+
+    def _clusters_dict(self) -> dict[str, Any]:
+        level = dict(self.levels.get("clusters", {}))
+        by_footprint: dict[str, set[str]] = {}
+        for unit, cluster in self.clusters.items():
+            by_footprint.setdefault(self.assignment[unit], set()).add(cluster)
+        pops = [] if self.cluster_table is None else list(self.cluster_table["population"])
+        return {
+            "count": len(set(self.clusters.values())) if self.clusters else None,
+            "bound": level.get("bound"),
+            "proof": level.get("proof"),
+            "min_population": self.constraints.cluster_min_population,
+            "max_population": self.constraints.cluster_max_population,
+            "smallest_population": int(min(pops)) if pops else None,
+            "largest_population": int(max(pops)) if pops else None,
+            "by_footprint": {fp: sorted(cs) for fp, cs in sorted(by_footprint.items())},
         }

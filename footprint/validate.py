@@ -27,7 +27,14 @@ from .errors import ConstraintsError, PlanError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .problem import Problem
 
-__all__ = ["RULES", "SUMMARY_COLUMNS", "Violation", "summarise_plan", "validate_plan"]
+__all__ = [
+    "CLUSTER_RULES",
+    "RULES",
+    "SUMMARY_COLUMNS",
+    "Violation",
+    "summarise_plan",
+    "validate_plan",
+]
 
 #: Every rule the checker knows, in the order violations are reported.
 RULES: tuple[str, ...] = (
@@ -43,7 +50,17 @@ RULES: tuple[str, ...] = (
     "locked",
     "count",
 )
-_RULE_ORDER = {r: i for i, r in enumerate(RULES)}
+#: The rules of the second level of a nested plan (``clusters=`` of :func:`validate_plan`),
+#: reported after every rule of the top level.
+CLUSTER_RULES: tuple[str, ...] = (
+    "cluster-unassigned",
+    "cluster-nesting",
+    "cluster-floor",
+    "cluster-ceiling",
+    "cluster-contiguity",
+    "cluster-la-rule",
+)
+_RULE_ORDER = {r: i for i, r in enumerate(RULES + CLUSTER_RULES)}
 
 #: The columns of :func:`summarise_plan`, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -72,7 +89,8 @@ class Violation:
     Attributes
     ----------
     rule
-        One of :data:`RULES` (stable strings, safe to test against).
+        One of :data:`RULES` or :data:`CLUSTER_RULES` (stable strings, safe to test
+        against).
     footprint
         The footprint concerned, or ``None`` for the plan as a whole (unknown
         or unassigned units, an LA block or keep-together group split across
@@ -181,6 +199,7 @@ class _PlanRead:
     members: dict[str, list[str]]  # footprint -> its known units, sorted
     pieces: dict[str, list[list[str]]]  # footprint -> connected pieces (largest first)
     current: Mapping[str, str] | None
+    level: str = "footprint"  # what the plan's groups are called: "footprint" or "cluster"
 
     @property
     def people(self) -> str:
@@ -188,7 +207,12 @@ class _PlanRead:
 
 
 def _read_plan(
-    problem: Problem, assigned: dict[str, str], c: Constraints, current: Mapping[str, str] | None
+    problem: Problem,
+    assigned: dict[str, str],
+    c: Constraints,
+    current: Mapping[str, str] | None,
+    *,
+    level: str = "footprint",
 ) -> _PlanRead:
     known = set(problem.codes)
     fp_of = {code: fp for code, fp in assigned.items() if code in known}
@@ -203,7 +227,7 @@ def _read_plan(
         parts = [sorted(p) for p in nx.connected_components(graph.subgraph(ms))]
         parts.sort(key=lambda p: (-sum(pops[u] for u in p), p))
         pieces[fp] = parts
-    return _PlanRead(problem, c, assigned, fp_of, members, pieces, current)
+    return _PlanRead(problem, c, assigned, fp_of, members, pieces, current, level)
 
 
 def _unknown_units(p: _PlanRead) -> Iterator[Violation]:
@@ -222,8 +246,8 @@ def _unassigned_units(p: _PlanRead) -> Iterator[Violation]:
             "unassigned",
             None,
             f"{_plural(len(unassigned), 'unit')} ({pop:,} {p.people}) "
-            f"{'has' if len(unassigned) == 1 else 'have'} no footprint: "
-            f"{_units_text(problem, unassigned)}; assign every unit to a footprint",
+            f"{'has' if len(unassigned) == 1 else 'have'} no {p.level}: "
+            f"{_units_text(problem, unassigned)}; assign every unit to a {p.level}",
             tuple(unassigned),
         )
 
@@ -236,9 +260,9 @@ def _floor(p: _PlanRead) -> Iterator[Violation]:
             yield Violation(
                 "floor",
                 fp,
-                f"footprint {fp!r} has {pop:,} {p.people}, below the floor of "
+                f"{p.level} {fp!r} has {pop:,} {p.people}, below the floor of "
                 f"{c.min_population:,} ({c.min_population - pop:,} short); add neighbouring "
-                "units or merge it with a neighbouring footprint",
+                f"units or merge it with a neighbouring {p.level}",
                 tuple(ms),
             )
 
@@ -253,9 +277,9 @@ def _ceiling(p: _PlanRead) -> Iterator[Violation]:
             yield Violation(
                 "ceiling",
                 fp,
-                f"footprint {fp!r} has {pop:,} {p.people}, above the ceiling of "
+                f"{p.level} {fp!r} has {pop:,} {p.people}, above the ceiling of "
                 f"{cap:,} ({pop - cap:,} over); move units on its "
-                "edge to a neighbouring footprint or split it in two",
+                f"edge to a neighbouring {p.level} or split it in two",
                 tuple(ms),
             )
 
@@ -278,8 +302,8 @@ def _contiguity(p: _PlanRead) -> Iterator[Violation]:
         yield Violation(
             "contiguity",
             fp,
-            f"footprint {fp!r} is in {len(parts)} separate pieces{disabled}: {described}; "
-            "join the pieces through neighbouring units or make them separate footprints",
+            f"{p.level} {fp!r} is in {len(parts)} separate pieces{disabled}: {described}; "
+            f"join the pieces through neighbouring units or make them separate {p.level}s",
             tuple(ms),
         )
 
@@ -294,7 +318,7 @@ def _la_rule(p: _PlanRead) -> Iterator[Violation]:
                 "la-rule",
                 None,
                 f"LA block {block} ({_plural(len(units), 'unit')}) is split across "
-                f"{len(fps)} footprints: {split}; put the whole block in one footprint, "
+                f"{len(fps)} {p.level}s: {split}; put the whole block in one {p.level}, "
                 "or switch the LA rule off",
                 tuple(units),
             )
@@ -411,11 +435,38 @@ _RULE_CHECKS: tuple[Callable[[_PlanRead], Iterable[Violation]], ...] = (
 )
 
 
+def _nesting(p: _PlanRead, top: Mapping[str, str]) -> Iterator[Violation]:
+    """Clusters whose units lie in more than one footprint of the top level."""
+    for cluster, ms in p.members.items():
+        fps, split = _split(p.problem, ms, top)
+        if len(fps) > 1:
+            yield Violation(
+                "cluster-nesting",
+                cluster,
+                f"cluster {cluster!r} spans {len(fps)} footprints: {split}; put each cluster "
+                "inside one footprint",
+                tuple(ms),
+            )
+
+
+def _cluster_violations(
+    problem: Problem, top: Mapping[str, str], clusters: Mapping[str, str], c: Constraints
+) -> Iterator[Violation]:
+    """Every rule the clusters break, each as a ``cluster-`` rule of :data:`CLUSTER_RULES`."""
+    read = _read_plan(problem, _clean_plan(clusters), c.cluster_level(), None, level="cluster")
+    known = set(problem.codes)
+    yield from _nesting(read, {u: fp for u, fp in _clean_plan(top).items() if u in known})
+    for rule in (_unassigned_units, _floor, _ceiling, _contiguity, _la_rule):
+        for v in rule(read):
+            yield Violation(f"cluster-{v.rule}", v.footprint, v.message, v.units)
+
+
 def _check(
     problem: Problem,
     plan: Mapping[str, str],
     constraints: Constraints | None,
     current: Mapping[str, str] | None,
+    clusters: Mapping[str, str] | None = None,
 ) -> _Checked:
     c = Constraints() if constraints is None else constraints
     if not isinstance(c, Constraints):
@@ -426,6 +477,8 @@ def _check(
     _check_constraint_codes(problem, c)
     read = _read_plan(problem, assigned, c, current)
     out = [v for rule in _RULE_CHECKS for v in rule(read)]
+    if clusters is not None:
+        out.extend(_cluster_violations(problem, plan, clusters, c))
     out.sort(key=lambda v: (_RULE_ORDER[v.rule], v.footprint or "", v.units, v.message))
     return _Checked(violations=out, members=read.members, pieces=read.pieces)
 
@@ -451,6 +504,7 @@ def validate_plan(
     constraints: Constraints | None = None,
     *,
     current: Mapping[str, str] | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> list[Violation]:
     """Every rule the plan breaks, in a fixed order (empty when the plan is valid).
 
@@ -469,6 +523,12 @@ def validate_plan(
         The current plan, needed to check ``constraints.locked``: each locked
         footprint must have exactly the same units in ``plan`` as in
         ``current``. Locks are not checked when it is ``None``.
+    clusters
+        The second level of a nested plan (``objective="nested"``): unit code ->
+        cluster name. Each cluster must lie inside one footprint of ``plan``, be in
+        one piece, hold ``constraints.cluster_min_population`` to
+        ``cluster_max_population`` and, under ``whole-la``, keep LA blocks whole; a
+        unit with no cluster is reported. ``None`` checks the top level only.
 
     Returns
     -------
@@ -481,7 +541,10 @@ def validate_plan(
         ``whole-la``, an LA block split across footprints), ``keep-together``,
         ``keep-apart``, ``fixed``, ``locked`` and ``count`` (the number of
         footprints outside ``constraints.count_range``). Footprints are
-        formed from the known units only.
+        formed from the known units only. With ``clusters``, the same rules for the
+        clusters follow, named ``cluster-unassigned``, ``cluster-nesting``,
+        ``cluster-floor``, ``cluster-ceiling``, ``cluster-contiguity`` and
+        ``cluster-la-rule`` (:data:`CLUSTER_RULES`).
 
     Raises
     ------
@@ -491,7 +554,7 @@ def validate_plan(
     ConstraintsError
         When the constraints name unit codes that the problem does not have.
     """
-    return list(_check(problem, plan, constraints, current).violations)
+    return list(_check(problem, plan, constraints, current, clusters).violations)
 
 
 def _empty_summary() -> pd.DataFrame:

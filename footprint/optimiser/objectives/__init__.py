@@ -6,7 +6,7 @@ registry maps the constraint's ``objective`` name to it.
 
 from __future__ import annotations
 
-from . import balanced, compact, fewest_changes, max_footprints
+from . import balanced, compact, fewest_changes, max_footprints, nested
 from .base import Objective
 
 OBJECTIVES: dict[str, Objective] = {
@@ -16,6 +16,7 @@ OBJECTIVES: dict[str, Objective] = {
         compact.OBJECTIVE,
         balanced.OBJECTIVE,
         fewest_changes.OBJECTIVE,
+        nested.OBJECTIVE,
     )
 }
 

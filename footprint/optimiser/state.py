@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Self
 
 from ..instance import Instance
@@ -14,7 +14,7 @@ Plan = dict[str, int]  # node -> footprint index
 # --- plans on the instance ---------------------------------------------------------------------
 
 
-def _groups(plan: Plan) -> dict[int, set[str]]:
+def _groups(plan: Mapping[str, int]) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for n, k in plan.items():
         out.setdefault(k, set()).add(n)
@@ -103,7 +103,9 @@ class PlanState:
     start partial: nodes not in it are simply not placed yet.
     """
 
-    def __init__(self, inst: Instance, plan: Plan, measure: Measure | None = None) -> None:
+    def __init__(
+        self, inst: Instance, plan: Mapping[str, int], measure: Measure | None = None
+    ) -> None:
         self.inst = inst
         self.measure = measure
         self.plan = dict(plan)

@@ -9,7 +9,6 @@ are read in person-km² (the model works in thousands of people).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ...instance import Instance
 from ...problem import Problem
@@ -100,13 +99,6 @@ def in_people(
     return never_negative(value, bound, inst=inst, assignment=assignment)
 
 
-def _settle(
-    status: str,
-    value: float | None,
-    bound: float | None,
-    **kw: Any,
-) -> tuple[float | None, float | None]:
-    return plain_gap(status, value, bound, **kw)
-
-
-OBJECTIVE = Objective("compact", solve=solve, read=in_people, wrong_side=above_plan, settle=_settle)
+OBJECTIVE = Objective(
+    "compact", solve=solve, read=in_people, wrong_side=above_plan, settle=plain_gap
+)

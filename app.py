@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages.get_data import offer_download, reference_data_missing
 from app_pages.shared import (
     dataset,
     digest_of,
@@ -52,6 +53,9 @@ def main() -> None:
     ds = None
     try:
         init_state()
+        if reference_data_missing():  # a first run: the app fetches its own data
+            offer_download()
+            return
         ds = guarded(dataset, what="Could not load the reference data")
         if ds is not None:
             if st.session_state["geo"] is None:

@@ -147,7 +147,8 @@ def init_state() -> None:
         if key not in st.session_state:
             st.session_state[key] = value
     if "tiles" not in st.session_state:
-        st.session_state["tiles"] = tiles_reachable()
+        # off until the planner asks: no call leaves the machine at start or per session
+        st.session_state["tiles"] = False
     keep_token()
 
 
@@ -384,7 +385,7 @@ def problem_for(_dataset: Dataset, digest: str) -> Any:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def tiles_reachable() -> bool:
-    """Whether OpenStreetMap answers from here (decides whether background tiles start on).
+    """Whether OpenStreetMap answers from here, asked only once the background map is on.
 
     At most ~1.5 s even where name lookups hang (no network): the check runs in a thread
     that is given up on.
@@ -1121,6 +1122,11 @@ def settings(ds: Dataset) -> None:
             "and export page to see LA borders and keep LAs whole."
         )
     st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
+    if st.session_state["tiles"] and not tiles_reachable():  # asked only once it is chosen
+        st.caption(
+            "OpenStreetMap did not answer from this server: if your browser cannot reach "
+            "it either, the map keeps its plain background."
+        )
 
 
 # --- the server's solvers ------------------------------------------------------------------

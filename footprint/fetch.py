@@ -63,6 +63,9 @@ __all__ = [
     "file_url",
     "offline_advice",
     "plan_fetch",
+    "plan_line",
+    "progress_text",
+    "size_text",
 ]
 
 #: The environment variable naming an internal copy to fetch from instead of the manifest's
@@ -657,6 +660,34 @@ def _good(path: Path, f: ManifestFile) -> bool:
         return path.stat().st_size == f.bytes and sha256_file(path) == f.sha256
     except OSError:
         return False
+
+
+def size_text(n: int) -> str:
+    """A byte count for people: ``7.2 kB``, ``2.9 MB`` (powers of 1,000, as file managers)."""
+    if n < 1000:
+        return f"{n:,} bytes"
+    for unit, size in (("kB", 1e3), ("MB", 1e6)):
+        if round(n / size, 1) < 1000:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e9:,.1f} GB"
+
+
+def plan_line(plan: FetchPlan, *, manifest: Manifest | None = None) -> str:
+    """The one line the app shows while the data is missing: what, how many files, how big."""
+    manifest = manifest or read_manifest()
+    n = len(plan.files)
+    what = "file" if n == 1 else "files"
+    return (
+        f"The reference data ({manifest.name}) is not on this machine yet: download it "
+        f"({n} {what}, {size_text(plan.total_bytes)}) to start planning."
+    )
+
+
+def progress_text(f: ManifestFile, received: int) -> str:
+    """One file's progress bar label: its path and how much of it has arrived."""
+    if received >= f.bytes:
+        return f"{f.path}: {size_text(f.bytes)}, done"
+    return f"{f.path}: {size_text(received)} of {size_text(f.bytes)}"
 
 
 def offline_advice(plan: FetchPlan, *, manifest: Manifest | None = None) -> str:

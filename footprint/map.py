@@ -52,6 +52,8 @@ from ._colours import FOOTPRINT_PALETTE, plan_colours
 from .errors import PlanError
 
 __all__ = [
+    "COLOUR_CHOICES",
+    "FLOOR_COLOURS",
     "FOOTPRINT_PALETTE",
     "POPULATION_COLOURS",
     "attribution_html",
@@ -65,12 +67,32 @@ __all__ = [
     "write_static_files",
 ]
 
-ColourBy = Literal["population", "footprint"]
+ColourBy = Literal["footprint", "population", "floor", "la", "area_team", "region"]
+
+#: What the map can colour the units by, in the words a planner reads (the app's choices).
+COLOUR_CHOICES: dict[str, str] = {
+    "footprint": "footprint",
+    "population": "population",
+    "floor": "distance from the floor",
+    "la": "upper-tier LA",
+    "area_team": "Area Team",
+    "region": "Region",
+}
+#: The grouping column behind each colouring by group (the LA comes from the LA audit).
+_GROUP_COLUMNS = {"area_team": "area_team_code", "region": "region_code"}
 
 #: Upper bounds of the population classes (the last class is open); 300,000 is the usual floor.
 POPULATION_BREAKS = (100_000, 200_000, 300_000, 500_000)
 #: ColorBrewer YlGnBu, one colour per population class.
 POPULATION_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+#: Upper bounds of a footprint's population as a share of the floor (the last class is open).
+FLOOR_BREAKS = (0.8, 1.0, 1.2, 1.5)
+#: ColorBrewer RdBu: reds below the floor, blues above it.
+FLOOR_COLOURS = ("#b2182b", "#f4a582", "#92c5de", "#4393c3", "#2166ac")
+#: A locked footprint's heavy outline (and its hatching, drawn over the fill).
+LOCKED_STROKE = "#000000"
+#: Zoom levels between which CCG names are written on the map, each when it fits.
+LABEL_ZOOMS = (8, 13)
 UNASSIGNED_FILL = "#d9d9d9"
 BELOW_FLOOR_STROKE = "#c0392b"
 HIGHLIGHT_STROKE = "#111111"
@@ -125,6 +147,46 @@ def _unit_geometries(geography: Any, *, decimals: int = 5) -> dict[str, str]:
         texts = _geojson_texts(disp.geometry.to_numpy(), decimals)
         cache["geometries"] = dict(zip(disp["code"].astype(str), texts, strict=True))
     return cache["geometries"]
+
+
+def _short_name(name: str) -> str:
+    """A unit's name as written on the map: "NHS Kernow CCG" -> "Kernow"."""
+    short = name.strip()
+    if short.startswith("NHS ") and len(short) > 4:
+        short = short[4:]
+    if short.endswith(" CCG") and len(short) > 4:
+        short = short[:-4]
+    return short
+
+
+def _label_properties(geography: Any) -> dict[str, dict[str, Any]]:
+    """Unit code -> its map label: the name (HTML-escaped), where it is written (a point
+    inside the unit, as ``[lat, lng]``) and the zoom from which it fits inside the unit
+    (``z``), cached. These never change while a plan is drawn."""
+    cache = _cache_for(geography)
+    if "labels" not in cache:
+        disp = geography.display_units
+        names = dict(zip(geography.units["code"].astype(str), geography.units["name"], strict=True))
+        geoms = disp.geometry.to_numpy()
+        points = shapely.point_on_surface(geoms)
+        bounds = shapely.bounds(geoms)
+        out: dict[str, dict[str, Any]] = {}
+        for code, point, (west, _s, east, _n) in zip(
+            disp["code"].astype(str), points, bounds, strict=True
+        ):
+            label = _short_name(str(names.get(code, code)))
+            # a label about 6.5 px a character fits when the unit is that wide on screen:
+            # a unit w degrees wide is w / 360 * 256 * 2**z pixels wide at zoom z
+            need = 6.5 * len(label) + 8
+            width = max(east - west, 1e-6)
+            z = int(np.ceil(np.log2(need * 360 / (256 * width))))
+            out[code] = {
+                "label": html.escape(label),
+                "at": [round(point.y, 4), round(point.x, 4)],
+                "z": int(np.clip(z, *LABEL_ZOOMS)),
+            }
+        cache["labels"] = out
+    return cache["labels"]
 
 
 def _boundary_lines(geography: Any, key: str, *, decimals: int = 4) -> str:
@@ -190,10 +252,15 @@ def _static_texts(geography: Any) -> dict[str, tuple[str, str]]:
     cache = _cache_for(geography)
     if "static" not in cache:
         geoms = _unit_geometries(geography)
+        labels = _label_properties(geography)
         texts = {
             "units": '{"type":"FeatureCollection","features":['
             + ",".join(
-                '{"type":"Feature","properties":{"code":' + _dumps(c) + '},"geometry":' + g + "}"
+                '{"type":"Feature","properties":'
+                + _dumps({"code": c, **labels[c]})
+                + ',"geometry":'
+                + g
+                + "}"
                 for c, g in geoms.items()
             )
             + "]}"
@@ -353,8 +420,7 @@ def unit_properties(
     PlanError
         When ``colour_by`` is unknown or the plan names codes not in the geography.
     """
-    if colour_by not in ("population", "footprint"):
-        raise PlanError(f"colour_by must be 'population' or 'footprint'; received {colour_by!r}")
+    _check_colour_by(geography, colour_by, audit=audit, floor=floor)
     plan = _check_assignment(geography, assignment)
     highlight = {str(c) for c in highlight}
     locked = {str(f) for f in locked}
@@ -365,7 +431,11 @@ def unit_properties(
     for code, fp in plan.items():
         fp_pop[fp] = fp_pop.get(fp, 0) + pop_of[code]
         fp_n[fp] = fp_n.get(fp, 0) + 1
-    colours = footprint_colours(geography, plan) if colour_by == "footprint" else {}
+    group_of_unit = _colour_groups(geography, colour_by, audit)
+    if colour_by == "footprint":
+        colours = footprint_colours(geography, plan)
+    else:  # neighbouring groups differ, as footprints do
+        colours = footprint_colours(geography, group_of_unit)
     audit_rows = {}
     shares: dict[str, str] = {}
     if audit is not None:
@@ -402,6 +472,7 @@ def unit_properties(
         groups=groups,
         group_of=group_of,
         drawn=assignment is not None,
+        colour_group=group_of_unit,
     )
     styles: list[dict[str, Any]] = []
     style_index: dict[str, int] = {}
@@ -445,21 +516,30 @@ class _Layer:
     groups: list[tuple[str, str, Mapping[str, str]]]
     group_of: Mapping[str, Mapping[str, Any]]
     drawn: bool
+    colour_group: Mapping[str, str]
 
 
 def _unit_style(ctx: _Layer, code: str, fp: str, population: int) -> dict[str, Any]:
-    """A unit's fill and outline: by population, by footprint (below the floor outlined), or
-    dashed grey when unassigned; highlighted units get a heavy outline."""
+    """A unit's fill and outline: by population, by its group, by footprint or by the
+    footprint's distance from the floor (below the floor outlined), or dashed grey when
+    unassigned; a locked footprint gets a heavy black outline and hatching, a highlighted
+    unit a heavy outline."""
     style: dict[str, Any] = {
         "color": "#ffffff",
         "weight": 0.6,
         "opacity": 0.9,
         "fillOpacity": ctx.fill_opacity,
     }
+    group = ctx.colour_group.get(code)
     if ctx.colour_by == "population":
         style["fillColor"] = POPULATION_COLOURS[_population_class(population)]
+    elif ctx.colour_by in _GROUPINGS:
+        style["fillColor"] = ctx.colours[group] if group else UNASSIGNED_FILL
     elif fp:
-        style["fillColor"] = ctx.colours[fp]
+        if ctx.colour_by == "floor" and ctx.floor:
+            style["fillColor"] = FLOOR_COLOURS[_floor_class(ctx.fp_pop[fp], ctx.floor)]
+        else:
+            style["fillColor"] = ctx.colours[fp]
         if ctx.floor is not None and ctx.fp_pop[fp] < ctx.floor:
             style.update(color=BELOW_FLOOR_STROKE, weight=1.6)
     else:
@@ -470,9 +550,63 @@ def _unit_style(ctx: _Layer, code: str, fp: str, population: int) -> dict[str, A
             weight=1.6,
             dashArray="4 3",
         )
+    if fp and fp in ctx.locked:
+        style.update(color=LOCKED_STROKE, weight=3.5, opacity=1.0, dashArray=None, hatch=1)
     if code in ctx.highlight:
         style.update(color=HIGHLIGHT_STROKE, weight=3.2, opacity=1.0, dashArray=None)
     return style
+
+
+#: The legend's picture of the hatching of a locked footprint.
+_HATCH_CSS = "repeating-linear-gradient(45deg,#00000073 0 2px,#ffffff 2px 5px)"
+#: The colourings by a group of units rather than by footprint.
+_GROUPINGS = ("la", "area_team", "region")
+
+
+def _floor_class(population: int, floor: int) -> int:
+    return int(np.searchsorted(FLOOR_BREAKS, population / floor, side="right"))
+
+
+def _check_colour_by(geography: Any, colour_by: object, *, audit: Any, floor: int | None) -> None:
+    """Refuse a colouring the map cannot draw, saying every reason at once."""
+    problems = []
+    if colour_by not in COLOUR_CHOICES:
+        problems.append(
+            f"colour_by must be one of {', '.join(map(repr, COLOUR_CHOICES))}; "
+            f"received {colour_by!r}"
+        )
+    if colour_by == "la" and audit is None:
+        problems.append("colour_by='la' needs the LA audit: pass audit=dataset.audit")
+    if colour_by == "floor" and not floor:
+        problems.append("colour_by='floor' needs a floor above 0: pass floor=300_000")
+    column = _GROUP_COLUMNS.get(str(colour_by))
+    if column and column not in geography.units.columns:
+        problems.append(
+            f"colour_by={colour_by!r} needs a {column!r} column, which "
+            f"{geography.name!r} does not have; colour by 'footprint' or 'population'"
+        )
+    if problems:
+        raise PlanError("; ".join(problems))
+
+
+def _colour_groups(geography: Any, colour_by: str, audit: Any) -> dict[str, str]:
+    """Unit code -> its group for a colouring by group (home LA, Area Team, Region)."""
+    if colour_by == "la":
+        rows = audit.units
+        return {
+            str(c): str(la)
+            for c, la in zip(rows["unit_code"], rows["home_la"], strict=True)
+            if isinstance(la, str) and la
+        }
+    column = _GROUP_COLUMNS.get(colour_by)
+    if column is None:
+        return {}
+    units = geography.units
+    return {
+        str(c): str(g)
+        for c, g in zip(units["code"], units[column], strict=True)
+        if isinstance(g, str) and g
+    }
 
 
 def _unit_tooltip(ctx: _Layer, row: Any, code: str, fp: str) -> list[str]:
@@ -554,8 +688,13 @@ def units_geojson(
         fill_opacity=fill_opacity,
     )
     geoms = _unit_geometries(geography)
+    labels = _label_properties(geography)
     features = [
-        '{"type":"Feature","properties":' + _dumps(p) + ',"geometry":' + geoms[p["code"]] + "}"
+        '{"type":"Feature","properties":'
+        + _dumps({**p, **labels[p["code"]]})
+        + ',"geometry":'
+        + geoms[p["code"]]
+        + "}"
         for p in props
     ]
     return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}", styles
@@ -592,6 +731,66 @@ window.fpFailed = window.fpFailed || function (layer, err) {
 """
 
 
+# What the units' layer adds over the fills once its features exist: the hatching of locked
+# footprints (an SVG pattern, in a layer that ignores the pointer, so a click still reaches
+# the unit) and the units' names, each written once the map is zoomed in far enough for it
+# to fit ("z"). Both go in a layer group beside the units, so they go when the units do.
+_DECORATE_JS = """
+window.fpDecorate = window.fpDecorate || function (units, marks, styles) {
+    var map = units._map;
+    if (!map) {  // not on the map yet: decorate once it is
+        units.once("add", function () { window.fpDecorate(units, marks, styles); });
+        return;
+    }
+    var svg = map.getRenderer(units)._container;
+    if (svg && !svg.querySelector("#fp-hatch")) {
+        var ns = "http://www.w3.org/2000/svg";
+        var defs = document.createElementNS(ns, "defs");
+        var pat = document.createElementNS(ns, "pattern");
+        pat.setAttribute("id", "fp-hatch");
+        pat.setAttribute("patternUnits", "userSpaceOnUse");
+        pat.setAttribute("width", "7");
+        pat.setAttribute("height", "7");
+        pat.setAttribute("patternTransform", "rotate(45)");
+        var bar = document.createElementNS(ns, "rect");
+        bar.setAttribute("width", "2.5");
+        bar.setAttribute("height", "7");
+        bar.setAttribute("fill", "#000000");
+        bar.setAttribute("fill-opacity", "0.45");
+        pat.appendChild(bar);
+        defs.appendChild(pat);
+        svg.insertBefore(defs, svg.firstChild);
+    }
+    units.eachLayer(function (layer) {
+        var p = layer.feature.properties;
+        if ((styles[p.style] || {}).hatch) {
+            marks.addLayer(L.geoJson(layer.feature, {interactive: false, style: {
+                stroke: false, fill: true, fillColor: "url(#fp-hatch)", fillOpacity: 1,
+                className: "fp-hatch"}}));
+        }
+        if (p.label && p.at) {
+            var tip = L.tooltip({permanent: true, direction: "center", interactive: false,
+                className: "fp-label", opacity: 1}).setLatLng(p.at).setContent(p.label);
+            tip.options.fpZ = p.z;
+            marks.addLayer(tip);
+        }
+    });
+    var show = function () {
+        if (!marks._map) { return; }
+        var z = map.getZoom();
+        marks.eachLayer(function (m) {
+            var el = m.options.fpZ !== undefined && m.getElement && m.getElement();
+            if (el) { el.style.display = m.options.fpZ <= z ? "" : "none"; }
+        });
+    };
+    map.on("zoomend", show);
+    marks.on("add", show);
+    marks.on("remove", function () { map.off("zoomend", show); });
+    show();
+};
+"""
+
+
 class _UnitsGeoJson(Layer):
     """The CCG polygons: styles by index, one tooltip per feature.
 
@@ -609,6 +808,8 @@ class _UnitsGeoJson(Layer):
                 layer.bindTooltip(f.properties.tooltip, {sticky: true, className: "fp-tip"});
             }
         }).addTo({{ this._parent.get_name() }});
+        {{ this.decorate_js }}
+        var {{ this.get_name() }}_marks = L.layerGroup().addTo({{ this._parent.get_name() }});
         {% if this.url %}
         {{ this.fetch_js }}
         (function (layer, props) {
@@ -617,10 +818,15 @@ class _UnitsGeoJson(Layer):
                     function (f) { return props[f.properties.code]; }
                 ).map(function (f) {
                     return {type: "Feature", geometry: f.geometry,
-                            properties: props[f.properties.code]};
+                            properties: Object.assign({}, f.properties, props[f.properties.code])};
                 })});
+                window.fpDecorate(layer, {{ this.get_name() }}_marks,
+                    {{ this.get_name() }}_styles);
             }).catch(function (e) { window.fpFailed(layer, e); });
         })({{ this.get_name() }}, {{ this.data }});
+        {% else %}
+        window.fpDecorate({{ this.get_name() }}, {{ this.get_name() }}_marks,
+            {{ this.get_name() }}_styles);
         {% endif %}
         {% if this.on_click %}({{ this.on_click }})({{ this.get_name() }});{% endif %}
         {% endmacro %}
@@ -641,6 +847,7 @@ class _UnitsGeoJson(Layer):
         self.data = data
         self.url = url
         self.fetch_js = _FETCH_JS
+        self.decorate_js = _DECORATE_JS
         self.on_click = on_click
         self.styles = _dumps(styles)
 
@@ -693,12 +900,18 @@ def legend_html(
     floor: int | None,
     crossings: bool,
     highlight: bool,
+    n_groups: int = 0,
+    locked: bool = False,
 ) -> str:
     """The legend's HTML: what the colours and outlines mean, and what population counts."""
     label = html.escape(geography.population_label)
     one = html.escape(_unit_words(geography)[0])
     rows: list[str] = []
-    if colour_by == "population":
+    if colour_by in _GROUPINGS:
+        rows.extend(_group_legend(colour_by, n_groups, one))
+    elif colour_by == "floor" and floor:
+        rows.extend(_floor_legend(floor, label, one))
+    elif colour_by == "population":
         rows.append(f"<b>{one} population</b><br><small>{label}</small>")
         edges = (0, *POPULATION_BREAKS)
         for i, colour in enumerate(POPULATION_COLOURS):
@@ -725,6 +938,10 @@ def legend_html(
         rows.append(
             f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned {one}"
         )
+    if locked:
+        rows.append(
+            f"{_swatch(_HATCH_CSS, stroke=LOCKED_STROKE, width=3)} locked footprint (hatched)"
+        )
     if highlight:
         rows.append(f"{_swatch('#ffffff', stroke=HIGHLIGHT_STROKE, width=3)} highlighted {one}")
     if getattr(geography, "la_upper", None) is not None:  # no LA layer, no LA lines
@@ -736,6 +953,29 @@ def legend_html(
         )
     # the title folds the rest away, for when the legend hides part of the map
     return f"<details open><summary>{rows[0]}</summary>{'<br>'.join(rows[1:])}</details>"
+
+
+def _group_legend(colour_by: str, n_groups: int, one: str) -> list[str]:
+    what = {"la": "Upper-tier LAs", "area_team": "NHS Area Teams", "region": "NHS Regions"}
+    note = f"each {one} in its home LA" if colour_by == "la" else "neighbours differ in colour"
+    return [
+        f"<b>{what[colour_by]}: {n_groups:,}</b><br><small>{note}</small>",
+        f"{_swatch(FOOTPRINT_PALETTE[3])}{_swatch(FOOTPRINT_PALETTE[4])}"
+        f"{_swatch(FOOTPRINT_PALETTE[5])} one colour per group; the tooltip names it",
+    ]
+
+
+def _floor_legend(floor: int, label: str, one: str) -> list[str]:
+    rows = [f"<b>Footprint population against the floor</b><br><small>{label}</small>"]
+    edges = (0.0, *FLOOR_BREAKS)
+    for i, colour in enumerate(FLOOR_COLOURS):
+        low = f"{edges[i] * floor:,.0f}"
+        text = (
+            f"{low} – {FLOOR_BREAKS[i] * floor:,.0f}" if i < len(FLOOR_BREAKS) else f"{low} or more"
+        )
+        rows.append(f"{_swatch(colour, stroke='#999')} {text}")
+    rows.append(f"{_swatch(UNASSIGNED_FILL, stroke='#333', dash=True, width=2)} unassigned {one}")
+    return rows
 
 
 def units_layer(
@@ -764,12 +1004,17 @@ def units_layer(
     assignment
         Unit code -> footprint name; units missing from it are unassigned.
     colour_by
-        ``"population"`` (classes of registered patients) or ``"footprint"``
-        (neighbouring footprints differ; unassigned CCGs grey with a dashed outline).
+        ``"footprint"`` (neighbouring footprints differ; unassigned CCGs grey with a
+        dashed outline), ``"population"`` (classes of registered patients),
+        ``"floor"`` (each footprint's population as a share of ``floor``: reds below,
+        blues above), or a grouping: ``"la"`` (each CCG's home upper-tier LA; needs
+        ``audit``), ``"area_team"`` or ``"region"`` (neighbouring groups differ). The
+        keys of :data:`COLOUR_CHOICES`, whose values say them in words.
     highlight
         Unit codes drawn with a bold black outline (e.g. the CCGs that moved).
     locked
-        Footprint names shown as locked in the tooltips.
+        Locked footprints: a heavy black outline and hatching on the map, "(locked)" in
+        the tooltips and a line in the legend.
     floor
         Population floor: footprints below it get a red outline.
     data_url
@@ -788,6 +1033,7 @@ def units_layer(
         When ``colour_by`` is unknown or the plan names unknown codes.
     """
     highlight = tuple(highlight)
+    locked = tuple(locked)
     kwargs: dict[str, Any] = dict(
         audit=audit,
         assignment=assignment,
@@ -818,6 +1064,8 @@ def units_layer(
                     floor=floor,
                     crossings=audit is not None and bool(audit.units["crosses"].any()),
                     highlight=bool(highlight),
+                    n_groups=len(set(_colour_groups(geography, colour_by, audit).values())),
+                    locked=bool(set(map(str, locked)) & set(plan.values())),
                 )
             )
         )
@@ -909,6 +1157,10 @@ class _Decor(folium.MacroElement):
         .fp-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%;
             margin: 0 5px 0 3px; vertical-align: middle; border: 1px solid #fff; }
         .fp-tip { font: 12px/1.4 sans-serif; }
+        .fp-label { background: rgba(255,255,255,0.78); border: 0; box-shadow: none;
+            padding: 0 3px; border-radius: 2px; font: 11px/1.25 sans-serif; color: #1a1a1a;
+            white-space: nowrap; }
+        .fp-label:before { display: none; }
         .leaflet-control-attribution { font-size: 10px; max-width: 75%; }
         .fp-attr, .fp-attr summary { display: inline; cursor: pointer; }
         .fp-attr summary::-webkit-details-marker { display: none; }
@@ -1160,7 +1412,8 @@ def build_map(
         A plan (unit code -> footprint). With one, CCGs are coloured by footprint
         unless ``colour_by`` says otherwise, and unassigned CCGs stand out.
     colour_by
-        ``"population"`` or ``"footprint"``; by default footprint when a plan is given.
+        One of :data:`COLOUR_CHOICES` (see :func:`units_layer`); by default footprint
+        when a plan is given, else population.
     highlight, locked, floor
         See :func:`units_layer`.
     show_lower_tier, show_area_teams, show_regions, show_crossings, links, tiles

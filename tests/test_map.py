@@ -45,7 +45,15 @@ def test_units_layer_is_small_and_carries_only_what_the_browser_needs(geography,
     assert '": ' not in data and "], [" not in data  # compact JSON
     feats = _features(data)
     assert len(feats) == 211
-    assert set(feats[0]["properties"]) == {"code", "footprint", "style", "tooltip"}
+    assert set(feats[0]["properties"]) == {
+        "code",
+        "footprint",
+        "style",
+        "tooltip",
+        "label",  # the name written on the map when zoomed in, where, and from which zoom
+        "at",
+        "z",
+    }
     # coordinates at 1e-5 degree at most, written short (no 2.3399200000000002)
     coords = re.findall(r"-?\d+\.(\d+)", data)
     assert max(len(d) for d in coords) <= 5
@@ -60,7 +68,8 @@ def test_static_files_carry_the_geometry_once(geography, dataset) -> None:
     assert all(re.fullmatch(r"[a-z_]+-[0-9a-f]{16}\.json", n) for n in names)
     units = json.loads(files[next(n for n in names if n.startswith("units-"))])
     assert len(units["features"]) == 211
-    assert {tuple(f["properties"]) for f in units["features"]} == {("code",)}
+    # the code, and the unit's name on the map (which never changes while a plan is drawn)
+    assert {tuple(f["properties"]) for f in units["features"]} == {("code", "label", "at", "z")}
     assert static_files(geography) == files  # stable names: a browser may cache them
 
 
@@ -232,9 +241,16 @@ def test_highlight_and_locked_show(geography) -> None:
 
 def test_bad_inputs_raise_clear_errors(geography) -> None:
     with pytest.raises(
-        PlanError, match="colour_by must be 'population' or 'footprint'; received 'rainbow'"
+        PlanError,
+        match="colour_by must be one of 'footprint', 'population', 'floor', 'la', "
+        "'area_team', 'region'; received 'rainbow'",
     ):
         units_geojson(geography, colour_by="rainbow")  # type: ignore[arg-type]
+    # every reason at once
+    with pytest.raises(PlanError, match=r"needs the LA audit: pass audit=dataset.audit$"):
+        units_geojson(geography, colour_by="la")
+    with pytest.raises(PlanError, match="colour_by='floor' needs a floor above 0"):
+        units_geojson(geography, colour_by="floor", floor=None)
     with pytest.raises(PlanError, match=r"1 unit code\(s\) that are not in .*: NOPE"):
         units_geojson(geography, assignment={"NOPE": "F1"})
     with pytest.raises(PlanError, match="must map unit codes to footprint names; received list"):
@@ -393,13 +409,16 @@ pytestmark = pytest.mark.realdata
 def test_bridges_and_river_crossings_are_drawn_as_dashed_links(geography, dataset) -> None:
     adj = dataset.adjacency
     links = adj.bridges + adj.river_crossings
-    html_text = base_map(geography, links=links, tiles=False).get_root().render()
+    # without the LA lines, the links are the one inline line layer of the page
+    html_text = (
+        base_map(geography, links=links, tiles=False, show_upper_tier=False).get_root().render()
+    )
     assert "Island bridges and river crossings" in html_text
-    from footprint.map import _link_lines
-
-    data = _link_lines(geography, list(links))
-    assert f"L.geoJson({data}," in html_text
-    lines = json.loads(data)["geometry"]["coordinates"]
+    inline = re.findall(r"L\.geoJson\((\{.*?\}), \{\s*pane", html_text)
+    assert len(inline) == 1
+    data = json.loads(inline[0])
+    assert data["geometry"]["type"] == "MultiLineString"
+    lines = data["geometry"]["coordinates"]
     assert len(lines) == 13  # 2 Isle of Wight bridges, 11 river crossings
     # each line runs from a point inside one unit to a point inside the other (lon, lat)
     disp = geography.display_units.set_index("code")
@@ -416,3 +435,123 @@ def test_bridges_and_river_crossings_are_drawn_as_dashed_links(geography, datase
         r"in .*: NOPE; pass pairs of this geography's codes",
     ):
         base_map(geography, links=[("E38000001", "NOPE")], tiles=False)
+
+
+# --- colourings, locked footprints, names on the map -----------------------------------------
+
+
+def _style_of(geography, code: str, **kw) -> dict:
+    props, styles = unit_properties(geography, **kw)
+    return styles[next(p["style"] for p in props if p["code"] == code)]
+
+
+def test_colour_by_area_team_region_and_la_gives_each_group_one_colour(geography, dataset) -> None:
+    units = geography.units.set_index("code")
+    home = dataset.audit.units.set_index("unit_code")["home_la"]
+    for colour_by, group_of in (
+        ("area_team", units["area_team_code"]),
+        ("region", units["region_code"]),
+        ("la", home),
+    ):
+        props, styles = unit_properties(geography, audit=dataset.audit, colour_by=colour_by)
+        fill = {p["code"]: styles[p["style"]]["fillColor"] for p in props}
+        by_group: dict[str, set[str]] = {}
+        for code, colour in fill.items():
+            by_group.setdefault(group_of[code], set()).add(colour)
+        assert all(len(c) == 1 for c in by_group.values()), colour_by  # one colour a group
+        # touching groups differ, as touching footprints do
+        expected = footprint_colours(geography, {c: group_of[c] for c in fill})
+        assert fill == {c: expected[group_of[c]] for c in fill}
+        legend = next(
+            c
+            for c in units_layer(
+                geography, audit=dataset.audit, colour_by=colour_by
+            )._children.values()
+            if type(c).__name__ == "_Legend"
+        )
+        assert f": {len(by_group)}</b>" in legend.html_text
+    assert len({units.loc[c, "region_code"] for c in units.index}) == 4
+
+
+def test_colour_by_distance_from_the_floor_follows_the_footprints_share_of_it(geography) -> None:
+    from footprint.map import FLOOR_COLOURS
+
+    pop = geography.units.set_index("code")["population"]
+    codes = list(pop.index)
+    plan = {codes[0]: "One", codes[1]: "Two", codes[2]: "Two"}
+    floor = int(pop[codes[0]])  # "One" holds exactly the floor: the first class above it
+    one = _style_of(geography, codes[0], assignment=plan, colour_by="floor", floor=floor)
+    assert one["fillColor"] == FLOOR_COLOURS[2]
+    low = _style_of(geography, codes[0], assignment=plan, colour_by="floor", floor=floor * 10)
+    assert low["fillColor"] == FLOOR_COLOURS[0] and low["color"] == "#c0392b"
+    high = _style_of(geography, codes[0], assignment=plan, colour_by="floor", floor=floor // 2)
+    assert high["fillColor"] == FLOOR_COLOURS[4]
+    out = _style_of(geography, codes[5], assignment=plan, colour_by="floor", floor=floor)
+    assert out["fillColor"] == UNASSIGNED_FILL and out["dashArray"]
+    legend = units_layer(geography, assignment=plan, colour_by="floor", floor=300_000)
+    text = next(c for c in legend._children.values() if type(c).__name__ == "_Legend").html_text
+    assert "240,000 – 300,000" in text and "450,000 or more" in text
+
+
+def test_a_locked_footprint_is_outlined_and_hatched_on_the_map_and_in_the_legend(
+    geography,
+) -> None:
+    plan = {"E38000001": "North", "E38000002": "South"}
+    locked = _style_of(geography, "E38000001", assignment=plan, locked=["North"])
+    free = _style_of(geography, "E38000002", assignment=plan, locked=["North"])
+    assert locked["hatch"] and locked["weight"] >= 3.5 and locked["color"] == "#000000"
+    assert "hatch" not in free and free["weight"] < 2
+    m = base_map(geography, tiles=False, leaflet_url="x/")
+    m.add_child(units_layer(geography, assignment=plan, colour_by="footprint", locked=["North"]))
+    html_text = m.get_root().render()
+    assert 'fillColor: "url(#fp-hatch)"' in html_text and "locked footprint (hatched)" in html_text
+    # no lock among the plan's footprints, no lock in the legend
+    group = units_layer(geography, assignment=plan, colour_by="footprint", locked=["Gone"])
+    text = next(c for c in group._children.values() if type(c).__name__ == "_Legend").html_text
+    assert "locked" not in text
+
+
+def test_names_are_written_short_escaped_and_only_when_they_fit(geography, tmp_path) -> None:
+    data, _ = units_geojson(geography)
+    props = {f["properties"]["code"]: f["properties"] for f in _features(data)}
+    names = geography.units.set_index("code")["name"]
+    code = next(c for c, n in names.items() if "&" in n)  # NHS Barking & Dagenham
+    assert props[code]["label"] == "Barking &amp; Dagenham"
+    assert all(not p["label"].startswith("NHS ") for p in props.values())
+    # small London CCGs need a closer zoom than large rural ones
+    big = geography.display_units.to_crs(27700).area.idxmax()
+    large = str(geography.display_units.loc[big, "code"])
+    london = [
+        c for c in props if "London" in str(geography.units.set_index("code").loc[c, "region"])
+    ]
+    assert props[large]["z"] < min(props[c]["z"] for c in london)
+    assert all(8 <= p["z"] <= 13 for p in props.values())
+    # the label sits inside its unit ([lat, lng])
+    shape = geography.display_units.set_index("code").loc[code, "geometry"]
+    lat, lng = props[code]["at"]
+    assert shape.buffer(1e-3).contains(shapely.Point(lng, lat))
+    # the same labels travel in the static file the app serves
+    units_file = next(v for k, v in static_files(geography).items() if k.startswith("units-"))
+    assert '"label":"Barking \\u0026amp; Dagenham"' in units_file.decode()
+
+
+def test_hostile_unit_names_are_written_as_text(tmp_path) -> None:
+    from helpers import grid_units
+
+    from footprint.loader import load_geography
+
+    grid = grid_units(1, 2)
+    grid["geometry"] = grid.translate(400_000, 280_000)
+    grid["name"] = ["<img src=x onerror=alert(1)>", "</script><b>NHS"]
+    boundaries = tmp_path / "wards.geojson"
+    grid.to_crs(4326).to_file(boundaries, driver="GeoJSON")
+    people = tmp_path / "people.csv"
+    people.write_text("code,population\n" + "".join(f"{c},1000\n" for c in grid["code"]))
+    wards = load_geography(
+        boundaries, people, code_column="code", name_column="name", population_column="population"
+    )
+    html_text = build_map(wards, tiles=False).get_root().render()
+    assert "<img src=x" not in html_text and "</script><b>" not in html_text
+    data, _ = units_geojson(wards)
+    labels = sorted(f["properties"]["label"] for f in _features(data))
+    assert labels == ["&lt;/script&gt;&lt;b&gt;NHS", "&lt;img src=x onerror=alert(1)&gt;"]

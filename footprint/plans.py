@@ -68,6 +68,9 @@ class PlanImport:
         by the line where it opens; those lines are skipped).
     rows
         Number of data rows read (blank lines not counted).
+    clusters
+        Unit code -> cluster name, from an optional ``cluster`` column (the second level
+        of a nested plan), for the units of ``assignment`` whose rows name one cluster.
     """
 
     assignment: dict[str, str]
@@ -76,6 +79,7 @@ class PlanImport:
     duplicates: tuple[str, ...]
     problems: tuple[str, ...]
     rows: int
+    clusters: dict[str, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -208,6 +212,11 @@ def read_plan_csv(
         ) from None
     problems = rows.problems(lines, delimiter=delimiter)
     assignment, duplicates = _settle(rows.seen, problems)
+    clusters = {
+        code: names.pop()
+        for code, names in rows.clusters.items()
+        if code in assignment and len(names) == 1 and "" not in names
+    }
     return PlanImport(
         assignment=assignment,
         unknown_codes=tuple(sorted(rows.unknown)),
@@ -215,6 +224,7 @@ def read_plan_csv(
         duplicates=tuple(duplicates),
         problems=tuple(problems),
         rows=rows.n_rows,
+        clusters=clusters,
     )
 
 
@@ -300,11 +310,13 @@ class _Rows:
     quoted: list[tuple[int, int]] = field(default_factory=list)
     seen: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)
+    clusters: dict[str, set[str]] = field(default_factory=dict)
     n_rows: int = 0
 
     def __post_init__(self) -> None:
         columns = [_norm(h) for h in self.header]
         self.i_code, self.i_fp = columns.index("unit_code"), columns.index("footprint")
+        self.i_cluster = columns.index("cluster") if "cluster" in columns else None
         self.width = len(self.header)
 
     def add(self, row: list[str], *, start: int, end: int) -> None:
@@ -336,6 +348,9 @@ class _Rows:
             self.unknown.add(raw_code)
             return
         self.seen.setdefault(code, []).append((line, footprint))
+        if self.i_cluster is not None and self.i_cluster < len(row):
+            cluster = clean_name(unsafe_cell(row[self.i_cluster].strip()))
+            self.clusters.setdefault(code, set()).add(cluster)
 
     def problems(self, lines: list[str], *, delimiter: str) -> list[str]:
         """The rows skipped, each kind in one sentence."""
@@ -442,7 +457,12 @@ def clean_plan(assignment: Mapping[str, str | None]) -> dict[str, str]:
     return out
 
 
-def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None = None) -> bytes:
+def write_plan_csv(
+    assignment: Mapping[str, str],
+    *,
+    codes: Iterable[str] | None = None,
+    clusters: Mapping[str, str] | None = None,
+) -> bytes:
     """The plan as UTF-8 ``unit_code,footprint`` CSV (what :func:`read_plan_csv` reads).
 
     Names are cleaned of control characters, and a cell starting with ``=``, ``+``,
@@ -457,6 +477,9 @@ def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None
     codes
         Every unit to write, in this order (units the assignment leaves out get
         an empty footprint). Default: the assignment's codes, sorted.
+    clusters
+        Unit code -> cluster name (a nested plan's second level): written as a third
+        column, ``cluster``, which :func:`read_plan_csv` reads back.
 
     Raises
     ------
@@ -491,9 +514,12 @@ def write_plan_csv(assignment: Mapping[str, str], *, codes: Iterable[str] | None
         raise PlanError("Cannot write the plan", problems=problems)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(PLAN_COLUMNS)
+    writer.writerow(PLAN_COLUMNS if clusters is None else (*PLAN_COLUMNS, "cluster"))
     for code in order:
         # a name such as =HYPERLINK(...) must stay text in a spreadsheet: safe_cell quotes it,
         # and read_plan_csv takes the quote off again
-        writer.writerow((safe_cell(code), safe_cell(plan.get(code, ""))))
+        row = [safe_cell(code), safe_cell(plan.get(code, ""))]
+        if clusters is not None:
+            row.append(safe_cell(clean_name(clusters.get(code, ""))))
+        writer.writerow(row)
     return buf.getvalue().encode("utf-8")

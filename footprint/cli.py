@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._text import population_word
+from .constraints import CLUSTER_RANGE, NESTED_COUNTS
 from .errors import ConstraintsError, FootprintError, InputFileError
 
 if TYPE_CHECKING:
@@ -108,6 +109,16 @@ def _population(text: str) -> int:
             f"got {text!r}; expected at most {MAX_POPULATION:,} people"
         )
     return value
+
+
+def _population_range(text: str) -> tuple[int, int]:
+    """--cluster-pop: ``LOW:HIGH``, two whole numbers of people (their order is checked later)."""
+    low, sep, high = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected LOW:HIGH in people, e.g. 250000:1000000"
+        )
+    return _population(low), _population(high)
 
 
 def _count(text: str) -> int | tuple[int, int]:
@@ -270,6 +281,9 @@ _SCHEMA: dict[str, str] = {
     "locked": "names",
     "time_limit": "number",
     "mip_gap": "number",
+    "cluster_min_population": "population",
+    "cluster_max_population": "population",
+    "nested_maximise": "text",
 }
 
 
@@ -795,6 +809,9 @@ def _constraints_from_flags(
         mip_gap=args.mip_gap,
         solver=args.solver,
         change_measure=args.change_measure,
+        cluster_min_population=args.cluster_pop[0],
+        cluster_max_population=args.cluster_pop[1],
+        nested_maximise=args.maximise,
     )
 
 
@@ -814,7 +831,7 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--objective",
         default="max-footprints",
-        choices=["max-footprints", "compact", "balanced", "fewest-changes"],
+        choices=["max-footprints", "compact", "balanced", "fewest-changes", "nested"],
     )
     p.add_argument(
         "--min-pop", type=_population, default=300_000, help="population floor per footprint"
@@ -829,6 +846,20 @@ def _optimise_args(p: argparse.ArgumentParser) -> None:
         help="number of footprints: N, or LOW-HIGH for a range",
     )
     p.add_argument("--la-rule", default="whole-la", choices=["whole-la", "off"])
+    p.add_argument(
+        "--cluster-pop",
+        type=_population_range,
+        default=CLUSTER_RANGE,
+        metavar="LOW:HIGH",
+        help="nested: population range of the clusters inside each footprint "
+        "(default 250000:1000000)",
+    )
+    p.add_argument(
+        "--maximise",
+        default="footprints",
+        choices=NESTED_COUNTS,
+        help="nested: maximise the number of footprints or of clusters (default footprints)",
+    )
     for flag, metavar, text in _RULE_FLAGS:
         p.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
     p.add_argument(
@@ -902,7 +933,9 @@ def _optimise(args: argparse.Namespace) -> int:
     if args.out is not None and result.assignment:
         _write_output(
             args.out,
-            write_plan_csv(result.assignment, codes=list(units["code"])),
+            write_plan_csv(
+                result.assignment, codes=list(units["code"]), clusters=result.clusters or None
+            ),
             flag="--out",
             what="plan",
         )
@@ -914,6 +947,8 @@ def _optimise(args: argparse.Namespace) -> int:
     else:
         print(f"status      {result.status}")
         print(f"footprints  {result.footprints}")
+        if result.clusters:
+            print(f"clusters    {len(set(result.clusters.values()))}")
         if result.bound is not None:
             gap = "?" if result.gap is None else f"{result.gap:.2%}"
             print(f"bound       {result.bound:g}   gap {gap}")
@@ -959,6 +994,14 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
         metavar="FILE.json",
         help="constraints saved as JSON; --min-pop/--max-pop/--la-rule override it",
     )
+    p.add_argument(
+        "--cluster-pop",
+        type=_population_range,
+        default=None,
+        metavar="LOW:HIGH",
+        help="check the plan's cluster column too, each cluster within this range (a nested "
+        "plan; constraints saved by a nested run check it with their own range)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -983,6 +1026,9 @@ def _validate(args: argparse.Namespace) -> int:
         )
         if v is not None
     }
+    if args.cluster_pop is not None:
+        overrides["objective"] = "nested"
+        overrides["cluster_min_population"], overrides["cluster_max_population"] = args.cluster_pop
     if overrides:
         try:
             constraints = constraints.replace(**overrides)
@@ -996,7 +1042,12 @@ def _validate(args: argparse.Namespace) -> int:
     imp = read_plan_csv(
         args.plan, known_codes=problem.codes, nhs_codes=ds.geography.nhs_code_aliases
     )
-    violations = validate_plan(problem, imp.assignment, constraints)
+    violations = validate_plan(
+        problem,
+        imp.assignment,
+        constraints,
+        clusters=imp.clusters if constraints.objective == "nested" else None,
+    )
     if imp.unknown_codes:
         violations.insert(0, _unknown_violation(imp.unknown_codes))
     if args.json:

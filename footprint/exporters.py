@@ -1,4 +1,5 @@
-"""Plans written out for other tools: GeoPackage, GeoJSON, shapefile, CSV, KML and an HTML report.
+"""Plans written out: GeoPackage, GeoJSON, shapefile, KML and the plan CSV for other tools; a
+print-ready map (PDF, PNG), an HTML report and a table (CSV, Excel) for a meeting.
 
 Every export is built the same way: the assignment is checked against the
 geography, units are dissolved into footprints in British National Grid
@@ -8,6 +9,12 @@ the Open Government Licence attribution) travels inside the file. Geometry is
 written by pyogrio into a private temporary folder and read back as bytes, so
 the functions return bytes a web app can offer for download and never leave
 files behind.
+
+Geometry is clean in every format: footprints are dissolved, holes under 1 km²
+(pinholes between generalised boundaries) filled, parts under 0.1 km² dropped
+unless a real island, every geometry valid in shapely and GDAL, and coordinates
+written in degrees (GeoJSON, KML) snapped to the six decimals written, so no ring
+collapses in the file. A footprint has the colour the app's map gives it.
 
 Units the plan leaves unassigned are kept in every assignment table with an
 empty footprint and left out of the dissolved footprints; the metadata says so.
@@ -39,6 +46,7 @@ import io
 import json
 import logging
 import tempfile
+import weakref
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -53,23 +61,29 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ._colours import colour_apart
+from ._colours import plan_colours
 from ._text import clean_name, clean_text, safe_cell
 from ._version import version
 from .errors import PlanError
 from .plans import clean_plan, write_plan_csv
+from .printing import PAPER_SIZES, PrintedMap, render_map
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "EXPORT_FORMATS",
+    "PAPER_SIZES",
     "ExportFormat",
     "export_csv",
     "export_geojson",
     "export_geopackage",
     "export_html_report",
     "export_kml",
+    "export_pdf",
+    "export_png",
     "export_shapefile_zip",
+    "export_table_csv",
+    "export_xlsx",
     "footprint_layer",
 ]
 
@@ -80,24 +94,18 @@ UNASSIGNED_NOTE = (
     "are not part of the footprints layer"
 )
 KML_NS = "http://www.opengis.net/kml/2.2"
+#: Interior rings smaller than this (1 km²) are pinholes between generalised boundaries
+#: and are filled; no real enclave of a CCG is this small.
+MIN_HOLE_M2 = 1_000_000.0
+#: Polygon parts smaller than this (0.1 km²) are slivers and are dropped, unless they are a
+#: real island: a whole part of a unit's own boundary that touches no other part.
+MIN_PART_M2 = 100_000.0
+#: Coordinates written in longitude and latitude are on this grid (about 10 cm), so that
+#: every ring written is the ring checked (GeoJSON's and KML's six decimals).
+DEGREE_GRID = 1e-6
 
-
-def _colours(footprints: gpd.GeoDataFrame) -> list[str]:
-    """One colour per footprint, the same as on the app's map, such that touching ones differ.
-
-    Neighbouring footprints in similar colours read as one; the shared palette and
-    choice (:mod:`footprint._colours`) keep touching footprints apart and give a
-    footprint the colour it has in the app.
-    """
-    labels = [str(f) for f in footprints["footprint"]]
-    touching: dict[str, set[str]] = {lab: set() for lab in labels}
-    if len(labels) > 1:
-        left, right = footprints.sindex.query(footprints.geometry, predicate="intersects")
-        for i, j in zip(left, right, strict=True):
-            if i != j:
-                touching[labels[int(i)]].add(labels[int(j)])
-    colours = colour_apart(labels, touching)
-    return [colours[lab] for lab in labels]
+# Per-geography islands (small parts of units that touch no other part); weak keys.
+_ISLANDS: weakref.WeakKeyDictionary[Any, shapely.STRtree] = weakref.WeakKeyDictionary()
 
 
 # --- the shared preparation ------------------------------------------------------------------
@@ -109,6 +117,12 @@ class _Prepared:
     footprints: gpd.GeoDataFrame  # footprint, population, n_units, units, area_km2, [+table]
     metadata: dict[str, str]
     unassigned: list[str]
+    colours: dict[str, str]  # footprint -> colour, as on the app's map
+
+
+def _colours(prep: _Prepared) -> list[str]:
+    """One colour per footprint, the one the app's map gives it (:func:`plan_colours`)."""
+    return [prep.colours[label] for label in prep.footprints["footprint"]]
 
 
 def _text(value: object) -> str:
@@ -156,6 +170,83 @@ def _check_assignment(geography, assignment: Mapping[str, str]) -> dict[str, str
     return clean_plan(assignment)
 
 
+# --- clean geometry --------------------------------------------------------------------------
+
+
+def _islands(geography: Any, units: gpd.GeoDataFrame) -> shapely.STRtree:
+    """The small real islands of a geography: parts of units that touch no other part.
+
+    Generalised boundaries leave slivers beside a unit (a part that touches a
+    neighbour or the unit's own main part); a real island (the Isles of Scilly, a
+    tidal island) is a whole part that touches nothing. Only parts under
+    :data:`MIN_PART_M2` matter, as larger parts are kept anyway. Cached per geography.
+    """
+    with contextlib.suppress(KeyError, TypeError):
+        return _ISLANDS[geography]
+    parts = shapely.get_parts(units.geometry.to_numpy())
+    left, right = shapely.STRtree(parts).query(parts, predicate="intersects")
+    touches = np.zeros(len(parts), dtype=bool)
+    touches[left[left != right]] = True
+    small = shapely.area(parts) < MIN_PART_M2
+    tree = shapely.STRtree(parts[small & ~touches])
+    with contextlib.suppress(TypeError):
+        _ISLANDS[geography] = tree
+    return tree
+
+
+def _clean_polygons(geom: Any, islands: shapely.STRtree) -> Any:
+    """A (multi)polygon without pinholes or slivers, valid in shapely and GDAL.
+
+    Holes under :data:`MIN_HOLE_M2` are filled; parts under :data:`MIN_PART_M2` are
+    dropped unless they hold a real island (:func:`_islands`); the largest part is
+    kept whatever its size, so a footprint never vanishes. Parts a filled hole
+    swallowed are merged back by the final union.
+    """
+    if geom is None or geom.is_empty:
+        return geom
+    polys = [
+        p
+        for p in shapely.get_parts(shapely.make_valid(geom))
+        if p.geom_type in ("Polygon", "MultiPolygon")
+    ]
+    polys = [q for p in polys for q in shapely.get_parts(p)]
+    if not polys:
+        return shapely.MultiPolygon()
+    filled = [
+        shapely.Polygon(
+            p.exterior, [r for r in p.interiors if shapely.area(shapely.Polygon(r)) >= MIN_HOLE_M2]
+        )
+        for p in polys
+    ]
+    largest = max(range(len(filled)), key=lambda i: filled[i].area)
+    kept = [
+        p
+        for i, p in enumerate(filled)
+        if i == largest or p.area >= MIN_PART_M2 or len(islands.query(p, predicate="intersects"))
+    ]
+    out = shapely.union_all(kept) if len(kept) > 1 else kept[0]
+    return out if out.is_valid else shapely.make_valid(out)
+
+
+def _clean_layer(gdf: gpd.GeoDataFrame, islands: shapely.STRtree) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out.geometry = [_clean_polygons(g, islands) for g in gdf.geometry]
+    return out
+
+
+def _on_degree_grid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A layer in EPSG:4326 with its coordinates on :data:`DEGREE_GRID`, still valid.
+
+    Writing six decimals rounds coordinates; a narrow ring rounded by the writer can
+    collapse to two distinct points, which GDAL rejects ("Too few points in geometry
+    component"). Snapping here, with shapely keeping the output valid and dropping
+    what collapses, means the writer's rounding changes nothing.
+    """
+    out = gdf.to_crs(4326)
+    out.geometry = shapely.set_precision(out.geometry.to_numpy(), DEGREE_GRID)
+    return out
+
+
 def footprint_layer(
     geography, assignment: Mapping[str, str], *, table: pd.DataFrame | None = None
 ) -> gpd.GeoDataFrame:
@@ -165,18 +256,17 @@ def footprint_layer(
     ``; ``-joined unit codes), plus any further columns of ``table`` (a
     per-footprint summary with a ``footprint`` column, e.g. from
     ``footprint.validate.summarise_plan``), list cells joined as text.
+
+    The geometry is clean, as in every export: holes under 1 km² (pinholes between
+    generalised boundaries) are filled and parts under 0.1 km² dropped unless they
+    are a real island (a part of a unit that touches no other part), and every
+    geometry is valid.
     """
     return _prepare(geography, assignment, metadata=None, table=table).footprints
 
 
-def _prepare(
-    geography,
-    assignment: Mapping[str, str],
-    *,
-    metadata: Mapping[str, object] | None,
-    table: pd.DataFrame | None,
-) -> _Prepared:
-    plan = _check_assignment(geography, assignment)
+def _units_frame(geography, plan: Mapping[str, str]) -> gpd.GeoDataFrame:
+    """Every unit with its footprint (``""`` when unassigned), in EPSG:27700, sorted by code."""
     src = geography.units
     units = gpd.GeoDataFrame(
         {
@@ -191,21 +281,21 @@ def _prepare(
     )
     if units.crs is None or units.crs.to_epsg() != ANALYSIS_CRS:
         units = units.to_crs(ANALYSIS_CRS)
-    units = units.sort_values("unit_code", kind="stable").reset_index(drop=True)
-    unassigned = units.loc[units["footprint"] == "", "unit_code"].tolist()
+    return units.sort_values("unit_code", kind="stable").reset_index(drop=True)
 
-    assigned = units[units["footprint"] != ""]
-    rows = []
-    for label, group in assigned.groupby("footprint", sort=True):
-        rows.append(
-            {
-                "footprint": str(label),
-                "population": int(group["population"].sum()),
-                "n_units": len(group),
-                "units": "; ".join(group["unit_code"]),
-                "geometry": shapely.union_all(group.geometry.to_numpy()),
-            }
-        )
+
+def _dissolve(units: gpd.GeoDataFrame, islands: shapely.STRtree) -> gpd.GeoDataFrame:
+    """The assigned units dissolved into clean footprints, one row per footprint."""
+    rows = [
+        {
+            "footprint": str(label),
+            "population": int(group["population"].sum()),
+            "n_units": len(group),
+            "units": "; ".join(group["unit_code"]),
+            "geometry": _clean_polygons(shapely.union_all(group.geometry.to_numpy()), islands),
+        }
+        for label, group in units[units["footprint"] != ""].groupby("footprint", sort=True)
+    ]
     footprints = gpd.GeoDataFrame(
         rows,
         columns=["footprint", "population", "n_units", "units", "geometry"],
@@ -215,9 +305,17 @@ def _prepare(
     footprints["population"] = footprints["population"].astype("int64")
     footprints["n_units"] = footprints["n_units"].astype("int64")
     footprints.insert(4, "area_km2", (footprints.geometry.area / 1e6).round(1))
-    if table is not None:
-        footprints = _merge_table(footprints, table)
+    return footprints
 
+
+def _metadata(
+    geography,
+    metadata: Mapping[str, object] | None,
+    *,
+    n_units: int,
+    n_footprints: int,
+    unassigned: list[str],
+) -> dict[str, str]:
     meta: dict[str, str] = {
         "title": "Commissioning support footprints",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -225,8 +323,8 @@ def _prepare(
         "data": clean_text(geography.name),
         "data_digest": clean_text(geography.source_digest),
         "population": clean_text(geography.population_label),
-        "n_units": str(len(units)),
-        "n_footprints": str(len(footprints)),
+        "n_units": str(n_units),
+        "n_footprints": str(n_footprints),
         "n_unassigned": str(len(unassigned)),
         "unassigned_units": "; ".join(unassigned),
         "unassigned_note": UNASSIGNED_NOTE,
@@ -239,7 +337,28 @@ def _prepare(
     if "attribution" in meta and meta["attribution"] not in attribution:
         attribution.append(meta["attribution"])
     meta["attribution"] = " | ".join(attribution)
-    return _Prepared(units, footprints, meta, unassigned)
+    return meta
+
+
+def _prepare(
+    geography,
+    assignment: Mapping[str, str],
+    *,
+    metadata: Mapping[str, object] | None,
+    table: pd.DataFrame | None,
+) -> _Prepared:
+    plan = _check_assignment(geography, assignment)
+    units = _units_frame(geography, plan)
+    islands = _islands(geography, units)
+    footprints = _dissolve(units, islands)
+    if table is not None:
+        footprints = _merge_table(footprints, table)
+    units = _clean_layer(units, islands)
+    unassigned = units.loc[units["footprint"] == "", "unit_code"].tolist()
+    meta = _metadata(
+        geography, metadata, n_units=len(units), n_footprints=len(footprints), unassigned=unassigned
+    )
+    return _Prepared(units, footprints, meta, unassigned, plan_colours(geography, plan))
 
 
 def _merge_table(footprints: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -317,7 +436,7 @@ def export_geojson(
     with tempfile.TemporaryDirectory(prefix="footprint-export-") as tmp:
         path = Path(tmp) / "footprints.geojson"
         _write(
-            prep.footprints.to_crs(4326),
+            _on_degree_grid(prep.footprints),
             path,
             driver="GeoJSON",
             layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "6"},
@@ -494,9 +613,9 @@ def export_kml(
     ET.SubElement(doc, f"{k}description").text = "\n".join(
         f"{key}: {value}" for key, value in prep.metadata.items() if value
     )
-    fps = prep.footprints.to_crs(4326)
+    fps = _on_degree_grid(prep.footprints)
     label = prep.metadata["population"]
-    for i, colour in enumerate(_colours(prep.footprints)):
+    for i, colour in enumerate(_colours(prep)):
         style = ET.SubElement(doc, f"{k}Style", id=f"fp{i}")
         line = ET.SubElement(style, f"{k}LineStyle")
         ET.SubElement(line, f"{k}color").text = _kml_colour("#333333", 255)
@@ -528,41 +647,18 @@ def export_kml(
 # --- HTML report -----------------------------------------------------------------------------
 
 
-def _map_png(prep: _Prepared, *, title: str) -> bytes:
-    """A static map of the footprints, drawn off-screen (no pyplot, no display needed)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 9), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    units = prep.units
-    unassigned = units[units["footprint"] == ""]
-    if len(unassigned):
-        unassigned.plot(ax=ax, color="#eeeeee", edgecolor="#999999", linewidth=0.3, hatch="//")
-    fps = prep.footprints
-    if len(fps):
-        fps.plot(ax=ax, color=_colours(fps), edgecolor="#444444", linewidth=0.4)
-        if len(fps) <= 60:
-            points = fps.geometry.representative_point()
-            for label, pt in zip(fps["footprint"], points, strict=True):
-                ax.annotate(
-                    label,
-                    (pt.x, pt.y),
-                    ha="center",
-                    va="center",
-                    fontsize=6,
-                    parse_math=False,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
-                )
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    # parse_math=False: "$5m to $6m" is money, not mathematics, and "$x$" must not fail
-    ax.set_title(title, fontsize=11, parse_math=False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+def _printed(prep: _Prepared) -> PrintedMap:
+    """What the print-ready map draws, from the shared preparation."""
+    meta = prep.metadata
+    return PrintedMap(
+        units=prep.units,
+        footprints=prep.footprints,
+        colours=prep.colours,
+        title=clean_name(meta.get("scenario")) or "Unnamed plan",
+        date=meta["created"][:10],
+        population_label=meta["population"],
+        attribution=tuple(meta["attribution"].split(" | ")),
+    )
 
 
 _CSS = """
@@ -626,7 +722,7 @@ def export_html_report(
     meta = prep.metadata
     scenario = clean_name(meta.get("scenario")) or "Unnamed plan"
     status = clean_name(meta.get("status")) or "not stated"
-    png = _map_png(prep, title=f"{scenario}: {len(prep.footprints)} footprints")
+    png = render_map(_printed(prep), paper="A4", image_format="png", dpi=120)
     img = base64.b64encode(png).decode("ascii")
 
     if table is not None:
@@ -685,6 +781,207 @@ def export_html_report(
     return "\n".join(parts).encode("utf-8")
 
 
+# --- the print-ready map --------------------------------------------------------------------
+
+
+def export_pdf(
+    geography,
+    assignment: Mapping[str, str],
+    *,
+    metadata: Mapping[str, object] | None = None,
+    table: pd.DataFrame | None = None,
+    paper: str = "A4",
+) -> bytes:
+    """The plan as a one-page print-ready PDF map, landscape ``paper`` ("A4" or "A3").
+
+    Footprints in the app's colours labelled with their names and populations, a
+    legend, a London inset, a scale bar, the scenario's name (``metadata["scenario"]``)
+    and date, what the population counts and the attribution
+    (:mod:`footprint.printing`). ``table`` is accepted for a common signature.
+    """
+    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    return render_map(_printed(prep), paper=paper, image_format="pdf")
+
+
+def export_png(
+    geography,
+    assignment: Mapping[str, str],
+    *,
+    metadata: Mapping[str, object] | None = None,
+    table: pd.DataFrame | None = None,
+    paper: str = "A4",
+) -> bytes:
+    """The print-ready map of :func:`export_pdf` as a PNG at 200 dpi (A4: 2,338 x 1,654 px)."""
+    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    return render_map(_printed(prep), paper=paper, image_format="png")
+
+
+# --- the spreadsheet table ------------------------------------------------------------------
+
+# Per-geography unit -> home LA name (the upper-tier LA holding most of the unit); weak keys.
+_HOME_LA: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _home_las(geography) -> dict[str, str]:
+    """Unit code -> the name of the upper-tier LA holding most of it ({} without LAs)."""
+    if not geography.has_la_layer:
+        return {}
+    with contextlib.suppress(KeyError, TypeError):
+        return _HOME_LA[geography]
+    from .audit import audit_la
+
+    units = audit_la(geography).units.dropna(subset=["home_la_name"])
+    out = dict(zip(units["unit_code"].astype(str), units["home_la_name"].astype(str), strict=True))
+    with contextlib.suppress(TypeError):
+        _HOME_LA[geography] = out
+    return out
+
+
+def _plan_table(geography, prep: _Prepared) -> pd.DataFrame:
+    """One row per unit (grouped by footprint), then one row per footprint: a reader's table.
+
+    Columns: what the row is, the unit's code, NHS code and name, its footprint, its
+    population (headed with what it counts), and, where the geography has them, its
+    LA and Area Team by name. A footprint's row has its total population, its unit
+    count in the name column and its LAs and Area Teams joined.
+    """
+    unit_word, units_word = str(geography.unit_label), str(geography.unit_label_plural)
+    units = pd.DataFrame(prep.units.drop(columns="geometry"))
+    src = geography.units.assign(code=geography.units["code"].astype(str)).set_index("code")
+    las = _home_las(geography)
+    teams = dict(src["area_team"].dropna().astype(str)) if "area_team" in src else {}
+    units["la"] = units["unit_code"].map(lambda c: clean_name(las.get(c, "")))
+    units["team"] = units["unit_code"].map(lambda c: clean_name(teams.get(c, "")))
+    units["row"] = unit_word
+    units["key"] = units["footprint"].replace("", "\uffff")  # unassigned units last
+    units = units.sort_values(["key", "name", "unit_code"], kind="stable")
+    rows: list[pd.DataFrame] = []
+    for label, group in units.groupby("key", sort=True):
+        rows.append(group)
+        if label == "\uffff":
+            continue
+        rows.append(
+            pd.DataFrame(
+                [
+                    {
+                        "row": "Footprint total",
+                        "footprint": label,
+                        "name": f"{len(group)} {unit_word if len(group) == 1 else units_word}",
+                        "population": int(group["population"].sum()),
+                        "la": "; ".join(sorted({v for v in group["la"] if v})),
+                        "team": "; ".join(sorted({v for v in group["team"] if v})),
+                    }
+                ]
+            )
+        )
+    out = pd.concat(rows, ignore_index=True) if rows else units
+    headers = {
+        "row": "Row",
+        "unit_code": f"{unit_word} code",
+        "nhs_code": "NHS code",
+        "name": f"{unit_word} name",
+        "footprint": "Footprint",
+        "population": f"Population ({prep.metadata['population']})",
+        "la": "Local authority",
+        "team": "Area Team",
+    }
+    keep = [c for c in headers if c not in ("la", "team") or out[c].fillna("").astype(bool).any()]
+    out = out[keep].rename(columns=headers)
+    out[headers["population"]] = out[headers["population"]].astype("int64")
+    return out.fillna("")
+
+
+def _about_lines(prep: _Prepared) -> list[str]:
+    meta = prep.metadata
+    return [
+        f"Scenario: {clean_name(meta.get('scenario')) or 'Unnamed plan'}",
+        f"Created: {meta['created']} by {meta['tool']}",
+        f"Data: {meta['data']}",
+        f"Population: {meta['population']}",
+        *(f"Attribution: {a}" for a in meta["attribution"].split(" | ")),
+    ]
+
+
+def export_table_csv(
+    geography,
+    assignment: Mapping[str, str],
+    *,
+    metadata: Mapping[str, object] | None = None,
+    table: pd.DataFrame | None = None,
+) -> bytes:
+    """The plan as a table for a spreadsheet: UTF-8 CSV with a byte order mark (Excel).
+
+    One row per unit (code, NHS code, name, footprint, population, LA and Area
+    Team by name) grouped by footprint, each group followed by its footprint's row
+    (total population, LAs, Area Teams); then a blank line and the scenario, date,
+    what the population counts and the attribution. Every text cell passes through
+    :func:`~footprint._text.safe_cell`, so no name runs as a formula. This is a
+    report: the two-column plan CSV (:func:`export_csv`) is the file to import.
+    """
+    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    body = _table_csv(_plan_table(geography, prep))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([])
+    for line in _about_lines(prep):
+        writer.writerow([safe_cell(line)])
+    return ("\ufeff" + body + buf.getvalue()).encode("utf-8")
+
+
+def export_xlsx(
+    geography,
+    assignment: Mapping[str, str],
+    *,
+    metadata: Mapping[str, object] | None = None,
+    table: pd.DataFrame | None = None,
+) -> bytes:
+    """The table of :func:`export_table_csv` as an Excel workbook (openpyxl).
+
+    Sheet ``Plan``: the table with a bold, frozen header, a filter, populations as
+    numbers with thousands separators, and the attribution below it; sheet
+    ``About``: every metadata key and value. Text is stored as text (never a formula).
+    """
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
+
+    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    frame = _plan_table(geography, prep)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Plan"
+    _xlsx_rows(ws, [list(frame.columns)])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    _xlsx_rows(ws, frame.itertuples(index=False))
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for i, col in enumerate(frame.columns, start=1):
+        width = max([len(str(col)), *(len(str(v)) for v in frame[col])]) + 2
+        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width, 60)
+    _xlsx_rows(ws, [[""], *([line] for line in _about_lines(prep))])
+    about = wb.create_sheet("About")
+    _xlsx_rows(about, [["key", "value"], *prep.metadata.items()])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx_rows(ws: Any, rows: Any) -> None:
+    """Rows added below the sheet's last; text stays text (openpyxl reads ``=...`` as a formula)."""
+    for values in rows:
+        r = ws.max_row + 1 if ws.max_row > 1 or ws.cell(row=1, column=1).value is not None else 1
+        for i, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=i)
+            if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+                value, bool | np.bool_
+            ):
+                cell.value = value
+                cell.number_format = "#,##0"
+            else:
+                cell.value = clean_name(value)
+                cell.data_type = "s"
+
+
 # --- registry for the app --------------------------------------------------------------------
 
 
@@ -693,12 +990,20 @@ Exporter = Callable[..., bytes]
 
 @dataclass(frozen=True)
 class ExportFormat:
-    """One download the app offers: button label, file extension, MIME type and exporter."""
+    """One download the app offers: button label, file extension, MIME type and exporter.
+
+    ``audience`` is ``"gis"`` for files other tools read (GeoPackage, KML...) or
+    ``"meeting"`` for what people read (the printed map, the report, the table);
+    ``options`` names the keyword options the exporter takes beyond the common ones
+    (``("paper",)`` for the printed map).
+    """
 
     label: str
     extension: str
     mime: str
     function: Exporter
+    audience: str = "gis"
+    options: tuple[str, ...] = ()
 
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {
@@ -707,7 +1012,19 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
     ),
     "geojson": ExportFormat("GeoJSON", ".geojson", "application/geo+json", export_geojson),
     "shapefile": ExportFormat("Shapefile (zip)", ".zip", "application/zip", export_shapefile_zip),
-    "csv": ExportFormat("Plan CSV", ".csv", "text/csv", export_csv),
     "kml": ExportFormat("KML", ".kml", "application/vnd.google-earth.kml+xml", export_kml),
-    "html": ExportFormat("HTML report", ".html", "text/html", export_html_report),
+    "csv": ExportFormat("Plan CSV", ".csv", "text/csv", export_csv),
+    "pdf": ExportFormat("Map (PDF)", ".pdf", "application/pdf", export_pdf, "meeting", ("paper",)),
+    "png": ExportFormat("Map (PNG)", ".png", "image/png", export_png, "meeting", ("paper",)),
+    "html": ExportFormat("HTML report", ".html", "text/html", export_html_report, "meeting"),
+    "xlsx": ExportFormat(
+        "Table (Excel)",
+        ".xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        export_xlsx,
+        "meeting",
+    ),
+    "table_csv": ExportFormat("Table (CSV)", "-table.csv", "text/csv", export_table_csv, "meeting"),
 }
+"""Every export, by key; :mod:`footprint._cli_export` and the app's Export section both
+write from here, so a file made by a script is the file the app makes."""

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -32,6 +32,7 @@ __all__ = [
     "Change",
     "Drawing",
     "block_units",
+    "edit_words",
     "footprint_name",
     "keep_drawings",
     "kept_drawings",
@@ -291,6 +292,46 @@ class Drawing:
         again = Drawing(plan, locked, (*self._undo, self._state())[-HISTORY_LIMIT:], tuple(rest))
         return again, Change("redone", _diff(self.assignment, plan))
 
+    def apply_edits(
+        self, rows: Sequence[str], edits: Mapping[Any, Mapping[str, Any]]
+    ) -> tuple[Drawing, list[Change]]:
+        """Apply the edits a planner made in the table of footprints, one action each.
+
+        Parameters
+        ----------
+        rows
+            The footprint of each row of the table, in the order it was shown.
+        edits
+            Row number -> column -> new value, as a data editor reports them
+            (``{"0": {"footprint": "Tyne", "locked": True}}``); the row number may be a
+            string. A lock is applied before a rename, so a row renamed and locked at
+            once ends up locked under its new name. Columns other than ``footprint``
+            and ``locked``, and rows that are not in ``rows``, are ignored.
+
+        Returns
+        -------
+        The drawing after every edit, and one :class:`Change` per action tried (each
+        changed action is its own undo step).
+        """
+        drawing, changes = self, []
+        for key, edit in sorted(edits.items(), key=lambda kv: str(kv[0])):
+            try:
+                row = int(key)
+            except (TypeError, ValueError):
+                continue
+            if not 0 <= row < len(rows) or not isinstance(edit, Mapping):
+                continue
+            name = rows[row]
+            if "locked" in edit and edit["locked"] is not None:
+                drawing, change = drawing.set_locked(name, bool(edit["locked"]))
+                changes.append(change)
+            if "footprint" in edit:
+                drawing, change = drawing.rename(
+                    name, "" if edit["footprint"] is None else edit["footprint"]
+                )
+                changes.append(change)
+        return drawing, changes
+
     # --- saving ----------------------------------------------------------------------------
 
     def to_json(self) -> str:
@@ -396,6 +437,38 @@ def footprint_name(value: object) -> tuple[str, tuple[str, ...]]:
         name = name[:NAME_LIMIT].rstrip()
         notes.append(f"it was cut to {NAME_LIMIT} characters")
     return name, tuple(notes)
+
+
+def edit_words(change: Change, *, old: str = "") -> tuple[str, str]:
+    """A rename or a lock from the table of footprints in a planner's words.
+
+    Returns ``(kind, message)``: ``kind`` is ``"success"``, ``"info"`` or ``"warning"``
+    (how the page shows it), ``message`` plain text with names quoted as typed (the
+    page escapes it). ``old`` is the footprint's name before a rename.
+    """
+    cleaned = f" ({'; '.join(change.notes)})" if change.notes else ""
+    if change.kind == "renamed":
+        return "success", f"Renamed {old!r} to {change.footprint!r}{cleaned}."
+    if change.kind in ("locked", "unlocked"):
+        return "success", (
+            f"Locked {change.footprint!r}: clicks cannot change it and the optimiser keeps it."
+            if change.kind == "locked"
+            else f"Unlocked {change.footprint!r}."
+        )
+    if change.reason == "name-taken":
+        return "warning", (
+            f"{old!r} was not renamed: {change.blocked[0]!r} is already a footprint's name"
+            f"{cleaned}. Choose another name; to merge two footprints, put the units of one "
+            "in the other."
+        )
+    if change.reason == "empty-name":
+        return "warning", (
+            f"{old!r} was not renamed: a footprint needs a name with at least one "
+            f"visible character{cleaned}."
+        )
+    if change.reason == "no-such-footprint":
+        return "warning", f"{change.footprint!r} is no longer a footprint; nothing changed."
+    return "info", f"{old or change.footprint!r} is unchanged{cleaned}."
 
 
 # --- paint a block --------------------------------------------------------------------------

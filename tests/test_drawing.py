@@ -325,3 +325,54 @@ def test_renaming_refuses_a_name_that_differs_only_in_case_and_an_empty_one():
     # a footprint may change the case of its own name
     d2, ch = d.rename("North", "NORTH")
     assert ch.kind == "renamed" and d2.footprints == ["NORTH", "South"]
+
+
+def test_table_edits_rename_and_lock_each_as_its_own_undo_step():
+    from footprint.drawing import edit_words
+
+    d = Drawing.from_plan({"a": "Footprint 1", "b": "Footprint 2", "c": "Footprint 3"})
+    rows = ["Footprint 1", "Footprint 2", "Footprint 3"]
+    edits = {
+        "0": {"footprint": "North\n<b>East</b>", "locked": True},
+        1: {"footprint": "north <b>east</b>"},  # the same name in another case: refused
+        "7": {"footprint": "Nowhere"},  # not a row
+        "x": {"footprint": "Nowhere"},  # not a row number
+        2: {"population": 1},  # not an editable column
+    }
+    d2, changes = d.apply_edits(rows, edits)
+    assert [c.kind for c in changes] == ["locked", "renamed", "refused"]
+    assert dict(d2.assignment) == {
+        "a": "North <b>East</b>",
+        "b": "Footprint 2",
+        "c": "Footprint 3",
+    }
+    assert d2.locked == {"North <b>East</b>"}
+    assert edit_words(changes[1], old="Footprint 1") == (
+        "success",
+        "Renamed 'Footprint 1' to 'North <b>East</b>' (line breaks and tabs became spaces).",
+    )
+    kind, text = edit_words(changes[2], old="Footprint 2")
+    assert kind == "warning" and text.startswith(
+        "'Footprint 2' was not renamed: 'North <b>East</b>' is already a footprint's name"
+    )
+    assert edit_words(changes[0])[1].startswith("Locked 'Footprint 1'")
+    # two undo steps: the rename, then the lock
+    back, _ = d2.undo()
+    assert back.locked == {"Footprint 1"} and "Footprint 1" in back.footprints
+    back, _ = back.undo()
+    assert dict(back.assignment) == dict(d.assignment) and not back.locked
+
+
+def test_an_empty_or_invisible_name_from_the_table_is_refused_in_words():
+    from footprint.drawing import edit_words
+
+    d = Drawing.from_plan({"a": "North"})
+    same, (change,) = d.apply_edits(["North"], {0: {"footprint": "\u200b \x07"}})
+    assert same is d and change.reason == "empty-name"
+    assert edit_words(change, old="North") == (
+        "warning",
+        "'North' was not renamed: a footprint needs a name with at least one visible "
+        "character (control or invisible characters were removed).",
+    )
+    same, (change,) = d.apply_edits(["North"], {0: {"footprint": None}})
+    assert change.reason == "empty-name"

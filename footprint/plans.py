@@ -14,11 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
 
 from ._text import clean_name, decode_text, safe_cell, unsafe_cell
 from .errors import InputFileError, PlanError
@@ -26,7 +32,17 @@ from .errors import InputFileError, PlanError
 if TYPE_CHECKING:
     from _csv import Reader
 
-__all__ = ["PLAN_COLUMNS", "PlanImport", "clean_plan", "read_plan_csv", "write_plan_csv"]
+    from .geography import Geography
+
+__all__ = [
+    "PLAN_COLUMNS",
+    "PLAN_GEODATA_SUFFIXES",
+    "PlanImport",
+    "clean_plan",
+    "read_plan_csv",
+    "read_plan_geodata",
+    "write_plan_csv",
+]
 
 #: The two columns of a plan file, in order.
 PLAN_COLUMNS: tuple[str, str] = ("unit_code", "footprint")
@@ -71,6 +87,12 @@ class PlanImport:
     clusters
         Unit code -> cluster name, from an optional ``cluster`` column (the second level
         of a nested plan), for the units of ``assignment`` whose rows name one cluster.
+    ambiguous
+        From a file of footprint boundaries (:func:`read_plan_geodata`): each unit
+        that no footprint holds clearly (less than 90% of its area in the one it
+        was given), in words with its shares, e.g. ``"NHS Kent (E38000001): 62% in
+        North, 38% in South; put in North"``. Not a problem with the file, so
+        :attr:`clean` ignores it; show it to the planner.
     """
 
     assignment: dict[str, str]
@@ -80,6 +102,7 @@ class PlanImport:
     problems: tuple[str, ...]
     rows: int
     clusters: dict[str, str] = field(default_factory=dict)
+    ambiguous: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -523,3 +546,209 @@ def write_plan_csv(
             row.append(safe_cell(clean_name(clusters.get(code, ""))))
         writer.writerow(row)
     return buf.getvalue().encode("utf-8")
+
+
+# --- plans from footprint boundaries (GeoPackage, GeoJSON) ----------------------------------
+
+#: File types :func:`read_plan_geodata` reads.
+PLAN_GEODATA_SUFFIXES = (".gpkg", ".geojson", ".json")
+#: A unit whose largest share in one footprint is under this is reported as ambiguous.
+CLEAR_SHARE = 0.9
+#: A unit with less than this share of its area inside any footprint is left unassigned.
+MIN_COVER = 0.01
+_NAME_COLUMNS = ("footprint", "name", "footprint_name", "label")
+
+
+def read_plan_geodata(
+    upload: tuple[str, bytes],
+    geography: Geography,
+    *,
+    name_column: str | None = None,
+    max_bytes: int | None = None,
+) -> PlanImport:
+    """A plan from a file of footprint boundaries: each unit to the footprint holding most of it.
+
+    The app's own GeoPackage (its ``assignment`` layer) and GeoJSON (each footprint's
+    ``units``) read back exactly, from their attributes. Any other GeoPackage or
+    GeoJSON of footprints (one feature per footprint, or several parts with one name)
+    is read by area: each unit goes to the footprint holding the largest share of its
+    area; a unit under 90% in that footprint is described in
+    :attr:`PlanImport.ambiguous`, and a unit under 1% in any footprint is left
+    unassigned (:attr:`PlanImport.missing`).
+
+    The upload is handled as any boundary upload: its size checked against the upload
+    limit, its content checked against its name and opened only by that format's
+    driver (:func:`footprint.loader.read_boundaries`), at most
+    :data:`~footprint.uploads.MAX_UPLOAD_UNITS` features.
+
+    Parameters
+    ----------
+    upload
+        ``(file name, bytes)`` of a .gpkg, .geojson or .json file.
+    geography
+        The units to assign.
+    name_column
+        The column holding each footprint's name; by default the first of
+        ``footprint``, ``name``, ``footprint_name`` or ``label`` the file has.
+    max_bytes
+        Largest upload accepted (default :data:`~footprint.uploads.MAX_UPLOAD_BYTES`).
+
+    Raises
+    ------
+    InputFileError
+        When the file is too large, not the format its name says, unreadable, without
+        a name column, or its names are all blank.
+    """
+    from .uploads import MAX_UPLOAD_BYTES, _as_uploads, _check_size
+
+    ((name, data),) = _as_uploads(upload, what="plan")
+    _check_size([(name, data)], max_bytes=MAX_UPLOAD_BYTES if max_bytes is None else max_bytes)
+    if not name.lower().endswith(PLAN_GEODATA_SUFFIXES):
+        raise InputFileError(
+            f"{name}: a plan from boundaries must be a GeoPackage (.gpkg) or GeoJSON (.geojson, "
+            ".json) of footprints; for a CSV plan use the CSV import"
+        )
+    with tempfile.TemporaryDirectory(prefix="footprint-plan-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        frame = _footprint_features(path)
+    own = _own_export(frame, geography)
+    if own is not None:
+        return own
+    column = _name_column(frame, name_column, file_name=name)
+    return _by_area(frame, column, geography, file_name=name)
+
+
+def _footprint_features(path: Path) -> gpd.GeoDataFrame:
+    """The features of the file, from the app's ``assignment`` layer where a GeoPackage has it."""
+    from ._formats import check_boundary_file
+    from .loader import read_boundaries
+    from .uploads import MAX_UPLOAD_UNITS
+
+    layer = None
+    if path.suffix.lower() == ".gpkg":
+        source = check_boundary_file(path)
+        try:
+            layers = [str(x) for x in pyogrio.list_layers(source.target)[:, 0]]
+        except Exception:  # pyogrio raises several types for unreadable input
+            layers = []  # read_boundaries says what is wrong, in its words
+        for wanted in ("assignment", "footprints"):
+            if wanted in layers:
+                layer = wanted
+                break
+        else:
+            if len(layers) > 1:
+                raise InputFileError(
+                    f"{path.name}: the GeoPackage has {len(layers)} layers "
+                    f"({_listing(layers, limit=5)}) and none is called 'footprints'; save the "
+                    "footprints alone, or as a layer named 'footprints'"
+                )
+    return read_boundaries(path, layer=layer, max_units=MAX_UPLOAD_UNITS)
+
+
+def _own_export(frame: gpd.GeoDataFrame, geography: Geography) -> PlanImport | None:
+    """The plan the app's own export holds, read from its attributes; None for other files."""
+    known = {str(c) for c in geography.units["code"]}
+    plan: dict[str, str] = {}
+    pairs: Iterable[tuple[object, object]]
+    if {"unit_code", "footprint"} <= set(frame.columns):  # the GeoPackage's assignment layer
+        pairs = zip(frame["unit_code"], frame["footprint"], strict=True)
+    elif {"units", "footprint"} <= set(frame.columns):  # the footprints, as in the GeoJSON
+        pairs = (
+            (code.strip(), fp)
+            for units, fp in zip(frame["units"], frame["footprint"], strict=True)
+            for code in str(units or "").split(";")
+        )
+    else:
+        return None
+    for code, fp in pairs:
+        code = clean_name(code)
+        if code not in known or code in plan:
+            return None  # not this geography's export: read it by area
+        if clean_name(fp):
+            plan[code] = clean_name(fp)
+    return PlanImport(
+        assignment=plan,
+        unknown_codes=(),
+        missing=tuple(sorted(known - set(plan))),
+        duplicates=(),
+        problems=(),
+        rows=len(frame),
+    )
+
+
+def _name_column(frame: gpd.GeoDataFrame, wanted: str | None, *, file_name: str) -> str:
+    columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+    if wanted is not None:
+        if wanted in columns:
+            return wanted
+        problem = f"has no column {wanted!r}"
+    else:
+        lower = {c.lower(): c for c in columns}
+        found = next((lower[c] for c in _NAME_COLUMNS if c in lower), None)
+        if found is not None:
+            return found
+        problem = f"has none of the columns {', '.join(_NAME_COLUMNS)} that name a footprint"
+    raise InputFileError(
+        f"{file_name}: the file {problem}; its columns are "
+        f"{_listing([repr(c) for c in columns], limit=10) or 'none'}. Name the column that "
+        "holds each footprint's name"
+    )
+
+
+def _by_area(
+    frame: gpd.GeoDataFrame, column: str, geography: Geography, *, file_name: str
+) -> PlanImport:
+    """Each unit to the footprint holding the largest share of its area."""
+    units = geography.units
+    frame = frame.assign(_name=[clean_name(v) for v in frame[column]])
+    blank = int((frame["_name"] == "").sum())
+    frame = frame[frame["_name"] != ""]
+    if frame.empty:
+        raise InputFileError(
+            f"{file_name}: every feature's {column!r} is blank; expected the footprints' names"
+        )
+    if frame.crs is None:
+        raise InputFileError(
+            f"{file_name}: the file states no coordinate reference system; save it again in "
+            "British National Grid (EPSG:27700) or longitude and latitude (EPSG:4326)"
+        )
+    fps = frame.to_crs(units.crs)
+    shapes = shapely.make_valid(fps.geometry.to_numpy())
+    geoms = units.geometry.to_numpy()
+    left, right = shapely.STRtree(shapes).query(geoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(geoms[left], shapes[right]))
+    shares = pd.DataFrame(
+        {
+            "unit": units["code"].astype(str).to_numpy()[left],
+            "footprint": fps["_name"].to_numpy()[right],
+            "share": overlap / shapely.area(geoms[left]),
+        }
+    )
+    shares = shares.groupby(["unit", "footprint"], as_index=False)["share"].sum()
+    shares = shares.sort_values(["unit", "share"], ascending=[True, False], kind="stable")
+    plan: dict[str, str] = {}
+    ambiguous: list[str] = []
+    names = dict(zip(units["code"].astype(str), units["name"].astype(str), strict=True))
+    for code, rows in shares.groupby("unit", sort=True):
+        if rows["share"].sum() < MIN_COVER:
+            continue
+        top = rows.iloc[0]
+        plan[str(code)] = str(top["footprint"])
+        if top["share"] < CLEAR_SHARE:
+            split = ", ".join(
+                f"{r.share:.0%} in {r.footprint}" for r in rows.itertuples() if r.share >= 0.005
+            )
+            ambiguous.append(
+                f"{clean_name(names[str(code)])} ({code}): {split}; put in {top.footprint}"
+            )
+    problems = [f"{blank} feature(s) have a blank {column!r} and were left out"] if blank else []
+    return PlanImport(
+        assignment=plan,
+        unknown_codes=(),
+        missing=tuple(sorted(set(names) - set(plan))),
+        duplicates=(),
+        problems=tuple(problems),
+        rows=len(frame) + blank,
+        ambiguous=tuple(ambiguous),
+    )

@@ -5,6 +5,7 @@ starts with an underscore is private.
 """
 
 from ._version import version as _version
+from .access import AccessDeniedError, AccessPolicy, User
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
 from .compare import Comparison, compare_plans, match_footprints, moved_units, reference_plan
@@ -58,6 +59,8 @@ __all__ = [
     "MAX_UNIT_POPULATION",
     "MAX_UPLOAD_UNITS",
     "REGISTERED_PATIENTS",
+    "AccessDeniedError",
+    "AccessPolicy",
     "Adjacency",
     "Change",
     "Check",
@@ -81,6 +84,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioStore",
     "SolverError",
+    "User",
     "Violation",
     "__version__",
     "audit_la",

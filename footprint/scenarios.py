@@ -42,7 +42,7 @@ import threading
 import time
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from typing import Any, TypeGuard
 
 from ._cache import atomic_write_bytes, sync_folder, write_temp
 from .errors import FootprintError, InputFileError, PlanError
+from .history import AuditLog, version_changes
 
 try:  # POSIX
     import fcntl
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "SCENARIO_SOURCES",
+    "DeletedScenario",
     "Scenario",
     "ScenarioConflictError",
     "ScenarioError",
@@ -73,7 +75,8 @@ __all__ = [
 SCENARIO_SOURCES = ("drawn", "optimiser", "imported", "reference")
 FORMAT = "footprint-scenario"
 #: Version 2 added ``revision`` and ``updated``; version 1 files are read as revision 1.
-FORMAT_VERSION = 2
+#: Version 3 added ``created_by`` and ``updated_by`` (absent: not known, saved before sign-in).
+FORMAT_VERSION = 3
 MAX_NAME_LENGTH = 200
 #: A plan for every unit in England is well under 1 MB; anything past this is not a scenario.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -85,6 +88,17 @@ _TMP_PREFIX = ".tmp-"
 _LOCK_PREFIX = ".lock-"
 _MAX_PROBLEMS = 20
 _MAX_REVISION = 10**15
+_MAX_USER_LENGTH = 320  # an e-mail address's limit
+#: Hidden beside the scenarios: earlier versions (one folder per scenario file), the bin of
+#: deleted scenarios and the audit log. Hidden names are never listed as scenarios.
+HISTORY_FOLDER = ".history"
+BIN_FOLDER = ".bin"
+AUDIT_LOG = ".audit-log.jsonl"
+BIN_FORMAT = "footprint-deleted-scenario"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,60}-[0-9a-f]{12}")
+#: Called under a scenario's lock with what is saved now (``None``: nothing), to refuse a
+#: change by raising (:meth:`footprint.access.AccessPolicy.check` behind it in the app).
+Guard = Callable[["Scenario | None"], None]
 
 # flock excludes other open files, but on some network file systems it is emulated with
 # per-process locks; a lock per file within this process keeps threads apart there too.
@@ -164,6 +178,8 @@ def _field_problems(
     locked: object,
     revision: object,
     updated: object,
+    created_by: object = None,
+    updated_by: object = None,
 ) -> list[str]:
     """What is wrong with a scenario's fields, each saying what was received and expected."""
     problems: list[str] = []
@@ -222,7 +238,17 @@ def _field_problems(
             f"updated must be an ISO time as text; received {type(updated).__name__} "
             f"{_short(updated)}"
         )
+    problems += _user_problems(created_by=created_by, updated_by=updated_by)
     return problems
+
+
+def _user_problems(**users: object) -> list[str]:
+    return [
+        f"{key} must be a user's id (an e-mail address) as text of at most "
+        f"{_MAX_USER_LENGTH} characters; received {type(value).__name__} {_short(value)}"
+        for key, value in users.items()
+        if value is not None and not (isinstance(value, str) and len(value) <= _MAX_USER_LENGTH)
+    ]
 
 
 @dataclass(frozen=True)
@@ -259,6 +285,10 @@ class Scenario:
         so that a plan of one geography is never loaded onto another's units; ``None`` when
         not known (files saved before this field, or a geography without a digest). See
         :func:`geography_of` for how older files are placed.
+    created_by, updated_by
+        Who first saved it and who saved it last (the signed-in user's id, ``"local"``
+        without sign-in); ``None`` when not known (files saved before these fields). The
+        store sets both when it saves: ``created_by`` is kept from the saved file.
     """
 
     name: str
@@ -272,6 +302,8 @@ class Scenario:
     revision: int = 0
     updated: str | None = None
     geography: str | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _check_name(self.name))
@@ -297,6 +329,8 @@ class Scenario:
             locked=self.locked,
             revision=self.revision,
             updated=self.updated,
+            created_by=self.created_by,
+            updated_by=self.updated_by,
         )
         if problems:
             raise PlanError(f"Scenario {self.name!r} is malformed", problems=problems)
@@ -317,6 +351,8 @@ class Scenario:
             "revision": self.revision,
             "created": self.created,
             "updated": self.updated,
+            "created_by": self.created_by,
+            "updated_by": self.updated_by,
             "source": self.source,
             "status": self.status,
             "notes": self.notes,
@@ -398,6 +434,8 @@ class Scenario:
             locked=() if locked is None else locked,
             revision=revision,
             updated=body.get("updated"),
+            created_by=body.get("created_by"),
+            updated_by=body.get("updated_by"),
         )
         if revision == 0 and _is_int(revision):
             problems.append("revision must be 1 or more in a saved file; received 0")
@@ -426,6 +464,8 @@ class Scenario:
                 revision=revision,
                 updated=body.get("updated") or body["created"],
                 geography=geography,
+                created_by=body.get("created_by"),
+                updated_by=body.get("updated_by"),
             )
         except FootprintError as exc:
             raise InputFileError(f"{source_name}: {exc}") from None
@@ -563,6 +603,69 @@ def _read_mark(fd: int) -> int:
 def _write_mark(fd: int, revision: int) -> None:
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, f"{revision:<20d}\n".encode("ascii"))  # fixed width: no stale tail to truncate
+
+
+def _who(scenario: Scenario) -> str:
+    """Who saved ``scenario`` last, as a message names them."""
+    by = scenario.updated_by
+    return by if by and by != "local" else "someone else"
+
+
+def _by(scenario: Scenario) -> str:
+    by = scenario.updated_by
+    return f" by {by}" if by and by != "local" else ""
+
+
+def _check_revision(name: str, on_disk: Scenario | None, expected: int, *, doing: str) -> None:
+    """Refuse a change based on revision ``expected`` when that is not what is saved now,
+    saying who changed it and when."""
+    if on_disk is None:
+        raise ScenarioConflictError(
+            f"scenario {name!r} was deleted or renamed by someone else after you loaded "
+            f"revision {expected}; nothing was {doing}. Save it under a new "
+            "name, or pick it again from the saved scenarios"
+        )
+    if on_disk.revision != expected:
+        how = {
+            "deleted": "Reload it to see the changes, then delete it if you still mean to",
+            "renamed": "Reload it and rename it again",
+        }.get(doing, "Save it under a new name, or reload it and make your changes again")
+        it = "it was not" if doing in ("deleted", "renamed") else "nothing was"
+        raise ScenarioConflictError(
+            f"scenario {name!r} was changed by {_who(on_disk)} at {_when(on_disk.updated)} "
+            f"(revision {on_disk.revision}, you loaded revision {expected}); {it} {doing}. {how}"
+        )
+
+
+def _plain(scenario: Scenario) -> dict[str, Any]:
+    """What :func:`footprint.history.version_changes` compares."""
+    return {
+        "name": scenario.name,
+        "assignment": scenario.assignment,
+        "constraints_json": scenario.constraints_json,
+        "notes": scenario.notes,
+        "locked": scenario.locked,
+    }
+
+
+@dataclass(frozen=True)
+class DeletedScenario:
+    """A scenario in the bin: restore it with :meth:`ScenarioStore.undelete`.
+
+    Attributes
+    ----------
+    id
+        The bin entry's id (its file name without ``.json``).
+    scenario
+        The scenario as it was when deleted.
+    deleted, deleted_by
+        When (ISO time, UTC) and by whom (``None``: not known).
+    """
+
+    id: str
+    scenario: Scenario
+    deleted: str
+    deleted_by: str | None
 
 
 @dataclass(frozen=True)
@@ -778,8 +881,13 @@ class ScenarioStore:
         *,
         overwrite: bool = False,
         expected_revision: int | None = None,
+        user: str | None = None,
+        guard: Guard | None = None,
     ) -> Scenario:
         """Save a scenario atomically; returns it as saved, with its new revision and time.
+
+        The version it replaces is kept in the scenario's history (:meth:`history`) and
+        the save is recorded in the audit log (:attr:`log`) with what it changed.
 
         Parameters
         ----------
@@ -792,6 +900,11 @@ class ScenarioStore:
             The revision the planner loaded and edited. The save is refused if the
             saved scenario is no longer that revision (someone else saved, renamed
             or deleted it meanwhile). Needs ``overwrite=True``.
+        user
+            Who saves (recorded as ``updated_by``, and as ``created_by`` of a new one).
+        guard
+            Called under the scenario's lock with the scenario saved now (``None`` for
+            a new name); raises to refuse the save (the app checks the owner with it).
 
         Raises
         ------
@@ -819,6 +932,8 @@ class ScenarioStore:
                 overwrite=overwrite,
                 expected_revision=expected_revision,
                 doing="saved",
+                user=user,
+                guard=guard,
             )
         log.info("saved scenario %r revision %d to %s", saved.name, saved.revision, path)
         return saved
@@ -848,8 +963,14 @@ class ScenarioStore:
         overwrite: bool,
         expected_revision: int | None,
         doing: str,
+        user: str | None = None,
+        guard: Guard | None = None,
+        event: str = "save",
+        detail: Mapping[str, Any] | None = None,
+        compared_with: Scenario | None = None,
     ) -> Scenario:
-        """Write ``scenario`` to ``path`` (whose lock is held) and return it as written."""
+        """Write ``scenario`` to ``path`` (whose lock is held) and return it as written;
+        the version replaced goes to the history and the change to the audit log."""
         name = scenario.name
         if current is not None and current.problem is not None:
             raise ScenarioError(
@@ -861,25 +982,21 @@ class ScenarioStore:
         if on_disk is not None and not overwrite:
             raise ScenarioError(
                 f"a scenario called {name!r} is saved already (last saved at "
-                f"{_when(on_disk.updated)}); choose another name or overwrite it"
+                f"{_when(on_disk.updated)}{_by(on_disk)}); choose another name or overwrite it"
             )
+        if guard is not None:
+            guard(on_disk)
         if expected_revision is not None:
-            if on_disk is None:
-                raise ScenarioConflictError(
-                    f"scenario {name!r} was deleted or renamed by someone else after you loaded "
-                    f"revision {expected_revision}; nothing was {doing}. Save it under a new "
-                    "name, or pick it again from the saved scenarios"
-                )
-            if on_disk.revision != expected_revision:
-                raise ScenarioConflictError(
-                    f"scenario {name!r} was changed by someone else at {_when(on_disk.updated)} "
-                    f"(revision {on_disk.revision}, you loaded revision {expected_revision}); "
-                    f"nothing was {doing}. Save it under a new name, or reload it and make your "
-                    "changes again"
-                )
+            _check_revision(name, on_disk, expected_revision, doing=doing)
         previous = on_disk.revision if on_disk is not None else 0
         revision = max(previous, _read_mark(lock_fd)) + 1
-        new = replace(scenario, revision=revision, updated=_now())
+        new = replace(
+            scenario,
+            revision=revision,
+            updated=_now(),
+            created_by=on_disk.created_by if on_disk is not None else scenario.created_by or user,
+            updated_by=user if user is not None else scenario.updated_by,
+        )
         if on_disk is None and not overwrite:
             try:
                 _atomic_create(path, new.to_json())
@@ -889,18 +1006,55 @@ class ScenarioStore:
                     "another name or overwrite it"
                 ) from None
         else:
+            if on_disk is not None:
+                self._archive(path, on_disk)
             _atomic_write(path, new.to_json())
         _write_mark(lock_fd, revision)
+        before = compared_with or on_disk
+        changes = version_changes(_plain(before) if before else None, _plain(new))
+        self._record(
+            event, new.name, user, revision=revision, changes=changes.as_dict(), **(detail or {})
+        )
         return new
 
-    def delete(self, name: str, *, expected_revision: int | None = None) -> None:
-        """Remove a saved scenario.
+    def _history_dir(self, path: Path) -> Path:
+        return self.folder / HISTORY_FOLDER / path.stem
+
+    def _archive(self, path: Path, version: Scenario) -> None:
+        """Keep ``version`` (about to be replaced) in the history of the file ``path``."""
+        folder = self._history_dir(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = folder / f"r{version.revision:015d}.json"
+        if not kept.exists():
+            _atomic_write(kept, version.to_json())
+
+    def _record(self, event: str, name: str, user: str | None, **detail: Any) -> None:
+        """Append to the audit log; the change itself is done, so a log that cannot be
+        written is reported in the app's log rather than undoing it."""
+        try:
+            self.log.append(event, scenario=name, user=user, **detail)
+        except OSError as exc:
+            log.warning("could not write the audit log %s: %s", self.log.path, exc)
+
+    def delete(
+        self,
+        name: str,
+        *,
+        expected_revision: int | None = None,
+        user: str | None = None,
+        guard: Guard | None = None,
+    ) -> None:
+        """Move a saved scenario to the bin (:meth:`deleted`, :meth:`undelete`).
 
         Parameters
         ----------
         expected_revision
             The revision the planner was looking at; the delete is refused if
             someone else has saved the scenario since.
+        user
+            Who deletes (recorded in the bin and the audit log).
+        guard
+            As :meth:`save`'s: called with the scenario about to be deleted.
 
         Raises
         ------
@@ -916,24 +1070,43 @@ class ScenarioStore:
                 raise ScenarioError(f"no saved scenario is called {name!r}; nothing was deleted")
             current = self._on_disk(path)
             on_disk = current.scenario if current is not None else None
+            if guard is not None:
+                guard(on_disk)
             if expected_revision is not None:
                 if on_disk is None:
                     raise ScenarioConflictError(
                         f"the file of scenario {name!r} cannot be read, so it was not deleted: "
                         f"{current.problem if current else 'it is missing'}"
                     )
-                if on_disk.revision != expected_revision:
-                    raise ScenarioConflictError(
-                        f"scenario {name!r} was changed by someone else at "
-                        f"{_when(on_disk.updated)} (revision {on_disk.revision}, you loaded "
-                        f"revision {expected_revision}); it was not deleted. Reload it to see "
-                        "the changes, then delete it if you still mean to"
-                    )
+                _check_revision(name, on_disk, expected_revision, doing="deleted")
             if on_disk is not None:
                 _write_mark(fds[path], max(on_disk.revision, _read_mark(fds[path])))
+            self._to_bin(path, on_disk, user=user)
+        self._record(
+            "delete", name, user, revision=on_disk.revision if on_disk is not None else None
+        )
+        log.info("deleted scenario %r (%s) to the bin", name, path)
+
+    def _to_bin(self, path: Path, on_disk: Scenario | None, *, user: str | None) -> None:
+        """Move the file at ``path`` into the bin: a readable scenario as an entry that can
+        be restored, an unreadable file as it is (kept, never destroyed)."""
+        folder = self.folder / BIN_FOLDER
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        if on_disk is None:
+            os.replace(path, folder / f"{path.stem}~unreadable~{stamp}.bad")
+        else:
+            entry = {
+                "format": BIN_FORMAT,
+                "deleted": _now(),
+                "deleted_by": user,
+                "file": path.name,
+                "scenario": on_disk.to_json(),
+            }
+            target = folder / f"{path.stem}~r{on_disk.revision}~{stamp}.json"
+            _atomic_write(target, json.dumps(entry, ensure_ascii=False))
             path.unlink()
-            sync_folder(path.parent)
-        log.info("deleted scenario %r (%s)", name, path)
+        sync_folder(path.parent)
 
     def rename(
         self,
@@ -942,12 +1115,15 @@ class ScenarioStore:
         *,
         overwrite: bool = False,
         expected_revision: int | None = None,
+        user: str | None = None,
+        guard: Guard | None = None,
     ) -> Scenario:
         """Give a saved scenario a new name, keeping its creation time; returns the renamed one.
 
         Both names are locked while the new file is written and the old one
         removed. The new file is written first, so a crash in between leaves two
-        copies rather than none.
+        copies rather than none. Its history goes with it (unless the new name has a
+        history of its own already, which is kept).
 
         Raises
         ------
@@ -964,13 +1140,12 @@ class ScenarioStore:
             return self.load(old)
         with self._locked(old_path, new_path) as fds:
             scenario = self.load(old)
-            if expected_revision is not None and scenario.revision != expected_revision:
-                raise ScenarioConflictError(
-                    f"scenario {scenario.name!r} was changed by someone else at "
-                    f"{_when(scenario.updated)} (revision {scenario.revision}, you loaded "
-                    f"revision {expected_revision}); it was not renamed. Reload it and rename "
-                    "it again"
-                )
+            if guard is not None:
+                guard(scenario)
+            if expected_revision is not None:
+                _check_revision(scenario.name, scenario, expected_revision, doing="renamed")
+            # the renamed one's revisions go on from the old name's, as its history does
+            _write_mark(fds[new_path], max(scenario.revision, _read_mark(fds[new_path])))
             renamed = self._write(
                 replace(scenario, name=new_clean),
                 new_path,
@@ -979,13 +1154,238 @@ class ScenarioStore:
                 overwrite=overwrite,
                 expected_revision=None,
                 doing="renamed",
+                user=user,
+                event="rename",
+                detail={"renamed_from": scenario.name},
+                compared_with=scenario,
             )
             if old_path.is_file():
                 _write_mark(fds[old_path], max(scenario.revision, _read_mark(fds[old_path])))
+                self._move_history(old_path, new_path, scenario)
                 old_path.unlink()
                 sync_folder(old_path.parent)
         log.info("renamed scenario %r to %r", old, new_clean)
         return renamed
+
+    def _move_history(self, old_path: Path, new_path: Path, last: Scenario) -> None:
+        """The history of ``old_path`` (and its last version) goes to ``new_path``'s."""
+        self._archive(old_path, last)
+        source, target = self._history_dir(old_path), self._history_dir(new_path)
+        if target.exists():
+            log.info("history of %s kept in place: %s has one already", old_path.name, target)
+            return
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            log.warning("could not move the history of %s: %s", old_path.name, exc)
+
+    # --- history, the bin and read-only links -------------------------------------------------
+
+    @property
+    def log(self) -> AuditLog:
+        """The append-only log of saves, restores, renames and deletions in this folder."""
+        return AuditLog(self.folder / AUDIT_LOG)
+
+    def id_for(self, name: str) -> str:
+        """The scenario's id, for a read-only link: its file name without ``.json``."""
+        return self.path_for(name).stem
+
+    def by_id(self, ident: object) -> Scenario:
+        """The scenario a read-only link names. The id comes from an address bar, so it
+        is checked for an id's shape (letters, digits, ``_``, ``-`` and a 12-digit hash)
+        before it names a file.
+
+        Raises
+        ------
+        ScenarioError
+            When the id is malformed or names no saved scenario.
+        """
+        if not isinstance(ident, str) or not _ID.fullmatch(ident):
+            raise ScenarioError(
+                f"{_short(ident)} is not a scenario id (ids look like 'North_option_A-"
+                "1a2b3c4d5e6f'); ask whoever sent the link for it again"
+            )
+        path = self.folder / f"{ident}.json"
+        if not os.path.lexists(path):
+            raise ScenarioError(
+                f"no saved scenario has the id {ident!r}; it may have been renamed or deleted"
+            )
+        return self._read_scenario(path)
+
+    def history(self, name: str) -> builtins.list[Scenario]:
+        """Every kept version of a scenario, oldest first, the saved one last.
+
+        Versions whose files cannot be read are skipped (and logged). Versions saved
+        before history was kept are not there: the list starts where it began.
+
+        Raises
+        ------
+        ScenarioError
+            When no scenario has that name.
+        """
+        current = self.load(name)
+        path = self.path_for(name)
+        versions = {current.revision: current}
+        folder = self._history_dir(path)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if not entry.name.endswith(".json") or entry.name.startswith(_TMP_PREFIX):
+                    continue
+                try:
+                    version = self._read_scenario(Path(entry.path))
+                except InputFileError as exc:
+                    log.warning("a kept version of %r could not be read: %s", name, exc)
+                    continue
+                versions.setdefault(version.revision, version)
+        return [versions[r] for r in sorted(versions)]
+
+    def version(self, name: str, revision: int) -> Scenario:
+        """One kept version of a scenario.
+
+        Raises
+        ------
+        ScenarioError
+            When that version is not kept (listing the ones that are).
+        """
+        kept = self.history(name)
+        for version in kept:
+            if version.revision == revision:
+                return version
+        raise ScenarioError(
+            f"scenario {name!r} has no kept revision {_short(revision)}; the kept ones are "
+            f"{', '.join(str(v.revision) for v in kept)}"
+        )
+
+    def restore_version(
+        self,
+        name: str,
+        revision: int,
+        *,
+        expected_revision: int,
+        user: str | None = None,
+        guard: Guard | None = None,
+    ) -> Scenario:
+        """Make an earlier version the scenario's content again, as a new version (the one it
+        replaces stays in the history); returns the scenario as saved.
+
+        ``expected_revision`` is the revision the planner was looking at: someone else's
+        later save is never replaced unseen.
+
+        Raises
+        ------
+        ScenarioError
+            When the version is not kept.
+        ScenarioConflictError
+            When ``expected_revision`` no longer matches what is saved.
+        """
+        self._check_expected(expected_revision, overwrite=True, verb="restore")
+        old = self.version(name, revision)
+        path = self.path_for(name)
+        with self._locked(path) as fds:
+            current = self._on_disk(path)
+            base = current.scenario if current is not None and current.scenario else old
+            restored = replace(
+                base,
+                assignment=old.assignment,
+                constraints_json=old.constraints_json,
+                status=old.status,
+                notes=old.notes,
+                locked=old.locked,
+                source=old.source,
+                geography=old.geography,
+            )
+            saved = self._write(
+                restored,
+                path,
+                fds[path],
+                current,
+                overwrite=True,
+                expected_revision=expected_revision,
+                doing="restored",
+                user=user,
+                guard=guard,
+                event="restore",
+                detail={"restored_from": revision},
+            )
+        log.info("restored revision %d of %r as revision %d", revision, name, saved.revision)
+        return saved
+
+    def deleted(self) -> builtins.list[DeletedScenario]:
+        """The scenarios in the bin, the most recently deleted first (unreadable entries are
+        logged and left out; they stay in the folder)."""
+        folder = self.folder / BIN_FOLDER
+        found: list[DeletedScenario] = []
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for entry in os.scandir(folder):
+                if not entry.name.endswith(".json") or entry.name.startswith(_TMP_PREFIX):
+                    continue
+                try:
+                    found.append(self._bin_entry(Path(entry.path)))
+                except InputFileError as exc:
+                    log.warning("bin entry %s could not be read: %s", entry.name, exc)
+        found.sort(key=lambda d: (d.deleted, d.id), reverse=True)
+        return found
+
+    def _bin_entry(self, path: Path) -> DeletedScenario:
+        try:
+            body = json.loads(self._read(path).decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise InputFileError(f"{path.name}: not a bin entry ({exc})") from None
+        if not isinstance(body, dict) or body.get("format") != BIN_FORMAT:
+            raise InputFileError(f"{path.name}: not a bin entry")
+        scenario = Scenario.from_json(str(body.get("scenario")), source_name=path.name)
+        deleted_by = body.get("deleted_by")
+        return DeletedScenario(
+            id=path.stem,
+            scenario=scenario,
+            deleted=str(body.get("deleted") or ""),
+            deleted_by=deleted_by if isinstance(deleted_by, str) else None,
+        )
+
+    def undelete(
+        self,
+        entry_id: str,
+        *,
+        new_name: str | None = None,
+        user: str | None = None,
+        guard: Guard | None = None,
+    ) -> Scenario:
+        """Bring a scenario back from the bin (under ``new_name`` if given), as a new version;
+        its owner is kept. ``guard`` is called with the deleted scenario.
+
+        Raises
+        ------
+        ScenarioError
+            When the entry is not in the bin, or a scenario of that name is saved now
+            (restore it under another name).
+        """
+        match = [d for d in self.deleted() if d.id == entry_id]
+        if not match:
+            raise ScenarioError(
+                f"the bin holds no deleted scenario {_short(entry_id)}; it may have been "
+                "restored already"
+            )
+        entry = match[0]
+        if guard is not None:
+            guard(entry.scenario)
+        scenario = entry.scenario if new_name is None else replace(entry.scenario, name=new_name)
+        path = self.path_for(scenario.name)
+        with self._locked(path) as fds:
+            saved = self._write(
+                scenario,
+                path,
+                fds[path],
+                self._on_disk(path),
+                overwrite=False,
+                expected_revision=None,
+                doing="restored",
+                user=user,
+                event="undelete",
+                detail={"bin_entry": entry.id},
+            )
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / BIN_FOLDER / f"{entry.id}.json").unlink()
+        return saved
 
     # --- reading ----------------------------------------------------------------------------
 

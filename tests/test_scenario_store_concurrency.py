@@ -225,7 +225,7 @@ def test_sigkill_mid_save_loses_no_acknowledged_save(tmp_path):
     listing = store.scan()
     assert listing.unreadable == ()
     on_disk = {s.name: s for s in listing.scenarios}
-    scenario_files = [f for f in os.listdir(folder) if not f.startswith((".tmp-", ".lock-"))]
+    scenario_files = [f for f in os.listdir(folder) if f.endswith(".json") and f[0] != "."]
     assert len(scenario_files) == len(on_disk)  # every scenario file is a readable scenario
     highest = Counter()
     for name, rev in acks:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from footprint.errors import InputFileError, PlanError
+from footprint.errors import FootprintError, InputFileError, PlanError
 from footprint.scenarios import (
     Scenario,
     ScenarioConflictError,
@@ -100,7 +100,9 @@ def test_crash_mid_write_keeps_old_file_and_leaves_no_litter(tmp_path, monkeypat
     with pytest.raises(OSError, match="disk pulled out"):
         store.save(_scenario("Plan", notes="new"), overwrite=True)
     monkeypatch.undo()
-    assert sorted(os.listdir(tmp_path)) == before  # no temp file left behind
+    # no temp file left behind; the version being replaced may be kept in the history already
+    assert [n for n in sorted(os.listdir(tmp_path)) if n != ".history"] == before
+    assert not [p for p in (tmp_path / ".history").rglob("*") if p.name.startswith(".tmp-")]
     assert store.load("Plan").notes == "old"
 
 
@@ -127,7 +129,11 @@ def test_hostile_names_stay_inside_the_folder(tmp_path, name):
     assert path.parent == folder and path.is_file()
     assert not path.name.startswith(".")
     assert os.listdir(tmp_path) == ["store"]
-    assert [f for f in os.listdir(folder) if not f.startswith(".lock-")] == [path.name]
+    assert [
+        f
+        for f in os.listdir(folder)
+        if not f.startswith((".lock-", ".audit-log", ".history", ".bin"))
+    ] == [path.name]
     assert store.load(name).name == name.strip()
 
 
@@ -271,8 +277,9 @@ def test_delete_and_rename_check_the_revision(tmp_path):
         store.rename("Team plan", "Other", expected_revision=1)
     assert store.names() == ["Team plan"]
     renamed = store.rename("Team plan", "Other", expected_revision=2)
-    assert (renamed.name, renamed.revision, renamed.created) == ("Other", 1, first.created)
-    store.delete("Other", expected_revision=1)
+    # its revisions go on from the old name's, as its history does
+    assert (renamed.name, renamed.revision, renamed.created) == ("Other", 3, first.created)
+    store.delete("Other", expected_revision=3)
     assert store.names() == []
 
 
@@ -287,7 +294,7 @@ def test_version_1_files_are_read_as_revision_1(tmp_path):
     old = store.load("Old plan")
     assert (old.revision, old.updated) == (1, "2024-01-01T00:00:00+00:00")
     assert store.save(old, overwrite=True, expected_revision=1).revision == 2
-    assert json.loads(store.path_for("Old plan").read_text())["version"] == 2
+    assert json.loads(store.path_for("Old plan").read_text())["version"] == 3
 
 
 def test_an_unreadable_file_is_never_replaced(tmp_path):
@@ -373,7 +380,12 @@ BAD_FILES = {
         _body(notes="caf\u00e9").replace(b"caf\\u00e9", b"caf\xe9"),
         r"not UTF-8 text \(byte 0xe9 at position \d+\)",
     ),
-    "newer.json": (_body(version=3), r"version 3 is not supported; .* reads up to 2\. It was left"),
+    "newer.json": (_body(version=4), r"version 4 is not supported; .* reads up to 3\. It was left"),
+    "users.json": (
+        _body(created_by=5, updated_by="x" * 400),
+        r"(?s)created_by must be a user's id \(an e-mail address\) as text of at most 320 "
+        r"characters; received int 5.*updated_by must be .* received str 'xxx",
+    ),
     "fields.json": (
         _body(
             created=5,
@@ -549,3 +561,198 @@ def test_a_geography_that_is_not_text_is_refused(tmp_path):
     }
     with pytest.raises(InputFileError, match="geography must be a data digest as text"):
         Scenario.from_json(json.dumps(bad))
+
+
+# --- owners, history, the bin and the audit log (issue 21) ----------------------------------
+
+PLAN_1 = {"00C": "North", "00D": "North", "01A": "South", "01C": "South"}
+
+
+def test_saves_record_who_created_and_who_changed(tmp_path):
+    store = ScenarioStore(tmp_path)
+    first = store.save(Scenario(name="Team", assignment=PLAN_1), user="alice@nhs.example")
+    assert (first.created_by, first.updated_by) == ("alice@nhs.example", "alice@nhs.example")
+    # the creator is kept from the file, whatever the caller's scenario says
+    other = replace(first, created_by="mallory@nhs.example")
+    second = store.save(other, overwrite=True, expected_revision=1, user="bob@nhs.example")
+    assert (second.created_by, second.updated_by) == ("alice@nhs.example", "bob@nhs.example")
+    assert store.load("Team") == second
+    with pytest.raises(
+        ScenarioConflictError,
+        match=rf"^scenario 'Team' was changed by bob@nhs.example at {TIME} \(revision 2, you "
+        r"loaded revision 1\); nothing was saved. Save it under a new name",
+    ):
+        store.save(first, overwrite=True, expected_revision=1, user="alice@nhs.example")
+    with pytest.raises(ScenarioError, match=rf"is saved already \(last saved at {TIME} by bob"):
+        store.save(first, user="alice@nhs.example")
+
+
+def test_a_guard_refuses_under_the_lock_and_changes_nothing(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="Team", assignment=PLAN_1), user="alice@nhs.example")
+    seen = []
+
+    def only_alice(saved):
+        seen.append(saved.created_by if saved else None)
+        if saved is not None and saved.created_by != "alice@nhs.example":
+            raise PermissionError("not yours")
+
+    def not_bob(saved):
+        raise PermissionError("bob may not")
+
+    store.save(Scenario(name="New", assignment=PLAN_1), user="bob@nhs.example", guard=only_alice)
+    with pytest.raises(PermissionError, match="bob may not"):
+        store.save(Scenario(name="Team", assignment={}), overwrite=True, user="bob", guard=not_bob)
+    with pytest.raises(PermissionError, match="bob may not"):
+        store.delete("Team", user="bob", guard=not_bob)
+    with pytest.raises(PermissionError, match="bob may not"):
+        store.rename("Team", "Mine", user="bob", guard=not_bob)
+    with pytest.raises(PermissionError, match="bob may not"):
+        store.restore_version("Team", 1, expected_revision=1, guard=not_bob)
+    assert seen == [None]
+    assert store.load("Team").revision == 1 and sorted(store.names()) == ["New", "Team"]
+    assert [e["event"] for e in store.log.read()] == ["save", "save"]
+
+
+def test_every_save_keeps_the_version_before_and_says_what_changed(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="Team", assignment=PLAN_1), user="alice")
+    moved = {**PLAN_1, "01A": "North", "02D": "East"}
+    store.save(
+        Scenario(name="Team", assignment=moved, constraints_json='{"floor": 1}'),
+        overwrite=True,
+        expected_revision=1,
+        user="bob",
+    )
+    kept = store.history("Team")
+    assert [(v.revision, v.updated_by) for v in kept] == [(1, "alice"), (2, "bob")]
+    assert kept[0].assignment == PLAN_1 and kept[1].assignment == moved
+    events = store.log.read(scenario="Team")
+    assert [(e["event"], e["user"], e["revision"]) for e in events] == [
+        ("save", "alice", 1),
+        ("save", "bob", 2),
+    ]
+    assert events[1]["changes"] == {
+        "moved": 1,
+        "added": ["East"],
+        "removed": [],
+        "newly_assigned": 1,
+        "unassigned": 0,
+        "constraints_changed": True,
+        "notes_changed": False,
+        "locks_changed": False,
+        "renamed": False,
+    }
+    with pytest.raises(ScenarioError, match="has no kept revision 7; the kept ones are 1, 2"):
+        store.version("Team", 7)
+
+
+def test_restore_makes_an_old_version_the_newest_and_keeps_the_rest(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="Team", assignment=PLAN_1, notes="one"), user="alice")
+    store.save(
+        Scenario(name="Team", assignment={"00C": "X"}, notes="two"),
+        overwrite=True,
+        expected_revision=1,
+        user="bob",
+    )
+    with pytest.raises(ScenarioConflictError, match=r"changed by bob .*nothing was restored"):
+        store.restore_version("Team", 1, expected_revision=1, user="alice")
+    restored = store.restore_version("Team", 1, expected_revision=2, user="alice")
+    assert (restored.revision, restored.assignment, restored.notes) == (3, PLAN_1, "one")
+    assert (restored.created_by, restored.updated_by) == ("alice", "alice")
+    assert [v.notes for v in store.history("Team")] == ["one", "two", "one"]
+    last = store.log.read()[-1]
+    assert (last["event"], last["restored_from"], last["revision"]) == ("restore", 1, 3)
+    assert last["changes"]["moved"] == 0 and last["changes"]["notes_changed"]
+
+
+def test_delete_moves_to_the_bin_and_undelete_brings_it_back(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="Team", assignment=PLAN_1), user="alice")
+    store.save(Scenario(name="Team", assignment={"00C": "X"}), overwrite=True, user="alice")
+    store.delete("Team", expected_revision=2, user="bob")
+    assert store.names() == [] and not store.exists("Team")
+    [entry] = store.deleted()
+    assert (entry.scenario.name, entry.scenario.revision, entry.deleted_by) == ("Team", 2, "bob")
+    assert entry.deleted.endswith("+00:00")
+    # a new scenario of that name meanwhile: the deleted one comes back under another name
+    store.save(Scenario(name="Team", assignment={}), user="carol")
+    with pytest.raises(ScenarioError, match="a scenario called 'Team' is saved already"):
+        store.undelete(entry.id, user="alice")
+    back = store.undelete(entry.id, new_name="Team (restored)", user="alice")
+    assert back.assignment == {"00C": "X"} and back.created_by == "alice"
+    assert store.deleted() == []
+    with pytest.raises(ScenarioError, match="the bin holds no deleted scenario"):
+        store.undelete(entry.id)
+    # the revision numbers of a re-made name never repeat
+    assert store.load("Team").revision == 3
+    assert [e["event"] for e in store.log.read()] == [
+        "save",
+        "save",
+        "delete",
+        "save",
+        "undelete",
+    ]
+
+
+def test_rename_takes_the_history_along(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="Draft", assignment=PLAN_1), user="alice")
+    store.save(Scenario(name="Draft", assignment={"00C": "X"}), overwrite=True, user="alice")
+    renamed = store.rename("Draft", "Final", user="alice")
+    assert [v.revision for v in store.history("Final")] == [1, 2, renamed.revision]
+    last = store.log.read()[-1]
+    assert (last["event"], last["renamed_from"], last["changes"]["renamed"]) == (
+        "rename",
+        "Draft",
+        True,
+    )
+
+
+def test_version_1_and_2_files_are_read_unchanged_and_gain_history(tmp_path):
+    v1 = {
+        "format": "footprint-scenario", "version": 1, "name": "Old v1",
+        "created": "2014-01-01T00:00:00+00:00", "source": "drawn", "status": None, "notes": "",
+        "constraints_json": None, "locked": [], "assignment": {"00C": "A"},
+    }  # fmt: skip
+    v2 = {
+        **v1, "version": 2, "name": "Old v2", "revision": 4,
+        "updated": "2015-01-01T00:00:00+00:00", "geography": "abc",
+    }  # fmt: skip
+    for body in (v1, v2):
+        (tmp_path / file_name_for(body["name"])).write_text(json.dumps(body))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    store = ScenarioStore(tmp_path)
+    old1, old2 = store.load("Old v1"), store.load("Old v2")
+    assert (old1.revision, old1.created_by, old1.updated_by) == (1, None, None)
+    assert (old2.revision, old2.updated, old2.geography) == (4, v2["updated"], "abc")
+    assert store.history("Old v2") == [old2]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # reading wrote nothing
+    saved = store.save(old2, overwrite=True, expected_revision=4, user="alice")
+    assert (saved.revision, saved.created_by, saved.updated_by) == (5, None, "alice")
+    assert store.history("Old v2") == [old2, saved]
+
+
+def test_read_only_links_name_a_scenario_by_its_id_and_nothing_else(tmp_path):
+    store = ScenarioStore(tmp_path)
+    saved = store.save(Scenario(name="North <b>option</b> A", assignment=PLAN_1))
+    ident = store.id_for(saved.name)
+    assert store.by_id(ident) == saved
+    for hostile in ("../../etc/passwd", ".audit-log", "", None, ["x"], ident + "/", "a" * 500):
+        with pytest.raises(ScenarioError, match="is not a scenario id"):
+            store.by_id(hostile)
+    with pytest.raises(ScenarioError, match="no saved scenario has the id 'Gone-0123456789ab'"):
+        store.by_id("Gone-0123456789ab")
+
+
+def test_the_audit_log_skips_damaged_lines_and_only_appends(tmp_path):
+    store = ScenarioStore(tmp_path)
+    store.save(Scenario(name="A", assignment=PLAN_1), user="alice")
+    with open(store.log.path, "ab") as fh:
+        fh.write(b"{half a line\n[1, 2]\n")
+    store.save(Scenario(name="B", assignment=PLAN_1), user="bob")
+    assert [e["scenario"] for e in store.log.read()] == ["A", "B"]
+    assert store.log.path.read_bytes().count(b"\n") == 4
+    with pytest.raises(FootprintError, match=r"the audit log records save, .*; received 'steal'"):
+        store.log.append("steal", scenario="A", user="x")

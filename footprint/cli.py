@@ -1176,3 +1176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             + "); this is a bug, please report it. Run again with --debug for details"
         )
         return 3
+
+
+# sub-commands kept in modules of their own register themselves (with @command) on import
+from . import _cli_export  # noqa: E402, F401

@@ -30,7 +30,8 @@ from footprint.fetch import fetch_data, file_url
 @dataclass
 class Behaviour:
     """What the test server does per path: ``ok`` (default), ``corrupt``, ``404``, ``truncate``,
-    ``reset`` (half the file, then a torn-down connection), ``trickle`` (one byte every 0.5 s)."""
+    ``reset`` (half the file, then a torn-down connection), ``slow`` (64 kB every 0.1 s),
+    ``trickle`` (one byte every 0.5 s)."""
 
     by_path: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -60,6 +61,16 @@ def _handler(root: Path, behaviour: Behaviour) -> type[http.server.BaseHTTPReque
             if mode == "truncate":
                 self.send_header("Connection", "close")
             self.end_headers()
+            if mode == "slow":  # 64 kB every 0.1 s: a download long enough to watch
+                for i in range(0, len(body), 64 * 1024):
+                    try:
+                        self.wfile.write(body[i : i + 64 * 1024])
+                        self.wfile.flush()
+                    except OSError:
+                        self.close_connection = True
+                        return
+                    time.sleep(0.1)
+                return
             if mode == "trickle":
                 self.wfile.flush()
                 for i in range(len(body)):

@@ -33,6 +33,9 @@ recognised (any other key is written as it is): ``scenario`` (the plan's name),
 mapping, or an object with ``to_json()``), ``notes`` and ``source``. Mappings
 and lists are written as JSON. An optional ``table`` (the per-footprint summary
 of ``footprint.validate.summarise_plan``) adds its columns to the footprints.
+A nested plan's ``clusters`` (unit code -> cluster name) add a ``cluster`` column
+to the units and the plan CSV, each footprint's cluster names to its row, and a
+``clusters`` layer to the GeoPackage.
 """
 
 from __future__ import annotations
@@ -346,11 +349,14 @@ def _prepare(
     *,
     metadata: Mapping[str, object] | None,
     table: pd.DataFrame | None,
+    clusters: Mapping[str, str] | None = None,
 ) -> _Prepared:
     plan = _check_assignment(geography, assignment)
     units = _units_frame(geography, plan)
     islands = _islands(geography, units)
     footprints = _dissolve(units, islands)
+    if clusters is not None:
+        units, footprints = _with_clusters(units, footprints, clusters)
     if table is not None:
         footprints = _merge_table(footprints, table)
     units = _clean_layer(units, islands)
@@ -359,6 +365,37 @@ def _prepare(
         geography, metadata, n_units=len(units), n_footprints=len(footprints), unassigned=unassigned
     )
     return _Prepared(units, footprints, meta, unassigned, plan_colours(geography, plan))
+
+
+def _with_clusters(
+    units: gpd.GeoDataFrame, footprints: gpd.GeoDataFrame, clusters: Mapping[str, str]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A nested plan's second level: each unit's cluster, each footprint's cluster names."""
+    plan = clean_plan(clusters)
+    units = units.copy()
+    units.insert(
+        units.columns.get_loc("footprint") + 1,
+        "cluster",
+        [plan.get(c, "") for c in units["unit_code"]],
+    )
+    names = units[units["cluster"] != ""].groupby("footprint")["cluster"].unique()
+    footprints = footprints.copy()
+    footprints.insert(
+        footprints.columns.get_loc("units") + 1,
+        "clusters",
+        ["; ".join(sorted(names.get(fp, []))) for fp in footprints["footprint"]],
+    )
+    return units, footprints
+
+
+def _cluster_layer(prep: _Prepared, geography) -> gpd.GeoDataFrame:
+    """The clusters dissolved like the footprints, each with the footprint it lies in."""
+    units = prep.units[prep.units["cluster"] != ""]
+    layer = _dissolve(units.assign(footprint=units["cluster"]), _islands(geography, prep.units))
+    layer = layer.rename(columns={"footprint": "cluster"})
+    parent = dict(zip(units["cluster"], units["footprint"], strict=False))
+    layer.insert(1, "footprint", [parent[c] for c in layer["cluster"]])
+    return layer
 
 
 def _merge_table(footprints: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -402,6 +439,7 @@ def export_geopackage(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """A GeoPackage with three layers, all in EPSG:27700 where spatial.
 
@@ -411,11 +449,15 @@ def export_geopackage(
     ``metadata``: a ``key, value`` table (data vintage and digest, population
     label, constraints, status, created time, attribution).
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     with tempfile.TemporaryDirectory(prefix="footprint-export-") as tmp:
         path = Path(tmp) / "plan.gpkg"
         _write(prep.footprints, path, layer="footprints", driver="GPKG")
         _write(prep.units, path, layer="assignment", driver="GPKG", append=True)
+        if clusters is not None:
+            _write(
+                _cluster_layer(prep, geography), path, layer="clusters", driver="GPKG", append=True
+            )
         _write(_metadata_frame(prep.metadata), path, layer="metadata", driver="GPKG", append=True)
         return path.read_bytes()
 
@@ -426,13 +468,14 @@ def export_geojson(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """Dissolved footprints as RFC 7946 GeoJSON (EPSG:4326) with a top-level ``metadata`` member.
 
     The attribution is repeated in a top-level ``attribution`` list, where
     readers that ignore foreign members still leave it visible in the text.
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     with tempfile.TemporaryDirectory(prefix="footprint-export-") as tmp:
         path = Path(tmp) / "footprints.geojson"
         _write(
@@ -491,6 +534,7 @@ def export_shapefile_zip(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """A zip of the dissolved footprints as a shapefile (EPSG:27700, with ``.prj``) and notes.
 
@@ -499,7 +543,7 @@ def export_shapefile_zip(
     ``assignment.csv``); ``README.txt`` holds the metadata and attribution and
     ``fields.txt`` maps the short field names back to the full ones.
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     layer = prep.footprints.drop(columns=["units"])
     cols = [c for c in layer.columns if c != "geometry"]
     names = _shapefile_names(cols)
@@ -556,6 +600,7 @@ def export_csv(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """The plan as ``unit_code,footprint`` CSV, sorted by unit code; codes stay text (``00C``).
 
@@ -565,7 +610,9 @@ def export_csv(
     """
     plan = _check_assignment(geography, assignment)
     # one writer for plan files: the import (plans.read_plan_csv) reads exactly this back
-    return write_plan_csv(plan, codes=sorted(geography.units["code"].astype(str)))
+    return write_plan_csv(
+        plan, codes=sorted(geography.units["code"].astype(str)), clusters=clusters
+    )
 
 
 # --- KML -------------------------------------------------------------------------------------
@@ -596,6 +643,7 @@ def export_kml(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """Footprints as KML placemarks (one per footprint) for Google Earth and similar viewers.
 
@@ -604,7 +652,7 @@ def export_kml(
     the metadata and attribution. Written with :mod:`xml.etree`, so names with
     ``&``, ``<`` or quotes are escaped properly.
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     ET.register_namespace("", KML_NS)
     k = f"{{{KML_NS}}}"
     root = ET.Element(f"{k}kml")
@@ -630,7 +678,8 @@ def export_kml(
         ).text = f"Population ({label}): {row.population:,}\nUnits ({row.n_units}): {row.units}"
         ET.SubElement(pm, f"{k}styleUrl").text = f"#fp{i}"
         data = ET.SubElement(pm, f"{k}ExtendedData")
-        for key in ("footprint", "population", "n_units", "units", "area_km2"):
+        keys = ("footprint", "population", "n_units", "units", "clusters", "area_km2")
+        for key in (k for k in keys if k in fps.columns):
             d = ET.SubElement(data, f"{k}Data", name=key)
             ET.SubElement(d, f"{k}value").text = clean_name(getattr(row, key))
         geom = row.geometry
@@ -708,6 +757,7 @@ def export_html_report(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """One self-contained HTML page describing the plan, to print or e-mail.
 
@@ -718,7 +768,7 @@ def export_html_report(
     (``metadata["constraints"]``), the other metadata and the attribution. No
     scripts, stylesheets or images are fetched from anywhere.
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     meta = prep.metadata
     scenario = clean_name(meta.get("scenario")) or "Unnamed plan"
     status = clean_name(meta.get("status")) or "not stated"
@@ -791,15 +841,17 @@ def export_pdf(
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
     paper: str = "A4",
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """The plan as a one-page print-ready PDF map, landscape ``paper`` ("A4" or "A3").
 
     Footprints in the app's colours labelled with their names and populations, a
     legend, a London inset, a scale bar, the scenario's name (``metadata["scenario"]``)
     and date, what the population counts and the attribution
-    (:mod:`footprint.printing`). ``table`` is accepted for a common signature.
+    (:mod:`footprint.printing`). ``table`` is accepted for a common signature, and
+    ``clusters`` too (the printed map draws the footprints; their clusters are not drawn).
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     return render_map(_printed(prep), paper=paper, image_format="pdf")
 
 
@@ -810,9 +862,10 @@ def export_png(
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
     paper: str = "A4",
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """The print-ready map of :func:`export_pdf` as a PNG at 200 dpi (A4: 2,338 x 1,654 px)."""
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     return render_map(_printed(prep), paper=paper, image_format="png")
 
 
@@ -908,6 +961,7 @@ def export_table_csv(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """The plan as a table for a spreadsheet: UTF-8 CSV with a byte order mark (Excel).
 
@@ -918,7 +972,7 @@ def export_table_csv(
     :func:`~footprint._text.safe_cell`, so no name runs as a formula. This is a
     report: the two-column plan CSV (:func:`export_csv`) is the file to import.
     """
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     body = _table_csv(_plan_table(geography, prep))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -934,6 +988,7 @@ def export_xlsx(
     *,
     metadata: Mapping[str, object] | None = None,
     table: pd.DataFrame | None = None,
+    clusters: Mapping[str, str] | None = None,
 ) -> bytes:
     """The table of :func:`export_table_csv` as an Excel workbook (openpyxl).
 
@@ -944,7 +999,7 @@ def export_xlsx(
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.styles import Font  # type: ignore[import-untyped]
 
-    prep = _prepare(geography, assignment, metadata=metadata, table=table)
+    prep = _prepare(geography, assignment, metadata=metadata, table=table, clusters=clusters)
     frame = _plan_table(geography, prep)
     wb = Workbook()
     ws = wb.active

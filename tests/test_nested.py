@@ -4,17 +4,22 @@ levels, the named infeasibilities, the JSON, the plan file and the command line.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import re
+import tempfile
+from pathlib import Path
 
 import networkx as nx
+import pyogrio
 import pytest
 from helpers import tiny_dataset
 
 from footprint.cli import main
 from footprint.constraints import Constraints
 from footprint.errors import ConstraintsError
+from footprint.exporters import EXPORT_FORMATS
 from footprint.optimiser import optimise
 from footprint.plans import read_plan_csv, write_plan_csv
 from footprint.problem import Problem
@@ -472,3 +477,30 @@ def test_england_with_the_la_rule_off_is_planned_and_checked_at_both_levels(engl
     assert r.footprints is not None and r.bound is not None and r.footprints <= r.bound <= 125
     assert r.cluster_table is not None
     assert r.cluster_table["population"].between(250_000, 1_000_000).all()
+
+
+def test_every_export_carries_the_clusters():
+    geo = tiny_dataset().geography
+    codes = list(geo.units["code"])
+    plan = {c: f"FP0{int(c[1]) + 1}" for c in codes}
+    clusters = {c: f"{plan[c]}.{1 if c.endswith('c0') else 2}" for c in codes}
+    for key, fmt in EXPORT_FORMATS.items():
+        assert fmt.function(geo, plan, clusters=clusters), key
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "plan.gpkg"
+        path.write_bytes(EXPORT_FORMATS["gpkg"].function(geo, plan, clusters=clusters))
+        layer = pyogrio.read_dataframe(path, layer="clusters")
+        units = pyogrio.read_dataframe(path, layer="assignment")
+    assert sorted(layer["cluster"]) == sorted(set(clusters.values()))
+    assert dict(zip(layer["cluster"], layer["footprint"], strict=True))["FP02.2"] == "FP02"
+    assert list(layer.loc[layer["cluster"] == "FP01.2", "population"]) == [200_000]
+    assert dict(zip(units["unit_code"], units["cluster"], strict=True)) == clusters
+
+    def made(key: str) -> bytes:
+        return EXPORT_FORMATS[key].function(geo, plan, clusters=clusters)
+
+    assert read_plan_csv(made("csv"), known_codes=codes).clusters == clusters
+    features = json.load(io.BytesIO(made("geojson")))
+    assert {f["properties"]["clusters"] for f in features["features"]} == {
+        f"FP0{i}.1; FP0{i}.2" for i in (1, 2, 3)
+    }

@@ -22,6 +22,7 @@ from typing import Any
 from .compare import moved_units
 from .constraints import Constraints
 from .errors import ConstraintsError
+from .result import nested_verdict
 from .rule_text import RuleKind, read_rules
 
 __all__ = [
@@ -222,8 +223,10 @@ def verdict(
     ``kind`` is ``"success"`` (proven best), ``"warning"`` (a plan, not proven best) or
     ``"error"`` (no plan). ``result`` holds the result's ``status``, ``footprints``,
     ``objective``, ``objective_value``, ``bound``, ``gap``, ``reasons``, ``time_limit`` and
-    the constraints' ``change_measure``. A repair that counts population moved says it in
-    ``population_label``'s words; units moved are counted as ``unit_plural``.
+    the constraints' ``change_measure``; a nested run's ``levels`` and ``cluster_range``
+    are read by :func:`footprint.result.nested_verdict`. A repair that counts population
+    moved says it in ``population_label``'s words; units moved are counted as
+    ``unit_plural``.
 
     A repair (``fewest-changes``) whose ``result`` also holds the ``drawing`` it started
     from and its ``assignment`` says what it did with the units the drawing left in no
@@ -231,6 +234,9 @@ def verdict(
     units, so where the rest went was not optimised, and the result is a warning, never
     a bare "Proven best".
     """
+    if result.get("levels") and result["status"] in ("optimal", "feasible"):
+        # a nested run: both levels, the maximised one first (footprint.result)
+        return nested_verdict(result, population_label=population_label)
     many = unit_plural or f"{unit}s"
     status = result["status"]
     n = result.get("footprints")

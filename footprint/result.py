@@ -12,7 +12,7 @@ from .feasibility import Check
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-__all__ = ["STATUSES", "OptimiseResult"]
+__all__ = ["STATUSES", "OptimiseResult", "nested_verdict"]
 
 #: ``optimal``: proven best; ``feasible``: a valid plan, with the best bound and gap;
 #: ``infeasible``: proven that no plan meets every constraint (``reasons`` says why);
@@ -169,3 +169,33 @@ class OptimiseResult:
             "largest_population": int(max(pops)) if pops else None,
             "by_footprint": {fp: sorted(cs) for fp, cs in sorted(by_footprint.items())},
         }
+
+
+def nested_verdict(result: Mapping[str, Any], *, population_label: str) -> tuple[str, str]:
+    """(kind of message, one plain sentence) for a nested run's summary with a plan.
+
+    ``result`` holds ``status`` and ``levels`` (:attr:`OptimiseResult.levels`) and the
+    ``cluster_range``; the maximised level is read first with what is proven of it, then
+    the other level with what is proven of it given the first. ``kind`` is ``"success"``
+    when the maximised count is proven the most, else ``"warning"``.
+    """
+    levels = result["levels"]
+    first = next((k for k, v in levels.items() if v.get("maximised")), "footprints")
+    second = "clusters" if first == "footprints" else "footprints"
+    lo, hi = result.get("cluster_range") or (None, None)
+    people = str(population_label or "population").split(" (", 1)[0].strip()
+    sized = f" of {lo:,} to {hi:,} {people}" if lo is not None else ""
+
+    def said(level: str) -> str:
+        n = levels[level]["count"]
+        word = level if n != 1 else level[:-1]
+        return f"{n:,} {word}" + (sized if level == "clusters" else "")
+
+    optimal = result["status"] == "optimal"
+    head = "Proven best (optimal)" if optimal else "Feasible"
+    join = "divided into" if first == "footprints" else "grouped into"
+    sentence = (
+        f"{head}: {said(first)}, {levels[first]['proof']}; {join} {said(second)} "
+        f"({levels[second]['proof']})."
+    )
+    return ("success" if optimal else "warning"), sentence

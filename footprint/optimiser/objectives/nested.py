@@ -97,7 +97,7 @@ def _most_footprints(inst: Instance, run: _Run, problem: Problem, done: Done) ->
         clusters, proven = divided
         n_top = len(set(top.assignment.values()))
         levels = {
-            "footprints": _level(n_top, top.bound, proven=top.status == "optimal"),
+            "footprints": _level(n_top, top.bound, proven=top.status == "optimal", most=True),
             "clusters": {
                 "count": len(set(clusters.values())),
                 "bound": None,
@@ -107,6 +107,7 @@ def _most_footprints(inst: Instance, run: _Run, problem: Problem, done: Done) ->
                     if proven
                     else " found in the time (not proven the most for every footprint)"
                 ),
+                "maximised": False,
             },
         }
         return _settled(
@@ -129,7 +130,7 @@ def _most_footprints(inst: Instance, run: _Run, problem: Problem, done: Done) ->
     n_top = len(set(tops.values()))
     status = "optimal" if top.status == "optimal" and n_top >= (top.bound or 0) else "feasible"
     levels = {
-        "footprints": _level(n_top, top.bound, proven=status == "optimal"),
+        "footprints": _level(n_top, top.bound, proven=status == "optimal", most=True),
         "clusters": _level(len(set(clusters.values())), None, proven=False, given="footprints"),
     }
     return _settled(
@@ -156,11 +157,12 @@ def _most_clusters(inst: Instance, run: _Run, problem: Problem, done: Done) -> O
     n_top = len(set(tops.values()))
     given = "the most footprints these clusters can be grouped into"
     levels = {
-        "clusters": _level(k, clu.bound, proven=clu.status == "optimal"),
+        "clusters": _level(k, clu.bound, proven=clu.status == "optimal", most=True),
         "footprints": {
             "count": n_top,
             "bound": None,
             "bound_for_these_clusters": grp.bound,
+            "maximised": False,
             "proof": (
                 f"{given} (proven); other clusters of the same number might allow more"
                 if grp.status == "optimal"
@@ -310,8 +312,11 @@ def _no_plan(
     )
 
 
-def _level(count: int, bound: float | None, *, proven: bool, given: str = "") -> dict[str, Any]:
-    """A level's count, its bound over every nested plan, and what is proven, in words."""
+def _level(
+    count: int, bound: float | None, *, proven: bool, given: str = "", most: bool = False
+) -> dict[str, Any]:
+    """A level's count, its bound over every nested plan, what is proven in words, and
+    whether it is the level maximised (``most``)."""
     if given:
         proof = f"found for these {given}; not proven the most"
     elif proven:
@@ -320,7 +325,7 @@ def _level(count: int, bound: float | None, *, proven: bool, given: str = "") ->
         proof = f"at most {bound:g} (not proven the most)"
     else:
         proof = "found in the time, with no bound"
-    return {"count": count, "bound": bound, "proof": proof}
+    return {"count": count, "bound": bound, "proof": proof, "maximised": most}
 
 
 # --- checks, names, the result ----------------------------------------------------------------

@@ -43,6 +43,7 @@ from footprint import (
     Scenario,
     read_plan_csv,
 )
+from footprint.plans import PLAN_GEODATA_SUFFIXES, read_plan_geodata
 
 log = logging.getLogger("footprint.app")
 
@@ -85,23 +86,19 @@ def show(ds: Dataset) -> None:
                 "saved scenario above."
             )
         )
-    cols = st.columns(len(EXPORT_FORMATS))
-    for col, (key, fmt) in zip(cols, EXPORT_FORMATS.items(), strict=True):
-        col.download_button(
-            fmt.label,
-            data=_exporter(fmt.function, ds, plan, meta),
-            file_name=f"{stem}{fmt.extension}",
-            mime=fmt.mime,
-            key=f"dl_{key}",
-            on_click="ignore",
-            width="stretch",
-        )
+    st.markdown("**For a meeting**: a print-ready map, the report, a table for a spreadsheet")
+    paper = st.radio("Paper (landscape)", ["A4", "A3"], horizontal=True, key="export_paper")
+    _download_row(ds, plan, meta, stem, audience="meeting", options={"paper": paper})
+    st.markdown("**For GIS and other tools**")
+    _download_row(ds, plan, meta, stem, audience="gis", options={})
     st.caption(
         md(
-            f"The CSV has one row per {unit_word(ds)}, unit_code,footprint; codes stay "
-            "text. Every "
-            "file carries the attribution and says that population means "
-            f"{g.population_label}."
+            f"The map shows each footprint in its colour on this app's map, with its "
+            f"population ({g.population_label}), a London inset and the attribution. The "
+            f"table has one row per {unit_word(ds)} (code, NHS code, name, footprint, "
+            "population, LA and Area Team) and one per footprint. The plan CSV has one row "
+            f"per {unit_word(ds)}, unit_code,footprint: the file to import again. Every file "
+            f"carries the attribution and says that population means {g.population_label}."
         )
     )
 
@@ -126,15 +123,71 @@ def show(ds: Dataset) -> None:
         if imp is not None:
             show_import(ds, imp, up.name)
 
+    st.subheader("Import a plan from footprint boundaries (GeoPackage, GeoJSON)")
+    geo_up = st.file_uploader(
+        "A GeoPackage or GeoJSON of footprints (one feature per footprint, with its name)",
+        type=[x.lstrip(".") for x in PLAN_GEODATA_SUFFIXES],
+        key="plan_geodata",
+    )
+    if geo_up is None:
+        st.session_state.pop("plan_geodata_read", None)
+    else:
+
+        def read_geodata() -> Any:
+            return read_plan_geodata((geo_up.name, geo_up.getvalue()), g)
+
+        imp = guarded(
+            once("plan_geodata_read", (upload_key(geo_up), digest_of(ds)), read_geodata),
+            what=f"Could not read {geo_up.name}",
+            drop="the footprints file",
+        )
+        if imp is not None:
+            st.caption(
+                md(
+                    f"Each {unit_word(ds)} goes to the footprint holding most of its area; "
+                    "this app's own GeoPackage and GeoJSON read back exactly."
+                )
+            )
+            show_import(ds, imp, geo_up.name, key="geodata")
+
+
+def _download_row(
+    ds: Dataset,
+    plan: dict[str, str],
+    meta: dict[str, Any],
+    stem: str,
+    *,
+    audience: str,
+    options: dict[str, Any],
+) -> None:
+    """One row of download buttons, the exports for one audience; each made when clicked."""
+    formats = [(k, f) for k, f in EXPORT_FORMATS.items() if f.audience == audience]
+    for col, (key, fmt) in zip(st.columns(len(formats)), formats, strict=True):
+        given = {k: v for k, v in options.items() if k in fmt.options}
+        suffix = "".join(f"-{v}" for v in given.values())
+        col.download_button(
+            fmt.label,
+            data=_exporter(fmt.function, ds, plan, meta, **given),
+            file_name=f"{stem}{suffix}{fmt.extension}",
+            mime=fmt.mime,
+            key=f"dl_{key}",
+            on_click="ignore",
+            width="stretch",
+        )
+
 
 def _exporter(
-    fn: Callable[..., bytes], ds: Dataset, plan: dict[str, str], meta: dict[str, Any]
+    fn: Callable[..., bytes],
+    ds: Dataset,
+    plan: dict[str, str],
+    meta: dict[str, Any],
+    **options: Any,
 ) -> Callable[[], bytes]:
     def make() -> bytes:
         # runs when the button is pressed, outside the script: a failure becomes a short
         # text file that says what went wrong (and the log has the details), never a traceback
         try:
-            return fn(ds.geography, plan, metadata=meta)
+            return fn(ds.geography, plan, metadata=meta, **options)
         except Exception as exc:
             log.exception("export failed (%s)", getattr(fn, "__name__", fn))
             why = str(exc) if isinstance(exc, FootprintError) else "an unexpected error"
@@ -146,8 +199,11 @@ def _exporter(
     return make
 
 
-def show_import(ds: Dataset, imp: Any, file_name: str) -> None:
-    """What an imported plan file holds; every problem in it in one message."""
+def show_import(ds: Dataset, imp: Any, file_name: str, *, key: str = "") -> None:
+    """What an imported plan file holds; every problem in it in one message.
+
+    ``key`` keeps the widgets of two import boxes apart (the CSV's have none).
+    """
     problems = [*(getattr(imp, "problems", ()) or ())]
     many = units_word(ds)
     if imp.unknown_codes:
@@ -166,6 +222,17 @@ def show_import(ds: Dataset, imp: Any, file_name: str) -> None:
         st.warning(
             md(f"{units(ds, len(imp.missing))} are not in the file; they will be unassigned.")
         )
+    ambiguous = list(getattr(imp, "ambiguous", ()) or ())
+    if ambiguous:
+        st.warning(
+            md(
+                listed(
+                    f"{file_name}: {units(ds, len(ambiguous))} lie in more than one footprint; "
+                    "each goes where most of its area is",
+                    ambiguous,
+                )
+            )
+        )
     if problems:
         st.error(
             md(listed(f"{file_name}: {plural(len(problems), 'problem')} in the file", problems))
@@ -180,14 +247,14 @@ def show_import(ds: Dataset, imp: Any, file_name: str) -> None:
         f"Load these {n} rows"
         + (" (ignoring the problems above)" if problems else "")
         + ", replacing my drawing",
-        key="confirm_import",
+        key=f"confirm_import{key}",
     )
     st.button(
         "Load the imported plan",
         disabled=not ok,
         on_click=load_into_drawing,
         args=(dict(imp.assignment), f"the plan from {file_name}"),
-        key="load_import",
+        key=f"load_import{key}",
     )
 
 

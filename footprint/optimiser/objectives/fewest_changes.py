@@ -6,6 +6,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from ...instance import Instance
 from ...problem import Problem
@@ -297,7 +298,12 @@ def _slots(
 
     def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
         return _slots_model(
-            inst, slot_names=slot_names, extra=extra, cost=cost, iteration=iteration, cuts=cuts
+            inst,
+            slot_names=slot_names,
+            extra=extra,
+            cost=cost,
+            iteration=iteration,
+            cuts=cuts,
         )
 
     def warm(plan: Plan) -> dict[str, float]:
@@ -377,6 +383,136 @@ def _slots_model(
     return m, read
 
 
+@dataclass
+class _Step:
+    """One state of :func:`_undo_search`: a plan, its footprints, the broken ones, its cost."""
+
+    plan: dict[str, int]
+    groups: dict[int, set[str]]
+    bad: set[int]
+    moved: float
+
+    def score(self, inst: Instance) -> int:
+        return len(self.bad) + sum(1 for n in inst.nodes if n not in self.plan)
+
+    def after(self, n: str, k: int, moved: float, ok: Callable[[set[str], int], bool]) -> _Step:
+        """This state with node ``n`` moved to footprint ``k`` (``moved`` units moved then)."""
+        groups = {j: set(g) for j, g in self.groups.items()}
+        was = self.plan.get(n)
+        if was is not None:
+            groups[was].discard(n)
+            if not groups[was]:
+                del groups[was]
+        groups.setdefault(k, set()).add(n)
+        touched = self.bad | {k} | ({was} if was is not None else set())
+        bad = {j for j in touched if j in groups and not ok(groups[j], j)}
+        return _Step({**self.plan, n: k}, groups, bad, moved)
+
+
+def _undo_search(
+    inst: Instance,
+    current: Mapping[str, str],
+    labels: list[str],
+    *,
+    by_population: bool,
+    width: int = 30,
+    depth: int = 12,
+) -> Plan | None:
+    """A valid plan a few single-node moves from the current one (a beam search), or None.
+
+    Each step moves one node of, or next to, a broken footprint (or in no footprint) into a
+    neighbouring footprint; the ``width`` states that break fewest footprints at least
+    cost are kept. It finds the repairs the restricted model then proves (or betters):
+    that model, started without a plan, can chase one plan in pieces after another.
+    """
+    index = {f: i for i, f in enumerate(labels)}
+    cost = _moves(inst, current, labels, by_population=by_population)
+    price: dict[tuple[str, int], float] = {}
+
+    def node_cost(n: str, k: int) -> float:
+        if (n, k) not in price:
+            price[n, k] = cost(k, {n})
+        return price[n, k]
+
+    def ok(nodes: set[str], k: int) -> bool:
+        fixed = all(index.get(inst.fixed_name.get(n, ""), k) == k for n in nodes)
+        return fixed and inst.footprint_ok(nodes)
+
+    plan: dict[str, int] = {}
+    for n in inst.nodes:
+        names = [current[u] for u in inst.members[n] if current.get(u) in index]
+        if names:
+            plan[n] = index[max(sorted(set(names)), key=names.count)]
+    groups = {k: set(g) for k, g in _groups(plan).items()}
+    beam = [
+        _Step(
+            plan,
+            groups,
+            {k for k, g in groups.items() if not ok(g, k)},
+            sum(node_cost(n, k) for n, k in plan.items()),
+        )
+    ]
+    best: _Step | None = None
+    seen: set[frozenset[tuple[str, int]]] = set()
+    for _ in range(depth):
+        options = [o for i, st in enumerate(beam) for o in _options(inst, st, i, ok, node_cost)]
+        options.sort(key=lambda t: (t[0] + t[1], t[1], t[3], t[4]))
+        beam_next: list[_Step] = []
+        for _score, moved, i, n, k in options:
+            st = beam[i]
+            child = {**st.plan, n: k}
+            key = frozenset(child.items())
+            if key in seen:
+                continue
+            seen.add(key)
+            step = st.after(n, k, moved, ok)
+            beam_next.append(step)
+            if (
+                step.score(inst) == 0
+                and _count_ok(inst, len(step.groups))
+                and (best is None or moved < best.moved)
+            ):
+                best = step
+            if len(beam_next) >= width:
+                break
+        if not beam_next or (best is not None and min(st.moved for st in beam_next) >= best.moved):
+            break
+        beam = beam_next
+    return dict(best.plan) if best is not None else None
+
+
+def _options(
+    inst: Instance,
+    st: _Step,
+    i: int,
+    ok: Callable[[set[str], int], bool],
+    node_cost: Callable[[str, int], float],
+) -> list[tuple[int, float, int, str, int]]:
+    """Every single-node move from state ``st`` (number ``i``) near a broken footprint:
+    (footprints then broken or nodes in none, units moved, i, node, footprint)."""
+    nbrs = inst.node_nbrs()
+    loose = sum(1 for m in inst.nodes if m not in st.plan)
+    near = {n for n in inst.nodes if n not in st.plan or st.plan[n] in st.bad}
+    out = []
+    for n in sorted(near | {c for m in near for c in nbrs[m]}):
+        was = st.plan.get(n)
+        for k in sorted({st.plan[c] for c in nbrs[n] if c in st.plan} - {was}):
+            bad = set(st.bad) - {k, was}
+            if was is not None and st.groups[was] - {n} and not ok(st.groups[was] - {n}, was):
+                bad.add(was)
+            if not ok(st.groups[k] | {n}, k):
+                bad.add(k)
+            before = node_cost(n, was) if was is not None else 0.0
+            out.append(
+                (len(bad) + loose - (was is None), st.moved + node_cost(n, k) - before, i, n, k)
+            )
+    return out
+
+
+def _count_ok(inst: Instance, count: int) -> bool:
+    return count >= inst.count_lo and (inst.count_hi is None or count <= inst.count_hi)
+
+
 def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
     """The least a footprint under a new name moves: all its units were somewhere else.
 
@@ -423,6 +559,177 @@ def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: boo
     return max(split, over)
 
 
+# --- small repairs: the model restricted to the footprints near what breaks a rule -------------
+#
+# Why a restricted model can prove anything: take any valid plan P and the current plan C.
+# Join two footprints whenever a unit moves from one to the other; a group of footprints so
+# joined that holds no broken footprint (and no unplaced unit) can be put back as it was in C,
+# which keeps P valid (each footprint's rules are its own) and moves fewer units. So a best
+# repair only changes groups that hold a broken footprint. In such a group, every footprint
+# lies within m steps (in C's footprint adjacency) of a broken one, m the units the group moves:
+# each moved unit joins its new footprint through a chain of units that are neighbours, and each
+# link of the chain costs one moved unit and one step at most. Hence a plan moving m units
+# changes only footprints within m steps of what is broken, and the model over the footprints
+# within d steps finds every plan moving at most d units: its optimum v_d is proven when
+# v_d <= d + 1, and min(v_d, d + 1) bounds every plan in any case.
+
+
+def _broken_labels(
+    inst: Instance, current: Mapping[str, str]
+) -> tuple[set[str], dict[str, set[str]]]:
+    """The current footprints that break a rule, and each footprint's nodes.
+
+    A footprint breaks a rule when it is below the floor or above the ceiling, in pieces,
+    holds a pair kept apart, holds a node whose units are not all in it (a node stays whole),
+    or holds a node fixed to another name.
+    """
+    nodes_of: dict[str, set[str]] = {}
+    broken: set[str] = set()
+    for n in inst.nodes:
+        names = {current.get(u) or "" for u in inst.members[n]}
+        for f in names - {""}:
+            nodes_of.setdefault(f, set()).add(n)
+        if len(names) > 1:
+            broken |= names - {""}
+        fixed = inst.fixed_name.get(n)
+        if fixed is not None:
+            broken |= {f for f in names - {""} if f != fixed}
+    for f, nodes in nodes_of.items():
+        if f not in broken and not inst.footprint_ok(nodes):
+            broken.add(f)
+    return broken, nodes_of
+
+
+def _label_levels(inst: Instance, current: Mapping[str, str], broken: set[str]) -> dict[str, int]:
+    """Each current footprint's steps from a broken one (or from a unit in no footprint)."""
+    links: dict[str, set[str]] = {}
+    loose = False
+    for u, nbrs in inst.unit_nbrs.items():
+        a = current.get(u) or ""
+        loose = loose or not a
+        for v in nbrs:
+            b = current.get(v) or ""
+            if a != b:
+                links.setdefault(a, set()).add(b)
+    level = {f: 0 for f in broken}
+    if loose:
+        level[""] = 0
+    queue = deque(level)
+    while queue:
+        f = queue.popleft()
+        for g in sorted(links.get(f, ())):
+            if g not in level:
+                level[g] = level[f] + 1
+                queue.append(g)
+    level.pop("", None)
+    return level
+
+
+def _within(inst: Instance, keep: set[str], outside: int) -> Instance:
+    """The instance on the nodes ``keep`` only, the ``outside`` footprints already counted."""
+    units = {u for n in keep for u in inst.members[n]}
+    return replace(
+        inst,
+        nodes=tuple(n for n in inst.nodes if n in keep),
+        members={n: inst.members[n] for n in keep},
+        pop={n: inst.pop[n] for n in keep},
+        unit_pop={u: inst.unit_pop[u] for u in units},
+        xy={n: inst.xy[n] for n in keep},
+        node_of={u: inst.node_of[u] for u in units},
+        node_edges=frozenset(e for e in inst.node_edges if e[0] in keep and e[1] in keep),
+        unit_nbrs={u: frozenset(v for v in inst.unit_nbrs[u] if v in units) for u in units},
+        apart=frozenset(e for e in inst.apart if e[0] in keep and e[1] in keep),
+        fixed_name={n: f for n, f in inst.fixed_name.items() if n in keep},
+        count_lo=max(0, inst.count_lo - outside),
+        count_hi=None if inst.count_hi is None else inst.count_hi - outside,
+    )
+
+
+@dataclass
+class _Near:
+    """The best repair found near what breaks a rule, and what it proves of every plan."""
+
+    plan: Plan | None = None  # in the caller's slot numbers (labels, then new slots)
+    value: float = math.inf
+    bound: float = 0.0
+    radius: int = 0
+
+
+def _near_repair(
+    inst: Instance,
+    run: _Run,
+    *,
+    current: Mapping[str, str],
+    labels: list[str],
+    by_population: bool,
+    least: float,
+) -> _Near:
+    """Repairs that change only the footprints within d steps of a broken one, d widened.
+
+    Each restricted model is small (a handful of footprints), so plans broken by a few
+    moves are repaired in seconds. With units counted and no upper count, the argument
+    above bounds every plan: ``min(v_d, d + 1, 2 * least)`` (one new footprint offered);
+    d grows until that meets the best value, the whole map is reached, or time is short.
+    """
+    broken, nodes_of = _broken_labels(inst, current)
+    loose = {n for n in inst.nodes if not any(current.get(u) for u in inst.members[n])}
+    if not broken and not loose:
+        return _Near(
+            plan={n: labels.index(current[inst.members[n][0]]) for n in inst.nodes},
+            value=0.0,
+            bound=0.0,
+        )
+    level = _label_levels(inst, current, broken)
+    provable = not by_population and inst.count_hi is None
+    near, index = _Near(), {f: i for i, f in enumerate(labels)}
+    stop = time.perf_counter() + 0.5 * max(run.left(), 0.0)
+    d = 1
+    while time.perf_counter() < stop:
+        inside = sorted(f for f, lv in level.items() if lv <= d)
+        keep = loose.union(*(nodes_of[f] for f in inside))
+        outside = len(nodes_of) - len(inside)
+        if len(keep) == len(inst.nodes) or (provable and outside < inst.count_lo):
+            break  # the whole map: the full model's job
+        sub = _within(inst, keep, outside)
+        sub_run = replace(run, deadline=stop)
+        solved, slots = _slots(
+            sub,
+            sub_run,
+            current={u: current[u] for n in keep for u in inst.members[n] if current.get(u)},
+            labels=inside,
+            by_population=by_population,
+            extra=1,
+            start=_undo_search(sub, current, inside, by_population=by_population),
+        )
+        run.stages.append(
+            {
+                "stage": f"fewest changes near what breaks a rule: {d} step(s)",
+                "footprints": len(inside),
+                "nodes": len(keep),
+                "status": solved.status,
+                "objective": solved.value,
+                "bound": solved.bound,
+            }
+        )
+        if solved.plan is not None and solved.value is not None and solved.value < near.value:
+            plan = {n: index[current[inst.members[n][0]]] for n in inst.nodes if n not in keep}
+            fresh = len(labels)
+            for n, k in solved.plan.items():
+                plan[n] = index.get(slots[k], fresh)
+            near.plan, near.value = plan, solved.value
+        if provable:
+            seen = {"optimal": solved.value, "infeasible": math.inf}.get(
+                solved.status, solved.bound
+            )
+            if seen is not None:
+                near.bound = max(near.bound, min(seen, d + 1, 2 * least))
+        near.radius = d
+        if near.value - near.bound <= 1e-6:
+            break
+        d += 1
+    return near
+
+
 def _fewest_changes(
     inst: Instance,
     run: _Run,
@@ -466,11 +773,22 @@ def _fewest_changes(
             until=time.perf_counter() + 0.1 * run.left(),
             slot_cost=_moves(inst, current, labels, by_population=by_population),
         )
-    used = max(start.values()) + 1 - len(labels) if start else 0
-    extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     least = _least_new(inst, current, by_population=by_population)
     must = _must_move(inst, current, by_population=by_population)
-    known = must  # the best bound proven so far on every plan, whatever slots it uses
+    near = _near_repair(
+        inst, run, current=current, labels=labels, by_population=by_population, least=least
+    )
+    cost = _moves(inst, current, labels, by_population=by_population)
+    if near.plan is not None and (
+        start is None or near.value < sum(cost(k, g) for k, g in _groups(start).items())
+    ):
+        start = near.plan
+    known = max(must, near.bound)  # the best bound proven so far on every plan
+    if start is not None and near.plan is start and near.value - known <= 1e-6:
+        names = labels + [f"__new{i}" for i in range(max(start.values(), default=0) + 1)]
+        return done("optimal", start, value=near.value, bound=known, slot_names=names)
+    used = max(start.values()) + 1 - len(labels) if start else 0
+    extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     while True:
         solved, slots = _slots(
             inst,

@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
+from . import _cancel
 from .instance import Instance
 from .optimiser.state import PlanState
 
@@ -144,13 +145,13 @@ def _best_split(state: _State, a: int, b: int, rng: random.Random) -> set[str] |
 def _descend(state: _State, rng: random.Random, until: float) -> None:
     """Improve neighbouring pairs (most uneven first) until no pair improves."""
     improved = True
-    while improved and time.perf_counter() < until:
+    while improved and time.perf_counter() < until and not _cancel.asked():
         improved = False
         pairs = state.pairs()
         rng.shuffle(pairs)
         pairs.sort(key=lambda ab: -abs(state.pops[ab[0]] - state.pops[ab[1]]))
         for a, b in pairs:
-            if time.perf_counter() >= until:
+            if time.perf_counter() >= until or _cancel.asked():
                 return
             part = _best_split(state, a, b, rng)
             if part is not None:
@@ -230,7 +231,7 @@ def recombine(
         else _State(inst, nbrs, plan, cost, spread_first)
     )
     kicks = since = 0
-    while since < stall and time.perf_counter() < until:
+    while since < stall and time.perf_counter() < until and not _cancel.asked():
         kicks += 1
         since += 1
         trial = state.copy()

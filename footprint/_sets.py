@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
+from . import _cancel
 from .instance import partners
 
 __all__ = ["TooManySets", "floor_sets"]
@@ -87,6 +88,8 @@ def floor_sets(
         checks += 1
         if checks % 4096 == 0 and deadline is not None and time.perf_counter() > deadline:
             raise TooManySets("time budget passed")
+        if checks % 4096 == 0 and _cancel.asked():
+            raise TooManySets("the run was cancelled")
         if p >= floor:
             if cap is None or p <= cap:
                 found.add(sub)
@@ -127,6 +130,8 @@ def _drop_supersets(
     for i, s in enumerate(by_size):
         if i % 1024 == 1023 and deadline is not None and time.perf_counter() > deadline:
             raise TooManySets("time budget passed")
+        if i % 1024 == 1023 and _cancel.asked():
+            raise TooManySets("the run was cancelled")
         first = min(s)
         if any(t <= s for n in s for t in index.get(n, ()) if min(t) == n):
             continue

@@ -20,7 +20,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Literal, TypeAlias
@@ -64,12 +64,20 @@ class Outcome:
     overhead: float = 0.0
 
 
-class _HiGHS(pulp.HiGHS):
-    """PuLP's highspy interface plus a warm start and a log file."""
+#: Called by HiGHS as it searches with the best plan's value and the bound so far (None
+#: when there is none yet); returning True stops the solve (its plan so far is kept).
+Watch: TypeAlias = Callable[[float | None, float | None], bool]
 
-    def __init__(self, *, start: Mapping[str, float] | None, **kw: Any) -> None:
+
+class _HiGHS(pulp.HiGHS):
+    """PuLP's highspy interface plus a warm start, a log file and a watcher."""
+
+    def __init__(
+        self, *, start: Mapping[str, float] | None, watch: Watch | None = None, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self._start = start
+        self._watch = watch
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         if self._start:
@@ -83,6 +91,18 @@ class _HiGHS(pulp.HiGHS):
                 count=len(cols),
             )
             lp.solverModel.setSolution(len(cols), idx, val)
+        if self._watch is not None:
+            watch = self._watch
+
+            def on_interrupt(event: Any) -> None:
+                out = event.data_out
+                found = [out.mip_primal_bound, out.mip_dual_bound]
+                if watch(*(v if math.isfinite(v) else None for v in found)):
+                    event.interrupt()
+
+            # the MIP search, and the LP relaxations that can take long before it
+            lp.solverModel.cbMipInterrupt += on_interrupt
+            lp.solverModel.cbSimplexInterrupt += lambda e: watch(None, None) and e.interrupt()
         lp.solverModel.run()
 
 
@@ -143,6 +163,7 @@ class Model:
         mip_gap: float = 1e-4,
         start: Mapping[str, float] | None = None,
         abs_gap: float | None = None,
+        watch: Watch | None = None,
     ) -> Outcome:
         """Solve and report exactly what the solver proved.
 
@@ -158,6 +179,11 @@ class Model:
             Variable name -> value of a known feasible plan (a warm start).
         abs_gap
             Absolute gap at which the solver may also stop (for objectives near 0).
+        watch
+            HiGHS only: called as the search goes with the best value and bound so far
+            (in this model's sense); returning True stops the solve, which then reports
+            what it had (``feasible`` with its bound, or ``no-solution``). For a progress
+            display and a Cancel button; CBC runs as its own program and is not watched.
 
         Raises
         ------
@@ -169,7 +195,7 @@ class Model:
         t0 = time.perf_counter()
         try:
             if solver == "highs":
-                outcome = self._solve_highs(path, time_limit, mip_gap, start, abs_gap)
+                outcome = self._solve_highs(path, time_limit, mip_gap, start, abs_gap, watch)
             elif solver == "cbc":
                 outcome = self._solve_cbc(path, time_limit, mip_gap, start, abs_gap)
             else:
@@ -212,9 +238,12 @@ class Model:
         mip_gap: float,
         start: Mapping[str, float] | None,
         abs_gap: float | None,
+        watch: Watch | None = None,
     ) -> tuple[Status, float | None, float | None, float | None, dict[str, float]]:
+        sign = -1.0 if self.maximise else 1.0
         s = _HiGHS(
             start=start,
+            watch=(lambda v, b: watch(_signed(sign, v), _signed(sign, b))) if watch else None,
             msg=True,
             timeLimit=max(0.5, time_limit),
             gapRel=mip_gap,
@@ -229,7 +258,6 @@ class Model:
         info = h.getInfo()
         kinds = __import__("highspy").HighsModelStatus
         has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        sign = -1.0 if self.maximise else 1.0
         obj = sign * info.objective_function_value if has_plan else None
         is_mip = any(v.cat == pulp.LpInteger for v in self._vars.values())
         bound = sign * info.mip_dual_bound if is_mip else obj
@@ -386,6 +414,10 @@ def _run_cbc(
     lp.assignVarsVals(values)
     lp.assignStatus(status, sol_status)
     return True
+
+
+def _signed(sign: float, value: float | None) -> float | None:
+    return None if value is None else sign * value
 
 
 def _merge(terms: Iterable[tuple[Var, float]]) -> list[tuple[Var, float]]:

@@ -46,6 +46,7 @@ Only :mod:`footprint.solver` talks to PuLP.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -54,7 +55,7 @@ from ..constraints import Constraints
 from ..feasibility import prepare
 from ..problem import Problem
 from ..result import OptimiseResult
-from .budget import Progress, _Run
+from .budget import Progress, Watcher, _Run
 from .finish import _finish
 from .objectives import OBJECTIVES
 from .state import Plan
@@ -73,6 +74,8 @@ def optimise(
     *,
     current: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    watcher: Watcher | None = None,
 ) -> OptimiseResult:
     """Group the problem's units into footprints that meet every constraint.
 
@@ -88,6 +91,13 @@ def optimise(
         and for locked footprints, and used as a warm start otherwise.
     progress
         Called with one plain sentence at each step (for a progress display).
+    cancel
+        Set from another thread to stop early: the run ends as if its time were up, with
+        the best plan checked so far and an honest status (see
+        :mod:`footprint.background`, which runs ``optimise`` in a thread).
+    watcher
+        Called with a :class:`~footprint.optimiser.budget.Snapshot` (elapsed time, stage,
+        best value and bound so far) at each step and as the solver searches.
 
     Returns
     -------
@@ -104,7 +114,7 @@ def optimise(
     """
     c = constraints or Constraints()
     t0 = time.perf_counter()
-    run = _Run(c, progress or (lambda _m: None), t0 + c.time_limit)
+    run = _Run(c, progress or (lambda _m: None), t0 + c.time_limit, cancel=cancel, watcher=watcher)
     run.say("Checking the constraints against the map…")
     inst, checks = prepare(problem, c, current=current)
     if inst is None:
@@ -124,6 +134,8 @@ def optimise(
             "seconds": round(time.perf_counter() - t0, 3),
         }
     )
+    if run.cancelled():
+        return done("no-solution", None, reasons=("the run was cancelled before a plan was found",))
     if run.left() <= 0:
         # merging units and checking the rules is linear in the map, but a large map on a
         # busy server can still use the whole limit: say so rather than overrun it

@@ -4,17 +4,44 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _cancel
 from ..constraints import Constraints
 from ..instance import Instance
 from ..solver import Model, Outcome
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+
+#: the most snapshots a second sent to a watcher while a solver searches (each one is
+#: drawn by a page: more would only cost the run time)
+_SNAPSHOTS_PER_SECOND = 4.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Where a run stands, for a progress bar: sent as the run goes, never used to decide.
+
+    ``value`` and ``bound`` are the stage's own model's (``stage`` says which): the best
+    plan's objective found so far in it and the best the solver has proved possible, each
+    None until known.
+    """
+
+    elapsed: float
+    limit: float
+    stage: str
+    value: float | None = None
+    bound: float | None = None
+    cancelled: bool = False
+
+
+#: Called with each :class:`Snapshot` (from the thread that runs the optimiser).
+Watcher = Callable[[Snapshot], None]
 
 
 @dataclass
@@ -35,9 +62,54 @@ class _Run:
     unstarted: tuple[float, float] | None = None
     #: models not built because they would not fit in memory, each said in words
     refused: list[str] = field(default_factory=list)
+    #: set (by another thread) to stop the run: read wherever time left is read, and by
+    #: the solver as it searches, so that the run ends as if its time were up
+    cancel: threading.Event | None = None
+    #: sent a :class:`Snapshot` at each step and, throttled, while a solver searches
+    watcher: Watcher | None = None
+    #: the last sentence said, and the value and bound of the stage's model so far
+    stage: str = ""
+    value: float | None = None
+    bound: float | None = None
+    _sent: float = 0.0
+
+    def __post_init__(self) -> None:
+        _cancel.watch(self.cancel)  # the loops that stop at a deadline read it too
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
     def left(self) -> float:
+        if self.cancelled():
+            return 0.0
         return self.deadline - time.perf_counter()
+
+    def snapshot(self) -> Snapshot:
+        limit = float(self.constraints.time_limit)
+        return Snapshot(
+            elapsed=time.perf_counter() - (self.deadline - limit),
+            limit=limit,
+            stage=self.stage,
+            value=self.value,
+            bound=self.bound,
+            cancelled=self.cancelled(),
+        )
+
+    def _send(self, *, throttled: bool = False) -> None:
+        now = time.perf_counter()
+        if self.watcher is None or (throttled and now - self._sent < 1 / _SNAPSHOTS_PER_SECOND):
+            return
+        self._sent = now
+        self.watcher(self.snapshot())
+
+    def watch(self, value: float | None, bound: float | None) -> bool:
+        """The solver's report as it searches; True asks it to stop (the run is cancelled)."""
+        if value is not None:
+            self.value = value
+        if bound is not None:
+            self.bound = bound
+        self._send(throttled=True)
+        return self.cancelled()
 
     def room_for_another(self) -> bool:
         """Whether another model like the last one can be built, handed over and solved."""
@@ -61,6 +133,9 @@ class _Run:
     def say(self, message: str) -> None:
         log.info(message)
         self.progress(message)
+        self.stage = message
+        self.value = self.bound = None  # a new step: the last model's figures are not its
+        self._send()
 
     def refuse(
         self, label: str, size: int, inst: Instance, *, what: str = "districting model"
@@ -96,13 +171,18 @@ class _Run:
     ) -> Outcome:
         limit = max(0.5, self.left() * share - self.handover(model))
         built = time.perf_counter() - model.created
+        self.value = self.bound = None  # a new model: its own value and bound
+        self._send()
         out = model.solve(
             solver=self.constraints.solver,
             time_limit=limit,
             mip_gap=self.constraints.mip_gap,
             start=start,
             abs_gap=abs_gap,
+            watch=self.watch if self.cancel is not None or self.watcher is not None else None,
         )
+        self.value, self.bound = out.objective, out.bound
+        self._send()
         self.overheads[model.size] = max(self.overheads.get(model.size, 0.0), out.overhead)
         self.last_cost = built + out.overhead
         nv, nc = model.size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .. import _cancel
 from ..instance import Instance
 from .bound import _apart_of, _split_nodes
 from .state import Measure, Plan, PlanState, _cost_of
@@ -42,10 +43,10 @@ def _polish(
     apart_of = _apart_of(inst)
     split = _split_nodes(inst)
     improved = True
-    while improved and time.perf_counter() < until:
+    while improved and time.perf_counter() < until and not _cancel.asked():
         improved = False
         for step, n in enumerate(inst.nodes):
-            if step % 64 == 63 and time.perf_counter() >= until:
+            if step % 64 == 63 and (time.perf_counter() >= until or _cancel.asked()):
                 break  # one pass over a large map can outlast the time left
             a = plan[n]
             if len(groups[a]) == 1 or pops[a] - inst.pop[n] < inst.floor:

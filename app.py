@@ -27,6 +27,7 @@ from app_pages.shared import (
     population_note,
     sidebar,
 )
+from app_pages.team import gate
 
 st.set_page_config(page_title="CSU footprint planner", layout="wide")
 
@@ -49,6 +50,8 @@ def main() -> None:
     # The page comes first and the sidebar's settings last: the page then streams the map to
     # the browser before them (the settings are read from session state, set up first).
     # Whatever happens in the page, the page links and the sidebar are drawn.
+    if not gate():  # sign-in on a team server, a read-only link (app_pages/team.py)
+        return
     page = st.navigation(PAGES)
     ds = None
     try:

@@ -21,8 +21,10 @@ page opened before the scenario changed hands.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import FootprintError
@@ -35,6 +37,7 @@ __all__ = [
     "AccessPolicy",
     "ConfigurationError",
     "User",
+    "read_settings",
 ]
 
 Action = Literal["view", "open", "compare", "export", "copy", "edit", "rename", "delete", "restore"]
@@ -161,6 +164,44 @@ def _ids(value: object, *, where: str, problems: list[str]) -> list[str]:
         f"{type(value).__name__} {value!r}"
     )
     return []
+
+
+def read_settings(paths: Iterable[str | os.PathLike[str]]) -> dict[str, Any]:
+    """The settings in the secrets files Streamlit reads (its ``secrets.files`` option), merged
+    as Streamlit merges them: section by section, later files winning.
+
+    Files that do not exist are skipped (no file at all: no sign-in). A file that exists but
+    cannot be read is an error, never a reason to run without sign-in: Streamlit itself
+    would then quietly have no ``[auth]``.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming every file that cannot be read or parsed.
+    """
+    merged: dict[str, Any] = {}
+    problems: list[str] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        for key, value in data.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    if problems:
+        raise ConfigurationError(
+            "The app's secrets file cannot be read, so the app stays closed (it may hold the "
+            "sign-in settings); fix the TOML or remove the file",
+            problems=problems,
+        )
+    return merged
 
 
 @dataclass(frozen=True)

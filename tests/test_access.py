@@ -134,3 +134,25 @@ def test_an_incomplete_sign_in_configuration_keeps_the_app_closed():
         AccessPolicy.from_settings({"auth": "on"}, environ={})
     with pytest.raises(ValueError, match="unknown action 'steal'"):
         TEAM.allows(ALICE, "steal")
+
+
+def test_settings_are_read_from_the_secrets_files_later_ones_winning(tmp_path):
+    from footprint.access import read_settings
+
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text(
+        '[auth]\nclient_id = "one"\nclient_secret = "s"\n[footprint]\nadmins = ["x"]\n'
+    )
+    second.write_text('[auth]\nclient_id = "two"\n')
+    assert read_settings([first, second, tmp_path / "missing.toml"]) == {
+        "auth": {"client_id": "two", "client_secret": "s"},
+        "footprint": {"admins": ["x"]},
+    }
+    assert read_settings([tmp_path / "missing.toml", tmp_path]) == {}  # no file: no sign-in
+    broken = tmp_path / "broken.toml"
+    broken.write_bytes(b"[auth\nclient_id = ")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"(?s)secrets file cannot be read, so the app stays closed .*broken\.toml: ",
+    ):
+        read_settings([first, broken])

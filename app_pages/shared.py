@@ -47,6 +47,7 @@ from footprint import (
 )
 from footprint._assets import leaflet_dir
 from footprint._text import clean_name, plain
+from footprint.access import AccessDeniedError
 from footprint.drawing import (
     Change,
     block_units,
@@ -325,8 +326,12 @@ def show_flash(box: Any = None) -> None:
             st.warning(
                 md(
                     f"Your drawing was not saved over scenario {conflict['name']!r}, "
-                    "which someone else saved after you loaded it. Keep both: save "
-                    f"yours as {copy_name(conflict['name'])!r}."
+                    + (
+                        "which belongs to someone else."
+                        if conflict.get("theirs")
+                        else "which someone else saved after you loaded it."
+                    )
+                    + f" Keep both: save yours as {copy_name(conflict['name'])!r}."
                 )
             )
             c1, c2 = st.columns(2)
@@ -754,7 +759,7 @@ def save_scenario(
     constraints_json: str | None = None,
     overwrite: bool = False,
     expected_revision: int | None = None,
-    on_conflict: Callable[[], None] | None = None,
+    on_conflict: Callable[[FootprintError], None] | None = None,
     quiet: bool = False,
     later: bool = False,
     locked_units: tuple[str, ...] = (),
@@ -763,8 +768,10 @@ def save_scenario(
     its revision), or ``None`` after saying why not.
 
     ``expected_revision``: the revision the drawing was loaded from; the save replaces the
-    scenario only if nobody saved it since, else ``on_conflict`` is called and the refusal
-    (who saved when) is shown. A new name is refused if someone else takes it first.
+    scenario only if nobody saved it since, else ``on_conflict`` is called with the refusal
+    (who saved when) and it is shown. A new name is refused if someone else takes it first.
+    On a team server the save records who made it, and saving over someone else's scenario
+    is refused the same way (``on_conflict``): only its owner or an admin may.
     """
     folder: list[Path] = []
 
@@ -779,16 +786,20 @@ def save_scenario(
             locked=tuple(locked_units),
             geography=digest_of(dataset()),
         )
+        from app_pages.team import guard, user_id  # here: that module imports this one
+
         s = store()
         try:
             saved = s.save(
                 scenario,
                 overwrite=overwrite or expected_revision is not None,
                 expected_revision=expected_revision,
+                user=user_id(),
+                guard=guard("edit"),
             )
-        except ScenarioConflictError:
+        except (ScenarioConflictError, AccessDeniedError) as exc:
             if on_conflict is not None:
-                on_conflict()
+                on_conflict(exc)
             raise
         except OSError as exc:  # a folder that went read-only or full since it was checked
             raise ScenarioError(
@@ -843,7 +854,9 @@ def save_drawing() -> None:
             overwrite=s["save_overwrite"],
             locked_units=d.locked_units,
             expected_revision=source["revision"] if over_source else None,
-            on_conflict=lambda: s.update(save_conflict=pending),
+            on_conflict=lambda exc: s.update(
+                save_conflict={**pending, "theirs": isinstance(exc, AccessDeniedError)}
+            ),
             later=True,
         )
     )

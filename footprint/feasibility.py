@@ -14,8 +14,9 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import networkx as nx
 
@@ -35,6 +36,10 @@ class Check:
 
     name: str
     message: str
+    #: the places and figures behind the sentence, for words of another kind (see
+    #: :mod:`footprint.reasons`): ``place``, ``population``, ``floor``, ``ceiling``,
+    #: ``needed`` (the least ceiling that lets it through), ``footprint``, ``la``
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 #: A point of the joining search: a node, or ("piece", k) for the k-th piece of a group.
@@ -319,6 +324,18 @@ class _Reduction:
         names = ", ".join(self.problem.names[u] for u in us[:3]) + (" …" if len(us) > 3 else "")
         return f"{names} ({_fmt(self.pop[n])} {self.label})"
 
+    def place(self, n: str) -> tuple[str, bool]:
+        """A node as a planner names it, and whether that is an LA kept whole: the LA's
+        name when the node is one LA block under the LA rule, else its units' names."""
+        us = self.members[n]
+        blocks = {self.problem.blocks.get(u) for u in us}
+        if self.c.la_rule == "whole-la" and len(blocks) == 1 and None not in blocks:
+            block = str(next(iter(blocks)))
+            if block in self.problem.la_names:
+                return self.problem.block_label(block), True
+        names = ", ".join(self.problem.names[u] for u in us[:3]) + (" …" if len(us) > 3 else "")
+        return names, False
+
     @cached_property
     def ug(self) -> nx.Graph:
         """The usable graph among free units."""
@@ -596,12 +613,14 @@ def _locked_footprints(r: _Reduction) -> Iterator[Check]:
                 "locked-below-floor",
                 f"locked footprint {name!r} has {_fmt(pop)} {label}, below the floor of "
                 f"{_fmt(c.min_population)}; unlock it or lower the floor",
+                {"footprint": name, "population": pop, "floor": c.min_population},
             )
         if c.max_population is not None and pop > c.max_population:
             yield Check(
                 "locked-above-ceiling",
                 f"locked footprint {name!r} has {_fmt(pop)} {label}, above the ceiling of "
                 f"{_fmt(c.max_population)}; unlock it or raise the ceiling",
+                {"footprint": name, "population": pop, "ceiling": c.max_population},
             )
         if units and not nx.is_connected(graph.subgraph(units)):
             pieces = sorted(sorted(p) for p in nx.connected_components(graph.subgraph(units)))
@@ -631,6 +650,7 @@ def _locked_splits_la(r: _Reduction) -> Iterator[Check]:
                 f"LA block {block} ({', '.join(units)}) is split by locked footprint(s) "
                 f"{', '.join(map(repr, sorted(inside)))}, but the LA rule keeps it whole; "
                 "unlock them, or switch the LA rule off",
+                {"place": r.problem.block_label(block), "la": True, "footprints": sorted(inside)},
             )
 
 
@@ -655,10 +675,12 @@ def _group_above_ceiling(r: _Reduction) -> Iterator[Check]:
         return
     for n in sorted(r.members):
         if r.pop[n] > cap:
+            place, la = r.place(n)
             yield Check(
                 "group-above-ceiling",
                 f"{r.describe(n)} must stay in one footprint but is above the ceiling of "
                 f"{_fmt(cap)}; raise the ceiling or switch the LA rule off",
+                {"place": place, "la": la, "population": r.pop[n], "ceiling": cap},
             )
 
 
@@ -682,6 +704,7 @@ def _component_below_floor(r: _Reduction) -> Iterator[Check]:
                 "component-below-floor",
                 f"the whole map has {_fmt(cpop)} {label}, below the floor of "
                 f"{_fmt(c.min_population)}: not even one footprint can reach it; lower the floor",
+                {"place": "the whole map", "population": cpop, "floor": c.min_population},
             )
         elif cpop < c.min_population:
             us = sorted(cc)
@@ -693,6 +716,7 @@ def _component_below_floor(r: _Reduction) -> Iterator[Check]:
                 f"{'it' if len(us) == 1 else 'them'} to the rest of the map (an island bridge "
                 "or border switched off, or surrounded by locked footprints); switch a bridge "
                 "back on or lower the floor",
+                {"place": names, "population": cpop, "floor": c.min_population},
             )
 
 
@@ -798,12 +822,21 @@ def _no_room_under_ceiling(r: _Reduction) -> Iterator[Check]:
         return
     for n in _no_room(r):
         near = "; ".join(r.describe(m) for m in sorted(r.nn[n])[:4])
+        place, la = r.place(n)
         yield Check(
             "no-room-under-ceiling",
             f"{r.describe(n)} is below the floor of {_fmt(c.min_population)}, so it must "
             f"share a footprint with a neighbour, but every neighbour ({near}) would take "
             f"that footprint above the ceiling of {_fmt(c.max_population)}; raise the "
             "ceiling or lower the floor",
+            {
+                "place": place,
+                "la": la,
+                "population": r.pop[n],
+                "floor": c.min_population,
+                "ceiling": c.max_population,
+                "needed": min(r.pop[n] + r.pop[m] for m in r.nn[n]),
+            },
         )
 
 
@@ -845,6 +878,14 @@ def _satellites_above_ceiling(r: _Reduction) -> Iterator[Check]:
             f"map only through {r.describe(h)}, so one footprint must hold them all "
             f"({_fmt(held)}), above the ceiling of {_fmt(cap)}; raise the "
             f"ceiling to at least {_fmt(held)}, lower the floor{unblock}",
+            {
+                "place": f"{names}{' …' if len(parts) > 4 else ''}",
+                "through": r.place(h)[0],
+                "population": held - pop[h],
+                "floor": c.min_population,
+                "ceiling": cap,
+                "needed": held,
+            },
         )
 
 

@@ -55,6 +55,8 @@ def plan_choices(ds, scenarios: list[Scenario]) -> dict[tuple[str, str], dict[st
         out[("imported", imported.get("file") or "")] = dict(imported["assignment"])
     for sc in scenarios:
         out[("scenario", sc.name)] = dict(sc.assignment)
+    # versions of a scenario the Scenarios page's history sent here to compare
+    out.update(st.session_state.get("compare_versions") or {})
     return out
 
 

@@ -464,3 +464,198 @@ def test_report_map_draws_dollar_signs_as_text(geo):
     assert texts["$5m to $6m"] is False  # the title
     assert any(t.startswith("$x$") for t in texts) and any(t.startswith("$x^$") for t in texts)
     assert not any(texts.values())  # no text at all is read as mathematics
+
+
+# --- clean geometry ---------------------------------------------------------------------------
+
+
+def _messy_geography():
+    """Three 2 km squares in a row: a pinhole between A and B, a sliver off C, an island of C.
+
+    A and B leave a 10 m x 10 m gap on their shared edge (a pinhole once dissolved); C has
+    a 5 m x 20 m sliver touching B's corner (a digitising artefact) and a 100 m x 100 m
+    island 5 km offshore that touches nothing (kept: a real island).
+    """
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    a = Polygon([(0, 0), (2000, 0), (2000, 1000), (1990, 1000), (1990, 1010), (2000, 1010),
+                 (2000, 2000), (0, 2000)])  # fmt: skip
+    b = box(2000, 0, 4000, 2000).difference(box(2000, 1000, 2010, 1010))
+    c = MultiPolygon([box(4000, 0, 6000, 2000), box(3990, 2000, 3995, 2020),
+                      box(11000, 0, 11100, 100)])  # fmt: skip
+    units = gpd.GeoDataFrame({"code": ["A", "B", "C"]}, geometry=[a, b, c], crs=27700)
+    units["name"] = units["code"]
+    return build_geography(
+        units,
+        population_table(["A", "B", "C"], [1, 2, 3]),
+        code_column="code",
+        population_column="population",
+        name_column="name",
+        name="Messy",
+        population_label="registered patients",
+    )
+
+
+def _rings(geom):
+    polys = [p for p in getattr(geom, "geoms", [geom])]
+    return polys, [r for p in polys for r in p.interiors]
+
+
+def test_pinholes_filled_slivers_dropped_islands_kept():
+    import shapely
+
+    geo = _messy_geography()
+    fps = footprint_layer(geo, {"A": "AB", "B": "AB", "C": "C"}).set_index("footprint")
+    parts, holes = _rings(fps.loc["AB", "geometry"])
+    assert len(parts) == 1 and holes == []  # the 10 m pinhole between A and B is gone
+    parts, holes = _rings(fps.loc["C", "geometry"])
+    areas = sorted(round(p.area) for p in parts)
+    assert areas == [10_000, 4_000_000]  # the island (0.01 km2) stays, the sliver goes
+    assert fps.geometry.is_valid.all()
+    # the raw union had them: the test data does hold what the cleaning removes
+    raw = shapely.union_all([geo.units.geometry[0], geo.units.geometry[1]])
+    assert len(raw.interiors) == 1
+
+
+def _ring_problems(path, layer=None) -> list[str]:
+    """Every geometry of a written file read back with pyogrio (GDAL): invalid ones, holes under
+    1 km2, and rings GDAL would reject (fewer than 4 points or 3 distinct)."""
+    import shapely
+
+    gdf = pyogrio.read_dataframe(path, layer=layer)
+    metric = gdf.to_crs(27700) if gdf.crs is not None and gdf.crs.to_epsg() != 27700 else gdf
+    out = []
+    for i, (geom, flat) in enumerate(zip(gdf.geometry, metric.geometry, strict=True)):
+        if geom is None or geom.is_empty:
+            out.append(f"feature {i}: no geometry")
+            continue
+        if not shapely.is_valid(geom):
+            out.append(f"feature {i}: {shapely.is_valid_reason(geom)}")
+        polys, holes = _rings(geom)
+        out += [f"feature {i}: hole of {shapely.Polygon(h).area:g}" for h in _rings(flat)[1]
+                if shapely.Polygon(h).area < 1e6]  # fmt: skip
+        for ring in [p.exterior for p in polys] + holes:
+            pts = list(ring.coords)
+            if len(pts) < 4 or len(set(pts)) < 3:
+                out.append(f"feature {i}: ring of {len(set(pts))} distinct points")
+    return out
+
+
+def _real_plans(dataset):
+    g = dataset.geography
+    codes = g.units["code"].astype(str)
+    return {
+        "area teams": dict(zip(codes, g.units["area_team_code"], strict=True)),
+        "LA blocks": dict(dataset.audit.blocks),
+        "one per CCG": {c: c for c in codes},
+    }
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["area teams", "LA blocks", "one per CCG"])
+def test_every_real_export_is_valid_without_pinholes(dataset, tmp_path, which):
+    g = dataset.geography
+    plan = _real_plans(dataset)[which]
+    files = {
+        "plan.gpkg": (export_geopackage, ["footprints", "assignment"]),
+        "plan.geojson": (export_geojson, [None]),
+        "plan.zip": (export_shapefile_zip, [None]),
+        "plan.kml": (export_kml, [None]),
+    }
+    problems = []
+    for name, (fn, layers) in files.items():
+        path = tmp_path / name
+        path.write_bytes(fn(g, plan, metadata={"scenario": which}))
+        for layer in layers:
+            problems += [f"{name} {layer or ''}: {p}" for p in _ring_problems(path, layer)]
+    assert problems == []
+    # no fragment under 0.1 km2 in the footprints unless a real island of the CCG data
+    from footprint.exporters import MIN_PART_M2, _islands
+
+    fps = footprint_layer(g, plan)
+    islands = _islands(g, g.units)
+    small = [p for geom in fps.geometry for p in _rings(geom)[0] if p.area < MIN_PART_M2]
+    assert all(len(islands.query(p, predicate="intersects")) for p in small)
+
+
+@pytest.mark.realdata
+def test_the_kml_rings_that_collapsed_now_hold(dataset):
+    # the Area Teams' KML had two footprints with rings of two distinct points (issue 19)
+    root = ET.fromstring(export_kml(dataset.geography, _real_plans(dataset)["area teams"]))
+    for coords in root.iter(f"{{{KML_NS}}}coordinates"):
+        pts = coords.text.split()
+        assert len(pts) >= 4 and len(set(pts)) >= 3
+
+
+@pytest.mark.realdata
+def test_exports_colour_a_plan_as_the_map_does(dataset):
+    from footprint.map import footprint_colours
+
+    g = dataset.geography
+    plan = _real_plans(dataset)["LA blocks"]
+    root = ET.fromstring(export_kml(g, plan))
+    ns = {"k": KML_NS}
+    fills = [s.find("k:PolyStyle/k:color", ns).text[2:] for s in root.findall(".//k:Style", ns)]
+    names = [p.find("k:name", ns).text for p in root.findall(".//k:Placemark", ns)]
+    got = {n: f"#{c[4:6]}{c[2:4]}{c[0:2]}" for n, c in zip(names, fills, strict=True)}
+    assert got == footprint_colours(g, plan)
+
+
+# --- the spreadsheet table --------------------------------------------------------------------
+
+
+def test_table_csv_has_a_row_per_unit_and_per_footprint_with_attribution(geo):
+    from footprint.exporters import export_table_csv
+
+    text = export_table_csv(geo, PLAN, metadata=META).decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads the names as UTF-8
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    header = rows[0]
+    assert header[:5] == ["Row", "unit code", "NHS code", "unit name", "Footprint"]
+    assert header[5] == "Population (registered patients (QOF 2013/14 list sizes))"
+    body = [r for r in rows[1:] if r and r[0] in ("unit", "Footprint total")]
+    assert [r[0] for r in body].count("unit") == 6
+    totals = {r[4]: int(r[5]) for r in body if r[0] == "Footprint total"}
+    assert totals == {"East": 900, "N&S": 700}
+    unassigned = [r for r in body if r[0] == "unit" and r[4] == ""]
+    assert [r[1] for r in unassigned] == ["03V"]  # after every footprint
+    assert body[-1][1] == "03V"
+    assert any("OGL v3.0" in r[0] for r in rows if r)
+    assert any(r[0] == "Scenario: Option <A> & B" for r in rows if r)
+
+
+def test_table_exports_keep_formulas_as_text(geo, tmp_path):
+    from openpyxl import load_workbook
+
+    from footprint.exporters import export_table_csv, export_xlsx
+
+    plan = {"00C": '=HYPERLINK("http://x")', "00D": "+cmd|' /C calc'!A0", "01A": "@SUM(A1)"}
+    text = export_table_csv(geo, plan).decode("utf-8")
+    assert "'=HYPERLINK" in text and "'+cmd" in text and "'@SUM" in text
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(export_xlsx(geo, plan, metadata={"scenario": "=1+1"}))
+    wb = load_workbook(path)
+    cells = [c for row in wb["Plan"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c for c in cells if c.data_type == "f"]  # nothing runs as a formula
+    values = {c.value for c in cells}
+    assert set(plan.values()) <= values and "Scenario: =1+1" in values
+    assert wb["Plan"]["F2"].number_format == "#,##0"
+    about = {r[0].value: r[1].value for r in wb["About"].iter_rows(min_row=2)}
+    assert "OGL v3.0" in about["attribution"] and about["population"].startswith("registered")
+
+
+@pytest.mark.realdata
+def test_real_table_names_las_and_area_teams(geography):
+    from footprint.exporters import export_table_csv
+
+    teams = dict(zip(geography.units["code"], geography.units["area_team_code"], strict=True))
+    rows = list(csv.reader(io.StringIO(export_table_csv(geography, teams).decode("utf-8-sig"))))
+    header = rows[0]
+    assert header[1:4] == ["CCG code", "NHS code", "CCG name"]
+    assert header[6:] == ["Local authority", "Area Team"]
+    ccgs = [r for r in rows if r and r[0] == "CCG"]
+    assert len(ccgs) == 211 and len([r for r in rows if r and r[0] == "Footprint total"]) == 25
+    kent = next(r for r in ccgs if r[1] == "E38000002")  # NHS Ashford
+    assert kent[3] == "NHS Ashford" and kent[6] == "Kent" and kent[7] == "Kent and Medway"
+    assert not any(r[7].startswith("E39") for r in ccgs)  # Area Teams by name, not code

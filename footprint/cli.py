@@ -1109,6 +1109,9 @@ def _print_validation(
         print(f"  [{v.rule}] {v.message}")
 
 
+from . import _cli_sweep  # noqa: E402, F401  (registers "sweep"; it imports the helpers above)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m footprint", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")

@@ -53,6 +53,7 @@ __all__ = [
     "SweepResult",
     "parse_floors",
     "sweep",
+    "sweep_figure",
 ]
 
 log = logging.getLogger(__name__)
@@ -584,3 +585,78 @@ def sweep(
         seconds=time.perf_counter() - t0,
         seconds_per_floor=float(seconds_per_floor),
     )
+
+
+# --- the curve as a figure ----------------------------------------------------------------------
+
+#: Line colours of the two LA rules (the app's chart uses the same).
+RULE_COLOURS = {"whole-la": "#1f5fa8", "off": "#e67e22"}
+RULE_NAMES = {"whole-la": "whole LAs", "off": "LA rule off"}
+
+
+def sweep_figure(
+    result: SweepResult,
+    *,
+    population_label: str = "registered patients",
+    attribution: Sequence[str] = (),
+) -> Any:
+    """The sweep as a step curve per LA rule, bounds above unproven points, references marked.
+
+    A :class:`matplotlib.figure.Figure` (no pyplot, no global state), for a PNG beside the
+    app's interactive chart. Proven points are filled, unproven ones open with a bar up to
+    their bound; the 2013 reference counts are dotted lines. ``attribution`` (the
+    geography's licence lines) is printed under the axes.
+    """
+    from matplotlib.figure import Figure
+
+    from ._text import clean_text
+
+    fig = Figure(figsize=(9, 5.2), dpi=110)
+    ax = fig.add_subplot()
+    for rule in _RULE_ORDER:
+        pts = [p for p in result.points if p.la_rule == rule and p.footprints is not None]
+        if not pts:
+            continue
+        xs = [p.floor / 1e6 for p in pts]
+        ys = [int(p.footprints or 0) for p in pts]
+        colour = RULE_COLOURS[rule]
+        ax.step(xs, ys, where="post", color=colour, label=RULE_NAMES[rule], linewidth=1.8)
+        proven = [p for p in pts if p.status == "optimal"]
+        ax.scatter(
+            [p.floor / 1e6 for p in proven],
+            [int(p.footprints or 0) for p in proven],
+            color=colour,
+            s=18,
+            zorder=3,
+        )
+        for p in pts:
+            if p.status != "optimal" and p.bound is not None:
+                x = p.floor / 1e6
+                y = int(p.footprints or 0)
+                ax.scatter([x], [y], facecolor="white", edgecolor=colour, s=22, zorder=3)
+                ax.plot([x, x], [y, p.bound], color=colour, linewidth=1, linestyle=":")
+    for ref in REFERENCE_COUNTS:
+        ax.axhline(ref.count, color="#555555", linewidth=0.8, linestyle="--")
+        ax.annotate(
+            ref.label,
+            xy=(1.0, ref.count),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+            color="#333333",
+        )
+    ax.set_xlabel(f"floor (million {population_label} per footprint)")
+    ax.set_ylabel("largest number of footprints")
+    ax.set_title(
+        "Largest number of footprints by floor (filled: proven; open: dotted up to the bound)",
+        fontsize=10,
+    )
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.86), fontsize=9)
+    credit = " | ".join(clean_text(a) for a in attribution if clean_text(a))
+    if credit:
+        fig.text(0.01, 0.01, credit[:300], fontsize=6.5, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig

@@ -249,3 +249,74 @@ def test_england_three_floors(dataset):
     counts = [p.footprints for p in result.points if p.la_rule == "whole-la"]
     assert counts == sorted(counts, reverse=True)
     _check_plans(problem, result)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys, tmp_path):
+    """Run ``python -m footprint sweep`` on the tiny 3 x 3 grid: (status, stdout, stderr)."""
+    from helpers import tiny_dataset
+
+    from footprint import loader
+    from footprint.cli import main
+
+    tiny = tiny_dataset()
+    monkeypatch.setattr(loader, "load_dataset", lambda data_dir=None: tiny)
+    monkeypatch.setenv("FOOTPRINT_CACHE_DIR", str(tmp_path / "cache"))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["sweep", *argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def test_cli_sweep_writes_the_table_json_and_curve(cli, tmp_path):
+    import csv
+    import json
+
+    out, png = tmp_path / "sweep.csv", tmp_path / "curve.png"
+    code, stdout, err = cli(
+        "--floors",
+        "100000:1000000:100000",
+        "--la-rule",
+        "whole-la,off",
+        "--json",
+        "--out",
+        str(out),
+        "--png",
+        str(png),
+    )
+    assert code == 0, err
+    summary = json.loads(stdout)
+    # nine units of 100,000: a footprint at floor f needs ceil(f / 100,000) of them
+    by = {(p["floor"], p["la_rule"]): p for p in summary["points"]}
+    for f in range(100_000, 1_000_001, 100_000):
+        expected = 9 // -(-f // 100_000)
+        for rule in ("whole-la", "off"):
+            p = by[(f, rule)]
+            if expected:
+                assert (p["status"], p["footprints"], p["bound"]) == ("optimal", expected, expected)
+            else:
+                assert p["status"] == "infeasible"
+    assert summary["population"] == "registered patients"
+    assert [r["count"] for r in summary["references"]] == [51, 25, 19]
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 20 and rows[0]["floor"] == "100000" and rows[0]["la_rule"] == "whole-la"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_sweep_table_and_bad_flags(cli):
+    code, stdout, _ = cli("--floors", "300000,450000", "--la-rule", "off")
+    assert code == 0
+    assert "(registered patients)" in stdout
+    assert "300,000  3 proven" in stdout and "450,000  1 proven" in stdout
+    code, _, err = cli("--floors", "300000:100000:1000")
+    assert code == 2 and "stops (100,000) below its start (300,000)" in err
+    code, _, err = cli("--la-rule", "whole")
+    assert code == 2 and "expected whole-la, off or whole-la,off" in err
+    code, _, err = cli("--floors", "100000", "--max-pop", "50000")
+    assert code == 2 and "below min_population" in err

@@ -415,3 +415,120 @@ def test_clean_plan_keeps_assigned_units_with_clean_names():
     plan = {"A": " North ", "B": None, "C": "", "D": " \t", "E": "So\u200buth\nEast", "F": "\x00"}
     assert clean_plan(plan) == {"A": "North", "E": "South East"}
     assert plan["A"] == " North "  # the caller's plan is left alone
+
+
+# --- plans from footprint boundaries ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grid_geo():
+    """A 2 x 3 grid of 1 km squares, r0c0 ... r1c2, named with markup."""
+    units = grid_units(2, 3)
+    units["name"] = [f"<b>{c}</b>" for c in units["code"]]
+    return build_geography(
+        units,
+        population_table(units["code"], [100] * 6),
+        code_column="code",
+        population_column="population",
+        name_column="name",
+        name="Grid",
+        population_label="registered patients",
+    )
+
+
+GRID_PLAN = {"r0c0": "West", "r1c0": "West", "r0c1": "=East", "r0c2": "=East", "r1c2": "=East"}
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson"])
+def test_the_apps_own_exports_read_back_exactly(grid_geo, fmt):
+    from footprint.exporters import EXPORT_FORMATS
+    from footprint.plans import read_plan_geodata
+
+    data = EXPORT_FORMATS[fmt].function(grid_geo, GRID_PLAN, metadata={"scenario": "A"})
+    imp = read_plan_geodata((f"plan.{fmt}", data), grid_geo)
+    assert imp.assignment == GRID_PLAN
+    assert imp.missing == ("r1c1",) and imp.ambiguous == () and imp.clean is False
+
+
+def _features(tmp_path, shapes: dict[str, object], *, column="Name", crs=27700, name="fp.geojson"):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({column: list(shapes)}, geometry=list(shapes.values()), crs=crs)
+    path = tmp_path / name
+    gdf.to_file(path, engine="pyogrio")
+    return (name, path.read_bytes())
+
+
+def test_other_files_are_read_by_area_with_unclear_shares_in_words(grid_geo, tmp_path):
+    from shapely.geometry import box
+
+    from footprint.plans import read_plan_geodata
+
+    # West covers column 0 and 70% of r0c1; East the rest of row 0; row 1 beyond c0 uncovered
+    shapes = {"West": box(0, 0, 1700, 2000).difference(box(1000, 0, 2000, 1000)),
+              "East": box(1700, 1000, 3000, 2000), "  ": box(0, 0, 10, 10)}  # fmt: skip
+    imp = read_plan_geodata(_features(tmp_path, shapes, crs=27700), grid_geo)
+    assert imp.assignment == {"r0c0": "West", "r1c0": "West", "r1c1": "West", "r1c2": "East"}
+    # r1c1 is 70% West, 30% East: put in West and said so; row 0 beyond c0 is uncovered
+    assert imp.ambiguous == ("<b>r1c1</b> (r1c1): 70% in West, 30% in East; put in West",)
+    assert imp.missing == ("r0c1", "r0c2")
+    assert imp.problems == ("1 feature(s) have a blank 'Name' and were left out",)
+
+
+def test_a_footprint_file_in_degrees_is_projected(grid_geo, tmp_path):
+    from footprint.plans import read_plan_geodata
+
+    fps = grid_geo.units.dissolve(by=grid_geo.units["code"].str[1]).to_crs(4326)
+    named = fps.assign(footprint=["Row 0", "Row 1"])[["footprint", "geometry"]]
+    path = tmp_path / "rows.geojson"
+    named.to_file(path, engine="pyogrio")
+    imp = read_plan_geodata(("rows.geojson", path.read_bytes()), grid_geo)
+    assert imp.assignment == {c: f"Row {c[1]}" for c in grid_geo.units["code"]}
+
+
+def test_unusable_footprint_files_are_refused_in_words(grid_geo, tmp_path):
+    from shapely.geometry import box
+
+    from footprint.plans import read_plan_geodata
+
+    with pytest.raises(InputFileError, match=r"none of the columns footprint, name, .*'zone'"):
+        read_plan_geodata(_features(tmp_path, {"A": box(0, 0, 1, 1)}, column="zone"), grid_geo)
+    with pytest.raises(InputFileError, match="has no column 'fp'"):
+        read_plan_geodata(_features(tmp_path, {"A": box(0, 0, 1, 1)}), grid_geo, name_column="fp")
+    with pytest.raises(InputFileError, match="every feature's 'Name' is blank"):
+        read_plan_geodata(_features(tmp_path, {"": box(0, 0, 1, 1)}), grid_geo)
+    with pytest.raises(InputFileError, match=r"plan\.csv: a plan from boundaries must be a "):
+        read_plan_geodata(("plan.csv", b"unit_code,footprint\n"), grid_geo)
+    with pytest.raises(InputFileError, match=r"more than the 0\.0 MB allowed"):
+        read_plan_geodata(_features(tmp_path, {"A": box(0, 0, 1, 1)}), grid_geo, max_bytes=10)
+
+
+def test_hostile_footprint_files_are_never_opened_by_another_driver(grid_geo, tmp_path):
+    from footprint.plans import read_plan_geodata
+
+    vrt = b'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>CSV:/etc/passwd'
+    vrt += b"</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>"
+    with pytest.raises(InputFileError, match=r"fp\.geojson: .*GeoJSON"):
+        read_plan_geodata(("fp.geojson", vrt), grid_geo)
+    with pytest.raises(InputFileError, match=r"fp\.gpkg: .*GeoPackage"):
+        read_plan_geodata(("fp.gpkg", b"unit_code,footprint\nr0c0,A\n"), grid_geo)
+    with pytest.raises(InputFileError, match="not a usable file name"):
+        read_plan_geodata(("../..", b"{}"), grid_geo)
+
+
+@pytest.mark.realdata
+def test_real_footprints_from_another_tool_read_back_by_area(dataset, tmp_path):
+    import geopandas as gpd
+
+    from footprint.exporters import export_geojson
+    from footprint.plans import read_plan_geodata
+
+    g = dataset.geography
+    plan = {c: g.name_of(b) for c, b in dataset.audit.blocks.items()}
+    path = tmp_path / "own.geojson"
+    path.write_bytes(export_geojson(g, plan))
+    # as another tool would save them: names only, no list of units, in a GeoPackage
+    other = gpd.read_file(path)[["footprint", "geometry"]].rename(columns={"footprint": "NAME"})
+    other.to_file(tmp_path / "other.gpkg", engine="pyogrio", layer="zones")
+    imp = read_plan_geodata(("other.gpkg", (tmp_path / "other.gpkg").read_bytes()), g)
+    assert imp.assignment == plan and imp.missing == ()

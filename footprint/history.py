@@ -260,3 +260,41 @@ class AuditLog:
             if scenario is None or record.get("scenario") == scenario:
                 events.append(record)
         return events
+
+
+def version_rows(
+    versions: list[Any],
+    *,
+    weights: Mapping[str, int] | None = None,
+    unit: str = "unit",
+    units: str = "units",
+) -> list[dict[str, Any]]:
+    """A scenario's history as rows to show, oldest first: each version, who saved it and
+    what it changed against the one before (:func:`version_changes`, in words).
+
+    ``versions`` are :class:`footprint.scenarios.Scenario` objects (any objects with their
+    ``revision, updated, created, updated_by, name, assignment, constraints_json, notes,
+    locked``), oldest first as :meth:`~footprint.scenarios.ScenarioStore.history` gives them.
+    """
+    rows: list[dict[str, Any]] = []
+    before: Mapping[str, Any] | None = None
+    for version in versions:
+        plain = {
+            "name": version.name,
+            "assignment": version.assignment,
+            "constraints_json": version.constraints_json,
+            "notes": version.notes,
+            "locked": version.locked,
+        }
+        changes = version_changes(before, plain, weights=weights)
+        rows.append(
+            {
+                "revision": version.revision,
+                "saved": version.updated or version.created,
+                "by": version.updated_by or "not recorded",
+                "footprints": len(set(version.assignment.values())),
+                "what changed": changes.summary(unit=unit, units=units),
+            }
+        )
+        before = plain
+    return rows

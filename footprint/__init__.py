@@ -27,7 +27,11 @@ from .exporters import (
     export_geopackage,
     export_html_report,
     export_kml,
+    export_pdf,
+    export_png,
     export_shapefile_zip,
+    export_table_csv,
+    export_xlsx,
 )
 from .feasibility import Check
 from .geography import MAX_UNIT_POPULATION, REGISTERED_PATIENTS, Geography, build_geography
@@ -40,7 +44,7 @@ from .loader import (
     read_table,
 )
 from .optimiser import optimise
-from .plans import PlanImport, read_plan_csv, write_plan_csv
+from .plans import PlanImport, read_plan_csv, read_plan_geodata, write_plan_csv
 from .problem import Problem
 from .result import OptimiseResult
 from .scenarios import Scenario, ScenarioConflictError, ScenarioError, ScenarioStore
@@ -96,7 +100,11 @@ __all__ = [
     "export_geopackage",
     "export_html_report",
     "export_kml",
+    "export_pdf",
+    "export_png",
     "export_shapefile_zip",
+    "export_table_csv",
+    "export_xlsx",
     "inspect_upload_columns",
     "load_dataset",
     "load_england_2013",
@@ -107,6 +115,7 @@ __all__ = [
     "optimise",
     "read_boundaries",
     "read_plan_csv",
+    "read_plan_geodata",
     "read_table",
     "reference_plan",
     "safe_extract_zip",

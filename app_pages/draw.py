@@ -2,7 +2,13 @@
 
 The map never moves: the line above it is always one line, and every message (what a
 click did, a refused save) is shown beside it, in the Draw panel, so that a planner
-clicking quickly always hits the CCG aimed at.
+clicking quickly always hits the CCG aimed at. Beside the map too, at 1440 px wide, is the
+table of footprints, where names are typed and footprints locked; the details of every
+footprint and the broken rules are under the map.
+
+Every action goes through :class:`footprint.drawing.Drawing` (undoable, kept under the
+address's ``?d=``): a click, a painted LA block or Area Team, a selection of several
+CCGs (shift-click or a box drawn with shift, sent from the map), a rename or a lock.
 """
 
 from __future__ import annotations
@@ -93,42 +99,49 @@ def keep_target(key: str) -> None:
     st.session_state["draw_target"] = st.session_state[key]
 
 
-def draw_panel(ds) -> None:
-    """The Draw panel beside the map: target, search, undo/redo/lock, then messages."""
+#: Each paint box and the state it sets (kept across pages, where the boxes are forgotten).
+PAINT_BOXES = {"paint_box": "paint_block", "paint_team_box": "paint_team"}
+
+
+def paint_only(box: str) -> None:
+    """Ticking one paint box unticks the other: a click paints one kind of group."""
     s = st.session_state
-    d = drawing()
-    names = unit_names(ds)
-    one, many = esc(unit_word(ds)), esc(units_word(ds))
-    st.subheader("Draw")
-    footprints = sorted(set(d.assignment.values()))
-    options = [NEW_FOOTPRINT, *(("footprint", f) for f in footprints), UNASSIGN]
-    if s["draw_target"] not in options:
-        set_target(NEW_FOOTPRINT)
-    shown = picker_labels(options)
-    # a key of its own for each choice the app made (a click that starts a footprint makes
-    # it the target): a click sent before the browser has shown the app's choice carries
-    # the box's old value, which must not count as the planner choosing it again
-    key = f"target-{s['target_version']}"
-    st.selectbox(
-        f"Clicking a {one} puts it in",
-        options,
-        key=key,
-        index=options.index(s["draw_target"]),
-        format_func=shown.__getitem__,
-        on_change=keep_target,
-        args=(key,),
-        help=f"Choose a footprint, start a new one, or remove {many} from theirs.",
-    )
+    on = bool(s[box])
+    for other, state in PAINT_BOXES.items():
+        s[state] = on and other == box
+        if other != box and other in s:
+            s[other] = False
+
+
+def paint_boxes(ds, one: str, many: str) -> None:
+    """What one click paints: the CCG, its LA block or its Area Team (at most one box on)."""
+    s = st.session_state
     if ds.geography.has_la_layer:  # LA blocks exist only where there is an LA layer
         st.checkbox(
             "Paint whole LA blocks",
             value=s["paint_block"],
             key="paint_box",
-            on_change=lambda: s.update(paint_block=s["paint_box"]),
+            on_change=paint_only,
+            args=("paint_box",),
             help=f"A click puts in every {one} of the clicked {one}'s LA block (the "
             f"{many} the LA rule keeps together), in one step that one undo "
             "takes back.",
         )
+    if "area_team_code" in ds.geography.units.columns:
+        st.checkbox(
+            "Paint whole Area Teams",
+            value=s["paint_team"],
+            key="paint_team_box",
+            on_change=paint_only,
+            args=("paint_team_box",),
+            help=f"A click puts in every {one} of the clicked {one}'s NHS Area Team, in "
+            "one step that one undo takes back.",
+        )
+
+
+def find_box(ds, one: str, names) -> None:
+    """A unit found by name or code, put in the chosen footprint."""
+    s = st.session_state
     labels = unit_labels(ds)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.selectbox(
@@ -145,26 +158,11 @@ def draw_panel(ds) -> None:
         disabled=s.get("pick") is None,
         on_click=lambda: assign(s["pick"], names),
     )
-    u1, u2, u3 = st.columns(3)
-    u1.button("↶ Undo", on_click=undo, disabled=not d.can_undo, width="stretch")
-    u2.button("↷ Redo", on_click=redo, disabled=not d.can_redo, width="stretch")
-    kind, target = s["draw_target"]
-    if kind == "footprint" and target in footprints:
-        is_locked = target in d.locked
-        u3.button(
-            "Unlock" if is_locked else "Lock",
-            width="stretch",
-            on_click=toggle_lock,
-            args=(target,),
-            key="lock_target",
-            help=f"{'Unlock' if is_locked else 'Lock'} {esc(target)}: locked "
-            "footprints cannot be changed by clicks and the optimiser keeps "
-            "them as they are.",
-        )
-    # messages here, beside the map, never above it: the map keeps its place
-    show_flash(st.container())
-    if d.locked:
-        st.caption(md("Locked: " + ", ".join(sorted(d.locked))))
+
+
+def save_and_clear() -> None:
+    """Save the drawing as a scenario, or clear it (undo brings it back)."""
+    s = st.session_state
     # popovers, not expanders: their widgets are only built when opened, which
     # takes ~0.4 s off the first page on 2 cores (measured)
     with (
@@ -192,6 +190,65 @@ def draw_panel(ds) -> None:
             st.rerun()
 
 
+def draw_panel(ds, table, floor: int) -> None:
+    """The Draw panel beside the map: target, undo/redo/lock, messages, the table of
+    footprints (names and locks edited in place), painting and selecting, search, save."""
+    s = st.session_state
+    d = drawing()
+    names = unit_names(ds)
+    one, many = esc(unit_word(ds)), esc(units_word(ds))
+    st.subheader("Draw")
+    footprints = sorted(set(d.assignment.values()))
+    options = [NEW_FOOTPRINT, *(("footprint", f) for f in footprints), UNASSIGN]
+    if s["draw_target"] not in options:
+        set_target(NEW_FOOTPRINT)
+    shown = picker_labels(options)
+    # a key of its own for each choice the app made (a click that starts a footprint makes
+    # it the target): a click sent before the browser has shown the app's choice carries
+    # the box's old value, which must not count as the planner choosing it again
+    key = f"target-{s['target_version']}"
+    st.selectbox(
+        f"Clicking a {one} puts it in",
+        options,
+        key=key,
+        index=options.index(s["draw_target"]),
+        format_func=shown.__getitem__,
+        on_change=keep_target,
+        args=(key,),
+        help=f"Choose a footprint, start a new one, or remove {many} from theirs.",
+    )
+    u1, u2, u3 = st.columns(3)
+    u1.button("↶ Undo", on_click=undo, disabled=not d.can_undo, width="stretch")
+    u2.button("↷ Redo", on_click=redo, disabled=not d.can_redo, width="stretch")
+    kind, target = s["draw_target"]
+    if kind == "footprint" and target in footprints:
+        is_locked = target in d.locked
+        u3.button(
+            "Unlock" if is_locked else "Lock",
+            width="stretch",
+            on_click=toggle_lock,
+            args=(target,),
+            key="lock_target",
+            help=f"{'Unlock' if is_locked else 'Lock'} {esc(target)}: locked "
+            "footprints cannot be changed by clicks and the optimiser keeps "
+            "them as they are.",
+        )
+    # messages here, beside the map, never above it: the map keeps its place
+    show_flash(st.container())
+    if d.locked:
+        st.caption(md("Locked: " + ", ".join(sorted(d.locked))))
+    # beside the map: names typed in place, locks ticked, the floor at a glance
+    rows = 0 if table is None else len(table)
+    show_table(ds, table, floor=floor, editable=True, compact=True, height=min(36 + 35 * rows, 246))
+    paint_boxes(ds, one, many)
+    st.caption(
+        f"Several at once: shift-click {many}, or hold shift and drag a box, then press "
+        "**Put in the chosen footprint** on the map (Esc clears)."
+    )
+    find_box(ds, one, names)
+    save_and_clear()
+
+
 def show(ds) -> None:
     g = ds.geography
     d = drawing()
@@ -205,6 +262,7 @@ def show(ds) -> None:
         f"**{len(g.units) - len(plan)} unassigned** (grey, dashed outline)."
     )
     left, right = st.columns([3, 2], gap="medium")
+    table = footprint_table(ds, plan, floor)
     with left:
         draw_map(
             ds,
@@ -214,10 +272,10 @@ def show(ds) -> None:
             locked=d.locked,
         )
     with right:
-        draw_panel(ds)
-    st.subheader("Footprints")
-    table = footprint_table(ds, plan, floor)
-    show_table(ds, table, floor=floor)
+        draw_panel(ds, table, floor)
+    if table is not None and len(table):
+        with st.expander("Every footprint in detail (compactness, area, names, LAs)"):
+            show_table(ds, table, floor=floor)
     if plan:
         problem = problem_for(ds, digest_of(ds))
         constraints = Constraints(min_population=floor, la_rule=la_rule(ds))

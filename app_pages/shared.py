@@ -49,18 +49,20 @@ from footprint._assets import leaflet_dir
 from footprint._text import clean_name, plain
 from footprint.access import AccessDeniedError
 from footprint.drawing import (
+    NAME_LIMIT,
     Change,
-    block_units,
+    edit_words,
     keep_drawings,
     kept_drawings,
     new_token,
+    painted_units,
     valid_token,
 )
 from footprint.form import short_label as _short
-from footprint.map import base_map, units_layer, write_static_files
+from footprint.map import COLOUR_CHOICES, base_map, units_layer, write_static_files
 from footprint.scenarios import ScenarioConflictError, geography_of
 
-from .clicks import INSTANT_CLICKS_JS, MAP_EVENTS, clicked_unit
+from .clicks import DRAW_TOOLS_JS, MAP_EVENTS, clicked_units
 
 log = logging.getLogger("footprint.app")
 
@@ -129,6 +131,8 @@ def init_state() -> None:
         "draw_target": NEW_FOOTPRINT,  # where a click puts a CCG (kept when the page is left)
         "target_version": 0,  # one more each time the app, not the planner, sets draw_target
         "paint_block": False,  # a click puts the CCG's whole LA block in (kept across pages)
+        "paint_team": False,  # ... or its whole Area Team
+        "table_version": 0,  # one more each time the table's edits are applied
         "flash": [],  # (kind, message) shown once on the next run
         "last_result": None,  # summary of the last optimiser run
         "imported_plan": None,  # a validated imported plan awaiting confirmation
@@ -604,18 +608,32 @@ def say_change(change: Change, names: Mapping[str, str], before: Drawing) -> Non
         )
 
 
+def paint_groups(ds: Dataset) -> Mapping[str, object] | None:
+    """Unit code -> the group a click paints whole (LA block or Area Team), or ``None``."""
+    s = st.session_state
+    if s.get("paint_team") and "area_team_code" in ds.geography.units.columns:
+        units_ = ds.geography.units
+        return dict(zip(units_["code"].astype(str), units_["area_team_code"], strict=True))
+    if s.get("paint_block"):
+        return getattr(getattr(ds, "audit", None), "blocks", None) or {}
+    return None
+
+
 def assign(code: str, names: Mapping[str, str]) -> None:
     """Put one CCG in the chosen footprint (or take it out), refusing changes to locked ones;
-    with "paint whole LA blocks" on, every CCG of its LA block goes with it.
+    with "paint whole LA blocks" (or Area Teams) on, every CCG of its block (or team) goes
+    with it, in one undo step."""
+    put(painted_units(code, paint_groups(dataset())), names)
 
-    After a CCG starts a new footprint, the next clicks go to that footprint.
+
+def put(units: list[str], names: Mapping[str, str]) -> None:
+    """Put ``units`` in the chosen footprint (or take them out) in one undo step.
+
+    After a click starts a new footprint, the next clicks go to that footprint.
     """
     s = st.session_state
     before = drawing()
     kind, target = s["draw_target"]
-    units = [code]
-    if s.get("paint_block"):  # the CCG's whole LA block, in one undo step
-        units = block_units(code, getattr(getattr(dataset(), "audit", None), "blocks", None) or {})
     if kind == UNASSIGN[0]:
         new, change = before.unassign(units)
     else:
@@ -632,13 +650,32 @@ def on_map_click() -> None:
     Each click is its own widget change and its own callback, so quick clicks are each
     assigned, in order, before the run that follows them.
     """
-    code = clicked_unit(st.session_state.get("ccg_map"))
-    if not code:
+    codes = clicked_units(st.session_state.get("ccg_map"))
+    if not codes:
         return
-    ds = dataset()
-    names = unit_names(ds)
-    if code in names:
-        assign(code, names)
+    names = unit_names(dataset())
+    known = [c for c in codes if c in names]  # codes come from the browser
+    if len(codes) == 1 and known:
+        assign(known[0], names)
+    elif known:  # a selection (shift-click or a box): exactly those, painted or not
+        put(known, names)
+
+
+def apply_table_edits(key: str, rows: list[str]) -> None:
+    """The table's callback: renames and locks typed in it, each its own undo step."""
+    s = st.session_state
+    edits = (s.get(key) or {}).get("edited_rows") or {}
+    new, done = drawing().apply_edits(rows, edits)
+    changed = [c for _, c in done if c.changed]
+    if changed:
+        commit(new, changed[-1])
+    for old, change in done:
+        flash(*edit_words(change, old=old))
+    kind, target = s["draw_target"]
+    if kind == "footprint" and target not in new.footprints:  # the target was renamed
+        renamed = [c.footprint for old, c in done if c.kind == "renamed" and old == target]
+        set_target(("footprint", renamed[-1]) if renamed and renamed[-1] else NEW_FOOTPRINT)
+    s["table_version"] += 1  # a fresh editor: the edits are now the drawing's
 
 
 def undo() -> None:
@@ -928,7 +965,21 @@ TABLE_COLUMNS = (
 )
 
 
-def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
+#: The table beside the map on the Draw page: what fits in its column.
+COMPACT_COLUMNS = ("locked", "footprint", "population", "meets_floor", "n_units", "contiguous")
+
+
+def show_table(
+    ds: Dataset,
+    table: pd.DataFrame | None,
+    *,
+    floor: int,
+    editable: bool = False,
+    compact: bool = False,
+    height: int | str = "auto",
+) -> None:
+    """The per-footprint table; ``editable``: names and locks can be changed in it (the
+    drawing's table), with a lock column; ``compact``: only :data:`COMPACT_COLUMNS`."""
     label = ds.geography.population_label
     short = short_label(ds)
     one, many = unit_word(ds), units_word(ds)
@@ -938,6 +989,9 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
         st.info(md(f"No footprints yet: pick a target footprint and click {many} on the map."))
         return
     shown = table[[c for c in TABLE_COLUMNS if c in table]].copy()
+    if editable:  # a locked footprint shows its lock, and the box unlocks it
+        locked = drawing().locked
+        shown.insert(0, "locked", [f in locked for f in shown["footprint"]])
     if "area_km2" in shown:
         shown["area_km2"] = shown["area_km2"].round(0)
     if "las" in shown:  # LAs by name, as a planner reads them ("Newcastle upon Tyne")
@@ -952,36 +1006,67 @@ def show_table(ds: Dataset, table: pd.DataFrame | None, *, floor: int) -> None:
                 "; ".join(map(str, v)) if isinstance(v, list | tuple | set) else v
                 for v in shown[col]
             ]
-    st.dataframe(
+    config = {
+        "locked": st.column_config.CheckboxColumn(
+            "🔒",
+            help="Locked: clicks cannot change the footprint and the optimiser keeps it. "
+            "Tick or untick to lock or unlock.",
+            width="small",
+        ),
+        "footprint": st.column_config.TextColumn(
+            "footprint ✎" if editable else "footprint",
+            pinned=True,
+            max_chars=NAME_LIMIT,
+            help="Click a name to rename the footprint" if editable else None,
+        ),
+        "population": st.column_config.NumberColumn(
+            short, format="localized", help=f"Sum of {esc(label)}; the floor is {floor:,}"
+        ),
+        "meets_floor": st.column_config.CheckboxColumn(
+            f"≥ {floor:,}", help=f"At least {floor:,} {esc(short)}"
+        ),
+        "n_units": st.column_config.NumberColumn(many, format="localized"),
+        "contiguous": st.column_config.CheckboxColumn(
+            "in one piece",
+            help=f"Every {esc(one)} reaches the others through shared "
+            "borders "
+            "(or the listed island bridges and river crossings)",
+        ),
+        "polsby_popper": st.column_config.NumberColumn(
+            "compactness",
+            format="%.2f",
+            help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy",
+        ),
+        "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
+        "unit_names": st.column_config.TextColumn(f"{one} names", width="large"),
+        "las": st.column_config.TextColumn("LAs"),
+        "problems": st.column_config.TextColumn("broken rules", width="large"),
+        "units": st.column_config.TextColumn(f"{one} codes"),
+    }
+    order = [c for c in (COMPACT_COLUMNS if compact else shown.columns) if c in shown]
+    if not editable:
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            height=height,
+            column_config=config,
+            column_order=order,
+        )
+        return
+    rows = [str(f) for f in shown["footprint"]]
+    key = f"fp_table-{st.session_state['table_version']}"
+    st.data_editor(
         shown,
         hide_index=True,
         width="stretch",
-        column_config={
-            "footprint": st.column_config.TextColumn("footprint", pinned=True),
-            "population": st.column_config.NumberColumn(
-                short, format="localized", help=f"Sum of {esc(label)}; the floor is {floor:,}"
-            ),
-            "meets_floor": st.column_config.CheckboxColumn(
-                f"≥ {floor:,}", help=f"At least {floor:,} {esc(short)}"
-            ),
-            "n_units": st.column_config.NumberColumn(many, format="localized"),
-            "contiguous": st.column_config.CheckboxColumn(
-                "in one piece",
-                help=f"Every {esc(one)} reaches the others through shared "
-                "borders "
-                "(or the listed island bridges and river crossings)",
-            ),
-            "polsby_popper": st.column_config.NumberColumn(
-                "compactness",
-                format="%.2f",
-                help="Polsby-Popper 4πA/P²: 1 is a circle, near 0 is stringy",
-            ),
-            "area_km2": st.column_config.NumberColumn("area (km²)", format="localized"),
-            "unit_names": st.column_config.TextColumn(f"{one} names", width="large"),
-            "las": st.column_config.TextColumn("LAs"),
-            "problems": st.column_config.TextColumn("broken rules", width="large"),
-            "units": st.column_config.TextColumn(f"{one} codes"),
-        },
+        height=height,
+        column_config=config,
+        column_order=order,
+        disabled=[c for c in shown.columns if c not in ("locked", "footprint")],
+        key=key,
+        on_change=apply_table_edits,
+        args=(key, rows),
     )
 
 
@@ -1029,10 +1114,12 @@ def draw_map(
             floor=floor,
             fill_opacity=0.6 if opts.get("tiles") else 0.75,
             data_url=data_url,
-            on_click=INSTANT_CLICKS_JS if events else None,
+            on_click=DRAW_TOOLS_JS if events else None,
         )
         return base, layer
 
+    if colour_by == "floor" and not floor:  # no floor to measure against
+        colour_by = "footprint"
     built = guarded(build, what="Could not draw the map")
     if built is None:
         return
@@ -1097,6 +1184,22 @@ def sidebar(ds: Dataset | None) -> None:
             in_place(lambda: settings(ds), where="the sidebar's settings", message=broken)
 
 
+def colour_choices(ds: Dataset) -> list[str]:
+    """The colourings this geography allows (no LA without an LA layer, no Area Team
+    without the column); a choice kept from another geography falls back to footprint."""
+    columns = ds.geography.units.columns
+    allowed = [
+        c
+        for c in COLOUR_CHOICES
+        if (c != "la" or ds.geography.has_la_layer)
+        and (c != "area_team" or "area_team_code" in columns)
+        and (c != "region" or "region_code" in columns)
+    ]
+    if st.session_state.get("colour_by") not in allowed:
+        st.session_state["colour_by"] = "footprint"
+    return allowed
+
+
 def settings(ds: Dataset) -> None:
     g = ds.geography
     short = esc(short_label(ds))
@@ -1112,9 +1215,12 @@ def settings(ds: Dataset) -> None:
     st.caption(f"= {int(st.session_state['floor']):,} {short} per footprint, on every page")
     st.radio(
         f"Colour {esc(units_word(ds))} by",
-        ["footprint", "population"],
+        colour_choices(ds),
         key="colour_by",
-        horizontal=True,
+        format_func=COLOUR_CHOICES.__getitem__,
+        help="Footprint: neighbours differ. Population: each unit's own. Distance from the "
+        "floor: each footprint's population against the floor, red below, blue above. "
+        "Upper-tier LA, Area Team, Region: the unit's group.",
     )
     # only the layers this geography has (a planner's own may have no LAs or NHS groupings)
     offered = [

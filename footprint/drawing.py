@@ -294,7 +294,7 @@ class Drawing:
 
     def apply_edits(
         self, rows: Sequence[str], edits: Mapping[Any, Mapping[str, Any]]
-    ) -> tuple[Drawing, list[Change]]:
+    ) -> tuple[Drawing, list[tuple[str, Change]]]:
         """Apply the edits a planner made in the table of footprints, one action each.
 
         Parameters
@@ -310,8 +310,8 @@ class Drawing:
 
         Returns
         -------
-        The drawing after every edit, and one :class:`Change` per action tried (each
-        changed action is its own undo step).
+        The drawing after every edit, and per action tried the footprint's name in the
+        table and the :class:`Change` (each changed action is its own undo step).
         """
         drawing, changes = self, []
         for key, edit in sorted(edits.items(), key=lambda kv: str(kv[0])):
@@ -324,12 +324,12 @@ class Drawing:
             name = rows[row]
             if "locked" in edit and edit["locked"] is not None:
                 drawing, change = drawing.set_locked(name, bool(edit["locked"]))
-                changes.append(change)
+                changes.append((name, change))
             if "footprint" in edit:
                 drawing, change = drawing.rename(
                     name, "" if edit["footprint"] is None else edit["footprint"]
                 )
-                changes.append(change)
+                changes.append((name, change))
         return drawing, changes
 
     # --- saving ----------------------------------------------------------------------------

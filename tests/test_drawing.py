@@ -339,7 +339,9 @@ def test_table_edits_rename_and_lock_each_as_its_own_undo_step():
         "x": {"footprint": "Nowhere"},  # not a row number
         2: {"population": 1},  # not an editable column
     }
-    d2, changes = d.apply_edits(rows, edits)
+    d2, done = d.apply_edits(rows, edits)
+    assert [name for name, _ in done] == ["Footprint 1", "Footprint 1", "Footprint 2"]
+    changes = [c for _, c in done]
     assert [c.kind for c in changes] == ["locked", "renamed", "refused"]
     assert dict(d2.assignment) == {
         "a": "North <b>East</b>",
@@ -367,12 +369,12 @@ def test_an_empty_or_invisible_name_from_the_table_is_refused_in_words():
     from footprint.drawing import edit_words
 
     d = Drawing.from_plan({"a": "North"})
-    same, (change,) = d.apply_edits(["North"], {0: {"footprint": "\u200b \x07"}})
+    same, ((_, change),) = d.apply_edits(["North"], {0: {"footprint": "\u200b \x07"}})
     assert same is d and change.reason == "empty-name"
     assert edit_words(change, old="North") == (
         "warning",
         "'North' was not renamed: a footprint needs a name with at least one visible "
         "character (control or invisible characters were removed).",
     )
-    same, (change,) = d.apply_edits(["North"], {0: {"footprint": None}})
+    same, ((_, change),) = d.apply_edits(["North"], {0: {"footprint": None}})
     assert change.reason == "empty-name"

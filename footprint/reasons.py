@@ -186,8 +186,7 @@ def explain(
             try:
                 line, suggestions = words(check.facts, people)
             except (KeyError, TypeError, ValueError):  # facts of another shape: its sentence
-                line: str = check.message
-        suggestions: tuple[Suggestion, ...] = ()
+                line, suggestions = check.message, ()
         line = line[:1].upper() + line[1:]
         if line in seen:
             continue

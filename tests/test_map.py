@@ -357,6 +357,38 @@ def test_clicked_unit_reads_the_feature_or_the_tooltip() -> None:
     assert clicked_unit({}) is None
 
 
+def test_clicked_units_reads_a_selection_or_one_click() -> None:
+    from app_pages.clicks import clicked_units
+
+    selection = {
+        "last_object_clicked_count": 7,
+        "last_active_drawing": {
+            "type": "Feature",
+            "geometry": None,
+            "properties": {"codes": ["E38000002", "E38000001", "E38000002", 5, None, ""]},
+        },
+    }
+    # strings only, each once, in the order sent (the page checks them against the map)
+    assert clicked_units(selection) == ["E38000002", "E38000001"]
+    one = {"last_active_drawing": {"properties": {"code": "E38000009"}}}
+    assert clicked_units(one) == ["E38000009"]
+    assert clicked_units({"last_active_drawing": {"properties": {"codes": "E38000001"}}}) == []
+    assert clicked_units(None) == [] and clicked_units({}) == []
+
+
+def test_the_draw_tools_select_only_inside_streamlit_folium(geography) -> None:
+    from app_pages.clicks import DRAW_TOOLS_JS
+
+    m = base_map(geography, tiles=False, leaflet_url="x/")
+    m.add_child(units_layer(geography, assignment={}, on_click=DRAW_TOOLS_JS))
+    text = m.get_root().render()
+    # shift-click and shift-drag select; the panel sends the selection as one click
+    assert "shiftKey" in text and "Put in the chosen footprint" in text
+    assert "properties: {codes: chosen}" in text and "map.boxZoom.disable()" in text
+    # a plain click is left to the instant report, a shift-click to the selection
+    assert text.count('layer.on("click"') == 2
+
+
 def _wards(tmp_path: Path):
     """A planner's own 2 x 3 grid of wards in the Midlands, with no LA layer."""
     from helpers import grid_units

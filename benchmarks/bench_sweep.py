@@ -8,7 +8,8 @@ Not a test: it prints figures. Run from the project root, alone on the machine's
 Each run is solved afresh (a private, empty cache folder unless ``--keep-cache``), so the
 time is the time of a first sweep; a second sweep of the same floors reads every answer
 from the cache. Printed: one line per floor with both rules' count, bound and status
-(``*`` marks a point settled by other points, without a run of its own), the steps, the
+(``*`` marks a point settled by other points, without a run of its own; ``m`` a plan
+merged up from a lower floor's plan), the steps, the
 wall time and how many points are proven; the curve is saved as a PNG
 (``docs/screenshots/sweep_curve.png`` by default).
 """
@@ -27,7 +28,7 @@ from footprint.sweep import parse_floors, sweep, sweep_figure
 
 
 def _cell(p) -> str:
-    mark = "" if p.solved else "*"
+    mark = ("" if p.solved else "*") + ("m" if p.merged else "")
     if p.footprints is None:
         return f"{p.status}{mark}"
     if p.status == "optimal":

@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "gap",
     "plan_from_floor",
     "plan_from_la_rule",
+    "merged",
     "bound_from_floor",
     "bound_from_la_rule",
     "solved",
@@ -117,7 +118,7 @@ def _summary(result: Any, label: str) -> dict[str, Any]:
 
 
 def _cell(p: Any) -> str:
-    mark = "" if p.solved else " *"
+    mark = ("" if p.solved else " *") + (" m" if p.merged else "")
     if p.footprints is None:
         return p.status + mark
     if p.status == "optimal":
@@ -128,7 +129,10 @@ def _cell(p: Any) -> str:
 def _print_table(result: Any, label: str) -> None:
     rules = [r for r in ("whole-la", "off") if any(p.la_rule == r for p in result.points)]
     floors = sorted({p.floor for p in result.points})
-    print(f"largest number of footprints by floor ({label}); * settled by other floors")
+    print(
+        f"largest number of footprints by floor ({label}); * settled by other floors, "
+        "m plan merged up from a lower floor's"
+    )
     print(f"{'floor':>12}" + "".join(f"  {r:<20}" for r in rules))
     for f in floors:
         print(f"{f:>12,}" + "".join(f"  {_cell(result.point(f, r)):<20}" for r in rules))

@@ -120,6 +120,9 @@ class SweepPoint:
     plan_from, bound_from
         The ``(floor, la_rule)`` whose run found the plan, and whose run proved the
         bound: this point itself, or another that serves it.
+    merged
+        The plan is ``plan_from``'s plan (a lower floor) with its footprints below this
+        floor merged into neighbours.
     solved
         Whether this point had a run of its own (False: settled by other points).
     cached
@@ -138,6 +141,7 @@ class SweepPoint:
     footprints: int | None
     bound: int | None
     plan_from: tuple[int, str] | None
+    merged: bool
     bound_from: tuple[int, str] | None
     solved: bool
     cached: bool
@@ -163,6 +167,7 @@ class SweepPoint:
             "gap": self.gap,
             "plan_from_floor": None if self.plan_from is None else self.plan_from[0],
             "plan_from_la_rule": None if self.plan_from is None else self.plan_from[1],
+            "merged": self.merged,
             "bound_from_floor": None if self.bound_from is None else self.bound_from[0],
             "bound_from_la_rule": None if self.bound_from is None else self.bound_from[1],
             "solved": self.solved,
@@ -376,8 +381,19 @@ class _Board:
             self.base, min_population=key[0], la_rule=rule, time_limit=self.seconds
         )
 
-    def best_plan(self, key: Key) -> tuple[Key, _Run] | None:
-        """The run with the most footprints whose plan is valid at ``key`` (re-checked)."""
+    def best_plan(self, key: Key) -> tuple[Key, _Run, bool] | None:
+        """The most footprints of a plan valid at ``key`` (re-checked), where it came from,
+        and whether it was merged up from a lower floor's plan."""
+        found = self._as_is(key)
+        merged = self._merged(key)
+        if merged is not None and (
+            found is None or (merged[1].footprints or 0) > (found[1].footprints or 0)
+        ):
+            return merged[0], merged[1], True
+        return None if found is None else (found[0], found[1], False)
+
+    def _as_is(self, key: Key) -> tuple[Key, _Run] | None:
+        """The run with the most footprints whose plan is valid at ``key`` as it is."""
         donors = sorted(
             (
                 (src, run)
@@ -402,6 +418,29 @@ class _Board:
                 key[1],
             )
         return None
+
+    def _merged(self, key: Key) -> tuple[Key, _Run] | None:
+        """The plan of the nearest lower floor (per rule that serves ``key``) merged up to it."""
+        best: tuple[Key, _Run] | None = None
+        for rule in _RULE_ORDER:
+            if not _looser_or_same(rule, key[1]):
+                continue
+            lower = [
+                s for s, r in self.runs.items() if s[1] == rule and s[0] < key[0] and r.assignment
+            ]
+            if not lower:
+                continue
+            src = max(lower)
+            c = self.constraints(key)
+            plan = _merged_up(
+                self.problem, self.runs[src].assignment, floor=key[0], cap=c.max_population
+            )
+            if plan is None or validate_plan(self.problem, plan, c):
+                continue
+            n = len(set(plan.values()))
+            if best is None or n > (best[1].footprints or 0):
+                best = (src, _Run("feasible", n, None, plan, 0.0, ()))
+        return best
 
     def best_bound(self, key: Key) -> tuple[Key, int] | None:
         """The smallest bound of any run that bounds ``key`` (infeasible runs bound it by -1)."""
@@ -436,6 +475,7 @@ class _Board:
             footprints=count,
             bound=limit,
             plan_from=plan[0] if plan else None,
+            merged=bool(plan and plan[2]),
             bound_from=bound[0] if bound else None,
             solved=own is not None,
             cached=bool(own and own.cached),
@@ -443,6 +483,51 @@ class _Board:
             assignment=dict(plan[1].assignment) if plan else {},
             reasons=own.reasons if own and not plan else (),
         )
+
+
+def _merged_up(
+    problem: Problem, assignment: Mapping[str, str], *, floor: int, cap: int | None
+) -> dict[str, str] | None:
+    """A plan made to reach ``floor``: each footprint below it, smallest first, merged into
+    a neighbouring footprint (see :func:`_merge_target`); None when a ceiling stops every
+    merge.
+
+    Merging whole neighbouring footprints keeps them connected and keeps LA blocks whole,
+    so a plan at a lower floor gives a plan here without a solve; the caller validates it.
+    """
+    where = dict(assignment)
+    groups: dict[str, set[str]] = {}
+    for unit, name in where.items():
+        groups.setdefault(name, set()).add(unit)
+    pop = {k: sum(problem.populations[u] for u in g) for k, g in groups.items()}
+    nbrs = problem.neighbours()
+    while True:
+        small = [k for k in groups if pop[k] < floor]
+        if not small:
+            return where
+        k = min(small, key=lambda x: (pop[x], x))
+        touching = {where[v] for u in groups[k] for v in nbrs[u] if v in where} - {k}
+        options = [g for g in touching if cap is None or pop[g] + pop[k] <= cap]
+        if not options:
+            return None
+        into = _merge_target(options, pop, pop[k], floor)
+        for u in groups[k]:
+            where[u] = into
+        groups[into] |= groups.pop(k)
+        pop[into] += pop.pop(k)
+
+
+def _merge_target(options: list[str], pop: Mapping[str, int], size: int, floor: int) -> str:
+    """Where a footprint of ``size`` below the floor goes: a neighbour below the floor too
+    (the one that then reaches it with least to spare, else the one nearest it), and only
+    when none is below, the smallest neighbour."""
+    below = [g for g in options if pop[g] < floor]
+    if not below:
+        return min(options, key=lambda x: (pop[x], x))
+    reaching = [g for g in below if pop[g] + size >= floor]
+    if reaching:
+        return min(reaching, key=lambda x: (pop[x], x))
+    return max(below, key=lambda x: (pop[x], x))
 
 
 # --- the order of the runs ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from footprint.sweep import (
     SweepResult,
     _bisection_order,
     _bound_serves,
+    _merged_up,
     _plan_serves,
     parse_floors,
     sweep,
@@ -118,7 +119,9 @@ def test_grid_counts_match_brute_force_and_points_serve_each_other():
     assert skipped, "no point was settled by the others"
     for p in skipped:
         assert p.status in ("optimal", "infeasible")
-        if p.plan_from is not None:
+        if p.plan_from is not None and p.merged:
+            assert p.plan_from[0] < p.floor  # a lower floor's plan, merged up
+        elif p.plan_from is not None:
             assert p.plan_from != (p.floor, p.la_rule)
             assert _plan_serves(p.plan_from, (p.floor, p.la_rule))
         if p.bound_from is not None:
@@ -135,6 +138,24 @@ def test_plans_and_bounds_serve_only_the_right_way():
     assert _bound_serves((300, "off"), (500, "whole-la"))
     assert not _bound_serves((300, "whole-la"), (500, "off"))
     assert not _bound_serves((500, "off"), (300, "off"))
+
+
+def test_a_lower_floors_plan_merged_up_is_valid_at_the_higher_floor():
+    problem = _strip()
+    # six footprints of 10 at floor 10; at floor 30 the smallest merge into their smallest
+    # neighbour until every footprint holds 30: two footprints of 30 (the best is two)
+    plan = {f"u{i}": f"F{i}" for i in range(6)}
+    merged = _merged_up(problem, plan, floor=30, cap=None)
+    assert merged is not None and len(set(merged.values())) == 2
+    assert validate_plan(problem, merged, Constraints(min_population=30, la_rule="off")) == []
+    # whole footprints merge, so LA blocks stay whole
+    pairs = {f"u{i}": f"B{i // 2}" for i in range(6)}
+    up = _merged_up(problem, pairs, floor=40, cap=None)
+    assert up is not None
+    assert validate_plan(problem, up, Constraints(min_population=40, la_rule="whole-la")) == []
+    # a ceiling that no merge fits under: no plan; the caller's plan is not changed
+    assert _merged_up(problem, plan, floor=30, cap=15) is None
+    assert plan == {f"u{i}": f"F{i}" for i in range(6)}
 
 
 def test_bisection_order_visits_each_floor_once_ends_first():

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -54,6 +54,19 @@ MOVE_COLUMNS = (
     "change",
 )
 PAIR_COLUMNS = ("footprint_a", "footprint_b", "population_a", "population_b", "shared_population")
+FLOW_COLUMNS = (
+    "footprint_a",
+    "footprint_b",
+    "population_a",
+    "population_kept",
+    "population_lost",
+    "population_gained",
+    "population_b",
+    "lost_to",
+    "gained_from",
+)
+#: how a flow names the units a plan leaves in no footprint
+NO_FOOTPRINT = "(no footprint)"
 #: What a row of :attr:`Comparison.moves` records.
 CHANGES = ("moved", "newly assigned", "no longer assigned")
 MatchBy = Literal["units", "population"]
@@ -99,6 +112,14 @@ class Comparison:
         ``population`` (as many people as possible).
     how
         One sentence saying how footprints were matched and what "moved" means.
+    flows
+        Footprint to footprint, one row per pair of :attr:`pairs`: ``footprint_a,
+        footprint_b, population_a, population_kept, population_lost,
+        population_gained, population_b, lost_to, gained_from``. ``kept`` is the
+        population the pair shares; ``lost`` what A's footprint holds that its match
+        does not (moved away, or in no footprint in B), ``gained`` what B's footprint
+        holds that A's did not; ``lost_to`` and ``gained_from`` name where it went and
+        came from, largest first ("West (12,000); (no footprint) (3,000)").
     """
 
     moves: pd.DataFrame
@@ -112,6 +133,7 @@ class Comparison:
     no_longer_assigned: tuple[str, ...] = ()
     matched_by: MatchBy = "units"
     how: str = ""
+    flows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FLOW_COLUMNS)))
 
     @property
     def identical(self) -> bool:
@@ -364,6 +386,7 @@ def compare_plans(
         if u in lb:
             shared[f, lb[u]] = shared.get((f, lb[u]), 0) + pop[u]
     pairs = _pairs_table(la, lb, fa=fa, fb=fb, matching=matching, shared=shared, pop=pop)
+    flows = _flows_table(pairs, la, lb, pop=pop)
 
     total = sum(pop.values())
     moved_pop = sum(pop[u] for u in moved)
@@ -393,6 +416,7 @@ def compare_plans(
         no_longer_assigned=tuple(u for u in units if u in la and u not in lb),
         matched_by=match_by,
         how=how,
+        flows=flows,
     )
 
 
@@ -472,6 +496,49 @@ def _pairs_table(
         if g not in matched_b
     ]
     return pd.DataFrame(pair_rows, columns=list(PAIR_COLUMNS))
+
+
+def _where(counts: Mapping[str | None, int]) -> str:
+    """'West (12,000); (no footprint) (3,000)': largest first, then by name (None: the
+    units a plan leaves in no footprint, kept apart from a footprint of that name)."""
+    ranked = sorted((-n, f is None, f or "") for f, n in counts.items() if n)
+    return "; ".join(f"{NO_FOOTPRINT if none else f} ({-n:,})" for n, none, f in ranked)
+
+
+def _flows_table(
+    pairs: pd.DataFrame, la: Mapping[str, str], lb: Mapping[str, str], *, pop: Mapping[str, int]
+) -> pd.DataFrame:
+    """Each pair of :func:`_pairs_table` with what it kept, lost and gained (``FLOW_COLUMNS``)."""
+    # A's footprint -> B's footprint -> population, and back; None: in no footprint
+    went: dict[str | None, dict[str | None, int]] = {}
+    came: dict[str | None, dict[str | None, int]] = {}
+    for u in set(la) | set(lb):
+        f, g = la.get(u), lb.get(u)
+        went.setdefault(f, {}).setdefault(g, 0)
+        went[f][g] += pop[u]
+        came.setdefault(g, {}).setdefault(f, 0)
+        came[g][f] += pop[u]
+    rows = []
+    for fa, fb in zip(pairs["footprint_a"], pairs["footprint_b"], strict=True):
+        f = None if pd.isna(fa) else str(fa)  # a side without partner, however pandas keeps it
+        g = None if pd.isna(fb) else str(fb)
+        out = {k: n for k, n in went.get(f, {}).items() if k != g} if f is not None else {}
+        into = {k: n for k, n in came.get(g, {}).items() if k != f} if g is not None else {}
+        kept = went.get(f, {}).get(g, 0) if f is not None and g is not None else 0
+        rows.append(
+            {
+                "footprint_a": f,
+                "footprint_b": g,
+                "population_a": sum(went[f].values()) if f is not None else 0,
+                "population_kept": kept,
+                "population_lost": sum(out.values()),
+                "population_gained": sum(into.values()),
+                "population_b": sum(came[g].values()) if g is not None else 0,
+                "lost_to": _where(out),
+                "gained_from": _where(into),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(FLOW_COLUMNS))
 
 
 def reference_plan(

@@ -340,3 +340,52 @@ def test_fewest_changes_counts_what_moved_units_counts(measure):
     c = compare_plans(current, result.assignment, populations=pops, match_by=measure)
     assert c.n_moved == len(moved)
     assert set(c.newly_assigned) == set(codes) - set(current)
+
+
+def test_flows_say_what_each_footprint_kept_lost_and_gained_and_where_it_went():
+    pop = {**POP, "u7": 700}
+    b = {"u1": "A", "u2": "A", "u3": "A", "u4": "B", "u5": "C", "u7": "C"}  # u3 to A; u6 out
+    c = compare_plans(PLAN, b, populations=pop)
+    rows = {r.footprint_a: r for r in c.flows.itertuples()}
+    assert list(c.flows.columns) == [
+        "footprint_a",
+        "footprint_b",
+        "population_a",
+        "population_kept",
+        "population_lost",
+        "population_gained",
+        "population_b",
+        "lost_to",
+        "gained_from",
+    ]
+    a_row, b_row, c_row = rows["A"], rows["B"], rows["C"]
+    assert (a_row.footprint_b, a_row.population_kept, a_row.population_lost) == ("A", 300, 0)
+    assert (a_row.population_gained, a_row.gained_from) == (300, "B (300)")
+    assert (b_row.population_a, b_row.population_kept, b_row.population_lost) == (700, 400, 300)
+    assert b_row.lost_to == "A (300)" and b_row.population_b == 400
+    assert (c_row.population_lost, c_row.lost_to) == (600, "(no footprint) (600)")
+    assert (c_row.population_gained, c_row.gained_from) == (700, "(no footprint) (700)")
+    # every person is counted once on each side
+    assert (c.flows["population_kept"] + c.flows["population_lost"]).sum() == sum(
+        pop[u] for u in PLAN
+    )
+    assert (c.flows["population_kept"] + c.flows["population_gained"]).sum() == sum(
+        pop[u] for u in b
+    )
+
+
+def test_flows_keep_a_footprint_named_like_no_footprint_apart_from_units_in_none():
+    a = {"u1": "(no footprint)", "u2": "(no footprint)", "u3": "B"}
+    b = {"u1": "(no footprint)", "u3": "B", "u4": "B"}
+    c = compare_plans(a, b, populations=POP)
+    row = c.flows.set_index("footprint_a").loc["(no footprint)"]
+    assert row["population_lost"] == 200 and row["lost_to"] == "(no footprint) (200)"
+    b_row = c.flows.set_index("footprint_a").loc["B"]
+    assert b_row["gained_from"] == "(no footprint) (400)"  # u4, in no footprint in A
+
+
+def test_identical_plans_flow_nothing_anywhere():
+    c = compare_plans(PLAN, dict(PLAN), populations=POP)
+    assert (c.flows["population_lost"] == 0).all() and (c.flows["population_gained"] == 0).all()
+    assert (c.flows["lost_to"] == "").all() and (c.flows["gained_from"] == "").all()
+    assert list(c.flows["population_kept"]) == [300, 700, 1100]

@@ -19,10 +19,13 @@ __all__ = ["FOOTPRINT_PALETTE", "colour_apart", "plan_colours", "stable_index", 
 _NEIGHBOURS: weakref.WeakKeyDictionary[Any, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 #: Qualitative colours for footprints (no grey: grey means unassigned; no red: red means
-#: below the floor). Neighbouring footprints get different colours.
+#: below the floor). Neighbouring footprints get different colours, so no two are near
+#: twins: Tableau 10 without its red and grey, and four lighter hues that differ from all
+#: of them (a light teal and a light yellow that looked like #76b7b2 and #edc948 on a
+#: printed map are replaced by light blue and olive).
 FOOTPRINT_PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2",
-    "#ff9da7", "#9c755f", "#8cd17d", "#86bcb6", "#d4a6c8", "#f1ce63",
+    "#ff9da7", "#9c755f", "#8cd17d", "#a0cbe8", "#d4a6c8", "#b5b35c",
 )  # fmt: skip
 
 

@@ -100,3 +100,68 @@ def test_real_plan_prints_with_london_inset_and_attribution(geography, tmp_path)
     png = export_png(geography, plan, metadata={"scenario": "NHS Area Teams"}, paper="A3")
     assert _png_size(png) == (3308, 2338)
     (tmp_path / "area-teams-a3.png").write_bytes(png)
+
+
+# --- in the app, in a real browser ------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_app_prints_a_saved_scenario_on_a3(dataset, tmp_path):
+    """Pick a saved scenario on the Import and export page, choose A3 and download the map:
+    the PDF the browser receives is one A3 landscape page naming the scenario."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from appserver import CHROMIUM, CHROMIUM_ARGS, AppDidNotStart, serve_app
+
+    from footprint import Scenario, ScenarioStore
+
+    if shutil.which(CHROMIUM) is None:
+        if os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; FOOTPRINT_REQUIRE_BROWSER is set")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    g = dataset.geography
+    names = g.group_names("area_team_code")
+    plan = {c: names[t] for c, t in zip(g.units["code"], g.units["area_team_code"], strict=True)}
+    scenarios = tmp_path / "scenarios"
+    ScenarioStore(scenarios).save(Scenario(name="Area Teams <print>", assignment=plan))
+    shots = os.environ.get("FOOTPRINT_SCREENSHOTS")
+    try:
+        with (
+            serve_app(scenario_dir=scenarios, log_path=tmp_path / "app.log") as url,
+            sync_playwright() as p,
+        ):
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+            page.goto(url)
+            page.get_by_text("Import and export", exact=True).first.click()
+            page.get_by_text("For a meeting").first.wait_for(timeout=60_000)
+            page.get_by_text("Plan to export").first.wait_for(timeout=30_000)
+            page.locator("[data-testid='stSelectbox']").filter(
+                has_text="Plan to export"
+            ).first.click()
+            page.get_by_role("option", name="Scenario: Area Teams <print>").click()
+            page.get_by_text("A3", exact=True).first.click()
+            page.wait_for_timeout(1500)
+            if shots:
+                page.screenshot(path=str(Path(shots) / "14-export-for-a-meeting.png"))
+            button = page.get_by_role("button", name="Map (PDF)")
+            with page.expect_download(timeout=120_000) as info:
+                button.click()
+            download = info.value
+            data = Path(download.path()).read_bytes()
+            assert download.suggested_filename == "Area_Teams__print_-A3.pdf"
+            browser.close()
+    except AppDidNotStart as exc:
+        pytest.fail(str(exc))
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (1191, 842)
+    text = reader.pages[0].extract_text()
+    assert "Area Teams <print>" in text and "London" in text and "registered patients" in text

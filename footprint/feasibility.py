@@ -871,13 +871,13 @@ def _satellites_above_ceiling(r: _Reduction) -> Iterator[Check]:
             else ""
         )
         names = ", ".join(n for m in parts[:4] for n in (problem.names[u] for u in r.members[m]))
+        words = _satellite_words(r, small)
+        many = {1: "it", 2: "both"}.get(len(small), f"all {len(small)}")
         yield Check(
             "satellites-above-ceiling",
-            f"{names}{' …' if len(parts) > 4 else ''} ({_fmt(held - pop[h])} {r.label}) "
-            f"cannot reach the floor of {_fmt(c.min_population)} and touch the rest of the "
-            f"map only through {r.describe(h)}, so one footprint must hold them all "
-            f"({_fmt(held)}), above the ceiling of {_fmt(cap)}; raise the "
-            f"ceiling to at least {_fmt(held)}, lower the floor{unblock}",
+            f"{words} the rest of the map only through {r.describe(h)}, so one footprint "
+            f"must hold {many} and {r.place(h)[0]} ({_fmt(held)}), above the ceiling of "
+            f"{_fmt(cap)}; raise the ceiling to at least {_fmt(held)}, lower the floor{unblock}",
             {
                 "place": f"{names}{' …' if len(parts) > 4 else ''}",
                 "through": r.place(h)[0],
@@ -885,8 +885,47 @@ def _satellites_above_ceiling(r: _Reduction) -> Iterator[Check]:
                 "floor": c.min_population,
                 "ceiling": cap,
                 "needed": held,
+                "parts": [
+                    {
+                        "place": _part_names(r, part),
+                        "population": sum(pop[m] for m in part),
+                    }
+                    for part in _in_order(small)
+                ],
             },
         )
+
+
+def _in_order(parts: list[set[str]]) -> list[set[str]]:
+    return sorted(parts, key=lambda part: min(part))
+
+
+def _part_names(r: _Reduction, part: set[str]) -> str:
+    """The units of one part by name (the first three and how many more)."""
+    units = sorted(u for m in part for u in r.members[m])
+    names = [r.problem.names[u] for u in units[:3]]
+    more = f" and {len(units) - 3} more" if len(units) > 3 else ""
+    return ", ".join(names) + more
+
+
+def _satellite_words(r: _Reduction, small: list[set[str]]) -> str:
+    """Parts below the floor, said so that each one's own population is what falls short.
+
+    Three parts that do not touch one another can add up to more than the floor; the point
+    is that none of them reaches it alone, so each must join the one node they all touch.
+    """
+    floor = _fmt(r.c.min_population)
+    said = [
+        f"{_part_names(r, part)} ({_fmt(sum(r.pop[m] for m in part))} {r.label})"
+        for part in _in_order(small)
+    ]
+    if len(said) == 1:
+        return f"{said[0]} is below the floor of {floor} and touches"
+    listed = ", ".join(said[:-1]) + f" and {said[-1]}"
+    return (
+        f"{listed} do not touch one another and each is below the floor of {floor}, so "
+        "none reaches it alone; each touches"
+    )
 
 
 def _count_unreachable(r: _Reduction) -> Iterator[Check]:
@@ -908,11 +947,12 @@ def _count_unreachable(r: _Reduction) -> Iterator[Check]:
             f"own footprint, but at most {hi_free} more footprint(s) are allowed",
         )
     if lo_free * c.min_population > free_total and lo_free > 1:
+        besides = f" besides the {n_locked} locked" if n_locked else ""
         yield Check(
             "count-unreachable",
-            f"{lo} footprints of at least {_fmt(c.min_population)} need "
-            f"{_fmt(lo_free * c.min_population)} {label} among the free units, but they have "
-            f"only {_fmt(free_total)}",
+            f"{lo} footprints asked for need {lo_free}{besides} of at least "
+            f"{_fmt(c.min_population)}, {_fmt(lo_free * c.min_population)} {label} among the "
+            f"free units, but they have only {_fmt(free_total)}",
         )
     if lo_free > len(r.members):
         yield Check(

@@ -729,8 +729,9 @@ def test_small_parts_reaching_the_map_only_through_one_unit_must_fit_with_it():
     assert r.status == "infeasible"
     assert [ch.name for ch in r.checks] == ["satellites-above-ceiling"]
     assert r.reasons[0] == (
-        "a, b (200 population) cannot reach the floor of 300 and touch the rest of the map "
-        "only through h (500 population), so one footprint must hold them all (700), above "
+        "a (100 population) and b (100 population) do not touch one another and each is "
+        "below the floor of 300, so none reaches it alone; each touches the rest of the map "
+        "only through h (500 population), so one footprint must hold both and h (700), above "
         "the ceiling of 650; raise the ceiling to at least 700, lower the floor"
     )
     assert optimise(p, c.replace(max_population=700)).status == "optimal"

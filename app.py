@@ -41,6 +41,7 @@ PAGES = [
     st.Page(HERE / "scenarios.py", title="Scenarios", url_path="scenarios"),
     st.Page(HERE / "compare.py", title="Compare", url_path="compare"),
     st.Page(HERE / "import_export.py", title="Import and export", url_path="import-export"),
+    st.Page(HERE / "sweep.py", title="Floor sweep and firm groupings", url_path="sweep"),
     st.Page(HERE / "own_geography.py", title="Your own boundaries", url_path="own-geography"),
     st.Page(HERE / "help.py", title="Help", url_path="help"),
 ]

@@ -8,7 +8,6 @@ object), the rows to ``--out`` as CSV and the curve to ``--png``.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import logging
@@ -29,24 +28,6 @@ from .cli import (
 from .errors import ConstraintsError
 
 log = logging.getLogger(__name__)
-
-#: Columns of the CSV, in order (a point per row).
-CSV_COLUMNS = (
-    "floor",
-    "la_rule",
-    "status",
-    "footprints",
-    "bound",
-    "gap",
-    "plan_from_floor",
-    "plan_from_la_rule",
-    "merged",
-    "bound_from_floor",
-    "bound_from_la_rule",
-    "solved",
-    "cached",
-    "seconds",
-)
 
 
 def _rules(text: str) -> tuple[str, ...]:
@@ -87,15 +68,6 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=_path, default=None, help="write the points as CSV here")
     p.add_argument("--png", type=_path, default=None, help="write the curve as a PNG here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def _csv(rows: list[dict[str, Any]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    for row in rows:
-        w.writerow({k: "" if row[k] is None else row[k] for k in CSV_COLUMNS})
-    return buf.getvalue().encode("utf-8")
 
 
 def _summary(result: Any, label: str) -> dict[str, Any]:
@@ -180,7 +152,7 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     label = population_word(problem.population_label)
     if args.out is not None:
-        _write_output(args.out, _csv(result.rows()), flag="--out", what="sweep table")
+        _write_output(args.out, result.to_csv(), flag="--out", what="sweep table")
     if args.png is not None:
         fig = sweep_figure(result, population_label=label, attribution=ds.geography.attribution)
         buf = io.BytesIO()

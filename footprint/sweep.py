@@ -27,8 +27,10 @@ Everything here is plain data in and out: no geometry, no Streamlit.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,6 +48,7 @@ from .problem import Problem
 from .validate import validate_plan
 
 __all__ = [
+    "CSV_COLUMNS",
     "MAX_SWEEP_FLOORS",
     "REFERENCE_COUNTS",
     "ReferenceCount",
@@ -66,6 +69,24 @@ _RULE_ORDER = ("whole-la", "off")
 _SOLVER_MODULES = ("solver.py", "_sets.py", "_recombine.py", "feasibility.py", "instance.py")
 
 Progress = Callable[[str, int, int], None]
+
+#: Columns of :meth:`SweepResult.to_csv`, in order (a point per row).
+CSV_COLUMNS = (
+    "floor",
+    "la_rule",
+    "status",
+    "footprints",
+    "bound",
+    "gap",
+    "plan_from_floor",
+    "plan_from_la_rule",
+    "merged",
+    "bound_from_floor",
+    "bound_from_la_rule",
+    "solved",
+    "cached",
+    "seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -156,6 +177,29 @@ class SweepPoint:
             return None
         return max(0, self.bound - self.footprints)
 
+    def describe(self, *, population_label: str = "registered patients") -> str:
+        """The point in one sentence, as a planner reads it (plain text, no markup)."""
+        rule = "whole LAs" if self.la_rule == "whole-la" else "the LA rule off"
+        head = f"At a floor of {self.floor:,} {population_label} with {rule}: "
+        if self.status == "infeasible":
+            return head + "no plan can meet the rules (proven)."
+        if self.footprints is None:
+            most = "" if self.bound is None else f" (at most {self.bound} are possible)"
+            return head + f"no plan was found in the time{most}."
+        if self.status == "optimal":
+            words = f"{self.footprints} footprints, proven the largest number."
+        else:
+            words = (
+                f"{self.footprints} footprints found; at most {self.bound} are possible "
+                f"(the count is not proven; gap {self.gap})."
+            )
+        src = self.plan_from
+        if src is not None and src != (self.floor, self.la_rule):
+            how = "merged up from" if self.merged else "taken from"
+            where = "whole LAs" if src[1] == "whole-la" else "the LA rule off"
+            words += f" The plan is {how} the run at {src[0]:,} with {where}."
+        return head + words
+
     def row(self) -> dict[str, Any]:
         """The point as one flat row (CSV and JSON), without the plan."""
         return {
@@ -207,6 +251,15 @@ class SweepResult:
     def rows(self) -> list[dict[str, Any]]:
         """One flat row per point (see :meth:`SweepPoint.row`)."""
         return [p.row() for p in self.points]
+
+    def to_csv(self) -> bytes:
+        """The points as CSV (one row per point, columns as :data:`CSV_COLUMNS`), UTF-8."""
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for row in self.rows():
+            w.writerow({k: "" if row[k] is None else row[k] for k in CSV_COLUMNS})
+        return buf.getvalue().encode("utf-8")
 
     def steps(self, la_rule: str) -> list[tuple[int, int, int]]:
         """Where the count found falls: (floor, count before, count from this floor on)."""

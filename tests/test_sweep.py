@@ -128,6 +128,36 @@ def test_grid_counts_match_brute_force_and_points_serve_each_other():
             assert _bound_serves(p.bound_from, (p.floor, p.la_rule))
 
 
+def test_points_in_words():
+    problem = _strip()
+    result = sweep(problem, floors=[10, 30, 70], la_rules=["off"], cache=False)
+    assert result.point(10, "off").describe() == (
+        "At a floor of 10 registered patients with the LA rule off: 6 footprints, proven the "
+        "largest number."
+    )
+    assert "no plan can meet the rules (proven)" in result.point(70, "off").describe()
+    from footprint.sweep import SweepPoint
+
+    open_point = SweepPoint(
+        floor=500_000,
+        la_rule="off",
+        status="feasible",
+        footprints=86,
+        bound=92,
+        plan_from=(550_000, "whole-la"),
+        merged=False,
+        bound_from=(500_000, "off"),
+        solved=True,
+        cached=False,
+        seconds=9.0,
+    )
+    assert open_point.describe(population_label="people") == (
+        "At a floor of 500,000 people with the LA rule off: 86 footprints found; at most 92 "
+        "are possible (the count is not proven; gap 6). The plan is taken from the run at "
+        "550,000 with whole LAs."
+    )
+
+
 def test_plans_and_bounds_serve_only_the_right_way():
     # a plan at a higher floor serves lower floors, and whole-la plans serve 'off'
     assert _plan_serves((500, "whole-la"), (300, "off"))

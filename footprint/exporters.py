@@ -176,7 +176,7 @@ def _check_assignment(geography, assignment: Mapping[str, str]) -> dict[str, str
 # --- clean geometry --------------------------------------------------------------------------
 
 
-def _islands(geography: Any, units: gpd.GeoDataFrame) -> shapely.STRtree:
+def _islands(geography: Any) -> shapely.STRtree:
     """The small real islands of a geography: parts of units that touch no other part.
 
     Generalised boundaries leave slivers beside a unit (a part that touches a
@@ -186,6 +186,9 @@ def _islands(geography: Any, units: gpd.GeoDataFrame) -> shapely.STRtree:
     """
     with contextlib.suppress(KeyError, TypeError):
         return _ISLANDS[geography]
+    units = geography.units
+    if units.crs is None or units.crs.to_epsg() != ANALYSIS_CRS:
+        units = units.to_crs(ANALYSIS_CRS)
     parts = shapely.get_parts(units.geometry.to_numpy())
     left, right = shapely.STRtree(parts).query(parts, predicate="intersects")
     touches = np.zeros(len(parts), dtype=bool)
@@ -353,7 +356,7 @@ def _prepare(
 ) -> _Prepared:
     plan = _check_assignment(geography, assignment)
     units = _units_frame(geography, plan)
-    islands = _islands(geography, units)
+    islands = _islands(geography)
     footprints = _dissolve(units, islands)
     if clusters is not None:
         units, footprints = _with_clusters(units, footprints, clusters)
@@ -391,7 +394,7 @@ def _with_clusters(
 def _cluster_layer(prep: _Prepared, geography) -> gpd.GeoDataFrame:
     """The clusters dissolved like the footprints, each with the footprint it lies in."""
     units = prep.units[prep.units["cluster"] != ""]
-    layer = _dissolve(units.assign(footprint=units["cluster"]), _islands(geography, prep.units))
+    layer = _dissolve(units.assign(footprint=units["cluster"]), _islands(geography))
     layer = layer.rename(columns={"footprint": "cluster"})
     parent = dict(zip(units["cluster"], units["footprint"], strict=False))
     layer.insert(1, "footprint", [parent[c] for c in layer["cluster"]])

@@ -574,7 +574,7 @@ def test_every_real_export_is_valid_without_pinholes(dataset, tmp_path, which):
     from footprint.exporters import MIN_PART_M2, _islands
 
     fps = footprint_layer(g, plan)
-    islands = _islands(g, g.units)
+    islands = _islands(g)
     small = [p for geom in fps.geometry for p in _rings(geom)[0] if p.area < MIN_PART_M2]
     assert all(len(islands.query(p, predicate="intersects")) for p in small)
 

@@ -130,7 +130,7 @@ def _figure(printed: PrintedMap, *, paper: str) -> Figure:
     # the map on the left two thirds, the legend on the right, header and footer around them
     ax = fig.add_axes((0.02, 0.07, 0.64, 0.82))
     font = _FONT[paper]
-    bounds = _draw_plan(ax, printed, font=font, skip_inside=None)
+    bounds = _draw_plan(ax, printed, font=font, only_inside=None)
     london = _london_inset(fig, printed, bounds, font=font)
     if london is not None:
         # footprints labelled in the inset are not labelled again on the crowded main map
@@ -160,9 +160,13 @@ def _draw_plan(
     printed: PrintedMap,
     *,
     font: float,
-    skip_inside: tuple[float, float, float, float] | None,
+    only_inside: tuple[float, float, float, float] | None,
 ) -> tuple[float, float, float, float]:
-    """Footprints, unassigned units and labels on ``ax``; the drawn extent."""
+    """Footprints, unassigned units and labels on ``ax``; the drawn extent.
+
+    ``only_inside`` limits the labels to footprints whose label point is in that box
+    (the inset labels London's footprints only).
+    """
     units = printed.units
     unassigned = units[units["footprint"] == ""]
     if len(unassigned):
@@ -177,7 +181,7 @@ def _draw_plan(
         for label, pop, pt, tiny in zip(
             fps["footprint"], fps["population"], points, small, strict=True
         ):
-            if skip_inside is not None and not _inside(pt.x, pt.y, skip_inside):
+            if only_inside is not None and not _inside(pt.x, pt.y, only_inside):
                 continue
             ax.text(
                 pt.x,
@@ -200,7 +204,8 @@ def _draw_plan(
 def _london_inset(
     fig: Figure, printed: PrintedMap, bounds: tuple[float, float, float, float], *, font: float
 ) -> Any | None:
-    """London at a larger scale, top right of the map, when the map is much wider than London."""
+    """London at a larger scale, top left of the map (over the sea west of England), when the
+    map is much wider than London; None when there is no inset."""
     lx0, ly0, lx1, ly1 = LONDON_BNG
     x0, y0, x1, y1 = bounds
     overlaps = x0 < lx1 and lx0 < x1 and y0 < ly1 and ly0 < y1
@@ -210,7 +215,7 @@ def _london_inset(
     clip = printed.units.cx[lx0:lx1, ly0:ly1]
     fps = printed.footprints.cx[lx0:lx1, ly0:ly1]
     sub = PrintedMap(clip, fps, printed.colours, "", "", printed.population_label, ())
-    _draw_plan(inset, sub, font=font, skip_inside=LONDON_BNG)
+    _draw_plan(inset, sub, font=font, only_inside=LONDON_BNG)
     inset.set_xlim(lx0, lx1)
     inset.set_ylim(ly0, ly1)
     inset.set_axis_on()

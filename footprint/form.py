@@ -32,6 +32,7 @@ __all__ = [
     "footprint_count",
     "kept_drawing",
     "placement_reading",
+    "progress_words",
     "short_label",
     "verdict",
 ]
@@ -234,6 +235,14 @@ def verdict(
     units, so where the rest went was not optimised, and the result is a warning, never
     a bare "Proven best".
     """
+    if result.get("cancelled"):
+        return _cancelled_verdict(
+            result,
+            population_label=population_label,
+            unit=unit,
+            unit_plural=unit_plural,
+            populations=populations,
+        )
     if result.get("levels") and result["status"] in ("optimal", "feasible"):
         # a nested run: both levels, the maximised one first (footprint.result)
         return nested_verdict(result, population_label=population_label)
@@ -299,6 +308,12 @@ def verdict(
         return "warning", f"Feasible, {within}{b}: {n} footprints."
     if status == "infeasible":
         reasons = result.get("reasons") or ["the solver proved no plan meets every constraint"]
+        if result.get("explained"):  # each reason is shown on a line of its own below
+            n = len(reasons)
+            return "error", (
+                f"Infeasible: no plan can meet every rule, for {'the reason' if n == 1 else n} "
+                f"{'below' if n == 1 else 'reasons below'}."
+            )
         return "error", "Infeasible: " + "; ".join(map(str, reasons))
     return "error", (
         f"No solution within the time limit ({result.get('time_limit', '?')} s). "
@@ -311,6 +326,51 @@ _ELSEWHERE = {
     "or switch the LA rule off": "or plan with the LA rule off on the Optimise page (the "
     "drawing is always checked with it on)",
 }
+
+
+def _cancelled_verdict(result: Mapping[str, Any], **words: Any) -> tuple[str, str]:
+    """A run the planner cancelled: when, then what it had (a plan keeps its own words)."""
+    after = f"Cancelled after {float(result.get('seconds') or 0):.0f} s"
+    if not result.get("assignment"):
+        return "warning", f"{after}, before any plan was found: nothing was saved."
+    kind, sentence = verdict({**result, "cancelled": False}, **words)
+    return kind, f"{after}; the best plan found by then. {sentence}"
+
+
+def progress_words(
+    *,
+    state: str,
+    elapsed: float,
+    limit: float,
+    stage: str,
+    value: float | None,
+    bound: float | None,
+) -> tuple[str, str]:
+    """(headline, figures) for a background run (:class:`~footprint.background.SolveProgress`).
+
+    The headline says where the run stands against its limit; the figures say what the
+    current step has found: its best value and the bound proven so far, with their gap, in
+    that step's own measure (the step's sentence says which step it is).
+    """
+    if state == "waiting":
+        return "Waiting for a free solver", stage
+    if state == "cancelling":
+        head = (
+            f"Cancelling after {elapsed:.0f} s: the run ends its current step and keeps "
+            "its best plan"
+        )
+    else:
+        head = f"Solving: {elapsed:.0f} s of {limit:.0f} s"
+    if value is None:
+        found = "no plan in this step yet"
+    else:
+        found = f"best so far {value:,.6g}"
+        if bound is None:
+            found += ", no bound proven yet"
+        else:
+            gap = abs(value - bound) / abs(value) if value else None
+            found += f", bound {bound:,.6g}" + (f" (gap {gap:.1%})" if gap is not None else "")
+    return head, f"{stage.rstrip('.…')}: {found}." if stage else f"{found[:1].upper()}{found[1:]}."
 
 
 def drawing_message(message: str) -> str:

@@ -12,6 +12,7 @@ from footprint.form import (
     footprint_count,
     kept_drawing,
     placement_reading,
+    progress_words,
     verdict,
 )
 from footprint.rule_text import unit_lookup
@@ -198,3 +199,81 @@ def test_the_placement_reading_names_where_the_units_went_and_counts_moves_once(
         "success",
         "Proven best (optimal): 3 footprints, moving 0 CCGs from their footprint in the drawing.",
     )
+
+
+RP = "registered patients (QOF 2013/14 list sizes)"
+
+
+def test_a_cancelled_run_says_when_and_keeps_what_it_found_in_its_own_words():
+    base = {"objective": "max-footprints", "time_limit": 60, "seconds": 12.4, "cancelled": True}
+    kind, sentence = verdict(
+        {
+            **base,
+            "status": "feasible",
+            "footprints": 48,
+            "gap": 0.04,
+            "bound": 50,
+            "objective_value": 48,
+            "assignment": {"E1": "FP01"},
+        },
+        population_label=RP,
+    )
+    assert kind == "warning"
+    assert sentence == (
+        "Cancelled after 12 s; the best plan found by then. Feasible, within 4.0% of the "
+        "best possible (bound 50): 48 footprints."
+    )
+    kind, sentence = verdict(
+        {**base, "status": "no-solution", "assignment": {}}, population_label=RP
+    )
+    assert (kind, sentence) == (
+        "warning",
+        "Cancelled after 12 s, before any plan was found: nothing was saved.",
+    )
+
+
+def test_an_infeasible_result_shown_reason_by_reason_says_so_in_one_line():
+    res = {"status": "infeasible", "reasons": ["a", "b"], "explained": True}
+    assert verdict(res, population_label=RP) == (
+        "error",
+        "Infeasible: no plan can meet every rule, for 2 reasons below.",
+    )
+    one = {**res, "reasons": ["a"]}
+    assert verdict(one, population_label=RP)[1].endswith("for the reason below.")
+    # without the lines below, the reasons stay in the sentence
+    assert verdict({**res, "explained": False}, population_label=RP)[1] == "Infeasible: a; b"
+
+
+@pytest.mark.parametrize(
+    ("kw", "head", "figures"),
+    [
+        (
+            {"state": "waiting", "stage": "Waiting for a free solver: others run."},
+            "Waiting for a free solver",
+            "Waiting for a free solver: others run.",
+        ),
+        (
+            {
+                "state": "running",
+                "stage": "compact: solve 2 (1 contiguity cuts so far)…",
+                "value": 20.5,
+                "bound": 19.0,
+            },
+            "Solving: 13 s of 60 s",
+            "compact: solve 2 (1 contiguity cuts so far): best so far 20.5, bound 19 (gap 7.3%).",
+        ),
+        (
+            {"state": "running", "stage": "Checking the constraints against the map…"},
+            "Solving: 13 s of 60 s",
+            "Checking the constraints against the map: no plan in this step yet.",
+        ),
+        (
+            {"state": "cancelling", "stage": "compact: solve 1…", "value": 20.5},
+            "Cancelling after 13 s: the run ends its current step and keeps its best plan",
+            "compact: solve 1: best so far 20.5, no bound proven yet.",
+        ),
+    ],
+)
+def test_progress_in_words(kw, head, figures):
+    words = {"elapsed": 12.6, "limit": 60.0, "value": None, "bound": None, **kw}
+    assert progress_words(**words) == (head, figures)

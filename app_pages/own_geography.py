@@ -25,10 +25,14 @@ from footprint import MAX_UPLOAD_UNITS, Dataset
 from footprint._formats import MAPINFO_PARTS
 from footprint.uploads import (
     BOUNDARY_UPLOAD_SUFFIXES,
+    COMMON_CRS,
     MAX_UPLOAD_BYTES,
     SHAPEFILE_PARTS,
     inspect_upload_columns,
     load_uploaded_geography,
+    preview_figure,
+    preview_upload,
+    upload_crs,
 )
 
 #: What the boundary boxes take: one file (GeoJSON, GeoPackage, TopoJSON, a zip), or the
@@ -76,7 +80,68 @@ def geography_now(ds: Dataset) -> None:
         if g.has_la_layer and g.la_upper is not None
         else "no LA layer (the LA rule is off)"
     )
-    st.caption(md(f"Planning on {g.name}: {units(ds, len(g.units))}, {la}."))
+    crs = g.extra.get("crs_chosen")
+    read = f" Its boundaries were read in {crs}, as chosen when they were uploaded." if crs else ""
+    st.caption(md(f"Planning on {g.name}: {units(ds, len(g.units))}, {la}.{read}"))
+
+
+def chosen_crs(files: list[Any]) -> tuple[int | None, bool]:
+    """The coordinate system to read the boundaries in, and whether the page can go on.
+
+    None when the file says its own. A file that says none (TopoJSON, mostly) is read in
+    the one the planner picks from the two common ones, with a small map that shows
+    whether the shapes then land on England.
+    """
+    key = tuple(upload_key(f) for f in files)
+    names = ", ".join(f.name for f in files)
+    said = guarded(
+        once("own_boundaries_crs", key, lambda: (upload_crs(as_upload(files)),)),
+        what=f"Could not read the coordinate system of {names}",
+        drop=names,
+    )
+    if said is None:
+        return None, False
+    if said[0] is not None:
+        st.caption(md(f"{names} says its coordinates are in {said[0]}."))
+        return None, True
+    choice = st.radio(
+        f"{names} does not say which coordinate system it uses. Which one is it?",
+        list(COMMON_CRS),
+        index=None,
+        format_func=lambda code: COMMON_CRS[code],
+        key="own_crs",
+        help="GIS software shows it in the layer's properties; most files from ONS or NHS "
+        "England in metres are British National Grid, web map files are WGS84.",
+    )
+    if choice is None:
+        return None, False
+    preview = guarded(
+        once(
+            "own_crs_preview", (key, choice), lambda: preview_upload(as_upload(files), crs=choice)
+        ),
+        what=f"Could not place {names} in {COMMON_CRS[choice]}",
+        drop=names,
+    )
+    if preview is None:
+        return choice, False
+    left, right = st.columns([1, 2])
+    left.pyplot(preview_figure(preview), width="content")
+    share = preview.on_england
+    if share >= 0.9:
+        right.success(
+            md(
+                f"{share:.0%} of the shapes land on England (the dashed box): "
+                f"{COMMON_CRS[choice]} looks right."
+            )
+        )
+    else:
+        right.warning(
+            md(
+                f"Only {share:.0%} of the shapes land on England (the dashed box) "
+                f"when read in {COMMON_CRS[choice]}: choose the other coordinate system."
+            )
+        )
+    return choice, True
 
 
 def own_geography() -> None:
@@ -116,11 +181,14 @@ def own_geography() -> None:
     bcols = upload_columns(b, "own_boundaries_read")
     pcols = upload_columns([p] if p is not None else [], "own_population_read")
     lcols = upload_columns(la, "own_la_read")
+    crs, ready = chosen_crs(b) if bcols else (None, False)
     if not bcols or not pcols:
         if bool(b) != (p is not None) and (bcols or pcols):
             st.caption(
                 "Add the " + ("population CSV" if p is None else "boundary file") + " to go on."
             )
+        return
+    if not ready:
         return
     c1, c2, c3, c4 = st.columns(4)
     code_col = c1.selectbox("Code column (boundaries)", bcols)
@@ -164,6 +232,7 @@ def own_geography() -> None:
                 population_code_column=pcode_col,
                 name_column=name_col,
                 population_label=pop_label,
+                crs=crs,
                 la_boundaries=as_upload(la) if la else None,
                 la_code_column=la_code,
                 la_name_column=la_name,

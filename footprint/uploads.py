@@ -22,25 +22,33 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely.errors
 
 from ._formats import MAPINFO_PARTS, check_boundary_file, gdal_detail
 from ._text import clean_name, decode_text
 from .errors import FootprintError, InputFileError
 from .geography import Geography
-from .loader import load_geography
+from .loader import load_geography, read_boundaries
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "COMMON_CRS",
     "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_UNITS",
+    "BoundaryPreview",
     "inspect_upload_columns",
     "load_uploaded_geography",
+    "preview_figure",
+    "preview_upload",
     "safe_extract_zip",
+    "upload_crs",
 ]
 
 Upload = tuple[str, bytes]
@@ -500,7 +508,7 @@ def load_uploaded_geography(
             (folder / "la").mkdir()
             la_path = _stage_boundaries(la_uploads, folder / "la", max_bytes=max_bytes)
         try:
-            return load_geography(
+            geo = load_geography(
                 boundaries,
                 table,
                 code_column=code_column,
@@ -526,6 +534,11 @@ def load_uploaded_geography(
             raise InputFileError(
                 f"{names}: could not be read ({type(exc).__name__}: {gdal_detail(exc)})"
             ) from None
+    if crs is not None:
+        # remembered with the geography: a file that did not say its coordinate system was
+        # read in the one the planner chose, and a page says so
+        geo.extra["crs_chosen"] = _crs_words(pyproj.CRS.from_user_input(crs))
+    return geo
 
 
 def inspect_upload_columns(
@@ -574,3 +587,143 @@ def inspect_upload_columns(
         if info.get("driver") != source.driver:  # defence in depth: the forced driver was used
             raise InputFileError(f"{path.name}: not {source.kind}; the file was refused")
         return [clean_name(f) for f in info["fields"]]
+
+
+#: The two coordinate systems planners' boundary files use, in words, for a page to offer
+#: when a file (TopoJSON, mostly) does not say which one it is in.
+COMMON_CRS: dict[int, str] = {
+    27700: "British National Grid (EPSG:27700): eastings and northings in metres",
+    4326: "WGS84 longitude/latitude (EPSG:4326): degrees",
+}
+
+#: England in British National Grid metres (its extent with a margin of a few kilometres).
+ENGLAND_BOX = (80_000.0, 0.0, 660_000.0, 660_000.0)
+
+
+@dataclass(frozen=True)
+class BoundaryPreview:
+    """Where an uploaded boundary file's shapes land, read in one coordinate system.
+
+    Attributes
+    ----------
+    crs
+        The coordinate system the file was read in (``"EPSG:27700"``...).
+    said
+        Whether the file says so itself (False: the planner chose it).
+    shapes
+        The shapes in British National Grid metres (simplified), for a small map.
+    on_england
+        The share of shapes whose centre lies in England's extent (0 to 1).
+    """
+
+    crs: str
+    said: bool
+    shapes: gpd.GeoSeries
+    on_england: float
+
+
+def upload_crs(
+    upload: Upload | list[Upload], *, layer: str | None = None, max_bytes: int = MAX_UPLOAD_BYTES
+) -> str | None:
+    """The coordinate system an uploaded boundary file says it uses, or None when it says none.
+
+    TopoJSON files usually say none; a page then asks the planner (see :data:`COMMON_CRS`).
+    """
+    uploads = _as_uploads(upload, what="boundary")
+    with tempfile.TemporaryDirectory(prefix="footprint-upload-") as tmp:
+        (Path(tmp) / "boundaries").mkdir()
+        path = _stage_boundaries(uploads, Path(tmp) / "boundaries", max_bytes=max_bytes)
+        gdf = _read_staged(path, uploads, crs=None, layer=layer)
+        return None if gdf.crs is None else _crs_words(gdf.crs)
+
+
+def preview_upload(
+    upload: Upload | list[Upload],
+    *,
+    crs: str | int | None = None,
+    layer: str | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    tolerance_m: float = 500.0,
+) -> BoundaryPreview:
+    """Where an uploaded boundary file's shapes land when read in ``crs`` (or its own CRS).
+
+    A file read in the wrong coordinate system lands in the sea off Africa (metres read
+    as degrees are refused outright), so the share of shapes on England says at a glance
+    whether the choice was right.
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read, or has no CRS and ``crs`` is None.
+    """
+    uploads = _as_uploads(upload, what="boundary")
+    with tempfile.TemporaryDirectory(prefix="footprint-upload-") as tmp:
+        (Path(tmp) / "boundaries").mkdir()
+        path = _stage_boundaries(uploads, Path(tmp) / "boundaries", max_bytes=max_bytes)
+        raw = _read_staged(path, uploads, crs=None, layer=layer)
+        said = raw.crs is not None
+        gdf = _read_staged(path, uploads, crs=crs, layer=layer) if not said else raw
+    if gdf.crs is None:
+        raise InputFileError(
+            f"{uploads[0][0]}: the file has no coordinate reference system; choose the one it "
+            "uses: " + "; ".join(COMMON_CRS.values())
+        )
+    try:
+        shapes = gdf.geometry.to_crs(27700)
+    except Exception as exc:  # PROJ raises several types for coordinates it cannot move
+        raise InputFileError(
+            f"{uploads[0][0]}: the shapes cannot be placed in {_crs_words(gdf.crs)} "
+            f"({type(exc).__name__}); choose the other coordinate system"
+        ) from None
+    centres = shapes.representative_point()
+    x0, y0, x1, y1 = ENGLAND_BOX
+    inside = (centres.x >= x0) & (centres.x <= x1) & (centres.y >= y0) & (centres.y <= y1)
+    share = float(inside.mean()) if len(shapes) else 0.0
+    simple = shapes.simplify(tolerance_m)
+    return BoundaryPreview(_crs_words(gdf.crs), said, simple, share)
+
+
+def _read_staged(
+    path: Path, uploads: Sequence[Upload], *, crs: str | int | None, layer: str | None
+) -> gpd.GeoDataFrame:
+    try:
+        return read_boundaries(path, crs=crs, layer=layer, max_units=MAX_UPLOAD_UNITS)
+    except FootprintError:
+        raise
+    except (OSError, ValueError, shapely.errors.GEOSException) as exc:
+        raise InputFileError(
+            f"{uploads[0][0]}: could not be read ({type(exc).__name__}: {gdal_detail(exc)})"
+        ) from None
+
+
+def _crs_words(crs: pyproj.CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg is not None else str(crs.name)
+
+
+def preview_figure(preview: BoundaryPreview, *, size_in: float = 3.0) -> Any:
+    """A small map of the shapes over England's extent (a matplotlib Figure), for a page.
+
+    England's extent is drawn as a dashed box: shapes inside it were read in the right
+    coordinate system; shapes far outside it (or a map with nothing in the box) were not.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    fig = Figure(figsize=(size_in, size_in), dpi=100)
+    ax = fig.add_subplot()
+    x0, y0, x1, y1 = ENGLAND_BOX
+    ax.add_patch(
+        Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--", edgecolor="#555555")
+    )
+    ax.annotate("England", (x0, y1), xytext=(2, -10), textcoords="offset points", fontsize=7)
+    shapes = preview.shapes[~preview.shapes.is_empty]
+    if len(shapes):
+        shapes.plot(ax=ax, facecolor="#2c7fb8", edgecolor="white", linewidth=0.2)
+        bx0, by0, bx1, by1 = shapes.total_bounds
+        ax.set_xlim(min(x0, bx0) - 20_000, max(x1, bx1) + 20_000)
+        ax.set_ylim(min(y0, by0) - 20_000, max(y1, by1) + 20_000)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    fig.tight_layout(pad=0.2)
+    return fig

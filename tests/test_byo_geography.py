@@ -231,3 +231,52 @@ def test_caller_files_and_frames_are_not_changed(tmp_path):
     )
     assert boundaries.read_bytes() == before
     assert pop.read_bytes() == pop_before
+
+
+# --- a file that does not say its coordinate system: asked for, previewed, remembered ---------
+
+
+def test_a_topojson_says_no_crs_and_a_geojson_says_its_own(tmp_path):
+    from footprint.uploads import upload_crs
+
+    topo, _ = _write_topojson(tmp_path)
+    geojson, _ = _write_geojson(tmp_path)
+    assert upload_crs((topo.name, topo.read_bytes())) is None
+    assert upload_crs((geojson.name, geojson.read_bytes())) == "EPSG:4326"
+
+
+def test_the_preview_shows_whether_the_shapes_land_on_england(tmp_path):
+    from footprint import InputFileError
+    from footprint.uploads import preview_figure, preview_upload
+
+    topo, _ = _write_topojson(tmp_path)
+    upload = (topo.name, topo.read_bytes())
+    right = preview_upload(upload, crs=4326)
+    assert (right.crs, right.said, right.on_england) == ("EPSG:4326", False, 1.0)
+    assert len(right.shapes) == 9
+    x, y = right.shapes.union_all().centroid.coords[0]
+    assert 400_000 < x < 420_000 and 280_000 < y < 300_000  # near Birmingham, in metres
+    # degrees read as metres: a few metres from the grid's origin, off the Isles of Scilly
+    wrong = preview_upload(upload, crs=27700)
+    assert wrong.on_england == 0.0
+    fig = preview_figure(right)
+    assert len(fig.axes) == 1 and fig.axes[0].patches  # England's box is drawn
+    with pytest.raises(InputFileError, match=r"units\.topojson: the file has no coordinate "):
+        preview_upload(upload)
+
+
+def test_the_chosen_crs_is_remembered_with_the_geography(tmp_path):
+    from footprint.uploads import load_uploaded_geography
+
+    topo, _ = _write_topojson(tmp_path)
+    pop = _population_csv(tmp_path / "p.csv")
+    geo = load_uploaded_geography(
+        (topo.name, topo.read_bytes()),
+        (pop.name, pop.read_bytes()),
+        code_column="UnitCode",
+        population_column="Patients (registered)",
+        population_code_column="Practice code",
+        crs=4326,
+    )
+    assert geo.extra["crs_chosen"] == "EPSG:4326"
+    assert len(geo.units) == 9

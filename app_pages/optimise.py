@@ -7,32 +7,37 @@ result is saved as a new scenario and replaces the drawing only if the planner a
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+import folium
 import streamlit as st
+from streamlit_folium import st_folium
 
 from app_pages.shared import (
+    LEAFLET_URL,
     dataset,
-    digest_of,
     draw_map,
     drawing,
     esc,
     footprint_table,
     guarded,
     load_into_drawing,
+    map_data_url,
     md,
-    problem_for,
     save_scenario,
     short_label,
     show_flash,
     show_table,
-    solver_slot,
     store,
     store_or_say,
     unit_labels,
 )
-from footprint import FootprintError, optimise
+from app_pages.solving import show_reasons, show_run, start_run
+from footprint import FootprintError
+from footprint.constraints import CLUSTER_RANGE, NESTED_COUNTS
+from footprint.exporters import EXPORT_FORMATS
 from footprint.form import (
     box_lines,
     constraints_from_form,
@@ -40,7 +45,11 @@ from footprint.form import (
     kept_drawing,
     verdict,
 )
+from footprint.map import base_map, units_layer
+from footprint.nested_map import cluster_layer
 from footprint.rule_text import unit_lookup
+
+log = logging.getLogger("footprint.app")
 
 
 def fresh_scenario_name() -> str:
@@ -100,6 +109,7 @@ def la_rule_box(where, g) -> str:
         return where.selectbox(
             "LA rule",
             ["whole-la", "off"],
+            key="opt_la_rule",  # a reason's button can switch it off
             help=f"whole-la: {esc(g.unit_label_plural)} of one local authority stay together",
         )
     where.selectbox(
@@ -136,6 +146,9 @@ def show(ds) -> None:
         "and load a result into the drawing"
     )
     offer_name()
+    # the boxes a reason's button can change start from these (set once, then the planner's)
+    st.session_state.setdefault("opt_ceiling", 0)
+    st.session_state.setdefault("opt_keep_locked", True)
     with st.form("optimise"):
         st.markdown(
             f"Floor: at least **{floor:,} {esc(short)}** per footprint (the app's "
@@ -143,13 +156,17 @@ def show(ds) -> None:
         )
         c1, c2, c3 = st.columns(3)
         max_pop = c1.number_input(
-            f"Ceiling: at most this many {esc(short)} (0 = none)", min_value=0, step=50_000, value=0
+            f"Ceiling: at most this many {esc(short)} (0 = none)",
+            min_value=0,
+            step=50_000,
+            key="opt_ceiling",  # a reason's button can raise it
         )
         objective = c2.selectbox(
             "Objective",
-            ["max-footprints", "compact", "balanced", "fewest-changes"],
+            ["max-footprints", "compact", "balanced", "fewest-changes", "nested"],
             help="max-footprints: as many footprints as possible; compact: rounder shapes; "
-            "balanced: populations close to each other; fewest-changes: stay near the drawing",
+            "balanced: populations close to each other; fewest-changes: stay near the drawing; "
+            "nested: footprints each divided into clusters (below)",
         )
         change_measure = c3.selectbox(
             "fewest-changes counts",
@@ -196,7 +213,10 @@ def show(ds) -> None:
                     f"{len(g.units) - len(plan):,}."
                 )
             )
-        lock_drawn = st.checkbox(f"Keep my locked footprints ({len(d.locked)})", value=True)
+        lock_drawn = st.checkbox(
+            f"Keep my locked footprints ({len(d.locked)})", key="opt_keep_locked"
+        )
+        nested = nested_boxes(short)
         with st.expander(f"More rules: keep together or apart, fixed {many}, borders switched off"):
             st.caption(f"Name {esc(many)} by code or name, separated by commas.")
             keep_together = st.text_area(
@@ -269,6 +289,7 @@ def show(ds) -> None:
                 mip_gap=float(mip_gap),
                 solver=solver,
                 change_measure=change_measure,
+                **nested,
             )
 
         constraints = guarded(make, what="The constraints are not usable")
@@ -276,37 +297,133 @@ def show(ds) -> None:
             # the drawing goes along when it is the start, the plan to repair, or holds
             # locked footprints to keep
             use_drawing = start != SCRATCH or objective == "fewest-changes" or bool(locked_fps)
-            run_optimiser(ds, constraints, name=name, current=plan if use_drawing else None)
+            start_run(ds, constraints, name=name, current=plan if use_drawing else None)
+    show_run(ds, keep=keep_result)
     show_last_result(ds)
 
 
-def run_optimiser(ds, constraints: Any, *, name: str, current: dict[str, str] | None) -> None:
-    problem = problem_for(ds, digest_of(ds))
-    with st.status("Optimising…", expanded=True) as status:
-        line = st.empty()
-
-        def progress(message: Any, *args: Any) -> None:
-            line.markdown(md(message))
-
-        with solver_slot(progress) as free:
-            if not free:
-                status.update(label="The server is busy", state="error")
-                st.warning("No solver came free in time; nothing was run. Try again in a moment.")
-                return
-            result = guarded(
-                lambda: optimise(problem, constraints, current=current, progress=progress),
-                what="Could not optimise",
-            )
-        if result is None:
-            status.update(label="Could not optimise", state="error")
-            return
-        status.update(
-            label=f"Finished: {result.status} in {result.seconds:.1f} s",
-            state="complete" if result.status in ("optimal", "feasible") else "error",
-            expanded=False,
+def nested_boxes(short: str) -> dict[str, Any]:
+    """The nested objective's cluster range and what it maximises, as Constraints fields."""
+    with st.expander("Nested tiers: the clusters inside each footprint (objective 'nested')"):
+        n1, n2, n3 = st.columns(3)
+        lo = n1.number_input(
+            f"Cluster floor ({short})", min_value=0, step=50_000, value=CLUSTER_RANGE[0]
         )
+        hi = n2.number_input(
+            f"Cluster ceiling ({short})", min_value=1, step=50_000, value=CLUSTER_RANGE[1]
+        )
+        most = n3.radio(
+            "Maximise the number of",
+            list(NESTED_COUNTS),
+            horizontal=True,
+            help="footprints: the most footprints, each then divided into as many clusters as "
+            "it holds; clusters: the most clusters, then grouped into as many footprints as "
+            "they allow",
+        )
+        st.caption(
+            "Each footprint is divided into clusters within this range, both levels in one "
+            "piece and keeping LAs whole under the LA rule (the 2013 cluster level: 250,000 "
+            "to 1,000,000)."
+        )
+    return {
+        "cluster_min_population": int(lo),
+        "cluster_max_population": int(hi),
+        "nested_maximise": most,
+    }
+
+
+def nested_result(ds, res: dict[str, Any], *, floor: int) -> None:
+    """A nested result: the footprints with their cluster borders, the clusters, the files."""
+    g = ds.geography
+    lo, hi = res["cluster_range"]
+
+    def build() -> tuple[Any, Any]:
+        base = base_map(
+            g,
+            audit=ds.audit,
+            links=ds.adjacency.bridges + ds.adjacency.river_crossings,
+            tiles=st.session_state.get("tiles", False),
+            leaflet_url=LEAFLET_URL,
+            data_url=map_data_url(ds),
+            zoom_start=6.0,
+            layer_control=False,  # added below, after the cluster borders it lists
+        )
+        cluster_layer(g, res["assignment"], res["clusters"], cluster_range=(lo, hi)).add_to(base)
+        folium.LayerControl(collapsed=False, position="topright").add_to(base)
+        layer = units_layer(
+            g,
+            audit=ds.audit,
+            assignment=res["assignment"],
+            colour_by="footprint",
+            floor=floor,
+            data_url=map_data_url(ds),
+        )
+        return base, layer
+
+    built = guarded(build, what="Could not draw the map")
+    if built is not None:
+        st_folium(
+            built[0],
+            key="result_map",
+            height=520,
+            use_container_width=True,
+            returned_objects=[],
+            feature_group_to_add=built[1],
+        )
+    st.caption(
+        md(
+            f"Magenta dashed lines divide each footprint into its clusters ({lo:,} to {hi:,} "
+            f"{short_label(ds)}). The saved scenario keeps the footprints; the files below "
+            "keep the clusters too."
+        )
+    )
+    with st.expander(f"Clusters ({len(set(res['clusters'].values())):,})"):
+        show_table(ds, res.get("cluster_table"), floor=lo, compact=True)
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in res["name"] or "")
+    meta = {"scenario": res["name"] or "nested plan", "status": res["status"]}
+    for col, key in zip(st.columns(2), ("csv", "gpkg"), strict=True):
+        fmt = EXPORT_FORMATS[key]
+        col.download_button(
+            f"{fmt.label} with the clusters",
+            data=_nested_file(fmt.function, g, res, meta),
+            file_name=f"{stem or 'nested'}{fmt.extension}",
+            mime=fmt.mime,
+            key=f"nested_{key}",
+            on_click="ignore",
+            width="stretch",
+        )
+
+
+def _nested_file(fn: Any, g: Any, res: dict[str, Any], meta: dict[str, Any]) -> Any:
+    """The file made when its button is pressed; a failure is a short text file saying so."""
+
+    def make() -> bytes:
+        try:
+            return fn(g, res["assignment"], metadata=meta, clusters=res["clusters"])
+        except Exception as exc:
+            log.exception("nested export failed (%s)", getattr(fn, "__name__", fn))
+            why = str(exc) if isinstance(exc, FootprintError) else "an unexpected error"
+            return f"The export could not be made: {why}; the app log has the details.\n".encode()
+
+    return make
+
+
+def keep_result(
+    ds,
+    result: Any,
+    constraints: Any,
+    *,
+    name: str,
+    current: dict[str, str] | None,
+    cancelled: bool = False,
+) -> None:
+    """A run's result as the page's last result, its plan saved as a new scenario."""
     summary = {
         "status": result.status,
+        "cancelled": cancelled,
+        # each reason on a line of its own, with what to change (app_pages.solving)
+        "checks": list(result.checks or ()),
+        "explained": result.status == "infeasible" and bool(result.checks),
         "footprints": result.footprints,
         "gap": result.gap,
         "bound": result.bound,
@@ -323,6 +440,11 @@ def run_optimiser(ds, constraints: Any, *, name: str, current: dict[str, str] | 
         "table": result.table,
         "floor": constraints.min_population,
         "change_measure": constraints.change_measure,
+        # a nested run's second level (empty otherwise): kept with the result, not the scenario
+        "clusters": dict(result.clusters),
+        "levels": dict(result.levels),
+        "cluster_range": (constraints.cluster_min_population, constraints.cluster_max_population),
+        "cluster_table": result.cluster_table,
         # a repair's result is read against the drawing it started from (what it did with
         # the units in no footprint)
         "drawing": dict(current) if current is not None else None,
@@ -364,6 +486,8 @@ def show_last_result(ds) -> None:
         return
     kind, sentence = verdict_of(ds, res)
     getattr(st, kind)(md(sentence))
+    if res["status"] == "infeasible":
+        show_reasons(ds, res)
     saved = (
         f"saved as scenario {res['name']!r}"
         if res["name"]
@@ -387,15 +511,18 @@ def show_last_result(ds) -> None:
                 )
             )
         # the run's own floor, as in the table below: the app's floor may have changed since
-        draw_map(
-            ds,
-            plan_=res["assignment"],
-            colour_by="footprint",
-            key="result_map",
-            events=False,
-            height=520,
-            floor=floor,
-        )
+        if res.get("clusters"):
+            nested_result(ds, res, floor=floor)
+        else:
+            draw_map(
+                ds,
+                plan_=res["assignment"],
+                colour_by="footprint",
+                key="result_map",
+                events=False,
+                height=520,
+                floor=floor,
+            )
         show_table(ds, table, floor=floor)
         replace_ok = not drawing().assignment or st.checkbox(
             "Replace my drawing with this result", key="confirm_result"

@@ -1,9 +1,11 @@
 """A nested plan's second level on the map: the borders between clusters inside each footprint.
 
 The footprints are drawn as any plan is (:func:`footprint.map.units_layer`); this layer adds
-the lines that divide a footprint into its clusters, dashed, in the map's boundary pane, so
-a planner sees both levels at once. A footprint of one cluster adds no line. The layer is
-named in the map's layer control with the cluster range, in the population's own words.
+the lines that divide a footprint into its clusters, magenta and dashed, in the map's
+boundary pane, so a planner sees both levels at once. A footprint of one cluster adds no line. The layer is
+named in the map's layer control with the cluster range, in the population's own words:
+add it before the layer control (``base_map(..., layer_control=False)``, then the layer,
+then ``folium.LayerControl``), whose script must come after every layer it lists.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from folium.map import Layer
 from ._text import clean_name, population_word
 from .map import _geojson_texts, _LinesLayer
 
-__all__ = ["CLUSTER_LINE_STYLE", "cluster_borders", "cluster_layer"]
+__all__ = ["CLUSTER_COLOUR", "CLUSTER_LINE_STYLE", "cluster_borders", "cluster_layer"]
 
-#: Cluster borders: dark, thin and dashed, under the footprints' own outlines in weight.
-CLUSTER_LINE_STYLE: dict[str, Any] = {"color": "#1a1a1a", "weight": 1.6, "dashArray": "5 4"}
+#: Cluster borders: magenta and dashed, apart from the black LA boundaries and the white
+#: borders between CCGs.
+CLUSTER_COLOUR = "#c2185b"
+CLUSTER_LINE_STYLE: dict[str, Any] = {"color": CLUSTER_COLOUR, "weight": 2.5, "dashArray": "6 4"}
 
 #: Degrees: a border within this of a footprint's outline is the outline, not a cluster border
 #: (about 1 m; the display layer is a coverage, so shared edges coincide exactly).

@@ -61,8 +61,20 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seconds-per-floor",
         type=_seconds("--seconds-per-floor"),
-        default=10.0,
-        help="time limit of each optimiser run (default 10)",
+        default=4.0,
+        help="time limit of each point's first run (default 4)",
+    )
+    p.add_argument(
+        "--retry-seconds",
+        type=_seconds("--retry-seconds"),
+        default=15.0,
+        help="time limit of a second run of each point left unproven (default 15)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=_seconds("--max-seconds"),
+        default=None,
+        help="start no run that could end later than this into the sweep (default: no cap)",
     )
     p.add_argument("--no-cache", action="store_true", help="solve every point afresh")
     p.add_argument("--out", type=_path, default=None, help="write the points as CSV here")
@@ -78,6 +90,8 @@ def _summary(result: Any, label: str) -> dict[str, Any]:
         "population": label,
         "seconds": round(result.seconds, 1),
         "seconds_per_floor": result.seconds_per_floor,
+        "retry_seconds": result.retry_seconds,
+        "stopped": result.stopped,
         "points": result.rows(),
         "proven": result.proven,
         "runs": sum(p.solved for p in result.points),
@@ -147,6 +161,8 @@ def _sweep(args: argparse.Namespace) -> int:
         la_rules=args.la_rule,
         constraints=base,
         seconds_per_floor=args.seconds_per_floor,
+        retry_seconds=args.retry_seconds,
+        max_seconds=args.max_seconds,
         cache=not args.no_cache,
         progress=lambda message, done, total: log.info("%s", message),
     )

@@ -232,14 +232,18 @@ class SweepResult:
         The rules every point shares (its floor and LA rule set per point).
     seconds
         Wall time of the whole sweep.
-    seconds_per_floor
-        The time limit of each run.
+    seconds_per_floor, retry_seconds
+        The time limit of each point's first run, and of a second run of an unproven point.
+    stopped
+        Whether ``max_seconds`` stopped the sweep before every unproven point had its runs.
     """
 
     points: tuple[SweepPoint, ...]
     constraints: Constraints
     seconds: float
     seconds_per_floor: float
+    retry_seconds: float = 0.0
+    stopped: bool = False
 
     def point(self, floor: int, la_rule: str) -> SweepPoint:
         """The point at ``floor`` under ``la_rule``; KeyError if the sweep has none."""
@@ -334,7 +338,12 @@ def _whole_number(part: str, raw: str, example: str) -> int:
 
 
 def _check_request(
-    floors: Sequence[int], la_rules: Sequence[str], base: Constraints, seconds: float
+    floors: Sequence[int],
+    la_rules: Sequence[str],
+    base: Constraints,
+    seconds: float,
+    *,
+    name: str = "seconds_per_floor",
 ) -> None:
     """Every problem with the sweep's own settings, in one error."""
     problems: list[str] = []
@@ -379,9 +388,7 @@ def _check_request(
         or not isinstance(seconds, int | float)
         or not 0 < seconds <= 86400
     ):
-        problems.append(
-            f"seconds_per_floor: got {seconds!r}; expected seconds above 0 and at most 86400"
-        )
+        problems.append(f"{name}: got {seconds!r}; expected seconds above 0 and at most 86400")
     if problems:
         raise ConstraintsError("The sweep cannot run", problems=problems)
 
@@ -428,10 +435,32 @@ class _Board:
     seconds: float
     runs: dict[Key, _Run] = field(default_factory=dict)
 
-    def constraints(self, key: Key) -> Constraints:
+    def constraints(self, key: Key, seconds: float | None = None) -> Constraints:
         rule: Any = key[1]  # one of LA_RULES, checked before the sweep starts
         return dataclasses.replace(
-            self.base, min_population=key[0], la_rule=rule, time_limit=self.seconds
+            self.base,
+            min_population=key[0],
+            la_rule=rule,
+            time_limit=self.seconds if seconds is None else seconds,
+        )
+
+    def record(self, key: Key, run: _Run) -> None:
+        """Keep a run's answer; a second run of a point keeps the better plan and bound."""
+        old = self.runs.get(key)
+        if old is None:
+            self.runs[key] = run
+            return
+        better = run if (run.footprints or 0) > (old.footprints or 0) else old
+        bounds = [b for b in (old.bound, run.bound) if b is not None]
+        infeasible = "infeasible" in (old.status, run.status)
+        self.runs[key] = _Run(
+            status="infeasible" if infeasible else better.status,
+            footprints=better.footprints,
+            bound=min(bounds) if bounds else None,
+            assignment=better.assignment,
+            seconds=old.seconds + run.seconds,
+            reasons=run.reasons,
+            cached=old.cached and run.cached,
         )
 
     def best_plan(self, key: Key) -> tuple[Key, _Run, bool] | None:
@@ -627,9 +656,9 @@ def _cache_key(problem: Problem, constraints: Constraints) -> str:
     return f"sweep-{data}-{problem.digest()}-{rules}-{_solver_code()}"
 
 
-def _solve(board: _Board, key: Key, *, cache: bool) -> _Run:
+def _solve(board: _Board, key: Key, *, seconds: float, cache: bool) -> _Run:
     """One optimiser run at ``key``, warm-started from the best plan that serves it."""
-    c = board.constraints(key)
+    c = board.constraints(key, seconds)
     start = board.best_plan(key)
     current = dict(start[1].assignment) if start else None
 
@@ -661,7 +690,9 @@ def sweep(
     floors: Iterable[int],
     la_rules: Iterable[str] = ("whole-la", "off"),
     constraints: Constraints | None = None,
-    seconds_per_floor: float = 10.0,
+    seconds_per_floor: float = 4.0,
+    retry_seconds: float | None = 15.0,
+    max_seconds: float | None = None,
     cache: bool = True,
     progress: Progress | None = None,
 ) -> SweepResult:
@@ -679,7 +710,15 @@ def sweep(
         The rules every point shares (a ceiling, keep-apart pairs...): ``max-footprints``;
         its floor, LA rule and time limit are replaced per point. Default: no other rule.
     seconds_per_floor
-        The time limit of each optimiser run (points settled by others take none).
+        The time limit of each point's first run (points settled by others take none).
+        Most points are proven in a few seconds; the rest of a short run would only make
+        the plan more compact.
+    retry_seconds
+        The time limit of a second run for each point still unproven after the first
+        pass (its better plan and lower bound are kept); None or 0: no second pass.
+    max_seconds
+        Start no run that could end after this many seconds of the sweep (None: no cap);
+        points not reached keep what the runs so far settle, and ``stopped`` says so.
     cache
         Keep each run's answer in the disk cache and reuse it (``False``: always solve).
     progress
@@ -699,21 +738,36 @@ def sweep(
     floor_list = list(floors)
     rules = list(dict.fromkeys(la_rules))
     _check_request(floor_list, rules, base, seconds_per_floor)
+    _check_request(floor_list, rules, base, retry_seconds or 1.0, name="retry_seconds")
+    if max_seconds is not None:
+        _check_request(floor_list, rules, base, max_seconds, name="max_seconds")
     say = progress or (lambda _m, _d, _t: None)
     t0 = time.perf_counter()
     board = _Board(problem, base, float(seconds_per_floor))
     order = [(f, r) for r in _RULE_ORDER if r in rules for f in _bisection_order(floor_list)]
-    for i, key in enumerate(order):
-        where = f"floor {key[0]:,}, {'whole LAs' if key[1] == 'whole-la' else 'LA rule off'}"
-        settled = board.point(key)
-        if settled.status in ("optimal", "infeasible"):
-            say(
-                f"{where}: settled by the points around it ({i + 1} of {len(order)})", i, len(order)
-            )
-            continue
-        say(f"{where}: solving ({i + 1} of {len(order)})…", i, len(order))
-        board.runs[key] = _solve(board, key, cache=cache)
-    say("done", len(order), len(order))
+    passes = [(float(seconds_per_floor), "solving")]
+    if retry_seconds:
+        passes.append((float(retry_seconds), "more time for an unproven count"))
+    stopped = False
+    for limit, doing in passes:
+        todo = [k for k in order if board.point(k).status not in ("optimal", "infeasible")]
+        for i, key in enumerate(todo):
+            where = f"floor {key[0]:,}, {RULE_NAMES[key[1]]}"
+            if board.point(key).status in ("optimal", "infeasible"):
+                say(
+                    f"{where}: settled by the points around it ({i + 1} of {len(todo)})",
+                    i,
+                    len(todo),
+                )
+                continue
+            if max_seconds is not None and time.perf_counter() - t0 + limit > max_seconds:
+                stopped = True
+                break
+            say(f"{where}: {doing} ({i + 1} of {len(todo)})…", i, len(todo))
+            board.record(key, _solve(board, key, seconds=limit, cache=cache))
+        if stopped:
+            break
+    say("done", 1, 1)
     points = tuple(
         board.point((f, r)) for r in _RULE_ORDER if r in rules for f in sorted(set(floor_list))
     )
@@ -722,6 +776,8 @@ def sweep(
         constraints=base,
         seconds=time.perf_counter() - t0,
         seconds_per_floor=float(seconds_per_floor),
+        retry_seconds=float(retry_seconds or 0.0),
+        stopped=stopped,
     )
 
 

@@ -212,11 +212,30 @@ def test_second_sweep_reads_the_cache(tmp_path, monkeypatch):
     ]
     assert all(p.cached for p in again.points if p.solved)
     assert not any(p.cached for p in first.points)
-    assert seen[-1] == ("done", 2, 2)
+    assert seen[-1] == ("done", 1, 1)
     assert "solving (1 of 2)" in seen[0][0]
     # another time limit is another question: not answered from the cache
     other = sweep(problem, floors=[20], la_rules=["off"], seconds_per_floor=11)
     assert not other.points[0].cached
+
+
+def test_a_time_cap_stops_the_sweep_and_says_so():
+    problem = _grid()
+    result = sweep(
+        problem,
+        floors=[20, 40, 60],
+        la_rules=["off"],
+        seconds_per_floor=5,
+        max_seconds=4,
+        cache=False,
+    )
+    assert result.stopped
+    assert not any(p.solved for p in result.points)
+    assert {p.status for p in result.points} == {"no-solution"}
+    with pytest.raises(ConstraintsError, match=r"retry_seconds: got -1"):
+        sweep(problem, floors=[20], retry_seconds=-1)
+    with pytest.raises(ConstraintsError, match=r"max_seconds: got 0"):
+        sweep(problem, floors=[20], max_seconds=0)
 
 
 def test_parse_floors():

@@ -14,6 +14,8 @@ from pathlib import Path
 import networkx as nx
 import pyogrio
 import pytest
+import shapely
+import shapely.geometry
 from helpers import tiny_dataset
 
 from footprint.cli import main
@@ -504,3 +506,80 @@ def test_every_export_carries_the_clusters():
     assert {f["properties"]["clusters"] for f in features["features"]} == {
         f"FP0{i}.1; FP0{i}.2" for i in (1, 2, 3)
     }
+
+
+# --- in words and on the map ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("maximise", "status", "kind", "sentence"),
+    [
+        (
+            "footprints",
+            "optimal",
+            "success",
+            "Proven best (optimal): 2 footprints, proven the most; divided into 6 clusters of "
+            "100 to 150 population (the most clusters each footprint can be divided into "
+            "(proven footprint by footprint)).",
+        ),
+        (
+            "clusters",
+            "optimal",
+            "success",
+            "Proven best (optimal): 6 clusters of 100 to 150 population, proven the most; "
+            "grouped into 2 footprints (the most footprints these clusters can be grouped "
+            "into (proven); other clusters of the same number might allow more).",
+        ),
+    ],
+)
+def test_a_nested_result_in_words(maximise, status, kind, sentence):
+    from footprint.form import verdict
+
+    p = grid(6, 1, [100] * 6)
+    c = Constraints(
+        objective="nested",
+        min_population=300,
+        cluster_min_population=100,
+        cluster_max_population=150,
+        la_rule="off",
+        nested_maximise=maximise,
+    )
+    r = optimise(p, c)
+    assert r.status == status
+    summary = {
+        "status": r.status,
+        "footprints": r.footprints,
+        "levels": r.levels,
+        "cluster_range": (100, 150),
+    }
+    assert verdict(summary, population_label=p.population_label) == (kind, sentence)
+
+
+def test_cluster_borders_divide_footprints_and_never_follow_their_outline():
+    from footprint.nested_map import cluster_borders, cluster_layer
+
+    geo = tiny_dataset().geography
+    codes = list(geo.units["code"])
+    plan = {c: f"FP0{int(c[1]) + 1}" for c in codes}  # one footprint per row
+    clusters = {c: f"{plan[c]}.{1 if c.endswith('c0') else 2}" for c in codes}
+    drawn = shapely.geometry.shape(json.loads(cluster_borders(geo, plan, clusters))["geometry"])
+    # in each row the border between column 0 and column 1, and nothing along an outline
+    shape = dict(zip(geo.display_units["code"], geo.display_units.geometry, strict=True))
+    shared = shapely.union_all(
+        [shape[f"r{j}c0"].boundary.intersection(shape[f"r{j}c1"].boundary) for j in range(3)]
+    )
+    assert len(shapely.get_parts(drawn)) == 3
+    assert drawn.hausdorff_distance(shared) < 5e-5  # ends trimmed by about a metre
+    assert json.loads(cluster_borders(geo, plan, plan))["geometry"]["coordinates"] == []
+    hostile = tiny_dataset()
+    object.__setattr__(hostile.geography, "population_label", "<b>patients</b> (test)")
+    layer = cluster_layer(hostile.geography, plan, clusters, cluster_range=(1, 2))
+    assert layer.layer_name == "Clusters (1 to 2 &lt;b&gt;patients&lt;/b&gt;)"
+
+
+def test_hostile_cluster_names_stay_text_in_the_plan_file():
+    p = grid(2, 1, [100, 100])
+    clusters = {"r0c0": '=HYPERLINK("http://x")', "r0c1": "@SUM(1)"}
+    data = write_plan_csv({"r0c0": "A", "r0c1": "A"}, codes=p.codes, clusters=clusters)
+    assert "'=HYPERLINK" in data.decode() and "'@SUM" in data.decode()
+    assert read_plan_csv(data, known_codes=p.codes).clusters == clusters

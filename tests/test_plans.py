@@ -532,3 +532,57 @@ def test_real_footprints_from_another_tool_read_back_by_area(dataset, tmp_path):
     other.to_file(tmp_path / "other.gpkg", engine="pyogrio", layer="zones")
     imp = read_plan_geodata(("other.gpkg", (tmp_path / "other.gpkg").read_bytes()), g)
     assert imp.assignment == plan and imp.missing == ()
+
+
+@pytest.mark.browser
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_apps_geopackage_loads_back_into_the_drawing_in_a_browser(dataset, tmp_path):
+    """Upload the app's own GeoPackage of the Area Teams on the Import and export page and
+    load it: all 211 CCGs come back in their 25 footprints."""
+    import os
+    import shutil
+
+    from appserver import CHROMIUM, CHROMIUM_ARGS, AppDidNotStart, serve_app
+
+    from footprint.exporters import export_geopackage
+
+    if shutil.which(CHROMIUM) is None:
+        if os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; FOOTPRINT_REQUIRE_BROWSER is set")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    g = dataset.geography
+    names = g.group_names("area_team_code")
+    plan = {c: names[t] for c, t in zip(g.units["code"], g.units["area_team_code"], strict=True)}
+    gpkg = tmp_path / "Area teams.gpkg"
+    gpkg.write_bytes(export_geopackage(g, plan, metadata={"scenario": "Area Teams"}))
+    try:
+        with (
+            serve_app(scenario_dir=tmp_path / "scenarios", log_path=tmp_path / "app.log") as url,
+            sync_playwright() as p,
+        ):
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            page.get_by_text("Import and export", exact=True).first.click()
+            box = page.locator('[data-testid="stFileUploader"]').filter(
+                has_text="A GeoPackage or GeoJSON of footprints"
+            )
+            box.locator('input[type="file"]').set_input_files(str(gpkg))
+            page.get_by_text("211 valid row(s) in 25 footprints").first.wait_for(timeout=60_000)
+            page.get_by_text("Load these 211 rows, replacing my drawing").first.click()
+            page.wait_for_timeout(1000)
+            shots = os.environ.get("FOOTPRINT_SCREENSHOTS")
+            if shots:
+                page.screenshot(path=str(Path(shots) / "16-import-footprint-boundaries.png"))
+            page.get_by_role("button", name="Load the imported plan").click()
+            page.get_by_text(
+                "Loaded the plan from Area teams.gpkg into the drawing"
+            ).first.wait_for(timeout=30_000)
+            page.get_by_text("Map and drawing", exact=True).first.click()
+            page.get_by_text("25 footprints").first.wait_for(timeout=60_000)
+            browser.close()
+    except AppDidNotStart as exc:
+        pytest.fail(str(exc))

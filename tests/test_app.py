@@ -15,6 +15,7 @@ import io
 import json
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,17 @@ PAGES = {
     "Your own boundaries": "app_pages/own_geography.py",
     "Help": "app_pages/help.py",
 }
+
+
+def optimised(at: AppTest, *, timeout: float = 300) -> AppTest:
+    """Click Run and wait for the run in the background to end and its result to show."""
+    button(at, "Run the optimiser").click().run(timeout=timeout)
+    give_up = time.monotonic() + timeout
+    while any(b.key == "cancel_run" for b in at.button):  # the run's progress is drawn
+        assert time.monotonic() < give_up, "the run did not end in time"
+        time.sleep(0.2)
+        at.run(timeout=timeout)
+    return at
 
 
 def go(at: AppTest, view: str) -> AppTest:
@@ -344,10 +356,14 @@ def test_compare_the_drawing_with_the_area_teams(app: AppTest) -> None:
         "CCGs that moved",
         "Registered patients in moved CCGs",
     ]
-    assert len(map_components(app)) == 1  # plan B on its own map
+    assert [m.value for m in app.metric][1].endswith(" of 211")  # out of every CCG
+    assert len(map_components(app)) == 2  # A and B side by side
+    flows = app.dataframe[0].value
+    assert "NHS Area Teams" not in " ".join(map(str, flows["footprint_b"]))
+    assert not any(str(f).startswith("E39") for f in flows["footprint_b"])  # by name
     # one number for "moved": the map's caption says what the metric says
-    moved = by_label(app.metric, "CCGs that moved").value
-    assert f"Map: plan B coloured by footprint; the {moved} CCGs that moved" in texts(app)
+    moved = by_label(app.metric, "CCGs that moved").value.split(" of ")[0]
+    assert f"Each plan coloured by its own footprints; the {moved} CCGs that moved" in texts(app)
 
 
 # --- import errors -------------------------------------------------------------------------------
@@ -464,9 +480,30 @@ def test_constraints_that_contradict_are_explained(app: AppTest) -> None:
     by_label(
         app.number_input, "Ceiling: at most this many registered patients (0 = none)"
     ).set_value(100_000)
-    ok(button(app, "Run the optimiser").click().run())
+    ok(optimised(app))
     (message,) = [e for e in errors(app) if "constraints are not usable" in e]
     assert "below min_population 300,000" in message
+
+
+def test_an_infeasible_run_says_each_reason_in_a_line_with_a_button_that_applies_it(
+    app: AppTest,
+) -> None:
+    ok(go(app, "Optimise"))
+    ceiling = "Ceiling: at most this many registered patients (0 = none)"
+    by_label(app.number_input, ceiling).set_value(1_000_000)
+    ok(optimised(app))
+    assert any(e.startswith("Infeasible: no plan can meet every rule, for ") for e in errors(app))
+    kent = (
+        "Kent (1,514,902 registered patients) cannot stay whole under a ceiling of "
+        "1,000,000: raise the ceiling to at least 1,514,902 or switch the LA rule off"
+    )
+    assert kent in texts(app)
+    assert "Details: each check's full explanation" in [e.label for e in app.expander]
+    ok(button(app, "Raise the ceiling to 1,514,902").click().run())
+    assert by_label(app.number_input, ceiling).value == 1_514_902
+    assert "Raise the ceiling to 1,514,902: done. Run the optimiser again to try it." in texts(app)
+    ok(button(app, "Switch the LA rule off").click().run())
+    assert by_label(app.selectbox, "LA rule").value == "off"
 
 
 def test_runs_beyond_the_servers_solvers_wait_and_then_say_so(app: AppTest, monkeypatch) -> None:
@@ -481,9 +518,9 @@ def test_runs_beyond_the_servers_solvers_wait_and_then_say_so(app: AppTest, monk
     while slots.acquire(blocking=False):
         held += 1
     try:
-        ok(button(app, "Run the optimiser").click().run(timeout=60))
-        shown = [w.value for w in app.warning]
-        assert any("No solver came free in time; nothing was run" in w for w in shown), shown
+        ok(optimised(app, timeout=60))
+        shown = errors(app)
+        assert any("No solver came free in 0.2 s" in e and "nothing was run" in e for e in shown)
         assert app.session_state["last_result"] is None
     finally:
         for _ in range(held):
@@ -502,7 +539,7 @@ def test_every_mistake_in_the_rule_boxes_is_listed_by_line_and_the_text_is_kept(
     }
     for label, text in boxes.items():
         by_label(app.text_area, label).input(text)
-    ok(button(app, "Run the optimiser").click().run())
+    ok(optimised(app))
     (message,) = errors(app)
     assert message.startswith("The constraints are not usable:\n")
     assert message.count("The constraints are not usable") == 1
@@ -532,7 +569,7 @@ def test_rule_boxes_take_names_with_commas_nhs_codes_and_codes_split_by_spaces(
         f"{AIREDALE} {BRADFORD_CITY}"
     )
     by_label(app.number_input, "Time limit (s)").set_value(20.0)
-    ok(button(app, "Run the optimiser").click().run())
+    ok(optimised(app))
     assert not errors(app), errors(app)
     result = app.session_state["last_result"]
     sent = json.loads(result["reproduce"]["constraints"])
@@ -547,7 +584,7 @@ def test_rule_boxes_take_names_with_commas_nhs_codes_and_codes_split_by_spaces(
 def test_fewest_changes_with_an_empty_drawing_says_what_to_do(app: AppTest) -> None:
     ok(go(app, "Optimise"))
     by_label(app.selectbox, "Objective").set_value("fewest-changes")
-    ok(button(app, "Run the optimiser").click().run())
+    ok(optimised(app))
     (message,) = errors(app)
     assert "fewest-changes repairs the drawing, and the drawing is empty" in message
     assert app.session_state["last_result"] is None
@@ -568,7 +605,7 @@ def test_a_balanced_run_says_what_its_gap_measures(app: AppTest) -> None:
     by_label(app.radio, "Number of footprints").set_value("exactly")
     by_label(app.number_input, "n (or lowest)").set_value(25)
     by_label(app.number_input, "Time limit (s)").set_value(8.0)
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] == "feasible" and result["footprints"] == 25, texts(app)
     (sentence,) = [as_read(w.value) for w in app.warning if as_read(w.value).startswith("Feasible")]
@@ -593,7 +630,7 @@ def test_a_repair_says_how_many_ccgs_it_moves_and_the_fewest_possible(
     ).set_value(3_500_000)
     # no "Start from": fewest-changes always starts from the drawing
     by_label(app.number_input, "Time limit (s)").set_value(10.0)
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] == "feasible", texts(app)
     moved, least = result["objective_value"], result["bound"]
@@ -614,7 +651,7 @@ def test_the_result_map_outlines_footprints_by_the_runs_own_floor(app: AppTest) 
     by_label(app.number_input, "Population floor (registered patients)").set_value(1_000_000)
     ok(app.run())
     by_label(app.number_input, "Time limit (s)").set_value(5.0)
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     assert app.session_state["last_result"]["footprints"], texts(app)
     assert app.session_state["last_result"]["floor"] == 1_000_000
     by_label(app.number_input, "Population floor (registered patients)").set_value(300_000)
@@ -634,7 +671,7 @@ def test_one_floor_for_the_whole_app(app: AppTest) -> None:
     ok(app.run())
     assert "Floor: at least **500,000 registered patients** per footprint" in texts(app)
     by_label(app.number_input, "Time limit (s)").set_value(5.0)
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     sent = json.loads(app.session_state["last_result"]["reproduce"]["constraints"])
     assert sent["min_population"] == 500_000
     ok(go(app, "Map and drawing"))
@@ -645,7 +682,7 @@ def test_one_floor_for_the_whole_app(app: AppTest) -> None:
 def test_optimise_max_footprints_at_300000(app: AppTest, scenario_dir: Path) -> None:
     ok(go(app, "Optimise"))
     by_label(app.text_input, "Name of the new scenario").input("Max at 300k")
-    ok(button(app, "Run the optimiser").click().run())
+    ok(optimised(app))
     result = app.session_state["last_result"]
     assert result is not None, texts(app)
     assert result["status"] in ("optimal", "feasible"), texts(app)
@@ -758,11 +795,11 @@ def test_a_scenario_named_like_the_drawing_or_a_reference_takes_neither_place(
     assert {"Scenario: Current drawing", "Scenario: NHS Area Teams (2013)"} <= set(options)
     assert app.selectbox(key="cmp_b").value == ("reference", "area_team_code")
     # plan B is drawn on its own map: the real Area Teams, then the scenario of that name
-    (shown,) = map_components(app)
+    _a, shown = map_components(app)
     assert "Spoof" not in shown.proto.json_args
     app.selectbox(key="cmp_b").set_value(("scenario", "NHS Area Teams (2013)"))
     ok(app.run())
-    (shown,) = map_components(app)
+    _a, shown = map_components(app)
     assert "Spoof" in shown.proto.json_args
 
 
@@ -1023,15 +1060,15 @@ def test_a_typed_scenario_name_is_used_for_the_next_run(app: AppTest, scenario_d
     ok(go(app, "Optimise"))
     by_label(app.number_input, "Time limit (s)").set_value(10.0)
     by_label(app.text_input, "Name of the new scenario").input("First try")
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     assert app.session_state["last_result"]["name"] == "First try", texts(app)
     # typed straight after the run, with no other rerun in between (it was replaced by
     # "Optimised <date>" twice in a row)
     by_label(app.text_input, "Name of the new scenario").input("Second try")
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     assert app.session_state["last_result"]["name"] == "Second try", texts(app)
     by_label(app.text_input, "Name of the new scenario").input("Third try")
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     assert app.session_state["last_result"]["name"] == "Third try", texts(app)
     from footprint import ScenarioStore
 
@@ -1332,7 +1369,7 @@ def test_a_partial_drawing_is_kept_and_the_rest_planned(app: AppTest, tmp_path: 
     )
     by_label(app.radio, "Start from").set_value("Keep my footprints, plan the rest")
     by_label(app.number_input, "Time limit (s)").set_value(20.0)
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] == "optimal", texts(app)
     plan = result["assignment"]
@@ -1349,7 +1386,7 @@ def test_a_repair_of_a_partial_drawing_says_what_became_of_the_unassigned(
     ok(go(app, "Optimise"))
     by_label(app.selectbox, "Objective").set_value("fewest-changes")
     by_label(app.number_input, "Time limit (s)").set_value(20.0)
-    ok(button(app, "Run the optimiser").click().run(timeout=120))
+    ok(optimised(app, timeout=120))
     result = app.session_state["last_result"]
     assert result["status"] in ("optimal", "feasible"), texts(app)
     (sentence,) = [as_read(w.value) for w in app.warning if "in no footprint" in as_read(w.value)]

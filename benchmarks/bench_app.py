@@ -257,7 +257,7 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
     page.wait_for_timeout(300)
     shot("03-optimiser-result.png")
 
-    view(page, "Scenarios and comparison")
+    view(page, "Compare")
     page.get_by_label("Plan B").first.click()
     page.get_by_role("option", name="NHS Area Teams (2013)").click()
     settle(page)

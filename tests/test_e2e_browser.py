@@ -223,9 +223,9 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
 def test_each_page_has_its_own_address_and_back_returns(page) -> None:
     token = re.search(r"[?&]d=([A-Za-z0-9_-]+)", page.url)
     assert token, page.url  # the drawing's token, set on the first visit
-    page.get_by_text("Scenarios and comparison", exact=True).first.click()
+    page.get_by_text("Compare", exact=True).first.click()
     page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
-    page.wait_for_url(re.compile(r"/scenarios(\?|$)"), timeout=30_000)
+    page.wait_for_url(re.compile(r"/compare(\?|$)"), timeout=30_000)
     page.get_by_text("Help", exact=True).first.click()
     page.get_by_text("How the planner works").first.wait_for(timeout=30_000)
     page.wait_for_timeout(800)
@@ -321,7 +321,7 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
         overwrite=True,  # a retry of this test finds them saved
     )
     store.save(Scenario(name="$5m to $6m", assignment={"E38000001": "**x**"}), overwrite=True)
-    page.get_by_text("Scenarios and comparison", exact=True).first.click()
+    page.get_by_text("Scenarios", exact=True).first.click()
     page.get_by_text("Saved scenarios").first.wait_for(timeout=30_000)
     # pick the hostile scenario and load it into the drawing (which holds the clicked CCG)
     _selectbox(page, "Scenario").click()
@@ -331,7 +331,6 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
     page.get_by_text(_as_shown(f"Loaded scenario '{image}' into the drawing")).first.wait_for(
         timeout=30_000
     )
-    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     _no_links_to(page, canary.host)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
@@ -340,6 +339,8 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
             .forEach(e => e.scrollTo(0, 0)); }""")
     page.wait_for_timeout(500)
     _shot(page, "06-hostile-names.png")
+    page.get_by_text("Compare", exact=True).first.click()
+    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
     _selectbox(page, "Plan A").click()  # its name then heads a column of the moves table
     page.get_by_role("option", name=f"Scenario: {image}").click()
     page.get_by_text("CCGs that moved").first.wait_for(timeout=30_000)
@@ -401,7 +402,7 @@ def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_a
     try:
         pg = context.new_page()
         pg.goto(url)
-        pg.get_by_text("Scenarios and comparison", exact=True).first.click(timeout=90_000)
+        pg.get_by_text("Compare", exact=True).first.click(timeout=90_000)
         pg.get_by_text("This view hit an unexpected problem").first.wait_for(timeout=30_000)
         pg.get_by_text("Background map (OpenStreetMap, needs internet)").wait_for(
             timeout=30_000
@@ -467,7 +468,7 @@ def test_two_planners_saving_at_once_and_over_each_other(
         ).first.wait_for(timeout=30_000)
         assert b.get_by_text("Saved scenario 'Team plan'").count() == 0
         # B loads it (revision 1); A saves over it (revision 2); B's save over it is refused
-        b.get_by_text("Scenarios and comparison", exact=True).first.click()
+        b.get_by_text("Scenarios", exact=True).first.click()
         _selectbox(b, "Scenario").click()
         b.get_by_role("option", name="Team plan", exact=True).click()
         b.get_by_role("button", name="Load into the drawing").click()

@@ -909,28 +909,13 @@ def _plan_table(geography, prep: _Prepared) -> pd.DataFrame:
     units["la"] = units["unit_code"].map(lambda c: clean_name(las.get(c, "")))
     units["team"] = units["unit_code"].map(lambda c: clean_name(teams.get(c, "")))
     units["row"] = unit_word
-    units["key"] = units["footprint"].replace("", "\uffff")  # unassigned units last
-    units = units.sort_values(["key", "name", "unit_code"], kind="stable")
+    units = units.sort_values(["footprint", "name", "unit_code"], kind="stable")
     rows: list[pd.DataFrame] = []
-    for label, group in units.groupby("key", sort=True):
-        rows.append(group)
-        if label == "\uffff":
-            continue
-        rows.append(
-            pd.DataFrame(
-                [
-                    {
-                        "row": "Footprint total",
-                        "footprint": label,
-                        "name": f"{len(group)} {unit_word if len(group) == 1 else units_word}",
-                        "population": int(group["population"].sum()),
-                        "la": "; ".join(sorted({v for v in group["la"] if v})),
-                        "team": "; ".join(sorted({v for v in group["team"] if v})),
-                    }
-                ]
-            )
-        )
-    out = pd.concat(rows, ignore_index=True) if rows else units
+    for label, group in units[units["footprint"] != ""].groupby("footprint", sort=True):
+        count = f"{len(group)} {unit_word if len(group) == 1 else units_word}"
+        rows += [group, _footprint_row(str(label), group, count)]
+    rows.append(units[units["footprint"] == ""])  # unassigned units last
+    out = pd.concat(rows, ignore_index=True)
     headers = {
         "row": "Row",
         "unit_code": f"{unit_word} code",
@@ -945,6 +930,22 @@ def _plan_table(geography, prep: _Prepared) -> pd.DataFrame:
     out = out[keep].rename(columns=headers)
     out[headers["population"]] = out[headers["population"]].astype("int64")
     return out.fillna("")
+
+
+def _footprint_row(label: str, units: pd.DataFrame, count: str) -> pd.DataFrame:
+    """A footprint's row of the table: its total population, unit count, LAs and Area Teams."""
+    return pd.DataFrame(
+        [
+            {
+                "row": "Footprint total",
+                "footprint": label,
+                "name": count,
+                "population": int(units["population"].sum()),
+                "la": "; ".join(sorted({v for v in units["la"] if v})),
+                "team": "; ".join(sorted({v for v in units["team"] if v})),
+            }
+        ]
+    )
 
 
 def _about_lines(prep: _Prepared) -> list[str]:

@@ -701,7 +701,7 @@ def _crs_words(crs: pyproj.CRS) -> str:
     return f"EPSG:{epsg}" if epsg is not None else str(crs.name)
 
 
-def preview_figure(preview: BoundaryPreview, *, size_in: float = 3.0) -> Any:
+def preview_figure(preview: BoundaryPreview, *, size_in: float = 2.4) -> Any:
     """A small map of the shapes over England's extent (a matplotlib Figure), for a page.
 
     England's extent is drawn as a dashed box: shapes inside it were read in the right
@@ -720,6 +720,9 @@ def preview_figure(preview: BoundaryPreview, *, size_in: float = 3.0) -> Any:
     shapes = preview.shapes[~preview.shapes.is_empty]
     if len(shapes):
         shapes.plot(ax=ax, facecolor="#2c7fb8", edgecolor="white", linewidth=0.2)
+        # a dot where each shape is, so that a few small areas still show at England's scale
+        dots = shapes.representative_point()
+        ax.scatter(dots.x, dots.y, s=6, color="#d7301f", zorder=3)
         bx0, by0, bx1, by1 = shapes.total_bounds
         ax.set_xlim(min(x0, bx0) - 20_000, max(x1, bx1) + 20_000)
         ax.set_ylim(min(y0, by0) - 20_000, max(y1, by1) + 20_000)

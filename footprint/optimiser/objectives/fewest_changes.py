@@ -14,7 +14,7 @@ from ...result import OptimiseResult
 from ...solver import Model, Outcome
 from .. import budget
 from ..bound import _apart_of, _bridge, _bridged, _packing_bound, _split_nodes
-from ..budget import _Run
+from ..budget import _SECONDS_PER_VAR, _Run
 from ..construct import _attach, _largest_piece, _merge_down, _packed_plan
 from ..districting import CutLoop, _count_rows, _Cut, _footprint_rows, _Solved, cut_loop
 from ..finish import _solver_reasons
@@ -311,6 +311,16 @@ def _slots(
         start.update({f"y_{k}": 1.0 for k in set(plan.values())})
         return start
 
+    need = _SECONDS_PER_VAR * size + 0.5
+
+    def ready(held: Plan | None) -> bool:
+        # a model that cannot be built and solved in the time left would overrun the
+        # planner's limit; with a valid plan held, keep it (with no plan, try anyway)
+        if held is not None and run.left() < need:
+            run.say("Repairing the plan: too little time left for the model; keeping the best.")
+            return False
+        return True
+
     best = None
     if start is not None and max(start.values(), default=0) < len(slot_names):
         best = dict(start)
@@ -324,6 +334,7 @@ def _slots(
             value=moved,
             proven=lambda val, bound: val - bound <= 1e-6,
             warm=warm,
+            ready=ready,
         ),
         best,
     )

@@ -26,6 +26,7 @@ from footprint.fetch import (
     FetchPlan,
     default_fetch_dir,
     fetch_data,
+    files_and_size,
     offline_advice,
     plan_fetch,
     plan_line,
@@ -78,14 +79,14 @@ def offer_download() -> None:
     st.subheader("Get the reference data")
     st.info(md(plan_line(plan, manifest=manifest)))
     _describe(plan)
-    failure = st.session_state.get(FAILURE)
     label = f"Download the reference data ({size_text(plan.total_bytes)})"
-    if st.button(label, type="primary", key="fetch_data"):
+    clicked = st.button(label, type="primary", key="fetch_data")
+    if clicked:
         st.session_state[FAILURE] = None
         if _download(plan):
             england.clear()
-            st.rerun()
-        failure = st.session_state.get(FAILURE)
+        st.rerun()  # the map, or what is still missing (fewer files) with the reason
+    failure = st.session_state.get(FAILURE)
     if failure:
         st.error(md(capped(failure)))
         st.warning(md(offline_advice(plan, manifest=manifest)))
@@ -105,21 +106,23 @@ def _describe(plan: FetchPlan) -> None:
 
 def _download(plan: FetchPlan) -> bool:
     """Fetch with a bar per file; ``False`` (the reason kept in the session) on failure."""
-    st.caption(md(f"Downloading {len(plan.files)} files, {size_text(plan.total_bytes)} in all…"))
+    st.caption(md(f"Downloading {files_and_size(plan)} in all…"))
     bars = {f.path: st.progress(0.0, text=esc(progress_text(f, 0))) for f in plan.files}
-    tell = _progress(bars)
+    shown: dict[str, int] = {}
     try:
         with _one_download_at_a_time():
-            fetch_data(plan.folder, mirror=plan.mirror, progress=False, on_progress=tell)
+            fetch_data(
+                plan.folder, mirror=plan.mirror, progress=False, on_progress=_mover(bars, shown)
+            )
     except FootprintError as exc:
         st.session_state[FAILURE] = str(exc)
         return False
     return True
 
 
-def _progress(bars: dict[str, Any]) -> Callable[[ManifestFile, int], None]:
-    """The callback that moves a file's bar, at most once per whole per cent."""
-    shown: dict[str, int] = {}
+def _mover(bars: dict[str, Any], shown: dict[str, int]) -> Callable[[ManifestFile, int], None]:
+    """The callback that moves a file's bar, at most once per whole per cent (kept in
+    ``shown``)."""
 
     def tell(f: ManifestFile, received: int) -> None:
         bar = bars.get(f.path)

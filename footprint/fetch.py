@@ -61,6 +61,7 @@ __all__ = [
     "default_fetch_dir",
     "fetch_data",
     "file_url",
+    "files_and_size",
     "offline_advice",
     "plan_fetch",
     "plan_line",
@@ -675,12 +676,16 @@ def size_text(n: int) -> str:
 def plan_line(plan: FetchPlan, *, manifest: Manifest | None = None) -> str:
     """The one line the app shows while the data is missing: what, how many files, how big."""
     manifest = manifest or read_manifest()
-    n = len(plan.files)
-    what = "file" if n == 1 else "files"
     return (
         f"The reference data ({manifest.name}) is not on this machine yet: download it "
-        f"({n} {what}, {size_text(plan.total_bytes)}) to start planning."
+        f"({files_and_size(plan)}) to start planning."
     )
+
+
+def files_and_size(plan: FetchPlan) -> str:
+    """``6 files, 1.6 MB``: how much a fetch will download."""
+    n = len(plan.files)
+    return f"{n} file{'' if n == 1 else 's'}, {size_text(plan.total_bytes)}"
 
 
 def progress_text(f: ManifestFile, received: int) -> str:

@@ -30,7 +30,7 @@ from footprint.fetch import fetch_data, file_url
 @dataclass
 class Behaviour:
     """What the test server does per path: ``ok`` (default), ``corrupt``, ``404``, ``truncate``,
-    ``reset`` (half the file, then a torn-down connection), ``slow`` (64 kB every 0.1 s),
+    ``reset`` (half the file, then a torn-down connection), ``slow`` (16 kB every 0.1 s),
     ``trickle`` (one byte every 0.5 s)."""
 
     by_path: dict[str, str] = field(default_factory=dict)
@@ -61,10 +61,10 @@ def _handler(root: Path, behaviour: Behaviour) -> type[http.server.BaseHTTPReque
             if mode == "truncate":
                 self.send_header("Connection", "close")
             self.end_headers()
-            if mode == "slow":  # 64 kB every 0.1 s: a download long enough to watch
-                for i in range(0, len(body), 64 * 1024):
+            if mode == "slow":  # 16 kB every 0.1 s: a download long enough to watch
+                for i in range(0, len(body), 16 * 1024):
                     try:
-                        self.wfile.write(body[i : i + 64 * 1024])
+                        self.wfile.write(body[i : i + 16 * 1024])
                         self.wfile.flush()
                     except OSError:
                         self.close_connection = True
@@ -661,3 +661,41 @@ def test_offline_advice_names_the_folders_and_the_variable(tmp_path, manifest):
     assert "FOOTPRINT_DATA_DIR set to that folder" in text
     assert f"put the files into {tmp_path / 'd'}" in text
     assert "FOOTPRINT_DATA_MIRROR" in text
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 bytes"),
+        (999, "999 bytes"),
+        (1000, "1.0 kB"),
+        (7378, "7.4 kB"),
+        (999_949, "999.9 kB"),
+        (999_999, "1.0 MB"),
+        (1_624_711, "1.6 MB"),
+        (999_999_999, "1.0 GB"),
+        (5 * 10**12, "5,000.0 GB"),
+    ],
+)
+def test_sizes_in_words(n, text):
+    from footprint.fetch import size_text
+
+    assert size_text(n) == text
+
+
+def test_plan_and_progress_in_words(tmp_path, manifest):
+    from footprint.fetch import files_and_size, plan_fetch, plan_line, progress_text
+
+    plan = plan_fetch(tmp_path / "d", manifest=manifest)
+    assert files_and_size(plan) == "3 files, 302.3 kB"
+    assert plan_line(plan, manifest=manifest) == (
+        "The reference data (test) is not on this machine yet: download it (3 files, 302.3 kB) "
+        "to start planning."
+    )
+    one = manifest.file("tables/population.csv")
+    assert progress_text(one, 0) == "tables/population.csv: 0 bytes of 300.0 kB"
+    assert progress_text(one, 150_000) == "tables/population.csv: 150.0 kB of 300.0 kB"
+    assert progress_text(one, 300_000) == "tables/population.csv: 300.0 kB, done"
+    fetch_data(tmp_path / "d", manifest=manifest, progress=False)
+    (tmp_path / "d/tables/names.csv").unlink()
+    assert files_and_size(plan_fetch(tmp_path / "d", manifest=manifest)) == "1 file, 25 bytes"

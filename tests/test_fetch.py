@@ -699,3 +699,26 @@ def test_plan_and_progress_in_words(tmp_path, manifest):
     fetch_data(tmp_path / "d", manifest=manifest, progress=False)
     (tmp_path / "d/tables/names.csv").unlink()
     assert files_and_size(plan_fetch(tmp_path / "d", manifest=manifest)) == "1 file, 25 bytes"
+
+
+def test_a_session_stopped_mid_file_leaves_nothing(tmp_path, manifest):
+    """The app's progress callback is where Streamlit stops a run (the planner reloads or
+    leaves): whatever it raises, the file's temporary copy and new folders go."""
+
+    class Stopped(BaseException):  # as Streamlit's StopException: not an Exception
+        pass
+
+    def stop_half_way(f: ManifestFile, received: int) -> None:
+        if f.path == "tables/population.csv" and 0 < received < f.bytes:
+            raise Stopped
+
+    dest = tmp_path / "data"
+    with pytest.raises(Stopped):
+        fetch_data(dest, manifest=manifest, progress=False, on_progress=stop_half_way)
+    # the file before it stays (whole and checked); nothing of the stopped one
+    assert _leftovers(dest) == [
+        "boundaries",
+        "boundaries/units.geojson",
+        "tables",
+        "tables/names.csv",
+    ]

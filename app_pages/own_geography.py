@@ -13,6 +13,7 @@ import streamlit as st
 
 from app_pages.shared import (
     dataset,
+    england,
     flash,
     guarded,
     md,
@@ -30,6 +31,7 @@ from footprint.uploads import (
     SHAPEFILE_PARTS,
     inspect_upload_columns,
     load_uploaded_geography,
+    outline_of,
     preview_figure,
     preview_upload,
     upload_crs,
@@ -85,6 +87,12 @@ def geography_now(ds: Dataset) -> None:
     st.caption(md(f"Planning on {g.name}: {units(ds, len(g.units))}, {la}.{read}"))
 
 
+@st.cache_resource(show_spinner=False)
+def england_outline() -> Any:
+    """England's outline for the coordinate-system preview (merged once per server)."""
+    return outline_of(england().geography.units)
+
+
 def chosen_crs(files: list[Any]) -> tuple[int | None, bool]:
     """The coordinate system to read the boundaries in, and whether the page can go on.
 
@@ -125,7 +133,7 @@ def chosen_crs(files: list[Any]) -> tuple[int | None, bool]:
     if preview is None:
         return choice, False
     left, right = st.columns([1, 2])
-    left.pyplot(preview_figure(preview), width="content")
+    left.pyplot(preview_figure(preview, outline=england_outline()), width="content")
     share = preview.on_england
     if share >= 0.9:
         right.success(

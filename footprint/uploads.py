@@ -45,6 +45,7 @@ __all__ = [
     "BoundaryPreview",
     "inspect_upload_columns",
     "load_uploaded_geography",
+    "outline_of",
     "preview_figure",
     "preview_upload",
     "safe_extract_zip",
@@ -701,11 +702,20 @@ def _crs_words(crs: pyproj.CRS) -> str:
     return f"EPSG:{epsg}" if epsg is not None else str(crs.name)
 
 
-def preview_figure(preview: BoundaryPreview, *, size_in: float = 2.4) -> Any:
-    """A small map of the shapes over England's extent (a matplotlib Figure), for a page.
+def outline_of(units: gpd.GeoDataFrame, *, tolerance_m: float = 1000.0) -> gpd.GeoSeries:
+    """The outline of a geography's units in British National Grid, simplified (for a preview)."""
+    merged = units.geometry.to_crs(27700).union_all().simplify(tolerance_m)
+    return gpd.GeoSeries([merged], crs=27700)
 
-    England's extent is drawn as a dashed box: shapes inside it were read in the right
-    coordinate system; shapes far outside it (or a map with nothing in the box) were not.
+
+def preview_figure(
+    preview: BoundaryPreview, *, outline: gpd.GeoSeries | None = None, size_in: float = 2.4
+) -> Any:
+    """A small map of the shapes over England (a matplotlib Figure), for a page.
+
+    England's extent is drawn as a dashed box, and its ``outline`` (see :func:`outline_of`)
+    when given: shapes on it were read in the right coordinate system; shapes far away
+    (or a map with nothing in the box) were not.
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
@@ -717,6 +727,8 @@ def preview_figure(preview: BoundaryPreview, *, size_in: float = 2.4) -> Any:
         Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--", edgecolor="#555555")
     )
     ax.annotate("England", (x0, y1), xytext=(2, -10), textcoords="offset points", fontsize=7)
+    if outline is not None:
+        outline.plot(ax=ax, facecolor="#eeeeee", edgecolor="#999999", linewidth=0.4)
     shapes = preview.shapes[~preview.shapes.is_empty]
     if len(shapes):
         shapes.plot(ax=ax, facecolor="#2c7fb8", edgecolor="white", linewidth=0.2)

@@ -247,7 +247,7 @@ def test_a_topojson_says_no_crs_and_a_geojson_says_its_own(tmp_path):
 
 def test_the_preview_shows_whether_the_shapes_land_on_england(tmp_path):
     from footprint import InputFileError
-    from footprint.uploads import preview_figure, preview_upload
+    from footprint.uploads import outline_of, preview_figure, preview_upload
 
     topo, _ = _write_topojson(tmp_path)
     upload = (topo.name, topo.read_bytes())
@@ -261,6 +261,9 @@ def test_the_preview_shows_whether_the_shapes_land_on_england(tmp_path):
     assert wrong.on_england == 0.0
     fig = preview_figure(right)
     assert len(fig.axes) == 1 and fig.axes[0].patches  # England's box is drawn
+    outline = outline_of(grid_units(3, 3).translate(400_000, 280_000), tolerance_m=10)
+    assert len(outline) == 1 and outline.iloc[0].area == pytest.approx(9e6)
+    assert len(preview_figure(right, outline=outline).axes[0].collections) >= 2
     with pytest.raises(InputFileError, match=r"units\.topojson: the file has no coordinate "):
         preview_upload(upload)
 

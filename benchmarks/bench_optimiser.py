@@ -237,7 +237,8 @@ def run_optimiser(problem: Problem, sc: Scenario) -> tuple[Row, Any]:
             f"mean footprint; bound {res.bound or 0:,.0f}"
         )
     else:
-        status = f"{res.status}; gap {res.gap or 0:.2%}"
+        gap = "no bound" if res.gap is None else f"{res.gap:.2%}"
+        status = f"{res.status}; gap {gap}"
     row = Row(
         sc.name,
         "footprint.optimise",

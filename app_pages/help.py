@@ -133,7 +133,8 @@ st.markdown(f"""
   no footprint.
 - **Scenarios and comparison**: saved scenarios of this geography; load one (its locked
   footprints stay locked) or compare two plans.
-- **Import and export**: files for other tools, a plan CSV in, or your own boundaries and
-  populations, with an optional LA layer (without one the LA rule is off) and your own
-  name for the units.
+- **Import and export**: files for other tools, or a plan CSV in.
+- **Your own boundaries**: your own boundaries and populations, with an optional LA layer
+  (without one the LA rule is off), the coordinate system where a file does not say it,
+  and your own name for the units.
 """)

@@ -1237,8 +1237,8 @@ def settings(ds: Dataset) -> None:
         st.checkbox(esc(layer_label(ds, layer)), key=box)
     if "la_upper" not in g.layers:
         st.caption(
-            "No local authority layer: add one beside your boundaries on the Import "
-            "and export page to see LA borders and keep LAs whole."
+            "No local authority layer: add one beside your boundaries on the Your own "
+            "boundaries page to see LA borders and keep LAs whole."
         )
     st.checkbox("Background map (OpenStreetMap, needs internet)", key="tiles")
     if st.session_state["tiles"] and not tiles_reachable():  # asked only once it is chosen

@@ -231,10 +231,12 @@ _COMPACT_SEEDS_MAX = 5_000
 #: CCGs make 44,523, 40,000 units 1.6e9 (a 10 s run of that reached 13.6 GB before this
 #: cap). Measured here, 200,000 binaries with one two-term row each took 0.3 GB and 21 s
 #: to build in PuLP; the districting model has about three rows per variable, so this many
-#: take about 1 GB and a minute to build before the solver starts. Above it the model is
-#: not built, the result says so, and the plan comes from the constructions and local
-#: search, with no bound from the model
-MODEL_MAX_VARIABLES = 250_000
+#: take about 1 GB and a minute to build before the solver starts; a compact run on 500
+#: synthetic units (250,000 variables) peaked at 2.1 GB, so the cap is 100,000 (316 nodes;
+#: England's 211 CCGs stay well inside it). Above it the model is not built, the result
+#: says so, and the plan comes from the constructions and local search; for compact, a
+#: bound comes from `districting._floor_ball_bound`, linear in the units
+MODEL_MAX_VARIABLES = 100_000
 
 #: seconds per unit kept back at the end of a run on a map too large for the model, for
 #: checking the plan and tabulating it: measured on 40,000 units on this 2-core server while

@@ -825,7 +825,16 @@ def test_a_view_that_breaks_keeps_the_sidebar_and_says_so_in_place(
 
 
 @pytest.mark.parametrize(
-    "view", ["Map and drawing", "Optimise", "Scenarios", "Compare", "Import and export", "Help"]
+    "view",
+    [
+        "Map and drawing",
+        "Optimise",
+        "Scenarios",
+        "Compare",
+        "Import and export",
+        "Your own boundaries",
+        "Help",
+    ],
 )
 def test_every_view_fails_in_place(
     app: AppTest, monkeypatch: pytest.MonkeyPatch, view: str

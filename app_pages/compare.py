@@ -76,7 +76,7 @@ def plan_choices(ds, scenarios: list[Scenario]) -> dict[tuple[str, str], dict[st
     return out
 
 
-View = tuple[tuple[float, float], int]
+View = tuple[tuple[float, float], float]
 
 
 def _reported(key: str) -> View | None:
@@ -84,7 +84,7 @@ def _reported(key: str) -> View | None:
     got = st.session_state.get(key)
     try:
         centre, zoom = got["center"], got["zoom"]
-        return (float(centre["lat"]), float(centre["lng"])), int(zoom)
+        return (float(centre["lat"]), float(centre["lng"])), float(zoom)
     except (TypeError, KeyError, ValueError):
         return None
 
@@ -100,7 +100,7 @@ def shared_view() -> View | None:
         s[f"{key}_seen"] = got
         if (
             view is None
-            or got[1] != view[1]
+            or abs(got[1] - view[1]) > _SAME_VIEW
             or max(abs(got[0][0] - view[0][0]), abs(got[0][1] - view[0][1])) > _SAME_VIEW
         ):
             view = got
@@ -122,11 +122,16 @@ def plan_map(ds, plan_: dict[str, str], *, key: str, moved: tuple[str, ...], vie
             tiles=opts.get("tiles", False),
             leaflet_url=LEAFLET_URL,
             data_url=data_url,
-            zoom_start=5.5,  # all of England in half the page's width
+            zoom_start=5.5,
         )
-        if opts["custom_dataset"] is not None:  # a planner's own units: frame them
-            west, south, east, north = (float(v) for v in g.display_units.total_bounds)
-            base.fit_bounds([[south, west], [north, east]])
+        # every unit in view in half the page's width, the same way on both maps
+        west, south, east, north = (float(v) for v in g.display_units.total_bounds)
+        # kept clear of the legend in the lower left
+        base.fit_bounds(
+            [[south, west], [north, east]],
+            padding_top_left=(150, 10),
+            padding_bottom_right=(10, 10),
+        )
         layer = units_layer(
             g,
             audit=ds.audit,
@@ -145,7 +150,7 @@ def plan_map(ds, plan_: dict[str, str], *, key: str, moved: tuple[str, ...], vie
     st_folium(
         built[0],
         key=key,
-        height=460,
+        height=560,
         use_container_width=True,
         returned_objects=["center", "zoom"],
         feature_group_to_add=built[1],
@@ -256,7 +261,7 @@ def show(ds) -> None:
     for where, which, plan_key, key in ((left, "A", a, MAP_KEYS[0]), (right, "B", b, MAP_KEYS[1])):
         with where:
             n = len(set(plans[plan_key].values()))
-            st.markdown(md(f"**{which}: {shown[plan_key]}** ({n:,} footprints)"))
+            st.markdown(f"**{which}: {md(shown[plan_key])}** ({n:,} footprints)")
             plan_map(ds, plans[plan_key], key=key, moved=moved, view=view)
     short = short_label(ds)
     flows_table(cmp, short=short, a=shown[a], b=shown[b])

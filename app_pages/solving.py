@@ -27,7 +27,7 @@ from app_pages.shared import (
 )
 from footprint.background import BackgroundSolve, SolveProgress, SolveRegistry
 from footprint.form import progress_words
-from footprint.reasons import Suggestion, explain
+from footprint.reasons import Suggestion, explain, least_ceiling
 
 #: seconds between two redraws of a running solve's progress
 REFRESH_SECONDS = 0.5
@@ -168,6 +168,16 @@ def show_reasons(ds, res: dict[str, Any]) -> None:
     if not reasons:
         return
     offered: set[tuple[str, Any]] = set()
+    most = least_ceiling(reasons)
+    raising = sum(any(s.kind == "raise-ceiling" for s in r.suggestions) for r in reasons)
+    if most is not None and raising > 1:  # one change that answers every ceiling reason
+        label = f"Raise the ceiling to {most:,} (answers all {raising} ceiling reasons)"
+        st.button(
+            label,
+            key="fix_all_ceiling",
+            on_click=_apply,
+            args=(Suggestion("raise-ceiling", label, most), label),
+        )
     for i, reason in enumerate(reasons):
         st.markdown("- " + md(reason.line))
         fresh = [s for s in reason.suggestions if (s.kind, s.value) not in offered]

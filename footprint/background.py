@@ -7,12 +7,14 @@ best value and bound so far) as often as it draws, and :meth:`BackgroundSolve.ca
 ends the run as if its time were up, so that the result is the best plan checked so far
 with its honest status (``feasible`` with its bound and gap) or ``no-solution``.
 
-A thread, not a process: HiGHS releases the GIL while it searches (measured: a thread
-solving England's districting model for 20 s delayed a 10 ms sleep loop beside it by
-3.9 ms at the median, 514 ms at worst while the model was handed over), the problem is
-not copied, and HiGHS stops within a second when asked. What the run does outside the
-solver (constructions, recombining footprints) reads the cancel wherever it reads the
-time left, so it stops at the end of its current step.
+A thread, not a process: HiGHS releases the GIL while it searches (measured by
+``benchmarks/bench_background.py`` on the shared 2-core machine: a thread solving
+England's districting model for 20 s made a 10 ms sleep loop beside it late by 0.2 to
+3.9 ms at the median and 311 to 514 ms at worst, while the model was handed over), the
+problem is not copied, and HiGHS stops at its next check when asked (a result 1.6 s after
+Cancel once it searches; up to 5 s while the first model is being built). What the run
+does outside the solver (floor sets, recombining footprints, moving single units) reads
+the cancel wherever it reads the time left, so it stops at the end of its current step.
 
 :class:`SolveRegistry` keeps one run per owner (a browser's token in the app), so that a
 reloaded page finds its run still going or finished, and a second start while one runs

@@ -187,7 +187,9 @@ def flows_table(cmp: Comparison, *, short: str, a: str, b: str) -> None:
     """Footprint to footprint: what each kept, lost and gained, and where it went."""
     flows = cmp.flows.sort_values(
         ["population_lost", "population_gained"], ascending=False, kind="stable"
-    )
+    ).astype({"footprint_a": object, "footprint_b": object})
+    flows["footprint_a"] = flows["footprint_a"].where(flows["footprint_a"].notna(), "(no match)")
+    flows["footprint_b"] = flows["footprint_b"].where(flows["footprint_b"].notna(), "(no match)")
     st.markdown(f"**Footprint to footprint** ({esc(short)})")
     st.caption(
         md(

@@ -2,10 +2,11 @@
 
 The footprints are drawn as any plan is (:func:`footprint.map.units_layer`); this layer adds
 the lines that divide a footprint into its clusters, magenta and dashed, in the map's
-boundary pane, so a planner sees both levels at once. A footprint of one cluster adds no line. The layer is
-named in the map's layer control with the cluster range, in the population's own words:
-add it before the layer control (``base_map(..., layer_control=False)``, then the layer,
-then ``folium.LayerControl``), whose script must come after every layer it lists.
+boundary pane, so a planner sees both levels at once. A footprint of one cluster adds no
+line. The layer is named in the map's layer control with the cluster range, in the
+population's own words: add it before the layer control (``base_map(...,
+layer_control=False)``, then the layer, then ``folium.LayerControl``), whose script must
+come after every layer it lists.
 """
 
 from __future__ import annotations

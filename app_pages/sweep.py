@@ -104,7 +104,7 @@ def chart(result, label: str) -> alt.LayerChart:
             domain=[RULE_NAMES[r] for r in RULE_COLOURS],
             range=list(RULE_COLOURS.values()),
         ),
-        legend=alt.Legend(title="LA rule", orient="top-right"),
+        legend=alt.Legend(title="LA rule"),
     )
     x = alt.X("floor:Q", title=f"floor ({label} per footprint)", axis=alt.Axis(format=",d"))
     y = alt.Y("footprints:Q", title="largest number of footprints")

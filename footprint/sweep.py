@@ -32,6 +32,7 @@ import dataclasses
 import hashlib
 import io
 import logging
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -850,7 +851,7 @@ def sweep_figure(
     ax.grid(True, linewidth=0.4, alpha=0.5)
     ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.86), fontsize=9)
     credit = " | ".join(clean_text(a) for a in attribution if clean_text(a))
-    if credit:
-        fig.text(0.01, 0.01, credit[:300], fontsize=6.5, color="#555555")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    if credit:  # wrapped, so that the whole licence line shows
+        fig.text(0.01, 0.01, textwrap.fill(credit[:600], 150), fontsize=6.5, color="#555555")
+    fig.tight_layout(rect=(0, 0.09 if credit else 0.0, 1, 1))
     return fig

@@ -156,3 +156,15 @@ def test_settings_are_read_from_the_secrets_files_later_ones_winning(tmp_path):
         match=r"(?s)secrets file cannot be read, so the app stays closed .*broken\.toml: ",
     ):
         read_settings([first, broken])
+
+
+def test_the_shipped_example_configuration_switches_sign_in_on():
+    from pathlib import Path
+
+    from footprint.access import read_settings
+
+    example = Path(__file__).resolve().parent.parent / "docs" / "secrets.example.toml"
+    policy = AccessPolicy.from_settings(read_settings([example]), environ={})
+    assert policy == AccessPolicy(
+        sign_in=True, admins=frozenset({"lead.planner@nhs.net"}), anonymous_view=False
+    )

@@ -62,7 +62,7 @@ def _seed(folder: Path, dataset) -> tuple[dict, dict]:
     return v1, v2
 
 
-def test_history_restore_compare_copy_and_the_bin_without_sign_in(folders, dataset) -> None:
+def test_history_restore_compare_copy_and_the_bin_on_one_machine(folders, dataset) -> None:
     v1, v2 = _seed(folders, dataset)
     before = {p.name: p.read_bytes() for p in folders.iterdir()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()

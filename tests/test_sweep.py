@@ -312,7 +312,7 @@ def test_area_team_reference_is_the_data(dataset):
 @pytest.mark.slow
 def test_england_three_floors(dataset):
     problem = Problem.from_dataset(dataset)
-    result = sweep(problem, floors=[300_000, 350_000, 400_000], seconds_per_floor=20, cache=False)
+    result = sweep(problem, floors=[300_000, 350_000, 400_000], seconds_per_floor=8, cache=False)
     whole = result.point(300_000, "whole-la")
     assert (whole.status, whole.footprints) == ("optimal", 91)
     assert result.point(300_000, "off").footprints == 125

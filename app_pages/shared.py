@@ -1016,6 +1016,7 @@ def show_table(
         "footprint": st.column_config.TextColumn(
             "footprint ✎" if editable else "footprint",
             pinned=True,
+            width="medium" if editable else None,
             max_chars=NAME_LIMIT,
             help="Click a name to rename the footprint" if editable else None,
         ),

@@ -1157,6 +1157,8 @@ class _Decor(folium.MacroElement):
         .fp-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%;
             margin: 0 5px 0 3px; vertical-align: middle; border: 1px solid #fff; }
         .fp-tip { font: 12px/1.4 sans-serif; }
+        /* a clicked CCG keeps no focus ring: Chromium draws it as its bounding box */
+        .leaflet-container path.leaflet-interactive:focus { outline: none; }
         .fp-label { background: rgba(255,255,255,0.78); border: 0; box-shadow: none;
             padding: 0 3px; border-radius: 2px; font: 11px/1.25 sans-serif; color: #1a1a1a;
             white-space: nowrap; }

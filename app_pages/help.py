@@ -35,7 +35,7 @@ def links_text() -> str:
     return (" Here they are the " + ", and the ".join(parts) + ".") if parts else ""
 
 
-st.subheader("What the planner does")
+st.subheader("How the planner works")
 st.markdown(f"""
 It helps you group {many} into **commissioning support footprints**: each footprint is a
 set of {many} that one commissioning support unit would serve. You can draw footprints

@@ -109,7 +109,7 @@ def test_the_help_page_shows_the_rules_how_to_read_a_result_and_every_term(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     heads = [h.value for h in at.subheader]
-    for head in ("What the planner does", "The rules", "Reading a result", "Glossary"):
+    for head in ("How the planner works", "The rules", "Reading a result", "Glossary"):
         assert head in heads
     # as read: Markdown escapes dropped
     page = "\n".join(str(m.value) for m in at.markdown).replace("\\", "")

@@ -159,7 +159,7 @@ def test_firm_and_open_borders(page) -> None:
         timeout=180_000
     )
     page.get_by_text("not the probability that a plan is right").first.wait_for()
-    page.get_by_text(re.compile(r"CCGs open to negotiation \(\d+ of 211\)")).first.wait_for()
+    page.get_by_text(re.compile(r"neighbouring pairs: \d+ always together")).first.wait_for()
     frame = page.frame_locator(MAP_FRAME).first
     frame.locator(CCG_PATHS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(2500)

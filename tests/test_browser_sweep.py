@@ -141,33 +141,3 @@ def test_open_the_plan_in_the_drawing(page) -> None:
     page.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     _shot(page, "sweep-03-opened-in-drawing.png")
-
-
-def test_firm_and_open_borders(page) -> None:
-    page.get_by_text("Floor sweep and firm groupings", exact=True).first.click()
-    page.get_by_role("tab", name="Firm and open groupings").click()
-    page.get_by_role("button", name="Draw the plans").wait_for(timeout=60_000)
-    plans = _input(page, "Plans to draw")
-    plans.fill("60")
-    plans.press("Tab")
-    seconds = _input(page, "Seconds in all")
-    seconds.fill("40")
-    seconds.press("Tab")
-    page.get_by_role("button", name="Draw the plans").click()
-    # at the app's floor, which opening the 400,000 plan set: 77 footprints there
-    page.get_by_text(re.compile(r"distinct valid plans of (77|91) footprints")).first.wait_for(
-        timeout=180_000
-    )
-    page.get_by_text("not the probability that a plan is right").first.wait_for()
-    page.get_by_text(re.compile(r"neighbouring pairs: \d+ always together")).first.wait_for()
-    frame = page.frame_locator(MAP_FRAME).first
-    frame.locator(CCG_PATHS).first.wait_for(timeout=60_000)
-    page.wait_for_timeout(2500)
-    # the borders: orange where plans disagree, black where they never join
-    html = page.locator(MAP_FRAME).first.element_handle().content_frame().content()
-    assert "#f46d43" in html and "#252525" in html
-    page.get_by_text(re.compile(r"neighbouring pairs: ")).first.scroll_into_view_if_needed()
-    page.mouse.move(20, 600)
-    page.wait_for_timeout(1000)
-    _shot(page, "sweep-04-firm-open-borders.png")
-    assert page.blocked == []  # type: ignore[attr-defined]

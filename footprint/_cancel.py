@@ -3,7 +3,7 @@
 The run's loops that stop at a deadline (enumerating floor sets, recombining footprints,
 moving single units) read this beside the clock, so that a cancelled run ends its current
 step at once rather than when that step's share of the time is spent. The run's
-bookkeeping (:class:`footprint.optimiser.budget._Run`) sets it when it is made; a run
+bookkeeping (:class:`footprint.optimiser.budget.Run`) sets it when it is made; a run
 in another thread has its own.
 """
 

@@ -45,7 +45,7 @@ def tiny_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     def never(*_a: object, **_k: object) -> None:
         raise AssertionError("the districting model's pairs were listed")
 
-    monkeypatch.setattr(districting, "_allowed", never)
+    monkeypatch.setattr(districting, "allowed_partners", never)
 
 
 def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
@@ -95,7 +95,7 @@ def test_max_footprints_on_a_map_too_large_for_the_model_is_proven_by_population
 
 
 def test_no_plan_on_a_map_too_large_for_the_model_says_why_in_words(tiny_cap, monkeypatch):
-    monkeypatch.setattr(construct, "_grown_plan", lambda *_a, **_k: None)  # constructions fail
+    monkeypatch.setattr(construct, "grown_plan", lambda *_a, **_k: None)  # constructions fail
     p = grid(40, 40)
     c = Constraints(
         objective="compact", n_footprints=2, min_population=600_000, la_rule="off", time_limit=3
@@ -143,7 +143,9 @@ def test_the_model_size_is_counted_exactly_without_listing_it() -> None:
         inst, _ = prepare(p, c)
         if inst is None:
             continue
-        assert budget._hess_size(inst) == sum(len(v) for v in districting._allowed(inst).values())
+        assert budget.hess_size(inst) == sum(
+            len(v) for v in districting.allowed_partners(inst).values()
+        )
 
 
 # --- deadlines and counts stop long stages honestly -------------------------------------------
@@ -186,8 +188,8 @@ def test_a_grown_plan_keeps_every_rule() -> None:
     )
     inst, checks = prepare(p, c)
     assert inst is not None, checks
-    plan = construct._grown_plan(inst, target=inst.total / 4.5, until=time.perf_counter() + 60)
-    assert plan is not None and state._plan_ok(inst, plan)
+    plan = construct.grown_plan(inst, target=inst.total / 4.5, until=time.perf_counter() + 60)
+    assert plan is not None and state.plan_ok(inst, plan)
     assert len(set(plan.values())) == 4
 
 

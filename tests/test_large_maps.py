@@ -10,8 +10,8 @@ import pytest
 from footprint.constraints import Constraints
 from footprint.feasibility import prepare
 from footprint.optimiser import budget, optimise
-from footprint.optimiser.districting import _floor_ball_bound
-from footprint.optimiser.state import _hub_cost
+from footprint.optimiser.districting import floor_ball_bound
+from footprint.optimiser.state import hub_cost
 from footprint.problem import Problem
 from footprint.validate import validate_plan
 
@@ -57,9 +57,9 @@ def test_the_floor_ball_bound_never_exceeds_the_brute_force_optimum(seed: int) -
         plan = {u: f"P{i}" for i, grp in enumerate(part) for u in grp}
         if validate_plan(p, plan, c):
             continue
-        cost = sum(_hub_cost(inst, {inst.node_of[u] for u in grp}) for grp in part)
+        cost = sum(hub_cost(inst, {inst.node_of[u] for u in grp}) for grp in part)
         best = cost if best is None else min(best, cost)
-    bound = _floor_ball_bound(inst, count, scale=1000.0)
+    bound = floor_ball_bound(inst, count, scale=1000.0)
     assert best is not None
     assert 0.0 < bound <= best + 1e-9  # both in the model's thousands of people x km²
     print(f"seed {seed}: bound {bound:.4g} of the optimum {best:.4g}")

@@ -399,7 +399,7 @@ def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
     from footprint import solver as solver_module
     from footprint.optimiser.objectives import fewest_changes as optimiser_module
 
-    real_slots, rounds = optimiser_module._slots, []
+    real_slots, rounds = optimiser_module.solve_slots, []
 
     def no_answer_after_the_first_round(*args, **kwargs):
         rounds.append(kwargs["extra"])
@@ -417,7 +417,7 @@ def test_a_round_of_new_slots_that_gets_no_answer_proves_nothing(monkeypatch):
     answered = optimise(p, c, current=current)  # both rounds answered: 5 is proven
     assert answered.status == "optimal" and answered.objective_value == 5
 
-    monkeypatch.setattr(optimiser_module, "_slots", no_answer_after_the_first_round)
+    monkeypatch.setattr(optimiser_module, "solve_slots", no_answer_after_the_first_round)
     r = optimise(p, c, current=current)
     assert rounds[:2] == [1, 2]
     assert_valid(p, r, c, current=current)
@@ -452,13 +452,13 @@ def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():
     # a strip of six 100s with its two ends kept apart: the smaller part grown from one end
     # just reaches the floor, and the rest stays whole
     from footprint.feasibility import prepare
-    from footprint.optimiser.bound import _apart_of
-    from footprint.optimiser.objectives.fewest_changes import _separate
+    from footprint.optimiser.bound import apart_map
+    from footprint.optimiser.objectives.fewest_changes import separate_parts
 
     p = grid(6, 1, [100] * 6)
     c = Constraints(min_population=200, la_rule="off", keep_apart=[("r0c0", "r0c5")])
     inst, _ = prepare(p, c)
-    parts = _separate(inst, frozenset(inst.nodes), _apart_of(inst))
+    parts = separate_parts(inst, frozenset(inst.nodes), apart_map(inst))
     units = sorted(sorted(u for n in part for u in inst.members[n]) for part in parts)
     assert units == [["r0c0", "r0c1"], ["r0c2", "r0c3", "r0c4", "r0c5"]]
     # a 2 x 3 block with two pairs kept apart: every part connected, no pair left together
@@ -467,7 +467,7 @@ def test_a_footprint_holding_a_pair_kept_apart_is_split_into_connected_parts():
         min_population=100, la_rule="off", keep_apart=[("r0c0", "r1c2"), ("r0c1", "r1c1")]
     )
     inst2, _ = prepare(q, c2)
-    parts2 = _separate(inst2, frozenset(inst2.nodes), _apart_of(inst2))
+    parts2 = separate_parts(inst2, frozenset(inst2.nodes), apart_map(inst2))
     assert sorted(n for part in parts2 for n in part) == sorted(inst2.nodes)
     for part in parts2:
         assert len(inst2.unit_components(part)) == 1
@@ -481,9 +481,9 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
     import time
 
     from footprint.feasibility import prepare
-    from footprint.optimiser.budget import _Run
-    from footprint.optimiser.construct import _attach, _packed_plan
-    from footprint.optimiser.state import _groups, _plan_ok
+    from footprint.optimiser.budget import Run
+    from footprint.optimiser.construct import attach_leftovers, packed_plan
+    from footprint.optimiser.state import groups_of, plan_ok
 
     p = Problem.build(
         populations={"z": 50, "h": 200, "x": 60, "b": 230},
@@ -493,24 +493,24 @@ def test_a_unit_in_no_floor_set_left_without_room_is_packed_with_its_neighbour()
     inst, _ = prepare(p, c)
     sets = [frozenset({inst.node_of["h"]}), frozenset({inst.node_of["b"]})]
     stuck: set[str] = set()
-    assert _attach(inst, sets, stuck=stuck) is None and stuck == {inst.node_of["z"]}
-    run = _Run(c, lambda _m: None, time.perf_counter() + 30)
-    plan = _packed_plan(inst, run, sets, split=frozenset())
-    assert plan is not None and _plan_ok(inst, plan)
+    assert attach_leftovers(inst, sets, stuck=stuck) is None and stuck == {inst.node_of["z"]}
+    run = Run(c, lambda _m: None, time.perf_counter() + 30)
+    plan = packed_plan(inst, run, sets, split=frozenset())
+    assert plan is not None and plan_ok(inst, plan)
     assert sorted(
-        sorted(u for n in g for u in inst.members[n]) for g in _groups(plan).values()
+        sorted(u for n in g for u in inst.members[n]) for g in groups_of(plan).values()
     ) == [["b", "x"], ["h", "z"]]
 
 
 def test_the_greedy_packing_takes_sets_that_meet_fewest_others_first():
     # on a path a-b-c-d the middle pair meets both others: the ends are taken, two sets
-    from footprint.optimiser.bound import _greedy_packing, _sets_by_node
+    from footprint.optimiser.bound import greedy_packing, sets_by_node
 
     sets = [frozenset("bc"), frozenset("ab"), frozenset("cd")]
     ends = {frozenset("ab"), frozenset("cd")}
-    taken = [sets[i] for i in _greedy_packing(sets, _sets_by_node(sets), most=None)]
+    taken = [sets[i] for i in greedy_packing(sets, sets_by_node(sets), most=None)]
     assert len(taken) == 2 and set(taken) == ends  # which index comes first is not the point
-    one = [sets[i] for i in _greedy_packing(sets, _sets_by_node(sets), most=1)]
+    one = [sets[i] for i in greedy_packing(sets, sets_by_node(sets), most=1)]
     assert len(one) == 1 and one[0] in ends
 
 
@@ -518,7 +518,7 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
     # a strip of six units of 100, all in one current footprint of 600 under a ceiling of 250:
     # at least 350 people (four units, the fewest that add up to 350) must leave it
     from footprint.feasibility import prepare
-    from footprint.optimiser.objectives.fewest_changes import _must_move
+    from footprint.optimiser.objectives.fewest_changes import must_move
 
     p = grid(6, 1, [100] * 6)
     current = dict.fromkeys(p.codes, "All")
@@ -526,8 +526,8 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
         objective="fewest-changes", min_population=100, max_population=250, la_rule="off"
     )
     inst, _ = prepare(p, c, current=current)
-    assert _must_move(inst, current, by_population=False) == 4
-    assert _must_move(inst, current, by_population=True) == 350
+    assert must_move(inst, current, by_population=False) == 4
+    assert must_move(inst, current, by_population=True) == 350
     r = optimise(p, c, current=current)
     assert r.status == "optimal" and r.objective_value == 4
     assert_valid(p, r, c, current=current)
@@ -540,7 +540,7 @@ def test_what_any_repair_must_move_is_a_true_lower_bound():
         keep_together=[("r0c1", "r0c2", "r0c3", "r0c4")],
     )
     inst2, _ = prepare(p, c2, current=split)
-    assert _must_move(inst2, split, by_population=False) == 2
+    assert must_move(inst2, split, by_population=False) == 2
     r2 = optimise(p, c2, current=split)
     assert r2.status == "optimal" and r2.objective_value == 2
 
@@ -549,16 +549,16 @@ def test_units_fixed_to_one_name_that_do_not_touch_are_joined_by_the_least_popul
     # r0c0 and r0c2 share a name; r0c1 between them holds 500 people, the way round through
     # the second row 30: a footprint built from a set holding both takes the way round
     from footprint.feasibility import prepare
-    from footprint.optimiser.bound import _bridge, _bridged, _split_nodes
+    from footprint.optimiser.bound import bridge_pieces, bridged_sets, split_nodes
 
     pops = [100, 500, 100, 10, 10, 10]
     p = grid(3, 2, pops)
     c = Constraints(min_population=150, la_rule="off", fixed={"r0c0": "N", "r0c2": "N"})
     inst, _ = prepare(p, c)
-    (split,) = _split_nodes(inst)
-    units = {u for n in _bridge(inst, frozenset([split])) for u in inst.members[n]}
+    (split,) = split_nodes(inst)
+    units = {u for n in bridge_pieces(inst, frozenset([split])) for u in inst.members[n]}
     assert units == {"r0c0", "r0c2", "r1c0", "r1c1", "r1c2"}
-    for s in _bridged(inst, [frozenset([split])]):
+    for s in bridged_sets(inst, [frozenset([split])]):
         assert inst.footprint_ok(s)
 
 
@@ -920,13 +920,13 @@ def test_a_bound_on_the_wrong_side_of_the_plan_is_left_out_and_logged(monkeypatc
     # plan the run holds is not reported; the plan is, as feasible, and the log says why
     from footprint.optimiser.objectives import max_footprints as opt
 
-    packing = opt._packing_bound
+    packing = opt.packing_bound
 
     def one_short(inst, run):
         most, sets, _proven, candidates = packing(inst, run)
         return most - 1, sets, False, candidates
 
-    monkeypatch.setattr(opt, "_packing_bound", one_short)
+    monkeypatch.setattr(opt, "packing_bound", one_short)
     p = grid(4, 3, seed=3)
     c = Constraints(min_population=250, la_rule="off", time_limit=10)
     with caplog.at_level("WARNING", logger="footprint.optimiser"):
@@ -1186,8 +1186,8 @@ def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
     # a deliberately poor plan on a 6 x 2 grid: two interleaved "combs"; moving single squares
     # to a neighbouring footprint must make it more compact and never break a rule
     from footprint.feasibility import prepare
-    from footprint.optimiser.local_search import _polish
-    from footprint.optimiser.state import _compactness, _plan_ok
+    from footprint.optimiser.local_search import polish
+    from footprint.optimiser.state import plan_compactness, plan_ok
 
     p = grid(6, 2, [100] * 12)
     c = Constraints(min_population=300, la_rule="off")
@@ -1199,47 +1199,47 @@ def test_polish_only_improves_a_valid_plan_and_keeps_it_valid():
         if unit in ("r0c3", "r0c4", "r0c5", "r1c5"):
             poor[n] = 1
     poor[inst.node_of["r1c0"]] = 0
-    assert _plan_ok(inst, poor)
-    better = _polish(inst, poor, until=float("inf"))
-    assert _plan_ok(inst, better)
-    assert _compactness(inst, better) < _compactness(inst, poor)
+    assert plan_ok(inst, poor)
+    better = polish(inst, poor, until=float("inf"))
+    assert plan_ok(inst, better)
+    assert plan_compactness(inst, better) < plan_compactness(inst, poor)
     assert len(set(better.values())) == 2
     assert poor[inst.node_of["r0c3"]] == 1  # the caller's plan is untouched
 
 
 def test_balancing_polish_evens_out_a_strip():
     from footprint.feasibility import prepare
-    from footprint.optimiser.local_search import _polish
-    from footprint.optimiser.state import _groups, _plan_ok
+    from footprint.optimiser.local_search import polish
+    from footprint.optimiser.state import groups_of, plan_ok
 
     p = grid(6, 1, [100] * 6)
     inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
     assert inst is not None
     lopsided = {inst.node_of[f"r0c{i}"]: (0 if i < 5 else 1) for i in range(6)}
-    even = _polish(inst, lopsided, until=float("inf"), kind="balanced")
-    assert _plan_ok(inst, even)
-    assert sorted(sum(inst.pop[n] for n in g) for g in _groups(even).values()) == [300, 300]
+    even = polish(inst, lopsided, until=float("inf"), kind="balanced")
+    assert plan_ok(inst, even)
+    assert sorted(sum(inst.pop[n] for n in g) for g in groups_of(even).values()) == [300, 300]
 
 
 def _even(inst, plan, **kw):
     """Recombine for 'balanced' (the spread first) with the optimiser's own cost."""
     from footprint._recombine import recombine
-    from footprint.optimiser.state import _cost_of
+    from footprint.optimiser.state import cost_of
 
-    cost = _cost_of(inst, "balanced", len(set(plan.values())))
+    cost = cost_of(inst, "balanced", len(set(plan.values())))
     return recombine(inst, plan, cost=cost, spread_first=True, until=float("inf"), **kw)
 
 
 def _spread(inst, plan) -> int:
-    from footprint.optimiser.state import _groups
+    from footprint.optimiser.state import groups_of
 
-    ps = [sum(inst.pop[n] for n in g) for g in _groups(plan).values()]
+    ps = [sum(inst.pop[n] for n in g) for g in groups_of(plan).values()]
     return max(ps) - min(ps)
 
 
 def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_plan():
     from footprint.feasibility import prepare
-    from footprint.optimiser.state import _plan_ok
+    from footprint.optimiser.state import plan_ok
 
     p = grid(4, 4, [100] * 16)
     inst, _ = prepare(p, Constraints(min_population=100, la_rule="off"))
@@ -1251,9 +1251,9 @@ def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_pl
         for i in range(4)
     }
     before = dict(lopsided)
-    assert _plan_ok(inst, lopsided) and _spread(inst, lopsided) == 1200
+    assert plan_ok(inst, lopsided) and _spread(inst, lopsided) == 1200
     even = _even(inst, lopsided)
-    assert _plan_ok(inst, even)
+    assert plan_ok(inst, even)
     assert _spread(inst, even) == 0  # four footprints of four squares
     assert lopsided == before
 
@@ -1261,7 +1261,7 @@ def test_recombining_footprints_evens_out_a_grid_without_touching_the_callers_pl
 @pytest.mark.parametrize("seed", range(5))
 def test_recombining_footprints_matches_brute_force(seed):
     from footprint.feasibility import prepare
-    from footprint.optimiser.state import _plan_ok
+    from footprint.optimiser.state import plan_ok
 
     p = grid(3, 3, seed=seed)
     c = Constraints(objective="balanced", n_footprints=3, min_population=150, la_rule="off")
@@ -1274,13 +1274,13 @@ def test_recombining_footprints_matches_brute_force(seed):
     assert inst is not None
     start = {inst.node_of[f"r{j}c{i}"]: j for j in range(3) for i in range(3)}  # three rows
     even = _even(inst, start, seed=seed)
-    assert _plan_ok(inst, even)
+    assert plan_ok(inst, even)
     assert _spread(inst, even) == best
 
 
 def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
     from footprint.feasibility import prepare
-    from footprint.optimiser.state import _groups, _plan_ok
+    from footprint.optimiser.state import groups_of, plan_ok
 
     p = grid(4, 2, [100, 100, 100, 400, 100, 100, 100, 100])
     c = Constraints(
@@ -1290,11 +1290,11 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
     assert inst is not None
     # 200 | 400 | 500 by columns; evening it out must keep r0c0 and r1c1 apart
     start = {inst.node_of[f"r{j}c{i}"]: (i + 1) // 2 for j in range(2) for i in range(4)}
-    assert _plan_ok(inst, start) and _spread(inst, start) == 300
+    assert plan_ok(inst, start) and _spread(inst, start) == 300
     even = _even(inst, start)
-    assert _plan_ok(inst, even)  # checks the floor, the ceiling and the apart pair
+    assert plan_ok(inst, even)  # checks the floor, the ceiling and the apart pair
     apart = {inst.node_of["r0c0"], inst.node_of["r1c1"]}
-    assert all(len(apart & g) < 2 for g in _groups(even).values())
+    assert all(len(apart & g) < 2 for g in groups_of(even).values())
     three = Constraints(
         objective="balanced",
         n_footprints=3,
@@ -1315,7 +1315,7 @@ def test_recombining_footprints_keeps_pairs_apart_and_under_the_ceiling():
 def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed):
     from footprint._recombine import recombine
     from footprint.feasibility import prepare
-    from footprint.optimiser.state import _compactness, _cost_of, _plan_ok
+    from footprint.optimiser.state import cost_of, plan_compactness, plan_ok
 
     p = grid(4, 2, seed=seed)
     c = Constraints(objective="compact", n_footprints=3, min_population=150, la_rule="off")
@@ -1325,12 +1325,10 @@ def test_recombining_footprints_finds_the_most_compact_plan_by_brute_force(seed)
     # three columns joined left to right: column 0, columns 1-2 and column 3
     column_to_footprint = {0: 0, 1: 1, 2: 1, 3: 2}
     start = {inst.node_of[f"r{j}c{i}"]: column_to_footprint[i] for j in range(2) for i in range(4)}
-    assert _plan_ok(inst, start)
-    better = recombine(
-        inst, start, cost=_cost_of(inst, "compact", 3), until=float("inf"), seed=seed
-    )
-    assert _plan_ok(inst, better)
-    assert _compactness(inst, better) * 1000 == pytest.approx(best, rel=1e-9)
+    assert plan_ok(inst, start)
+    better = recombine(inst, start, cost=cost_of(inst, "compact", 3), until=float("inf"), seed=seed)
+    assert plan_ok(inst, better)
+    assert plan_compactness(inst, better) * 1000 == pytest.approx(best, rel=1e-9)
 
 
 def test_recombining_footprints_that_share_no_border_leaves_the_plan_as_it_is():
@@ -1355,8 +1353,8 @@ def test_recombining_footprints_that_share_no_border_leaves_the_plan_as_it_is():
 
 def test_merging_down_under_a_ceiling_redraws_three_footprints_as_two():
     from footprint.feasibility import prepare
-    from footprint.optimiser.construct import _merge_down
-    from footprint.optimiser.state import _groups, _plan_ok
+    from footprint.optimiser.construct import merge_down
+    from footprint.optimiser.state import groups_of, plan_ok
 
     # a strip of six units of 100 in three footprints of 200; under a ceiling of 300 no two
     # of them may merge, yet two footprints of 300 exist (the only two-footprint plan)
@@ -1365,9 +1363,9 @@ def test_merging_down_under_a_ceiling_redraws_three_footprints_as_two():
     inst, _ = prepare(p, c)
     assert inst is not None
     three = {inst.node_of[f"r0c{i}"]: i // 2 for i in range(6)}
-    two = _merge_down(inst, three, 2)
-    assert two is not None and _plan_ok(inst, two)
-    halves = sorted(sorted(inst.members[n][0] for n in g) for g in _groups(two).values())
+    two = merge_down(inst, three, 2)
+    assert two is not None and plan_ok(inst, two)
+    halves = sorted(sorted(inst.members[n][0] for n in g) for g in groups_of(two).values())
     assert halves == [["r0c0", "r0c1", "r0c2"], ["r0c3", "r0c4", "r0c5"]]
     assert [sorted(map(sorted, part)) for part in valid_partitions(p, c)] == [halves]
     assert three == {inst.node_of[f"r0c{i}"]: i // 2 for i in range(6)}  # not changed
@@ -1375,8 +1373,8 @@ def test_merging_down_under_a_ceiling_redraws_three_footprints_as_two():
 
 def test_merging_down_under_a_ceiling_mostly_reaches_a_count_brute_force_reaches():
     from footprint.feasibility import prepare
-    from footprint.optimiser.construct import _merge_down
-    from footprint.optimiser.state import _plan_ok
+    from footprint.optimiser.construct import merge_down
+    from footprint.optimiser.state import plan_ok
 
     # 3 x 3 grids under a ceiling just above total / count, started from every unit alone.
     # Merging down is a heuristic: it must never break a rule, and it should reach most
@@ -1391,9 +1389,9 @@ def test_merging_down_under_a_ceiling_mostly_reaches_a_count_brute_force_reaches
             c = Constraints(min_population=60, max_population=cap, n_footprints=k, la_rule="off")
             inst, _ = prepare(p, c)
             assert inst is not None
-            merged = _merge_down(inst, {n: i for i, n in enumerate(inst.nodes)}, k)
+            merged = merge_down(inst, {n: i for i, n in enumerate(inst.nodes)}, k)
             exists = next(valid_partitions(p, c), None) is not None
-            assert merged is None or (exists and _plan_ok(inst, merged))
+            assert merged is None or (exists and plan_ok(inst, merged))
             exist += exists
             reached += merged is not None
     assert exist == 44
@@ -1443,7 +1441,7 @@ def test_real_data_cbc_count_bound_never_falls_below_a_plan_in_hand(dataset):
 
 def test_bridging_ccgs_fixed_to_one_name_goes_round_a_ccg_fixed_to_another():
     from footprint.feasibility import prepare
-    from footprint.optimiser.bound import _bridge, _split_nodes
+    from footprint.optimiser.bound import bridge_pieces, split_nodes
 
     # B at both ends of the cheap middle row, A in its middle: the least-populated path
     # from one B to the other runs through A, which may not share B's footprint, so the
@@ -1459,8 +1457,8 @@ def test_bridging_ccgs_fixed_to_one_name_goes_round_a_ccg_fixed_to_another():
     )
     inst, _ = prepare(p, c)
     assert inst is not None
-    (b,) = _split_nodes(inst)
-    joined = _bridge(inst, frozenset({b}))
+    (b,) = split_nodes(inst)
+    joined = bridge_pieces(inst, frozenset({b}))
     assert joined is not None and inst.footprint_ok(joined)
     units = {u for n in joined for u in inst.members[n]}
     assert "r1c2" not in units

@@ -55,8 +55,8 @@ from ..constraints import Constraints
 from ..feasibility import prepare
 from ..problem import Problem
 from ..result import OptimiseResult
-from .budget import Progress, Watcher, _Run
-from .finish import _finish
+from .budget import Progress, Run, Watcher
+from .finish import finish_result
 from .objectives import OBJECTIVES
 from .state import Plan
 
@@ -114,14 +114,16 @@ def optimise(
     """
     c = constraints or Constraints()
     t0 = time.perf_counter()
-    run = _Run(c, progress or (lambda _m: None), t0 + c.time_limit, cancel=cancel, watcher=watcher)
+    run = Run(c, progress or (lambda _m: None), t0 + c.time_limit, cancel=cancel, watcher=watcher)
     run.say("Checking the constraints against the map…")
     inst, checks = prepare(problem, c, current=current)
     if inst is None:
-        return _finish(problem, c, run, t0, status="infeasible", checks=checks, current=current)
+        return finish_result(
+            problem, c, run, t0, status="infeasible", checks=checks, current=current
+        )
 
     def done(status: str, plan: Plan | None, **kw: Any) -> OptimiseResult:
-        return _finish(
+        return finish_result(
             problem, c, run, t0, status=status, inst=inst, plan=plan, current=current, **kw
         )
 

@@ -11,12 +11,12 @@ from .._sets import TooManySets, floor_sets
 from ..instance import Instance, partners
 from ..solver import Model
 from . import budget
-from .budget import _SECONDS_PER_VAR, _hess_size, _Run
+from .budget import SECONDS_PER_VAR, Run, hess_size
 
 # --- step 2: the bound from packing floor sets, and a plan built from it -----------------------
 
 
-def _sets_by_node(sets: list[frozenset[str]]) -> dict[str, list[int]]:
+def sets_by_node(sets: list[frozenset[str]]) -> dict[str, list[int]]:
     """Node -> indices of the sets holding it (one disjointness row per node)."""
     by_node: dict[str, list[int]] = {}
     for i, s in enumerate(sets):
@@ -25,24 +25,24 @@ def _sets_by_node(sets: list[frozenset[str]]) -> dict[str, list[int]]:
     return by_node
 
 
-def _apart_of(inst: Instance) -> dict[str, set[str]]:
+def apart_map(inst: Instance) -> dict[str, set[str]]:
     """Node -> the nodes it must be kept apart from."""
     return partners(inst.apart)
 
 
-def _split_nodes(inst: Instance) -> frozenset[str]:
+def split_nodes(inst: Instance) -> frozenset[str]:
     """Nodes whose units do not touch (fixed to one name, or kept together, far apart)."""
     return frozenset(n for n in inst.nodes if len(inst.unit_components({n})) > 1)
 
 
-def _bridge(inst: Instance, nodes: frozenset[str]) -> frozenset[str] | None:
+def bridge_pieces(inst: Instance, nodes: frozenset[str]) -> frozenset[str] | None:
     """``nodes`` joined into one piece by the least-populated paths between its pieces.
 
     The paths never pass through a node kept apart from one already held (such as
     a CCG fixed to another name).
     """
     have = set(nodes)
-    apart_of = _apart_of(inst)
+    apart_of = apart_map(inst)
     while True:
         comps = inst.unit_components(have)
         if len(comps) == 1:
@@ -74,19 +74,19 @@ def _bridge(inst: Instance, nodes: frozenset[str]) -> frozenset[str] | None:
             end = back[end]
 
 
-def _bridged(inst: Instance, sets: list[frozenset[str]]) -> list[frozenset[str]]:
+def bridged_sets(inst: Instance, sets: list[frozenset[str]]) -> list[frozenset[str]]:
     """Floor sets whose nodes are in pieces replaced by the same sets joined up (if valid).
 
     The sets bound the count as they are (every footprint holds one); to build
     plans from them a set holding a node in pieces needs the path between them.
     """
-    split = _split_nodes(inst)
+    split = split_nodes(inst)
     if not split:
         return sets
     out: set[frozenset[str]] = set()
     for s in sets:
         if s & split and len(inst.unit_components(s)) > 1:
-            joined = _bridge(inst, s)
+            joined = bridge_pieces(inst, s)
             if joined is not None and inst.footprint_ok(joined):
                 out.add(joined)
         else:
@@ -94,15 +94,15 @@ def _bridged(inst: Instance, sets: list[frozenset[str]]) -> list[frozenset[str]]
     return sorted(out, key=lambda s: (len(s), sorted(s)))
 
 
-def _packing_bound(
-    inst: Instance, run: _Run
+def packing_bound(
+    inst: Instance, run: Run
 ) -> tuple[int, list[frozenset[str]], bool, list[frozenset[str]]] | None:
     """(most disjoint floor sets, the chosen sets, proven, all sets); None if too many sets."""
     nbrs = inst.node_nbrs()
     t0 = time.perf_counter()
     # on a map too large for the districting model the plan is grown from seeds instead,
     # which needs the time more than the count bound does: the sets get a smaller share
-    huge = _hess_size(inst) > budget.MODEL_MAX_VARIABLES
+    huge = hess_size(inst) > budget.MODEL_MAX_VARIABLES
     seconds = max(0.0, 0.15 * run.left()) if huge else max(1.0, 0.3 * run.left())
     try:
         sets = floor_sets(
@@ -130,7 +130,7 @@ def _packing_bound(
     )
     if not sets:
         return 0, [], True, []
-    if huge and _SECONDS_PER_VAR * len(sets) > 0.5 * run.left():
+    if huge and SECONDS_PER_VAR * len(sets) > 0.5 * run.left():
         # one variable per set: on a large map a packing that cannot be built in the time
         # left would overrun the limit (the plan is grown from seeds instead)
         run.say(
@@ -139,15 +139,15 @@ def _packing_bound(
         run.stages[-1]["status"] = "too many to pack"
         return None
     run.say(f"Bounding the number of footprints: packing {len(sets):,} candidate sets…")
-    packed = _pack(inst, run, sets, cover=frozenset())
+    packed = pack_sets(inst, run, sets, cover=frozenset())
     if packed is None:
         return None
     return (*packed, sets)
 
 
-def _pack(
+def pack_sets(
     inst: Instance,
-    run: _Run,
+    run: Run,
     sets: list[frozenset[str]],
     *,
     cover: frozenset[str],
@@ -156,7 +156,7 @@ def _pack(
     """Pack the most disjoint sets (each ``cover`` node inside one)."""
     m = Model("packing", maximise=True)
     z = [m.binary(f"z{i}") for i in range(len(sets))]
-    by_node = _sets_by_node(sets)
+    by_node = sets_by_node(sets)
     for n, idx in by_node.items():
         if len(idx) > 1 or n in cover:
             m.add(((z[i], 1.0) for i in idx), "==" if n in cover else "<=", 1)
@@ -175,7 +175,7 @@ def _pack(
         m.objective((v, 1.0) for v in z)
     warm = None
     if not cover:
-        greedy = _greedy_packing(sets, by_node, most=inst.count_hi)
+        greedy = greedy_packing(sets, by_node, most=inst.count_hi)
         warm = {z[i].name: 1.0 for i in greedy}
     out = run.solve(
         m,
@@ -200,7 +200,7 @@ def _pack(
     return max(len(chosen), math.floor(out.bound + slack + 1e-6)), chosen, False
 
 
-def _greedy_packing(
+def greedy_packing(
     sets: list[frozenset[str]], by_node: Mapping[str, list[int]], *, most: int | None
 ) -> list[int]:
     """Disjoint sets, those meeting fewest others first: a start for the packing model.

@@ -45,7 +45,7 @@ Watcher = Callable[[Snapshot], None]
 
 
 @dataclass
-class _Run:
+class Run:
     """Bookkeeping shared by the stages of one run."""
 
     constraints: Constraints
@@ -214,17 +214,17 @@ def _sci(n: float) -> str:
 #: HiGHS then spent 2 to 4 s more on its first round of cuts whatever its limit (a compact
 #: run of 6 s ended after 8.2 to 10.3 s); a model started with less time left than that
 #: overruns the run's limit, and in such short runs recombining the plan does better
-_SECONDS_PER_VAR = 1.7e-4
+SECONDS_PER_VAR = 1.7e-4
 
 #: share of the time left that the compactness stage of max-footprints gives its model
-_COMPACT_MODEL_SHARE = 0.7
+COMPACT_MODEL_SHARE = 0.7
 
 #: share of a 'balanced' run spent recombining footprints before the model is solved
-_BALANCE_SHARE = 0.75
+BALANCE_SHARE = 0.75
 
 #: above this many floor sets the compact start's packing costs more time than it saves
 #: (14,273 sets at 1,000,000 with the LA rule off: HiGHS's presolve alone overran 20 s)
-_COMPACT_SEEDS_MAX = 5_000
+COMPACT_SEEDS_MAX = 5_000
 
 #: the most variables a districting model (or the fewest-changes model) is built with.
 #: Its variables are node x centre pairs, so it grows with the square of the nodes: 211
@@ -235,22 +235,22 @@ _COMPACT_SEEDS_MAX = 5_000
 #: synthetic units (250,000 variables) peaked at 2.1 GB, so the cap is 100,000 (316 nodes;
 #: England's 211 CCGs stay well inside it). Above it the model is not built, the result
 #: says so, and the plan comes from the constructions and local search; for compact, a
-#: bound comes from `districting._floor_ball_bound`, linear in the units
+#: bound comes from `districting.floor_ball_bound`, linear in the units
 MODEL_MAX_VARIABLES = 100_000
 
 #: seconds per unit kept back at the end of a run on a map too large for the model, for
 #: checking the plan and tabulating it: measured on 40,000 units on this 2-core server while
 #: busy (load 16), the validator took 1.5 s, the summary table 2.3 s and the last checks of
 #: the plan 1 s
-_FINISH_SECONDS_PER_UNIT = 1.2e-4
+FINISH_SECONDS_PER_UNIT = 1.2e-4
 
 #: footprints of more nodes than this are not recombined: one move prices every cut of a
 #: spanning tree of two footprints, the square of their size, and on a map of 40,000
-#: units a single move outlasted a 10 s limit; moving single nodes (`_polish`) is used alone
-_RECOMBINE_MAX_NODES = 300
+#: units a single move outlasted a 10 s limit; moving single nodes (`polish`) is used alone
+RECOMBINE_MAX_NODES = 300
 
 
-def _hess_size(inst: Instance) -> int:
+def hess_size(inst: Instance) -> int:
     """Variables of the districting model, counted without listing them.
 
     One per (node, centre) pair that may share a footprint: every node with itself,

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping
 from .._recombine import three_into_two
 from ..instance import Instance
 from ..solver import Model
-from .bound import _apart_of, _bridged, _greedy_packing, _pack, _sets_by_node, _split_nodes
-from .budget import _Run
-from .state import Plan, PlanState, _groups, _hub_cost, _plan_ok
+from .bound import apart_map, bridged_sets, greedy_packing, pack_sets, sets_by_node, split_nodes
+from .budget import Run
+from .state import Plan, PlanState, groups_of, hub_cost, plan_ok
 
 
-def _packed_plan(
-    inst: Instance, run: _Run, candidates: list[frozenset[str]], *, split: frozenset[str]
+def packed_plan(
+    inst: Instance, run: Run, candidates: list[frozenset[str]], *, split: frozenset[str]
 ) -> Plan | None:
     """Pack the most floor sets and attach the rest; nodes left with no room must then be
     packed.
@@ -29,18 +29,20 @@ def _packed_plan(
     candidates = list(candidates)
     for _round in range(6 if candidates else 0):
         candidates += _widened(inst, candidates, cover)
-        repacked = _pack(inst, run, candidates, cover=frozenset(cover), small=inst.cap is not None)
+        repacked = pack_sets(
+            inst, run, candidates, cover=frozenset(cover), small=inst.cap is not None
+        )
         if repacked is None:
             return None
         stuck: set[str] = set()
-        plan = _attach(inst, repacked[1], stuck=stuck)
+        plan = attach_leftovers(inst, repacked[1], stuck=stuck)
         if plan is not None or not stuck or stuck <= cover:
             return plan
         cover |= stuck
     return None
 
 
-def _from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
+def from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
     """Many small footprints merged down to the count: a start when ``count_hi`` sets fill up.
 
     Under a ceiling, leftovers attached to only ``count_hi`` floor sets run out of
@@ -52,8 +54,8 @@ def _from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
     # such set first, then the greedy packing around them
     seeds: list[frozenset[str]] = []
     taken: set[str] = set()
-    bridged = _bridged(inst, candidates)
-    for n in sorted(_split_nodes(inst)):
+    bridged = bridged_sets(inst, candidates)
+    for n in sorted(split_nodes(inst)):
         holding = [s for s in bridged if n in s and not s & taken]
         if not holding:
             return None
@@ -61,12 +63,12 @@ def _from_many(inst: Instance, candidates: list[frozenset[str]]) -> Plan | None:
         seeds.append(best)
         taken |= best
     rest = [s for s in bridged if not s & taken]
-    seeds += [rest[i] for i in _greedy_packing(rest, _sets_by_node(rest), most=None)]
-    many = _attach(inst, seeds, check=False)
-    return _merge_down(inst, many, inst.count_hi) if many is not None else None
+    seeds += [rest[i] for i in greedy_packing(rest, sets_by_node(rest), most=None)]
+    many = attach_leftovers(inst, seeds, check=False)
+    return merge_down(inst, many, inst.count_hi) if many is not None else None
 
 
-def _grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
+def grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
     """Footprints grown to ``target``, or failing that to sizes nearer the floor, then merged
     down to the count (see `_grown_once`); None when none of them gives a valid plan."""
     for goal in dict.fromkeys((target, (target + inst.floor) / 2, float(inst.floor))):
@@ -145,7 +147,7 @@ def _grown_once(
     count allowed. None when a node finds no footprint, the count cannot be met or
     ``until`` (perf_counter) passes.
     """
-    apart_of = _apart_of(inst)
+    apart_of = apart_map(inst)
     goal = max(float(inst.floor), target)
     plan: Plan = {}
     tried: set[str] = set()
@@ -165,19 +167,19 @@ def _grown_once(
             tried.add(seed)  # left for its neighbours' footprints to take in
     if not seeds:
         return None
-    grown = _attach(inst, seeds, check=False, stuck=stuck)
+    grown = attach_leftovers(inst, seeds, check=False, stuck=stuck)
     if grown is None or time.perf_counter() > until:
         return None
     if inst.count_hi is not None and len(seeds) > inst.count_hi:
-        return _merge_down(inst, grown, inst.count_hi)
-    return _merge_down(inst, grown, None)
+        return merge_down(inst, grown, inst.count_hi)
+    return merge_down(inst, grown, None)
 
 
-def _grown(inst: Instance, run: _Run, *, target: float) -> Plan | None:
-    """`_grown_plan` within the time left, reported as a stage."""
+def grown_in_time(inst: Instance, run: Run, *, target: float) -> Plan | None:
+    """`grown_plan` within the time left, reported as a stage."""
     t = time.perf_counter()
     run.say("Growing footprints one at a time (the map is too large for the full model)…")
-    plan = _grown_plan(inst, target=target, until=run.deadline - 0.5)
+    plan = grown_plan(inst, target=target, until=run.deadline - 0.5)
     run.stages.append(
         {
             "stage": "footprints grown from seeds",
@@ -208,8 +210,8 @@ def _widened(
     return sorted(out, key=lambda s: (len(s), sorted(s)))
 
 
-def _compact_seeds(
-    inst: Instance, run: _Run, sets: list[frozenset[str]], count: int
+def compact_seeds(
+    inst: Instance, run: Run, sets: list[frozenset[str]], count: int
 ) -> list[frozenset[str]] | None:
     """``count`` disjoint floor sets that are together as compact as possible (a start plan).
 
@@ -218,18 +220,18 @@ def _compact_seeds(
     """
     m = Model("compact seeds")
     z = [m.binary(f"z{i}") for i in range(len(sets))]
-    for idx in _sets_by_node(sets).values():
+    for idx in sets_by_node(sets).values():
         if len(idx) > 1:
             m.add(((z[i], 1.0) for i in idx), "<=", 1)
     m.add(((v, 1.0) for v in z), "==", count)
-    m.objective((v, _hub_cost(inst, set(sets[i]))) for i, v in enumerate(z))
+    m.objective((v, hub_cost(inst, set(sets[i]))) for i, v in enumerate(z))
     out = run.solve(m, "compact start (set packing)", share=0.2)
     if out.status not in ("optimal", "feasible"):
         return None
     return [sets[i] for i, v in enumerate(z) if out.values.get(v.name, 0) > 0.5]
 
 
-def _attach(
+def attach_leftovers(
     inst: Instance,
     seeds: list[frozenset[str]],
     *,
@@ -239,11 +241,11 @@ def _attach(
     """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints.
 
     With ``check=False`` a plan whose footprints miss the floor is returned too (for
-    `_merge_down` to lift); None still means some node found no footprint to join.
+    `merge_down` to lift); None still means some node found no footprint to join.
     """
     state = PlanState(inst, {n: k for k, s in enumerate(seeds) for n in s})
     nbrs = inst.node_nbrs()
-    apart_of = _apart_of(inst)
+    apart_of = apart_map(inst)
     names = {
         k: {inst.fixed_name[n] for n in g if n in inst.fixed_name} for k, g in state.groups.items()
     }
@@ -263,7 +265,7 @@ def _attach(
             if stuck is not None:
                 stuck.update(left)
             return None
-    return state.plan if not check or _plan_ok(inst, state.plan) else None
+    return state.plan if not check or plan_ok(inst, state.plan) else None
 
 
 def _attach_options(
@@ -297,7 +299,7 @@ def _attach_options(
     return options
 
 
-def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
+def merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
     """Merge neighbouring footprints, smallest first, until there are ``target`` (None: until
     every footprint reaches the floor); None if stuck or the result breaks a rule.
 
@@ -305,7 +307,7 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
     """
     state = PlanState(inst, plan)
     nbrs = inst.node_nbrs()
-    apart_of = _apart_of(inst)
+    apart_of = apart_map(inst)
     rng = random.Random(0)
     while True:
         groups, pops = state.groups, state.pops
@@ -314,7 +316,7 @@ def _merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
         else:
             small = list(groups) if len(groups) > target else []
         if not small:
-            return state.plan if _plan_ok(inst, state.plan) else None
+            return state.plan if plan_ok(inst, state.plan) else None
         pair = _merge_pair(inst, state, sorted(small, key=lambda k: (pops[k], k)), nbrs, apart_of)
         if pair is not None:
             state.merge(*pair)
@@ -354,7 +356,7 @@ def _merge_pair(
     return None
 
 
-def _largest_piece(inst: Instance, nodes: Iterable[str]) -> frozenset[str]:
+def largest_piece(inst: Instance, nodes: Iterable[str]) -> frozenset[str]:
     """The nodes of the most populated connected piece (unit level) of ``nodes``."""
     nodes = set(nodes)
     if not nodes:
@@ -365,16 +367,16 @@ def _largest_piece(inst: Instance, nodes: Iterable[str]) -> frozenset[str]:
     return frozenset(n for n in nodes if set(inst.members[n]) <= main)
 
 
-def _repair(inst: Instance, plan: Plan) -> Plan | None:
+def repair_pieces(inst: Instance, plan: Plan) -> Plan | None:
     """A contiguous plan near a solution in pieces: keep each footprint's largest piece, re-attach
     the other pieces to neighbouring footprints; None when a floor or rule then fails."""
     seeds: dict[int, frozenset[str]] = {}
-    for k, nodes in _groups(plan).items():
-        seeds[k] = _largest_piece(inst, nodes)
+    for k, nodes in groups_of(plan).items():
+        seeds[k] = largest_piece(inst, nodes)
         if not seeds[k]:
             return None
     order = sorted(seeds)
-    repaired = _attach(inst, [seeds[k] for k in order])
+    repaired = attach_leftovers(inst, [seeds[k] for k in order])
     if repaired is None:
         return None
     return {n: order[i] for n, i in repaired.items()}

@@ -13,16 +13,16 @@ from ..instance import Instance
 from ..solver import Model, Outcome, Var
 from . import budget
 from .budget import (
-    _BALANCE_SHARE,
-    _FINISH_SECONDS_PER_UNIT,
-    _RECOMBINE_MAX_NODES,
-    _SECONDS_PER_VAR,
-    _hess_size,
-    _Run,
+    BALANCE_SHARE,
+    FINISH_SECONDS_PER_UNIT,
+    RECOMBINE_MAX_NODES,
+    SECONDS_PER_VAR,
+    Run,
+    hess_size,
 )
-from .construct import _repair
-from .local_search import _polish
-from .state import Plan, _best_centre, _compactness, _cost_of, _d2, _groups, _plan_ok
+from .construct import repair_pieces
+from .local_search import polish
+from .state import Plan, best_centre, cost_of, d2, groups_of, plan_compactness, plan_ok
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Cut:
+class Cut:
     """A separator inequality for every footprint k at once.
 
     A piece ``inside`` of a footprint reaches the rest only through the nodes
@@ -46,10 +46,10 @@ class _Cut:
     sep: tuple[str, ...]
 
 
-def _cuts_for(inst: Instance, plan: Plan) -> list[_Cut]:
+def _cuts_for(inst: Instance, plan: Plan) -> list[Cut]:
     """Separator cuts for every footprint of ``plan`` that is in pieces (unit level)."""
     cuts = []
-    for nodes in _groups(plan).values():
+    for nodes in groups_of(plan).values():
         comps = inst.unit_components(nodes)
         if len(comps) <= 1:
             continue
@@ -62,19 +62,19 @@ def _cuts_for(inst: Instance, plan: Plan) -> list[_Cut]:
             inside = frozenset(inst.node_of[u] for u in piece)
             a_nodes = tuple(sorted(inside))[:6]
             sep = tuple(sorted({inst.node_of[v] for v in sep_units} - inside))
-            cuts.append(_Cut(inside, a_nodes, b, sep))
+            cuts.append(Cut(inside, a_nodes, b, sep))
     return cuts
 
 
 @dataclass
-class _Solved:
+class Solved:
     status: str  # optimal | feasible | infeasible | no-solution
     plan: Plan | None
     value: float | None
     bound: float | None
 
 
-def _footprint_rows(
+def footprint_rows(
     m: Model, inst: Instance, col: Mapping[str, Var], used: Var, scale: float
 ) -> None:
     """Floor, ceiling and apart pairs for one footprint whose node variables are ``col``."""
@@ -87,14 +87,14 @@ def _footprint_rows(
             m.add(((col[a], 1.0), (col[b], 1.0)), "<=", 1)
 
 
-def _count_rows(m: Model, used: list[Var], lo: int, hi: int | None) -> None:
+def count_rows(m: Model, used: list[Var], lo: int, hi: int | None) -> None:
     """Between ``lo`` and ``hi`` footprints in use."""
     m.add(((v, 1.0) for v in used), ">=", lo)
     if hi is not None:
         m.add(((v, 1.0) for v in used), "<=", hi)
 
 
-def _allowed(inst: Instance) -> dict[str, list[str]]:
+def allowed_partners(inst: Instance) -> dict[str, list[str]]:
     """Centre -> the nodes that may share its footprint (not apart, not above the ceiling)."""
     pop = inst.pop
     apart = inst.apart
@@ -124,7 +124,7 @@ class CutLoop:
 
     label: str
     saying: str
-    build: Callable[[int, list[_Cut]], tuple[Model, Callable[[Outcome], Plan]]]
+    build: Callable[[int, list[Cut]], tuple[Model, Callable[[Outcome], Plan]]]
     value: Callable[[Plan], float]
     proven: Callable[[float, float], bool]
     warm: Callable[[Plan], dict[str, float]]
@@ -144,7 +144,7 @@ class Searched:
     bound: float  # -inf until a solve reports one
 
 
-def cut_loop(inst: Instance, run: _Run, loop: CutLoop, best: Plan | None) -> Searched:
+def cut_loop(inst: Instance, run: Run, loop: CutLoop, best: Plan | None) -> Searched:
     """Build, solve, cut, repair; keep the best whole plan and the best bound.
 
     Every objective's model goes through this one loop. A solution with a footprint in
@@ -153,7 +153,7 @@ def cut_loop(inst: Instance, run: _Run, loop: CutLoop, best: Plan | None) -> Sea
     best plan. A valid plan held when the solver calls the model infeasible is kept:
     the solver is wrong, not the plan.
     """
-    cuts: list[_Cut] = []
+    cuts: list[Cut] = []
     best_val = loop.value(best) if best is not None else None
     best_bound = -math.inf
     iteration = 0
@@ -192,7 +192,7 @@ def cut_loop(inst: Instance, run: _Run, loop: CutLoop, best: Plan | None) -> Sea
                 return Searched("optimal", best, best_val, best_bound)
             break
         cuts.extend(new)
-        fixed_up = _repair(inst, plan)
+        fixed_up = repair_pieces(inst, plan)
         if fixed_up is not None:
             fixed_up = loop.repaired(fixed_up)
             val = loop.value(fixed_up)
@@ -214,7 +214,7 @@ def _hess_model(
     allowed: Mapping[str, list[str]],
     scale: float,
     iteration: int,
-    cuts: list[_Cut],
+    cuts: list[Cut],
 ) -> tuple[Model, Callable[[Outcome], Plan]]:
     """The centre-based model with every cut so far, and a reader of its plan."""
     nodes, pop, nbrs = inst.nodes, inst.pop, inst.node_nbrs()
@@ -231,11 +231,11 @@ def _hess_model(
                 # a non-centre node needs a neighbour in its footprint
                 near = [(x[j][c], -1.0) for c in nbrs[i] if c in x[j]]
                 m.add([(v, 1.0), *near], "<=", 0)
-        _footprint_rows(m, inst, x[j], y, scale)
-    _count_rows(m, [x[j][j] for j in nodes], lo, hi)
+        footprint_rows(m, inst, x[j], y, scale)
+    count_rows(m, [x[j][j] for j in nodes], lo, hi)
     _centred_cut_rows(m, x, cuts)
     if kind == "compact":
-        m.objective((v, pop[i] / scale * _d2(inst, i, j)) for j in nodes for i, v in x[j].items())
+        m.objective((v, pop[i] / scale * d2(inst, i, j)) for j in nodes for i, v in x[j].items())
     else:
         _spread_objective(m, inst, x, count, scale)
 
@@ -250,7 +250,7 @@ def _hess_model(
     return m, read
 
 
-def _centred_cut_rows(m: Model, x: Mapping[str, Mapping[str, Var]], cuts: list[_Cut]) -> None:
+def _centred_cut_rows(m: Model, x: Mapping[str, Mapping[str, Var]], cuts: list[Cut]) -> None:
     """Every cut for every centre's footprint; the stronger form when the centre is outside."""
     for cut in cuts:
         for j, col in x.items():
@@ -293,9 +293,9 @@ def _spread_objective(
     m.objective(((hi_v, 1.0), (lo_v, -1.0)))
 
 
-def _hess(
+def hess(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     kind: str,
     count: tuple[int, int | None],
@@ -303,7 +303,7 @@ def _hess(
     label: str,
     share: float = 1.0,
     also: Plan | None = None,
-) -> _Solved:
+) -> Solved:
     """Centre-based districting model, solved with contiguity cuts until the plan is whole.
 
     ``kind`` is 'compact' (population x squared distance to the centre) or
@@ -312,7 +312,7 @@ def _hess(
     scale = 1000.0  # thousands of people keep the coefficients modest
     # its size is known before any of it is listed: the pairs that may share a footprint
     # (not apart, not together above the ceiling) are the square of the nodes
-    size = _hess_size(inst)
+    size = hess_size(inst)
     lo, hi = count
     # a spread can be near 0, so 'balanced' measures its gap against the mean footprint
     abs_gap = None
@@ -320,13 +320,13 @@ def _hess(
         abs_gap = run.constraints.mip_gap * inst.total / scale / (hi if hi is not None else lo)
     tune = _Tuning(inst, run, kind=kind, scale=scale, abs_gap=abs_gap)
     best = tune.first(start, also, count)
-    need = _SECONDS_PER_VAR * size + 0.5
+    need = SECONDS_PER_VAR * size + 0.5
     too_large = size > budget.MODEL_MAX_VARIABLES
     if too_large:
         run.refuse(label, size, inst)
         bound = -math.inf
         if kind == "compact":
-            bound = _floor_ball_bound(inst, lo, scale=scale)
+            bound = floor_ball_bound(inst, lo, scale=scale)
             run.stages.append(
                 {
                     "stage": f"{label}: bound without the model",
@@ -340,9 +340,9 @@ def _hess(
     else:
         allowed: dict[str, list[str]] = {}
 
-        def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+        def build(iteration: int, cuts: list[Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
             if not allowed:
-                allowed.update(_allowed(inst))
+                allowed.update(allowed_partners(inst))
             return _hess_model(
                 inst,
                 kind=kind,
@@ -386,12 +386,12 @@ def _hess(
         )
     return tune.last(
         searched,
-        reserve=_FINISH_SECONDS_PER_UNIT * len(inst.node_of) if too_large else 0.0,
+        reserve=FINISH_SECONDS_PER_UNIT * len(inst.node_of) if too_large else 0.0,
         too_large=too_large,
     )
 
 
-def _floor_ball_bound(inst: Instance, count: int, *, scale: float, chunk: int = 2048) -> float:
+def floor_ball_bound(inst: Instance, count: int, *, scale: float, chunk: int = 2048) -> float:
     """A lower bound on compactness in time and memory linear in the nodes (a k-d tree).
 
     A footprint centred on node c holds at least the floor's population, and each person
@@ -435,32 +435,32 @@ class _Tuning:
     """Polishing and recombining around the districting model, measured by its objective."""
 
     def __init__(
-        self, inst: Instance, run: _Run, *, kind: str, scale: float, abs_gap: float | None
+        self, inst: Instance, run: Run, *, kind: str, scale: float, abs_gap: float | None
     ) -> None:
         self.inst, self.run, self.kind, self.scale, self.abs_gap = inst, run, kind, scale, abs_gap
         self.started = time.perf_counter()
 
     def value(self, plan: Plan) -> float:
         if self.kind == "compact":
-            return _compactness(self.inst, plan)  # in thousands of people x km², as ``scale``
-        ps = [sum(self.inst.pop[n] for n in g) for g in _groups(plan).values()]
+            return plan_compactness(self.inst, plan)  # in thousands of people x km², as ``scale``
+        ps = [sum(self.inst.pop[n] for n in g) for g in groups_of(plan).values()]
         return (max(ps) - min(ps)) / self.scale
 
     def tolerance(self, val: float) -> float:
         return self.abs_gap if self.abs_gap is not None else self.run.constraints.mip_gap * abs(val)
 
     def polished(self, plan: Plan, seconds: float) -> Plan:
-        better = _polish(
+        better = polish(
             self.inst, plan, until=time.perf_counter() + max(0.0, seconds), kind=self.kind
         )
-        if not _plan_ok(self.inst, better) or self.value(better) > self.value(plan):
+        if not plan_ok(self.inst, better) or self.value(better) > self.value(plan):
             return plan  # the stand-in for the spread can disagree with it
         return better
 
     def recombined(self, plan: Plan, seconds: float, *, stall: int) -> Plan:
-        if max(len(g) for g in _groups(plan).values()) > _RECOMBINE_MAX_NODES:
+        if max(len(g) for g in groups_of(plan).values()) > RECOMBINE_MAX_NODES:
             return plan  # one move would cost more than the time left (see the constant)
-        cost = _cost_of(self.inst, self.kind, len(set(plan.values())))
+        cost = cost_of(self.inst, self.kind, len(set(plan.values())))
         better = recombine(
             self.inst,
             plan,
@@ -469,7 +469,7 @@ class _Tuning:
             spread_first=self.kind == "balanced",
             stall=stall,
         )
-        if _plan_ok(self.inst, better) and self.value(better) <= self.value(plan):
+        if plan_ok(self.inst, better) and self.value(better) <= self.value(plan):
             return better
         return plan
 
@@ -482,7 +482,7 @@ class _Tuning:
             p
             for p in (start, also)
             if p is not None
-            and _plan_ok(self.inst, p)
+            and plan_ok(self.inst, p)
             and lo <= len(set(p.values()))
             and (hi is None or len(set(p.values())) <= hi)
         ]
@@ -493,18 +493,18 @@ class _Tuning:
         if self.kind == "balanced":
             # the model's bound is weak here, so most of the time goes to recombining plans
             run.say("Evening out footprint populations by recombining neighbouring footprints…")
-            best = self.recombined(best, _BALANCE_SHARE * run.left(), stall=400)
+            best = self.recombined(best, BALANCE_SHARE * run.left(), stall=400)
         return best
 
-    def last(self, searched: Searched, *, reserve: float, too_large: bool) -> _Solved:
+    def last(self, searched: Searched, *, reserve: float, too_large: bool) -> Solved:
         """The loop's answer; when open, its best plan recombined and polished in the time left."""
         bound = searched.bound if searched.bound > -math.inf else None
         if searched.status == "optimal":
-            return _Solved("optimal", searched.plan, searched.value, searched.bound)
+            return Solved("optimal", searched.plan, searched.value, searched.bound)
         if searched.status == "infeasible":
-            return _Solved("infeasible", None, None, None)
+            return Solved("infeasible", None, None, None)
         if searched.plan is None:
-            return _Solved("no-solution", None, None, bound)
+            return Solved("no-solution", None, None, bound)
         # what is left of the time goes to recombining and polishing the best plan (all of it
         # to polishing when the model was too large and footprints too large to recombine)
         run = self.run
@@ -514,16 +514,16 @@ class _Tuning:
         )
         best_val = self.value(best)
         if bound is not None and best_val - bound <= self.tolerance(best_val):
-            return _Solved("optimal", best, best_val, bound)
-        return _Solved("feasible", best, best_val, bound)
+            return Solved("optimal", best, best_val, bound)
+        return Solved("feasible", best, best_val, bound)
 
 
 def _hess_start(inst: Instance, plan: Plan, kind: str, scale: float) -> dict[str, float]:
     start: dict[str, float] = {}
-    groups = _groups(plan)
+    groups = groups_of(plan)
     ps = []
     for g in groups.values():
-        j = _best_centre(inst, g)
+        j = best_centre(inst, g)
         for i in g:
             start[f"x_{i}_{j}"] = 1.0
         ps.append(sum(inst.pop[n] for n in g))

@@ -17,13 +17,13 @@ from ..instance import Instance
 from ..problem import Problem
 from ..result import OptimiseResult
 from ..solver import solver_version
-from .budget import _Run
-from .state import Plan, _groups
+from .budget import Run
+from .state import Plan, groups_of
 
 log = logging.getLogger(__name__)
 
 
-def _from_current(inst: Instance, current: Mapping[str, str] | None) -> Plan | None:
+def from_current(inst: Instance, current: Mapping[str, str] | None) -> Plan | None:
     """The current plan on the instance's nodes (a warm start), or None if it does not fit."""
     if not current:
         return None
@@ -38,13 +38,13 @@ def _from_current(inst: Instance, current: Mapping[str, str] | None) -> Plan | N
     return plan
 
 
-def _gap(value: float | None, bound: float | None) -> float | None:
+def gap_of(value: float | None, bound: float | None) -> float | None:
     if value is None or bound is None:
         return None
     return max(0.0, (value - bound) / max(abs(value), 1e-9))
 
 
-def _too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Check:
+def too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Check:
     return Check(
         "count-unreachable",
         f"at most {most + len(c.locked)} footprints can each reach the floor of "
@@ -53,7 +53,7 @@ def _too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Che
     )
 
 
-def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
+def solver_reasons(status: str, run: Run) -> tuple[str, ...]:
     c = run.constraints
     if status == "infeasible":
         return (
@@ -62,7 +62,7 @@ def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
             "fixed footprint",
         )
     if status == "no-solution" and run.refused:
-        return ()  # the model that was not built says why (`_finish`)
+        return ()  # the model that was not built says why (`finish_result`)
     if status == "no-solution" and run.unstarted is not None:
         # the quick starts found nothing and the model would not have fitted: saying the
         # time ran out would hide that a longer limit lets the solver try at all
@@ -82,7 +82,7 @@ def _solver_reasons(status: str, run: _Run) -> tuple[str, ...]:
     return ()
 
 
-def _refusals(run: _Run, *, with_plan: bool) -> tuple[str, ...]:
+def _refusals(run: Run, *, with_plan: bool) -> tuple[str, ...]:
     """The models not built for want of memory, and what the answer is instead."""
     tail = (
         "; the plan below comes from the quick constructions and local search, with no "
@@ -94,10 +94,10 @@ def _refusals(run: _Run, *, with_plan: bool) -> tuple[str, ...]:
     return tuple(msg[0].upper() + msg[1:] + tail for msg in run.refused)
 
 
-def _finish(
+def finish_result(
     problem: Problem,
     c: Constraints,
-    run: _Run,
+    run: Run,
     t0: float,
     *,
     status: str,
@@ -115,7 +115,7 @@ def _finish(
     table = None
     compactness = None
     if plan is not None and inst is not None:
-        assignment = _name(problem, inst, plan, current=current, slot_names=slot_names)
+        assignment = name_footprints(problem, inst, plan, current=current, slot_names=slot_names)
         from ..validate import summarise_plan, validate_plan
 
         broken = validate_plan(problem, assignment, c, current=current)
@@ -151,7 +151,7 @@ def _finish(
         "constraints": c.to_json(),
         "solver": c.solver,
         "solver_version": solver_version(c.solver),
-        "footprint_version": _version(),
+        "footprint_version": code_version(),
         "python": platform.python_version(),
     }
     if current:
@@ -182,7 +182,7 @@ def _finish(
     )
 
 
-def _name(
+def name_footprints(
     problem: Problem,
     inst: Instance,
     plan: Plan,
@@ -191,7 +191,7 @@ def _name(
     slot_names: list[str] | None,
 ) -> dict[str, str]:
     """Unit -> footprint name: fixed names first, then the current plan's names, then FP01…"""
-    groups = _groups(plan)
+    groups = groups_of(plan)
     names: dict[int, str] = {}
     taken = set(inst.locked_plan.values())
     for k, nodes in groups.items():
@@ -218,12 +218,12 @@ def _name(
     for n, k in plan.items():
         for u in inst.members[n]:
             out[u] = names[k]
-    if set(out) != set(problem.codes):  # pragma: no cover - guarded by _plan_ok
+    if set(out) != set(problem.codes):  # pragma: no cover - guarded by plan_ok
         raise PlanError("internal: the plan does not place every unit")
     return out
 
 
-def _version() -> str:
+def code_version() -> str:
     try:
         return metadata.version("footprint")
     except metadata.PackageNotFoundError:

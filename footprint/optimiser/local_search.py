@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from .. import _cancel
 from ..instance import Instance
-from .bound import _apart_of, _split_nodes
-from .state import Measure, Plan, PlanState, _cost_of
+from .bound import apart_map, split_nodes
+from .state import Measure, Plan, PlanState, cost_of
 
 
-def _polish(
+def polish(
     inst: Instance,
     plan: Plan,
     *,
@@ -32,7 +32,7 @@ def _polish(
     nbrs = inst.node_nbrs()
     measure: Measure
     if slot_cost is None:
-        of_nodes = _cost_of(inst, kind, len(set(plan.values())))
+        of_nodes = cost_of(inst, kind, len(set(plan.values())))
 
         def measure(_k: int, nodes: set[str]) -> float:
             return of_nodes(nodes)
@@ -40,8 +40,8 @@ def _polish(
         measure = slot_cost
     state = PlanState(inst, plan, measure)
     plan, groups, pops, cost = state.plan, state.groups, state.pops, state.costs
-    apart_of = _apart_of(inst)
-    split = _split_nodes(inst)
+    apart_of = apart_map(inst)
+    split = split_nodes(inst)
     improved = True
     while improved and time.perf_counter() < until and not _cancel.asked():
         improved = False

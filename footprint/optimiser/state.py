@@ -14,24 +14,24 @@ Plan = dict[str, int]  # node -> footprint index
 # --- plans on the instance ---------------------------------------------------------------------
 
 
-def _groups(plan: Mapping[str, int]) -> dict[int, set[str]]:
+def groups_of(plan: Mapping[str, int]) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for n, k in plan.items():
         out.setdefault(k, set()).add(n)
     return out
 
 
-def _plan_ok(inst: Instance, plan: Plan) -> bool:
+def plan_ok(inst: Instance, plan: Plan) -> bool:
     """Every node placed and every footprint valid (the optimiser's own quick check)."""
     if set(plan) != set(inst.nodes):
         return False
-    groups = _groups(plan)
+    groups = groups_of(plan)
     if len(groups) < inst.count_lo or (inst.count_hi is not None and len(groups) > inst.count_hi):
         return False
     return all(inst.footprint_ok(nodes) for nodes in groups.values())
 
 
-def _d2(inst: Instance, a: str, b: str) -> float:
+def d2(inst: Instance, a: str, b: str) -> float:
     (xa, ya), (xb, yb) = inst.xy[a], inst.xy[b]
     return ((xa - xb) ** 2 + (ya - yb) ** 2) / 1e6  # km²
 
@@ -57,9 +57,9 @@ def _inertia(inst: Instance, nodes: set[str]) -> float:
 _EXACT_CENTRE_NODES = 64
 
 
-def _best_centre(inst: Instance, nodes: set[str]) -> str:
+def best_centre(inst: Instance, nodes: set[str]) -> str:
     if len(nodes) <= _EXACT_CENTRE_NODES:
-        return min(sorted(nodes), key=lambda j: sum(inst.pop[i] * _d2(inst, i, j) for i in nodes))
+        return min(sorted(nodes), key=lambda j: sum(inst.pop[i] * d2(inst, i, j) for i in nodes))
     w = sum(inst.pop[n] for n in nodes)
     if w <= 0:
         return min(nodes)
@@ -68,22 +68,22 @@ def _best_centre(inst: Instance, nodes: set[str]) -> str:
     return min(sorted(nodes), key=lambda j: (inst.xy[j][0] - cx) ** 2 + (inst.xy[j][1] - cy) ** 2)
 
 
-def _hub_cost(inst: Instance, nodes: set[str]) -> float:
+def hub_cost(inst: Instance, nodes: set[str]) -> float:
     """The districting model's compactness of one footprint (thousands of people x km²)."""
-    j = _best_centre(inst, nodes)
-    return sum(inst.pop[i] / 1000.0 * _d2(inst, i, j) for i in nodes)
+    j = best_centre(inst, nodes)
+    return sum(inst.pop[i] / 1000.0 * d2(inst, i, j) for i in nodes)
 
 
-def _compactness(inst: Instance, plan: Plan) -> float:
-    return sum(_hub_cost(inst, g) for g in _groups(plan).values())
+def plan_compactness(inst: Instance, plan: Plan) -> float:
+    return sum(hub_cost(inst, g) for g in groups_of(plan).values())
 
 
-def _cost_of(inst: Instance, kind: str, n_footprints: int) -> Callable[[set[str]], float]:
+def cost_of(inst: Instance, kind: str, n_footprints: int) -> Callable[[set[str]], float]:
     """One footprint's cost for local search: the districting model's compactness, or for
     'balanced' the squared distance of its population from the mean (a smooth stand-in for
     the spread)."""
     if kind == "compact":
-        return lambda nodes: _hub_cost(inst, nodes)
+        return lambda nodes: hub_cost(inst, nodes)
     mean = inst.total / max(n_footprints, 1)
     return lambda nodes: ((sum(inst.pop[n] for n in nodes) - mean) / 1000.0) ** 2
 
@@ -109,7 +109,7 @@ class PlanState:
         self.inst = inst
         self.measure = measure
         self.plan = dict(plan)
-        self.groups = _groups(self.plan)
+        self.groups = groups_of(self.plan)
         self.pops = {k: sum(inst.pop[n] for n in g) for k, g in self.groups.items()}
         self.costs = {} if measure is None else {k: measure(k, g) for k, g in self.groups.items()}
 

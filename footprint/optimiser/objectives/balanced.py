@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping
 from ...instance import Instance
 from ...problem import Problem
 from ...result import OptimiseResult
-from ..budget import _Run
+from ..budget import Run
 from .base import Objective, above_plan, plain_gap
 from .compact import in_people, solve_districting
 
 
 def solve(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     problem: Problem,
     current: Mapping[str, str] | None,

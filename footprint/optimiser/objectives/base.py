@@ -1,6 +1,6 @@
 """What every objective supplies: how it is solved, and how its value, bound and gap are read.
 
-:func:`footprint.optimiser.finish._finish` reads a result through these, so finishing a
+:func:`footprint.optimiser.finish.finish_result` reads a result through these, so finishing a
 run has no branch on the objective. A new objective is one module here with its own
 ``OBJECTIVE`` and one line in :data:`footprint.optimiser.objectives.OBJECTIVES`.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from ...instance import Instance
 from ...result import OptimiseResult
-from ..finish import _gap
+from ..finish import gap_of
 
 #: (value, bound, *, inst, assignment) -> the value and bound as reported
 Read = Callable[..., tuple[float | None, float | None]]
@@ -64,7 +64,7 @@ def plain_gap(
     **_: Any,
 ) -> tuple[float | None, float | None]:
     """The relative gap of a plan (0 when proven optimal without a bound), and the bound."""
-    gap = _gap(value, bound) if status in ("optimal", "feasible") else None
+    gap = gap_of(value, bound) if status in ("optimal", "feasible") else None
     if status == "optimal" and gap is None:
         gap = 0.0
     return gap, bound

@@ -14,18 +14,18 @@ from ...instance import Instance
 from ...problem import Problem
 from ...result import OptimiseResult
 from .. import budget
-from ..bound import _bridged, _packing_bound, _split_nodes
-from ..budget import _hess_size, _Run
-from ..construct import _attach, _from_many, _grown, _merge_down, _packed_plan
-from ..districting import _hess
-from ..finish import _from_current, _solver_reasons, _too_few
+from ..bound import bridged_sets, packing_bound, split_nodes
+from ..budget import Run, hess_size
+from ..construct import attach_leftovers, from_many, grown_in_time, merge_down, packed_plan
+from ..districting import hess
+from ..finish import from_current, solver_reasons, too_few
 from ..state import Plan
 from .base import Objective, above_plan, never_negative, plain_gap
 
 
 def solve(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     problem: Problem,
     current: Mapping[str, str] | None,
@@ -37,7 +37,7 @@ def solve(
 
 def solve_districting(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     kind: str,
     problem: Problem,
@@ -46,43 +46,43 @@ def solve_districting(
 ) -> OptimiseResult:
     """The districting model for ``kind``, started from the packed floor sets or a grown plan."""
     start = None
-    packed = _packing_bound(inst, run) if inst.floor > 0 else None
+    packed = packing_bound(inst, run) if inst.floor > 0 else None
     if packed is not None:
         most, sets, proven, candidates = packed
         if proven and most < inst.count_lo:
-            return done("infeasible", None, checks=[_too_few(inst, run.constraints, most, problem)])
+            return done("infeasible", None, checks=[too_few(inst, run.constraints, most, problem)])
         start = _start_from_sets(inst, run, sets, candidates)
-    if start is None and _hess_size(inst) > budget.MODEL_MAX_VARIABLES:
-        # the model will not be built (`_hess` says so): a plan grown to the mean size
+    if start is None and hess_size(inst) > budget.MODEL_MAX_VARIABLES:
+        # the model will not be built (`hess` says so): a plan grown to the mean size
         most = inst.count_hi if inst.count_hi is not None else inst.count_lo
-        start = _grown(inst, run, target=inst.total / (max(most, 1) + 0.5))
-    solved = _hess(
+        start = grown_in_time(inst, run, target=inst.total / (max(most, 1) + 0.5))
+    solved = hess(
         inst,
         run,
         kind=kind,
         count=(inst.count_lo, inst.count_hi),
         start=start,
         label=kind,
-        also=_from_current(inst, current),
+        also=from_current(inst, current),
     )
     if solved.plan is None:
         return done(
-            solved.status, None, bound=solved.bound, reasons=_solver_reasons(solved.status, run)
+            solved.status, None, bound=solved.bound, reasons=solver_reasons(solved.status, run)
         )
     return done(solved.status, solved.plan, value=solved.value, bound=solved.bound)
 
 
 def _start_from_sets(
-    inst: Instance, run: _Run, sets: list[frozenset[str]], candidates: list[frozenset[str]]
+    inst: Instance, run: Run, sets: list[frozenset[str]], candidates: list[frozenset[str]]
 ) -> Plan | None:
     """A plan from the packed floor sets, merged down to the most footprints allowed."""
-    plan = _attach(inst, sets) if sets else None
+    plan = attach_leftovers(inst, sets) if sets else None
     if plan is None and sets:  # a node with no room, or in pieces: pack it in a set
-        plan = _packed_plan(inst, run, _bridged(inst, candidates), split=_split_nodes(inst))
+        plan = packed_plan(inst, run, bridged_sets(inst, candidates), split=split_nodes(inst))
     if plan is not None and inst.count_hi is not None:
-        plan = _merge_down(inst, plan, inst.count_hi)
+        plan = merge_down(inst, plan, inst.count_hi)
     if plan is None and inst.count_hi is not None and candidates:
-        plan = _from_many(inst, candidates)
+        plan = from_many(inst, candidates)
     return plan
 
 

@@ -13,13 +13,13 @@ from ...problem import Problem
 from ...result import OptimiseResult
 from ...solver import Model, Outcome
 from .. import budget
-from ..bound import _apart_of, _bridge, _bridged, _packing_bound, _split_nodes
-from ..budget import _SECONDS_PER_VAR, _Run
-from ..construct import _attach, _largest_piece, _merge_down, _packed_plan
-from ..districting import CutLoop, _count_rows, _Cut, _footprint_rows, _Solved, cut_loop
-from ..finish import _solver_reasons
-from ..local_search import _polish
-from ..state import Plan, _groups
+from ..bound import apart_map, bridge_pieces, bridged_sets, packing_bound, split_nodes
+from ..budget import SECONDS_PER_VAR, Run
+from ..construct import attach_leftovers, largest_piece, merge_down, packed_plan
+from ..districting import Cut, CutLoop, Solved, count_rows, cut_loop, footprint_rows
+from ..finish import solver_reasons
+from ..local_search import polish
+from ..state import Plan, groups_of
 from .base import Objective, above_plan, never_negative, plain_gap
 
 
@@ -98,20 +98,20 @@ def _changes_start(
     cost = _moves(inst, current, labels, by_population=by_population)
 
     def moved(plan: Plan) -> float:
-        return sum(cost(k, g) for k, g in _groups(plan).items())
+        return sum(cost(k, g) for k, g in groups_of(plan).items())
 
     options: list[Plan] = []
     voted = {n: index[max(v, key=lambda f: (v[f], f))] for n in inst.nodes if (v := overlap({n}))}
     pieces, split = _kept_pieces(inst, voted, sets)
-    grown = _attach(inst, pieces, check=False)
+    grown = attach_leftovers(inst, pieces, check=False)
     if grown is not None:
         grown = _refill(inst, grown, split)
-    lifted = _merge_down(inst, grown, None) if grown is not None else None
+    lifted = merge_down(inst, grown, None) if grown is not None else None
     if lifted is None and grown is not None and inst.count_hi is not None:
-        lifted = _merge_down(inst, grown, inst.count_hi)  # split ones: too many to keep
+        lifted = merge_down(inst, grown, inst.count_hi)  # split ones: too many to keep
     if lifted is not None:
         options.append(in_slots(lifted))
-    packed = _attach(inst, sets) if sets else None
+    packed = attach_leftovers(inst, sets) if sets else None
     if packed is None and not options:
         packed = repacked()
     if packed is not None:
@@ -123,7 +123,7 @@ def _in_slots(
     plan: Plan, overlap: Callable[[set[str]], dict[str, float]], index: Mapping[str, int]
 ) -> Plan:
     """Name each footprint after the current footprint it overlaps most (each name once)."""
-    groups = _groups(plan)
+    groups = groups_of(plan)
     pairs = sorted(
         ((w, f, k) for k, g in groups.items() for f, w in overlap(g).items()),
         key=lambda t: (-t[0], t[1], t[2]),
@@ -148,16 +148,16 @@ def _joined_wholes(inst: Instance, voted: Plan) -> dict[int, frozenset[str]]:
     A node in pieces (units fixed to one name far apart) joins its footprint along the
     least-populated path; the footprints that path crosses keep their largest piece.
     """
-    wholes = {k: _largest_piece(inst, nodes) for k, nodes in _groups(voted).items()}
-    for n in sorted(_split_nodes(inst)):
+    wholes = {k: largest_piece(inst, nodes) for k, nodes in groups_of(voted).items()}
+    for n in sorted(split_nodes(inst)):
         k = voted.get(n)
         if k is None or any(n in w for w in wholes.values()):
             continue
-        joined = _bridge(inst, wholes.get(k, frozenset()) | {n})
+        joined = bridge_pieces(inst, wholes.get(k, frozenset()) | {n})
         if joined is None:
             continue
         for j in [j for j in wholes if j != k and wholes[j] & joined]:
-            wholes[j] = _largest_piece(inst, wholes[j] - joined)
+            wholes[j] = largest_piece(inst, wholes[j] - joined)
         wholes[k] = joined
     return wholes
 
@@ -172,11 +172,11 @@ def _kept_pieces(
     Each whole footprint is separated where it holds an apart pair; a part above the
     ceiling is replaced by the disjoint floor sets inside it.
     """
-    apart_of = _apart_of(inst)
+    apart_of = apart_map(inst)
     pieces: list[frozenset[str]] = []
     split: list[list[int]] = []  # seeds that split one footprint above the ceiling
     for whole in _joined_wholes(inst, voted).values():
-        for piece in _separate(inst, whole, apart_of) if whole else ():
+        for piece in separate_parts(inst, whole, apart_of) if whole else ():
             if inst.cap is not None and sum(inst.pop[n] for n in piece) > inst.cap:
                 inside = [f for f in sets if f <= piece]
                 split.append(list(range(len(pieces), len(pieces) + len(inside))))
@@ -186,7 +186,7 @@ def _kept_pieces(
     return pieces, split
 
 
-def _separate(
+def separate_parts(
     inst: Instance, nodes: frozenset[str], apart_of: Mapping[str, set[str]]
 ) -> list[frozenset[str]]:
     """Connected parts of ``nodes`` with no pair kept apart (nor two fixed names) in one part.
@@ -246,7 +246,7 @@ def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
     nbrs = inst.node_nbrs()
     for family in families:
         while True:
-            groups = _groups(plan)
+            groups = groups_of(plan)
             pops = {k: sum(inst.pop[n] for n in groups[k]) for k in family if k in groups}
             pairs = [
                 (pops[a] + pops[b], a, b)
@@ -265,16 +265,16 @@ def _refill(inst: Instance, plan: Plan, families: list[list[int]]) -> Plan:
     return plan
 
 
-def _slots(
+def solve_slots(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     current: Mapping[str, str],
     labels: list[str],
     by_population: bool,
     extra: int,
     start: Plan | None = None,
-) -> tuple[_Solved, list[str]]:
+) -> tuple[Solved, list[str]]:
     """Footprints as the current plan's named slots plus ``extra`` new ones; fewest units moved.
 
     ``start`` (in slot numbers) is a valid plan to beat. The status and bound are for
@@ -287,16 +287,16 @@ def _slots(
     if size > budget.MODEL_MAX_VARIABLES:  # (slots x nodes): measured before any of it is listed
         run.refuse("fewest changes", size, inst, what="fewest-changes model")
         if start is None or max(start.values(), default=0) >= len(slot_names):
-            return _Solved("no-solution", None, None, None), slot_names
-        return _Solved(
-            "feasible", dict(start), sum(moves(k, g) for k, g in _groups(start).items()), None
+            return Solved("no-solution", None, None, None), slot_names
+        return Solved(
+            "feasible", dict(start), sum(moves(k, g) for k, g in groups_of(start).items()), None
         ), slot_names
     cost = {n: {s: moves(si, {n}) for si, s in enumerate(slot_names)} for n in nodes}
 
     def moved(plan: Plan) -> float:
         return sum(cost[n][slot_names[k]] for n, k in plan.items())
 
-    def build(iteration: int, cuts: list[_Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+    def build(iteration: int, cuts: list[Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
         return _slots_model(
             inst,
             slot_names=slot_names,
@@ -311,7 +311,7 @@ def _slots(
         start.update({f"y_{k}": 1.0 for k in set(plan.values())})
         return start
 
-    need = _SECONDS_PER_VAR * size + 0.5
+    need = SECONDS_PER_VAR * size + 0.5
 
     def ready(held: Plan | None) -> bool:
         # a model that cannot be built and solved in the time left would overrun the
@@ -339,13 +339,13 @@ def _slots(
         best,
     )
     if searched.status == "optimal":
-        return _Solved("optimal", searched.plan, searched.value, searched.bound), slot_names
+        return Solved("optimal", searched.plan, searched.value, searched.bound), slot_names
     if searched.status == "infeasible" or searched.plan is None:
-        return _Solved(
+        return Solved(
             searched.status if searched.status == "infeasible" else "no-solution", None, None, None
         ), slot_names
     bound = searched.bound if searched.bound > -math.inf else None
-    return _Solved("feasible", searched.plan, searched.value, bound), slot_names
+    return Solved("feasible", searched.plan, searched.value, bound), slot_names
 
 
 def _slots_model(
@@ -355,7 +355,7 @@ def _slots_model(
     extra: int,
     cost: Mapping[str, Mapping[str, float]],
     iteration: int,
-    cuts: list[_Cut],
+    cuts: list[Cut],
 ) -> tuple[Model, Callable[[Outcome], Plan]]:
     """The model of named slots with every cut so far, and a reader of its plan."""
     nodes, nbrs = inst.nodes, inst.node_nbrs()
@@ -371,10 +371,10 @@ def _slots_model(
                 # below the floor a unit needs a neighbour in its footprint: without
                 # this row the separator cuts chased lone units from slot to slot
                 m.add([(x[s][n], 1.0), *((x[s][c], -1.0) for c in nbrs[n])], "<=", 0)
-        _footprint_rows(m, inst, x[s], y[s], 1000.0)
+        footprint_rows(m, inst, x[s], y[s], 1000.0)
     for i in range(extra - 1):  # new slots are interchangeable: use them in order
         m.add(((y[f"__new{i}"], 1.0), (y[f"__new{i + 1}"], -1.0)), ">=", 0)
-    _count_rows(m, list(y.values()), inst.count_lo, inst.count_hi)
+    count_rows(m, list(y.values()), inst.count_lo, inst.count_hi)
     for cut in cuts:
         for s in slot_names:
             col = x[s]
@@ -454,7 +454,7 @@ def _undo_search(
         names = [current[u] for u in inst.members[n] if current.get(u) in index]
         if names:
             plan[n] = index[max(sorted(set(names)), key=names.count)]
-    groups = {k: set(g) for k, g in _groups(plan).items()}
+    groups = {k: set(g) for k, g in groups_of(plan).items()}
     beam = [
         _Step(
             plan,
@@ -538,7 +538,7 @@ def _least_new(inst: Instance, current: Mapping[str, str], *, by_population: boo
     return float(max(_fewest_reaching((inst.unit_pop[u] for u in units), inst.floor), 1))
 
 
-def _must_move(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
+def must_move(inst: Instance, current: Mapping[str, str], *, by_population: bool) -> float:
     """A lower bound on what any valid plan moves, from two plain facts.
 
     A node's units share one footprint, so all but one current name among them
@@ -668,7 +668,7 @@ class _Near:
 
 def _near_repair(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     current: Mapping[str, str],
     labels: list[str],
@@ -703,7 +703,7 @@ def _near_repair(
             break  # the whole map: the full model's job
         sub = _within(inst, keep, outside)
         sub_run = replace(run, deadline=stop)
-        solved, slots = _slots(
+        solved, slots = solve_slots(
             sub,
             sub_run,
             current={u: current[u] for n in keep for u in inst.members[n] if current.get(u)},
@@ -743,7 +743,7 @@ def _near_repair(
 
 def _fewest_changes(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     current: Mapping[str, str],
     by_population: bool,
@@ -757,7 +757,7 @@ def _fewest_changes(
     offered moves at least that many times `_least_new`, which bounds what they could
     gain, and more are offered only when that bound does not already prove the plan.
     """
-    packed = _packing_bound(inst, run)
+    packed = packing_bound(inst, run)
     most = packed[0] if packed else inst.total // max(inst.floor, 1)
     labels = sorted({f for u, f in current.items() if u in inst.node_of and f})
     want = most if inst.count_hi is None else min(most, inst.count_hi)
@@ -766,7 +766,7 @@ def _fewest_changes(
     def repacked() -> Plan | None:
         if not packed or not packed[1]:
             return None
-        return _packed_plan(inst, run, _bridged(inst, packed[3]), split=_split_nodes(inst))
+        return packed_plan(inst, run, bridged_sets(inst, packed[3]), split=split_nodes(inst))
 
     start = _changes_start(
         inst,
@@ -778,20 +778,20 @@ def _fewest_changes(
     )
     if start is not None:
         run.say("Found a valid plan close to the current one; moving fewer units…")
-        start = _polish(
+        start = polish(
             inst,
             start,
             until=time.perf_counter() + 0.1 * run.left(),
             slot_cost=_moves(inst, current, labels, by_population=by_population),
         )
     least = _least_new(inst, current, by_population=by_population)
-    must = _must_move(inst, current, by_population=by_population)
+    must = must_move(inst, current, by_population=by_population)
     near = _near_repair(
         inst, run, current=current, labels=labels, by_population=by_population, least=least
     )
     cost = _moves(inst, current, labels, by_population=by_population)
     if near.plan is not None and (
-        start is None or near.value < sum(cost(k, g) for k, g in _groups(start).items())
+        start is None or near.value < sum(cost(k, g) for k, g in groups_of(start).items())
     ):
         start = near.plan
     known = max(must, near.bound)  # the best bound proven so far on every plan
@@ -801,7 +801,7 @@ def _fewest_changes(
     used = max(start.values()) + 1 - len(labels) if start else 0
     extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     while True:
-        solved, slots = _slots(
+        solved, slots = solve_slots(
             inst,
             run,
             current=current,
@@ -824,19 +824,19 @@ def _fewest_changes(
             known = max(known, min(solved.bound, (extra + 1) * least))
         bound = known
         if value - bound <= 1e-6:
-            solved = _Solved("optimal", solved.plan, value, bound)
+            solved = Solved("optimal", solved.plan, value, bound)
             break
         if not run.room_for_another():
-            solved = _Solved("feasible", solved.plan, value, bound)
+            solved = Solved("feasible", solved.plan, value, bound)
             break
         extra = room if least <= 0 else min(room, max(extra + 1, math.ceil(value / least) - 1))
     if solved.plan is None:
         return done(
-            solved.status, None, bound=solved.bound, reasons=_solver_reasons(solved.status, run)
+            solved.status, None, bound=solved.bound, reasons=solver_reasons(solved.status, run)
         )
     if solved.status == "feasible" and solved.value is not None:
         bound = max(known, solved.bound if solved.bound is not None else known)
-        solved = _Solved(
+        solved = Solved(
             "optimal" if solved.value - bound <= 1e-6 else "feasible",
             solved.plan,
             solved.value,
@@ -849,7 +849,7 @@ def _fewest_changes(
 
 def solve(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     problem: Problem,
     current: Mapping[str, str] | None,

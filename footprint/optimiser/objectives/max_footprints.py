@@ -18,22 +18,22 @@ from ...instance import Instance
 from ...problem import Problem
 from ...result import OptimiseResult
 from .. import budget
-from ..bound import _bridged, _packing_bound, _split_nodes
-from ..budget import _COMPACT_MODEL_SHARE, _COMPACT_SEEDS_MAX, _hess_size, _Run
-from ..construct import _attach, _compact_seeds, _grown, _packed_plan
-from ..districting import _hess
-from ..finish import _from_current, _gap, _solver_reasons, _too_few
-from ..state import Plan, _compactness
+from ..bound import bridged_sets, packing_bound, split_nodes
+from ..budget import COMPACT_MODEL_SHARE, COMPACT_SEEDS_MAX, Run, hess_size
+from ..construct import attach_leftovers, compact_seeds, grown_in_time, packed_plan
+from ..districting import hess
+from ..finish import from_current, gap_of, solver_reasons, too_few
+from ..state import Plan, plan_compactness
 from .base import Objective, plain_gap
 
 Done = Callable[..., OptimiseResult]
 
 
 def solve(
-    inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None, done: Done
+    inst: Instance, run: Run, *, problem: Problem, current: Mapping[str, str] | None, done: Done
 ) -> OptimiseResult:
     """The most footprints the constraints allow, as compact as the time allows."""
-    packed = _packing_bound(inst, run)
+    packed = packing_bound(inst, run)
     if packed is None:
         top = inst.count_hi or max(1, inst.total // max(inst.floor, 1))
         # no packing, but footprints of at least the floor number at most total // floor
@@ -41,10 +41,10 @@ def solve(
         proven = inst.floor > 0 or inst.count_hi is not None
         return _count_down(inst, run, top=top, proven=proven, candidates=[], done=done)
     most, sets, proven, candidates = packed
-    candidates = _bridged(inst, candidates)
+    candidates = bridged_sets(inst, candidates)
     if proven and most < inst.count_lo:
-        return done("infeasible", None, checks=[_too_few(inst, run.constraints, most, problem)])
-    plan = _attach(inst, sets)
+        return done("infeasible", None, checks=[too_few(inst, run.constraints, most, problem)])
+    plan = attach_leftovers(inst, sets)
     if plan is None:
         return _count_down(inst, run, top=most, proven=proven, candidates=candidates, done=done)
     return _most_compact(
@@ -54,7 +54,7 @@ def solve(
 
 def _most_compact(
     inst: Instance,
-    run: _Run,
+    run: Run,
     plan: Plan,
     *,
     most: int,
@@ -70,13 +70,13 @@ def _most_compact(
         and not inst.apart
         and not inst.fixed_name
         and proven
-        and len(candidates) <= _COMPACT_SEEDS_MAX
+        and len(candidates) <= COMPACT_SEEDS_MAX
     ):
         # with only a floor any k disjoint floor sets grow into a plan: start from
         # the most compact ones (too slow to be worth it with very many sets)
-        seeds = _compact_seeds(inst, run, candidates, k_plan)
-        tight = _attach(inst, seeds) if seeds else None
-        if tight is not None and _compactness(inst, tight) < _compactness(inst, plan):
+        seeds = compact_seeds(inst, run, candidates, k_plan)
+        tight = attach_leftovers(inst, seeds) if seeds else None
+        if tight is not None and plan_compactness(inst, tight) < plan_compactness(inst, plan):
             plan = tight
     if proven and k_plan == most:
         run.say(
@@ -90,18 +90,18 @@ def _most_compact(
     # the model gets part of the time: HiGHS reads its clock only between rounds of
     # cuts, and a round on England's 88,202 rows once ran 12 s past it, so what is
     # left goes to recombination, which stops when asked
-    solved = _hess(
+    solved = hess(
         inst,
         run,
         kind="compact",
         count=(k_plan, k_plan),
         start=plan,
         label="most compact plan with the largest count",
-        also=_from_current(inst, current),
-        share=_COMPACT_MODEL_SHARE,
+        also=from_current(inst, current),
+        share=COMPACT_MODEL_SHARE,
     )
     final = solved.plan if solved.plan is not None else plan
-    cgap = _gap(solved.value, solved.bound) if solved.plan is not None else None
+    cgap = gap_of(solved.value, solved.bound) if solved.plan is not None else None
     return done(
         "optimal" if proven and k_plan == most else "feasible",
         final,
@@ -113,7 +113,7 @@ def _most_compact(
 
 def _fallback(
     inst: Instance,
-    run: _Run,
+    run: Run,
     candidates: list[frozenset[str]],
 ) -> tuple[tuple[int, Plan] | None, bool]:
     """A plan to start from (its count and plan), and whether the model is too large to build.
@@ -122,16 +122,16 @@ def _fallback(
     large for the model, footprints grown to the floor.
     """
     fallback: tuple[int, Plan] | None = None
-    plan = _packed_plan(inst, run, candidates, split=_split_nodes(inst))
+    plan = packed_plan(inst, run, candidates, split=split_nodes(inst))
     if plan is not None and len(set(plan.values())) >= inst.count_lo:
         fallback = (len(set(plan.values())), plan)
-    size = _hess_size(inst)
+    size = hess_size(inst)
     huge = size > budget.MODEL_MAX_VARIABLES
     if huge:
         run.refuse("max-footprints", size, inst)
     if fallback is None and huge:
-        # no model will be built for any count (`_hess` says so): footprints grown to the floor
-        grown = _grown(inst, run, target=inst.floor)
+        # no model will be built for any count (`hess` says so): footprints grown to the floor
+        grown = grown_in_time(inst, run, target=inst.floor)
         if grown is not None:
             fallback = (len(set(grown.values())), grown)
     return fallback, huge
@@ -139,7 +139,7 @@ def _fallback(
 
 def _count_down(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     top: int,
     proven: bool,
@@ -163,7 +163,7 @@ def _count_down(
         else:
             run.say(f"Looking for a plan with {k} footprints…")
             start = None
-        solved = _hess(
+        solved = hess(
             inst,
             run,
             kind="compact",
@@ -183,14 +183,14 @@ def _count_down(
             k -= 1  # no plan in this count's share of the time: look for one with fewer
             continue
         status = "optimal" if k == upper and (proven or upper < top) else "feasible"
-        cgap = _gap(solved.value, solved.bound)
+        cgap = gap_of(solved.value, solved.bound)
         return done(status, solved.plan, value=float(k), bound=float(upper), compactness_gap=cgap)
     return _out_of_counts(inst, run, k=k, upper=upper, proven=proven, fallback=fallback, done=done)
 
 
 def _out_of_counts(
     inst: Instance,
-    run: _Run,
+    run: Run,
     *,
     k: int,
     upper: int,
@@ -213,9 +213,7 @@ def _out_of_counts(
                 "(each count was proven impossible by the solver)",
             ),
         )
-    return done(
-        "no-solution", None, bound=float(upper), reasons=_solver_reasons("no-solution", run)
-    )
+    return done("no-solution", None, bound=float(upper), reasons=solver_reasons("no-solution", run))
 
 
 def read(

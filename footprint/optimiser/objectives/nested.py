@@ -46,7 +46,7 @@ from ...feasibility import Check, prepare
 from ...instance import Instance
 from ...problem import Problem
 from ...result import OptimiseResult
-from ..budget import _Run
+from ..budget import Run
 from ..state import Plan
 from .base import Objective
 from .max_footprints import below_plan, settle
@@ -60,7 +60,7 @@ _FIRST_SHARE = 0.5
 
 
 def solve(
-    inst: Instance, run: _Run, *, problem: Problem, current: Mapping[str, str] | None, done: Done
+    inst: Instance, run: Run, *, problem: Problem, current: Mapping[str, str] | None, done: Done
 ) -> OptimiseResult:
     """The most footprints or clusters a nested plan allows (``current`` is not used)."""
     c = run.constraints
@@ -76,7 +76,7 @@ def solve(
 # --- the two orders ---------------------------------------------------------------------------
 
 
-def _most_footprints(inst: Instance, run: _Run, problem: Problem, done: Done) -> OptimiseResult:
+def _most_footprints(inst: Instance, run: Run, problem: Problem, done: Done) -> OptimiseResult:
     """Top level first (its count bound is the nested bound), then each footprint divided."""
     c = run.constraints
     rules = Constraints(
@@ -147,7 +147,7 @@ def _most_footprints(inst: Instance, run: _Run, problem: Problem, done: Done) ->
     )
 
 
-def _most_clusters(inst: Instance, run: _Run, problem: Problem, done: Done) -> OptimiseResult:
+def _most_clusters(inst: Instance, run: Run, problem: Problem, done: Done) -> OptimiseResult:
     """Clusters first (their count bound is the nested bound), then grouped into footprints."""
     first = _clusters_then_footprints(problem, run)
     if isinstance(first, OptimiseResult):
@@ -187,7 +187,7 @@ def _most_clusters(inst: Instance, run: _Run, problem: Problem, done: Done) -> O
 
 
 def _clusters_then_footprints(
-    problem: Problem, run: _Run
+    problem: Problem, run: Run
 ) -> tuple[Groups, Groups, OptimiseResult, OptimiseResult] | OptimiseResult:
     """Clusters over the map, then grouped into footprints: (tops, clusters, both runs).
 
@@ -223,7 +223,7 @@ def _clusters_then_footprints(
     return tops, clusters, clu, grp
 
 
-def _divide(problem: Problem, run: _Run, top: Mapping[str, str]) -> tuple[Groups, bool] | None:
+def _divide(problem: Problem, run: Run, top: Mapping[str, str]) -> tuple[Groups, bool] | None:
     """Each footprint divided into the most clusters it holds, and whether all are proven.
 
     None when a footprint holds no valid division (or none was found in its time).
@@ -264,7 +264,7 @@ def _divide(problem: Problem, run: _Run, top: Mapping[str, str]) -> tuple[Groups
 
 
 def _run_level(
-    problem: Problem, run: _Run, rules: Constraints, *, label: str, share: float
+    problem: Problem, run: Run, rules: Constraints, *, label: str, share: float
 ) -> OptimiseResult:
     """One ``max-footprints`` run of the optimiser for a level, in ``share`` of the time left."""
     from .. import optimise  # the package's entry point, which imports this module
@@ -366,7 +366,7 @@ def _cluster_checks(problem: Problem, c: Constraints) -> list[Check]:
 
 def _settled(
     inst: Instance,
-    run: _Run,
+    run: Run,
     problem: Problem,
     done: Done,
     *,

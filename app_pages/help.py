@@ -131,9 +131,15 @@ st.markdown(f"""
   a new scenario and only replaces your drawing if you ask. With a partial drawing, "Keep
   my footprints, plan the rest" keeps every drawn footprint and plans only the {many} in
   no footprint.
-- **Scenarios and comparison**: saved scenarios of this geography; load one (its locked
-  footprints stay locked) or compare two plans.
-- **Import and export**: files for other tools, or a plan CSV in.
+- **Scenarios**: saved scenarios of this geography; load one (its locked footprints stay
+  locked), see who saved each version and restore one, or restore a deleted scenario from
+  the bin. On a team server each scenario has an owner, and a read-only link to show it.
+- **Compare**: two plans side by side (your drawing, a scenario, the Area Teams or the
+  Regions), with the CCGs that moved between them.
+- **Import and export**: files for other tools, a printed proposal (PDF or PNG) for a
+  meeting, or a plan CSV in.
+- **Floor sweep and firm groupings**: how many footprints the map supports as the floor
+  moves, and which borders stay inside one footprint in every good plan found.
 - **Your own boundaries**: your own boundaries and populations, with an optional LA layer
   (without one the LA rule is off), the coordinate system where a file does not say it,
   and your own name for the units.

@@ -8,6 +8,7 @@ from ._version import version as _version
 from .access import AccessDeniedError, AccessPolicy, User
 from .adjacency import Adjacency, build_adjacency
 from .audit import LAAudit, audit_la
+from .background import BackgroundSolve, SolveProgress, start_solve
 from .compare import Comparison, compare_plans, match_footprints, moved_units, reference_plan
 from .constraints import Constraints
 from .drawing import Change, Drawing
@@ -35,6 +36,7 @@ from .exporters import (
 )
 from .feasibility import Check
 from .geography import MAX_UNIT_POPULATION, REGISTERED_PATIENTS, Geography, build_geography
+from .groupings import Groupings, sample_groupings
 from .loader import (
     Dataset,
     load_dataset,
@@ -46,8 +48,10 @@ from .loader import (
 from .optimiser import optimise
 from .plans import PlanImport, read_plan_csv, read_plan_geodata, write_plan_csv
 from .problem import Problem
+from .reasons import Reason, Suggestion, explain
 from .result import OptimiseResult
 from .scenarios import Scenario, ScenarioConflictError, ScenarioError, ScenarioStore
+from .sweep import SweepPoint, SweepResult, sweep
 from .uploads import (
     MAX_UPLOAD_UNITS,
     inspect_upload_columns,
@@ -66,6 +70,7 @@ __all__ = [
     "AccessDeniedError",
     "AccessPolicy",
     "Adjacency",
+    "BackgroundSolve",
     "Change",
     "Check",
     "Comparison",
@@ -77,17 +82,23 @@ __all__ = [
     "ExportFormat",
     "FootprintError",
     "Geography",
+    "Groupings",
     "InputFileError",
     "LAAudit",
     "OptimiseResult",
     "PlanError",
     "PlanImport",
     "Problem",
+    "Reason",
     "Scenario",
     "ScenarioConflictError",
     "ScenarioError",
     "ScenarioStore",
+    "SolveProgress",
     "SolverError",
+    "Suggestion",
+    "SweepPoint",
+    "SweepResult",
     "User",
     "Violation",
     "__version__",
@@ -95,6 +106,7 @@ __all__ = [
     "build_adjacency",
     "build_geography",
     "compare_plans",
+    "explain",
     "export_csv",
     "export_geojson",
     "export_geopackage",
@@ -119,7 +131,10 @@ __all__ = [
     "read_table",
     "reference_plan",
     "safe_extract_zip",
+    "sample_groupings",
+    "start_solve",
     "summarise_plan",
+    "sweep",
     "validate_plan",
     "write_plan_csv",
 ]

@@ -611,8 +611,9 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=_path,
         default=None,
-        help="folder with the reference files "
-        "(default: $FOOTPRINT_DATA_DIR, ./data, ../shared/data)",
+        help="folder with the reference files (default: the first that holds them of "
+        "$FOOTPRINT_DATA_DIR, ./data, ../shared/data and the user's own folder, "
+        "~/.local/share/footprint/data)",
     )
 
 
@@ -719,7 +720,8 @@ def _fetch_args(p: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=_path,
         default=None,
-        help="folder to download into (default: $FOOTPRINT_DATA_DIR, else ./data)",
+        help="folder to download into (default: $FOOTPRINT_DATA_DIR, else ./data, else the "
+        "user's own folder ~/.local/share/footprint/data when ./data cannot be written)",
     )
     p.add_argument(
         "--mirror",

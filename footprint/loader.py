@@ -474,8 +474,9 @@ def load_england_2013(data_dir: PathLike | None = None, *, use_cache: bool = Tru
     Parameters
     ----------
     data_dir
-        Folder holding the reference files; by default ``FOOTPRINT_DATA_DIR``,
-        then ``./data``, then ``../shared/data``.
+        Folder holding the reference files; by default the first that holds them of
+        ``FOOTPRINT_DATA_DIR``, ``./data``, ``../shared/data`` and the user's own folder
+        (``~/.local/share/footprint/data``, where a download goes when ``./data`` is read-only).
     use_cache
         Reuse the repaired layers from the on-disk cache (keyed by the files'
         checksums, so changed files are never served stale).

@@ -6,8 +6,10 @@ pytest runs); ``conftest.py`` holds only fixtures.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -15,6 +17,18 @@ from shapely.geometry import box
 
 #: The repository's root folder.
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def screenshot(page: Any, name: str) -> None:
+    """A browser page's screenshot into ``FOOTPRINT_SCREENSHOTS`` when it is set.
+
+    Unset (the usual test run) nothing is written, so running the tests leaves the checkout
+    clean; set it to ``docs/screenshots`` to refresh the ones the README shows.
+    """
+    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 
 def grid_units(rows: int, cols: int, *, size: float = 1000.0, crs: int = 27700) -> gpd.GeoDataFrame:

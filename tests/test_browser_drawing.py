@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, AppDidNotStart, serve_app
+from helpers import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -84,13 +85,6 @@ def page(app_url):
         browser.close()
 
 
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
-
-
 def _frame(page):
     return page.locator(MAP_FRAME).first.element_handle().content_frame()
 
@@ -148,7 +142,7 @@ def test_painting_an_la_block_takes_one_click_and_the_table_sits_beside_the_map(
     the_map = page.locator(MAP_FRAME).first.bounding_box()
     assert table["x"] >= the_map["x"] + the_map["width"]
     assert table["y"] + table["height"] <= HEIGHT
-    _shot(page, "20-paint-la-block.png")
+    screenshot(page, "20-paint-la-block.png")
     page.get_by_text("Paint whole LA blocks").click()  # back to one CCG a click
     page.wait_for_timeout(1500)
 
@@ -179,7 +173,7 @@ def test_a_box_drawn_with_shift_selects_ccgs_and_puts_them_in_one_footprint(page
         selected,
     )
     assert set(looks) == {"#ff1493"}
-    _shot(page, "21-box-select.png")
+    screenshot(page, "21-box-select.png")
     panel.get_by_text("Put in the chosen footprint").click()
     _assigned(page, len(before | set(selected))).wait_for(timeout=60_000)
     _coloured(page, len(before | set(selected)))
@@ -233,7 +227,7 @@ def test_a_footprint_is_renamed_by_typing_in_the_table_and_a_hostile_name_is_cle
     # the name is text everywhere: no image element was made of it
     assert page.locator("img[src='x']").count() == 0
     assert _frame(page).locator("img[src='x']").count() == 0
-    _shot(page, "22-rename-inline.png")
+    screenshot(page, "22-rename-inline.png")
 
 
 def test_a_locked_footprint_is_hatched_outlined_and_ticked_and_names_show_zoomed_in(
@@ -267,7 +261,7 @@ def test_a_locked_footprint_is_hatched_outlined_and_ticked_and_names_show_zoomed
     page.wait_for_timeout(1500)
     shown = fr.evaluate(SHOWN_LABELS)
     assert len(shown) >= 5 and not any(s.startswith("NHS ") for s in shown)
-    _shot(page, "23-locked-and-labels.png")
+    screenshot(page, "23-locked-and-labels.png")
 
 
 def test_colour_by_area_team(page) -> None:
@@ -279,7 +273,7 @@ def test_colour_by_area_team(page) -> None:
         CCG_PATHS, "ps => ps.map(p => (p.getAttribute('fill') || '').toLowerCase())"
     )
     assert len(set(fills)) >= 8  # 25 teams, neighbours apart, in the shared palette
-    _shot(page, "24-colour-by-area-team.png")
+    screenshot(page, "24-colour-by-area-team.png")
     sidebar.locator("label").filter(has_text=re.compile(r"^footprint$")).click()
 
 
@@ -289,4 +283,4 @@ def test_the_help_page_explains_the_rules_and_every_term(page) -> None:
     for term in ("LA block", "River crossing", "Proven best", "Gap", "Compactness"):
         assert page.get_by_text(term, exact=True).first.is_visible()
     page.get_by_text("Glossary").scroll_into_view_if_needed()
-    _shot(page, "25-help-glossary.png")
+    screenshot(page, "25-help-glossary.png")

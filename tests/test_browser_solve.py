@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, AppDidNotStart, serve_app
+from helpers import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -64,13 +65,6 @@ def page(app_url):
         pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=120_000)
         yield pg
         browser.close()
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 
 def _view(page, name: str) -> None:
@@ -143,12 +137,12 @@ def test_compare_side_by_side_with_one_view(page) -> None:
     assert abs(moved_a["x"] - a["x"]) > 50, (a, moved_a)  # the drag moved the view
     assert same and b["w"] > 5, (moved_a, b)
     page.wait_for_timeout(1000)
-    _shot(page, "19-compare-side-by-side.png")
+    screenshot(page, "19-compare-side-by-side.png")
     page.get_by_text("Footprint to footprint").first.evaluate(
         "e => e.scrollIntoView({block: 'start'})"
     )
     page.wait_for_timeout(800)
-    _shot(page, "24-compare-flows.png")
+    screenshot(page, "24-compare-flows.png")
 
 
 def _number(page, label: str, value: int) -> None:
@@ -169,7 +163,7 @@ def test_a_60_s_solve_leaves_the_page_usable_and_cancel_keeps_its_best_plan(page
     progress.wait_for(timeout=60_000)
     page.get_by_role("button", name="Cancel").wait_for(timeout=30_000)
     page.wait_for_timeout(3000)
-    _shot(page, "21-solving-in-the-background.png")
+    screenshot(page, "21-solving-in-the-background.png")
     # the page answers while the solve runs: open another page, and come back to the run
     answers = []
     for _ in range(3):
@@ -200,7 +194,7 @@ def test_a_60_s_solve_leaves_the_page_usable_and_cancel_keeps_its_best_plan(page
         page.get_by_text("saved as scenario").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     verdict.scroll_into_view_if_needed()
-    _shot(page, "22-cancelled-with-its-best-plan.png")
+    screenshot(page, "22-cancelled-with-its-best-plan.png")
 
 
 def test_infeasible_reasons_in_words_with_a_button_that_applies_one(page) -> None:
@@ -218,7 +212,7 @@ def test_infeasible_reasons_in_words_with_a_button_that_applies_one(page) -> Non
     page.get_by_text(re.compile(r"^Infeasible: no plan can meet every rule")).first.wait_for()
     kent.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
-    _shot(page, "23-infeasible-in-words.png")
+    screenshot(page, "23-infeasible-in-words.png")
     page.get_by_role("button", name="Raise the ceiling to 1,514,902").first.click()
     page.get_by_text("Raise the ceiling to 1,514,902: done.").first.wait_for(timeout=30_000)
     ceiling = page.get_by_label(

@@ -41,6 +41,7 @@ from appserver import (
     rapid_clicks,
     serve_app,
 )
+from helpers import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -117,14 +118,6 @@ def canary():
     c = Canary()
     yield c
     c.close()
-
-
-def _shot(page, name: str) -> None:
-    """A screenshot into FOOTPRINT_SCREENSHOTS, when set (for docs/screenshots)."""
-    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +222,7 @@ def test_each_page_has_its_own_address_and_back_returns(page) -> None:
     page.get_by_text("Help", exact=True).first.click()
     page.get_by_text("How the planner works").first.wait_for(timeout=30_000)
     page.wait_for_timeout(800)
-    _shot(page, "09-help.png")
+    screenshot(page, "09-help.png")
     assert "/help" in page.url and f"d={token.group(1)}" in page.url
     page.go_back()  # the browser's back button: the page before
     page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
@@ -252,7 +245,7 @@ def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
     ).first.wait_for(timeout=240_000)
     page.get_by_text("saved as scenario").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
-    _shot(page, "03-optimiser-result.png")
+    screenshot(page, "03-optimiser-result.png")
     saved = [json.loads(f.read_text(encoding="utf-8")) for f in scenario_dir.glob("*.json")]
     assert len(saved) == 1 and len(saved[0]["assignment"]) == 211
 
@@ -269,7 +262,7 @@ def test_download_the_plan_csv(page) -> None:
     page.get_by_text("Import and export", exact=True).first.click()
     page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
-    _shot(page, "10-import-export.png")
+    screenshot(page, "10-import-export.png")
     text = _download(page, "Plan CSV").read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["unit_code", "footprint"]
@@ -338,7 +331,7 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
         document.querySelectorAll('[data-testid="stMain"], section.main, .main')
             .forEach(e => e.scrollTo(0, 0)); }""")
     page.wait_for_timeout(500)
-    _shot(page, "06-hostile-names.png")
+    screenshot(page, "06-hostile-names.png")
     page.get_by_text("Compare", exact=True).first.click()
     page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
     _selectbox(page, "Plan A").click()  # its name then heads a column of the moves table
@@ -408,7 +401,7 @@ def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_a
             timeout=30_000
         )  # the sidebar is drawn after the page
         pg.wait_for_timeout(1000)
-        _shot(pg, "07-view-fails-in-place.png")
+        screenshot(pg, "07-view-fails-in-place.png")
         body = pg.locator("body").inner_text()
         assert "Traceback" not in body and "a fault planted" not in body
         assert pg.get_by_text("Open Government Licence v3.0").first.is_visible()
@@ -487,7 +480,7 @@ def test_two_planners_saving_at_once_and_over_each_other(
         b.keyboard.press("Escape")  # close the popover
         b.mouse.move(5, 5)  # no map tooltip over the picture
         b.wait_for_timeout(1000)
-        _shot(b, "08-save-conflict.png")
+        screenshot(b, "08-save-conflict.png")
         assert ScenarioStore(scenario_dir).load("Team plan").revision == 2
         b.get_by_role("button", name="Save as a copy").click()
         b.get_by_text("Saved scenario 'Team plan (copy)'").first.wait_for(timeout=30_000)
@@ -513,7 +506,7 @@ def test_thirty_quick_clicks_each_land_where_aimed_and_the_map_never_moves(page,
         pg.get_by_text(re.compile(r"^1 footprint, 30 of 211")).first.wait_for(timeout=30_000)
         pg.mouse.move(5, 5)
         pg.wait_for_timeout(1000)
-        _shot(pg, "11-thirty-quick-clicks.png")
+        screenshot(pg, "11-thirty-quick-clicks.png")
     finally:
         context.close()
 
@@ -624,7 +617,7 @@ def test_an_own_geography_with_an_la_layer_from_its_page(
             try:
                 box_.get_by_text(path.name).first.wait_for(timeout=90_000)
             except Exception:
-                _shot(pg, "12-own-geography-failed.png")
+                screenshot(pg, "12-own-geography-failed.png")
                 raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
             pg.wait_for_timeout(1500)  # the run the upload starts
 
@@ -645,11 +638,11 @@ def test_an_own_geography_with_an_la_layer_from_its_page(
         try:
             pg.get_by_text("the LA rule keeps each LA whole").first.wait_for(timeout=120_000)
         except Exception:
-            _shot(pg, "12-own-geography-failed.png")
+            screenshot(pg, "12-own-geography-failed.png")
             raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
         pg.get_by_text("6 wards, an LA layer of 2 local authorities").first.wait_for(timeout=30_000)
         pg.wait_for_timeout(1000)
-        _shot(pg, "12-own-geography-with-la-layer.png")
+        screenshot(pg, "12-own-geography-with-la-layer.png")
         body = pg.locator("body").inner_text()
         assert "Could not" not in body, body[:3000]
         pg.get_by_text("Map and drawing", exact=True).first.click()
@@ -657,7 +650,7 @@ def test_an_own_geography_with_an_la_layer_from_its_page(
         pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(5).wait_for(timeout=60_000)
         assert pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).count() == 6
         pg.wait_for_timeout(1500)
-        _shot(pg, "13-own-geography-map.png")
+        screenshot(pg, "13-own-geography-map.png")
         pg.get_by_text("Paint whole LA blocks").first.wait_for(timeout=30_000)
         pg.get_by_text("Optimise", exact=True).first.click()
         pg.get_by_role("button", name="Run the optimiser").wait_for(timeout=30_000)

@@ -42,12 +42,11 @@ from pathlib import Path
 
 import pytest
 from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, ROOT
+from helpers import screenshot
 from test_fetch import Server, _serve
 
 from footprint import DataError
 from footprint._manifest import read_manifest, resolve_data_dir
-
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def _unescape(text: str) -> str:
@@ -487,11 +486,6 @@ def _fresh_env(tmp_path: Path, mirror: str) -> dict[str, str]:
     }
 
 
-def _shot(pg, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SCREENSHOTS / name), full_page=False)
-
-
 @pytest.mark.browser
 @pytest.mark.realdata
 @pytest.mark.slow
@@ -523,19 +517,19 @@ def test_the_readme_first_screen_in_a_fresh_environment(tmp_path, sources):
         button.wait_for(timeout=120_000)
         pg.get_by_text("is not on this machine yet").wait_for()
         assert sources.behaviour.requests == []
-        _shot(pg, "first-run-missing-data.png")
+        screenshot(pg, "first-run-missing-data.png")
 
         button.click()
         pg.get_by_text(re.compile(r"eng_ccg_2013\.topojson: [\d.]+ kB of 281\.6 kB")).wait_for(
             timeout=60_000
         )
-        _shot(pg, "first-run-download-progress.png")
+        screenshot(pg, "first-run-download-progress.png")
         pg.get_by_text("Could not fetch 1 of 6 reference files").wait_for(timeout=120_000)
         pg.get_by_text("Without internet:").wait_for()
         # what is left to fetch is what failed: one file, and the button says its size
         pg.get_by_text("download it (1 file, 1.0 MB)").wait_for()
         pg.wait_for_timeout(1000)  # the run is over: nothing shown greyed as stale
-        _shot(pg, "first-run-download-failed.png")
+        screenshot(pg, "first-run-download-failed.png")
         assert not (clone / "data" / "la2013" / "topo_lad.json").exists()
         assert not [p for p in (clone / "data").rglob(".*") if p.is_file()], "a temporary file"
 
@@ -543,7 +537,7 @@ def test_the_readme_first_screen_in_a_fresh_environment(tmp_path, sources):
         pg.get_by_role("button", name="Download the reference data (1.0 MB)").click()
         _wait_for_map(pg)
         pg.wait_for_timeout(1000)
-        _shot(pg, "first-run-map-after-download.png")
+        screenshot(pg, "first-run-map-after-download.png")
         assert outside == []
     sources.behaviour.by_path.clear()
     assert sorted(p.name for p in (clone / "data").rglob("*") if p.is_file()) == sorted(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli import (
+from ._cli_args import (
     MAX_PLAN_BYTES,
     _data_arg,
     _geography_args,

@@ -13,8 +13,7 @@ import json
 import logging
 from typing import Any
 
-from ._text import population_word
-from .cli import (
+from ._cli_args import (
     _data_arg,
     _geography_args,
     _load,
@@ -25,6 +24,7 @@ from .cli import (
     _write_output,
     command,
 )
+from ._text import population_word
 from .errors import ConstraintsError
 
 log = logging.getLogger(__name__)

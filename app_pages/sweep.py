@@ -33,6 +33,8 @@ from app_pages.shared import (
     show_flash,
     solver_slot,
     unit_names,
+    unit_word,
+    units_word,
 )
 from footprint import FootprintError
 from footprint.constraints import Constraints
@@ -185,17 +187,23 @@ def show_point(ds, result, key: tuple[int, str]) -> None:
 
 
 def plan_map(ds, plan: dict[str, str], *, floor: int, extra: Any = None) -> Any:
-    """A plan drawn on the app's base map (the geometry fetched once); ``extra`` on top."""
+    """A plan drawn on the app's base map (the geometry fetched once); ``extra`` on top.
+
+    With ``extra`` (the firm and open borders) the LA boundaries and the orange dots of
+    CCGs crossing one are left off: dark lines and orange marks would read as borders.
+    """
     g = ds.geography
     data_url = map_data_url(ds)
     m = base_map(
         g,
         audit=ds.audit,
+        show_upper_tier=extra is None,
+        show_crossings=extra is None,
         links=ds.adjacency.bridges + ds.adjacency.river_crossings,
         tiles=st.session_state.get("tiles", False),
         leaflet_url=LEAFLET_URL,
         data_url=data_url,
-        zoom_start=6.0,
+        zoom_start=6.0 if extra is None else 6.5,  # the borders want a closer look
         layer_control=extra is None,
     )
     m.add_child(
@@ -313,9 +321,9 @@ def groupings_section(ds) -> None:
     st.markdown(
         f"Many plans share the largest number of footprints. At the app's floor of "
         f"**{floor:,}** ({esc(short_label(ds))}) this draws many valid plans of that count "
-        "and colours every border between neighbouring CCGs: **always** together in one "
-        "footprint (green, dashed), **sometimes** (orange: room to negotiate), **never** "
-        "(black: a footprint boundary in every plan drawn)."
+        f"and colours every border between neighbouring {esc(units_word(ds))}: **always** "
+        "together in one footprint (green, dashed), **sometimes** (orange: room to "
+        "negotiate), **never** (black: a footprint boundary in every plan drawn)."
     )
     st.info(
         "How to read it: a share is how often the plans drawn here agree that two "
@@ -369,6 +377,66 @@ def run_groupings(ds, floor: int, rule: str, plans: int, seconds: float) -> None
         st.session_state["groupings_result"] = (digest_of(ds), result)
 
 
+#: How each kind of border is drawn on the map (colour from the library; thickness and dashes
+#: as :func:`footprint.groupings.groupings_layer` draws them), and what it tells a planner.
+LEGEND = {
+    "always": (
+        "2px dashed",
+        "always together",
+        "in one footprint in every plan drawn: hard to move apart (certain only where a rule "
+        "keeps them together or the optimiser proved it; the border's tooltip says which)",
+    ),
+    "sometimes": (
+        "4px solid",
+        "sometimes together",
+        "together in some plans and apart in others: room to negotiate; the tooltip gives "
+        "the share of plans that put them together",
+    ),
+    "never": (
+        "3px solid",
+        "never together",
+        "a footprint boundary in every plan drawn",
+    ),
+}
+
+
+def legend_html(kinds: dict[str, int]) -> str:
+    """The map's key: a line sample per kind of border, its meaning and how many pairs.
+
+    Only constants and counts go into the markup (no name from a file).
+    """
+    lines = [
+        f"<span style='display:inline-block;width:2.4em;vertical-align:middle;"
+        f"border-top:{line} {BORDER_COLOURS[kind]};margin-right:0.5em'></span>"
+        f"<b>{title}</b> ({int(kinds.get(kind, 0)):,} pairs): {meaning}"
+        for kind, (line, title, meaning) in LEGEND.items()
+    ]
+    lines.append(
+        "The fill colours are the optimiser's plan, one colour per footprint. "
+        "Hover a border for the two neighbours and their share."
+    )
+    return "<br>".join(lines)
+
+
+def borders_layer(ds, g) -> Any:
+    """The borders' map layer, built once per result (about 2 s of geometry on England)."""
+    held = st.session_state.get("groupings_layer")
+    if held is None or held[0] is not g:
+        held = (g, groupings_layer(ds.geography, g))
+        st.session_state["groupings_layer"] = held
+    return held[1]
+
+
+def borders_map(ds, g) -> None:
+    st_folium(
+        plan_map(ds, dict(g.plan), floor=g.constraints.min_population, extra=borders_layer(ds, g)),
+        key="groupings_map",
+        height=640,
+        use_container_width=True,
+        returned_objects=[],
+    )
+
+
 def show_groupings(ds, g) -> None:
     if not g.plans:
         st.error(
@@ -385,26 +453,24 @@ def show_groupings(ds, g) -> None:
             f"{kinds['never']:,} never. The map colours the optimiser's plan beneath."
         )
     )
-    layer = guarded(lambda: groupings_layer(ds.geography, g), what="Could not draw the borders")
-    if layer is not None:
-        st_folium(
-            plan_map(ds, dict(g.plan), floor=g.constraints.min_population, extra=layer),
-            key="groupings_map",
-            height=560,
-            use_container_width=True,
-            returned_objects=[],
-        )
-    st.markdown(
-        " ".join(f"<span style='color:{c}'>■</span> {k}" for k, c in BORDER_COLOURS.items()),
-        unsafe_allow_html=True,
-    )
+    st.markdown(legend_html(kinds), unsafe_allow_html=True)
+    # a map that cannot be drawn says so and leaves the list below it in place
+    guarded(lambda: borders_map(ds, g), what="Could not draw the borders")
     names = unit_names(ds)
     open_units = g.open_units()
-    st.subheader(f"CCGs open to negotiation ({len(open_units)} of {len(ds.geography.units)})")
+    word, words = esc(unit_word(ds)), esc(units_word(ds))
+    st.subheader(
+        f"{words} open to negotiation ({len(open_units):,} of {len(ds.geography.units):,})"
+    )
+    st.caption(
+        f"Each {word} below has at least one neighbour it shares a footprint with in some of "
+        "the plans drawn and not in others; the percentage is the share of plans putting the "
+        "two together."
+    )
     share = {(p.a, p.b): p.share for p in g.pairs}
     rows = [
         {
-            "CCG": names.get(u, u),
+            unit_word(ds): names.get(u, u),
             "sometimes with": "; ".join(
                 f"{names.get(v, v)} ({share.get((min(u, v), max(u, v)), 0):.0%})" for v in partners
             ),

@@ -43,7 +43,7 @@ from typing import Any
 from ._pairs import sorted_pair
 from ._recombine import _sides, _tree
 from .constraints import Constraints
-from .errors import ConstraintsError
+from .errors import ConstraintsError, PlanError
 from .feasibility import prepare
 from .instance import Instance
 from .optimiser import optimise
@@ -52,6 +52,7 @@ from .result import OptimiseResult
 from .validate import validate_plan
 
 __all__ = [
+    "BORDERS_PANE",
     "BORDER_COLOURS",
     "GROUPING_KINDS",
     "Groupings",
@@ -569,6 +570,12 @@ def groupings_geojson(geography: Any, groupings: Groupings) -> dict[str, Any]:
 
     Pairs joined without a shared border (island bridges, river crossings) are drawn as a
     straight line between the two units' inside points.
+
+    Every geometry is a ``LineString`` or ``MultiLineString``. Two boundaries often meet in
+    lines and stray points as well (a corner touched beside the shared edge), which shapely
+    gives as a ``GeometryCollection``; the points are dropped, because a collection has no
+    ``coordinates`` and a map that measures its features' extent (folium's ``get_bounds``,
+    which ``st_folium`` calls) fails on one.
     """
     import shapely
 
@@ -581,8 +588,8 @@ def groupings_geojson(geography: Any, groupings: Groupings) -> dict[str, Any]:
         if p.a not in units.index or p.b not in units.index:
             continue
         ga, gb = units.geometry[p.a], units.geometry[p.b]
-        line = shapely.intersection(ga.boundary, gb.boundary)
-        if line.is_empty or line.length < 1.0:
+        line = _lines_of(shapely.intersection(ga.boundary, gb.boundary))
+        if line is None or line.length < 1.0:
             line = shapely.LineString([ga.representative_point(), gb.representative_point()])
         geoms.append(line)
         props.append(
@@ -599,14 +606,40 @@ def groupings_geojson(geography: Any, groupings: Groupings) -> dict[str, Any]:
     frame = gpd.GeoDataFrame(props, geometry=geoms, crs=geography.units.crs).to_crs(4326)
     frame["geometry"] = shapely.set_precision(frame.geometry.values, 1e-5)
     for row in frame.itertuples(index=False):
+        line = _lines_of(row.geometry)  # rounding can collapse a short piece
+        if line is None:
+            continue
         features.append(
             {
                 "type": "Feature",
                 "properties": {"kind": row.kind, "share": row.share, "tooltip": row.tooltip},
-                "geometry": shapely.geometry.mapping(row.geometry),
+                "geometry": shapely.geometry.mapping(line),
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _lines_of(geom: Any) -> Any:
+    """The line parts of ``geom``, joined, as a ``LineString`` or ``MultiLineString`` (or None).
+
+    Points, and any empty part, are left out: a border is drawn as lines only.
+    """
+    import shapely
+
+    parts = list(shapely.get_parts(geom))
+    while any(
+        p.geom_type.startswith("Multi") or p.geom_type == "GeometryCollection" for p in parts
+    ):
+        parts = list(shapely.get_parts(parts))
+    lines = [
+        shapely.LineString(p.coords)
+        for p in parts
+        if p.geom_type in ("LineString", "LinearRing") and not p.is_empty
+    ]
+    if not lines:
+        return None
+    # the pieces of one border joined end to end (fewer points; dashes run on along it)
+    return shapely.line_merge(shapely.MultiLineString(lines))
 
 
 def _pair_words(p: PairShare, names: Mapping[str, str]) -> str:
@@ -621,12 +654,66 @@ def _pair_words(p: PairShare, names: Mapping[str, str]) -> str:
     return f"{a} – {b}: {why}"
 
 
+#: The borders' own Leaflet pane, above the unit fills (Leaflet's overlay pane, 400) and the
+#: LA boundary lines of :func:`footprint.map.base_map` (450), below its marks (460).
+BORDERS_PANE = "fp-borders"
+_BORDERS_Z = 455
+
+
+def _borders_pane() -> Any:
+    """A folium element that makes :data:`BORDERS_PANE` on the map its layer is drawn on.
+
+    The unit fills may arrive after the borders (an app serves their geometry as files that
+    the browser fetches), and in a shared pane the later layer covers the earlier: the fills
+    would hide the borders and take the pointer from their tooltips. In a pane of their own
+    the borders stay on top, whatever order the layers arrive in.
+    """
+    import folium
+    from folium.template import Template
+
+    class _Pane(folium.MacroElement):
+        _template = Template(
+            """
+            {% macro script(this, kwargs) %}
+            if (!{{ this.map_name }}.getPane({{ this.pane|tojson }})) {
+                {{ this.map_name }}.createPane({{ this.pane|tojson }}).style.zIndex =
+                    {{ this.z_index|tojson }};
+            }
+            {% endmacro %}
+            """
+        )
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._name = "FpBordersPane"
+            self.pane = BORDERS_PANE
+            self.z_index = _BORDERS_Z
+            self.map_name = ""
+
+        def render(self, **kwargs: Any) -> Any:
+            # the map this layer was added to, however deep (a group in a group in the map)
+            parent = self._parent
+            while parent is not None and not isinstance(parent, folium.Map):
+                parent = getattr(parent, "_parent", None)
+            if parent is None:
+                raise PlanError(
+                    "The firm and open borders layer was drawn outside a map: add it to a "
+                    "folium.Map (for example one from footprint.map.build_map) first"
+                )
+            self.map_name = parent.get_name()
+            return super().render(**kwargs)
+
+    return _Pane()
+
+
 def groupings_layer(
     geography: Any, groupings: Groupings, *, name: str = "Firm and open borders"
 ) -> Any:
     """The borders as a folium layer: always (green), sometimes (orange), never (black) together.
 
-    Add it to a map from :func:`footprint.map.build_map` (``layer.add_to(m)``). Names in
+    Add it to a map from :func:`footprint.map.build_map` (``layer.add_to(m)``). The lines
+    are drawn in a pane of their own (:data:`BORDERS_PANE`) above the unit fills, so that
+    they show, and answer the pointer, even when the fills are drawn after them. Names in
     the tooltips are escaped: a unit name is text, never markup.
     """
     import html
@@ -651,10 +738,17 @@ def groupings_layer(
         return out
 
     group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+    _borders_pane().add_to(group)  # before the lines: their pane must exist when they draw
     folium.GeoJson(
         data,
         name=name,
         style_function=style,
-        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+        # long pairs of names wrap rather than run off the map's edge
+        tooltip=folium.GeoJsonTooltip(
+            fields=["tooltip"],
+            labels=False,
+            style="white-space: normal; min-width: 14em; max-width: 24em;",
+        ),
+        pane=BORDERS_PANE,
     ).add_to(group)
     return group

@@ -8,6 +8,7 @@ order, so select the module.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -15,7 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
-from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, AppDidNotStart, serve_app
+from appserver import (
+    CCG_PATHS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MAP_FRAME,
+    UNASSIGNED_FILL,
+    AppDidNotStart,
+    serve_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -141,3 +150,151 @@ def test_open_the_plan_in_the_drawing(page) -> None:
     page.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     _shot(page, "sweep-03-opened-in-drawing.png")
+
+
+# The borders layer on the map: its Leaflet map, and for one border (a name holding "&",
+# so that the tooltip shows whether a name is escaped once, as text) a point on the line,
+# after centring the map there.
+_BORDER_POINT_JS = """() => {
+    let map = null, borders = null;
+    for (const k of Object.keys(window)) {
+        let v;
+        try { v = window[k]; } catch (e) { continue; }
+        if (v instanceof L.Map) map = v;
+        if (v instanceof L.GeoJSON) {
+            v.eachLayer(l => {
+                const f = l.feature;
+                if (f && f.properties && "kind" in f.properties) borders = v;
+            });
+        }
+    }
+    if (!map || !borders) return null;
+    let target = null;
+    borders.eachLayer(l => {
+        if (!target && l.feature.properties.tooltip.includes("&amp;")) target = l;
+    });
+    if (!target) return null;
+    const points = target.getLatLngs().flat(3);
+    const mid = points[Math.floor(points.length / 2)];
+    map.setView(mid, 10, {animate: false});
+    const p = map.latLngToContainerPoint(mid);
+    return {x: p.x, y: p.y, stored: target.feature.properties.tooltip};
+}"""
+
+_STROKES_JS = """() => {
+    const out = {};
+    document.querySelectorAll(".leaflet-map-pane path").forEach(p => {
+        const k = (p.getAttribute("stroke") || "").toLowerCase();
+        out[k] = (out[k] || 0) + 1;
+    });
+    return out;
+}"""
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_firm_and_open_borders(page) -> None:
+    # 1440 px wide, as a planner's laptop screen (the screenshots of this view are that size)
+    page.set_viewport_size({"width": 1440, "height": 1100})
+    page.get_by_text("Floor sweep and firm groupings", exact=True).first.click()
+    page.get_by_role("tab", name="Firm and open groupings").click()
+    # this tab's own elements: the first tab keeps the sweep's plan map (hidden) when a sweep
+    # was run before
+    panel = page.get_by_role("tabpanel", name="Firm and open groupings")
+    page.get_by_role("button", name="Draw the plans").wait_for(timeout=60_000)
+    plans = _input(page, "Plans to draw")
+    plans.fill("60")
+    plans.press("Tab")
+    seconds = _input(page, "Seconds in all")
+    seconds.fill("40")
+    seconds.press("Tab")
+    page.get_by_role("button", name="Draw the plans").click()
+    # at the app's floor, which opening the 400,000 plan set: 77 footprints there
+    drawn = page.get_by_text(re.compile(r"distinct valid plans of (77|91) footprints")).first
+    drawn.wait_for(timeout=180_000)
+    found = re.search(r"([\d,]+) distinct valid plans of", drawn.inner_text())
+    assert found
+    n_plans = _number(found[1])
+    assert 10 <= n_plans < 200  # fewer than 200: a share of 1 plan shows as 1%, not 0%
+    page.get_by_text("not the probability that a plan is right").first.wait_for()
+    caption = page.get_by_text(re.compile(r"neighbouring pairs: [\d,]+ always together")).first
+    caption.wait_for()
+    counts = re.search(
+        r"([\d,]+) neighbouring pairs: ([\d,]+) always together .*\), ([\d,]+) sometimes, "
+        r"([\d,]+) never",
+        caption.inner_text(),
+    )
+    assert counts, caption.inner_text()
+    total, always, sometimes, never = (_number(x) for x in counts.groups())
+    assert total == always + sometimes + never and sometimes > 0 and never > 0
+
+    # the key: one line sample per kind, with its count and meaning
+    for words in (
+        f"always together ({always:,} pairs)",
+        f"sometimes together ({sometimes:,} pairs): together in some plans and apart in "
+        "others: room to negotiate",
+        f"never together ({never:,} pairs): a footprint boundary in every plan drawn",
+    ):
+        panel.locator("[data-testid=stMarkdownContainer]", has_text=words).first.wait_for()
+
+    # the map: every CCG filled, and one line per neighbouring pair in its kind's colour
+    frame = panel.frame_locator(MAP_FRAME).first
+    frame.locator(CCG_PATHS).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)
+    content = panel.locator(MAP_FRAME).first.element_handle().content_frame()
+    fills = content.eval_on_selector_all(
+        ".leaflet-overlay-pane path", "ps => ps.map(p => (p.getAttribute('fill') || ''))"
+    )
+    assert len(fills) == 211 and UNASSIGNED_FILL not in fills
+    strokes = content.evaluate(_STROKES_JS)
+    assert strokes.get("#1a9850") == always
+    assert strokes.get("#f46d43") == sometimes
+    assert strokes.get("#252525") == never
+
+    # the CCGs open to negotiation, each with the neighbours it sometimes joins and the share
+    heading = page.get_by_text(re.compile(r"CCGs open to negotiation \(\d+ of 211\)")).first
+    heading.wait_for()
+    n_open = _number(re.search(r"\((\d+) of 211\)", heading.inner_text())[1])
+    assert 2 <= n_open <= 211
+    grid = panel.locator("[data-testid=stDataFrame]").last
+    grid.locator("table[role=grid]").wait_for(state="attached", timeout=30_000)
+    assert _number(grid.locator("table[role=grid]").get_attribute("aria-rowcount")) == n_open + 1
+    cells = grid.locator("td[role=gridcell]").all_text_contents()
+    partners = cells[1::2]
+    assert partners, cells
+    share = re.compile(r"NHS [^;]+ \((\d+)%\)")
+    for text in partners:
+        found_shares = share.findall(text)
+        assert found_shares and len(found_shares) == text.count(";") + 1, text
+        # together in some plans, apart in others: strictly between none and all
+        assert all(0 < int(s) < 100 for s in found_shares), text
+
+    panel.locator("[data-testid=stAlertContentSuccess]").last.evaluate(
+        "e => e.scrollIntoView({block: 'start'})"
+    )
+    page.mouse.move(20, 600)
+    page.wait_for_timeout(1000)
+    _shot(page, "groupings-01-map-and-key.png")
+    heading.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1000)
+    _shot(page, "groupings-02-open-ccgs.png")
+
+    # a border's tooltip names the two CCGs as text: "&" shown as "&", markup never run
+    panel.locator("[data-testid=stAlertContentSuccess]").last.evaluate(
+        "e => e.scrollIntoView({block: 'start'})"
+    )
+    point = content.evaluate(_BORDER_POINT_JS)
+    assert point, "no border between CCGs with '&' in a name"
+    page.wait_for_timeout(1000)
+    box = panel.locator(MAP_FRAME).first.bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    tip = frame.locator(".foliumtooltip").first
+    tip.wait_for(timeout=10_000)
+    shown = tip.inner_text().strip()
+    assert shown == html.unescape(point["stored"]) and "&amp;" not in shown and "&" in shown
+    assert re.search(r"together in [\d,]+ of [\d,]+ plans \(\d+%\)|always together: ", shown)
+    page.wait_for_timeout(500)
+    _shot(page, "groupings-03-border-tooltip.png")
+    assert page.blocked == []  # type: ignore[attr-defined]

@@ -193,6 +193,39 @@ def test_markup_in_names_is_escaped_in_the_layer(monkeypatch):
 
 
 @pytest.mark.realdata
+def test_every_real_border_is_a_line_and_the_map_measures_its_extent(dataset):
+    # two CCG boundaries often meet in an edge and a stray point (a GeometryCollection, which
+    # has no coordinates): folium's get_bounds, which st_folium calls, failed on them
+    from footprint.groupings import Groupings, PairShare
+
+    problem = Problem.from_dataset(dataset)
+    pairs = tuple(
+        PairShare(a, b, together=i % 3, plans=2) for i, (a, b) in enumerate(problem.edges)
+    )
+    g = Groupings(
+        constraints=Constraints(),
+        footprints=1,
+        status="optimal",
+        bound=1,
+        plans=2,
+        drawn={"optimiser": 2},
+        walk_steps=0,
+        rejected=0,
+        resolves=0,
+        proven_firm=0,
+        pairs=pairs,
+    )
+    data = groupings_geojson(dataset.geography, g)
+    assert len(data["features"]) == len(pairs) == 540
+    kinds = {f["geometry"]["type"] for f in data["features"]}
+    assert kinds <= {"LineString", "MultiLineString"}
+    m = folium.Map()
+    groupings_layer(dataset.geography, g).add_to(m)
+    (south, west), (north, east) = m.get_bounds()
+    assert 49.8 < south < north < 55.9 and -6.5 < west < east < 1.8  # England
+
+
+@pytest.mark.realdata
 @pytest.mark.slow
 def test_england_300000_whole_la(dataset):
     problem = Problem.from_dataset(dataset)

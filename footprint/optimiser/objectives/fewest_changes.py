@@ -703,10 +703,12 @@ class _Near:
 
 @dataclass(frozen=True)
 class _Try:
-    """One restricted model round a cluster: its repair, what it moves and what it proves.
+    """One restricted model round some broken footprints: its repair, what it moves and
+    what it proves.
 
     ``plan`` maps each node of ``nodes`` to a current name or ``"__new<i>"``; ``proves`` is
-    what every repair of the cluster alone moves at least, min(v_d, d + 1, (e + 1) least).
+    min(the model's bound, the cap it was given, (e + 1) least): what a change holding
+    exactly those broken footprints moves at least (see the note above).
     """
 
     plan: dict[str, str] | None

@@ -7,6 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from ...instance import Instance
 from ...problem import Problem
@@ -19,7 +20,7 @@ from ..construct import attach_leftovers, largest_piece, merge_down, packed_plan
 from ..districting import Cut, CutLoop, Solved, count_rows, cut_loop, footprint_rows
 from ..finish import solver_reasons
 from ..local_search import polish
-from ..state import Plan, groups_of
+from ..state import Plan, groups_of, plan_ok
 from .base import Objective, above_plan, never_negative, plain_gap
 
 
@@ -572,17 +573,38 @@ def must_move(inst: Instance, current: Mapping[str, str], *, by_population: bool
 
 # --- small repairs: the model restricted to the footprints near what breaks a rule -------------
 #
-# Why a restricted model can prove anything: take any valid plan P and the current plan C.
-# Join two footprints whenever a unit moves from one to the other; a group of footprints so
-# joined that holds no broken footprint (and no unplaced unit) can be put back as it was in C,
-# which keeps P valid (each footprint's rules are its own) and moves fewer units. So a best
-# repair only changes groups that hold a broken footprint. In such a group, every footprint
-# lies within m steps (in C's footprint adjacency) of a broken one, m the units the group moves:
-# each moved unit joins its new footprint through a chain of units that are neighbours, and each
-# link of the chain costs one moved unit and one step at most. Hence a plan moving m units
-# changes only footprints within m steps of what is broken, and the model over the footprints
-# within d steps finds every plan moving at most d units: its optimum v_d is proven when
-# v_d <= d + 1, and min(v_d, d + 1) bounds every plan in any case.
+# Why restricted models prove anything. Take a best repair P of the current plan C when every
+# unit has a current footprint, no node is fixed to a name, none is locked and the count has no
+# upper limit (nor a lower one above 1). A footprint of P that keeps none of its name's units
+# moves all of them whatever its name, so take it to have a new name. Join two current
+# footprints when one footprint of P holds units of both; call a class so joined that differs
+# from C a *change*. Then:
+#
+# 1. Every change holds a broken footprint: otherwise putting its footprints back as in C keeps
+#    every footprint valid (each footprint's rules are its own) and moves fewer units.
+# 2. A change is connected in C's footprint adjacency: a footprint of P joining X and Y is in
+#    one piece, and the current footprints of the units along a path inside it link X to Y.
+# 3. A change of f current footprints moves at least f - 1 units: a footprint of P meeting t
+#    current footprints keeps the units of one at most, so moves a unit of each other one, and
+#    joining f footprints into one class takes the t - 1 summed to at least f - 1.
+#
+# So a change moving m units lies within m steps of a broken footprint in it: the model over
+# the footprints within d steps of the broken ones holds every repair moving at most d units
+# (with e new footprints; more move at least (e + 1) x `_least_new`), so its optimum v_d bounds
+# every plan by min(v_d, d + 1), and is proven when v_d <= d + 1.
+#
+# Broken footprints are better repaired apart. The changes of a best repair split the broken
+# footprints into parts T (each in exactly one change), and the repair moves the sum of what
+# its changes move. A change whose broken footprints are exactly T moves at least: 1; |T| - 1,
+# the steps between any two of T and half of T's spanning tree (by 2 and 3); there is no such
+# change if a node of T's is shared with a broken footprint not in T (it would join it); and
+# min(v, d + 1, (e + 1) least) for any d, v the optimum of the model over the footprints within
+# d + 1 - |T| steps of T, never through another broken footprint: moving at most d units, the
+# change has at most d + 1 footprints, |T| of them broken, so each is that near T along a path
+# inside the change. The least sum of such bounds over the ways to split the broken footprints
+# bounds every plan; the parts' repairs, in footprints that do not overlap, together make a
+# valid plan moving the sum of theirs. (With units in no footprint, names fixed or footprints
+# locked, only the model over the footprints within d steps of all broken ones is used.)
 
 
 def _broken_labels(
@@ -611,28 +633,42 @@ def _broken_labels(
     return broken, nodes_of
 
 
-def _label_levels(inst: Instance, current: Mapping[str, str], broken: set[str]) -> dict[str, int]:
-    """Each current footprint's steps from a broken one (or from a unit in no footprint)."""
+def _name_links(inst: Instance, current: Mapping[str, str]) -> dict[str, set[str]]:
+    """The current footprints' adjacency: names with neighbouring units, or sharing a node.
+
+    ``""`` stands for the units in no footprint. Linking names that share a node (a node in
+    pieces) only shortens steps, which every argument above allows.
+    """
     links: dict[str, set[str]] = {}
-    loose = False
+
+    def link(a: str, b: str) -> None:
+        if a != b:
+            links.setdefault(a, set()).add(b)
+            links.setdefault(b, set()).add(a)
+
     for u, nbrs in inst.unit_nbrs.items():
-        a = current.get(u) or ""
-        loose = loose or not a
         for v in nbrs:
-            b = current.get(v) or ""
-            if a != b:
-                links.setdefault(a, set()).add(b)
-    level = {f: 0 for f in broken}
-    if loose:
-        level[""] = 0
+            link(current.get(u) or "", current.get(v) or "")
+    for n in inst.nodes:
+        names = sorted({current.get(u) or "" for u in inst.members[n]})
+        for a, b in pairwise(names):
+            link(a, b)
+    return links
+
+
+def _steps(
+    links: Mapping[str, set[str]], sources: Iterable[str], blocked: Iterable[str] = ()
+) -> dict[str, int]:
+    """Each footprint's steps from the nearest of ``sources``, never through ``blocked``."""
+    level = dict.fromkeys(sources, 0)
+    avoid = set(blocked)
     queue = deque(level)
     while queue:
         f = queue.popleft()
         for g in sorted(links.get(f, ())):
-            if g not in level:
+            if g not in level and g not in avoid:
                 level[g] = level[f] + 1
                 queue.append(g)
-    level.pop("", None)
     return level
 
 
@@ -663,7 +699,267 @@ class _Near:
     plan: Plan | None = None  # in the caller's slot numbers (labels, then new slots)
     value: float = math.inf
     bound: float = 0.0
-    radius: int = 0
+
+
+@dataclass(frozen=True)
+class _Try:
+    """One restricted model round some broken footprints: its repair, what it moves and
+    what it proves.
+
+    ``plan`` maps each node of ``nodes`` to a current name or ``"__new<i>"``; ``proves`` is
+    min(the model's bound, the cap it was given, (e + 1) least): what a change holding
+    exactly those broken footprints moves at least (see the note above).
+    """
+
+    plan: dict[str, str] | None
+    value: float
+    proves: float
+    nodes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Around:
+    """What every restricted model shares: the plan's footprints and what the bound allows."""
+
+    current: Mapping[str, str]
+    nodes_of: Mapping[str, set[str]]
+    loose: frozenset[str]
+    links: Mapping[str, set[str]]
+    by_population: bool
+    least: float
+    provable: bool
+
+
+def _try_near(
+    inst: Instance,
+    run: Run,
+    near: _Around,
+    cluster: frozenset[str],
+    *,
+    reach: int,
+    cap: float,
+    blocked: frozenset[str] = frozenset(),
+) -> _Try | None:
+    """The model over the footprints within ``reach`` steps of ``cluster`` (not through
+    ``blocked``), or None when that is the whole map (the full model's job).
+
+    What it proves is min(its bound, ``cap``, (e + 1) least) with e new footprints offered:
+    as many as ``cap`` needs (or, with no cap, as could pay for the start), 1 to 4.
+    """
+    level = _steps(near.links, cluster, blocked)
+    inside = sorted(f for f, lv in level.items() if lv <= reach and f)
+    keep = set(near.loose if "" in cluster else ()).union(*(near.nodes_of[f] for f in inside))
+    outside = len(near.nodes_of) - len(inside)
+    if len(keep) == len(inst.nodes) or (near.provable and outside < inst.count_lo):
+        return None
+    current = near.current
+    sub = _within(inst, keep, outside)
+    start = _undo_search(sub, current, inside, by_population=near.by_population)
+    want = cap
+    if start is not None and not math.isfinite(cap):
+        cost = _moves(sub, current, inside, by_population=near.by_population)
+        want = sum(cost(k, g) for k, g in groups_of(start).items())
+    extra = 1
+    if near.least > 0 and math.isfinite(want):
+        extra = min(4, max(1, math.ceil(want / near.least) - 1))
+    solved, slots = solve_slots(
+        sub,
+        run,
+        current={u: current[u] for n in keep for u in inst.members[n] if current.get(u)},
+        labels=inside,
+        by_population=near.by_population,
+        extra=extra,
+        start=start,
+    )
+    run.stages.append(
+        {
+            "stage": f"fewest changes near {len(cluster)} broken footprint(s): {reach} step(s)",
+            "footprints": len(inside),
+            "nodes": len(keep),
+            "status": solved.status,
+            "objective": solved.value,
+            "bound": solved.bound,
+        }
+    )
+    proves = 0.0
+    if near.provable:
+        if solved.status == "infeasible":
+            least_v = math.inf
+        elif solved.bound is not None and math.isfinite(solved.bound):
+            least_v = math.ceil(solved.bound - 1e-6)  # units: a whole number
+        elif solved.status == "optimal" and solved.value is not None:
+            least_v = solved.value
+        else:
+            least_v = 0.0
+        proves = min(least_v, cap, (extra + 1) * near.least)
+    plan = None if solved.plan is None else {n: slots[k] for n, k in solved.plan.items()}
+    value = math.inf if solved.value is None or plan is None else solved.value
+    return _Try(plan, value, proves, frozenset(keep))
+
+
+def _joined(
+    inst: Instance, current: Mapping[str, str], labels: list[str], tries: list[_Try]
+) -> Plan | None:
+    """The current plan with each cluster's repair in place (None if two overlap).
+
+    Each repair's new footprints take slot numbers of their own, after ``labels``.
+    """
+    index = {f: i for i, f in enumerate(labels)}
+    plan: Plan = {}
+    fresh = len(labels)
+    for t in tries:
+        assert t.plan is not None
+        if any(n in plan for n in t.plan):
+            return None
+        new: dict[str, int] = {}
+        for n, name in sorted(t.plan.items()):
+            if name in index:
+                plan[n] = index[name]
+            else:
+                if name not in new:
+                    new[name], fresh = fresh, fresh + 1
+                plan[n] = new[name]
+    for n in inst.nodes:
+        if n not in plan:
+            plan[n] = index[current[inst.members[n][0]]]
+    return plan
+
+
+def _first_bounds(inst: Instance, broken: list[str], near: _Around) -> list[float]:
+    """What a change holding exactly the broken footprints of each bit mask moves at least.
+
+    It is connected and holds them (2 in the note above), so it moves at least (3) their
+    number less one, the steps between any two, and half their spanning tree's steps; and
+    it cannot hold them without a broken footprint sharing a node with one of them.
+    """
+    n = len(broken)
+    far = [_steps(near.links, [b]) for b in broken]
+    dist = [[far[i].get(b, math.inf) for b in broken] for i in range(n)]
+    pos = {b: i for i, b in enumerate(broken)}
+    shared = {
+        frozenset(pos[f] for f in names)
+        for names in ({near.current.get(u) or "" for u in inst.members[m]} for m in inst.nodes)
+        if len(names) > 1 and names <= set(pos)
+    }
+    out = [0.0]
+    for mask in range(1, 1 << n):
+        members = [i for i in range(n) if mask >> i & 1]
+        if any(not group <= set(members) and group & set(members) for group in shared):
+            out.append(math.inf)
+            continue
+        widest = max(dist[i][j] for i in members for j in members)
+        if widest == math.inf:  # no change reaches from one to another
+            out.append(math.inf)
+            continue
+        tree, reached, left = 0.0, {members[0]}, set(members[1:])
+        while left:  # Prim's spanning tree over the steps between them
+            j = min(left, key=lambda j: (min(dist[i][j] for i in reached), j))
+            tree += min(dist[i][j] for i in reached)
+            reached.add(j)
+            left.discard(j)
+        out.append(max(1.0, len(members) - 1.0, widest, math.ceil(tree / 2)))
+    return out
+
+
+def _cheapest_split(n: int, lb: list[float]) -> tuple[float, list[int]]:
+    """The least sum of ``lb`` over the ways to split n broken footprints (bit masks)."""
+    full = (1 << n) - 1
+    best = [0.0] + [math.inf] * full
+    pick = [0] * (full + 1)
+    for s in range(1, full + 1):
+        low = s & -s
+        rest = s ^ low
+        sub = rest
+        while True:
+            t = sub | low
+            v = lb[t] + best[s ^ t]
+            if v < best[s]:
+                best[s], pick[s] = v, t
+            if sub == 0:
+                break
+            sub = (sub - 1) & rest
+    parts, s = [], full
+    while s and pick[s]:
+        parts.append(pick[s])
+        s ^= pick[s]
+    return best[full], parts
+
+
+#: the most broken footprints split into parts (3^n sums over the ways to split them)
+MOST_SPLIT = 9
+
+
+@dataclass
+class _Split:
+    """The split search: each part's bound, deepest model, best repair, and whether settled."""
+
+    lb: list[float]
+    depth: dict[int, int]
+    tries: dict[int, _Try]
+    settled: set[int]
+
+
+def _split_repair(
+    inst: Instance, run: Run, near: _Around, broken: list[str], stop: float
+) -> tuple[float, list[_Try] | None]:
+    """Bound every plan by splitting the broken footprints into parts, each repaired alone.
+
+    A best repair's changes split the broken footprints into parts, each moving at least
+    what a change holding exactly that part must (see the note above): the least sum over
+    the ways to split bounds every plan. The split reaching that least is looked at again,
+    each unsettled part's model widened just enough to raise its bound by one, until a
+    repair made of its parts' repairs meets the bound, or time is short.
+    """
+    n = len(broken)
+    sp = _Split(_first_bounds(inst, broken, near), {}, {}, set())
+    bound, best, best_value = 0.0, None, math.inf
+    while True:
+        least, parts = _cheapest_split(n, sp.lb)
+        if math.isfinite(least):  # (some split is always finite: a guard)
+            bound = max(bound, least)
+        tries = [sp.tries.get(p) for p in parts]
+        nodes = [m for t in tries if t is not None for m in t.nodes]
+        if all(tries) and len(nodes) == len(set(nodes)):
+            value = sum(t.value for t in tries if t is not None)
+            if value < best_value:
+                best, best_value = [t for t in tries if t is not None], value
+        todo = [p for p in parts if p not in sp.settled]
+        if best_value - bound <= 1e-6 or not todo or time.perf_counter() >= stop:
+            return bound, best
+        for p in sorted(todo, key=lambda p: (p.bit_count(), p)):
+            if time.perf_counter() >= stop:
+                break
+            _widen(inst, run, near, broken, sp, p)
+
+
+def _widen(inst: Instance, run: Run, near: _Around, broken: list[str], sp: _Split, p: int) -> None:
+    """Solve part ``p``'s model deep enough to raise its bound by one (or settle it).
+
+    A change holding exactly the part's t broken footprints and moving at most d units has
+    at most d + 1 footprints, so it lies within d + 1 - t steps of them, never through
+    another broken one: that model's optimum v bounds the part by min(v, d + 1).
+    """
+    size = p.bit_count()
+    d = max(sp.depth.get(p, -1) + 1, size - 1, int(sp.lb[p]))
+    part = frozenset(b for i, b in enumerate(broken) if p >> i & 1)
+    t = _try_near(
+        inst,
+        run,
+        near,
+        part,
+        reach=d + 1 - size,
+        cap=d + 1,
+        blocked=frozenset(broken) - part,
+    )
+    if t is None:
+        sp.settled.add(p)
+        return
+    sp.depth[p] = d
+    sp.lb[p] = max(sp.lb[p], t.proves)
+    if t.plan is not None and (p not in sp.tries or t.value < sp.tries[p].value):
+        sp.tries[p] = t
+    if t.value - sp.lb[p] <= 1e-6 or t.proves < d + 1:
+        sp.settled.add(p)  # proven for the part, or its model could not prove more
 
 
 def _near_repair(
@@ -675,69 +971,55 @@ def _near_repair(
     by_population: bool,
     least: float,
 ) -> _Near:
-    """Repairs that change only the footprints within d steps of a broken one, d widened.
+    """Repairs near what breaks a rule, and the bound their models prove, in at most 80%
+    of the time left (the rest is the full model's).
 
-    Each restricted model is small (a handful of footprints), so plans broken by a few
-    moves are repaired in seconds. With units counted and no upper count, the argument
-    above bounds every plan: ``min(v_d, d + 1, 2 * least)`` (one new footprint offered);
-    d grows until that meets the best value, the whole map is reached, or time is short.
+    With at most `MOST_SPLIT` broken footprints and the conditions of the note above, the
+    broken footprints are split into parts; otherwise (or when that finds no plan) the model
+    over the footprints within d steps of all of them is widened, d = 1, 2, ...
     """
     broken, nodes_of = _broken_labels(inst, current)
-    loose = {n for n in inst.nodes if not any(current.get(u) for u in inst.members[n])}
+    loose = frozenset(n for n in inst.nodes if not any(current.get(u) for u in inst.members[n]))
     if not broken and not loose:
         return _Near(
             plan={n: labels.index(current[inst.members[n][0]]) for n in inst.nodes},
             value=0.0,
             bound=0.0,
         )
-    level = _label_levels(inst, current, broken)
     provable = not by_population and inst.count_hi is None
-    near, index = _Near(), {f: i for i, f in enumerate(labels)}
-    stop = time.perf_counter() + 0.5 * max(run.left(), 0.0)
-    d = 1
-    while time.perf_counter() < stop:
-        inside = sorted(f for f, lv in level.items() if lv <= d)
-        keep = loose.union(*(nodes_of[f] for f in inside))
-        outside = len(nodes_of) - len(inside)
-        if len(keep) == len(inst.nodes) or (provable and outside < inst.count_lo):
-            break  # the whole map: the full model's job
-        sub = _within(inst, keep, outside)
-        sub_run = replace(run, deadline=stop)
-        solved, slots = solve_slots(
-            sub,
-            sub_run,
-            current={u: current[u] for n in keep for u in inst.members[n] if current.get(u)},
-            labels=inside,
-            by_population=by_population,
-            extra=1,
-            start=_undo_search(sub, current, inside, by_population=by_population),
-        )
-        run.stages.append(
-            {
-                "stage": f"fewest changes near what breaks a rule: {d} step(s)",
-                "footprints": len(inside),
-                "nodes": len(keep),
-                "status": solved.status,
-                "objective": solved.value,
-                "bound": solved.bound,
-            }
-        )
-        if solved.plan is not None and solved.value is not None and solved.value < near.value:
-            plan = {n: index[current[inst.members[n][0]]] for n in inst.nodes if n not in keep}
-            fresh = len(labels)
-            for n, k in solved.plan.items():
-                plan[n] = index.get(slots[k], fresh)
-            near.plan, near.value = plan, solved.value
-        if provable:
-            seen = {"optimal": solved.value, "infeasible": math.inf}.get(
-                solved.status, solved.bound
-            )
-            if seen is not None:
-                near.bound = max(near.bound, min(seen, d + 1, 2 * least))
-        near.radius = d
-        if near.value - near.bound <= 1e-6:
-            break
-        d += 1
+    around = _Around(
+        current, nodes_of, loose, _name_links(inst, current), by_population, least, provable
+    )
+    stop = time.perf_counter() + 0.8 * max(run.left(), 0.0)
+    sub_run = replace(run, deadline=stop)
+    near = _Near()
+    tries: list[_Try] | None = None
+    if (
+        provable
+        and not loose
+        and not inst.fixed_name
+        and not inst.locked_plan
+        and inst.count_lo <= 1
+        and len(broken) <= MOST_SPLIT
+    ):
+        near.bound, tries = _split_repair(inst, sub_run, around, sorted(broken), stop)
+    if tries is None:
+        everything = frozenset(broken | ({""} if loose else set()))
+        d = 1
+        while time.perf_counter() < stop:
+            t = _try_near(inst, sub_run, around, everything, reach=d, cap=d + 1)
+            if t is None:
+                break
+            near.bound = max(near.bound, t.proves)
+            if t.plan is not None and (tries is None or t.value < tries[0].value):
+                tries = [t]
+            if tries is not None and tries[0].value - near.bound <= 1e-6:
+                break
+            d += 1
+    if tries:
+        plan = _joined(inst, current, labels, tries)
+        if plan is not None and (len(tries) == 1 or plan_ok(inst, plan)):
+            near.plan, near.value = plan, sum(t.value for t in tries)
     return near
 
 
@@ -790,14 +1072,18 @@ def _fewest_changes(
         inst, run, current=current, labels=labels, by_population=by_population, least=least
     )
     cost = _moves(inst, current, labels, by_population=by_population)
-    if near.plan is not None and (
-        start is None or near.value < sum(cost(k, g) for k, g in groups_of(start).items())
-    ):
-        start = near.plan
+    held = math.inf if start is None else sum(cost(k, g) for k, g in groups_of(start).items())
+    if near.plan is not None and near.value < held:
+        start, held = near.plan, near.value
     known = max(must, near.bound)  # the best bound proven so far on every plan
-    if start is not None and near.plan is start and near.value - known <= 1e-6:
+    if (
+        start is not None
+        and held - known <= 1e-6
+        and (start is near.plan or (held > 0 and not inst.fixed_name and plan_ok(inst, start)))
+    ):  # proven already: the full model could not move fewer (a plan moving nothing still
+        # goes to it, which says so when it is too large to build)
         names = labels + [f"__new{i}" for i in range(max(start.values(), default=0) + 1)]
-        return done("optimal", start, value=near.value, bound=known, slot_names=names)
+        return done("optimal", start, value=held, bound=known, slot_names=names)
     used = max(start.values()) + 1 - len(labels) if start else 0
     extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
     while True:

@@ -1079,9 +1079,9 @@ def _fewest_changes(
     if (
         start is not None
         and held - known <= 1e-6
-        and (start is near.plan or (held > 0 and not inst.fixed_name and plan_ok(inst, start)))
-    ):  # proven already: the full model could not move fewer (a plan moving nothing still
-        # goes to it, which says so when it is too large to build)
+        and (start is near.plan or (not inst.fixed_name and plan_ok(inst, start)))
+    ):  # proven already: the full model could not move fewer (a current plan that keeps
+        # every rule is returned at once, moving nothing)
         names = labels + [f"__new{i}" for i in range(max(start.values(), default=0) + 1)]
         return done("optimal", start, value=held, bound=known, slot_names=names)
     used = max(start.values()) + 1 - len(labels) if start else 0

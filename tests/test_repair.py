@@ -120,6 +120,20 @@ def _proven(p: Problem, floor: int) -> dict[str, str]:
     return dict(r.assignment)
 
 
+def _repaired_honestly(p: Problem, c: Constraints, current, parts):
+    """The repair of ``current``, held to brute force over the valid ``parts``: valid, what it
+    reports is what its plan moves, its bound never above the truth, optimal only when it is."""
+    r = optimise(p, c, current=current)
+    best = least_moves(parts, current)
+    assert r.ok, r.reasons
+    assert validate_plan(p, dict(r.assignment), c, current=current) == []
+    assert r.objective_value == moved(r, current)
+    assert r.bound is not None and r.bound <= best + 1e-6
+    if r.status == "optimal":
+        assert r.objective_value == best
+    return r
+
+
 @pytest.mark.slow
 def test_small_repairs_on_tiny_grids_match_brute_force() -> None:
     within, cases = 0, 0
@@ -133,19 +147,10 @@ def test_small_repairs_on_tiny_grids_match_brute_force() -> None:
         parts = valid_parts(p, c)
         for k in range(1, 9):
             current = break_plan(p, plan, k, rng)
-            r = optimise(p, c, current=current)
-            best = least_moves(parts, current)
-            assert r.ok, r.reasons
-            assert validate_plan(p, dict(r.assignment), c, current=current) == []
-            # what it reports is what the plan moves; its bound never above the truth
-            assert r.objective_value == moved(r, current)
-            assert r.bound is not None and r.bound <= best + 1e-6
-            if r.status == "optimal":
-                assert r.objective_value == best
+            r = _repaired_honestly(p, c, current, parts)
             cases += 1
             within += r.objective_value <= k
-    print(f"tiny grids: {within} of {cases} repairs move at most k units")
-    assert within >= 0.9 * cases
+    assert within >= 0.9 * cases, f"tiny grids: {within} of {cases} repairs move at most k units"
 
 
 @pytest.mark.slow
@@ -164,18 +169,10 @@ def test_repairs_of_far_apart_breaks_on_a_strip_match_brute_force() -> None:
         rng = random.Random(seed)
         for k in (2, 3, 4, 5):
             current = break_plan(p, plan, k, rng)
-            r = optimise(p, c, current=current)
-            best = least_moves(parts, current)
-            assert r.ok, r.reasons
-            assert validate_plan(p, dict(r.assignment), c, current=current) == []
-            assert r.objective_value == moved(r, current)
-            assert r.bound is not None and r.bound <= best + 1e-6
-            if r.status == "optimal":
-                assert r.objective_value == best
+            r = _repaired_honestly(p, c, current, parts)
             cases += 1
             proven += r.status == "optimal"
-    print(f"strips: {proven} of {cases} repairs proven")
-    assert proven >= 0.75 * cases
+    assert proven >= 0.75 * cases, f"strips: {proven} of {cases} repairs proven"
 
 
 @pytest.mark.realdata
@@ -185,7 +182,7 @@ def test_small_repairs_of_the_300k_la_off_optimum(dataset) -> None:
     r0 = optimise(p, Constraints(min_population=300_000, la_rule="off", time_limit=180))
     assert r0.status == "optimal" and r0.objective_value == 125
     plan = dict(r0.assignment)
-    within, proven = 0, 0
+    within, proven, seen = 0, 0, []
     for k in range(1, 9):
         current = break_plan(p, plan, k, random.Random(k))
         c = Constraints(
@@ -198,7 +195,6 @@ def test_small_repairs_of_the_300k_la_off_optimum(dataset) -> None:
         assert r.bound is not None and r.bound <= r.objective_value + 1e-6
         within += r.objective_value <= k
         proven += r.status == "optimal"
-        print(f"k={k}: {r.objective_value:g} moved, bound {r.bound:g}, {r.status}")
-    print(f"England 300,000 LA off: {within} of 8 repairs move at most k ({proven} proven)")
-    assert within >= 6
-    assert proven >= 6  # the broken footprints repaired and bounded part by part
+        seen.append(f"k={k}: {r.objective_value:g} moved, bound {r.bound:g}, {r.status}")
+    assert within >= 6, seen
+    assert proven >= 6, seen  # the broken footprints repaired and bounded part by part

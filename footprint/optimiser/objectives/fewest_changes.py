@@ -695,7 +695,7 @@ def _near_repair(
     near, index = _Near(), {f: i for i, f in enumerate(labels)}
     stop = time.perf_counter() + 0.5 * max(run.left(), 0.0)
     d = 1
-    while time.perf_counter() < stop:
+    while time.perf_counter() < stop and not run.cancelled():
         inside = sorted(f for f, lv in level.items() if lv <= d)
         keep = loose.union(*(nodes_of[f] for f in inside))
         outside = len(nodes_of) - len(inside)

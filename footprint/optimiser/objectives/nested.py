@@ -274,6 +274,8 @@ def _run_level(
         problem,
         rules.replace(time_limit=round(seconds, 3)),
         progress=lambda message: run.say(f"{label}: {message}"),
+        # the level's run hears the Cancel too (and leaves it watched for the loops after it)
+        cancel=run.cancel,
     )
     run.logs.append(f"===== {label} =====\n{out.log}")
     run.stages.append(

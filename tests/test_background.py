@@ -353,11 +353,12 @@ def test_cancel_during_the_packing_keeps_its_start_and_starts_no_model() -> None
     cancel, progress, said = _cancel_at("Bounding the number of footprints")
     res = optimise(GRID_MOST, GRID_MOST_RULES, progress=progress, cancel=cancel)
     assert cancel.is_set()
-    # HiGHS stopped at once and kept the greedy packing it was started from: a valid plan
-    # of 5, the most the population allows, and nothing else was started
+    # HiGHS stopped at its first look (measured: at once, keeping the greedy packing it was
+    # started from, unproven) and nothing else was started: a valid plan of 5 footprints,
+    # the most the population allows, called optimal only if the packing was proven
     packing = next(s for s in res.stages if s["stage"] == "count bound (set packing)")
-    assert packing["status"] == "feasible"
-    assert res.status == "feasible" and res.footprints == 5
+    assert packing["status"] in ("feasible", "optimal")
+    assert res.status == packing["status"] and res.footprints == 5
     assert not validate_plan(GRID_MOST, res.assignment, GRID_MOST_RULES)
     assert not any("solve 1" in str(s["stage"]) for s in res.stages)
     assert "too little time left for the model; keeping the best plan." in said[-2]
@@ -386,3 +387,24 @@ def test_cancel_once_a_plan_is_held_keeps_it_and_starts_no_model() -> None:
     assert not validate_plan(GRID_MOST, res.assignment, GRID_MOST_RULES)
     assert res.compactness_gap is None
     assert not any("solve 1" in str(s["stage"]) for s in res.stages)
+
+
+def test_a_nested_run_cancelled_between_its_levels_says_so_and_tries_no_other_route() -> None:
+    p = grid(6, 6, seed=1)
+    c = Constraints(
+        objective="nested",
+        min_population=1500,
+        cluster_min_population=300,
+        cluster_max_population=1000,
+        la_rule="off",
+        time_limit=60,
+    )
+    assert optimise(p, c).status == "optimal"
+    cancel, progress, said = _cancel_at("Top level: Finished")
+    res = optimise(p, c, progress=progress, cancel=cancel)
+    assert cancel.is_set()
+    assert res.status == "no-solution" and not res.assignment
+    assert res.reasons == ("the run was cancelled before a plan was found",)
+    # the level's own run heard the Cancel, and the clusters-first route was not started
+    assert any(m.startswith("Clusters in FP01: Finished: no-solution") for m in said)
+    assert not any(m.startswith(("A footprint of that plan", "Clusters:")) for m in said)

@@ -122,6 +122,13 @@ def _most_footprints(inst: Instance, run: Run, problem: Problem, done: Done) -> 
             bound=top.bound,
             levels=levels,
         )
+    if run.cancelled():  # the division stopped, not failed: no other route is tried
+        return done(
+            "no-solution",
+            None,
+            reasons=("the run was cancelled before a plan was found",),
+            bound=top.bound,
+        )
     run.say("A footprint of that plan cannot be divided into clusters; planning clusters first…")
     first = _clusters_then_footprints(problem, run)
     if isinstance(first, OptimiseResult):

@@ -232,3 +232,179 @@ def test_one_run_per_owner_found_again_and_collected_once() -> None:
     third, new = reg.start("browser-1", STRIP, STRIP_RULES)
     assert new and third is not first
     third.wait(60)
+
+
+# --- Cancel heard inside the run's own loops (constructions, packing, model building) --------
+
+
+def _cancelled_in_this_thread(test):  # type: ignore[no-untyped-def]
+    """Run ``test(event)`` with ``event`` watched as this thread's Cancel, then unwatch it."""
+    from footprint import _cancel
+
+    event = threading.Event()
+    _cancel.watch(event)
+    try:
+        return test(event)
+    finally:
+        _cancel.watch(None)
+
+
+def _instance(problem: Problem, rules: Constraints):  # type: ignore[no-untyped-def]
+    from footprint.feasibility import prepare
+
+    inst, _checks = prepare(problem, rules)
+    assert inst is not None
+    return inst
+
+
+def test_growing_footprints_stops_when_the_run_is_cancelled() -> None:
+    from footprint.optimiser.construct import grown_plan
+    from footprint.optimiser.state import plan_ok
+
+    inst = _instance(grid(10, 10, seed=2), Constraints(min_population=600, la_rule="off"))
+
+    def grow(event: threading.Event) -> tuple[object, object]:
+        whole = grown_plan(inst, target=600, until=time.perf_counter() + 600)
+        event.set()
+        return whole, grown_plan(inst, target=600, until=time.perf_counter() + 600)
+
+    whole, cancelled = _cancelled_in_this_thread(grow)
+    assert whole is not None and plan_ok(inst, whole)  # the same call, not cancelled, plans
+    assert cancelled is None
+
+
+def test_attaching_and_merging_stop_when_the_run_is_cancelled() -> None:
+    from footprint.optimiser.construct import attach_leftovers, merge_down
+    from footprint.optimiser.state import plan_ok
+
+    # 400 units from four seeds in the corners: hundreds of nodes to attach, many merges
+    problem = grid(20, 20, seed=4)
+    inst = _instance(problem, Constraints(min_population=600, la_rule="off"))
+    seeds = [frozenset({inst.node_of[c]}) for c in ("r0c0", "r0c19", "r19c0", "r19c19")]
+    singles = {n: k for k, n in enumerate(inst.nodes)}
+
+    def build(event: threading.Event) -> list[object]:
+        done = [attach_leftovers(inst, seeds), merge_down(inst, singles, None)]
+        event.set()
+        return [*done, attach_leftovers(inst, seeds), merge_down(inst, singles, None)]
+
+    attached, merged, attached_cancelled, merged_cancelled = _cancelled_in_this_thread(build)
+    assert attached is not None and plan_ok(inst, attached)
+    assert merged is not None and plan_ok(inst, merged)
+    assert attached_cancelled is None and merged_cancelled is None
+
+
+def test_a_cancelled_run_does_not_finish_building_a_model_nor_hand_one_over() -> None:
+    from footprint.optimiser.budget import Run
+
+    cancel = threading.Event()
+    run = Run(STRIP_RULES, lambda _m: None, time.perf_counter() + 600, cancel=cancel)
+    # a build 10 % done after 1 s is 10 s in all, and its handover up to 22 s more
+    started = time.perf_counter() - 1.0
+    assert run.build_fits(started, started, 0.1, available=500.0)
+    assert not run.build_fits(started, started, 0.1, available=20.0)
+    assert run.projected > 30.0
+    # its variables, made first, took half of that second: 5.5 s to build, 12 s to hand over
+    assert run.build_fits(started, started + 0.5, 0.1, available=20.0)
+    assert 17.0 < run.projected < 19.0
+    cancel.set()
+    now = time.perf_counter()
+    assert not run.build_fits(now, now, 0.5, available=500.0)
+
+
+def test_a_model_whose_handover_would_pass_the_deadline_is_not_started() -> None:
+    from footprint.optimiser.budget import Run
+
+    run = Run(STRIP_RULES, lambda _m: None, time.perf_counter() + 5.0)
+    m = Model("slow to build", maximise=True)
+    v = m.binary("v")
+    m.add([(v, 1.0)], "<=", 1)
+    m.objective([(v, 1.0)])
+    m.created -= 60.0  # as if building it had taken a minute: its handover needs more than 5 s
+    out = run.solve(m, "a model built slowly")
+    assert out.status == "no-solution" and not out.values
+    assert run.stages[-1]["status"] == "not started"
+    assert "handing it over" in str(run.stages[-1]["reason"])
+    # the same model built in a moment is solved
+    m.created = time.perf_counter()
+    assert run.solve(m, "a model built at once").status == "optimal"
+
+
+#: max-footprints on a grid: 351 floor sets packed (5 footprints, proven), then the
+#: compactness model
+GRID_MOST = grid(5, 5, seed=5)
+GRID_MOST_RULES = Constraints(min_population=500, la_rule="off", time_limit=300)
+
+
+def _cancel_at(words: str):  # type: ignore[no-untyped-def]
+    """A Cancel and a progress callback that sets it when the run says ``words``."""
+    cancel = threading.Event()
+    said: list[str] = []
+
+    def progress(message: str) -> None:
+        said.append(message)
+        if message.startswith(words):
+            cancel.set()
+
+    return cancel, progress, said
+
+
+def test_cancel_during_the_packing_keeps_its_start_and_starts_no_model() -> None:
+    cancel, progress, said = _cancel_at("Bounding the number of footprints")
+    res = optimise(GRID_MOST, GRID_MOST_RULES, progress=progress, cancel=cancel)
+    assert cancel.is_set()
+    # HiGHS stopped at its first look (measured: at once, keeping the greedy packing it was
+    # started from, unproven) and nothing else was started: a valid plan of 5 footprints,
+    # the most the population allows, called optimal only if the packing was proven
+    packing = next(s for s in res.stages if s["stage"] == "count bound (set packing)")
+    assert packing["status"] in ("feasible", "optimal")
+    assert res.status == packing["status"] and res.footprints == 5
+    assert not validate_plan(GRID_MOST, res.assignment, GRID_MOST_RULES)
+    assert not any("solve 1" in str(s["stage"]) for s in res.stages)
+    assert "too little time left for the model; keeping the best plan." in said[-2]
+
+
+def test_a_run_cancelled_with_no_plan_says_it_was_cancelled_not_out_of_time() -> None:
+    from footprint.optimiser.budget import Run
+    from footprint.optimiser.finish import solver_reasons
+
+    cancel = threading.Event()
+    run = Run(STRIP_RULES, lambda _m: None, time.perf_counter() + 600, cancel=cancel)
+    assert "within the time limit of 20 s" in solver_reasons("no-solution", run)[0]
+    cancel.set()
+    assert solver_reasons("no-solution", run) == ("the run was cancelled before a plan was found",)
+
+
+def test_cancel_once_a_plan_is_held_keeps_it_and_starts_no_model() -> None:
+    full = optimise(GRID_MOST, GRID_MOST_RULES)
+    assert full.status == "optimal" and full.footprints == 5
+    assert any("solve 1" in str(s["stage"]) for s in full.stages)
+    cancel, progress, _said = _cancel_at("5 footprints is the proven largest number")
+    res = optimise(GRID_MOST, GRID_MOST_RULES, progress=progress, cancel=cancel)
+    assert cancel.is_set()
+    # the packed plan, checked by the validator: its count is proven, its compactness not
+    assert res.status == "optimal" and res.footprints == 5
+    assert not validate_plan(GRID_MOST, res.assignment, GRID_MOST_RULES)
+    assert res.compactness_gap is None
+    assert not any("solve 1" in str(s["stage"]) for s in res.stages)
+
+
+def test_a_nested_run_cancelled_between_its_levels_says_so_and_tries_no_other_route() -> None:
+    p = grid(6, 6, seed=1)
+    c = Constraints(
+        objective="nested",
+        min_population=1500,
+        cluster_min_population=300,
+        cluster_max_population=1000,
+        la_rule="off",
+        time_limit=60,
+    )
+    assert optimise(p, c).status == "optimal"
+    cancel, progress, said = _cancel_at("Top level: Finished")
+    res = optimise(p, c, progress=progress, cancel=cancel)
+    assert cancel.is_set()
+    assert res.status == "no-solution" and not res.assignment
+    assert res.reasons == ("the run was cancelled before a plan was found",)
+    # the level's own run heard the Cancel, and the clusters-first route was not started
+    assert any(m.startswith("Clusters in FP01: Finished: no-solution") for m in said)
+    assert not any(m.startswith(("A footprint of that plan", "Clusters:")) for m in said)

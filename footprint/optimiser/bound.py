@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Mapping
 
+from .. import _cancel
 from .._sets import TooManySets, floor_sets
 from ..instance import Instance, partners
 from ..solver import Model
@@ -78,13 +79,16 @@ def bridged_sets(inst: Instance, sets: list[frozenset[str]]) -> list[frozenset[s
     """Floor sets whose nodes are in pieces replaced by the same sets joined up (if valid).
 
     The sets bound the count as they are (every footprint holds one); to build
-    plans from them a set holding a node in pieces needs the path between them.
+    plans from them a set holding a node in pieces needs the path between them. A
+    cancelled run gets those joined so far (fewer starts for a plan, never a wrong one).
     """
     split = split_nodes(inst)
     if not split:
         return sets
     out: set[frozenset[str]] = set()
-    for s in sets:
+    for i, s in enumerate(sets):
+        if i % 256 == 255 and _cancel.asked():
+            break  # each set in pieces costs a search over the units: those done so far
         if s & split and len(inst.unit_components(s)) > 1:
             joined = bridge_pieces(inst, s)
             if joined is not None and inst.footprint_ok(joined):
@@ -116,7 +120,12 @@ def packing_bound(
             deadline=t0 + seconds,
         )
     except TooManySets as exc:
-        run.say(f"Too many candidate sets to bound the count exactly ({exc}); solving directly.")
+        if run.cancelled():
+            run.say("Cancelled while listing the candidate sets.")
+        else:
+            run.say(
+                f"Too many candidate sets to bound the count exactly ({exc}); solving directly."
+            )
         run.stages.append(
             {
                 "stage": "floor sets",
@@ -130,6 +139,8 @@ def packing_bound(
     )
     if not sets:
         return 0, [], True, []
+    if run.cancelled():
+        return None
     if huge and SECONDS_PER_VAR * len(sets) > 0.5 * run.left():
         # one variable per set: on a large map a packing that cannot be built in the time
         # left would overrun the limit (the plan is grown from seeds instead)

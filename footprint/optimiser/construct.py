@@ -7,12 +7,16 @@ import random
 import time
 from collections.abc import Iterable, Mapping
 
+from .. import _cancel
 from .._recombine import three_into_two
 from ..instance import Instance
 from ..solver import Model
 from .bound import apart_map, bridged_sets, greedy_packing, pack_sets, sets_by_node, split_nodes
 from .budget import Run
 from .state import Plan, PlanState, groups_of, hub_cost, plan_ok
+
+#: nodes attached between two looks at the run's Cancel
+_CANCEL_EVERY = 256
 
 
 def packed_plan(
@@ -28,6 +32,8 @@ def packed_plan(
     cover: set[str] = set(split)
     candidates = list(candidates)
     for _round in range(6 if candidates else 0):
+        if run.cancelled():
+            return None
         candidates += _widened(inst, candidates, cover)
         repacked = pack_sets(
             inst, run, candidates, cover=frozenset(cover), small=inst.cap is not None
@@ -78,7 +84,7 @@ def grown_plan(inst: Instance, *, target: float, until: float) -> Plan | None:
             # seeds a footprint of its own on the next round
             stuck: set[str] = set()
             plan = _grown_once(inst, target=goal, until=until, first=first, stuck=stuck)
-            if plan is not None or time.perf_counter() > until:
+            if plan is not None or time.perf_counter() > until or _cancel.asked():
                 return plan
             if not stuck - set(first):
                 break
@@ -156,7 +162,7 @@ def _grown_once(
     for seed in first + sorted(inst.nodes, key=lambda n: (inst.xy[n][1], inst.xy[n][0], n)):
         if seed in plan or seed in tried:
             continue
-        if time.perf_counter() > until:
+        if time.perf_counter() > until or _cancel.asked():
             return None
         members, pop = _grow_from(inst, seed, plan, goal=goal, apart_of=apart_of)
         if pop >= inst.floor:
@@ -175,15 +181,24 @@ def _grown_once(
     return merge_down(inst, grown, None)
 
 
-def grown_in_time(inst: Instance, run: Run, *, target: float) -> Plan | None:
-    """`grown_plan` within the time left, reported as a stage."""
+def grown_in_time(
+    inst: Instance, run: Run, *, target: float, why: str = "the map is too large for the full model"
+) -> Plan | None:
+    """`grown_plan` within the time left, reported as a stage (``why`` says why it is used)."""
     t = time.perf_counter()
-    run.say("Growing footprints one at a time (the map is too large for the full model)…")
-    plan = grown_plan(inst, target=target, until=run.deadline - 0.5)
+    run.say(f"Growing footprints one at a time ({why})…")
+    until = run.deadline - 0.5
+    plan = grown_plan(inst, target=target, until=until)
+    if plan is not None:
+        status = "plan"
+    elif run.cancelled():
+        status = "cancelled"
+    else:  # out of time, or no rule-abiding plan grown
+        status = "out of time" if time.perf_counter() > until else "no plan"
     run.stages.append(
         {
             "stage": "footprints grown from seeds",
-            "status": "plan" if plan else "no plan",
+            "status": status,
             "footprints": len(set(plan.values())) if plan else None,
             "seconds": round(time.perf_counter() - t, 3),
         }
@@ -198,12 +213,15 @@ def _widened(
 
     A node that only ever joins a footprint (no minimal floor set holds it: a
     neighbour reaches the floor alone) can still be left with no room when its
-    neighbours fill up under a ceiling; inside a packed set it has its place.
+    neighbours fill up under a ceiling; inside a packed set it has its place. A
+    cancelled run gets the sets found so far.
     """
     held = {n for s in sets for n in s}
     nbrs = inst.node_nbrs()
     out: set[frozenset[str]] = set()
     for n in sorted(set(nodes) - held):
+        if _cancel.asked():
+            break  # each node reads every set: thousands of them at a high floor
         for s in sets:
             if nbrs[n] & s and inst.footprint_ok(s | {n}):
                 out.add(s | {n})
@@ -241,7 +259,9 @@ def attach_leftovers(
     """Grow the seed sets into a plan, attaching leftover nodes to neighbouring footprints.
 
     With ``check=False`` a plan whose footprints miss the floor is returned too (for
-    `merge_down` to lift); None still means some node found no footprint to join.
+    `merge_down` to lift); None still means some node found no footprint to join, or
+    that the run was cancelled (read every few hundred nodes: each reads the centres of
+    the footprints round it, which on a map of tens of thousands of units adds up).
     """
     state = PlanState(inst, {n: k for k, s in enumerate(seeds) for n in s})
     nbrs = inst.node_nbrs()
@@ -252,7 +272,9 @@ def attach_leftovers(
     left = dict.fromkeys(n for n in inst.nodes if n not in state.plan)  # in order, O(1) removal
     while left:
         progress = False
-        for n in list(left):
+        for step, n in enumerate(list(left)):
+            if step % _CANCEL_EVERY == _CANCEL_EVERY - 1 and _cancel.asked():
+                return None
             options = _attach_options(inst, state, n, apart_of=apart_of, names=names, nbrs=nbrs)
             if options:
                 _, k = min(options)
@@ -304,12 +326,15 @@ def merge_down(inst: Instance, plan: Plan, target: int | None) -> Plan | None:
     every footprint reaches the floor); None if stuck or the result breaks a rule.
 
     When no two neighbours may merge, three are redrawn as two (`three_into_two`).
+    None too when the run is cancelled (a merge at a time: on a large map thousands).
     """
     state = PlanState(inst, plan)
     nbrs = inst.node_nbrs()
     apart_of = apart_map(inst)
     rng = random.Random(0)
     while True:
+        if _cancel.asked():
+            return None
         groups, pops = state.groups, state.pops
         if target is None:
             small = [k for k in groups if pops[k] < inst.floor]

@@ -66,6 +66,16 @@ def _cuts_for(inst: Instance, plan: Plan) -> list[Cut]:
     return cuts
 
 
+#: centres built between two looks at whether the model is still worth finishing (England
+#: has 211, each a few hundredths of a second)
+_FITS_EVERY = 8
+
+
+class NotInTime(Exception):
+    """A model stopped while being built: it would not be built, handed over and solved in
+    the time left, or the run was cancelled."""
+
+
 @dataclass
 class Solved:
     status: str  # optimal | feasible | infeasible | no-solution
@@ -116,15 +126,17 @@ class CutLoop:
     """What one model supplies to :func:`cut_loop`.
 
     ``build(iteration, cuts)`` returns the model with every cut so far and a reader of
-    its plan; ``value`` is the objective of a plan in the model's units, ``proven``
-    says whether a value is close enough to a bound, ``warm`` gives a warm start from a
-    plan, ``repaired`` may improve a plan repaired after cutting, and ``ready`` says
-    whether another model can be started while ``best`` is held.
+    its plan, or None when it stopped building because the model would not be built,
+    handed over and solved in the time left (or the run was cancelled); ``value`` is the
+    objective of a plan in the model's units, ``proven`` says whether a value is close
+    enough to a bound, ``warm`` gives a warm start from a plan, ``repaired`` may improve a
+    plan repaired after cutting, and ``ready`` says whether another model can be started
+    while ``best`` is held.
     """
 
     label: str
     saying: str
-    build: Callable[[int, list[Cut]], tuple[Model, Callable[[Outcome], Plan]]]
+    build: Callable[[int, list[Cut]], tuple[Model, Callable[[Outcome], Plan]] | None]
     value: Callable[[Plan], float]
     proven: Callable[[float, float], bool]
     warm: Callable[[Plan], dict[str, float]]
@@ -159,7 +171,10 @@ def cut_loop(inst: Instance, run: Run, loop: CutLoop, best: Plan | None) -> Sear
     iteration = 0
     while loop.ready(best):
         iteration += 1
-        m, read = loop.build(iteration, cuts)
+        built = loop.build(iteration, cuts)
+        if built is None:
+            break
+        m, read = built
         warm = loop.warm(best) if best is not None else None
         run.say(f"{loop.saying}: solve {iteration} ({len(cuts)} contiguity cuts so far)…")
         out = run.solve(
@@ -215,15 +230,30 @@ def _hess_model(
     scale: float,
     iteration: int,
     cuts: list[Cut],
+    fits: Callable[[float, float, float], bool] | None = None,
 ) -> tuple[Model, Callable[[Outcome], Plan]]:
-    """The centre-based model with every cut so far, and a reader of its plan."""
+    """The centre-based model with every cut so far, and a reader of its plan.
+
+    ``fits(created, started, done)`` is asked every few centres, with the perf_counter
+    the model was created at, the one its rows began at, and the share of them done; when
+    it says no, :class:`NotInTime` is raised.
+
+    Raises
+    ------
+    NotInTime
+        When ``fits`` says the model would not be ready in time.
+    """
     nodes, pop, nbrs = inst.nodes, inst.pop, inst.node_nbrs()
     lo, hi = count
     m = Model(f"{label}-{iteration}")
     x = {j: {i: m.binary(f"x_{i}_{j}") for i in allowed[j]} for j in nodes}
     for i in nodes:
         m.add(((x[j][i], 1.0) for j in nodes if i in x[j]), "==", 1)
-    for j in nodes:
+    rows = time.perf_counter()
+    for step, j in enumerate(nodes):
+        at_check = fits is not None and step % _FITS_EVERY == _FITS_EVERY - 1
+        if at_check and fits is not None and not fits(m.created, rows, step / len(nodes)):
+            raise NotInTime
         y = x[j][j]
         for i, v in x[j].items():
             if i != j:
@@ -340,25 +370,61 @@ def hess(
     else:
         allowed: dict[str, list[str]] = {}
 
-        def build(iteration: int, cuts: list[Cut]) -> tuple[Model, Callable[[Outcome], Plan]]:
+        held: list[bool] = [best is not None]
+
+        def fits(created: float, started: float, done: float) -> bool:
+            # the solve gets ``share`` of the time left (`Run.solve`), plan held or not
+            return run.build_fits(created, started, done, available=run.left() * share)
+
+        def build(
+            iteration: int, cuts: list[Cut]
+        ) -> tuple[Model, Callable[[Outcome], Plan]] | None:
             if not allowed:
                 allowed.update(allowed_partners(inst))
-            return _hess_model(
-                inst,
-                kind=kind,
-                count=count,
-                label=label,
-                allowed=allowed,
-                scale=scale,
-                iteration=iteration,
-                cuts=cuts,
-            )
+            try:
+                return _hess_model(
+                    inst,
+                    kind=kind,
+                    count=count,
+                    label=label,
+                    allowed=allowed,
+                    scale=scale,
+                    iteration=iteration,
+                    cuts=cuts,
+                    fits=fits,
+                )
+            except NotInTime:
+                not_in_time(held[0])
+                return None
 
-        def ready(held: Plan | None) -> bool:
-            if held is not None and run.left() * share < need:
+        def not_in_time(have_plan: bool) -> None:
+            if run.cancelled():
+                run.say(f"{label}: cancelled while building the model.")
+                return
+            left = run.left()
+            run.say(
+                f"{label}: building the model at this machine's present pace would leave too "
+                f"little of the {max(left, 0.0):.1f} s left to hand it over and solve it; "
+                + ("keeping the best plan." if have_plan else "stopped building it.")
+            )
+            run.stages.append(
+                {
+                    "stage": f"{label}: model not finished",
+                    "status": "too little time",
+                    "seconds left": round(max(left, 0.0), 3),
+                    # build, handover and the shortest solve, at the pace measured
+                    "seconds needed": round(run.projected, 3),
+                }
+            )
+            if not have_plan:
+                run.unstarted = (max(need, run.projected), left)
+
+        def ready(plan: Plan | None) -> bool:
+            held[0] = plan is not None
+            if plan is not None and run.left() * share < need:
                 run.say(f"{label}: too little time left for the model; keeping the best plan.")
                 return False
-            if held is None and run.left() < need:
+            if plan is None and run.left() < need:
                 # with no plan to keep, the model is the last chance, but one that cannot even
                 # be built and handed over in the time left would only overrun the planner's
                 # limit

@@ -61,6 +61,8 @@ def solver_reasons(status: str, run: Run) -> tuple[str, ...]:
             "constraint alone passed the checks); relax a ceiling, count, apart pair or "
             "fixed footprint",
         )
+    if status == "no-solution" and run.cancelled():
+        return ("the run was cancelled before a plan was found",)
     if status == "no-solution" and run.refused:
         return ()  # the model that was not built says why (`finish_result`)
     if status == "no-solution" and run.unstarted is not None:
@@ -84,13 +86,22 @@ def solver_reasons(status: str, run: Run) -> tuple[str, ...]:
 
 def _refusals(run: Run, *, with_plan: bool) -> tuple[str, ...]:
     """The models not built for want of memory, and what the answer is instead."""
-    tail = (
-        "; the plan below comes from the quick constructions and local search, with no "
-        "bound proven by that model"
-        if with_plan
-        else "; and the quick constructions found no valid plan: relax a constraint, or plan "
-        "on fewer, larger units"
-    )
+    out_of_time = any(s.get("status") == "out of time" for s in run.stages)
+    if with_plan:
+        tail = (
+            "; the plan below comes from the quick constructions and local search, with no "
+            "bound proven by that model"
+        )
+    elif out_of_time:  # on a busy server even growing footprints can outlast a short limit
+        tail = (
+            "; and the quick constructions found no valid plan within the time limit of "
+            f"{run.constraints.time_limit:g} s: give it more time, or plan on fewer, larger units"
+        )
+    else:
+        tail = (
+            "; and the quick constructions found no valid plan: relax a constraint, or plan "
+            "on fewer, larger units"
+        )
     return tuple(msg[0].upper() + msg[1:] + tail for msg in run.refused)
 
 

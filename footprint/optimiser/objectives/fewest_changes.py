@@ -924,10 +924,10 @@ def _split_repair(
             if value < best_value:
                 best, best_value = [t for t in tries if t is not None], value
         todo = [p for p in parts if p not in sp.settled]
-        if best_value - bound <= 1e-6 or not todo or time.perf_counter() >= stop:
+        if best_value - bound <= 1e-6 or not todo or time.perf_counter() >= stop or run.cancelled():
             return bound, best
         for p in sorted(todo, key=lambda p: (p.bit_count(), p)):
-            if time.perf_counter() >= stop:
+            if time.perf_counter() >= stop or run.cancelled():
                 break
             _widen(inst, run, near, broken, sp, p)
 
@@ -1006,7 +1006,7 @@ def _near_repair(
     if tries is None:
         everything = frozenset(broken | ({""} if loose else set()))
         d = 1
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop and not run.cancelled():
             t = _try_near(inst, sub_run, around, everything, reach=d, cap=d + 1)
             if t is None:
                 break

@@ -118,8 +118,10 @@ def _fallback(
 ) -> tuple[tuple[int, Plan] | None, bool]:
     """A plan to start from (its count and plan), and whether the model is too large to build.
 
-    The most sets that can be packed with every stuck node inside one; on a map too
-    large for the model, footprints grown to the floor.
+    The most sets that can be packed with every stuck node inside one; failing that
+    (on a map too large for the model, or, with only a floor, too many floor sets to pack
+    in the time), footprints grown to the floor, in linear time: a valid plan to keep
+    when the time runs out before the model gives one.
     """
     fallback: tuple[int, Plan] | None = None
     plan = packed_plan(inst, run, candidates, split=split_nodes(inst))
@@ -129,10 +131,20 @@ def _fallback(
     huge = size > budget.MODEL_MAX_VARIABLES
     if huge:
         run.refuse("max-footprints", size, inst)
-    if fallback is None and huge:
-        # no model will be built for any count (`hess` says so): footprints grown to the floor
-        grown = grown_in_time(inst, run, target=inst.floor)
-        if grown is not None:
+    only_floor = inst.cap is None and not inst.apart and not inst.fixed_name
+    if fallback is None and (huge or only_floor):
+        # no model will be built for any count when it is too large (`hess` says so), and on
+        # a busy server England's is not built in 20 s: footprints grown to the floor (with
+        # only a floor they always give a plan; under other rules the model is left to try)
+        grown = grown_in_time(
+            inst,
+            run,
+            target=inst.floor,
+            why="the map is too large for the full model"
+            if huge
+            else "a plan to keep should the model not give one in time",
+        )
+        if grown is not None and len(set(grown.values())) >= inst.count_lo:
             fallback = (len(set(grown.values())), grown)
     return fallback, huge
 
@@ -180,6 +192,13 @@ def _count_down(
             k -= 1
             continue
         if solved.plan is None:
+            if run.unstarted is not None or run.cancelled():
+                # the model was not started for want of time, and it is as large for every
+                # count: the plan in hand, if any, is made as compact as the time allows
+                if fallback is not None and k > fallback[0] and not run.cancelled():
+                    k = fallback[0]
+                    continue
+                break
             k -= 1  # no plan in this count's share of the time: look for one with fewer
             continue
         status = "optimal" if k == upper and (proven or upper < top) else "feasible"

@@ -122,6 +122,13 @@ def _most_footprints(inst: Instance, run: Run, problem: Problem, done: Done) -> 
             bound=top.bound,
             levels=levels,
         )
+    if run.cancelled():  # the division stopped, not failed: no other route is tried
+        return done(
+            "no-solution",
+            None,
+            reasons=("the run was cancelled before a plan was found",),
+            bound=top.bound,
+        )
     run.say("A footprint of that plan cannot be divided into clusters; planning clusters first…")
     first = _clusters_then_footprints(problem, run)
     if isinstance(first, OptimiseResult):
@@ -274,6 +281,8 @@ def _run_level(
         problem,
         rules.replace(time_limit=round(seconds, 3)),
         progress=lambda message: run.say(f"{label}: {message}"),
+        # the level's run hears the Cancel too (and leaves it watched for the loops after it)
+        cancel=run.cancel,
     )
     run.logs.append(f"===== {label} =====\n{out.log}")
     run.stages.append(

@@ -113,18 +113,35 @@ def optimise(
         When the solver cannot run.
     """
     c = constraints or Constraints()
+    objective = OBJECTIVES[c.objective]
     t0 = time.perf_counter()
     run = Run(c, progress or (lambda _m: None), t0 + c.time_limit, cancel=cancel, watcher=watcher)
     run.say("Checking the constraints against the map…")
     inst, checks = prepare(problem, c, current=current)
     if inst is None:
         return finish_result(
-            problem, c, run, t0, status="infeasible", checks=checks, current=current
+            problem,
+            c,
+            run,
+            t0,
+            status="infeasible",
+            objective=objective,
+            checks=checks,
+            current=current,
         )
 
     def done(status: str, plan: Plan | None, **kw: Any) -> OptimiseResult:
         return finish_result(
-            problem, c, run, t0, status=status, inst=inst, plan=plan, current=current, **kw
+            problem,
+            c,
+            run,
+            t0,
+            status=status,
+            objective=objective,
+            inst=inst,
+            plan=plan,
+            current=current,
+            **kw,
         )
 
     if not inst.nodes:  # everything is locked
@@ -151,4 +168,4 @@ def optimise(
             ),
         )
 
-    return OBJECTIVES[c.objective].solve(inst, run, problem=problem, current=current, done=done)
+    return objective.solve(inst, run, problem=problem, current=current, done=done)

@@ -8,7 +8,7 @@ import platform
 import time
 from collections.abc import Mapping
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constraints import Constraints
 from ..errors import PlanError, SolverError
@@ -19,6 +19,9 @@ from ..result import OptimiseResult
 from ..solver import solver_version
 from .budget import Run
 from .state import Plan, groups_of
+
+if TYPE_CHECKING:
+    from .objectives.base import Objective
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +39,6 @@ def from_current(inst: Instance, current: Mapping[str, str] | None) -> Plan | No
         name = names.pop()
         plan[n] = index.setdefault(str(name), len(index))
     return plan
-
-
-def gap_of(value: float | None, bound: float | None) -> float | None:
-    if value is None or bound is None:
-        return None
-    return max(0.0, (value - bound) / max(abs(value), 1e-9))
 
 
 def too_few(inst: Instance, c: Constraints, most: int, problem: Problem) -> Check:
@@ -112,6 +109,7 @@ def finish_result(
     t0: float,
     *,
     status: str,
+    objective: Objective,
     inst: Instance | None = None,
     plan: Plan | None = None,
     current: Mapping[str, str] | None = None,
@@ -138,9 +136,7 @@ def finish_result(
         table = summarise_plan(problem, assignment, c)
         compactness = float(table["inertia"].sum())
     checks = checks or []
-    from .objectives import OBJECTIVES  # each objective reads its own value, bound and gap
-
-    objective = OBJECTIVES[c.objective]
+    # each objective reads its own value, bound and gap
     value, bound = objective.read(value, bound, inst=inst, assignment=assignment)
     if (
         assignment

@@ -13,7 +13,14 @@ from typing import Any
 
 from ...instance import Instance
 from ...result import OptimiseResult
-from ..finish import gap_of
+
+
+def gap_of(value: float | None, bound: float | None) -> float | None:
+    """How far a value is from its bound, as a share of the value (never negative)."""
+    if value is None or bound is None:
+        return None
+    return max(0.0, (value - bound) / max(abs(value), 1e-9))
+
 
 #: (value, bound, *, inst, assignment) -> the value and bound as reported
 Read = Callable[..., tuple[float | None, float | None]]

@@ -22,9 +22,9 @@ from ..bound import bridged_sets, packing_bound, split_nodes
 from ..budget import COMPACT_MODEL_SHARE, COMPACT_SEEDS_MAX, Run, hess_size
 from ..construct import attach_leftovers, compact_seeds, grown_in_time, packed_plan
 from ..districting import hess
-from ..finish import from_current, gap_of, solver_reasons, too_few
+from ..finish import from_current, solver_reasons, too_few
 from ..state import Plan, plan_compactness
-from .base import Objective, plain_gap
+from .base import Objective, gap_of, plain_gap
 
 Done = Callable[..., OptimiseResult]
 

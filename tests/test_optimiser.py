@@ -1515,7 +1515,7 @@ def test_real_data_a_model_too_big_for_the_limit_says_how_long_to_give_it(datase
     (reason,) = r.reasons
     assert re.fullmatch(
         r"the quick constructions found no valid plan, and the full districting model needs "
-        r"about 8 s to build and start, more than the 5\.\d s left of the time limit of 6 s; "
+        r"about 8 s to build and start, more than the \d\.\d s left of the time limit of 6 s; "
         r"give it at least 20 s, or relax a constraint",
         reason,
     )

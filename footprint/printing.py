@@ -258,6 +258,7 @@ _KEY_REACH = 24
 _BOX = {"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.75}
 _KEY_BOX = {"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "#222222", "lw": 0.4}
 _BOX_PAD = 0.12  # the label box's pad, in font sizes
+_LONG = 24  # a name this long is tried on two lines first
 _KEY_PAD = 0.15
 
 
@@ -293,11 +294,19 @@ class _Board:
 
     def free(self, boxes: np.ndarray) -> np.ndarray:
         """Which of ``boxes`` (n x 4) are clear of every taken box by the gap."""
-        if not len(self.boxes):
+        g = self.gap
+        # only the taken boxes near the candidates can clash with them
+        taken = self.boxes
+        near = (
+            (taken[:, 0] < boxes[:, 2].max() + g)
+            & (boxes[:, 0].min() < taken[:, 2] + g)
+            & (taken[:, 1] < boxes[:, 3].max() + g)
+            & (boxes[:, 1].min() < taken[:, 3] + g)
+        )
+        if not near.any():
             return np.ones(len(boxes), dtype=bool)
         a = boxes[:, None, :]
-        b = self.boxes[None, :, :]
-        g = self.gap
+        b = taken[near][None, :, :]
         clash = (
             (a[..., 0] < b[..., 2] + g)
             & (b[..., 0] < a[..., 2] + g)
@@ -324,13 +333,16 @@ def _two_lines(name: str) -> str | None:
 
 
 def _texts(target: _Target) -> list[str]:
-    """The label's wordings, most informative first."""
+    """The label's wordings, most informative first; a long name (``_LONG`` characters or
+    more) is tried on two lines first, a more compact block that crowds its neighbours less."""
     name = clean_name(target.name)
     wrapped = _two_lines(name)
+    names = (
+        [name] if wrapped is None else [wrapped, name] if len(name) >= _LONG else [name, wrapped]
+    )
     pop = f"{target.population:,}"
-    full = [f"{name}\n{pop}"] + ([f"{wrapped}\n{pop}"] if wrapped else [])
-    short = [name] + ([wrapped] if wrapped else [])
-    return short if target.tiny else full + short
+    full = [f"{n}\n{pop}" for n in names]
+    return names if target.tiny else full + names
 
 
 def _measure(fig: Figure, text: str, size: float, *, pad: float, bold: bool = False) -> _Variant:
@@ -405,7 +417,9 @@ def _first_place(
     ax = home.ax
     centres = ax.transData.transform(home.pole) + _offsets(variant.width, variant.height, reach)
     boxes = _boxes(centres, variant.width, variant.height)
-    ok = _within(boxes, ax.get_window_extent()) & board.free(boxes)
+    ok = _within(boxes, ax.get_window_extent())
+    if ok.any():
+        ok[ok] = board.free(boxes[ok])
     if inside and ok.any():
         data = ax.transData.inverted().transform(centres[ok])
         ok[ok] = shapely.contains_xy(home.shape, data[:, 0], data[:, 1])
@@ -468,7 +482,10 @@ def _label_footprints(
         ),
         key=lambda t: (t.area, t.name),
     )
-    digits = len(str(len(targets)))
+    # every key's circle is as wide as the widest number it may hold
+    probe = _measure(fig, "8" * len(str(len(targets))), font, pad=_KEY_PAD, bold=True)
+    side = max(probe.width, probe.height)
+    circle = _Variant("", font, side, side)
     keyed: list[tuple[str, Any]] = []
     for target in targets:
         in_london = inset is not None and london_box.contains(_pole(target.shape))
@@ -477,7 +494,7 @@ def _label_footprints(
             homes.append(_home(inset, target.shape & london_box))
         found = [h for h in homes if h is not None]
         if not _place_label(fig, found, target, boards, font=font):
-            key = _place_key(fig, found[0], boards[id(found[0].ax)], digits=digits, font=font)
+            key = _place_key(found[0], boards[id(found[0].ax)], circle)
             keyed.append((target.name, key))
     # keys numbered in the legend's order, so that the legend reads 1, 2, 3...
     keys = {name: i + 1 for i, name in enumerate(sorted(n for n, _ in keyed))}
@@ -503,13 +520,10 @@ def _place_label(
     return False
 
 
-def _place_key(fig: Figure, home: _Home, board: _Board, *, digits: int, font: float) -> Any:
+def _place_key(home: _Home, board: _Board, variant: _Variant) -> Any:
     """A numbered key's circle for a footprint whose label found no place: inside the
     footprint when there is room, else as near as there is room, on a leader line from
     the footprint's pole. Its text (the number) is set once every key is known."""
-    probe = _measure(fig, "8" * digits, font, pad=_KEY_PAD, bold=True)
-    side = max(probe.width, probe.height)
-    variant = _Variant("", font, side, side)  # the circle's box
     centre = _first_place(home, variant, board, inside=True, reach=4)
     if centre is None:
         for reach in (_KEY_REACH, 3 * _KEY_REACH):
@@ -517,7 +531,7 @@ def _place_key(fig: Figure, home: _Home, board: _Board, *, digits: int, font: fl
             if centre is not None:
                 break
         else:
-            # no free place on the whole map: the number goes on the pole regardless
+            # no free place within reach: the number goes on the pole regardless
             _LOG.warning("no free place for a numbered key; it is drawn over other labels")
             centre = np.asarray(home.ax.transData.transform(home.pole))
         x, y = home.ax.transData.inverted().transform(centre)
@@ -580,7 +594,7 @@ _LEGEND_ROOM = (0.68, 0.02, 0.99, 0.89)
 #: The smallest legend text, in points, before long names are shortened to fit.
 _LEGEND_MIN_PT = 3.5
 #: Name lengths (characters) tried, longest first, when the legend is still too wide.
-_LEGEND_NAME_LIMITS = (48, 40, 32, 26, 20, 14)
+_LEGEND_NAME_LIMITS: tuple[int | None, ...] = (None, 40, 32, 26, 20, 14)
 
 
 def _legend(fig: Figure, printed: PrintedMap, *, font: float, keys: Mapping[str, int]) -> None:
@@ -588,7 +602,9 @@ def _legend(fig: Figure, printed: PrintedMap, *, font: float, keys: Mapping[str,
     map (its label found no place) shows the same number before its name.
 
     The legend must fit its room on the page (it is the only place a keyed footprint's
-    name shows): it takes more columns, then smaller text, then shortens long names.
+    name shows): it takes more columns, shortens the longest names (to 40, then 32
+    characters), then takes smaller text, down to 3.5 points and shorter names still.
+    The names of keyed footprints are never shortened: the map does not show them.
     """
     fps = printed.footprints.sort_values("footprint", kind="stable")
     entries = [
@@ -598,8 +614,10 @@ def _legend(fig: Figure, printed: PrintedMap, *, font: float, keys: Mapping[str,
     unassigned = bool((printed.units["footprint"] == "").any())
     first = font + (1.5 if len(entries) <= 45 else 0.5)
     sizes = [first - i for i in range(4) if first - i >= _LEGEND_MIN_PT] or [first]
-    attempts = [(size, None) for size in sizes] + [
-        (sizes[-1], limit) for limit in _LEGEND_NAME_LIMITS
+    # a few long names shortened read better than the whole legend in smaller text: each
+    # size is tried with whole names, then shortened ones, before the next size down
+    attempts = [(size, limit) for size in sizes for limit in _LEGEND_NAME_LIMITS[:3]] + [
+        (sizes[-1], limit) for limit in _LEGEND_NAME_LIMITS[3:]
     ]
     legend = None
     for size, limit in attempts:
@@ -609,13 +627,15 @@ def _legend(fig: Figure, printed: PrintedMap, *, font: float, keys: Mapping[str,
             if legend is not None:
                 legend.remove()
             legend = _draw_legend(fig, printed, handles, font=font, size=size, ncol=ncol)
-            high, wide = _legend_misfit(fig, legend)
+            high, wide, box = _legend_misfit(fig, legend)
             if not high and not wide:
                 return
-            if wide:
-                break  # more columns only make it wider: smaller text next
-            # enough columns for the rows that fit in the room's height, judged from this one
-            ncol = max(ncol + 1, math.ceil(ncol * high))
+            # enough columns for the rows that fit in the room's height, judged from this one;
+            # when those would be too wide, smaller text or shorter names are tried next
+            wanted = max(ncol + 1, math.ceil(ncol * high))
+            if wide or _legend_width(fig, box, ncol=ncol, wanted=wanted, size=size):
+                break
+            ncol = wanted
     _LOG.warning("the legend does not fit its room on the page; it is drawn as it is")
 
 
@@ -629,7 +649,8 @@ def _legend_handles(
     def entry(name: str, pop: int) -> str:
         key = f"({keys[name]}) " if name in keys else ""
         shown = clean_name(name)
-        if limit is not None and len(shown) > limit:
+        # a keyed footprint's name shows nowhere else, so it is never shortened
+        if limit is not None and len(shown) > limit and name not in keys:
             shown = shown[: limit - 1].rstrip() + "\u2026"
         return f"{key}{shown}: {pop:,}"
 
@@ -668,15 +689,26 @@ def _draw_legend(
     return legend
 
 
-def _legend_misfit(fig: Figure, legend: Any) -> tuple[float, bool]:
+def _legend_width(fig: Figure, box: Any, *, ncol: int, wanted: int, size: float) -> bool:
+    """Whether a legend drawn in ``box`` with ``ncol`` columns would run past its room's
+    right-hand side with ``wanted`` columns (each as wide as its widest one now)."""
+    column = box.width / ncol
+    spacing = 0.8 * size * fig.dpi / 72
+    return bool(
+        box.x0 + wanted * column + (wanted - 1) * spacing > _LEGEND_ROOM[2] * fig.bbox.width
+    )
+
+
+def _legend_misfit(fig: Figure, legend: Any) -> tuple[float, bool, Any]:
     """How many times the legend's height its room holds when it runs below the room
-    (0 when it fits in height), and whether it runs past the room's right-hand side."""
+    (0 when it fits in height), whether it runs past the room's right-hand side, and its
+    box (pixels)."""
     box = legend.get_window_extent()
     _, y0, x1, y1 = _LEGEND_ROOM
     w, h = fig.bbox.width, fig.bbox.height
     room = (y1 - y0) * h
     high = box.height / room if box.height > room else 0.0
-    return high, box.x1 > x1 * w
+    return high, box.x1 > x1 * w, box
 
 
 def _header_footer(fig: Figure, printed: PrintedMap, *, font: float) -> None:

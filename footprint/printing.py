@@ -264,12 +264,10 @@ _KEY_PAD = 0.15
 
 @dataclass(frozen=True)
 class _Target:
-    """One footprint to label: its name, population, whether it is tiny at the map's
-    scale (then its label is its name alone) and its shape."""
+    """One footprint to label: its name, population and shape."""
 
     name: str
     population: int
-    tiny: bool
     shape: Any  # the footprint's polygons, EPSG:27700
     area: float
 
@@ -332,7 +330,7 @@ def _two_lines(name: str) -> str | None:
     return " ".join(words[:best]) + "\n" + " ".join(words[best:])
 
 
-def _texts(target: _Target) -> list[str]:
+def _texts(target: _Target, *, tiny: bool) -> list[str]:
     """The label's wordings, most informative first; a long name (``_LONG`` characters or
     more) is tried on two lines first, a more compact block that crowds its neighbours less."""
     name = clean_name(target.name)
@@ -342,7 +340,7 @@ def _texts(target: _Target) -> list[str]:
     )
     pop = f"{target.population:,}"
     full = [f"{n}\n{pop}" for n in names]
-    return names if target.tiny else full + names
+    return names if tiny else full + names
 
 
 def _measure(fig: Figure, text: str, size: float, *, pad: float, bold: bool = False) -> _Variant:
@@ -394,19 +392,22 @@ def _within(boxes: np.ndarray, frame: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Home:
-    """Where a label may go: the axes, the part of the footprint it shows and that
-    part's pole (in data coordinates)."""
+    """Where a label may go: the axes, the part of the footprint it shows, that part's
+    pole (in data coordinates) and whether it is tiny at that axes' scale (under
+    ``_SMALL_SHARE`` of the area it shows: its label is then its name alone)."""
 
     ax: Any
     shape: Any
     pole: tuple[float, float]
+    tiny: bool
 
 
-def _home(ax: Any, shape: Any) -> _Home | None:
+def _home(ax: Any, shape: Any, *, shown_area: float) -> _Home | None:
     if shape.is_empty:
         return None
     pole = _pole(shape)
-    return _Home(ax, shape, (float(pole.x), float(pole.y)))
+    tiny = bool(shape.area < _SMALL_SHARE * shown_area)
+    return _Home(ax, shape, (float(pole.x), float(pole.y)), tiny)
 
 
 def _first_place(
@@ -474,10 +475,10 @@ def _label_footprints(
         main.take(np.asarray(_extent(inset.get_tightbbox()), dtype=float))
         main.take(np.asarray(_extent(_data_box(ax, LONDON_BNG)), dtype=float))
         boards[id(inset)] = _Board([], gap)
-    frame_area = _area(printed.units.total_bounds)
+    england, london = _area(printed.units.total_bounds), _area(LONDON_BNG)
     targets = sorted(
         (
-            _Target(str(f), int(p), bool(g.area < _SMALL_SHARE * frame_area), g, float(g.area))
+            _Target(str(f), int(p), g, float(g.area))
             for f, p, g in zip(fps["footprint"], fps["population"], fps.geometry, strict=True)
         ),
         key=lambda t: (t.area, t.name),
@@ -489,9 +490,13 @@ def _label_footprints(
     keyed: list[tuple[str, Any]] = []
     for target in targets:
         in_london = inset is not None and london_box.contains(_pole(target.shape))
-        homes = [_home(inset, target.shape & london_box) if in_london else _home(ax, target.shape)]
+        homes = [
+            _home(inset, target.shape & london_box, shown_area=london)
+            if in_london
+            else _home(ax, target.shape, shown_area=england)
+        ]
         if inset is not None and not in_london and target.shape.intersects(london_box):
-            homes.append(_home(inset, target.shape & london_box))
+            homes.append(_home(inset, target.shape & london_box, shown_area=london))
         found = [h for h in homes if h is not None]
         if not _place_label(fig, found, target, boards, font=font):
             key = _place_key(found[0], boards[id(found[0].ax)], circle)
@@ -511,7 +516,7 @@ def _place_label(
     for home in homes:
         board = boards[id(home.ax)]
         for size in (font, *(font * s for s in _SHRINK)):
-            for text in _texts(target):
+            for text in _texts(target, tiny=home.tiny):
                 variant = _measure(fig, text, size, pad=_BOX_PAD)
                 centre = _first_place(home, variant, board, inside=True, reach=_REACH)
                 if centre is not None:
@@ -591,6 +596,8 @@ def _scale_bar(ax: Any, bounds: tuple[float, float, float, float], *, font: floa
 
 #: The legend's room on the page, in figure fractions (left, bottom, right, top).
 _LEGEND_ROOM = (0.68, 0.02, 0.99, 0.89)
+# the legend's spacing, in font sizes (matplotlib's names; pads as its defaults)
+_HANDLE_LENGTH, _HANDLE_PAD, _COLUMN_SPACING, _BORDER_PAD = 1.2, 0.8, 0.8, 0.4
 #: The smallest legend text, in points, before long names are shortened to fit.
 _LEGEND_MIN_PT = 3.5
 #: Name lengths (characters) tried, longest first, when the legend is still too wide.
@@ -633,7 +640,7 @@ def _legend(fig: Figure, printed: PrintedMap, *, font: float, keys: Mapping[str,
             # enough columns for the rows that fit in the room's height, judged from this one;
             # when those would be too wide, smaller text or shorter names are tried next
             wanted = max(ncol + 1, math.ceil(ncol * high))
-            if wide or _legend_width(fig, box, ncol=ncol, wanted=wanted, size=size):
+            if wide or _legend_width(fig, legend, box, wanted=wanted, size=size):
                 break
             ncol = wanted
     _LOG.warning("the legend does not fit its room on the page; it is drawn as it is")
@@ -678,9 +685,11 @@ def _draw_legend(
         title=f"Footprints ({word})",
         title_fontsize=font + 3,
         frameon=False,
-        handlelength=1.2,
+        handlelength=_HANDLE_LENGTH,
+        handletextpad=_HANDLE_PAD,
+        borderpad=_BORDER_PAD,
         handleheight=0.9,
-        columnspacing=0.8,
+        columnspacing=_COLUMN_SPACING,
         labelspacing=0.25,
         alignment="left",
     )
@@ -689,14 +698,20 @@ def _draw_legend(
     return legend
 
 
-def _legend_width(fig: Figure, box: Any, *, ncol: int, wanted: int, size: float) -> bool:
-    """Whether a legend drawn in ``box`` with ``ncol`` columns would run past its room's
-    right-hand side with ``wanted`` columns (each as wide as its widest one now)."""
-    column = box.width / ncol
-    spacing = 0.8 * size * fig.dpi / 72
-    return bool(
-        box.x0 + wanted * column + (wanted - 1) * spacing > _LEGEND_ROOM[2] * fig.bbox.width
+def _legend_width(fig: Figure, legend: Any, box: Any, *, wanted: int, size: float) -> bool:
+    """Whether ``legend`` (drawn in ``box``) would run past its room's right-hand side
+    with ``wanted`` columns: each column as wide as its widest entry (legends fill their
+    columns in order, as ``numpy.array_split`` splits) plus its patch and pads."""
+    widths = np.array([t.get_window_extent().width for t in legend.get_texts()])
+    em = size * fig.dpi / 72
+    columns = sum(float(c.max()) for c in np.array_split(widths, wanted) if len(c))
+    width = (
+        columns
+        + wanted * (_HANDLE_LENGTH + _HANDLE_PAD) * em
+        + (wanted - 1) * _COLUMN_SPACING * em
+        + 2 * _BORDER_PAD * em
     )
+    return bool(box.x0 + width > _LEGEND_ROOM[2] * fig.bbox.width)
 
 
 def _legend_misfit(fig: Figure, legend: Any) -> tuple[float, bool, Any]:

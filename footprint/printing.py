@@ -237,12 +237,14 @@ def _london_inset(
 # first its pole of inaccessibility (the point farthest from its edges, where a label reads
 # as belonging to it), then points around it, nearest first. A place is taken only when the
 # label's box stays inside the map's frame and clear of every label placed before it, of the
-# London inset, the scale bar and the London frame. A label that finds no place drops its
-# population, then wraps its name onto two lines, then shrinks; a footprint that shows in
-# the London inset tries the inset next; the last resort is a numbered key: a small number
-# on the map (with a thin leader line when it has to sit outside the footprint) and the
-# name beside the same number in the legend. Footprints are placed smallest first (they
-# have the fewest places), ties by name, so the same plan always prints the same page.
+# London inset, the scale bar and the London frame. A label that finds no place is tried
+# with its name on one line or two (a long name two first), then without its population,
+# then 15% smaller; a footprint that shows in the London inset tries the inset next
+# (London's own footprints are labelled there only); the last resort is a numbered key: a
+# small number on the map (with a thin leader line when it has to sit outside the
+# footprint) and the name beside the same number in the legend. Footprints are placed
+# smallest first (they have the fewest places), ties by name, so the same plan always
+# prints the same page.
 # matplotlib has no collision-free labelling of its own, and adjustText (not installed)
 # pushes labels apart without promising that none overlap or that each stays on its area.
 

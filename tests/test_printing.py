@@ -1,17 +1,25 @@
-"""The print-ready map: one landscape page of the right size, its words searchable, no mathtext."""
+"""The print-ready map: one landscape page of the right size, its words searchable, no mathtext,
+no two labels overlapping and every footprint labelled or keyed by number."""
 
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 
+import geopandas as gpd
+import numpy as np
 import pytest
 from helpers import grid_units, population_table
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from pypdf import PdfReader
+from shapely.geometry import Point, box
 
+from footprint._text import clean_name
 from footprint.errors import PlanError
 from footprint.exporters import export_pdf, export_png
 from footprint.geography import build_geography
+from footprint.printing import PrintedMap, map_figure
 
 LABEL = "registered patients (QOF 2013/14 list sizes)"
 
@@ -100,6 +108,228 @@ def test_real_plan_prints_with_london_inset_and_attribution(geography, tmp_path)
     png = export_png(geography, plan, metadata={"scenario": "NHS Area Teams"}, paper="A3")
     assert _png_size(png) == (3308, 2338)
     (tmp_path / "area-teams-a3.png").write_bytes(png)
+
+
+# --- labels that never overlap ----------------------------------------------------------------
+
+
+def _drawn_labels(fig):
+    """Every footprint label and numbered key on the page after a draw: (text, gid, box in
+    pixels, axes), the box being the label's white background as printed."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        for t in ax.texts:
+            if t.get_gid() in ("footprint-label", "footprint-key"):
+                out.append((t, t.get_gid(), t.get_bbox_patch().get_window_extent(renderer), ax))
+    return out
+
+
+def _overlapping_pairs(labels) -> list[tuple[str, str]]:
+    return [
+        (a[0].get_text(), b[0].get_text())
+        for a, b in itertools.combinations(labels, 2)
+        if a[2].overlaps(b[2])
+    ]
+
+
+def _legend_texts(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def _unshown(fig, labels, footprints) -> list[str]:
+    """Footprints neither labelled (name, or name and population, on one or two lines) nor
+    keyed (a number on the map and the same number before the name in the legend)."""
+    written = {
+        t.get_text().replace("\n", " ") for t, gid, _, _ in labels if gid == "footprint-label"
+    }
+    numbers = {t.get_text() for t, gid, _, _ in labels if gid == "footprint-key"}
+    legend = set(_legend_texts(fig))
+    missing = []
+    for name, pop in zip(footprints["footprint"], footprints["population"], strict=True):
+        shown = clean_name(name)
+        if shown in written or f"{shown} {int(pop):,}" in written:
+            continue
+        if any(f"({n}) {shown}: {int(pop):,}" in legend for n in numbers):
+            continue
+        missing.append(name)
+    return missing
+
+
+def _crowded(origin: tuple[float, float], *, n: int = 5, size: float = 2_000.0):
+    """n x n small squares, each its own footprint with a long name full of markup, beside
+    one large footprint 150 km away (so that the squares are tiny on the page)."""
+    x0, y0 = origin
+    names, shapes = [], []
+    for r in range(n):
+        for c in range(n):
+            k = r * n + c
+            names.append(f"Footprint {k} with a long name <b>&amp;</b> $x_{k}$")
+            shapes.append(
+                box(x0 + c * size, y0 + r * size, x0 + (c + 1) * size, y0 + (r + 1) * size)
+            )
+    names.append("Large")
+    shapes.append(box(x0 + 150_000, y0, x0 + 300_000, y0 + 100_000))
+    units = gpd.GeoDataFrame({"footprint": names, "geometry": shapes}, crs=27700)
+    fps = gpd.GeoDataFrame(
+        {
+            "footprint": names,
+            "population": [300_000 + 1_000 * i for i in range(len(names))],
+            "n_units": 1,
+            "geometry": shapes,
+        },
+        crs=27700,
+    )
+    return PrintedMap(
+        units=units,
+        footprints=fps,
+        colours=dict.fromkeys(names, "#88aacc"),
+        title="Crowded",
+        date="2026-12-03",
+        population_label=LABEL,
+        attribution=("Test",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "origin"), [("away from London", (0.0, 0.0)), ("in London", (520_000.0, 170_000.0))]
+)
+@pytest.mark.parametrize("paper", ["A4", "A3"])
+def test_crowded_long_labels_never_overlap_and_every_footprint_is_shown(where, origin, paper):
+    printed = _crowded(origin)
+    fig = map_figure(printed, paper=paper)
+    labels = _drawn_labels(fig)
+    assert _overlapping_pairs(labels) == []
+    assert _unshown(fig, labels, printed.footprints) == []
+    # so crowded that some footprints must be keyed by number, and none is lost
+    keyed = [t for t, gid, _, _ in labels if gid == "footprint-key"]
+    assert keyed, "the crowded squares should not all fit their labels"
+    assert sorted(int(t.get_text()) for t in keyed) == list(range(1, len(keyed) + 1))
+    # the large footprint keeps its full label, on a point inside it
+    large = [t for t, gid, _, _ in labels if t.get_text() == "Large\n325,000"]
+    assert len(large) == 1
+    assert printed.footprints.geometry.iloc[-1].contains(Point(large[0].get_position()))
+    # each written label sits on a point inside its own footprint (in London: in the inset)
+    by_name = dict(zip(printed.footprints["footprint"], printed.footprints.geometry, strict=True))
+    for t, gid, _, _ in labels:
+        if gid == "footprint-label":
+            name = next(
+                n for n in by_name if t.get_text().replace("\n", " ").startswith(clean_name(n))
+            )
+            assert by_name[name].contains(Point(t.get_position())), t.get_text()
+    if where == "in London":
+        assert len(fig.axes) == 2 and any(ax is fig.axes[1] for *_, ax in labels)
+    # labels stay inside their map's frame (nothing clipped at its edge)
+    for t, _, bbox, ax in labels:
+        frame = ax.get_window_extent()
+        assert frame.x0 <= bbox.x0 and bbox.x1 <= frame.x1, t.get_text()
+        assert frame.y0 <= bbox.y0 and bbox.y1 <= frame.y1, t.get_text()
+
+
+def test_the_same_plan_prints_the_same_labels_in_the_same_places():
+    printed = _crowded((0.0, 0.0), n=4)
+
+    def placed():
+        fig = map_figure(printed, paper="A4")
+        return [
+            (t.get_text(), gid, tuple(np.round(t.get_position(), 3)))
+            for t, gid, _, _ in _drawn_labels(fig)
+        ]
+
+    assert placed() == placed()
+
+
+def test_the_legend_fits_the_page_however_many_and_long_the_names():
+    names = [f"A footprint with a very long name indeed, number {k:03d}" for k in range(100)]
+    shapes = [box(k * 3_000, 0, (k + 1) * 3_000, 3_000) for k in range(100)]
+    units = gpd.GeoDataFrame({"footprint": names, "geometry": shapes}, crs=27700)
+    fps = units.assign(population=300_000, n_units=1)
+    printed = PrintedMap(units, fps, {}, "Many", "2026-12-03", LABEL, ("Test",))
+    fig = map_figure(printed, paper="A4")
+    labels = _drawn_labels(fig)
+    box_ = fig.legends[0].get_window_extent()
+    assert box_.x1 <= fig.bbox.width and box_.y0 >= 0
+    assert len(_legend_texts(fig)) == 100
+    assert min(t.get_fontsize() for t in fig.legends[0].get_texts()) >= 3.5
+    # a name shortened in the legend is written whole on the map; keyed ones are whole
+    assert _unshown(fig, labels, fps) == []
+
+
+def test_map_figure_refuses_a_paper_or_dpi_not_offered():
+    printed = _crowded((0.0, 0.0), n=1)
+    with pytest.raises(PlanError, match=r"(?s)paper 'B5' is not offered.*dpi 0 is not usable"):
+        map_figure(printed, paper="B5", dpi=0)
+
+
+def _real_overlaps(geography, plan, paper):
+    from footprint.exporters import _prepare, _printed
+
+    printed = _printed(_prepare(geography, plan, metadata={"scenario": "x"}, table=None))
+    fig = map_figure(printed, paper=paper)
+    labels = _drawn_labels(fig)
+    return _overlapping_pairs(labels), _unshown(fig, labels, printed.footprints), labels
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("paper", ["A4", "A3"])
+def test_real_area_teams_print_with_no_overlapping_labels(geography, paper):
+    names = geography.group_names("area_team_code")
+    u = geography.units
+    plan = {c: names[t] for c, t in zip(u["code"], u["area_team_code"], strict=True)}
+    pairs, unshown, labels = _real_overlaps(geography, plan, paper)
+    assert pairs == []
+    assert unshown == []
+    # 25 footprints, each with its name and population written on the map or the inset
+    assert sum(gid == "footprint-label" for _, gid, _, _ in labels) == 25
+
+
+@pytest.fixture(scope="module")
+def most_footprints(dataset):
+    """The real max-footprints plan (300,000, whole LAs), each footprint renamed after its
+    most populous CCG, as a planner would: long names on 91 footprints."""
+    from footprint.constraints import Constraints
+    from footprint.optimiser import optimise
+    from footprint.problem import Problem
+
+    result = optimise(Problem.from_dataset(dataset), Constraints(time_limit=120))
+    u = dataset.geography.units
+    pop = dict(zip(u["code"], u["population"], strict=True))
+    name = dict(zip(u["code"], u["name"], strict=True))
+    largest: dict[str, str] = {}
+    for code, fp in result.assignment.items():
+        if fp not in largest or pop[code] > pop[largest[fp]]:
+            largest[fp] = code
+    rename = {fp: name[c].removeprefix("NHS ").removesuffix(" CCG") for fp, c in largest.items()}
+    return dict(result.assignment), {c: rename[fp] for c, fp in result.assignment.items()}
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", ["A4", "A3"])
+@pytest.mark.parametrize("names", ["as solved", "renamed"])
+def test_real_max_footprints_plan_prints_with_no_overlapping_labels(
+    geography, most_footprints, paper, names
+):
+    plan = most_footprints[0] if names == "as solved" else most_footprints[1]
+    assert len(set(most_footprints[0].values())) >= 80
+    pairs, unshown, labels = _real_overlaps(geography, plan, paper)
+    assert pairs == []
+    assert unshown == []
+    # most footprints keep a written label; the rest are keyed by number, none lost
+    written = sum(gid == "footprint-label" for _, gid, _, _ in labels)
+    assert written >= 0.8 * len(set(plan.values()))
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_plan_of_every_ccg_alone_prints_with_no_overlapping_labels(geography):
+    u = geography.units
+    plan = dict(zip(u["code"], u["name"], strict=True))
+    pairs, unshown, _ = _real_overlaps(geography, plan, "A4")
+    assert pairs == []
+    assert unshown == []
 
 
 # --- in the app, in a real browser ------------------------------------------------------------

@@ -187,6 +187,9 @@ def _page(printed: PrintedMap, *, paper: str, dpi: int) -> Figure:
 
 def _draw_plan(ax: Any, printed: PrintedMap) -> tuple[float, float, float, float]:
     """Footprints and unassigned units on ``ax`` (no labels); the drawn extent."""
+    # off before anything is plotted: geopandas draws the figure as it plots, and the axis's
+    # tick labels would otherwise be drawn (and read as mathematics) once
+    ax.set_axis_off()
     units = printed.units
     unassigned = units[units["footprint"] == ""]
     if len(unassigned):
@@ -195,7 +198,6 @@ def _draw_plan(ax: Any, printed: PrintedMap) -> tuple[float, float, float, float
     if len(fps):
         colours = [printed.colours.get(str(f), "#cccccc") for f in fps["footprint"]]
         fps.plot(ax=ax, color=colours, edgecolor=_EDGE, linewidth=0.35)
-    ax.set_axis_off()
     ax.set_aspect("equal")
     x0, y0, x1, y1 = units.total_bounds
     return float(x0), float(y0), float(x1), float(y1)

@@ -274,11 +274,21 @@ class AuditLog:
 
         A line that cannot be read (damaged, too long) is skipped with a log warning,
         never hides the others.
+
+        Raises
+        ------
+        FootprintError
+            When the log itself cannot be read (no log yet is no events).
         """
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise FootprintError(
+                f"the audit log {self.path} cannot be read ({exc.strerror or exc}); the "
+                "scenarios are not affected. Check that the app may read that file"
+            ) from None
         events: list[dict[str, Any]] = []
         for number, raw in enumerate(data.splitlines(), start=1):
             if not raw.strip():

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from footprint import Scenario, ScenarioStore
+from footprint import FootprintError, Scenario, ScenarioStore
 from footprint.history import AuditLog, AuditLogWarning
 from footprint.scenarios import AUDIT_LOG, BIN_FOLDER, HISTORY_FOLDER, file_name_for
 
@@ -296,7 +296,7 @@ def test_temporaries_a_crash_left_in_the_history_and_the_bin_are_cleaned(tmp_pat
 CHILD = """
 import sys, time
 from pathlib import Path
-from footprint import Scenario, ScenarioStore
+from footprint import FootprintError, Scenario, ScenarioStore
 
 folder, holding, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 
@@ -356,12 +356,17 @@ anonymous_view = true
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_anyone_with_the_link_views_it_and_is_offered_sign_in_not_the_planner(
-    folders, dataset, monkeypatch
+    folders, dataset, request
 ) -> None:
     v1, _v2 = _seed(folders, dataset)
     secrets = folders.parent / "team-secrets.toml"
     secrets.write_text(TEAM_SECRETS, encoding="utf-8")
-    monkeypatch.setenv("STREAMLIT_SECRETS_FILES", str(secrets))
+    # Streamlit reads its options once per process: set this one for this test only
+    from streamlit import config
+
+    before = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(secrets)])
+    request.addfinalizer(lambda: config.set_option("secrets.files", before))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["scenario"] = file_name_for(v1["name"])[:-5]
     _ok(at.run())
@@ -394,6 +399,8 @@ def test_a_restore_the_audit_log_cannot_record_is_done_and_the_planner_told(
     _ok(at.selectbox(key="scenario_pick").set_value("Old v2").run())
     _ok(_button(at, "Restore it").click().run())
     assert store.load("Old v2").revision == 6  # done, and kept
+    with pytest.raises(FootprintError, match=r"the audit log .* cannot be read \(Is a directory\)"):
+        store.log.read()
     warned = [w.value.replace("\\", "") for w in at.warning]
     assert any(
         w.startswith(

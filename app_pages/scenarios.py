@@ -30,8 +30,8 @@ from app_pages.shared import (
     units_word,
     when,
 )
-from app_pages.team import allows, guard, link_for, user_id
-from footprint import Scenario, ScenarioStore
+from app_pages.team import allows, guard, link_for, unlogged, user_id
+from footprint import FootprintError, Scenario, ScenarioStore
 from footprint.history import version_rows
 
 #: Most audit-log lines shown for one scenario (the newest).
@@ -143,6 +143,7 @@ def actions(s: ScenarioStore, sc: Scenario) -> None:
                     expected_revision=sc.revision,
                     user=user_id(),
                     guard=guard("rename"),
+                    on_unlogged=unlogged,
                 ),
                 what="Could not rename the scenario",
             )
@@ -160,6 +161,7 @@ def actions(s: ScenarioStore, sc: Scenario) -> None:
                         expected_revision=sc.revision,
                         user=user_id(),
                         guard=guard("delete"),
+                        on_unlogged=unlogged,
                     )
                     or True
                 ),
@@ -216,14 +218,23 @@ def history(ds, s: ScenarioStore, sc: Scenario) -> None:
             "Restore it", key="restore_version", disabled=not allows("restore", sc)
         ) and guarded(
             lambda: s.restore_version(
-                sc.name, back, expected_revision=sc.revision, user=user_id(), guard=guard("restore")
+                sc.name,
+                back,
+                expected_revision=sc.revision,
+                user=user_id(),
+                guard=guard("restore"),
+                on_unlogged=unlogged,
             ),
             what="Could not restore the version",
         ):
             flash("success", f"Restored revision {back} of {sc.name!r} as its newest version.")
             st.rerun()
     with st.expander("Activity (audit log)"):
-        events = s.log.read(scenario=sc.name)[-LOG_LINES:][::-1]
+        try:
+            events = s.log.read(scenario=sc.name)[-LOG_LINES:][::-1]
+        except FootprintError as exc:
+            st.warning(md(str(exc)[:1].upper() + str(exc)[1:] + "."))
+            return
         if events:
             st.dataframe(
                 pd.DataFrame(
@@ -297,7 +308,9 @@ def bin_section(ds, s: ScenarioStore) -> None:
         key="undelete",
         disabled=not allows("restore", entry.scenario),
     ) and guarded(
-        lambda: s.undelete(entry.id, new_name=name, user=user_id(), guard=guard("restore")),
+        lambda: s.undelete(
+            entry.id, new_name=name, user=user_id(), guard=guard("restore"), on_unlogged=unlogged
+        ),
         what="Could not restore the scenario",
     ):
         flash("success", f"Restored scenario {name!r} from the bin.")

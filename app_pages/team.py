@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from app_pages.shared import esc, md
+from app_pages.shared import esc, flash, md, when
 from footprint import Scenario
 from footprint.access import (
     ANONYMOUS,
@@ -108,14 +108,41 @@ def gate() -> bool:
     if link is not None and rules.may_view_link(user):
         from app_pages.view import read_only
 
-        read_only(link, user=user)
+        read_only(link, user=user, rules=rules)
         return False
     if not rules.may_use_app(user):
         sign_in_page(rules, link=link is not None)
         return False
     if rules.sign_in:
         account(user, rules)
+    audit_trouble()
     return True
+
+
+def audit_trouble() -> None:
+    """Tell every planner when the audit log cannot be written: saves, restores and deletions
+    are kept, but go unrecorded there (the app's log has each) until someone fixes it."""
+    from app_pages.shared import store  # here: that module imports this one
+
+    try:
+        trouble = store().log.trouble()
+    except Exception:  # the scenario folder itself is unusable: the pages say so
+        return
+    if trouble is not None:
+        since, reason = trouble
+        st.warning(
+            md(
+                f"The audit log of saves, restores and deletions cannot be written ({reason}) "
+                f"since {when(since)}. Changes are saved, but not recorded in it (the app's "
+                "log has them). Tell whoever runs the server."
+            )
+        )
+
+
+def unlogged(message: str) -> None:
+    """The store's ``on_unlogged``: a change that is done but not in the audit log, told on
+    the next run (the store calls it from within a button's action)."""
+    flash("warning", message[:1].upper() + message[1:] + ".")
 
 
 def sign_in_page(rules: AccessPolicy, *, link: bool) -> None:

@@ -28,12 +28,12 @@ from app_pages.shared import (
     when,
 )
 from footprint import Dataset, FootprintError, Scenario, export_html_report
-from footprint.access import User
+from footprint.access import AccessPolicy, User
 
 log = logging.getLogger("footprint.app")
 
 
-def read_only(ident: object, *, user: User) -> None:
+def read_only(ident: object, *, user: User, rules: AccessPolicy) -> None:
     """The view-only page of the scenario ``ident`` names (the id is checked first)."""
     st.title("CSU footprint planner")
     sc = guarded(lambda: store().by_id(ident), what="This link does not open a scenario")
@@ -51,10 +51,10 @@ def read_only(ident: object, *, user: User) -> None:
             )
         )
         return
-    show(ds, sc, user=user)
+    show(ds, sc, user=user, rules=rules)
 
 
-def show(ds: Dataset, sc: Scenario, *, user: User) -> None:
+def show(ds: Dataset, sc: Scenario, *, user: User, rules: AccessPolicy) -> None:
     st.subheader(md(f"Scenario: {sc.name}"))
     owner = sc.created_by or "not recorded"
     st.info(
@@ -98,8 +98,18 @@ def show(ds: Dataset, sc: Scenario, *, user: User) -> None:
         on_click="ignore",
     )
     population_note(ds)
-    if user.signed_in:
+    way_in(user, rules)
+
+
+def way_in(user: User, rules: AccessPolicy) -> None:
+    """The way from the link to the planner, only for whoever may use it: someone viewing
+    anonymously is offered the sign-in instead (the planner's pages would only send them
+    to the sign-in page)."""
+    if rules.may_use_app(user):
         st.link_button("Open the planner", "./")
+    elif rules.sign_in:
+        st.caption("Planners with an account can sign in to draw, save and optimise.")
+        st.button("Sign in to open the planner", on_click=st.login, key="view_sign_in")
 
 
 def _report(ds: Dataset, sc: Scenario):  # -> Callable[[], bytes]

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,12 +30,21 @@ except ImportError:  # pragma: no cover - Windows
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AuditLog", "VersionChanges", "version_changes"]
+__all__ = ["AuditLog", "AuditLogWarning", "VersionChanges", "version_changes"]
 
 #: Longest line the log reads back (a line past this is reported, not parsed).
 MAX_LINE_BYTES = 64 * 1024
 #: What the log records.
 EVENTS = ("save", "restore", "rename", "delete", "undelete")
+
+# The audit logs this process could not write to, by path: since when and why. Cleared by the
+# next line that is written, so the app can tell every planner the log has a gap until then.
+_TROUBLE: dict[str, tuple[str, str]] = {}
+_TROUBLE_LOCK = threading.Lock()
+
+
+class AuditLogWarning(UserWarning):
+    """A change was made (and kept) but could not be recorded in the audit log."""
 
 
 @dataclass(frozen=True)
@@ -217,11 +227,37 @@ class AuditLog:
             **detail,
         }
         line = (json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            self._write_line(line)
+        except OSError as exc:
+            with _TROUBLE_LOCK:
+                since = _TROUBLE.get(self._key, (str(record["time"]), ""))[0]
+                _TROUBLE[self._key] = (since, exc.strerror or str(exc))
+            raise
+        with _TROUBLE_LOCK:
+            _TROUBLE.pop(self._key, None)
+        log.info("audit: %s %r by %s", event, scenario, user)
+
+    @property
+    def _key(self) -> str:
+        return os.path.abspath(self.path)
+
+    def trouble(self) -> tuple[str, str] | None:
+        """When this process last failed to write the log, and why, if no line has been
+        written since: ``(time, reason)``, else ``None``. Changes made meanwhile are kept but
+        missing from the log (the app's own log has each of them)."""
+        with _TROUBLE_LOCK:
+            return _TROUBLE.get(self._key)
+
+    def _write_line(self, line: bytes) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # a line cut short (disk full): never join it to this
                 written = os.write(fd, line)
                 while written < len(line):  # a short write: finish the line, still locked
                     written += os.write(fd, line[written:])
@@ -232,18 +268,27 @@ class AuditLog:
                         fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
-        log.info("audit: %s %r by %s", event, scenario, user)
 
     def read(self, *, scenario: str | None = None) -> list[dict[str, Any]]:
         """The events, oldest first (only ``scenario``'s if given).
 
         A line that cannot be read (damaged, too long) is skipped with a log warning,
         never hides the others.
+
+        Raises
+        ------
+        FootprintError
+            When the log itself cannot be read (no log yet is no events).
         """
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise FootprintError(
+                f"the audit log {self.path} cannot be read ({exc.strerror or exc}); the "
+                "scenarios are not affected. Check that the app may read that file"
+            ) from None
         events: list[dict[str, Any]] = []
         for number, raw in enumerate(data.splitlines(), start=1):
             if not raw.strip():

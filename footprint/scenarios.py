@@ -50,7 +50,7 @@ from typing import Any, TypeGuard
 
 from ._cache import atomic_write_bytes, sync_folder, write_temp
 from .errors import FootprintError, InputFileError, PlanError
-from .history import AuditLog, version_changes
+from .history import AuditLog, AuditLogWarning, version_changes
 
 try:  # POSIX
     import fcntl
@@ -99,6 +99,16 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,60}-[0-9a-f]{12}")
 #: Called under a scenario's lock with what is saved now (``None``: nothing), to refuse a
 #: change by raising (:meth:`footprint.access.AccessPolicy.check` behind it in the app).
 Guard = Callable[["Scenario | None"], None]
+#: Told, in words, of a change that was made but could not be written to the audit log.
+Unlogged = Callable[[str], None]
+#: Each audit event as a message says it was done.
+_DONE = {
+    "save": "saved",
+    "restore": "restored to an earlier version",
+    "rename": "renamed",
+    "delete": "moved to the bin",
+    "undelete": "restored from the bin",
+}
 
 # flock excludes other open files, but on some network file systems it is emulated with
 # per-process locks; a lock per file within this process keeps threads apart there too.
@@ -742,44 +752,91 @@ class ScenarioStore:
         return self.path_for(name).is_file()
 
     def clean_temporaries(self, *, older_than: float | None = None) -> list[Path]:
-        """Remove temporary files a crashed save left behind; returns what was removed.
+        """Remove temporary files a crashed save, delete or rename left behind; returns what
+        was removed.
 
-        Only files older than ``older_than`` seconds (default: the store's
-        ``stale_temp_seconds``) go, so another writer's save in progress is left alone.
+        Three places hold them: the scenario folder, the bin, and each scenario's history
+        folder. In the first two only files older than ``older_than`` seconds (default: the
+        store's ``stale_temp_seconds``) go, so another writer's save in progress is left
+        alone. A history folder is written to only under its scenario's lock, so its
+        temporaries are removed, whatever their age, while that lock is taken here; a
+        scenario being saved now (its lock held elsewhere) is skipped until the next time.
         """
         limit = self.stale_temp_seconds if older_than is None else older_than
         cutoff = time.time() - limit
-        removed: list[Path] = []
-        try:
-            entries = list(os.scandir(self.folder))
-        except OSError as exc:
-            log.warning("could not look for leftover temporary files in %s: %s", self.folder, exc)
-            return removed
-        for entry in entries:
-            if not entry.name.startswith(_TMP_PREFIX):
+        removed = self._remove_temporaries(self.folder, cutoff)
+        removed += self._remove_temporaries(self.folder / BIN_FOLDER, cutoff)
+        history = self.folder / HISTORY_FOLDER
+        for folder in self._subfolders(history):
+            if not self._temporaries(folder):
                 continue
             try:
-                info = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(info.st_mode) and info.st_mtime <= cutoff:
+                with self._locked(self.folder / f"{folder.name}.json", timeout=0.0):
+                    removed += self._remove_temporaries(folder, None)
+            except ScenarioError as exc:  # being saved now: its writer may be using them
+                log.info("left the temporary files in %s for now: %s", folder, exc)
+        if removed:
+            log.info("removed %d leftover temporary file(s) from %s", len(removed), self.folder)
+        return removed
+
+    @staticmethod
+    def _subfolders(folder: Path) -> builtins.list[Path]:
+        """The real folders (never a link out of the store) directly in ``folder``."""
+        try:
+            with os.scandir(folder) as entries:
+                return [
+                    Path(e.path)
+                    for e in entries
+                    if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+                ]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            log.warning("could not look for leftover temporary files in %s: %s", folder, exc)
+            return []
+
+    @staticmethod
+    def _temporaries(folder: Path) -> builtins.list[os.DirEntry[str]]:
+        """The temporary files (regular files, never links) directly in ``folder``."""
+        try:
+            with os.scandir(folder) as entries:
+                return [
+                    e
+                    for e in entries
+                    if e.name.startswith(_TMP_PREFIX) and e.is_file(follow_symlinks=False)
+                ]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            log.warning("could not look for leftover temporary files in %s: %s", folder, exc)
+            return []
+
+    def _remove_temporaries(self, folder: Path, cutoff: float | None) -> builtins.list[Path]:
+        """Remove the temporaries in ``folder`` last changed before ``cutoff`` (a time;
+        ``None``: all of them, for a folder whose writers are locked out)."""
+        removed: builtins.list[Path] = []
+        for entry in self._temporaries(folder):
+            try:
+                if cutoff is None or entry.stat(follow_symlinks=False).st_mtime <= cutoff:
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
             except FileNotFoundError:
                 continue  # its writer finished (or another store cleaned it) meanwhile
             except OSError as exc:
                 log.warning("could not remove leftover temporary file %s: %s", entry.path, exc)
-        if removed:
-            log.info("removed %d leftover temporary file(s) from %s", len(removed), self.folder)
         return removed
 
     @contextlib.contextmanager
-    def _locked(self, *paths: Path) -> Iterator[dict[Path, int]]:
+    def _locked(self, *paths: Path, timeout: float | None = None) -> Iterator[dict[Path, int]]:
         """Hold the lock of each scenario file (in a fixed order, so two renames cannot deadlock).
 
         Yields the open lock file of each path, which keeps the highest revision given out.
+        Waits up to ``timeout`` seconds (default: the store's ``lock_timeout``) for them.
         """
         held: list[tuple[threading.Lock, int | None]] = []
         fds: dict[Path, int] = {}
-        deadline = time.monotonic() + self.lock_timeout
+        wait = self.lock_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         try:
             for path in sorted(set(paths)):
                 lock_path = path.with_name(_LOCK_PREFIX + path.stem)
@@ -883,6 +940,7 @@ class ScenarioStore:
         expected_revision: int | None = None,
         user: str | None = None,
         guard: Guard | None = None,
+        on_unlogged: Unlogged | None = None,
     ) -> Scenario:
         """Save a scenario atomically; returns it as saved, with its new revision and time.
 
@@ -905,6 +963,10 @@ class ScenarioStore:
         guard
             Called under the scenario's lock with the scenario saved now (``None`` for
             a new name); raises to refuse the save (the app checks the owner with it).
+        on_unlogged
+            Told (in words) if the save is done but the audit log cannot be written;
+            by default that is an :class:`~footprint.history.AuditLogWarning`. The
+            save is kept either way.
 
         Raises
         ------
@@ -934,6 +996,7 @@ class ScenarioStore:
                 doing="saved",
                 user=user,
                 guard=guard,
+                on_unlogged=on_unlogged,
             )
         log.info("saved scenario %r revision %d to %s", saved.name, saved.revision, path)
         return saved
@@ -965,6 +1028,7 @@ class ScenarioStore:
         doing: str,
         user: str | None = None,
         guard: Guard | None = None,
+        on_unlogged: Unlogged | None = None,
         event: str = "save",
         detail: Mapping[str, Any] | None = None,
         compared_with: Scenario | None = None,
@@ -1013,7 +1077,14 @@ class ScenarioStore:
         before = compared_with or on_disk
         changes = version_changes(_plain(before) if before else None, _plain(new))
         self._record(
-            event, new.name, user, revision=revision, changes=changes.as_dict(), **(detail or {})
+            event,
+            new.name,
+            user,
+            on_unlogged=on_unlogged,
+            stacklevel=3,  # the caller of save, rename, restore_version or undelete
+            revision=revision,
+            changes=changes.as_dict(),
+            **(detail or {}),
         )
         return new
 
@@ -1028,13 +1099,42 @@ class ScenarioStore:
         if not kept.exists():
             _atomic_write(kept, version.to_json())
 
-    def _record(self, event: str, name: str, user: str | None, **detail: Any) -> None:
-        """Append to the audit log; the change itself is done, so a log that cannot be
-        written is reported in the app's log rather than undoing it."""
+    def _record(
+        self,
+        event: str,
+        name: str,
+        user: str | None,
+        *,
+        on_unlogged: Unlogged | None,
+        stacklevel: int,
+        **detail: Any,
+    ) -> None:
+        """Append to the audit log. The change itself is done and kept (undoing it would
+        lose a planner's work over a log line), so a log that cannot be written is reported
+        instead: the whole line goes to the app's log as an error (to be added back by hand)
+        and the planner is told, through ``on_unlogged`` or else an :class:`AuditLogWarning`."""
         try:
             self.log.append(event, scenario=name, user=user, **detail)
         except OSError as exc:
-            log.warning("could not write the audit log %s: %s", self.log.path, exc)
+            line = json.dumps(
+                {"event": event, "scenario": name, "user": user, **detail}, ensure_ascii=False
+            )
+            log.error(
+                "the audit log %s could not be written (%s); this line is missing from it: %s",
+                self.log.path,
+                exc,
+                line,
+            )
+            message = (
+                f"scenario {name!r} was {_DONE.get(event, event)} and that is kept, but the "
+                f"audit log {self.log.path} could not be written ({exc.strerror or exc}), so it "
+                "is not recorded there (the app's log has the line). Tell whoever runs the "
+                f"server: free some space, or let the app write to {self.folder}"
+            )
+            if on_unlogged is not None:
+                on_unlogged(message)
+            else:
+                warnings.warn(message, AuditLogWarning, stacklevel=stacklevel + 1)
 
     def delete(
         self,
@@ -1043,6 +1143,7 @@ class ScenarioStore:
         expected_revision: int | None = None,
         user: str | None = None,
         guard: Guard | None = None,
+        on_unlogged: Unlogged | None = None,
     ) -> None:
         """Move a saved scenario to the bin (:meth:`deleted`, :meth:`undelete`).
 
@@ -1055,6 +1156,8 @@ class ScenarioStore:
             Who deletes (recorded in the bin and the audit log).
         guard
             As :meth:`save`'s: called with the scenario about to be deleted.
+        on_unlogged
+            As :meth:`save`'s.
 
         Raises
         ------
@@ -1083,7 +1186,12 @@ class ScenarioStore:
                 _write_mark(fds[path], max(on_disk.revision, _read_mark(fds[path])))
             self._to_bin(path, on_disk, user=user)
         self._record(
-            "delete", name, user, revision=on_disk.revision if on_disk is not None else None
+            "delete",
+            name,
+            user,
+            on_unlogged=on_unlogged,
+            stacklevel=2,  # the caller of delete
+            revision=on_disk.revision if on_disk is not None else None,
         )
         log.info("deleted scenario %r (%s) to the bin", name, path)
 
@@ -1117,6 +1225,7 @@ class ScenarioStore:
         expected_revision: int | None = None,
         user: str | None = None,
         guard: Guard | None = None,
+        on_unlogged: Unlogged | None = None,
     ) -> Scenario:
         """Give a saved scenario a new name, keeping its creation time; returns the renamed one.
 
@@ -1158,6 +1267,7 @@ class ScenarioStore:
                 event="rename",
                 detail={"renamed_from": scenario.name},
                 compared_with=scenario,
+                on_unlogged=on_unlogged,
             )
             if old_path.is_file():
                 _write_mark(fds[old_path], max(scenario.revision, _read_mark(fds[old_path])))
@@ -1264,6 +1374,7 @@ class ScenarioStore:
         expected_revision: int,
         user: str | None = None,
         guard: Guard | None = None,
+        on_unlogged: Unlogged | None = None,
     ) -> Scenario:
         """Make an earlier version the scenario's content again, as a new version (the one it
         replaces stays in the history); returns the scenario as saved.
@@ -1306,6 +1417,7 @@ class ScenarioStore:
                 guard=guard,
                 event="restore",
                 detail={"restored_from": revision},
+                on_unlogged=on_unlogged,
             )
         log.info("restored revision %d of %r as revision %d", revision, name, saved.revision)
         return saved
@@ -1349,6 +1461,7 @@ class ScenarioStore:
         new_name: str | None = None,
         user: str | None = None,
         guard: Guard | None = None,
+        on_unlogged: Unlogged | None = None,
     ) -> Scenario:
         """Bring a scenario back from the bin (under ``new_name`` if given), as a new version;
         its owner is kept. ``guard`` is called with the deleted scenario.
@@ -1371,17 +1484,23 @@ class ScenarioStore:
         scenario = entry.scenario if new_name is None else replace(entry.scenario, name=new_name)
         path = self.path_for(scenario.name)
         with self._locked(path) as fds:
+            current = self._on_disk(path)
+            if current is None and scenario.name == entry.scenario.name:
+                # back under its own name: the version deleted stays in its history, so the
+                # history reads on without a gap (the restored one is the next revision)
+                self._archive(path, entry.scenario)
             saved = self._write(
                 scenario,
                 path,
                 fds[path],
-                self._on_disk(path),
+                current,
                 overwrite=False,
                 expected_revision=None,
                 doing="restored",
                 user=user,
                 event="undelete",
                 detail={"bin_entry": entry.id},
+                on_unlogged=on_unlogged,
             )
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / BIN_FOLDER / f"{entry.id}.json").unlink()

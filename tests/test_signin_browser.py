@@ -6,8 +6,10 @@ option, through its STREAMLIT_SECRETS_FILES variable), so the repository's .stre
 no secrets. Three planners sign in: alice creates a scenario; bob may not save over it,
 rename it or delete it, copies it, saves his refused drawing as a copy, and opens it from its
 read-only link. A browser that has not signed in sees only the sign-in page, whatever
-address it opens. (History and restore are tested without a browser in
-tests/test_scenario_history_app.py and tests/test_scenarios.py.)
+address it opens; with anonymous viewing switched on it opens a link, and is offered the
+sign-in rather than the planner. (History, restore and the bin are tested in Chromium without
+sign-in in tests/test_history_browser.py, and through AppTest in
+tests/test_scenario_history_app.py.)
 
 The tests run in file order as one story (select the module, not one test). They are never
 skipped for want of the provider: oidc-provider-mock is in requirements.txt. Without Chromium
@@ -56,10 +58,16 @@ def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def team_app(tmp_path_factory: pytest.TempPathFactory, dataset, scenario_dir: Path):
+def team_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the app's secrets file and the logs are."""
+    return tmp_path_factory.mktemp("signin")
+
+
+@pytest.fixture(scope="module")
+def team_app(team_folder: Path, dataset, scenario_dir: Path):
     """The provider, then the app on a team server (sign-in on, carol an admin)."""
     _require_browser()
-    folder = tmp_path_factory.mktemp("signin")
+    folder = team_folder
     with oidc_provider(folder / "provider.log") as issuer:
         port = free_port()
         secrets = write_secrets(
@@ -126,9 +134,21 @@ def _on_disk(scenario_dir: Path, name: str) -> dict:
     return json.loads((scenario_dir / file_name_for(name)).read_text(encoding="utf-8"))
 
 
+#: A text each page opened by its link shows once it has run.
+_SHOWS = {"Scenarios": "Saved scenarios", "Map and drawing": "Save the drawing as a scenario"}
+
+
 def _open(pg, page_title: str) -> None:
-    pg.get_by_role("link", name=page_title).first.click()
-    pg.wait_for_load_state()
+    """Go to a page by its sidebar link, again if the click is lost to a running page."""
+    shows = pg.get_by_text(_SHOWS[page_title], exact=True).first
+    for _attempt in range(3):
+        pg.get_by_role("link", name=page_title).first.click()
+        try:
+            shows.wait_for(timeout=30_000)
+            return
+        except Exception:
+            continue
+    shows.wait_for(timeout=WAIT)
 
 
 def _click_ccgs(pg, n: int, start: int) -> None:
@@ -152,8 +172,16 @@ def _click_ccgs(pg, n: int, start: int) -> None:
 
 
 def _save_drawing(pg, name: str, *, overwrite: bool) -> None:
-    pg.get_by_text("Save the drawing as a scenario").first.click()
-    pg.get_by_label("Scenario name").fill(name)
+    field = pg.get_by_label("Scenario name")
+    for _attempt in range(3):  # the form is in a popover: open it (a click may close it)
+        if field.is_visible():
+            break
+        pg.get_by_text("Save the drawing as a scenario").first.click()
+        try:
+            field.wait_for(timeout=10_000)
+        except Exception:
+            continue
+    field.fill(name)
     if overwrite:
         pg.get_by_text("Replace a saved scenario of the same name").first.click()
     pg.get_by_role("button", name="Save scenario").click()
@@ -204,7 +232,7 @@ def test_signin_bob_cannot_change_alices_scenario_but_copies_it(bob, scenario_di
 def test_signin_bob_saving_over_alices_scenario_is_refused_with_a_copy_offered(
     bob, scenario_dir: Path
 ) -> None:
-    bob.get_by_role("button", name="Load into the drawing").click()
+    bob.get_by_role("button", name="Load into the drawing").click(timeout=WAIT)
     _open(bob, "Map and drawing")
     bob.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=WAIT)
     _save_drawing(bob, PLAN, overwrite=True)
@@ -240,6 +268,7 @@ def test_signin_bob_opens_alices_scenario_from_its_read_only_link(
     # no editing: no save form, no page links, no optimiser or uploads
     assert bob.get_by_text("Save the drawing as a scenario").count() == 0
     assert bob.get_by_role("link", name="Optimise").count() == 0
+    assert bob.get_by_role("link", name="Open the planner").count() == 1  # his way back
     bob.wait_for_timeout(1500)
     _shot(bob, "signin-read-only-view.png")
     with bob.expect_download() as got:
@@ -249,3 +278,39 @@ def test_signin_bob_opens_alices_scenario_from_its_read_only_link(
     bob.get_by_text(
         re.compile("This link does not open a scenario: .* is not a scenario id")
     ).first.wait_for(timeout=WAIT)
+
+
+def test_signin_anyone_with_a_link_views_it_and_is_offered_sign_in_not_the_planner(
+    browser, team_app, team_folder: Path, scenario_dir: Path
+) -> None:
+    """With anonymous viewing switched on (the file is read on each run), a browser that
+    has not signed in opens the link; the planner's pages would only show it the sign-in
+    page, so it is offered the sign-in, which leads into the planner."""
+    from footprint import ScenarioStore
+
+    ident = ScenarioStore(scenario_dir).id_for(PLAN)
+    secrets = team_folder / "secrets.toml"
+    closed = secrets.read_text(encoding="utf-8")
+    assert "anonymous_view = false" in closed
+    secrets.write_text(closed.replace("anonymous_view = false", "anonymous_view = true"))
+    ctx = _context(browser)
+    pg = ctx.new_page()
+    try:
+        pg.goto(f"{team_app}/?scenario={ident}")
+        pg.get_by_text("Read-only view: nothing here can be changed").first.wait_for(timeout=WAIT)
+        pg.frame_locator(MAP_FRAME).first.locator(".leaflet-overlay-pane path").nth(210).wait_for(
+            timeout=WAIT
+        )
+        way_in = pg.get_by_role("button", name="Sign in to open the planner")
+        way_in.wait_for(timeout=WAIT)
+        assert pg.get_by_role("link", name="Open the planner").count() == 0
+        assert pg.get_by_role("link", name="Scenarios").count() == 0
+        pg.wait_for_timeout(1500)
+        way_in.scroll_into_view_if_needed()
+        _shot(pg, "history-link-anonymous.png")
+        way_in.click()
+        sign_in_as(pg, CAROL)
+        pg.get_by_text(_shown(f"Signed in as {CAROL}")).first.wait_for(timeout=WAIT)
+    finally:
+        secrets.write_text(closed, encoding="utf-8")
+        ctx.close()

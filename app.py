@@ -26,8 +26,10 @@ from app_pages.shared import (
     init_state,
     population_note,
     sidebar,
+    store,
 )
 from app_pages.team import gate
+from app_pages.view import read_only
 
 st.set_page_config(page_title="CSU footprint planner", layout="wide")
 
@@ -51,7 +53,8 @@ def main() -> None:
     # The page comes first and the sidebar's settings last: the page then streams the map to
     # the browser before them (the settings are read from session state, set up first).
     # Whatever happens in the page, the page links and the sidebar are drawn.
-    if not gate():  # sign-in on a team server, a read-only link (app_pages/team.py)
+    # sign-in on a team server, a read-only link (app_pages/team.py)
+    if not gate(view=read_only, store=store):
         return
     page = st.navigation(PAGES)
     ds = None

@@ -28,9 +28,9 @@ from app_pages.shared import (
     store_or_say,
     unit_word,
     units_word,
-    when,
 )
 from app_pages.team import allows, guard, link_for, unlogged, user_id
+from app_pages.ui import when
 from footprint import FootprintError, Scenario, ScenarioStore
 from footprint.history import version_rows
 

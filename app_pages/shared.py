@@ -18,13 +18,11 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
 import shutil
 import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,7 @@ from footprint import (
     summarise_plan,
 )
 from footprint._assets import leaflet_dir
-from footprint._text import clean_name, plain
+from footprint._text import clean_name
 from footprint.access import AccessDeniedError
 from footprint.drawing import (
     NAME_LIMIT,
@@ -63,6 +61,8 @@ from footprint.map import COLOUR_CHOICES, base_map, units_layer, write_static_fi
 from footprint.scenarios import ScenarioConflictError, geography_of
 
 from .clicks import DRAW_TOOLS_JS, MAP_EVENTS, clicked_units
+from .team import guard, unlogged, user_id
+from .ui import esc, flash, md
 
 log = logging.getLogger("footprint.app")
 
@@ -209,45 +209,6 @@ def persist() -> None:
             )
 
 
-#: Invisible (U+2060 WORD JOINER): put into "http://", "www." and "@" it stops Streamlit's
-#: Markdown from turning a web or mail address in a name into a link, which escaping does not.
-_JOIN = "\u2060"
-_ADDRESS = re.compile(r"(?i)(\\:)(?=//)|\b(www)(?=\\\.)|(@)")
-
-
-def esc(text: object) -> str:
-    """A name (one line) for an element that renders Markdown: shown exactly as written.
-
-    :func:`footprint._text.plain` escapes every character Markdown or Streamlit acts on
-    (so ``![t](http://elsewhere/p.png)`` fetches nothing and ``$5m to $6m`` is not
-    mathematics); addresses are kept from becoming links as well.
-    """
-    return _ADDRESS.sub(
-        lambda m: (
-            (m.group(1) + _JOIN)
-            if m.group(1)
-            else (m.group(2) + _JOIN)
-            if m.group(2)
-            else _JOIN + "@"
-        ),
-        plain(text),
-    )
-
-
-def md(text: object) -> str:
-    """``text`` for an element that renders Markdown, shown exactly as written.
-
-    Escaped with :func:`esc` line by line: a message's lines and its list of problems
-    (lines starting ``- `` after any indent, as :class:`FootprintError` writes them) keep
-    their shape.
-    """
-    out = []
-    for line in str(text).split("\n"):
-        indent, bullet, rest = re.fullmatch(r"(\s*)(- )?(.*)", line, flags=re.S).groups()
-        out.append(indent + (bullet or "") + esc(rest))
-    return "\n".join(out)
-
-
 def capped(text: str, *, limit: int = MAX_LINES) -> str:
     """``text`` with a list longer than ``limit`` lines cut to ``limit`` and "and N more"."""
     lines = text.split("\n")
@@ -310,11 +271,6 @@ def in_place(draw: Callable[[], Any], *, where: str, message: str = UNEXPECTED) 
     except Exception:
         log.exception("unexpected error in %s", where)
         st.error(message)
-
-
-def flash(kind: str, message: str) -> None:
-    """Queue a message for the next run (callbacks cannot draw). Plain text: shown as written."""
-    st.session_state["flash"] = [*st.session_state["flash"], (kind, message)]
 
 
 def show_flash(box: Any = None) -> None:
@@ -823,8 +779,6 @@ def save_scenario(
             locked=tuple(locked_units),
             geography=digest_of(dataset()),
         )
-        from app_pages.team import guard, user_id  # here: that module imports this one
-
         s = store()
         try:
             saved = s.save(
@@ -833,6 +787,7 @@ def save_scenario(
                 expected_revision=expected_revision,
                 user=user_id(),
                 guard=guard("edit"),
+                on_unlogged=unlogged,
             )
         except (ScenarioConflictError, AccessDeniedError) as exc:
             if on_conflict is not None:
@@ -1151,14 +1106,6 @@ def picker(
         label, options, key=key, index=index, format_func=lambda o: shown.get(o, str(o))
     )
     return chosen if chosen in options else options[index]
-
-
-def when(stamp: str) -> str:
-    """An ISO time stamp as the planner reads it, in local time ("2013-04-01 09:30")."""
-    try:
-        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return str(stamp)
 
 
 # --- the sidebar ----------------------------------------------------------------------------

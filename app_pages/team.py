@@ -15,11 +15,13 @@ viewing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import streamlit as st
 
-from app_pages.shared import esc, flash, md, when
+from app_pages.ui import esc, flash, md, when
 from footprint import Scenario
 from footprint.access import (
     ANONYMOUS,
@@ -29,7 +31,14 @@ from footprint.access import (
     User,
     read_settings,
 )
-from footprint.scenarios import Guard
+from footprint.scenarios import Guard, ScenarioStore
+
+
+class ReadOnlyView(Protocol):
+    """Draws the view-only page of the scenario a link names (``app_pages.view.read_only``)."""
+
+    def __call__(self, ident: object, *, user: User, rules: AccessPolicy) -> None: ...
+
 
 log = logging.getLogger("footprint.app")
 
@@ -91,12 +100,14 @@ def allows(action: str, sc: Scenario) -> bool:
 # --- the gate -------------------------------------------------------------------------------
 
 
-def gate() -> bool:
+def gate(*, view: ReadOnlyView, store: Callable[[], ScenarioStore]) -> bool:
     """Run first in every run: True when the app may go on, else the page drawn instead.
 
     A configuration that cannot be used keeps the app closed (with what to fix). Someone
     not signed in on a team server sees only the sign-in page; a read-only link shows
-    the scenario's view-only page instead of the app.
+    the scenario's view-only page (``view``) instead of the app. ``store`` opens the
+    scenario store, whose audit log's trouble every planner is told of. Both come from the
+    app's entry point, so that this module imports no page that imports it.
     """
     try:
         rules = policy()
@@ -106,24 +117,20 @@ def gate() -> bool:
     user = current_user(rules)
     link = st.query_params.get(LINK_PARAMETER)
     if link is not None and rules.may_view_link(user):
-        from app_pages.view import read_only
-
-        read_only(link, user=user, rules=rules)
+        view(link, user=user, rules=rules)
         return False
     if not rules.may_use_app(user):
         sign_in_page(rules, link=link is not None)
         return False
     if rules.sign_in:
         account(user, rules)
-    audit_trouble()
+    audit_trouble(store)
     return True
 
 
-def audit_trouble() -> None:
+def audit_trouble(store: Callable[[], ScenarioStore]) -> None:
     """Tell every planner when the audit log cannot be written: saves, restores and deletions
     are kept, but go unrecorded there (the app's log has each) until someone fixes it."""
-    from app_pages.shared import store  # here: that module imports this one
-
     try:
         trouble = store().log.trouble()
     except Exception:  # the scenario folder itself is unusable: the pages say so

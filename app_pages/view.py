@@ -25,8 +25,8 @@ from app_pages.shared import (
     show_table,
     store,
     units_word,
-    when,
 )
+from app_pages.ui import when
 from footprint import Dataset, FootprintError, Scenario, export_html_report
 from footprint.access import AccessPolicy, User
 

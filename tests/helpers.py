@@ -19,15 +19,20 @@ from shapely.geometry import box
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def screenshot(page: Any, name: str) -> None:
-    """A browser page's screenshot into ``FOOTPRINT_SCREENSHOTS`` when it is set.
+def screenshot(page: Any, name: str, *, element: Any = None) -> None:
+    """A browser page's screenshot (or only ``element``'s) into ``FOOTPRINT_SCREENSHOTS``
+    when it is set.
 
     Unset (the usual test run) nothing is written, so running the tests leaves the checkout
     clean; set it to ``docs/screenshots`` to refresh the ones the README shows.
     """
     folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    if element is not None:
+        element.screenshot(path=str(Path(folder) / name))
+    else:
         page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 

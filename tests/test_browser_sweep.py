@@ -25,6 +25,7 @@ from appserver import (
     AppDidNotStart,
     serve_app,
 )
+from helpers import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -35,13 +36,6 @@ def _require_browser() -> None:
         if required:
             pytest.fail(f"Chromium not found at {CHROMIUM}; FOOTPRINT_REQUIRE_BROWSER is set")
         pytest.skip(f"Chromium not found at {CHROMIUM}")
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +99,7 @@ def test_a_sweep_runs_and_draws_its_curve(page) -> None:
         assert label in text
     assert "registered patients" in page.content()
     page.locator(".vega-embed").first.scroll_into_view_if_needed()
-    _shot(page, "sweep-01-curve.png")
+    screenshot(page, "sweep-01-curve.png")
 
 
 def test_clicking_a_point_shows_its_plan(page) -> None:
@@ -132,7 +126,7 @@ def test_clicking_a_point_shows_its_plan(page) -> None:
     page.get_by_text(re.compile(r"At a floor of 400,000")).first.scroll_into_view_if_needed()
     page.mouse.move(20, 600)
     page.wait_for_timeout(1000)
-    _shot(page, "sweep-02-point-plan.png")
+    screenshot(page, "sweep-02-point-plan.png")
 
 
 def test_open_the_plan_in_the_drawing(page) -> None:
@@ -149,7 +143,7 @@ def test_open_the_plan_in_the_drawing(page) -> None:
         raise
     page.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
-    _shot(page, "sweep-03-opened-in-drawing.png")
+    screenshot(page, "sweep-03-opened-in-drawing.png")
 
 
 # The borders layer on the map: its Leaflet map, and for one border (a name holding "&",
@@ -276,10 +270,10 @@ def test_firm_and_open_borders(page) -> None:
     )
     page.mouse.move(20, 600)
     page.wait_for_timeout(1000)
-    _shot(page, "groupings-01-map-and-key.png")
+    screenshot(page, "groupings-01-map-and-key.png")
     heading.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(1000)
-    _shot(page, "groupings-02-open-ccgs.png")
+    screenshot(page, "groupings-02-open-ccgs.png")
 
     # a border's tooltip names the two CCGs as text: "&" shown as "&", markup never run
     panel.locator("[data-testid=stAlertContentSuccess]").last.evaluate(
@@ -296,5 +290,5 @@ def test_firm_and_open_borders(page) -> None:
     assert shown == html.unescape(point["stored"]) and "&amp;" not in shown and "&" in shown
     assert re.search(r"together in [\d,]+ of [\d,]+ plans \(\d+%\)|always together: ", shown)
     page.wait_for_timeout(500)
-    _shot(page, "groupings-03-border-tooltip.png")
+    screenshot(page, "groupings-03-border-tooltip.png")
     assert page.blocked == []  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from appserver import (
     inside_points,
     serve_app,
 )
+from helpers import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -43,14 +44,6 @@ def _require_browser() -> None:
         if os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0"):
             pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so it must run")
         pytest.skip(reason)
-
-
-def _shot(page, name: str, *, element=None) -> None:
-    """A screenshot into FOOTPRINT_SCREENSHOTS, when set (for docs/screenshots)."""
-    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (element or page).screenshot(path=str(Path(folder) / name))
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +234,7 @@ def test_history_shows_both_versions_who_when_and_what_changed(page, scenario_di
     history = page.locator("[data-testid='stVerticalBlock']").filter(
         has=page.get_by_text("History", exact=True)
     )
-    _shot(page, "history-versions.png", element=history.last)
+    screenshot(page, "history-versions.png", element=history.last)
 
 
 def test_history_compare_two_versions_on_the_compare_page(page) -> None:
@@ -289,7 +282,7 @@ def test_history_delete_to_the_bin_and_restore_from_it(page, scenario_dir: Path)
     cells = _cells(bin_section.last.locator("[data-testid='stDataFrame']").last)
     assert cells[:5] == ["name", "owner", "deleted", "by", "revision"], cells
     assert cells[5:] == [PLAN, "local", _shown_time(store.deleted()[0].deleted), "local", "3"]
-    _shot(page, "history-bin.png", element=bin_section.last)
+    screenshot(page, "history-bin.png", element=bin_section.last)
     restore.click()
     page.get_by_text("Restored scenario 'History plan' from the bin.").first.wait_for(timeout=WAIT)
     store = _store(scenario_dir)

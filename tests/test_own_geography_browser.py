@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import screenshot
 from test_byo_geography import _topology
 from test_e2e_browser import (  # noqa: F401 (fixtures)
     _selectbox,
     _session,
-    _shot,
     app_url,
     canary,
     page,
@@ -60,7 +60,7 @@ def test_a_topojson_without_a_crs_is_placed_by_the_planners_choice(
         pg.get_by_text("WGS84 longitude/latitude (EPSG:4326)").first.click()
         pg.get_by_text("100% of the shapes land on England").first.wait_for(timeout=60_000)
         pg.wait_for_timeout(1500)
-        _shot(pg, "30-own-geography-crs-asked.png")
+        screenshot(pg, "30-own-geography-crs-asked.png")
         upload("Population CSV", people)
         pg.get_by_text("Code column (boundaries)").first.wait_for(timeout=60_000)
         _selectbox(pg, "Code column (boundaries)").click()
@@ -72,13 +72,13 @@ def test_a_topojson_without_a_crs_is_placed_by_the_planners_choice(
         try:
             pg.get_by_text(remembered).first.wait_for(timeout=120_000)
         except Exception:
-            _shot(pg, "30-own-geography-crs-failed.png")
+            screenshot(pg, "30-own-geography-crs-failed.png")
             raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
         pg.get_by_text("Planning on ccgs2016: 9 units").first.wait_for(timeout=30_000)
         body = pg.locator("body").inner_text()
         assert "Could not" not in body, body[:3000]
         pg.wait_for_timeout(3000)  # the run that switched the geography has finished drawing
         pg.get_by_text(remembered).first.scroll_into_view_if_needed()
-        _shot(pg, "31-own-geography-crs-remembered.png")
+        screenshot(pg, "31-own-geography-crs-remembered.png")
     finally:
         context.close()

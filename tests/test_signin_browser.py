@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, AppDidNotStart, serve_app
 from appserver import inside_points as _inside_points
+from helpers import screenshot
 from oidc_server import SECRETS_VARIABLE, free_port, oidc_provider, sign_in_as, write_secrets
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
@@ -42,14 +43,6 @@ def _require_browser() -> None:
         if os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0"):
             pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so it must run")
         pytest.skip(reason)
-
-
-def _shot(page, name: str) -> None:
-    """A screenshot into FOOTPRINT_SCREENSHOTS, when set (for docs/screenshots)."""
-    folder = os.environ.get("FOOTPRINT_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=False)
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +193,7 @@ def test_signin_an_unsigned_browser_sees_only_the_sign_in_page(browser, team_app
         assert pg.locator(MAP_FRAME).count() == 0  # no map, no pages, no uploads
         assert pg.get_by_role("link", name="Scenarios").count() == 0
         assert pg.locator('input[type="file"]').count() == 0
-    _shot(pg, "signin-page.png")
+    screenshot(pg, "signin-page.png")
     ctx.close()
 
 
@@ -270,7 +263,7 @@ def test_signin_bob_opens_alices_scenario_from_its_read_only_link(
     assert bob.get_by_role("link", name="Optimise").count() == 0
     assert bob.get_by_role("link", name="Open the planner").count() == 1  # his way back
     bob.wait_for_timeout(1500)
-    _shot(bob, "signin-read-only-view.png")
+    screenshot(bob, "signin-read-only-view.png")
     with bob.expect_download() as got:
         bob.get_by_role("button", name="Download the report (HTML)").click()
     assert b"Alice plan" in Path(got.value.path()).read_bytes()
@@ -307,7 +300,7 @@ def test_signin_anyone_with_a_link_views_it_and_is_offered_sign_in_not_the_plann
         assert pg.get_by_role("link", name="Scenarios").count() == 0
         pg.wait_for_timeout(1500)
         way_in.scroll_into_view_if_needed()
-        _shot(pg, "history-link-anonymous.png")
+        screenshot(pg, "history-link-anonymous.png")
         way_in.click()
         sign_in_as(pg, CAROL)
         pg.get_by_text(_shown(f"Signed in as {CAROL}")).first.wait_for(timeout=WAIT)

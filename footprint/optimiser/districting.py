@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .._recombine import recombine
 from ..instance import Instance
@@ -353,98 +353,24 @@ def hess(
     need = SECONDS_PER_VAR * size + 0.5
     too_large = size > budget.MODEL_MAX_VARIABLES
     if too_large:
-        run.refuse(label, size, inst)
-        bound = -math.inf
-        if kind == "compact":
-            bound = floor_ball_bound(inst, lo, scale=scale)
-            run.stages.append(
-                {
-                    "stage": f"{label}: bound without the model",
-                    "method": "each footprint at least as spread as the floor's nearest people "
-                    "around its centre; the smallest such footprints summed",
-                    "bound": bound,
-                    "seconds": round(time.perf_counter() - tune.started, 3),
-                }
-            )
-        searched = Searched("open", best, tune.value(best) if best else None, bound)
+        searched = _without_model(inst, run, tune, best, kind=kind, lo=lo, label=label, size=size)
     else:
-        allowed: dict[str, list[str]] = {}
-
-        held: list[bool] = [best is not None]
-
-        def fits(created: float, started: float, done: float) -> bool:
-            # the solve gets ``share`` of the time left (`Run.solve`), plan held or not
-            return run.build_fits(created, started, done, available=run.left() * share)
-
-        def build(
-            iteration: int, cuts: list[Cut]
-        ) -> tuple[Model, Callable[[Outcome], Plan]] | None:
-            if not allowed:
-                allowed.update(allowed_partners(inst))
-            try:
-                return _hess_model(
-                    inst,
-                    kind=kind,
-                    count=count,
-                    label=label,
-                    allowed=allowed,
-                    scale=scale,
-                    iteration=iteration,
-                    cuts=cuts,
-                    fits=fits,
-                )
-            except NotInTime:
-                not_in_time(held[0])
-                return None
-
-        def not_in_time(have_plan: bool) -> None:
-            if run.cancelled():
-                run.say(f"{label}: cancelled while building the model.")
-                return
-            left = run.left()
-            run.say(
-                f"{label}: building the model at this machine's present pace would leave too "
-                f"little of the {max(left, 0.0):.1f} s left to hand it over and solve it; "
-                + ("keeping the best plan." if have_plan else "stopped building it.")
-            )
-            run.stages.append(
-                {
-                    "stage": f"{label}: model not finished",
-                    "status": "too little time",
-                    "seconds left": round(max(left, 0.0), 3),
-                    # build, handover and the shortest solve, at the pace measured
-                    "seconds needed": round(run.projected, 3),
-                }
-            )
-            if not have_plan:
-                run.unstarted = (max(need, run.projected), left)
-
-        def ready(plan: Plan | None) -> bool:
-            held[0] = plan is not None
-            if plan is not None and run.left() * share < need:
-                run.say(f"{label}: too little time left for the model; keeping the best plan.")
-                return False
-            if plan is None and run.left() < need:
-                # with no plan to keep, the model is the last chance, but one that cannot even
-                # be built and handed over in the time left would only overrun the planner's
-                # limit
-                run.say(f"{label}: too little time left to build the model.")
-                run.unstarted = (need, run.left())
-                return False
-            return True
-
+        steps = _HessSteps(
+            inst, run, kind=kind, count=count, label=label, scale=scale, share=share, need=need
+        )
+        steps.held = best is not None
         searched = cut_loop(
             inst,
             run,
             CutLoop(
                 label=label,
                 saying=label,
-                build=build,
+                build=steps.build,
                 value=tune.value,
                 proven=lambda val, bound: val - bound <= tune.tolerance(val) + 1e-9,
                 warm=lambda plan: _hess_start(inst, plan, kind, scale),
                 repaired=lambda plan: tune.polished(plan, min(2.0, 0.05 * run.left())),
-                ready=ready,
+                ready=steps.ready,
                 share=share,
                 abs_gap=abs_gap,
             ),
@@ -455,6 +381,117 @@ def hess(
         reserve=FINISH_SECONDS_PER_UNIT * len(inst.node_of) if too_large else 0.0,
         too_large=too_large,
     )
+
+
+def _without_model(
+    inst: Instance,
+    run: Run,
+    tune: _Tuning,
+    best: Plan | None,
+    *,
+    kind: str,
+    lo: int,
+    label: str,
+    size: int,
+) -> Searched:
+    """What is known when the model is too large to build: the plan held, and for compact a
+    bound linear in the nodes."""
+    run.refuse(label, size, inst)
+    bound = -math.inf
+    if kind == "compact":
+        bound = floor_ball_bound(inst, lo, scale=tune.scale)
+        run.stages.append(
+            {
+                "stage": f"{label}: bound without the model",
+                "method": "each footprint at least as spread as the floor's nearest people "
+                "around its centre; the smallest such footprints summed",
+                "bound": bound,
+                "seconds": round(time.perf_counter() - tune.started, 3),
+            }
+        )
+    return Searched("open", best, tune.value(best) if best else None, bound)
+
+
+@dataclass
+class _HessSteps:
+    """The model's side of the cut loop: build it while it still fits in the time left (at
+    the pace measured as it is built), say why it was not, and whether starting is worth it.
+    """
+
+    inst: Instance
+    run: Run
+    kind: str
+    count: tuple[int, int | None]
+    label: str
+    scale: float
+    share: float
+    #: seconds to build, hand over and start the model, at the rate per variable
+    need: float
+    #: whether a plan is held (set by :meth:`ready`, read when the build stops)
+    held: bool = False
+    allowed: dict[str, list[str]] = field(default_factory=dict)
+
+    def fits(self, created: float, started: float, done: float) -> bool:
+        # the solve gets ``share`` of the time left (`Run.solve`), plan held or not
+        return self.run.build_fits(created, started, done, available=self.run.left() * self.share)
+
+    def build(
+        self, iteration: int, cuts: list[Cut]
+    ) -> tuple[Model, Callable[[Outcome], Plan]] | None:
+        if not self.allowed:
+            self.allowed.update(allowed_partners(self.inst))
+        try:
+            return _hess_model(
+                self.inst,
+                kind=self.kind,
+                count=self.count,
+                label=self.label,
+                allowed=self.allowed,
+                scale=self.scale,
+                iteration=iteration,
+                cuts=cuts,
+                fits=self.fits,
+            )
+        except NotInTime:
+            self.not_in_time()
+            return None
+
+    def not_in_time(self) -> None:
+        run, label = self.run, self.label
+        if run.cancelled():
+            run.say(f"{label}: cancelled while building the model.")
+            return
+        left = run.left()
+        run.say(
+            f"{label}: building the model at this machine's present pace would leave too "
+            f"little of the {max(left, 0.0):.1f} s left to hand it over and solve it; "
+            + ("keeping the best plan." if self.held else "stopped building it.")
+        )
+        run.stages.append(
+            {
+                "stage": f"{label}: model not finished",
+                "status": "too little time",
+                "seconds left": round(max(left, 0.0), 3),
+                # build, handover and the shortest solve, at the pace measured
+                "seconds needed": round(run.projected, 3),
+            }
+        )
+        if not self.held:
+            run.unstarted = (max(self.need, run.projected), left)
+
+    def ready(self, plan: Plan | None) -> bool:
+        run, label = self.run, self.label
+        self.held = plan is not None
+        if plan is not None and run.left() * self.share < self.need:
+            run.say(f"{label}: too little time left for the model; keeping the best plan.")
+            return False
+        if plan is None and run.left() < self.need:
+            # with no plan to keep, the model is the last chance, but one that cannot even
+            # be built and handed over in the time left would only overrun the planner's limit
+            run.say(f"{label}: too little time left to build the model.")
+            run.unstarted = (self.need, run.left())
+            return False
+        return True
 
 
 def floor_ball_bound(inst: Instance, count: int, *, scale: float, chunk: int = 2048) -> float:

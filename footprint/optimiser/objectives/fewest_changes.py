@@ -1023,6 +1023,55 @@ def _near_repair(
     return near
 
 
+def _offer_slots(
+    inst: Instance,
+    run: Run,
+    *,
+    current: Mapping[str, str],
+    labels: list[str],
+    by_population: bool,
+    start: Plan | None,
+    known: float,
+    least: float,
+    room: int,
+) -> tuple[Solved, list[str], float]:
+    """The full model, new slots offered a few at a time (see `_fewest_changes`): its answer,
+    the slots' names, and the best bound proven on every plan."""
+    used = max(start.values()) + 1 - len(labels) if start else 0
+    extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
+    while True:
+        solved, slots = solve_slots(
+            inst,
+            run,
+            current=current,
+            labels=labels,
+            by_population=by_population,
+            extra=extra,
+            start=start,
+        )
+        if extra >= room or solved.status == "no-solution":
+            break
+        if solved.status == "infeasible":  # with these slots only: offer every one
+            extra = room
+            continue
+        assert solved.plan is not None and solved.value is not None
+        start, value = solved.plan, solved.value
+        if solved.bound is not None:
+            # plans in these slots move at least solved.bound; plans in more, at least
+            # (extra + 1) * least. With no bound (the solver gave no answer) nothing is
+            # known of plans in these slots, so only the earlier bound stands
+            known = max(known, min(solved.bound, (extra + 1) * least))
+        bound = known
+        if value - bound <= 1e-6:
+            solved = Solved("optimal", solved.plan, value, bound)
+            break
+        if not run.room_for_another():
+            solved = Solved("feasible", solved.plan, value, bound)
+            break
+        extra = room if least <= 0 else min(room, max(extra + 1, math.ceil(value / least) - 1))
+    return solved, slots, known
+
+
 def _fewest_changes(
     inst: Instance,
     run: Run,
@@ -1084,38 +1133,17 @@ def _fewest_changes(
         # every rule is returned at once, moving nothing)
         names = labels + [f"__new{i}" for i in range(max(start.values(), default=0) + 1)]
         return done("optimal", start, value=held, bound=known, slot_names=names)
-    used = max(start.values()) + 1 - len(labels) if start else 0
-    extra = min(room, max(used, inst.count_lo - len(labels), 0) + 1)
-    while True:
-        solved, slots = solve_slots(
-            inst,
-            run,
-            current=current,
-            labels=labels,
-            by_population=by_population,
-            extra=extra,
-            start=start,
-        )
-        if extra >= room or solved.status == "no-solution":
-            break
-        if solved.status == "infeasible":  # with these slots only: offer every one
-            extra = room
-            continue
-        assert solved.plan is not None and solved.value is not None
-        start, value = solved.plan, solved.value
-        if solved.bound is not None:
-            # plans in these slots move at least solved.bound; plans in more, at least
-            # (extra + 1) * least. With no bound (the solver gave no answer) nothing is
-            # known of plans in these slots, so only the earlier bound stands
-            known = max(known, min(solved.bound, (extra + 1) * least))
-        bound = known
-        if value - bound <= 1e-6:
-            solved = Solved("optimal", solved.plan, value, bound)
-            break
-        if not run.room_for_another():
-            solved = Solved("feasible", solved.plan, value, bound)
-            break
-        extra = room if least <= 0 else min(room, max(extra + 1, math.ceil(value / least) - 1))
+    solved, slots, known = _offer_slots(
+        inst,
+        run,
+        current=current,
+        labels=labels,
+        by_population=by_population,
+        start=start,
+        known=known,
+        least=least,
+        room=room,
+    )
     if solved.plan is None:
         return done(
             solved.status, None, bound=solved.bound, reasons=solver_reasons(solved.status, run)

@@ -211,6 +211,34 @@ def placement_reading(
     )
 
 
+def _feasible_words(result: Mapping[str, Any], *, n: Any, moving: str) -> str:
+    """The sentence for a plan that is valid but not proven best: how far from the best it
+    may be, in the objective's own terms."""
+    value = result.get("objective_value")
+    bound = result.get("bound")
+    gap = result.get("gap")
+    if moving:
+        least = (
+            f"; any plan that meets every rule moves at least {bound:,.0f}"
+            if isinstance(bound, int | float)
+            else "; the fewest possible is not known"
+        )
+        return f"Feasible: {n} footprints{moving}{least}."
+    if result.get("objective") == "balanced" and isinstance(value, int | float):
+        # the gap of a spread is measured against the mean footprint, not the best plan
+        spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"
+        share = f" ({gap:.1%} of the mean footprint)" if gap is not None else ""
+        if not bound:
+            return (
+                f"{spread}{share}. No lower bound on the spread was proven, "
+                "so how much more even a plan can be is not known."
+            )
+        return f"{spread}; the most even plan is proven at least {bound:,.0f} apart{share}."
+    within = f"within {gap:.1%} of the best possible" if gap is not None else "gap unknown"
+    b = f" (bound {bound:,.4g})" if isinstance(bound, int | float) else ""
+    return f"Feasible, {within}{b}: {n} footprints."
+
+
 def verdict(
     result: Mapping[str, Any],
     *,
@@ -250,7 +278,6 @@ def verdict(
     status = result["status"]
     n = result.get("footprints")
     value = result.get("objective_value")
-    bound = result.get("bound")
     moving = ""  # a repair says what it moves
     repair = result.get("objective") == "fewest-changes"
     if repair and isinstance(value, int | float):
@@ -283,29 +310,7 @@ def verdict(
     if status == "optimal":
         return "success", f"Proven best (optimal): {n} footprints{moving}."
     if status == "feasible":
-        gap = result.get("gap")
-        if moving:
-            least = (
-                f"; any plan that meets every rule moves at least {bound:,.0f}"
-                if isinstance(bound, int | float)
-                else "; the fewest possible is not known"
-            )
-            return "warning", f"Feasible: {n} footprints{moving}{least}."
-        if result.get("objective") == "balanced" and isinstance(value, int | float):
-            # the gap of a spread is measured against the mean footprint, not the best plan
-            spread = f"Feasible: {n} footprints, populations at most {value:,.0f} apart"
-            share = f" ({gap:.1%} of the mean footprint)" if gap is not None else ""
-            if not bound:
-                return "warning", (
-                    f"{spread}{share}. No lower bound on the spread was proven, "
-                    "so how much more even a plan can be is not known."
-                )
-            return "warning", (
-                f"{spread}; the most even plan is proven at least {bound:,.0f} apart{share}."
-            )
-        within = f"within {gap:.1%} of the best possible" if gap is not None else "gap unknown"
-        b = f" (bound {bound:,.4g})" if isinstance(bound, int | float) else ""
-        return "warning", f"Feasible, {within}{b}: {n} footprints."
+        return "warning", _feasible_words(result, n=n, moving=moving)
     if status == "infeasible":
         reasons = result.get("reasons") or ["the solver proved no plan meets every constraint"]
         if result.get("explained"):  # each reason is shown on a line of its own below

@@ -1253,6 +1253,44 @@ def _crossing_points(geography: Any, audit: Any) -> str:
     return cache[key]
 
 
+def _add_overlays(
+    m: folium.Map, geography: Any, *, wanted: Mapping[str, bool], data_url: str | None
+) -> None:
+    """The boundary overlays asked for (LA tiers, Area Teams, Regions) that the geography
+    has, each sent inline or fetched once from ``data_url``."""
+    overlays = [
+        (
+            "la_lower",
+            "Lower-tier LA boundaries",
+            {"color": "#7f7f7f", "weight": 0.8, "dashArray": "2 3"},
+        ),
+        ("la_upper", "Upper-tier LA boundaries", {"color": "#333333", "weight": 1.4}),
+        (
+            "area_team_code",
+            "NHS Area Teams" + _group_count(geography, "area_team_code"),
+            {"color": "#6a3d9a", "weight": 2.6, "opacity": 0.85},
+        ),
+        (
+            "region_code",
+            "NHS Regions" + _group_count(geography, "region_code"),
+            {"color": "#000000", "weight": 3.6, "opacity": 0.8},
+        ),
+    ]
+    for key, name, style in overlays:
+        if not wanted.get(key):
+            continue
+        if key not in ("la_upper", "la_lower") and key not in geography.units.columns:
+            continue
+        data = _boundary_lines(geography, key)
+        if not data:
+            continue
+        if data_url is None:
+            _LinesLayer(data, name=name, style=style).add_to(m)
+        else:
+            url = _folder(data_url) + _static_names(geography)[key]
+            _LinesLayer("null", name=name, style=style, url=url).add_to(m)
+
+
 def base_map(
     geography: Any,
     *,
@@ -1319,45 +1357,17 @@ def base_map(
     CustomPane(_MARKS_PANE, z_index=460, pointer_events=False).add_to(m)
     _Decor(attribution=attribution_html(geography), background=BACKGROUND).add_to(m)
 
-    overlays = [
-        (
-            show_lower_tier,
-            "la_lower",
-            "Lower-tier LA boundaries",
-            {"color": "#7f7f7f", "weight": 0.8, "dashArray": "2 3"},
-        ),
-        (
-            show_upper_tier,
-            "la_upper",
-            "Upper-tier LA boundaries",
-            {"color": "#333333", "weight": 1.4},
-        ),
-        (
-            show_area_teams,
-            "area_team_code",
-            "NHS Area Teams" + _group_count(geography, "area_team_code"),
-            {"color": "#6a3d9a", "weight": 2.6, "opacity": 0.85},
-        ),
-        (
-            show_regions,
-            "region_code",
-            "NHS Regions" + _group_count(geography, "region_code"),
-            {"color": "#000000", "weight": 3.6, "opacity": 0.8},
-        ),
-    ]
-    for wanted, key, name, style in overlays:
-        if not wanted:
-            continue
-        if key not in ("la_upper", "la_lower") and key not in geography.units.columns:
-            continue
-        data = _boundary_lines(geography, key)
-        if not data:
-            continue
-        if data_url is None:
-            _LinesLayer(data, name=name, style=style).add_to(m)
-        else:
-            url = _folder(data_url) + _static_names(geography)[key]
-            _LinesLayer("null", name=name, style=style, url=url).add_to(m)
+    _add_overlays(
+        m,
+        geography,
+        wanted={
+            "la_lower": show_lower_tier,
+            "la_upper": show_upper_tier,
+            "area_team_code": show_area_teams,
+            "region_code": show_regions,
+        },
+        data_url=data_url,
+    )
     links = list(links)
     if links:
         _LinesLayer(

@@ -240,3 +240,51 @@ def rapid_clicks(pg, n: int = 30) -> dict:
         "boxes": boxes,
         "seconds": seconds,
     }
+
+
+def click_ccgs(pg, n: int, start: int, *, wait: int = 90_000) -> None:
+    """Click ``n`` more CCGs (``start`` assigned already) into the chosen footprint.
+
+    A click that lands while the page reruns can be lost, so a CCG is clicked again, but
+    only when the map still shows it unassigned: a second click on a CCG the app has taken
+    (and is slow to show in the status line) would take it out again.
+    """
+    frame = pg.locator(MAP_FRAME).first
+    frame.wait_for(timeout=wait)
+    pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=wait)
+    pg.wait_for_timeout(2000)  # the page's own start-up messages are over
+    points = inside_points(pg, start + n)[start:]
+    for k, point in enumerate(points, start=start + 1):
+        line = assigned_line(pg, k)
+        for _attempt in range(3):
+            box = frame.bounding_box()
+            pg.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+            try:
+                line.wait_for(timeout=30_000)
+                break
+            except Exception:
+                taken = (
+                    frame.element_handle()
+                    .content_frame()
+                    .evaluate(FILL_CHANGED_JS, [point["index"]])
+                )
+                if taken:
+                    break
+        line.wait_for(timeout=wait)
+
+
+def save_drawing(pg, name: str, *, overwrite: bool) -> None:
+    """Save the drawing as a scenario from its popover on the drawing page."""
+    field = pg.get_by_label("Scenario name")
+    for _attempt in range(3):  # the form is in a popover: open it (a click may close it)
+        if field.is_visible():
+            break
+        pg.get_by_text("Save the drawing as a scenario").first.click()
+        try:
+            field.wait_for(timeout=10_000)
+        except Exception:
+            continue
+    field.fill(name)
+    if overwrite:
+        pg.get_by_text("Replace a saved scenario of the same name").first.click()
+    pg.get_by_role("button", name="Save scenario").click()

@@ -19,6 +19,29 @@ from shapely.geometry import box
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def require_browser() -> None:
+    """Skip a browser test where Debian's Chromium or Playwright is missing, or fail it when
+    ``FOOTPRINT_REQUIRE_BROWSER`` is set (CI sets it: there the browser tests must run)."""
+    import shutil
+
+    import pytest
+    from appserver import CHROMIUM
+
+    required = os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0")
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "playwright is not installed; pip install -r requirements.txt"
+    if missing is None and (not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None):
+        missing = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if missing is None:
+        return
+    if required:
+        pytest.fail(missing + "; FOOTPRINT_REQUIRE_BROWSER is set, so the browser tests must run")
+    pytest.skip(missing)
+
+
 def screenshot(page: Any, name: str, *, element: Any = None) -> None:
     """A browser page's screenshot (or only ``element``'s) into ``FOOTPRINT_SCREENSHOTS``
     when it is set.

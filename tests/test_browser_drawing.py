@@ -11,14 +11,11 @@ Screenshots go to FOOTPRINT_SCREENSHOTS when it is set (docs/screenshots keeps t
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, AppDidNotStart, serve_app
-from helpers import screenshot
+from helpers import require_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
@@ -47,23 +44,9 @@ SHOWN_LABELS = """() => [...document.querySelectorAll(".fp-label")]
     .filter(e => e.style.display !== "none").map(e => e.textContent)"""
 
 
-def _require_browser() -> None:
-    required = os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        if required:
-            pytest.fail(f"Chromium not found at {CHROMIUM}; FOOTPRINT_REQUIRE_BROWSER is set")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if required:
-            pytest.fail("playwright is not installed; pip install -r requirements.txt")
-        pytest.skip("playwright is not installed")
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
-    _require_browser()
+    require_browser()
     root = tmp_path_factory.mktemp("drawing-app")
     try:
         with serve_app(scenario_dir=root / "scenarios", log_path=root / "app.log") as url:

@@ -9,11 +9,8 @@ order, so select the module.
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 from appserver import (
@@ -25,22 +22,14 @@ from appserver import (
     AppDidNotStart,
     serve_app,
 )
-from helpers import screenshot
+from helpers import require_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
 
-def _require_browser() -> None:
-    required = os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        if required:
-            pytest.fail(f"Chromium not found at {CHROMIUM}; FOOTPRINT_REQUIRE_BROWSER is set")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
-    _require_browser()
+    require_browser()
     log = tmp_path_factory.mktemp("streamlit-sweep") / "streamlit.log"
     scenarios = tmp_path_factory.mktemp("scenarios-sweep")
     try:

@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import shutil
 import textwrap
 import threading
 import time
@@ -41,29 +39,9 @@ from appserver import (
     rapid_clicks,
     serve_app,
 )
-from helpers import screenshot
+from helpers import require_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
-
-
-def _browser_required() -> bool:
-    return os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0")
-
-
-def _require_browser() -> None:
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if _browser_required():
-            pytest.fail(
-                reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so the browser tests must run"
-            )
-        pytest.skip(reason)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if _browser_required():
-            pytest.fail("playwright is not installed; pip install -r requirements.txt")
-        pytest.skip("playwright is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +52,7 @@ def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, dataset, scenario_dir: Path):
     """`streamlit run app.py` on a free local port, scenarios in a temporary folder."""
-    _require_browser()
+    require_browser()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     try:
         with serve_app(scenario_dir=scenario_dir, log_path=log, timeout=60) as url:
@@ -193,10 +171,10 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     page.wait_for_timeout(1500)  # the page's own start-up messages are over
     page.sent.clear()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])  # a real mouse click
-    page.get_by_text(re.compile(r"^Put .+ in 'Footprint 1'\.$")).first.wait_for(timeout=30_000)
-    page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Put .+ in 'Footprint 1'\.$")).first.wait_for(timeout=90_000)
+    page.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=90_000)
     # the map stayed mounted (same iframe) and the clicked CCG took a footprint colour
-    frame.locator(CCG_PATHS).nth(210).wait_for(timeout=30_000)
+    frame.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
     deadline = time.monotonic() + 30
     while True:
         fills = _fills(page)
@@ -210,25 +188,25 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
     page.wait_for_timeout(1000)
     assert len(page.sent) == 1, page.sent
     # under the table: the plan is not finished (210 CCGs still to place)
-    page.get_by_text("Not finished: 210 CCGs not yet in a footprint").first.wait_for(timeout=30_000)
+    page.get_by_text("Not finished: 210 CCGs not yet in a footprint").first.wait_for(timeout=90_000)
 
 
 def test_each_page_has_its_own_address_and_back_returns(page) -> None:
     token = re.search(r"[?&]d=([A-Za-z0-9_-]+)", page.url)
     assert token, page.url  # the drawing's token, set on the first visit
     page.get_by_text("Compare", exact=True).first.click()
-    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
-    page.wait_for_url(re.compile(r"/compare(\?|$)"), timeout=30_000)
+    page.get_by_text("Compare two plans").first.wait_for(timeout=90_000)
+    page.wait_for_url(re.compile(r"/compare(\?|$)"), timeout=90_000)
     page.get_by_text("Help", exact=True).first.click()
-    page.get_by_text("How the planner works").first.wait_for(timeout=30_000)
+    page.get_by_text("How the planner works").first.wait_for(timeout=90_000)
     page.wait_for_timeout(800)
     screenshot(page, "09-help.png")
     assert "/help" in page.url and f"d={token.group(1)}" in page.url
     page.go_back()  # the browser's back button: the page before
-    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
+    page.get_by_text("Compare two plans").first.wait_for(timeout=90_000)
     page.go_back()
     _map(page).locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
-    page.wait_for_url(re.compile(rf"/\?d={token.group(1)}$"), timeout=30_000)
+    page.wait_for_url(re.compile(rf"/\?d={token.group(1)}$"), timeout=90_000)
     try:
         assigned_line(page, 1).wait_for(timeout=60_000)
     except Exception:
@@ -238,12 +216,12 @@ def test_each_page_has_its_own_address_and_back_returns(page) -> None:
 def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
     pytest.importorskip("footprint.optimiser", reason="the optimiser has not landed")
     page.get_by_text("Optimise", exact=True).first.click()
-    page.get_by_role("button", name="Run the optimiser").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Run the optimiser").wait_for(timeout=90_000)
     page.get_by_role("button", name="Run the optimiser").click()
     page.get_by_text("Proven best (optimal)").or_(
         page.get_by_text("Feasible, within")
     ).first.wait_for(timeout=240_000)
-    page.get_by_text("saved as scenario").first.wait_for(timeout=30_000)
+    page.get_by_text("saved as scenario").first.wait_for(timeout=90_000)
     page.wait_for_timeout(1500)
     screenshot(page, "03-optimiser-result.png")
     saved = [json.loads(f.read_text(encoding="utf-8")) for f in scenario_dir.glob("*.json")]
@@ -252,7 +230,7 @@ def test_optimise_from_the_page(page, scenario_dir: Path) -> None:
 
 def _download(page, label: str) -> Path:
     button = page.get_by_role("button", name=label)
-    button.wait_for(timeout=30_000)
+    button.wait_for(timeout=90_000)
     with page.expect_download(timeout=60_000) as info:
         button.click()
     return Path(info.value.path())
@@ -260,7 +238,7 @@ def _download(page, label: str) -> Path:
 
 def test_download_the_plan_csv(page) -> None:
     page.get_by_text("Import and export", exact=True).first.click()
-    page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=30_000)
+    page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=90_000)
     page.wait_for_timeout(1000)
     screenshot(page, "10-import-export.png")
     text = _download(page, "Plan CSV").read_text(encoding="utf-8-sig")
@@ -315,37 +293,37 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
     )
     store.save(Scenario(name="$5m to $6m", assignment={"E38000001": "**x**"}), overwrite=True)
     page.get_by_text("Scenarios", exact=True).first.click()
-    page.get_by_text("Saved scenarios").first.wait_for(timeout=30_000)
+    page.get_by_text("Saved scenarios").first.wait_for(timeout=90_000)
     # pick the hostile scenario and load it into the drawing (which holds the clicked CCG)
     _selectbox(page, "Scenario").click()
     page.get_by_role("option", name=image).click()
     page.get_by_text("Replace my drawing with it").click()
     page.get_by_role("button", name="Load into the drawing").click()
     page.get_by_text(_as_shown(f"Loaded scenario '{image}' into the drawing")).first.wait_for(
-        timeout=30_000
+        timeout=90_000
     )
     page.wait_for_timeout(1500)
     _no_links_to(page, canary.host)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=90_000)
     page.evaluate("""() => { window.scrollTo(0, 0);
         document.querySelectorAll('[data-testid="stMain"], section.main, .main')
             .forEach(e => e.scrollTo(0, 0)); }""")
     page.wait_for_timeout(500)
     screenshot(page, "06-hostile-names.png")
     page.get_by_text("Compare", exact=True).first.click()
-    page.get_by_text("Compare two plans").first.wait_for(timeout=30_000)
+    page.get_by_text("Compare two plans").first.wait_for(timeout=90_000)
     _selectbox(page, "Plan A").click()  # its name then heads a column of the moves table
     page.get_by_role("option", name=f"Scenario: {image}").click()
-    page.get_by_text("CCGs that moved").first.wait_for(timeout=30_000)
+    page.get_by_text("CCGs that moved").first.wait_for(timeout=90_000)
     page.wait_for_timeout(1500)
     page.get_by_text("Map and drawing", exact=True).first.click()
-    page.get_by_text("2 of 211 CCGs assigned").first.wait_for(timeout=30_000)
-    page.get_by_text(_as_shown(f"{footprint} has")).first.wait_for(timeout=30_000)  # a rule
+    page.get_by_text("2 of 211 CCGs assigned").first.wait_for(timeout=90_000)
+    page.get_by_text(_as_shown(f"{footprint} has")).first.wait_for(timeout=90_000)  # a rule
     _no_links_to(page, canary.host)
     page.get_by_text("Import and export", exact=True).first.click()
     _selectbox(page, "Plan to export").click()
     page.get_by_role("option", name=f"Scenario: {image}").click()
-    page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=30_000)
+    page.get_by_text("Import a plan (CSV)").first.wait_for(timeout=90_000)
     page.wait_for_timeout(2000)
     _no_links_to(page, canary.host)
     assert canary.hits == [], canary.hits  # no element fetched an image named in a name
@@ -361,7 +339,7 @@ def test_hostile_names_fetch_nothing_and_show_as_typed(page, scenario_dir: Path,
 @pytest.fixture(scope="module")
 def broken_app_url(tmp_path_factory: pytest.TempPathFactory, dataset):
     """The app with a library call the Scenarios view makes broken (as a bug would)."""
-    _require_browser()
+    require_browser()
     folder = tmp_path_factory.mktemp("broken")
     script = folder / "broken_app.py"
     script.write_text(
@@ -396,9 +374,9 @@ def test_a_view_that_fails_says_so_in_place_and_keeps_the_sidebar(page, broken_a
         pg = context.new_page()
         pg.goto(url)
         pg.get_by_text("Compare", exact=True).first.click(timeout=90_000)
-        pg.get_by_text("This view hit an unexpected problem").first.wait_for(timeout=30_000)
+        pg.get_by_text("This view hit an unexpected problem").first.wait_for(timeout=90_000)
         pg.get_by_text("Background map (OpenStreetMap, needs internet)").wait_for(
-            timeout=30_000
+            timeout=90_000
         )  # the sidebar is drawn after the page
         pg.wait_for_timeout(1000)
         screenshot(pg, "07-view-fails-in-place.png")
@@ -451,23 +429,23 @@ def test_two_planners_saving_at_once_and_over_each_other(
     try:
         # one new name saved from two sessions: one is told "Saved", the other why not
         _save_drawing(a, "Team plan")
-        a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=30_000)
+        a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=90_000)
         _save_drawing(b, "Team plan")
         b.get_by_text(
             re.compile(
                 r"Could not save the scenario: a scenario called 'Team plan' "
                 r"is saved already"
             )
-        ).first.wait_for(timeout=30_000)
+        ).first.wait_for(timeout=90_000)
         assert b.get_by_text("Saved scenario 'Team plan'").count() == 0
         # B loads it (revision 1); A saves over it (revision 2); B's save over it is refused
         b.get_by_text("Scenarios", exact=True).first.click()
         _selectbox(b, "Scenario").click()
         b.get_by_role("option", name="Team plan", exact=True).click()
         b.get_by_role("button", name="Load into the drawing").click()
-        b.get_by_text("Loaded scenario 'Team plan' into the drawing").first.wait_for(timeout=30_000)
+        b.get_by_text("Loaded scenario 'Team plan' into the drawing").first.wait_for(timeout=90_000)
         _save_drawing(a, "Team plan", replace=True)
-        a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=30_000)
+        a.get_by_text("Saved scenario 'Team plan'").first.wait_for(timeout=90_000)
         b.get_by_text("Map and drawing", exact=True).first.click()
         b.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=90_000)
         _save_drawing(b, "Team plan", replace=True)
@@ -476,14 +454,14 @@ def test_two_planners_saving_at_once_and_over_each_other(
                 r"scenario 'Team plan' was changed by someone else at "
                 r"\d\d:\d\d"
             )
-        ).first.wait_for(timeout=30_000)
+        ).first.wait_for(timeout=90_000)
         b.keyboard.press("Escape")  # close the popover
         b.mouse.move(5, 5)  # no map tooltip over the picture
         b.wait_for_timeout(1000)
         screenshot(b, "08-save-conflict.png")
         assert ScenarioStore(scenario_dir).load("Team plan").revision == 2
         b.get_by_role("button", name="Save as a copy").click()
-        b.get_by_text("Saved scenario 'Team plan (copy)'").first.wait_for(timeout=30_000)
+        b.get_by_text("Saved scenario 'Team plan (copy)'").first.wait_for(timeout=90_000)
         assert ScenarioStore(scenario_dir).exists("Team plan (copy)")
     finally:
         ca.close()
@@ -502,8 +480,8 @@ def test_thirty_quick_clicks_each_land_where_aimed_and_the_map_never_moves(page,
         coloured = {i for i, f in enumerate(got["fills"]) if f != UNASSIGNED_FILL}
         assert coloured == set(got["clicked"]), (sorted(coloured), sorted(got["clicked"]))
         assert len({got["fills"][i] for i in got["clicked"]}) == 1  # all in one footprint
-        assigned_line(pg, 30).wait_for(timeout=30_000)
-        pg.get_by_text(re.compile(r"^1 footprint, 30 of 211")).first.wait_for(timeout=30_000)
+        assigned_line(pg, 30).wait_for(timeout=90_000)
+        pg.get_by_text(re.compile(r"^1 footprint, 30 of 211")).first.wait_for(timeout=90_000)
         pg.mouse.move(5, 5)
         pg.wait_for_timeout(1000)
         screenshot(pg, "11-thirty-quick-clicks.png")
@@ -540,9 +518,9 @@ def test_the_drawing_and_its_undo_survive_a_reload_and_a_restart(
             pg.reload()  # a reload: a new session at the same address
             assigned_line(pg, 3).wait_for(timeout=90_000)
             _undo(pg)  # the history came back too
-            assigned_line(pg, 2).wait_for(timeout=30_000)
+            assigned_line(pg, 2).wait_for(timeout=90_000)
             pg.get_by_role("button", name="↷ Redo").click()
-            assigned_line(pg, 3).wait_for(timeout=30_000)
+            assigned_line(pg, 3).wait_for(timeout=90_000)
         assert len(list(drawings.glob("*.json"))) == 1
         # the server stops and starts again on the same address
         with serve_app(
@@ -555,7 +533,7 @@ def test_the_drawing_and_its_undo_survive_a_reload_and_a_restart(
             pg.goto(address)
             assigned_line(pg, 3).wait_for(timeout=90_000)
             _undo(pg)
-            assigned_line(pg, 2).wait_for(timeout=30_000)
+            assigned_line(pg, 2).wait_for(timeout=90_000)
     finally:
         context.close()
 
@@ -608,8 +586,8 @@ def test_an_own_geography_with_an_la_layer_from_its_page(
     context, pg = _session(page, app_url)
     try:
         pg.get_by_text("Your own boundaries", exact=True).first.click()
-        pg.get_by_text("Use your own boundaries and populations").first.wait_for(timeout=30_000)
-        pg.get_by_text("units per upload").first.wait_for(timeout=30_000)
+        pg.get_by_text("Use your own boundaries and populations").first.wait_for(timeout=90_000)
+        pg.get_by_text("units per upload").first.wait_for(timeout=90_000)
 
         def upload(label: str, path: Path) -> None:
             box_ = pg.locator('[data-testid="stFileUploader"]').filter(has_text=label)
@@ -640,7 +618,7 @@ def test_an_own_geography_with_an_la_layer_from_its_page(
         except Exception:
             screenshot(pg, "12-own-geography-failed.png")
             raise AssertionError(pg.locator("body").inner_text()[:3000]) from None
-        pg.get_by_text("6 wards, an LA layer of 2 local authorities").first.wait_for(timeout=30_000)
+        pg.get_by_text("6 wards, an LA layer of 2 local authorities").first.wait_for(timeout=90_000)
         pg.wait_for_timeout(1000)
         screenshot(pg, "12-own-geography-with-la-layer.png")
         body = pg.locator("body").inner_text()
@@ -651,9 +629,9 @@ def test_an_own_geography_with_an_la_layer_from_its_page(
         assert pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).count() == 6
         pg.wait_for_timeout(1500)
         screenshot(pg, "13-own-geography-map.png")
-        pg.get_by_text("Paint whole LA blocks").first.wait_for(timeout=30_000)
+        pg.get_by_text("Paint whole LA blocks").first.wait_for(timeout=90_000)
         pg.get_by_text("Optimise", exact=True).first.click()
-        pg.get_by_role("button", name="Run the optimiser").wait_for(timeout=30_000)
+        pg.get_by_role("button", name="Run the optimiser").wait_for(timeout=90_000)
         _selectbox(pg, "LA rule").click()
         options = pg.get_by_role("option").all_inner_texts()
         assert options == ["whole-la", "off"], options

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, ROOT
-from helpers import screenshot
+from helpers import require_browser, screenshot
 from test_fetch import Server, _serve
 
 from footprint import DataError
@@ -257,23 +257,6 @@ GUARD = textwrap.dedent(
 )
 
 
-def _browser_required() -> bool:
-    return os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0")
-
-
-def _require_browser() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if _browser_required():
-            pytest.fail("playwright is not installed; pip install -r requirements.txt")
-        pytest.skip("playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        if _browser_required():
-            pytest.fail(f"Chromium not found at {CHROMIUM}; FOOTPRINT_REQUIRE_BROWSER is set")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -377,7 +360,7 @@ def test_the_guard_sees_streamlits_own_lookups_without_the_setting(tmp_path):
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_no_call_leaves_the_machine_at_start_or_per_session(tmp_path, dataset):
-    _require_browser()
+    require_browser()
     guard = tmp_path / "guard"
     guard.mkdir()
     (guard / "sitecustomize.py").write_text(GUARD)
@@ -490,7 +473,7 @@ def _fresh_env(tmp_path: Path, mirror: str) -> dict[str, str]:
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_the_readme_first_screen_in_a_fresh_environment(tmp_path, sources):
-    _require_browser()
+    require_browser()
     setup, run, test = _readme_commands()
     assert re.search(r"python3? -m venv \.venv", setup) and ". .venv/bin/activate" in setup
     assert "pip install -r requirements.txt" in setup

@@ -12,38 +12,25 @@ Chromium they fail where FOOTPRINT_REQUIRE_BROWSER is set (CI), as the other bro
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from appserver import (
-    CCG_PATHS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    FILL_CHANGED_JS,
-    MAP_FRAME,
     AppDidNotStart,
-    assigned_line,
-    inside_points,
+    click_ccgs,
+    save_drawing,
     serve_app,
 )
-from helpers import screenshot
+from helpers import require_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 
 PLAN = "History plan"
 WAIT = 90_000
-
-
-def _require_browser() -> None:
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0"):
-            pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so it must run")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +41,7 @@ def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, dataset, scenario_dir: Path):
     """The app as the README starts it: no secrets file, so no sign-in."""
-    _require_browser()
+    require_browser()
     folder = tmp_path_factory.mktemp("history-app")
     mp = pytest.MonkeyPatch()
     mp.setenv("STREAMLIT_SECRETS_FILES", str(folder / "no-secrets.toml"))
@@ -115,53 +102,6 @@ def _pick(pg, label: str, option: str) -> None:
     pg.get_by_role("option", name=option).first.click()
 
 
-def _click_ccgs(pg, n: int, start: int) -> None:
-    """Click ``n`` more CCGs (``start`` assigned already) into the chosen footprint.
-
-    A click that lands while the page reruns can be lost, so a CCG is clicked again, but
-    only when the map still shows it unassigned: a second click on a CCG the app has taken
-    (and is slow to show in the status line) would take it out again.
-    """
-    frame = pg.locator(MAP_FRAME).first
-    frame.wait_for(timeout=WAIT)
-    pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=WAIT)
-    pg.wait_for_timeout(2000)  # the page's own start-up messages are over
-    points = inside_points(pg, start + n)[start:]
-    for k, point in enumerate(points, start=start + 1):
-        line = assigned_line(pg, k)
-        for _attempt in range(3):
-            box = frame.bounding_box()
-            pg.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-            try:
-                line.wait_for(timeout=30_000)
-                break
-            except Exception:
-                taken = (
-                    frame.element_handle()
-                    .content_frame()
-                    .evaluate(FILL_CHANGED_JS, [point["index"]])
-                )
-                if taken:
-                    break
-        line.wait_for(timeout=WAIT)
-
-
-def _save_drawing(pg, name: str, *, overwrite: bool) -> None:
-    field = pg.get_by_label("Scenario name")
-    for _attempt in range(3):  # the form is in a popover: open it (a click may close it)
-        if field.is_visible():
-            break
-        pg.get_by_text("Save the drawing as a scenario").first.click()
-        try:
-            field.wait_for(timeout=10_000)
-        except Exception:
-            continue
-    field.fill(name)
-    if overwrite:
-        pg.get_by_text("Replace a saved scenario of the same name").first.click()
-    pg.get_by_role("button", name="Save scenario").click()
-
-
 def _cells(table) -> list[str]:
     """The header and cell texts of a table: Streamlit draws it on a canvas, and keeps its
     cells in an ARIA grid for screen readers, which is what is read here."""
@@ -177,13 +117,13 @@ def _shown_time(stamp: str) -> str:
 
 
 def test_history_two_saves_of_one_scenario(page, scenario_dir: Path) -> None:
-    _click_ccgs(page, 2, 0)
-    _save_drawing(page, PLAN, overwrite=False)
+    click_ccgs(page, 2, 0)
+    save_drawing(page, PLAN, overwrite=False)
     page.get_by_text(re.compile(r"Saved scenario 'History plan'")).first.wait_for(timeout=WAIT)
     first = _store(scenario_dir).load(PLAN)
     assert (first.revision, first.created_by, len(first.assignment)) == (1, "local", 2)
-    _click_ccgs(page, 1, 2)  # the drawing was saved as the scenario: this changes it
-    _save_drawing(page, PLAN, overwrite=True)
+    click_ccgs(page, 1, 2)  # the drawing was saved as the scenario: this changes it
+    save_drawing(page, PLAN, overwrite=True)
     page.get_by_text(re.compile(r"Saved scenario 'History plan'")).nth(0).wait_for(timeout=WAIT)
     page.wait_for_function(
         "() => document.body.innerText.includes('3 of 211 CCGs assigned')", timeout=WAIT

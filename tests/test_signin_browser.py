@@ -19,15 +19,20 @@ they fail where FOOTPRINT_REQUIRE_BROWSER is set (CI), as the other browser test
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from appserver import CCG_PATHS, CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, AppDidNotStart, serve_app
-from appserver import inside_points as _inside_points
-from helpers import screenshot
+from appserver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MAP_FRAME,
+    AppDidNotStart,
+    click_ccgs,
+    save_drawing,
+    serve_app,
+)
+from helpers import require_browser, screenshot
 from oidc_server import SECRETS_VARIABLE, free_port, oidc_provider, sign_in_as, write_secrets
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
@@ -35,14 +40,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
 ALICE, BOB, CAROL = "alice@nhs.example", "bob@nhs.example", "carol@nhs.example"
 PLAN = "Alice plan"
 WAIT = 90_000
-
-
-def _require_browser() -> None:
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("FOOTPRINT_REQUIRE_BROWSER", "").strip() not in ("", "0"):
-            pytest.fail(reason + "; FOOTPRINT_REQUIRE_BROWSER is set, so it must run")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +56,7 @@ def team_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def team_app(team_folder: Path, dataset, scenario_dir: Path):
     """The provider, then the app on a team server (sign-in on, carol an admin)."""
-    _require_browser()
+    require_browser()
     folder = team_folder
     with oidc_provider(folder / "provider.log") as issuer:
         port = free_port()
@@ -144,42 +141,6 @@ def _open(pg, page_title: str) -> None:
     shows.wait_for(timeout=WAIT)
 
 
-def _click_ccgs(pg, n: int, start: int) -> None:
-    """Click ``n`` more CCGs (``start`` assigned already) into the chosen footprint."""
-    frame = pg.locator(MAP_FRAME).first
-    frame.wait_for(timeout=WAIT)
-    pg.frame_locator(MAP_FRAME).first.locator(CCG_PATHS).nth(210).wait_for(timeout=WAIT)
-    pg.wait_for_timeout(2000)  # the page's own start-up messages are over
-    points = _inside_points(pg, start + n)[start:]
-    for k, point in enumerate(points, start=start + 1):
-        line = pg.get_by_text(re.compile(rf"(^|\D){k} of 211 CCGs assigned")).first
-        for _attempt in range(3):  # a click during a rerun of the page can be lost; again
-            box = frame.bounding_box()
-            pg.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-            try:
-                line.wait_for(timeout=30_000)
-                break
-            except Exception:
-                continue
-        line.wait_for(timeout=WAIT)
-
-
-def _save_drawing(pg, name: str, *, overwrite: bool) -> None:
-    field = pg.get_by_label("Scenario name")
-    for _attempt in range(3):  # the form is in a popover: open it (a click may close it)
-        if field.is_visible():
-            break
-        pg.get_by_text("Save the drawing as a scenario").first.click()
-        try:
-            field.wait_for(timeout=10_000)
-        except Exception:
-            continue
-    field.fill(name)
-    if overwrite:
-        pg.get_by_text("Replace a saved scenario of the same name").first.click()
-    pg.get_by_role("button", name="Save scenario").click()
-
-
 # --- the story ------------------------------------------------------------------------------
 
 
@@ -198,8 +159,8 @@ def test_signin_an_unsigned_browser_sees_only_the_sign_in_page(browser, team_app
 
 
 def test_signin_alice_saves_a_scenario(alice, scenario_dir: Path) -> None:
-    _click_ccgs(alice, 1, 0)
-    _save_drawing(alice, PLAN, overwrite=False)
+    click_ccgs(alice, 1, 0)
+    save_drawing(alice, PLAN, overwrite=False)
     alice.get_by_text(re.compile(r"Saved scenario 'Alice plan'")).first.wait_for(timeout=WAIT)
     body = _on_disk(scenario_dir, PLAN)
     assert (body["revision"], body["created_by"], body["updated_by"]) == (1, ALICE, ALICE)
@@ -225,10 +186,16 @@ def test_signin_bob_cannot_change_alices_scenario_but_copies_it(bob, scenario_di
 def test_signin_bob_saving_over_alices_scenario_is_refused_with_a_copy_offered(
     bob, scenario_dir: Path
 ) -> None:
+    # from the Scenarios page with alice's scenario chosen (not whatever the test before
+    # left chosen: a copy saved there may have become the choice)
+    _open(bob, "Scenarios")
+    bob.get_by_role("combobox", name="Scenario", exact=True).first.click()
+    bob.get_by_role("option", name=PLAN, exact=True).click()
+    bob.get_by_text(_shown(f"'Alice plan' belongs to {ALICE}")).first.wait_for(timeout=WAIT)
     bob.get_by_role("button", name="Load into the drawing").click(timeout=WAIT)
     _open(bob, "Map and drawing")
     bob.get_by_text("1 of 211 CCGs assigned").first.wait_for(timeout=WAIT)
-    _save_drawing(bob, PLAN, overwrite=True)
+    save_drawing(bob, PLAN, overwrite=True)
     bob.get_by_text(
         _shown(f"may not save over it: scenario 'Alice plan' belongs to {ALICE}")
     ).first.wait_for(timeout=WAIT)

@@ -84,6 +84,7 @@ def test_the_callers_plan_and_meta_are_copied_not_shared() -> None:
     assert got.result is not None and got.result.status == "optimal"
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_cancel_stops_a_long_solve_with_its_best_plan_and_an_honest_status() -> None:
     run = start_solve(LONG, LONG_RULES)
     until(lambda: run.poll().stage.startswith("compact: solve"), what="the model's first solve")
@@ -389,6 +390,7 @@ def test_cancel_once_a_plan_is_held_keeps_it_and_starts_no_model() -> None:
     assert not any("solve 1" in str(s["stage"]) for s in res.stages)
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_a_nested_run_cancelled_between_its_levels_says_so_and_tries_no_other_route() -> None:
     p = grid(6, 6, seed=1)
     c = Constraints(

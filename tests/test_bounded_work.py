@@ -57,6 +57,7 @@ def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
 # --- the districting model is not built when it would not fit ---------------------------------
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_compact_on_a_map_too_large_for_the_model_says_so_and_still_plans(tiny_cap) -> None:
     p = grid(60, 60)  # 3,600 units: 1.3e7 node x centre pairs
     c = Constraints(
@@ -82,6 +83,7 @@ def test_compact_on_a_map_too_large_for_the_model_says_so_and_still_plans(tiny_c
     assert refused[0]["reason"].startswith("the districting model for 3,600 units")
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_max_footprints_on_a_map_too_large_for_the_model_is_proven_by_population() -> None:
     p = grid(60, 60)
     c = Constraints(min_population=200_000, la_rule="off", time_limit=4)

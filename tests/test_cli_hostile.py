@@ -669,6 +669,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_hostile_command_lines_in_a_real_process(tmp_path, own):
     (tmp_path / "nan.json").write_text('{"min_population": NaN}')
     (tmp_path / "u16.json").write_bytes('{"min_population": 1}'.encode("utf-16"))
@@ -700,6 +701,7 @@ def test_hostile_command_lines_in_a_real_process(tmp_path, own):
     ]
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_own_geography_in_a_real_process(tmp_path, own):
     plan = tmp_path / "plan.csv"
     proc = _run(

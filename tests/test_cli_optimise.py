@@ -73,6 +73,7 @@ def test_infeasible_request_exits_1_with_the_reason(dataset):
     assert info["checks"] == ["no-room-under-ceiling"]
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_bad_flags_are_explained():
     proc = run("optimise", "--footprints", "many", "--json")
     assert proc.returncode == 2

@@ -429,6 +429,7 @@ def _leftovers(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_trickling_server_is_given_up_at_the_deadline(tmp_path, manifest, server):
     # one byte every 0.5 s never trips a 1 s socket timeout; only the deadline ends it
     server.behaviour.by_path["tables/names.csv"] = "trickle"

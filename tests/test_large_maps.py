@@ -65,6 +65,7 @@ def test_the_floor_ball_bound_never_exceeds_the_brute_force_optimum(seed: int) -
     print(f"seed {seed}: bound {bound:.4g} of the optimum {best:.4g}")
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_a_model_too_large_to_build_is_said_and_a_bound_reported(monkeypatch) -> None:
     p = _grid(12, 12, seed=1)
     monkeypatch.setattr(budget, "MODEL_MAX_VARIABLES", 1_000)  # 144 nodes: 20,736 would be built

@@ -1376,6 +1376,7 @@ def test_merging_down_under_a_ceiling_redraws_three_footprints_as_two():
     assert three == {inst.node_of[f"r0c{i}"]: i // 2 for i in range(6)}  # not changed
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_merging_down_under_a_ceiling_mostly_reaches_a_count_brute_force_reaches():
     from footprint.feasibility import prepare
     from footprint.optimiser.construct import merge_down

@@ -241,6 +241,7 @@ def test_the_same_plan_prints_the_same_labels_in_the_same_places():
     assert placed() == placed()
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_the_legend_fits_the_page_however_many_and_long_the_names():
     names = [f"A footprint with a very long name indeed, number {k:03d}" for k in range(100)]
     shapes = [box(k * 3_000, 0, (k + 1) * 3_000, 3_000) for k in range(100)]

@@ -311,6 +311,7 @@ ScenarioStore(folder).save(
 """
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_a_history_folder_whose_scenario_is_being_saved_is_left_alone(tmp_path):
     folder = tmp_path / "scenarios"
     store = ScenarioStore(folder)

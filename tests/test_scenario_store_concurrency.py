@@ -115,6 +115,7 @@ def plain_main(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_racing_processes_one_winner_per_round(tmp_path, plain_main):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS, timeout=BARRIER_TIMEOUT)  # a crashed worker breaks it
@@ -190,6 +191,7 @@ def _acks(ack_log: Path) -> list[tuple[str, int]]:
     return out
 
 
+@pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_sigkill_mid_save_loses_no_acknowledged_save(tmp_path):
     if not hasattr(signal, "SIGKILL"):
         pytest.skip("needs SIGKILL")

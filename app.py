@@ -24,6 +24,7 @@ from app_pages.shared import (
     guarded,
     in_place,
     init_state,
+    page_links,
     population_note,
     sidebar,
     store,
@@ -56,7 +57,11 @@ def main() -> None:
     # sign-in on a team server, a read-only link (app_pages/team.py)
     if not gate(view=read_only, store=store):
         return
-    page = st.navigation(PAGES)
+    # The page links are the app's own (page_link), each carrying the drawing's token: with
+    # Streamlit's links the address loses ``?d=`` on every page change and the app puts it
+    # back, which leaves a second history entry, so Back stayed on the same page.
+    page = st.navigation(PAGES, position="hidden")
+    links = st.sidebar.container()  # first in the sidebar, filled once the token is known
     ds = None
     try:
         init_state()
@@ -74,6 +79,7 @@ def main() -> None:
                 message="The note on what population counts could not be shown.",
             )
     finally:
+        page_links(links, PAGES)
         sidebar(ds)
 
 

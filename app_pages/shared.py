@@ -22,9 +22,9 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -63,6 +63,10 @@ from footprint.scenarios import ScenarioConflictError, geography_of
 from .clicks import DRAW_TOOLS_JS, MAP_EVENTS, clicked_units
 from .team import guard, unlogged, user_id
 from .ui import esc, flash, md
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+    from streamlit.navigation.page import StreamlitPage
 
 log = logging.getLogger("footprint.app")
 
@@ -1111,9 +1115,23 @@ def picker(
 # --- the sidebar ----------------------------------------------------------------------------
 
 
+def page_links(where: DeltaGenerator, pages: Sequence[StreamlitPage]) -> None:
+    """A link to each page in ``where``, keeping the drawing's token in the address.
+
+    Streamlit's own links drop the query string on a page change; putting the token back
+    then adds a history entry of its own, so the browser's Back needed two presses. These
+    carry it, so each page change is one entry.
+    """
+    token = st.session_state.get("token")
+    keep = {TOKEN_PARAMETER: token} if token else None
+    with where:
+        for p in pages:
+            st.page_link(p, query_params=keep)
+
+
 def sidebar(ds: Dataset | None) -> None:
-    """Title and settings (one floor for every page); the page links are Streamlit's own,
-    above them, and stay when the rest fails."""
+    """Title and settings (one floor for every page); the page links (:func:`page_links`)
+    are above them and stay when the rest fails."""
     broken = "The sidebar hit an unexpected problem; the pages still work."
     with st.sidebar:
         st.title("CSU footprint planner")

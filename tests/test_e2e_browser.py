@@ -194,9 +194,14 @@ def test_clicking_a_ccg_puts_it_in_a_footprint(page) -> None:
 def test_each_page_has_its_own_address_and_back_returns(page) -> None:
     token = re.search(r"[?&]d=([A-Za-z0-9_-]+)", page.url)
     assert token, page.url  # the drawing's token, set on the first visit
+    entries = page.evaluate("history.length")
     page.get_by_text("Compare", exact=True).first.click()
     page.get_by_text("Compare two plans").first.wait_for(timeout=90_000)
     page.wait_for_url(re.compile(r"/compare(\?|$)"), timeout=90_000)
+    # one history entry per page change (the token kept, not dropped and put back), so one
+    # Back returns to the page before
+    assert page.evaluate("history.length") == entries + 1
+    assert f"d={token.group(1)}" in page.url
     page.get_by_text("Help", exact=True).first.click()
     page.get_by_text("How the planner works").first.wait_for(timeout=90_000)
     page.wait_for_timeout(800)

@@ -261,7 +261,7 @@ def test_colour_by_area_team(page) -> None:
 
 
 def test_the_help_page_explains_the_rules_and_every_term(page) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Help").click()
+    page.get_by_role("link", name="Help", exact=True).click()
     page.get_by_text("Reading a result").wait_for(timeout=60_000)
     for term in ("LA block", "River crossing", "Proven best", "Gap", "Compactness"):
         assert page.get_by_text(term, exact=True).first.is_visible()

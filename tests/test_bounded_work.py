@@ -57,6 +57,28 @@ def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
 # --- the districting model is not built when it would not fit ---------------------------------
 
 
+@pytest.mark.parametrize("objective", ["compact", "balanced"])
+def test_a_short_limit_with_no_floor_sets_still_answers_with_a_grown_plan(
+    monkeypatch: pytest.MonkeyPatch, objective: str
+) -> None:
+    """On a busy server a short limit can run out during the floor sets, leaving too little
+    time to build and start the model (England at 1,000,000 with the LA rule off, 40
+    footprints, 5 to 15 s: no plan at all before); a plan grown from seeds is then the
+    answer, valid and honestly only feasible."""
+    from footprint.optimiser.objectives import compact
+
+    monkeypatch.setattr(compact, "packing_bound", lambda *_a, **_k: None)  # out of time
+    p = grid(15, 15)  # 225 units: 50,400 model variables, about 9 s to build and start
+    c = Constraints(
+        objective=objective, n_footprints=6, min_population=30_000, la_rule="off", time_limit=3
+    )
+    r = optimise(p, c)
+    assert_valid(p, r, c)
+    assert r.status == "feasible" and r.footprints == 6
+    grown = [s for s in r.stages if s["stage"] == "footprints grown from seeds"]
+    assert grown and grown[0]["status"] == "plan"
+
+
 @pytest.mark.slow  # over 2 s: in the full suite, not the quick loop
 def test_compact_on_a_map_too_large_for_the_model_says_so_and_still_plans(tiny_cap) -> None:
     p = grid(60, 60)  # 3,600 units: 1.3e7 node x centre pairs

@@ -52,10 +52,8 @@ def solve_districting(
         if proven and most < inst.count_lo:
             return done("infeasible", None, checks=[too_few(inst, run.constraints, most, problem)])
         start = _start_from_sets(inst, run, sets, candidates)
-    if start is None and hess_size(inst) > budget.MODEL_MAX_VARIABLES:
-        # the model will not be built (`hess` says so): a plan grown to the mean size
-        most = inst.count_hi if inst.count_hi is not None else inst.count_lo
-        start = grown_in_time(inst, run, target=inst.total / (max(most, 1) + 0.5))
+    if start is None:
+        start = _grown_start(inst, run)
     solved = hess(
         inst,
         run,
@@ -70,6 +68,22 @@ def solve_districting(
             solved.status, None, bound=solved.bound, reasons=solver_reasons(solved.status, run)
         )
     return done(solved.status, solved.plan, value=solved.value, bound=solved.bound)
+
+
+def _grown_start(inst: Instance, run: Run) -> Plan | None:
+    """A plan grown to the mean size when the floor sets gave none (milliseconds on England).
+
+    The model may be too large to build, or too little time may be left to build and start
+    it (a short limit on a busy server, where the floor sets too ran out of time); with a
+    plan held, the run then answers with it rather than with none, and a model that does
+    start is warm-started from it.
+    """
+    if hess_size(inst) > budget.MODEL_MAX_VARIABLES:
+        why = "the map is too large for the full model"
+    else:
+        why = "the floor sets gave no start"
+    most = inst.count_hi if inst.count_hi is not None else inst.count_lo
+    return grown_in_time(inst, run, target=inst.total / (max(most, 1) + 0.5), why=why)
 
 
 def _start_from_sets(

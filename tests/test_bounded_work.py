@@ -57,6 +57,7 @@ def assert_valid(p: Problem, result, c: Constraints, current=None) -> None:
 # --- the districting model is not built when it would not fit ---------------------------------
 
 
+@pytest.mark.slow  # each runs to its 3 s limit
 @pytest.mark.parametrize("objective", ["compact", "balanced"])
 def test_a_short_limit_with_no_floor_sets_still_answers_with_a_grown_plan(
     monkeypatch: pytest.MonkeyPatch, objective: str

@@ -330,12 +330,6 @@ FINISH_SECONDS_PER_UNIT = 1.2e-4
 RECOMBINE_MAX_NODES = 300
 
 
-def hess_seconds(inst: Instance) -> float:
-    """The least seconds the districting model needs to be built and started
-    (`SECONDS_PER_VAR` per variable and half a second)."""
-    return SECONDS_PER_VAR * hess_size(inst) + 0.5
-
-
 def hess_size(inst: Instance) -> int:
     """Variables of the districting model, counted without listing them.
 

@@ -16,8 +16,8 @@ from .budget import (
     BALANCE_SHARE,
     FINISH_SECONDS_PER_UNIT,
     RECOMBINE_MAX_NODES,
+    SECONDS_PER_VAR,
     Run,
-    hess_seconds,
     hess_size,
 )
 from .construct import repair_pieces
@@ -350,7 +350,7 @@ def hess(
         abs_gap = run.constraints.mip_gap * inst.total / scale / (hi if hi is not None else lo)
     tune = _Tuning(inst, run, kind=kind, scale=scale, abs_gap=abs_gap)
     best = tune.first(start, also, count)
-    need = hess_seconds(inst)
+    need = SECONDS_PER_VAR * size + 0.5
     too_large = size > budget.MODEL_MAX_VARIABLES
     if too_large:
         searched = _without_model(inst, run, tune, best, kind=kind, lo=lo, label=label, size=size)

@@ -110,6 +110,25 @@ def valid(inst: Instance, s: Column) -> bool:
 # --- restricted master LP -------------------------------------------------------------------
 
 
+def add_set_columns(h: highspy.Highs, cols: Sequence[Column]) -> None:
+    """One column per CCG set, worth 1 in the objective, with a 1 in each of its CCGs' rows."""
+    starts, indices = [], []
+    for c in cols:
+        starts.append(len(indices))
+        indices.extend(sorted(c))
+    k = len(cols)
+    h.addCols(
+        k,
+        np.ones(k),
+        np.zeros(k),
+        np.full(k, np.inf),
+        len(indices),
+        np.array(starts, dtype=np.int32),
+        np.array(indices, dtype=np.int32),
+        np.ones(len(indices)),
+    )
+
+
 class Master:
     """The restricted master: equality rows, one artificial column per row, real columns."""
 
@@ -129,24 +148,10 @@ class Master:
         new = [c for c in dict.fromkeys(cols) if c not in self.known]
         if not new:
             return 0
-        starts, indices = [], []
-        for c in new:
-            starts.append(len(indices))
-            indices.extend(sorted(c))
-        k = len(new)
-        self.h.addCols(
-            k,
-            np.ones(k),
-            np.zeros(k),
-            np.full(k, np.inf),
-            len(indices),
-            np.array(starts, dtype=np.int32),
-            np.array(indices, dtype=np.int32),
-            np.ones(len(indices)),
-        )
+        add_set_columns(self.h, new)
         self.columns.extend(new)
         self.known.update(new)
-        return k
+        return len(new)
 
     def solve(self) -> tuple[float, np.ndarray, float]:
         """(RMP value, row duals y with sum y = value, artificial mass in the solution)."""
@@ -332,21 +337,7 @@ def packing_duals(n: int, minimal: Sequence[Column]) -> tuple[float, np.ndarray]
     h.setOptionValue("output_flag", False)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     h.addRows(n, np.full(n, -np.inf), np.ones(n), 0, np.array([], dtype=np.int32), [], [])
-    starts, indices = [], []
-    for c in minimal:
-        starts.append(len(indices))
-        indices.extend(sorted(c))
-    k = len(minimal)
-    h.addCols(
-        k,
-        np.ones(k),
-        np.zeros(k),
-        np.full(k, np.inf),
-        len(indices),
-        np.array(starts, dtype=np.int32),
-        np.array(indices, dtype=np.int32),
-        np.ones(len(indices)),
-    )
+    add_set_columns(h, minimal)
     h.run()
     value = float(h.getInfo().objective_function_value)
     y = np.array(h.getSolution().row_dual, dtype=float)
